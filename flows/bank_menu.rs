@@ -1,0 +1,170 @@
+//! `bank_menu`: the inbound phone tree of a retail bank (the default inbound flow).
+//!
+//! Welcome → main menu: 1 balance (account number, checked by Rust code, then looked up over HTTP),
+//! 2 cards (a submenu: lost card, activate a card, back), 9 repeat. Wrong keys and silence reprompt
+//! twice, then the caller is thanked and the call ends.
+
+use crate::flow::*;
+
+/// The bank's balance API. A sample: point it at your own service.
+const BALANCE_API: &str = "https://bank.example.com/v1/accounts";
+
+pub fn flow() -> Flow {
+    Flow::inbound("bank_menu")
+        .language("en-US")
+        .step(
+            "welcome",
+            say("Thank you for calling Example Bank.").then("main_menu"),
+        )
+        .step(
+            "main_menu",
+            menu(
+                "For your account balance, press 1. For cards, press 2. \
+                 To hear these options again, press 9.",
+            )
+            .option("1", "account_number")
+            .option("2", "cards_menu")
+            .repeat("9")
+            .no_input("Sorry, I didn't hear a choice.")
+            .invalid("Sorry, that is not one of the options.")
+            .retries(2)
+            .fallback("goodbye"),
+        )
+        .step(
+            "account_number",
+            gather(
+                "Please enter your eight digit account number, followed by the pound key.",
+                "account",
+            )
+            .digits(8, 8)
+            .terminators("#")
+            .timeout_ms(10_000)
+            .inter_digit_timeout_ms(4_000)
+            .invalid("Sorry, that account number is not valid.")
+            .retries(2)
+            .fallback("goodbye")
+            .then("check_account"),
+        )
+        .step("check_account", decide(["balance_lookup"], check_account))
+        .step(
+            "balance_lookup",
+            fetch(
+                ["balance", "balance_unavailable"],
+                balance_request,
+                balance_response,
+            ),
+        )
+        .step(
+            "balance",
+            say("The balance of the account ending in {account|last4} is {balance} dollars.")
+                .then("main_menu"),
+        )
+        .step(
+            "balance_unavailable",
+            say("Sorry, we cannot look up your balance right now.").then("main_menu"),
+        )
+        .step(
+            "cards_menu",
+            menu(
+                "To report a lost or stolen card, press 1. To activate a new card, press 2. \
+                 To go back to the main menu, press star.",
+            )
+            .option("1", "card_lost")
+            .option("2", "card_activation")
+            .option("*", "main_menu")
+            .retries(2)
+            .fallback("goodbye"),
+        )
+        .step(
+            "card_lost",
+            say(
+                "Your cards are now blocked. We will call you back at {caller|digits} \
+                 within one business day.",
+            )
+            .then("goodbye"),
+        )
+        .step(
+            "card_activation",
+            gather("Enter the last four digits of your new card.", "card_last4")
+                .digits(4, 4)
+                .retries(2)
+                .fallback("goodbye")
+                .then("card_activated"),
+        )
+        .step(
+            "card_activated",
+            say("Your card ending in {card_last4|digits} is now active.").then("main_menu"),
+        )
+        .step(
+            "goodbye",
+            say("Thank you for banking with Example Bank. Goodbye."),
+        )
+}
+
+/// Account numbers carry a Luhn check digit: a mistyped number is caught before any lookup.
+fn check_account(ctx: &mut Ctx) -> Next {
+    match ctx.var("account") {
+        Some(account) if luhn_valid(account) => Next::to("balance_lookup"),
+        _ => Next::Retry,
+    }
+}
+
+fn luhn_valid(number: &str) -> bool {
+    let mut sum = 0;
+    for (i, c) in number.chars().rev().enumerate() {
+        let Some(d) = c.to_digit(10) else {
+            return false;
+        };
+        sum += if i % 2 == 1 {
+            let d2 = d * 2;
+            if d2 > 9 {
+                d2 - 9
+            } else {
+                d2
+            }
+        } else {
+            d
+        };
+    }
+    !number.is_empty() && sum % 10 == 0
+}
+
+fn balance_request(ctx: &Ctx) -> FetchRequest {
+    let account = ctx.var("account").unwrap_or_default();
+    FetchRequest::get(format!("{BALANCE_API}/{account}/balance"))
+        .header("accept", "application/json")
+}
+
+/// Expects `{"balance": "1234.56"}` (a string or a number).
+fn balance_response(ctx: &mut Ctx, response: Result<&FetchResponse, &str>) -> Next {
+    let balance = response
+        .ok()
+        .filter(|r| r.status == 200)
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(&r.body).ok())
+        .and_then(|v| match v.get("balance")? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+    match balance {
+        Some(b) => {
+            ctx.set_var("balance", b);
+            Next::to("balance")
+        }
+        None => Next::to("balance_unavailable"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::luhn_valid;
+
+    #[test]
+    fn luhn_check_digit() {
+        assert!(luhn_valid("79927398713"));
+        assert!(luhn_valid("12345674"));
+        assert!(!luhn_valid("12345678"));
+        assert!(!luhn_valid("1234567a"));
+        assert!(!luhn_valid(""));
+    }
+}

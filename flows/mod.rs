@@ -1,0 +1,35 @@
+//! Your call flows. Each file describes one flow; [`registry`] registers them and says which flow
+//! answers inbound calls. Add a flow: write `flows/my_flow.rs` (start from a sample below), add
+//! `mod my_flow;` here and `.flow(my_flow::flow())` to the registry. `npm test` validates every
+//! registered flow (the `every_registered_flow_is_valid` test names the flow, step and rule of each
+//! problem).
+
+mod agent_forwarding;
+mod appointment_reminder;
+mod bank_menu;
+
+use crate::flow::Registry;
+
+/// The flows compiled into the worker.
+pub fn registry() -> Registry {
+    Registry::new()
+        .flow(bank_menu::flow())
+        .flow(appointment_reminder::flow())
+        .flow(agent_forwarding::flow())
+        // Inbound calls to numbers without a route of their own.
+        .default_inbound("bank_menu")
+        // Calls to this (example) support number go straight to the agents.
+        .route("+15555550200", "agent_forwarding")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::flow::validate::validate_registry;
+
+    #[test]
+    fn every_registered_flow_is_valid() {
+        let problems = validate_registry(&super::registry());
+        let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(problems.is_empty(), "flow problems:\n{}", listed.join("\n"));
+    }
+}

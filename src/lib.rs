@@ -1,0 +1,34 @@
+//! Telesign Voice call flows (IVRs) on Cloudflare Workers.
+//!
+//! Layout: [`telesign`] is the wire contract and [`flow`] / [`engine`] the call-flow language and
+//! its sans-IO engine (all pure, tested on the host); [`routes`] and [`error`] describe the HTTP
+//! surface; [`http`] is the thin workers-rs shell; `flows/` holds the call flows users write.
+
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod flow;
+pub mod http;
+pub mod log;
+pub mod routes;
+pub mod store;
+pub mod telesign;
+pub mod webhook;
+
+#[path = "../flows/mod.rs"]
+pub mod flows;
+
+use worker::{event, Context, Env, Request, Response, Result};
+
+/// Reports panics to the console (visible in `wrangler tail`) instead of dying with an opaque
+/// "unreachable" trap. workers-rs 0.8 does not install a hook of its own, so we install
+/// `console_error_panic_hook` once per isolate.
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    http::app(req, env).await
+}

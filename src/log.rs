@@ -1,0 +1,80 @@
+//! One structured JSON log line per request, easy to read in `wrangler tail` and to filter in
+//! Logpush. Phone numbers are masked to their last four digits; secrets are never fields here.
+
+use serde::Serialize;
+
+use crate::telesign::PhoneNumber;
+
+/// What one request did. Filled in as the request is handled, written once at the end.
+#[derive(Debug, Default, Serialize)]
+pub struct RequestLog {
+    pub level: &'static str,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
+    /// The caller, masked (`+*******1234`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<&'static str>,
+    pub latency_ms: u64,
+}
+
+impl RequestLog {
+    /// The line, with its level chosen from the status.
+    pub fn line(&mut self) -> String {
+        self.level = match self.status {
+            500.. => "error",
+            400..=499 => "warn",
+            _ if self.warning.is_some() => "warn",
+            _ => "info",
+        };
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Masks all but the last four digits of a phone number (anything else is not logged at all).
+pub fn mask_number(number: &str) -> String {
+    PhoneNumber::parse(number).map_or_else(|_| "<not a number>".to_owned(), |p| p.masked())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_all_but_the_last_four_digits() {
+        assert_eq!(mask_number("+15558675309"), "+*******5309");
+        assert_eq!(mask_number("15558675309"), "+*******5309");
+        assert_eq!(mask_number("call me"), "<not a number>");
+    }
+
+    #[test]
+    fn level_follows_status_and_warnings() {
+        let mut log = RequestLog {
+            status: 200,
+            ..Default::default()
+        };
+        assert!(log.line().contains(r#""level":"info""#));
+        log.warning = Some("signature check is off");
+        assert!(log.line().contains(r#""level":"warn""#));
+        log.status = 503;
+        assert!(log.line().contains(r#""level":"error""#));
+    }
+}

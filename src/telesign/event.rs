@@ -1,0 +1,890 @@
+//! Events: what Telesign posts to our webhook.
+//!
+//! [`decode_event`] is lenient where Telesign's pages disagree or may grow (unknown event names
+//! and status values, extra fields, numbers with or without `+`, `data` as an object or as a
+//! list of objects, missing or `null` optional fields) and strict where a wrong value would make
+//! us act on garbage (a body that is not JSON, a missing `event` or `reference_id`, a field of the
+//! wrong JSON type, a `to`/`from` that is not a phone number).
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use super::phone::PhoneNumber;
+
+/// Longest `reference_id` we accept. Telesign documents 32 hex digits and its examples show
+/// 36-character UUIDs; the cap only keeps junk out of storage keys and logs.
+pub const MAX_REFERENCE_ID_LEN: usize = 128;
+
+/// Declares a status-like enum whose wire values Telesign may extend: known values get a
+/// variant, anything else is kept verbatim in `Unknown`. The first string of a variant is the
+/// one written back; the others are aliases accepted on input.
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($(#[$vmeta:meta])* $variant:ident => $wire:literal $(| $alias:literal)*,)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+            /// A value this version does not know (or `""` when absent), kept verbatim.
+            Unknown(String),
+        }
+
+        impl $name {
+            /// The value as written in records and logs.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $wire,)+
+                    Self::Unknown(other) => other,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(wire: &str) -> Self {
+                match wire {
+                    $($wire $(| $alias)* => Self::$variant,)+
+                    other => Self::Unknown(other.to_owned()),
+                }
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                Ok(Self::from(String::deserialize(deserializer)?.as_str()))
+            }
+        }
+    };
+}
+
+wire_enum! {
+    /// `dial_completed` status.
+    pub enum DialStatus {
+        /// The callee picked up. The pages use both `answered` and `call_answered`.
+        Answered => "answered" | "call_answered",
+        /// The call never connected.
+        Failed => "failed",
+    }
+}
+
+wire_enum! {
+    /// `play_completed` / `speak_completed` status.
+    ///
+    /// One type serves both events, so the success and failure values are written in an
+    /// event-neutral form (`successful`, `failed`); the event name says whether it was a
+    /// playback or speech.
+    pub enum MediaStatus {
+        /// `playback_successful` or `speak_successful`; also when a key press cut it short.
+        Completed => "successful" | "playback_successful" | "speak_successful",
+        /// `playback_failed` or `speak_failed`.
+        Failed => "failed" | "playback_failed" | "speak_failed",
+        /// Digits were requested and none arrived in time.
+        DigitCollectionTimeout => "digit_collection_timeout",
+    }
+}
+
+wire_enum! {
+    /// `call_completed` direction, seen from our side.
+    pub enum Direction {
+        /// Someone called our number.
+        Inbound => "inbound",
+        /// We dialled out.
+        Outbound => "outbound",
+    }
+}
+
+wire_enum! {
+    /// `call_completed` status.
+    pub enum CallStatus {
+        /// The only documented value.
+        Hangup => "hangup",
+    }
+}
+
+wire_enum! {
+    /// Why a child leg of a call ended (`call_leg_completed`).
+    pub enum HangupCause {
+        /// The leg was answered and later hung up.
+        CallAnswered => "call_answered",
+        /// The dial was cancelled before it was answered.
+        CallCancelled => "call_cancelled",
+        /// Nobody picked up.
+        CallNotAnswered => "call_not_answered",
+        /// The line was busy.
+        LineBusy => "line_busy",
+        /// Blocked at the customer's request.
+        CallBlockedByCustomerRequest => "call_blocked_by_customer_request",
+        /// Blocked by Telesign.
+        CallBlockedByTelesign => "call_blocked_by_telesign",
+    }
+}
+
+/// One webhook request from Telesign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Telesign's id of the call session (32 hex digits or a UUID; not validated beyond being
+    /// a non-empty string of at most [`MAX_REFERENCE_ID_LEN`] bytes).
+    pub reference_id: String,
+    /// The `external_id` we gave `dial`, echoed on every event of that call.
+    pub external_id: Option<String>,
+    /// What happened, with its data.
+    pub kind: EventKind,
+}
+
+/// The event types Telesign documents, plus a catch-all so that a new event type is logged
+/// and ignored rather than refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// Someone is calling one of our numbers.
+    IncomingCall(Parties),
+    /// An outbound dial was answered or failed.
+    DialCompleted(DialCompleted),
+    /// A `play` action ended.
+    PlayCompleted(MediaCompleted),
+    /// A `speak` action ended.
+    SpeakCompleted(MediaCompleted),
+    /// The call is over; Telesign ignores any reply.
+    CallCompleted(CallCompleted),
+    /// A bridged (child) leg hung up; the call itself goes on.
+    CallLegCompleted(CallLegCompleted),
+    /// An event name this version does not know, with its `data` exactly as sent
+    /// (`Value::Null` when absent).
+    Unknown {
+        /// The `event` string.
+        name: String,
+        /// The raw `data`.
+        data: Value,
+    },
+}
+
+/// The two ends of a call. Telesign documents both as required; a missing, `null` or empty
+/// value is `None` rather than an error so that, say, a withheld caller id cannot make us
+/// drop a call.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Parties {
+    /// The number called.
+    pub to: Option<PhoneNumber>,
+    /// The number calling.
+    pub from: Option<PhoneNumber>,
+}
+
+/// `dial_completed` data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialCompleted {
+    /// Who was dialled, from which caller id.
+    pub parties: Parties,
+    /// Answered or failed.
+    pub status: DialStatus,
+}
+
+/// `play_completed` / `speak_completed` data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaCompleted {
+    /// The two ends of the call.
+    pub parties: Parties,
+    /// How the playback or speech ended.
+    pub status: MediaStatus,
+    /// Keys pressed, as sent; empty when none were requested or pressed (missing or `null`).
+    pub collected_digits: String,
+}
+
+/// `call_completed` data. The timestamps are kept as sent (ISO 8601 without a zone, UTC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallCompleted {
+    /// The two ends of the call.
+    pub parties: Parties,
+    /// Inbound or outbound.
+    pub direction: Direction,
+    /// Always `hangup` so far.
+    pub status: CallStatus,
+    /// When the call was created.
+    pub created_on_utc: Option<String>,
+    /// When it was answered; absent for calls never answered.
+    pub answered_on_utc: Option<String>,
+    /// When it ended.
+    pub ended_on_utc: Option<String>,
+    /// Billable seconds.
+    pub duration: Option<u64>,
+    /// The recording's file name when `record_call` was set, else `None`.
+    pub audio_recording_file_name: Option<String>,
+}
+
+/// `call_leg_completed` data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallLegCompleted {
+    /// The two ends of the leg.
+    pub parties: Parties,
+    /// The caller id shown on the leg.
+    pub caller_id: Option<PhoneNumber>,
+    /// Why the leg ended.
+    pub hangup_cause: HangupCause,
+}
+
+impl EventKind {
+    /// The wire name, e.g. `play_completed`; for [`EventKind::Unknown`], the name as sent.
+    pub fn name(&self) -> &str {
+        match self {
+            EventKind::IncomingCall(_) => "incoming_call",
+            EventKind::DialCompleted(_) => "dial_completed",
+            EventKind::PlayCompleted(_) => "play_completed",
+            EventKind::SpeakCompleted(_) => "speak_completed",
+            EventKind::CallCompleted(_) => "call_completed",
+            EventKind::CallLegCompleted(_) => "call_leg_completed",
+            EventKind::Unknown { name, .. } => name,
+        }
+    }
+}
+
+/// Why a webhook body is not an event we can act on. Each kind has a stable
+/// [`code`](DecodeError::code); [`Display`](fmt::Display) names the offending field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    kind: DecodeErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DecodeErrorKind {
+    /// Not UTF-8, not JSON, or JSON with a syntax error such as a trailing comma.
+    InvalidJson(String),
+    /// Valid JSON, but not an object.
+    NotAnObject,
+    /// `event` or `reference_id` absent, `null` or empty.
+    MissingField(Field),
+    /// A field of the wrong JSON type, or with a value we refuse.
+    InvalidField { field: Field, reason: &'static str },
+}
+
+/// Where a field lives: at the top level or inside `data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Top(&'static str),
+    Data(&'static str),
+}
+
+impl DecodeError {
+    /// The stable error code: `invalid_json`, `invalid_event`, `missing_field` or
+    /// `invalid_field` (see the module documentation of [`crate::telesign`]).
+    pub fn code(&self) -> &'static str {
+        match self.kind {
+            DecodeErrorKind::InvalidJson(_) => "invalid_json",
+            DecodeErrorKind::NotAnObject => "invalid_event",
+            DecodeErrorKind::MissingField(_) => "missing_field",
+            DecodeErrorKind::InvalidField { .. } => "invalid_field",
+        }
+    }
+
+    fn missing(field: Field) -> Self {
+        DecodeError {
+            kind: DecodeErrorKind::MissingField(field),
+        }
+    }
+
+    fn invalid(field: Field, reason: &'static str) -> Self {
+        DecodeError {
+            kind: DecodeErrorKind::InvalidField { field, reason },
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            DecodeErrorKind::InvalidJson(detail) => write!(f, "body is not valid JSON: {detail}"),
+            DecodeErrorKind::NotAnObject => f.write_str("body is not a JSON object"),
+            DecodeErrorKind::MissingField(field) => write!(f, "missing field `{field}`"),
+            DecodeErrorKind::InvalidField { field, reason } => {
+                write!(f, "invalid field `{field}`: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Field::Top(key) => f.write_str(key),
+            Field::Data(key) => write!(f, "data.{key}"),
+        }
+    }
+}
+
+/// Decodes a webhook body. Pass the raw bytes, the same ones the signature was checked over.
+pub fn decode_event(body: &[u8]) -> Result<Event, DecodeError> {
+    let value: Value = serde_json::from_slice(body).map_err(|err| DecodeError {
+        kind: DecodeErrorKind::InvalidJson(err.to_string()),
+    })?;
+    let Value::Object(mut root) = value else {
+        return Err(DecodeError {
+            kind: DecodeErrorKind::NotAnObject,
+        });
+    };
+
+    let name = required_string(&root, "event")?.to_owned();
+    let reference_id = required_string(&root, "reference_id")?;
+    if reference_id.len() > MAX_REFERENCE_ID_LEN {
+        return Err(DecodeError::invalid(
+            Field::Top("reference_id"),
+            "longer than 128 bytes",
+        ));
+    }
+    let reference_id = reference_id.to_owned();
+    let external_id =
+        optional_string(root.get("external_id"), Field::Top("external_id"))?.map(str::to_owned);
+    let raw_data = root.remove("data").unwrap_or(Value::Null);
+
+    let kind = match name.as_str() {
+        "incoming_call" => EventKind::IncomingCall(Data::new(&raw_data)?.parties()?),
+        "dial_completed" => {
+            let data = Data::new(&raw_data)?;
+            EventKind::DialCompleted(DialCompleted {
+                parties: data.parties()?,
+                status: data.string("status")?.unwrap_or_default().into(),
+            })
+        }
+        "play_completed" => EventKind::PlayCompleted(Data::new(&raw_data)?.media()?),
+        "speak_completed" => EventKind::SpeakCompleted(Data::new(&raw_data)?.media()?),
+        "call_completed" => {
+            let data = Data::new(&raw_data)?;
+            EventKind::CallCompleted(CallCompleted {
+                parties: data.parties()?,
+                direction: data.string("direction")?.unwrap_or_default().into(),
+                status: data.string("status")?.unwrap_or_default().into(),
+                created_on_utc: data.owned_string("created_on_utc")?,
+                answered_on_utc: data.owned_string("answered_on_utc")?,
+                ended_on_utc: data.owned_string("ended_on_utc")?,
+                duration: data.unsigned("duration")?,
+                audio_recording_file_name: data.owned_string("audio_recording_file_name")?,
+            })
+        }
+        "call_leg_completed" => {
+            let data = Data::new(&raw_data)?;
+            EventKind::CallLegCompleted(CallLegCompleted {
+                parties: data.parties()?,
+                caller_id: data.phone("caller_id")?,
+                hangup_cause: data.string("hangup_cause")?.unwrap_or_default().into(),
+            })
+        }
+        _ => EventKind::Unknown {
+            name,
+            data: raw_data,
+        },
+    };
+
+    Ok(Event {
+        reference_id,
+        external_id,
+        kind,
+    })
+}
+
+/// A top-level string that must be present and non-empty.
+fn required_string<'a>(
+    root: &'a Map<String, Value>,
+    key: &'static str,
+) -> Result<&'a str, DecodeError> {
+    optional_string(root.get(key), Field::Top(key))?.ok_or(DecodeError::missing(Field::Top(key)))
+}
+
+/// Missing, `null` and `""` are all "not given"; any other non-string is an error.
+fn optional_string(value: Option<&Value>, field: Field) -> Result<Option<&str>, DecodeError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) if text.is_empty() => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(_) => Err(DecodeError::invalid(field, "expected a string")),
+    }
+}
+
+/// The `data` dictionary of a known event.
+///
+/// Telesign's Base Event table types `data` as "Dictionary, List" and the incoming_call table
+/// as a "list of dictionaries", while every example sends one object: we take an object, or
+/// the first element of a list, and read a missing or `null` `data` as empty.
+struct Data<'a>(Option<&'a Map<String, Value>>);
+
+impl<'a> Data<'a> {
+    fn new(raw: &'a Value) -> Result<Self, DecodeError> {
+        let object = match raw {
+            Value::Null => None,
+            Value::Object(map) => Some(map),
+            Value::Array(items) => match items.first() {
+                None => None,
+                Some(Value::Object(map)) => Some(map),
+                Some(_) => {
+                    return Err(DecodeError::invalid(
+                        Field::Top("data"),
+                        "expected a list of objects",
+                    ))
+                }
+            },
+            _ => {
+                return Err(DecodeError::invalid(
+                    Field::Top("data"),
+                    "expected an object or a list of objects",
+                ))
+            }
+        };
+        Ok(Data(object))
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.0.and_then(|map| map.get(key))
+    }
+
+    fn string(&self, key: &'static str) -> Result<Option<&'a str>, DecodeError> {
+        optional_string(self.get(key), Field::Data(key))
+    }
+
+    fn owned_string(&self, key: &'static str) -> Result<Option<String>, DecodeError> {
+        Ok(self.string(key)?.map(str::to_owned))
+    }
+
+    fn phone(&self, key: &'static str) -> Result<Option<PhoneNumber>, DecodeError> {
+        self.string(key)?
+            .map(|text| {
+                PhoneNumber::parse(text)
+                    .map_err(|err| DecodeError::invalid(Field::Data(key), err.reason()))
+            })
+            .transpose()
+    }
+
+    fn unsigned(&self, key: &'static str) -> Result<Option<u64>, DecodeError> {
+        match self.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => value.as_u64().map(Some).ok_or(DecodeError::invalid(
+                Field::Data(key),
+                "expected a non-negative integer",
+            )),
+        }
+    }
+
+    fn parties(&self) -> Result<Parties, DecodeError> {
+        Ok(Parties {
+            to: self.phone("to")?,
+            from: self.phone("from")?,
+        })
+    }
+
+    fn media(&self) -> Result<MediaCompleted, DecodeError> {
+        Ok(MediaCompleted {
+            parties: self.parties()?,
+            status: self.string("status")?.unwrap_or_default().into(),
+            collected_digits: self.owned_string("collected_digits")?.unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn decode(value: Value) -> Result<Event, DecodeError> {
+        decode_event(value.to_string().as_bytes())
+    }
+
+    fn code(value: Value) -> &'static str {
+        decode(value).unwrap_err().code()
+    }
+
+    fn number(text: &str) -> Option<PhoneNumber> {
+        Some(PhoneNumber::parse(text).unwrap())
+    }
+
+    #[test]
+    fn incoming_call_with_and_without_plus() {
+        for (to, from) in [
+            ("+15555551212", "+15558675309"),
+            ("15555551212", "15558675309"),
+        ] {
+            let event = decode(json!({
+                "event": "incoming_call",
+                "reference_id": "534e1848-235f-482d-983d-e3e11a04f58a",
+                "data": {"to": to, "from": from}
+            }))
+            .unwrap();
+            assert_eq!(event.reference_id, "534e1848-235f-482d-983d-e3e11a04f58a");
+            assert_eq!(event.external_id, None);
+            assert_eq!(
+                event.kind,
+                EventKind::IncomingCall(Parties {
+                    to: number("15555551212"),
+                    from: number("15558675309"),
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn dial_completed_statuses() {
+        for (wire, status) in [
+            ("answered", DialStatus::Answered),
+            ("call_answered", DialStatus::Answered),
+            ("failed", DialStatus::Failed),
+            ("busy", DialStatus::Unknown("busy".into())),
+        ] {
+            let event = decode(json!({
+                "event": "dial_completed", "reference_id": "R", "external_id": "ext-1",
+                "data": {"to": "15558675309", "from": "15555551212", "status": wire}
+            }))
+            .unwrap();
+            assert_eq!(event.external_id.as_deref(), Some("ext-1"));
+            let EventKind::DialCompleted(dial) = event.kind else {
+                panic!("not dial_completed")
+            };
+            assert_eq!(dial.status, status);
+        }
+    }
+
+    #[test]
+    fn media_statuses_and_collected_digits() {
+        for (event, wire, status) in [
+            (
+                "play_completed",
+                "playback_successful",
+                MediaStatus::Completed,
+            ),
+            ("play_completed", "playback_failed", MediaStatus::Failed),
+            (
+                "speak_completed",
+                "speak_successful",
+                MediaStatus::Completed,
+            ),
+            ("speak_completed", "speak_failed", MediaStatus::Failed),
+            (
+                "speak_completed",
+                "digit_collection_timeout",
+                MediaStatus::DigitCollectionTimeout,
+            ),
+            (
+                "play_completed",
+                "new_status",
+                MediaStatus::Unknown("new_status".into()),
+            ),
+        ] {
+            let decoded = decode(json!({
+                "event": event, "reference_id": "R",
+                "data": {"status": wire, "collected_digits": "09#"}
+            }))
+            .unwrap();
+            assert_eq!(decoded.kind.name(), event);
+            let (EventKind::PlayCompleted(media) | EventKind::SpeakCompleted(media)) = decoded.kind
+            else {
+                panic!("not a media event")
+            };
+            assert_eq!(media.status, status);
+            assert_eq!(media.collected_digits, "09#");
+        }
+    }
+
+    #[test]
+    fn collected_digits_missing_empty_or_null_is_empty() {
+        for digits in [None, Some(json!("")), Some(Value::Null)] {
+            let mut data = json!({"status": "speak_successful"});
+            if let Some(digits) = digits {
+                data["collected_digits"] = digits;
+            }
+            let event =
+                decode(json!({"event": "speak_completed", "reference_id": "R", "data": data}))
+                    .unwrap();
+            let EventKind::SpeakCompleted(media) = event.kind else {
+                panic!("not speak_completed")
+            };
+            assert_eq!(media.collected_digits, "");
+        }
+        assert_eq!(
+            code(
+                json!({"event": "play_completed", "reference_id": "R", "data": {"collected_digits": 923}})
+            ),
+            "invalid_field"
+        );
+    }
+
+    #[test]
+    fn call_completed_fields() {
+        let event = decode(json!({
+            "event": "call_completed", "reference_id": "R",
+            "data": {
+                "to": "15558675309", "from": "15555551212", "direction": "outbound",
+                "created_on_utc": "2018-08-07T20:33:38.003718", "answered_on_utc": null,
+                "ended_on_utc": "2018-08-07T20:33:44.003718", "status": "hangup",
+                "duration": 0, "audio_recording_file_name": null
+            }
+        }))
+        .unwrap();
+        assert_eq!(
+            event.kind,
+            EventKind::CallCompleted(CallCompleted {
+                parties: Parties {
+                    to: number("15558675309"),
+                    from: number("15555551212")
+                },
+                direction: Direction::Outbound,
+                status: CallStatus::Hangup,
+                created_on_utc: Some("2018-08-07T20:33:38.003718".into()),
+                answered_on_utc: None,
+                ended_on_utc: Some("2018-08-07T20:33:44.003718".into()),
+                duration: Some(0),
+                audio_recording_file_name: None,
+            })
+        );
+        for duration in [json!(-1), json!(1.5), json!("4")] {
+            assert_eq!(
+                code(
+                    json!({"event": "call_completed", "reference_id": "R", "data": {"duration": duration}})
+                ),
+                "invalid_field"
+            );
+        }
+    }
+
+    #[test]
+    fn call_leg_completed_fields() {
+        let event = decode(json!({
+            "event": "call_leg_completed", "reference_id": "R",
+            "data": {"to": "15551234567", "from": "12224395109", "caller_id": "15552221414",
+                     "hangup_cause": "line_busy"}
+        }))
+        .unwrap();
+        assert_eq!(
+            event.kind,
+            EventKind::CallLegCompleted(CallLegCompleted {
+                parties: Parties {
+                    to: number("15551234567"),
+                    from: number("12224395109")
+                },
+                caller_id: number("15552221414"),
+                hangup_cause: HangupCause::LineBusy,
+            })
+        );
+        for (wire, cause) in [
+            ("call_answered", HangupCause::CallAnswered),
+            ("call_cancelled", HangupCause::CallCancelled),
+            ("call_not_answered", HangupCause::CallNotAnswered),
+            (
+                "call_blocked_by_customer_request",
+                HangupCause::CallBlockedByCustomerRequest,
+            ),
+            (
+                "call_blocked_by_telesign",
+                HangupCause::CallBlockedByTelesign,
+            ),
+            ("", HangupCause::Unknown(String::new())),
+        ] {
+            assert_eq!(HangupCause::from(wire), cause);
+            assert_eq!(cause.as_str(), wire);
+        }
+    }
+
+    #[test]
+    fn unknown_event_keeps_name_and_raw_data() {
+        let event = decode(json!({
+            "event": "play_multiple_completed", "reference_id": "R", "data": [1, "two"]
+        }))
+        .unwrap();
+        assert_eq!(
+            event.kind,
+            EventKind::Unknown {
+                name: "play_multiple_completed".into(),
+                data: json!([1, "two"])
+            }
+        );
+        assert_eq!(event.kind.name(), "play_multiple_completed");
+        let bare = decode(json!({"event": "x", "reference_id": "R"})).unwrap();
+        assert_eq!(
+            bare.kind,
+            EventKind::Unknown {
+                name: "x".into(),
+                data: Value::Null
+            }
+        );
+    }
+
+    #[test]
+    fn data_shapes() {
+        let listed = decode(json!({
+            "event": "incoming_call", "reference_id": "R",
+            "data": [{"to": "15555551212"}, {"to": "19999999999"}]
+        }))
+        .unwrap();
+        assert_eq!(
+            listed.kind,
+            EventKind::IncomingCall(Parties {
+                to: number("15555551212"),
+                from: None
+            })
+        );
+        for empty in [json!(null), json!([]), json!({})] {
+            let event =
+                decode(json!({"event": "incoming_call", "reference_id": "R", "data": empty}))
+                    .unwrap();
+            assert_eq!(event.kind, EventKind::IncomingCall(Parties::default()));
+        }
+        let missing = decode(json!({"event": "dial_completed", "reference_id": "R"})).unwrap();
+        assert_eq!(
+            missing.kind,
+            EventKind::DialCompleted(DialCompleted {
+                parties: Parties::default(),
+                status: DialStatus::Unknown(String::new()),
+            })
+        );
+        for bad in [json!("data"), json!(7), json!([7]), json!([[{}]])] {
+            assert_eq!(
+                code(json!({"event": "incoming_call", "reference_id": "R", "data": bad})),
+                "invalid_field"
+            );
+        }
+    }
+
+    #[test]
+    fn extra_fields_are_ignored() {
+        let event = decode(json!({
+            "event": "incoming_call", "reference_id": "R", "jsonrpc": "2.0", "extra": {"a": 1},
+            "data": {"to": "15555551212", "from": "15558675309", "session_info": {}}
+        }))
+        .unwrap();
+        assert_eq!(event.kind.name(), "incoming_call");
+    }
+
+    #[test]
+    fn not_json() {
+        for body in [
+            &b""[..],
+            b"   ",
+            b"not json",
+            b"{\"event\": \"incoming_call\",}",
+            b"{'test': 123}",
+            b"{\"event\":\"x\",\"reference_id\":\"R\"} trailing",
+            b"\xff\xfe{}",
+        ] {
+            let err = decode_event(body).unwrap_err();
+            assert_eq!(err.code(), "invalid_json", "{body:?}");
+            assert!(err.to_string().starts_with("body is not valid JSON"));
+        }
+    }
+
+    #[test]
+    fn not_an_object() {
+        for value in [json!([]), json!("incoming_call"), json!(null), json!(1)] {
+            assert_eq!(code(value), "invalid_event");
+        }
+    }
+
+    #[test]
+    fn missing_event_or_reference_id() {
+        for (value, field) in [
+            (json!({"reference_id": "R"}), "event"),
+            (json!({"event": null, "reference_id": "R"}), "event"),
+            (json!({"event": "", "reference_id": "R"}), "event"),
+            (json!({"event": "incoming_call"}), "reference_id"),
+            (
+                json!({"event": "incoming_call", "reference_id": ""}),
+                "reference_id",
+            ),
+        ] {
+            let err = decode(value).unwrap_err();
+            assert_eq!(err.code(), "missing_field");
+            assert_eq!(err.to_string(), format!("missing field `{field}`"));
+        }
+    }
+
+    #[test]
+    fn wrong_types_and_values() {
+        for (value, field) in [
+            (json!({"event": 1, "reference_id": "R"}), "event"),
+            (json!({"event": "x", "reference_id": ["R"]}), "reference_id"),
+            (
+                json!({"event": "x", "reference_id": "R", "external_id": 5}),
+                "external_id",
+            ),
+            (
+                json!({"event": "x", "reference_id": "R".repeat(129)}),
+                "reference_id",
+            ),
+            (
+                json!({"event": "incoming_call", "reference_id": "R", "data": {"to": 15555551212_u64}}),
+                "data.to",
+            ),
+            (
+                json!({"event": "incoming_call", "reference_id": "R", "data": {"from": "anonymous"}}),
+                "data.from",
+            ),
+            (
+                json!({"event": "dial_completed", "reference_id": "R", "data": {"status": true}}),
+                "data.status",
+            ),
+            (
+                json!({"event": "call_leg_completed", "reference_id": "R", "data": {"caller_id": "1"}}),
+                "data.caller_id",
+            ),
+            (
+                json!({"event": "call_completed", "reference_id": "R", "data": {"direction": {}}}),
+                "data.direction",
+            ),
+        ] {
+            let err = decode(value).unwrap_err();
+            assert_eq!(err.code(), "invalid_field");
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("invalid field `{field}`: ")),
+                "{err}"
+            );
+        }
+        assert!(decode(json!({"event": "x", "reference_id": "R".repeat(128)})).is_ok());
+    }
+
+    #[test]
+    fn empty_optional_values_are_absent() {
+        let event = decode(json!({
+            "event": "incoming_call", "reference_id": "R", "external_id": "",
+            "data": {"to": "", "from": null}
+        }))
+        .unwrap();
+        assert_eq!(event.external_id, None);
+        assert_eq!(event.kind, EventKind::IncomingCall(Parties::default()));
+    }
+
+    #[test]
+    fn enums_serialize_to_wire_strings() {
+        assert_eq!(
+            serde_json::to_string(&DialStatus::Answered).unwrap(),
+            r#""answered""#
+        );
+        assert_eq!(
+            serde_json::to_string(&MediaStatus::Completed).unwrap(),
+            r#""successful""#
+        );
+        assert_eq!(
+            serde_json::to_string(&Direction::Inbound).unwrap(),
+            r#""inbound""#
+        );
+        assert_eq!(
+            serde_json::to_string(&CallStatus::Hangup).unwrap(),
+            r#""hangup""#
+        );
+        assert_eq!(
+            serde_json::to_string(&HangupCause::Unknown("odd".into())).unwrap(),
+            r#""odd""#
+        );
+        let read: MediaStatus = serde_json::from_str(r#""speak_failed""#).unwrap();
+        assert_eq!(read, MediaStatus::Failed);
+        let read: DialStatus = serde_json::from_str(r#""call_answered""#).unwrap();
+        assert_eq!(read, DialStatus::Answered);
+    }
+}

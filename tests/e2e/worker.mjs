@@ -1,0 +1,40 @@
+// Starts the release build (build/worker/shim.mjs) in workerd through Miniflare 4, with a real local
+// KV namespace SESSIONS, the way `wrangler dev` runs it. Shared by every end-to-end test file.
+import { Miniflare } from "miniflare";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+export const SECRETS = {
+  TELESIGN_CUSTOMER_ID: "00000000-0000-4000-8000-000000000000",
+  TELESIGN_API_KEY: "bXktMzItYnl0ZS10ZWxlc2lnbi1hcGkta2V5LTAwMDE=",
+  API_TOKEN: "test-token",
+};
+
+/**
+ * Starts the worker. `bindings` override or add vars; `outboundService` intercepts the worker's
+ * outbound fetch (the fake Telesign API).
+ */
+export async function startWorker({ bindings = {}, outboundService } = {}) {
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: path.join(root, "build/worker/shim.mjs"),
+    modulesRoot: path.join(root, "build"),
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: "2026-07-01",
+    kvNamespaces: ["SESSIONS"],
+    bindings: { WEBHOOK_AUTH: "on", ...SECRETS, ...bindings },
+    outboundService,
+  });
+  await mf.ready;
+  return {
+    mf,
+    fetch: (p, init) => mf.dispatchFetch(new URL(p, "http://worker.test").toString(), init),
+    kv: () => mf.getKVNamespace("SESSIONS"),
+    dispose: () => mf.dispose(),
+  };
+}
