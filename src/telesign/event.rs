@@ -4,7 +4,8 @@
 //! and status values, extra fields, numbers with or without `+`, `data` as an object or as a
 //! list of objects, missing or `null` optional fields) and strict where a wrong value would make
 //! us act on garbage (a body that is not JSON, a missing `event` or `reference_id`, a field of the
-//! wrong JSON type, a `to`/`from` that is not a phone number).
+//! wrong JSON type). A `to`/`from`/`caller_id` string that is not a phone number (`anonymous`,
+//! `restricted`: a withheld caller id) is `None`, so that such a call is answered, not refused.
 
 use std::fmt;
 
@@ -455,12 +456,7 @@ impl<'a> Data<'a> {
     }
 
     fn phone(&self, key: &'static str) -> Result<Option<PhoneNumber>, DecodeError> {
-        self.string(key)?
-            .map(|text| {
-                PhoneNumber::parse(text)
-                    .map_err(|err| DecodeError::invalid(Field::Data(key), err.reason()))
-            })
-            .transpose()
+        Ok(self.string(key)?.and_then(|text| PhoneNumber::parse(text).ok()))
     }
 
     fn unsigned(&self, key: &'static str) -> Result<Option<u64>, DecodeError> {
@@ -822,16 +818,8 @@ mod tests {
                 "data.to",
             ),
             (
-                json!({"event": "incoming_call", "reference_id": "R", "data": {"from": "anonymous"}}),
-                "data.from",
-            ),
-            (
                 json!({"event": "dial_completed", "reference_id": "R", "data": {"status": true}}),
                 "data.status",
-            ),
-            (
-                json!({"event": "call_leg_completed", "reference_id": "R", "data": {"caller_id": "1"}}),
-                "data.caller_id",
             ),
             (
                 json!({"event": "call_completed", "reference_id": "R", "data": {"direction": {}}}),
@@ -847,6 +835,25 @@ mod tests {
             );
         }
         assert!(decode(json!({"event": "x", "reference_id": "R".repeat(128)})).is_ok());
+    }
+
+    #[test]
+    fn withheld_numbers_are_none_not_errors() {
+        let event = decode(json!({"event": "incoming_call", "reference_id": "R",
+            "data": {"from": "anonymous", "to": "+15555551212"}}))
+        .unwrap();
+        let EventKind::IncomingCall(parties) = event.kind else {
+            panic!("not an incoming call: {event:?}");
+        };
+        assert_eq!(parties.from, None);
+        assert_eq!(parties.to.unwrap().digits(), "15555551212");
+        let leg = decode(json!({"event": "call_leg_completed", "reference_id": "R",
+            "data": {"caller_id": "1", "hangup_cause": "line_busy"}}))
+        .unwrap();
+        let EventKind::CallLegCompleted(leg) = leg.kind else {
+            panic!("not a leg event");
+        };
+        assert_eq!(leg.caller_id, None);
     }
 
     #[test]
