@@ -6,10 +6,15 @@
 //! - it never answers an event with an action the call-state rules ([`telesign::may_answer`])
 //!   forbid: a flow that tries gets a `hangup` instead (or no action), and the call record's outcome
 //!   says `flow_error`;
-//! - a redelivery of the last event (same body) gets the same answer and changes nothing;
-//! - an event that does not fit where the call is (a redelivery of an older event, a completion of
-//!   an action we did not send, anything but `call_completed` after we hung up) is stale: it is
+//! - a redelivery of the last event (same body, and not something the call could be waiting for,
+//!   see [`expects`]) gets the same answer and changes nothing;
+//! - an event that does not fit where the call is (a completion of an action we did not send, a
+//!   leg event while no leg rings, anything but `call_completed` after we hung up) is stale: it is
 //!   answered with no action (HTTP 204) and changes nothing.
+//!
+//! Telesign's events carry no id, so the same key pressed again at the next menu and a redelivery
+//! of the previous key press are the same bytes: the engine takes them for a new press (the
+//! common case). See [`expects`].
 
 pub mod session;
 
@@ -102,27 +107,21 @@ pub fn handle(
     let Some(session) = session else {
         return without_session(registry, event, fingerprint, now_ms);
     };
-    if let Some(pos) = session
-        .recent
-        .iter()
-        .position(|s| s.fingerprint == fingerprint)
-    {
-        let seen = &session.recent[pos];
-        return if pos + 1 == session.recent.len() {
-            done(replay(seen), Write::Nothing, Note::Duplicate)
-        } else {
-            stale()
-        };
-    }
     if let EventKind::CallCompleted(_) = &event.kind {
         return finish(Some(session), event, now_ms);
     }
+    let last = session.recent.last();
+    let expected = registry
+        .get(&session.flow)
+        .is_some_and(|flow| expects(flow, &session, &event.kind));
+    if !expected && last.is_some_and(|seen| seen.fingerprint == fingerprint) {
+        return done(last.and_then(replay), Write::Nothing, Note::Duplicate);
+    }
     if let EventKind::IncomingCall(_) = &event.kind {
-        // A second incoming_call for a call we already run (a redelivery with another body):
-        // answer what the first one got, as long as we still remember it.
-        let first = session.recent.iter().find(|s| s.event == "incoming_call");
-        return match first {
-            Some(seen) if session.recent.len() == 1 => {
+        // incoming_call again with another body: the same call announced twice. Answer what
+        // the first one got while nothing else has happened since; later, it is stale.
+        return match last {
+            Some(seen) if session.events == 1 && seen.event == "incoming_call" => {
                 done(replay(seen), Write::Nothing, Note::Duplicate)
             }
             _ => stale(),
@@ -156,6 +155,29 @@ pub fn handle(
             done(None, Write::Nothing, Note::Ignored)
         }
         None => stale(),
+    }
+}
+
+/// Whether `kind` can be the answer to what the call waits for. Telesign's events carry no id of
+/// their own, and consecutive events of a call often have identical bodies (the same key pressed
+/// at two menus in a row, two silent prompts), so a body equal to the last one is only taken for a
+/// redelivery when it could not be the next event: an `incoming_call` again, a `speak_completed`
+/// while a `play` is awaited, a "successful, no digits" completion while digits are being
+/// collected (Telesign reports `digit_collection_timeout` then), anything but `call_completed`
+/// after a hangup.
+fn expects(flow: &Flow, session: &Session, kind: &EventKind) -> bool {
+    let collecting =
+        session.wait != Wait::Notice && flow.get(&session.step).is_some_and(Step::is_input);
+    let plausible = |m: &MediaCompleted| {
+        !(collecting && m.status == MediaStatus::Completed && m.collected_digits.is_empty())
+    };
+    match (session.wait, kind) {
+        (Wait::Answer, EventKind::DialCompleted(_)) => true,
+        (Wait::Speak | Wait::Notice, EventKind::SpeakCompleted(m))
+        | (Wait::Play, EventKind::PlayCompleted(m)) => plausible(m),
+        (Wait::Bridge, EventKind::DialCompleted(_) | EventKind::CallLegCompleted(_)) => true,
+        (Wait::Dtmf, kind) => !matches!(kind, EventKind::IncomingCall(_)),
+        _ => false,
     }
 }
 
@@ -691,7 +713,13 @@ impl Turn<'_> {
             let number = self.render(number);
             if let Ok(dial) = Dial::new(&number, &caller_id) {
                 self.session.hunt = u32::try_from(i).unwrap_or(u32::MAX);
-                return Ok(Some(Action::Dial(dial.record_call(*record))));
+                // record_call is sent only when asked for, as in Telesign's examples.
+                let dial = if *record {
+                    dial.record_call(true)
+                } else {
+                    dial
+                };
+                return Ok(Some(Action::Dial(dial)));
             }
         }
         Ok(None)

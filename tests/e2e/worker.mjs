@@ -17,7 +17,22 @@ export const SECRETS = {
  * outbound fetch (the fake Telesign API).
  */
 export async function startWorker({ bindings = {}, outboundService } = {}) {
+  // Every line the worker logs (console.log/warn/error), for tests that read the logs.
+  const logs = [];
+  const collect = (stream) => {
+    let buffered = "";
+    stream.on("data", (chunk) => {
+      buffered += chunk;
+      const lines = buffered.split("\n");
+      buffered = lines.pop();
+      logs.push(...lines.filter((l) => l.trim() !== ""));
+    });
+  };
   const mf = new Miniflare({
+    handleRuntimeStdio(stdout, stderr) {
+      collect(stdout);
+      collect(stderr);
+    },
     modules: true,
     scriptPath: path.join(root, "build/worker/shim.mjs"),
     modulesRoot: path.join(root, "build"),
@@ -33,6 +48,7 @@ export async function startWorker({ bindings = {}, outboundService } = {}) {
   await mf.ready;
   return {
     mf,
+    logs,
     fetch: (p, init) => mf.dispatchFetch(new URL(p, "http://worker.test").toString(), init),
     kv: () => mf.getKVNamespace("SESSIONS"),
     dispose: () => mf.dispose(),

@@ -1,0 +1,82 @@
+// Plays Telesign against the worker in tests: signs event bodies exactly as Telesign does and posts
+// them to /webhook. Shared by every end-to-end test that sends events.
+import { createHmac, randomUUID } from "node:crypto";
+import { SECRETS } from "./worker.mjs";
+
+/** base64(HMAC-SHA256(key = base64decode(apiKey), body)), Telesign's webhook signature. */
+export function sign(body, apiKey = SECRETS.TELESIGN_API_KEY) {
+  return createHmac("sha256", Buffer.from(apiKey, "base64")).update(body).digest("base64");
+}
+
+/** The headers Telesign sends with a signed event body. */
+export function signedHeaders(body, { customerId = SECRETS.TELESIGN_CUSTOMER_ID, apiKey } = {}) {
+  const signature = sign(body, apiKey);
+  return {
+    "content-type": "application/json",
+    authorization: `TSA ${customerId}:${signature}`,
+    "x-ts-authorization": signature,
+  };
+}
+
+/** A fresh 32-hex-digit reference id, like Telesign's. */
+export function referenceId() {
+  return randomUUID().replaceAll("-", "").toUpperCase();
+}
+
+/** An event body as Telesign would post it. */
+export function eventBody(event, reference_id, data = {}, extra = {}) {
+  return JSON.stringify({ event, reference_id, ...extra, data });
+}
+
+/**
+ * Posts a signed event to the worker's /webhook and returns {status, action, body, res}:
+ * `action` is the parsed JSON-RPC reply (null for 204).
+ */
+export async function postEvent(worker, event, reference_id, data = {}, extra = {}) {
+  return postBody(worker, eventBody(event, reference_id, data, extra));
+}
+
+export async function postBody(worker, body, headers = signedHeaders(body)) {
+  const res = await worker.fetch("/webhook", { method: "POST", headers, body });
+  const text = await res.text();
+  let parsed = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = null;
+  }
+  return { status: res.status, action: res.status === 200 ? parsed : null, body: parsed, text, res };
+}
+
+/** A Telesign call: posts its events in order with the call's numbers filled in. */
+export class Call {
+  constructor(worker, { from = "+15558675309", to = "+15555551212", reference = referenceId(), externalId } = {}) {
+    Object.assign(this, { worker, from, to, reference, externalId });
+  }
+  post(event, data = {}) {
+    const extra = this.externalId ? { external_id: this.externalId } : {};
+    return postEvent(this.worker, event, this.reference, { from: this.from, to: this.to, ...data }, extra);
+  }
+  incoming() {
+    return this.post("incoming_call");
+  }
+  /** The completion of a speak or play action, with the keys pressed ("" for none). */
+  completed(action, digits = "") {
+    const event = action.method === "play" ? "play_completed" : "speak_completed";
+    const prefix = action.method === "play" ? "playback" : "speak";
+    const status = digits === "" && action.params?.collect_digits ? "digit_collection_timeout" : `${prefix}_successful`;
+    return this.post(event, { status, collected_digits: digits });
+  }
+  hangup(extra = {}) {
+    return this.post("call_completed", {
+      direction: "inbound",
+      status: "hangup",
+      created_on_utc: "2026-11-21T10:00:00.000000",
+      answered_on_utc: "2026-11-21T10:00:01.000000",
+      ended_on_utc: "2026-11-21T10:01:00.000000",
+      duration: 59,
+      audio_recording_file_name: null,
+      ...extra,
+    });
+  }
+}
