@@ -19,6 +19,7 @@
 //! assert_eq!(flow.start(), Some("welcome"));
 //! ```
 
+pub mod diagram;
 mod registry;
 pub mod template;
 pub mod validate;
@@ -296,26 +297,28 @@ impl Step {
 // ---- Builders: each reads like the call it describes. --------------------------------------
 
 /// Speak or play a prompt; the call hangs up after it unless `.then(..)` names a next step.
-pub fn say(prompt: impl Into<Prompt>) -> SayBuilder {
-    SayBuilder(Step::Say {
+pub fn say(prompt: impl Into<Prompt>) -> Then {
+    Then(Step::Say {
         prompt: prompt.into(),
         next: Next::Hangup,
     })
 }
 
-pub struct SayBuilder(Step);
+/// A step with one way on (`say`, `send_dtmf`): it hangs up after itself unless `.then(..)`
+/// names the next step.
+pub struct Then(Step);
 
-impl SayBuilder {
+impl Then {
     pub fn then(mut self, step: &str) -> Self {
-        if let Step::Say { next, .. } = &mut self.0 {
+        if let Step::Say { next, .. } | Step::SendDtmf { next, .. } = &mut self.0 {
             *next = Next::to(step);
         }
         self
     }
 }
 
-impl From<SayBuilder> for Step {
-    fn from(b: SayBuilder) -> Step {
+impl From<Then> for Step {
+    fn from(b: Then) -> Step {
         b.0
     }
 }
@@ -564,28 +567,11 @@ impl From<DialBuilder> for Step {
 }
 
 /// Send DTMF tones (`0-9A-D*#`, `w` a half-second pause) into an answered outbound call.
-pub fn send_dtmf(digits: &str) -> SendDtmfBuilder {
-    SendDtmfBuilder(Step::SendDtmf {
+pub fn send_dtmf(digits: &str) -> Then {
+    Then(Step::SendDtmf {
         digits: digits.to_owned(),
         next: Next::Hangup,
     })
-}
-
-pub struct SendDtmfBuilder(Step);
-
-impl SendDtmfBuilder {
-    pub fn then(mut self, step: &str) -> Self {
-        if let Step::SendDtmf { next, .. } = &mut self.0 {
-            *next = Next::to(step);
-        }
-        self
-    }
-}
-
-impl From<SendDtmfBuilder> for Step {
-    fn from(b: SendDtmfBuilder) -> Step {
-        b.0
-    }
 }
 
 /// End the call.
