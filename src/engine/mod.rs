@@ -5,7 +5,9 @@
 //! Guarantees, each tested on the host:
 //! - it never answers an event with an action the call-state rules ([`telesign::may_answer`])
 //!   forbid: a flow that tries gets a `hangup` instead (or no action), and the call record's outcome
-//!   says `flow_error`;
+//!   says `flow_error`. One deliberate reading: Telesign documents no completion event for
+//!   `send_dtmf`, so whatever event comes next (an unknown one included) is answered as a media
+//!   completion would be;
 //! - a redelivery of the last event (same body, and not something the call could be waiting for,
 //!   see [`expects`]) gets the same answer and changes nothing;
 //! - an event that does not fit where the call is (a completion of an action we did not send, a
@@ -17,6 +19,8 @@
 //! common case). See [`expects`].
 
 pub mod session;
+#[cfg(test)]
+mod tests;
 
 use sha2::{Digest, Sha256};
 
@@ -163,13 +167,19 @@ pub fn handle(
 /// at two menus in a row, two silent prompts), so a body equal to the last one is only taken for a
 /// redelivery when it could not be the next event: an `incoming_call` again, a `speak_completed`
 /// while a `play` is awaited, a "successful, no digits" completion while digits are being
-/// collected (Telesign reports `digit_collection_timeout` then), anything but `call_completed`
-/// after a hangup.
+/// collected (Telesign reports `digit_collection_timeout` then), a completion with digits while
+/// none are being collected (an entry answered by a `say`, redelivered because a slow `fetch`
+/// step kept Telesign waiting, is not the end of that `say`), anything but `call_completed` after
+/// a hangup.
 fn expects(flow: &Flow, session: &Session, kind: &EventKind) -> bool {
     let collecting =
         session.wait != Wait::Notice && flow.get(&session.step).is_some_and(Step::is_input);
     let plausible = |m: &MediaCompleted| {
-        !(collecting && m.status == MediaStatus::Completed && m.collected_digits.is_empty())
+        if collecting {
+            !(m.status == MediaStatus::Completed && m.collected_digits.is_empty())
+        } else {
+            m.collected_digits.is_empty()
+        }
     };
     match (session.wait, kind) {
         (Wait::Answer, EventKind::DialCompleted(_)) => true,
@@ -618,13 +628,15 @@ impl Turn<'_> {
             let step = self.flow.get(&name).ok_or(FlowError)?;
             self.session.step = name.clone();
             self.session.visited.push(name.clone());
-            self.session.retries = 0;
             match step {
                 Step::Say { prompt, .. } => {
                     let action = self.prompt_action(prompt, None)?;
                     return self.send(action);
                 }
                 Step::Menu { .. } | Step::Gather { .. } => {
+                    // The count starts afresh at each input step entered, and only there: a
+                    // `Next::Retry` from the steps after it (a check of the entry) spends it.
+                    self.session.retries = 0;
                     self.session.input_step = Some(name);
                     return self.prompt_for_input(step);
                 }
@@ -784,7 +796,8 @@ impl Turn<'_> {
             Ok(p) => p,
             Err(FlowError) => {
                 self.session.outcome = Some("flow_error".to_owned());
-                if may_answer(&self.event.kind, Method::Hangup) {
+                // Judged as `send` judges: after send_dtmf an unknown event may be answered.
+                if self.allowed(Action::Hangup).is_ok() {
                     self.session.wait = Wait::Hangup;
                     Some(Produced::Action(Action::Hangup))
                 } else {
