@@ -618,6 +618,12 @@ impl Turn<'_> {
                 Next::Hangup => return self.send(Action::Hangup),
                 Next::Retry => {
                     let name = self.session.input_step.clone().ok_or(FlowError)?;
+                    // User code refused the entry the input step accepted.
+                    if let Some(answer) = self.session.answers.last_mut() {
+                        if answer.step == name && answer.result == "accepted" {
+                            answer.result = "refused".to_owned();
+                        }
+                    }
                     self.session.step = name.clone();
                     let step = self.flow.get(&name).ok_or(FlowError)?;
                     let retries = input_retries(step).ok_or(FlowError)?;

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::flow::Direction;
 
-/// How many recent events a session remembers, to answer redeliveries the same way.
+/// How many recent events a session keeps as history (shown by `GET /calls/<id>`); the last one
+/// is what a redelivery is compared with.
 pub const RECENT_EVENTS: usize = 8;
 
 /// The state of a call in progress.
@@ -83,7 +84,8 @@ pub struct Answer {
     pub step: String,
     /// The digits pressed, terminators removed; empty when nothing was pressed.
     pub digits: String,
-    /// `accepted`, `invalid`, `no_input` or `repeat`.
+    /// `accepted`, `refused` (accepted, then refused by a `decide` step with `Next::Retry`),
+    /// `invalid`, `no_input` or `repeat`.
     pub result: String,
     pub at_ms: u64,
 }

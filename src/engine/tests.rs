@@ -239,8 +239,8 @@ fn the_retry_count_is_shared_by_the_gather_and_the_luhn_check_and_reset_by_a_new
         results(&c)[3..],
         triples(&[
             ("account_number", "1234", "invalid"),
-            ("account_number", "12345678", "accepted"),
-            ("account_number", "12345670", "accepted"),
+            ("account_number", "12345678", "refused"),
+            ("account_number", "12345670", "refused"),
         ])[..]
     );
 }

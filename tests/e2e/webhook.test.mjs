@@ -97,7 +97,7 @@ describe("bank_menu, the default inbound flow", () => {
       rec.answers.map((x) => [x.step, x.digits, x.result]),
       [
         ["main_menu", "1", "accepted"],
-        ["account_number", "12345678", "accepted"],
+        ["account_number", "12345678", "refused"],
         ["account_number", "12345674", "accepted"],
         ["main_menu", "7", "invalid"],
         ["main_menu", "", "no_input"],
