@@ -14,6 +14,20 @@ pub struct Config {
     pub record_retention_days: u64,
     /// `FETCH_TIMEOUT_MS` (default 3000): how long a flow's `fetch` step may wait.
     pub fetch_timeout_ms: u64,
+    /// `API_TOKEN` (secret): the bearer token of `/calls` and `/campaigns`.
+    pub api_token: Option<String>,
+    /// `CALLER_ID`: the number outbound calls show when a request names none.
+    pub caller_id: Option<String>,
+    /// `TELESIGN_API_URL`: where dials are sent (default Telesign's worldwide `/v2/voice`).
+    pub telesign_api_url: Option<String>,
+    /// `DIAL_TIMEOUT_MS` (default 10000): how long a dial request to Telesign may take.
+    pub dial_timeout_ms: u64,
+    /// `CAMPAIGN_DIALS_PER_SECOND` (default 5): the pace of one campaign consumer invocation.
+    pub campaign_dials_per_second: u64,
+    /// `CAMPAIGN_MAX_ATTEMPTS` (default 5): dials tried per number when Telesign answers 429/5xx.
+    pub campaign_max_attempts: u32,
+    /// `CAMPAIGN_RETRY_BASE_SECS` (default 30): the first retry delay, doubled on each attempt.
+    pub campaign_retry_base_secs: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -24,6 +38,13 @@ impl std::fmt::Debug for Config {
             .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
             .field("record_retention_days", &self.record_retention_days)
             .field("fetch_timeout_ms", &self.fetch_timeout_ms)
+            .field("api_token", &self.api_token.as_ref().map(|_| "<set>"))
+            .field("caller_id", &self.caller_id.as_ref().map(|_| "<set>"))
+            .field("telesign_api_url", &self.telesign_api_url)
+            .field("dial_timeout_ms", &self.dial_timeout_ms)
+            .field("campaign_dials_per_second", &self.campaign_dials_per_second)
+            .field("campaign_max_attempts", &self.campaign_max_attempts)
+            .field("campaign_retry_base_secs", &self.campaign_retry_base_secs)
             .finish()
     }
 }
@@ -48,6 +69,15 @@ impl Config {
             api_key: non_empty("TELESIGN_API_KEY"),
             record_retention_days: number("CALL_RECORD_RETENTION_DAYS", 90, 1..=3650),
             fetch_timeout_ms: number("FETCH_TIMEOUT_MS", 3_000, 100..=20_000),
+            api_token: non_empty("API_TOKEN"),
+            caller_id: non_empty("CALLER_ID"),
+            telesign_api_url: non_empty("TELESIGN_API_URL"),
+            dial_timeout_ms: number("DIAL_TIMEOUT_MS", 10_000, 100..=30_000),
+            campaign_dials_per_second: number("CAMPAIGN_DIALS_PER_SECOND", 5, 1..=1_000),
+            // The range bounds it, so the conversion cannot fail.
+            campaign_max_attempts: u32::try_from(number("CAMPAIGN_MAX_ATTEMPTS", 5, 1..=20))
+                .unwrap_or(5),
+            campaign_retry_base_secs: number("CAMPAIGN_RETRY_BASE_SECS", 30, 1..=3_600),
         }
     }
 
@@ -78,6 +108,53 @@ mod tests {
         assert_eq!(c.record_retention_days, 90);
         assert_eq!(c.record_ttl_secs(), 90 * 86_400);
         assert_eq!(c.fetch_timeout_ms, 3_000);
+        assert_eq!(
+            (c.api_token.as_deref(), c.caller_id.as_deref()),
+            (None, None)
+        );
+        assert_eq!(c.telesign_api_url, None);
+        assert_eq!(c.dial_timeout_ms, 10_000);
+        assert_eq!(c.campaign_dials_per_second, 5);
+        assert_eq!(c.campaign_max_attempts, 5);
+        assert_eq!(c.campaign_retry_base_secs, 30);
+    }
+
+    #[test]
+    fn call_api_settings_are_read_and_bounded() {
+        let c = config(&[
+            ("API_TOKEN", " t0k "),
+            ("CALLER_ID", "+15554441313"),
+            ("TELESIGN_API_URL", "http://127.0.0.1:8788/v2/voice"),
+            ("DIAL_TIMEOUT_MS", "250"),
+            ("CAMPAIGN_DIALS_PER_SECOND", "50"),
+            ("CAMPAIGN_MAX_ATTEMPTS", "2"),
+            ("CAMPAIGN_RETRY_BASE_SECS", "1"),
+        ]);
+        assert_eq!(c.api_token.as_deref(), Some("t0k"));
+        assert_eq!(c.caller_id.as_deref(), Some("+15554441313"));
+        assert_eq!(
+            c.telesign_api_url.as_deref(),
+            Some("http://127.0.0.1:8788/v2/voice")
+        );
+        assert_eq!(c.dial_timeout_ms, 250);
+        assert_eq!(c.campaign_dials_per_second, 50);
+        assert_eq!(c.campaign_max_attempts, 2);
+        assert_eq!(c.campaign_retry_base_secs, 1);
+        let c = config(&[
+            ("DIAL_TIMEOUT_MS", "99"),
+            ("CAMPAIGN_DIALS_PER_SECOND", "0"),
+            ("CAMPAIGN_MAX_ATTEMPTS", "21"),
+            ("CAMPAIGN_RETRY_BASE_SECS", "0"),
+        ]);
+        assert_eq!(
+            (
+                c.dial_timeout_ms,
+                c.campaign_dials_per_second,
+                c.campaign_max_attempts,
+                c.campaign_retry_base_secs
+            ),
+            (10_000, 5, 5, 30)
+        );
     }
 
     #[test]
@@ -104,10 +181,15 @@ mod tests {
         let c = config(&[
             ("TELESIGN_API_KEY", "s3cr3t"),
             ("TELESIGN_CUSTOMER_ID", "c-9f3x"),
+            ("API_TOKEN", "b3ar3r"),
+            ("CALLER_ID", "+15554441313"),
         ]);
         let shown = format!("{c:?}");
         assert!(
-            !shown.contains("s3cr3t") && !shown.contains("c-9f3x"),
+            !shown.contains("s3cr3t")
+                && !shown.contains("c-9f3x")
+                && !shown.contains("b3ar3r")
+                && !shown.contains("4441313"),
             "{shown}"
         );
     }

@@ -51,6 +51,7 @@ async fn handle(req: Request, env: &Env, log: &mut RequestLog) -> Result<Respons
             },
         )?),
         Route::Webhook => webhook::handle(req, env, log).await,
+        Route::Api(api) => crate::api::handlers::handle(api, req, env, log).await,
     }
 }
 

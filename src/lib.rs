@@ -2,8 +2,12 @@
 //!
 //! Layout: [`telesign`] is the wire contract and [`flow`] / [`engine`] the call-flow language and
 //! its sans-IO engine (all pure, tested on the host); [`routes`] and [`error`] describe the HTTP
-//! surface; [`http`] is the thin workers-rs shell; `flows/` holds the call flows users write.
+//! surface; [`http`] is the thin workers-rs shell; [`api`] is the call API of the customer's
+//! systems (`/calls`, `/campaigns` and the campaign queue consumer); `flows/` holds the call
+//! flows users write.
 
+pub mod api;
+pub mod auth;
 pub mod config;
 pub mod engine;
 pub mod error;
@@ -18,7 +22,7 @@ pub mod webhook;
 #[path = "../flows/mod.rs"]
 pub mod flows;
 
-use worker::{event, Context, Env, Request, Response, Result};
+use worker::{event, Context, Env, MessageBatch, Request, Response, Result};
 
 /// Reports panics to the console (visible in `wrangler tail`) instead of dying with an opaque
 /// "unreachable" trap. workers-rs 0.8 does not install a hook of its own, so we install
@@ -31,4 +35,10 @@ fn start() {
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     http::app(req, env).await
+}
+
+/// The campaign queue consumer (`campaign-dials`, see wrangler.toml).
+#[event(queue)]
+async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
+    api::consumer::consume(batch, env).await
 }

@@ -10,6 +10,23 @@ pub enum Route {
     Health,
     /// `POST /webhook`: Telesign's customer event URL.
     Webhook,
+    /// The call API (bearer token required).
+    Api(ApiRoute),
+}
+
+/// A route of the call API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiRoute {
+    /// `POST /calls`: place one outbound call.
+    PlaceCall,
+    /// `GET /calls`: list call records.
+    ListCalls,
+    /// `GET /calls/<reference_id>`: one call, live or ended.
+    Call(String),
+    /// `POST /campaigns`: dial a flow to many numbers.
+    StartCampaign,
+    /// `GET /campaigns/<id>`: a campaign's progress.
+    Campaign(String),
 }
 
 /// Matches a method and path to a route, or answers 404 (unknown path) / 405 (known path, other method).
@@ -17,13 +34,26 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     let (allow, route) = match path {
         "/healthz" => ("GET, HEAD", Route::Health),
         "/webhook" => ("POST", Route::Webhook),
-        _ => return Err(ApiError::not_found(path)),
+        "/calls" if method == "POST" => ("GET, POST", Route::Api(ApiRoute::PlaceCall)),
+        "/calls" => ("GET, POST", Route::Api(ApiRoute::ListCalls)),
+        "/campaigns" => ("POST", Route::Api(ApiRoute::StartCampaign)),
+        _ => match (segment(path, "/calls/"), segment(path, "/campaigns/")) {
+            (Some(id), _) => ("GET", Route::Api(ApiRoute::Call(id.to_owned()))),
+            (_, Some(id)) => ("GET", Route::Api(ApiRoute::Campaign(id.to_owned()))),
+            _ => return Err(ApiError::not_found(path)),
+        },
     };
     if allow.split(", ").any(|m| m == method) {
         Ok(route)
     } else {
         Err(ApiError::method_not_allowed(method, path, allow))
     }
+}
+
+/// The one non-empty path segment after `prefix`, if `path` is exactly that.
+fn segment<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    path.strip_prefix(prefix)
+        .filter(|rest| !rest.is_empty() && !rest.contains('/'))
 }
 
 #[cfg(test)]
@@ -44,5 +74,37 @@ mod tests {
         assert_eq!(route("GET", "/webhook").unwrap_err().status, 405);
         let e = route("POST", "/healthz").unwrap_err();
         assert_eq!((e.status, e.allow), (405, Some("GET, HEAD")));
+    }
+
+    #[test]
+    fn api_routes() {
+        let api = |method, path| {
+            route(method, path).map(|r| match r {
+                Route::Api(a) => a,
+                other => panic!("{other:?}"),
+            })
+        };
+        assert_eq!(api("POST", "/calls"), Ok(ApiRoute::PlaceCall));
+        assert_eq!(api("GET", "/calls"), Ok(ApiRoute::ListCalls));
+        assert_eq!(api("GET", "/calls/R1"), Ok(ApiRoute::Call("R1".into())));
+        assert_eq!(api("POST", "/campaigns"), Ok(ApiRoute::StartCampaign));
+        assert_eq!(
+            api("GET", "/campaigns/c1"),
+            Ok(ApiRoute::Campaign("c1".into()))
+        );
+        let e = route("DELETE", "/calls").unwrap_err();
+        assert_eq!((e.status, e.allow), (405, Some("GET, POST")));
+        let e = route("POST", "/calls/R1").unwrap_err();
+        assert_eq!((e.status, e.allow), (405, Some("GET")));
+        assert_eq!(route("GET", "/campaigns").unwrap_err().status, 405);
+        for path in [
+            "/calls/",
+            "/calls/R1/x",
+            "/campaigns/",
+            "/campaigns/a/b",
+            "/callsx",
+        ] {
+            assert_eq!(route("GET", path).unwrap_err().status, 404, "{path}");
+        }
     }
 }

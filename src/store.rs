@@ -3,12 +3,17 @@
 //!
 //! Keys: `session:<reference_id>` while a call lasts (TTL [`SESSION_TTL_SECS`], a little over
 //! Telesign's four-hour call limit), `call:<reference_id>` for the record of a finished call (TTL
-//! from `CALL_RECORD_RETENTION_DAYS`).
+//! from `CALL_RECORD_RETENTION_DAYS`, with [`RecordMeta`] as KV metadata so listings can filter
+//! without reading every record), `pending:<external_id>` for an outbound call whose dial is
+//! under way (TTL [`PENDING_TTL_SECS`]), `campaign:<id>` for a campaign and
+//! `campaign:<id>:n:<index>` for the result of each of its numbers (with its state as metadata).
 
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::Value;
 use worker::kv::KvStore;
 use worker::Env;
 
+use crate::api::campaigns::{self, Campaign, NumberEntry, NumberState};
 use crate::engine::{CallRecord, Session};
 use crate::error::ApiError;
 
@@ -23,6 +28,64 @@ pub fn session_key(reference_id: &str) -> String {
 
 pub fn record_key(reference_id: &str) -> String {
     format!("call:{reference_id}")
+}
+
+/// The prefix every call record key starts with.
+pub const RECORD_PREFIX: &str = "call:";
+
+/// A pending outbound call is only a fallback for the few seconds between the dial and the write
+/// of its session, so it expires soon (KV's minimum TTL is 60 s).
+pub const PENDING_TTL_SECS: u64 = 15 * 60;
+
+pub fn pending_key(external_id: &str) -> String {
+    format!("pending:{external_id}")
+}
+
+pub fn campaign_key(id: &str) -> String {
+    format!("campaign:{id}")
+}
+
+/// The prefix of the result keys of one campaign's numbers.
+pub fn campaign_numbers_prefix(id: &str) -> String {
+    format!("campaign:{id}:n:")
+}
+
+/// Zero-padded so that a listing returns numbers in campaign order.
+pub fn campaign_number_key(id: &str, index: u32) -> String {
+    format!("{}{index:06}", campaign_numbers_prefix(id))
+}
+
+/// What a call record's key carries as KV metadata (at most 1024 bytes): enough to filter and
+/// summarise a listing without reading the records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordMeta {
+    pub flow: Option<String>,
+    pub outcome: String,
+    pub ended_ms: u64,
+}
+
+impl From<&CallRecord> for RecordMeta {
+    fn from(record: &CallRecord) -> Self {
+        Self {
+            flow: record.flow.clone(),
+            outcome: record.outcome.clone(),
+            ended_ms: record.ended_ms,
+        }
+    }
+}
+
+/// What a campaign number's key carries as KV metadata, so counting needs only listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumberMeta {
+    pub state: NumberState,
+}
+
+/// One page of a KV listing: key names (prefix included) with their metadata, and the cursor of
+/// the next page (`None` on the last one).
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub keys: Vec<(String, Option<Value>)>,
+    pub cursor: Option<String>,
 }
 
 /// The session and call-record store.
@@ -70,8 +133,124 @@ impl Store {
     }
 
     pub async fn save_record(&self, record: &CallRecord, ttl_secs: u64) -> Result<(), ApiError> {
-        self.put_json(&record_key(&record.reference_id), record, ttl_secs)
+        self.put_json_with(
+            &record_key(&record.reference_id),
+            record,
+            ttl_secs,
+            Some(RecordMeta::from(record)),
+        )
+        .await
+    }
+
+    /// The outbound session stored before its dial was sent, with the `reference_id` Telesign
+    /// gave the call filled in.
+    pub async fn pending(
+        &self,
+        external_id: &str,
+        reference_id: &str,
+    ) -> Result<Option<Session>, ApiError> {
+        let pending: Option<Session> = self.get_json(&pending_key(external_id)).await?;
+        Ok(pending.map(|mut session| {
+            reference_id.clone_into(&mut session.reference_id);
+            session
+        }))
+    }
+
+    /// Stores `session` (whose `reference_id` is not known yet) under its `external_id`.
+    pub async fn save_pending(&self, external_id: &str, session: &Session) -> Result<(), ApiError> {
+        self.put_json(&pending_key(external_id), session, PENDING_TTL_SECS)
             .await
+    }
+
+    pub async fn delete_pending(&self, external_id: &str) -> Result<(), ApiError> {
+        self.kv
+            .delete(&pending_key(external_id))
+            .await
+            .map_err(|e| unavailable("deleting the pending call", e))
+    }
+
+    /// One page of the keys under `prefix`, at most `limit` (KV caps it at 1000).
+    pub async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<String>,
+        limit: u64,
+    ) -> Result<Page, ApiError> {
+        let mut list = self.kv.list().prefix(prefix.to_owned()).limit(limit);
+        if let Some(cursor) = cursor {
+            list = list.cursor(cursor);
+        }
+        let page = list
+            .execute()
+            .await
+            .map_err(|e| unavailable("listing", e))?;
+        Ok(Page {
+            keys: page
+                .keys
+                .into_iter()
+                .map(|k| (k.name, k.metadata))
+                .collect(),
+            cursor: page.cursor.filter(|c| !page.list_complete && !c.is_empty()),
+        })
+    }
+
+    /// The records stored under these keys (full key names), in the same order; a key that
+    /// expired since it was listed is left out.
+    pub async fn records_at(&self, keys: &[String]) -> Result<Vec<CallRecord>, ApiError> {
+        let mut records = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(record) = self.get_json(key).await? {
+                records.push(record);
+            }
+        }
+        Ok(records)
+    }
+
+    pub async fn campaign(&self, id: &str) -> Result<Option<Campaign>, ApiError> {
+        self.get_json(&campaign_key(id)).await
+    }
+
+    pub async fn save_campaign(&self, campaign: &Campaign, ttl_secs: u64) -> Result<(), ApiError> {
+        self.put_json(&campaign_key(&campaign.id), campaign, ttl_secs)
+            .await
+    }
+
+    pub async fn number_entry(
+        &self,
+        campaign: &str,
+        index: u32,
+    ) -> Result<Option<NumberEntry>, ApiError> {
+        self.get_json(&campaign_number_key(campaign, index)).await
+    }
+
+    async fn save_number_entry(
+        &self,
+        campaign: &str,
+        entry: &NumberEntry,
+        ttl_secs: u64,
+    ) -> Result<(), ApiError> {
+        self.put_json_with(
+            &campaign_number_key(campaign, entry.index),
+            entry,
+            ttl_secs,
+            Some(NumberMeta { state: entry.state }),
+        )
+        .await
+    }
+
+    /// Applies `update` to a number's result if it moves it forward (see
+    /// [`campaigns::advance`]); an update that would move it back is dropped.
+    pub async fn update_number_entry(
+        &self,
+        campaign: &str,
+        update: NumberEntry,
+        ttl_secs: u64,
+    ) -> Result<(), ApiError> {
+        let existing = self.number_entry(campaign, update.index).await?;
+        match campaigns::advance(existing.as_ref(), update) {
+            Some(entry) => self.save_number_entry(campaign, &entry, ttl_secs).await,
+            None => Ok(()),
+        }
     }
 
     async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ApiError> {
@@ -99,14 +278,60 @@ impl Store {
         value: &T,
         ttl_secs: u64,
     ) -> Result<(), ApiError> {
-        let text = serde_json::to_string(value)
-            .map_err(|e| ApiError::new(500, "internal_error", format!("encoding {key}: {e}")))?;
-        self.kv
+        self.put_json_with::<T, ()>(key, value, ttl_secs, None)
+            .await
+    }
+
+    async fn put_json_with<T: Serialize, M: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl_secs: u64,
+        metadata: Option<M>,
+    ) -> Result<(), ApiError> {
+        let encoding = |e: serde_json::Error| {
+            ApiError::new(500, "internal_error", format!("encoding {key}: {e}"))
+        };
+        let text = serde_json::to_string(value).map_err(encoding)?;
+        let mut put = self
+            .kv
             .put(key, text)
             .map_err(|e| unavailable("writing", e))?
-            .expiration_ttl(ttl_secs)
-            .execute()
-            .await
-            .map_err(|e| unavailable("writing", e))
+            .expiration_ttl(ttl_secs);
+        if let Some(metadata) = metadata {
+            put = put.metadata(metadata).map_err(|e| {
+                ApiError::new(500, "internal_error", format!("encoding {key}: {e}"))
+            })?;
+        }
+        put.execute().await.map_err(|e| unavailable("writing", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn campaign_number_keys_sort_in_campaign_order() {
+        let keys: Vec<String> = [0, 9, 10, 999_999]
+            .into_iter()
+            .map(|i| campaign_number_key("c1", i))
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(keys[1], "campaign:c1:n:000009");
+        assert!(keys[0].starts_with(&campaign_numbers_prefix("c1")));
+        assert!(!campaign_number_key("c10", 1).starts_with(&campaign_numbers_prefix("c1")));
+    }
+
+    #[test]
+    fn record_metadata_fits_kv_limit_for_long_flow_names() {
+        let meta = RecordMeta {
+            flow: Some("f".repeat(200)),
+            outcome: "caller_hung_up".into(),
+            ended_ms: u64::MAX,
+        };
+        assert!(serde_json::to_string(&meta).unwrap().len() < 1024);
     }
 }

@@ -11,6 +11,7 @@ use worker::{
     AbortController, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response,
 };
 
+use crate::api::campaigns;
 use crate::config::Config;
 use crate::engine::{self, Outcome, Write};
 use crate::error::ApiError;
@@ -48,7 +49,14 @@ pub async fn handle(
     log.reference_id = Some(event.reference_id.clone());
 
     let store = Store::open(env)?;
-    let session = store.session(&event.reference_id).await?;
+    let session = match store.session(&event.reference_id).await? {
+        Some(session) => Some(session),
+        // An outbound call whose session is not written yet: its pending entry.
+        None => match &event.external_id {
+            Some(external_id) => store.pending(external_id, &event.reference_id).await?,
+            None => None,
+        },
+    };
     let had_session = session.is_some();
     let fingerprint = engine::fingerprint(&body);
     let now_ms = Date::now().as_millis();
@@ -79,6 +87,7 @@ pub async fn handle(
     };
     log.note = Some(note_name(note));
     log.action = reply.as_ref().map(|r| r.method.clone());
+    let campaign_progress = campaigns::progress(&event.kind, &write, had_session, now_ms);
 
     match write {
         Write::Nothing => {}
@@ -99,6 +108,15 @@ pub async fn handle(
             if had_session {
                 store.delete_session(&record.reference_id).await?;
             }
+        }
+    }
+
+    if let Some(p) = campaign_progress {
+        // Campaign counts are bookkeeping: failing to write them must not fail the call.
+        let ttl = config.record_ttl_secs();
+        let recorded = store.update_number_entry(&p.campaign, p.entry, ttl).await;
+        if recorded.is_err() {
+            log.warning = Some("campaign progress not recorded");
         }
     }
 
@@ -145,7 +163,7 @@ fn verify(req: &Request, body: &[u8], config: &Config) -> Result<(), ApiError> {
 
 /// Reads at most `limit` bytes of body: a larger `Content-Length` is refused before reading, and a
 /// body without one stops being read as soon as it passes the limit.
-async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
     let too_large = || {
         ApiError::new(
             413,

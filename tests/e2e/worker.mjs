@@ -12,9 +12,13 @@ export const SECRETS = {
   API_TOKEN: "test-token",
 };
 
+/** The campaign queue, as wrangler.toml binds it (producer and consumer in the same worker). */
+export const CAMPAIGN_QUEUE = "campaign-dials";
+
 /**
  * Starts the worker. `bindings` override or add vars; `outboundService` intercepts the worker's
- * outbound fetch (the fake Telesign API).
+ * outbound fetch (the fake Telesign API). The campaign queue runs too: Miniflare delivers its
+ * batches to the worker's queue handler after at most a second.
  */
 export async function startWorker({ bindings = {}, outboundService } = {}) {
   // Every line the worker logs (console.log/warn/error), for tests that read the logs.
@@ -44,6 +48,8 @@ export async function startWorker({ bindings = {}, outboundService } = {}) {
     kvNamespaces: ["SESSIONS"],
     bindings: { WEBHOOK_AUTH: "on", ...SECRETS, ...bindings },
     outboundService,
+    queueProducers: { CAMPAIGN_QUEUE },
+    queueConsumers: { [CAMPAIGN_QUEUE]: { maxBatchSize: 4, maxBatchTimeout: 1, maxRetries: 10 } },
   });
   await mf.ready;
   return {

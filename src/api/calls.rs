@@ -1,0 +1,578 @@
+//! `POST /calls` and `GET /calls`: the request of one outbound call, what Telesign's answer to
+//! its dial means for our client, the record a failed dial leaves, and the listing query. Pure.
+
+use std::collections::BTreeMap;
+
+use crate::engine::CallRecord;
+use crate::error::ApiError;
+use crate::flow::Registry;
+use crate::telesign::{Dial, DialError, PhoneNumber};
+
+use super::body::{self, Fields};
+use super::campaigns::EXTERNAL_ID_PREFIX;
+use super::Failure;
+
+/// The largest `POST /calls` body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// `GET /calls`: records per page by default, and at most.
+pub const DEFAULT_LIST_LIMIT: u64 = 20;
+pub const MAX_LIST_LIMIT: u64 = 100;
+
+/// A valid request to place one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRequest {
+    pub flow: String,
+    pub to: PhoneNumber,
+    pub caller_id: PhoneNumber,
+    pub vars: BTreeMap<String, String>,
+    /// The client's id for the call, if it gave one.
+    pub external_id: Option<String>,
+}
+
+/// Reads a `POST /calls` body: `{"to", "flow", "caller_id_number"?, "vars"?, "external_id"?}`.
+/// `default_caller_id` is the `CALLER_ID` var.
+pub fn parse_call_request(
+    body: &[u8],
+    registry: &Registry,
+    default_caller_id: Option<&str>,
+) -> Result<CallRequest, ApiError> {
+    let fields = Fields::parse(
+        body,
+        &["to", "flow", "caller_id_number", "vars", "external_id"],
+    )?;
+    let to = fields.required_str("to")?;
+    let flow = fields.required_str("flow")?;
+    let caller_id = fields.optional_str("caller_id_number")?;
+    let external_id = fields.optional_str("external_id")?;
+    let vars_value = fields.get("vars");
+
+    let flow = body::outbound_flow(registry, flow)?;
+    Ok(CallRequest {
+        flow: flow.name.clone(),
+        to: body::number("to", to)?,
+        caller_id: body::caller_id(caller_id, default_caller_id)?,
+        vars: body::vars(vars_value)?,
+        external_id: external_id.map(checked_external_id).transpose()?,
+    })
+}
+
+/// The client's `external_id`, as Telesign will accept it (see [`Dial::external_id`]) and not in
+/// the form campaigns use (their calls are tracked through it).
+fn checked_external_id(id: &str) -> Result<String, ApiError> {
+    let invalid = |why: String| ApiError::new(422, "invalid_external_id", why);
+    if id.trim().starts_with(EXTERNAL_ID_PREFIX) {
+        return Err(invalid(format!(
+            "`external_id` may not start with `{EXTERNAL_ID_PREFIX}`, which campaigns use"
+        )));
+    }
+    // The dial's own check of the id, on a placeholder call.
+    Dial::new("15555550100", "15555550100")
+        .and_then(|dial| dial.external_id(id))
+        .map(|_| id.trim().to_owned())
+        .map_err(|e| invalid(format!("`external_id` {e}")))
+}
+
+/// Builds the `dial` action of a call.
+pub fn dial_action(
+    to: &PhoneNumber,
+    caller_id: &PhoneNumber,
+    external_id: &str,
+) -> Result<Dial, ApiError> {
+    Dial::new(to.digits(), caller_id.digits())
+        .and_then(|d| d.external_id(external_id))
+        .map_err(|e| ApiError::new(422, "invalid_field", e.to_string()))
+}
+
+/// Why a dial did not start a call: Telesign's answer, or no answer at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialFailure {
+    /// Telesign answered, but not `dial_accepted`.
+    Telesign(DialError),
+    /// No answer within `DIAL_TIMEOUT_MS`. The call may still have been placed.
+    Timeout { after_ms: u64 },
+    /// The request could not be sent (DNS, TLS, connection).
+    Unreachable { message: String },
+}
+
+/// Telesign's documented rejection statuses, so they can be our stable error codes verbatim.
+const TELESIGN_STATUSES: [&str; 9] = [
+    "premium_to_number_rejected",
+    "to_number_blocked_by_country",
+    "to_number_blocked_by_customer",
+    "to_number_blocked_by_telesign",
+    "caller_id_number_not_owned",
+    "caller_id_number_not_provided",
+    "invalid_phone_number",
+    "to_number_not_provided",
+    "unsupported_call_state",
+];
+
+impl DialFailure {
+    /// The `outcome` of the call record a failed dial leaves.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            DialFailure::Telesign(e) => e.code(),
+            DialFailure::Timeout { .. } => "dial_timeout",
+            DialFailure::Unreachable { .. } => "dial_unreachable",
+        }
+    }
+
+    /// Telesign's status string, when its answer had one.
+    pub fn telesign_status(&self) -> Option<&str> {
+        match self {
+            DialFailure::Telesign(
+                DialError::Rejected { status }
+                | DialError::BadRequest { status }
+                | DialError::Unauthorized { status }
+                | DialError::RateLimited { status, .. },
+            ) => Some(status),
+            DialFailure::Telesign(DialError::Upstream { status, .. }) => status.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the same dial may succeed later: rate limits, server errors, no answer.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DialFailure::Telesign(DialError::RateLimited { .. }) => true,
+            DialFailure::Telesign(DialError::Upstream { http_status, .. }) => *http_status >= 500,
+            DialFailure::Timeout { .. } | DialFailure::Unreachable { .. } => true,
+            DialFailure::Telesign(_) => false,
+        }
+    }
+
+    /// `Retry-After` from a 429.
+    pub fn retry_after_secs(&self) -> Option<u32> {
+        match self {
+            DialFailure::Telesign(DialError::RateLimited {
+                retry_after_secs, ..
+            }) => *retry_after_secs,
+            _ => None,
+        }
+    }
+
+    /// What `POST /calls` answers. Telesign's rejections (200 and 400) are 422 with Telesign's
+    /// status as the code; our credentials refused is 502 (the client can do nothing about it);
+    /// 429 is passed on with its `Retry-After`; no usable answer is 502 or, on timeout, 504.
+    pub fn to_failure(&self) -> Failure {
+        let message = self.to_string();
+        let telesign_code = |fallback: &'static str| {
+            let status = self.telesign_status().unwrap_or_default();
+            TELESIGN_STATUSES
+                .iter()
+                .find(|s| **s == status)
+                .copied()
+                .unwrap_or(fallback)
+        };
+        let (status, code) = match self {
+            DialFailure::Telesign(e) => match e {
+                DialError::Rejected { .. } => (422, telesign_code("dial_rejected")),
+                DialError::BadRequest { .. } => (422, telesign_code("dial_bad_request")),
+                DialError::Unauthorized { .. } => (502, "telesign_credentials_rejected"),
+                DialError::RateLimited { .. } => (429, "telesign_rate_limited"),
+                DialError::Upstream { http_status, .. } if *http_status >= 500 => {
+                    (502, "telesign_unavailable")
+                }
+                DialError::Upstream { .. } => (502, "telesign_error"),
+                DialError::InvalidResponse { .. } => (502, "telesign_invalid_response"),
+            },
+            DialFailure::Timeout { .. } => (504, "telesign_timeout"),
+            DialFailure::Unreachable { .. } => (502, "telesign_unreachable"),
+        };
+        Failure {
+            error: ApiError::new(status, code, message),
+            retry_after_secs: self.retry_after_secs(),
+            challenge: false,
+        }
+    }
+}
+
+impl std::fmt::Display for DialFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DialFailure::Telesign(e) => e.fmt(f),
+            DialFailure::Timeout { after_ms } => {
+                write!(f, "Telesign did not answer the dial within {after_ms} ms")
+            }
+            DialFailure::Unreachable { message } => write!(f, "Telesign is unreachable: {message}"),
+        }
+    }
+}
+
+/// What is known of a call whose dial is being sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placing {
+    pub flow: String,
+    pub to: PhoneNumber,
+    pub caller_id: PhoneNumber,
+    pub vars: BTreeMap<String, String>,
+    pub external_id: String,
+}
+
+/// The record of a dial that started no call. It is keyed by the `external_id` (Telesign gave
+/// the call no `reference_id`), which is therefore also its `reference_id`.
+pub fn failed_dial_record(placing: &Placing, failure: &DialFailure, now_ms: u64) -> CallRecord {
+    CallRecord {
+        reference_id: placing.external_id.clone(),
+        flow: Some(placing.flow.clone()),
+        direction: Some("outbound".to_owned()),
+        from: Some(placing.caller_id.e164()),
+        to: Some(placing.to.e164()),
+        external_id: Some(placing.external_id.clone()),
+        created_on_utc: None,
+        answered_on_utc: None,
+        ended_on_utc: None,
+        duration: None,
+        audio_recording_file_name: None,
+        vars: placing.vars.clone(),
+        answers: Vec::new(),
+        visited: Vec::new(),
+        outcome: failure.outcome().to_owned(),
+        status: failure.telesign_status().map(str::to_owned),
+        started_ms: Some(now_ms),
+        ended_ms: now_ms,
+    }
+}
+
+/// `GET /calls` query: `flow`, `cursor`, `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub flow: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: u64,
+}
+
+/// Reads the decoded query pairs of `GET /calls`; 400 `invalid_query` on anything unknown,
+/// repeated or out of range.
+pub fn parse_list_query<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<ListQuery, ApiError> {
+    let invalid = |why: String| ApiError::new(400, "invalid_query", why);
+    let mut query = ListQuery {
+        flow: None,
+        cursor: None,
+        limit: DEFAULT_LIST_LIMIT,
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for (name, value) in pairs {
+        if seen.contains(&name) {
+            return Err(invalid(format!("`{name}` is given twice")));
+        }
+        seen.push(name);
+        match name {
+            "flow" if !value.is_empty() => query.flow = Some(value.to_owned()),
+            "cursor" if !value.is_empty() => query.cursor = Some(value.to_owned()),
+            "flow" | "cursor" => {}
+            "limit" => {
+                query.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIST_LIMIT).contains(n))
+                    .ok_or_else(|| invalid(format!("`limit` must be 1 to {MAX_LIST_LIMIT}")))?;
+            }
+            other => {
+                return Err(invalid(format!(
+                    "unknown parameter `{other}`; allowed: flow, cursor, limit"
+                )))
+            }
+        }
+    }
+    Ok(query)
+}
+
+/// Whether a listed record (by its KV metadata) belongs in the answer. Records written before
+/// metadata existed have none: they are kept when no flow is asked for.
+pub fn listed(metadata: Option<&serde_json::Value>, flow: Option<&str>) -> bool {
+    let Some(flow) = flow else {
+        return true;
+    };
+    metadata
+        .and_then(|m| m.get("flow"))
+        .and_then(serde_json::Value::as_str)
+        == Some(flow)
+}
+
+/// Call ids in paths: Telesign's reference ids (32 hex digits, sometimes UUIDs) and the
+/// external ids failed dials are kept under; anything else is 404 without a KV read.
+pub fn valid_call_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::flow::{say, Flow};
+
+    fn registry() -> Registry {
+        Registry::new()
+            .flow(Flow::outbound("appointment_reminder").step("a", say("Hi")))
+            .flow(Flow::inbound("menu").step("a", say("Hi")))
+    }
+
+    fn parse(body: serde_json::Value, default: Option<&str>) -> Result<CallRequest, ApiError> {
+        parse_call_request(body.to_string().as_bytes(), &registry(), default)
+    }
+
+    fn code(e: ApiError) -> (u16, &'static str) {
+        (e.status, e.code)
+    }
+
+    #[test]
+    fn a_full_request_is_read() {
+        let r = parse(
+            json!({"to": "+15555551212", "flow": "appointment_reminder",
+                   "caller_id_number": "15554441313", "vars": {"name": "Alex"},
+                   "external_id": " order-17 "}),
+            Some("15550000000"),
+        )
+        .unwrap();
+        assert_eq!(r.flow, "appointment_reminder");
+        assert_eq!(r.to.digits(), "15555551212");
+        assert_eq!(r.caller_id.digits(), "15554441313");
+        assert_eq!(r.vars.get("name").map(String::as_str), Some("Alex"));
+        assert_eq!(r.external_id.as_deref(), Some("order-17"));
+    }
+
+    #[test]
+    fn the_caller_id_defaults_to_the_var() {
+        let body = json!({"to": "+15555551212", "flow": "appointment_reminder"});
+        let r = parse(body.clone(), Some("+15550000000")).unwrap();
+        assert_eq!(r.caller_id.digits(), "15550000000");
+        assert_eq!((r.external_id, r.vars.len()), (None, 0));
+        assert_eq!(
+            code(parse(body, None).unwrap_err()),
+            (422, "missing_caller_id")
+        );
+    }
+
+    #[test]
+    fn every_problem_has_its_code() {
+        let cases = [
+            (json!({"to": "+15555551212"}), (400, "missing_field")),
+            (
+                json!({"flow": "appointment_reminder"}),
+                (400, "missing_field"),
+            ),
+            (
+                json!({"to": 15555551212_u64, "flow": "appointment_reminder"}),
+                (400, "invalid_field"),
+            ),
+            (
+                json!({"to": "+15555551212", "flow": "appointment_reminder", "x": 1}),
+                (400, "unknown_field"),
+            ),
+            (
+                json!({"to": "555", "flow": "appointment_reminder"}),
+                (422, "invalid_number"),
+            ),
+            (
+                json!({"to": "+15555551212", "flow": "nope"}),
+                (422, "unknown_flow"),
+            ),
+            (
+                json!({"to": "+15555551212", "flow": "menu"}),
+                (422, "unknown_flow"),
+            ),
+            (
+                json!({"to": "+15555551212", "flow": "appointment_reminder", "vars": [1]}),
+                (422, "invalid_vars"),
+            ),
+            (
+                json!({"to": "+15555551212", "flow": "appointment_reminder", "caller_id_number": "x"}),
+                (422, "invalid_caller_id"),
+            ),
+            (
+                json!({"to": "+15555551212", "flow": "appointment_reminder", "external_id": ""}),
+                (422, "invalid_external_id"),
+            ),
+            (
+                json!({"to": "+15555551212", "flow": "appointment_reminder", "external_id": "cmp_x_1"}),
+                (422, "invalid_external_id"),
+            ),
+            (
+                json!({"to": "+15555551212", "flow": "appointment_reminder", "external_id": "x".repeat(129)}),
+                (422, "invalid_external_id"),
+            ),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(
+                code(parse(body.clone(), Some("15550000000")).unwrap_err()),
+                expected,
+                "{body}"
+            );
+        }
+        let e = parse_call_request(b"{\"to\":", &registry(), None).unwrap_err();
+        assert_eq!(code(e), (400, "invalid_json"));
+    }
+
+    fn failure(
+        http_status: u16,
+        body: serde_json::Value,
+        retry_after: Option<&str>,
+    ) -> DialFailure {
+        let err = crate::telesign::interpret_dial_response(
+            http_status,
+            retry_after,
+            body.to_string().as_bytes(),
+        )
+        .unwrap_err();
+        DialFailure::Telesign(err)
+    }
+
+    #[test]
+    fn telesign_answers_map_to_clear_responses() {
+        let status = |s: &str| json!({"reference_id": "R", "status": s});
+        let f = failure(200, status("to_number_blocked_by_country"), None);
+        let answer = f.to_failure();
+        assert_eq!(
+            code(answer.error.clone()),
+            (422, "to_number_blocked_by_country")
+        );
+        assert!(answer
+            .error
+            .message
+            .contains("to_number_blocked_by_country"));
+        assert_eq!(f.outcome(), "dial_rejected");
+        assert!(!f.is_transient());
+
+        let f = failure(200, status("some_new_rejection"), None);
+        assert_eq!(code(f.to_failure().error), (422, "dial_rejected"));
+
+        let f = failure(400, status("caller_id_number_not_owned"), None);
+        assert_eq!(
+            code(f.to_failure().error),
+            (422, "caller_id_number_not_owned")
+        );
+        assert_eq!(
+            (f.outcome(), f.telesign_status()),
+            ("dial_bad_request", Some("caller_id_number_not_owned"))
+        );
+
+        let f = failure(401, status("credentials_not_authorized"), None);
+        assert_eq!(
+            code(f.to_failure().error),
+            (502, "telesign_credentials_rejected")
+        );
+        assert!(!f.is_transient());
+
+        let f = failure(429, status("rate_limit_exceeded"), Some("7"));
+        let answer = f.to_failure();
+        assert_eq!(code(answer.error), (429, "telesign_rate_limited"));
+        assert_eq!(answer.retry_after_secs, Some(7));
+        assert!(f.is_transient());
+
+        let f = failure(503, json!({}), None);
+        assert_eq!(code(f.to_failure().error), (502, "telesign_unavailable"));
+        assert!(f.is_transient());
+        let f = failure(404, json!({}), None);
+        assert_eq!(code(f.to_failure().error), (502, "telesign_error"));
+        assert!(!f.is_transient());
+
+        let f = failure(202, json!({"status": "dial_accepted"}), None);
+        assert_eq!(
+            code(f.to_failure().error),
+            (502, "telesign_invalid_response")
+        );
+        assert!(!f.is_transient(), "the call may be under way: never redial");
+
+        let f = DialFailure::Timeout { after_ms: 250 };
+        assert_eq!(code(f.to_failure().error), (504, "telesign_timeout"));
+        assert_eq!(f.outcome(), "dial_timeout");
+        assert!(f.is_transient());
+        let f = DialFailure::Unreachable {
+            message: "dns".into(),
+        };
+        assert_eq!(code(f.to_failure().error), (502, "telesign_unreachable"));
+        for f in [f, DialFailure::Timeout { after_ms: 1 }] {
+            assert!(!f.to_failure().challenge);
+        }
+    }
+
+    #[test]
+    fn a_failed_dial_leaves_a_record_under_its_external_id() {
+        let placing = Placing {
+            flow: "appointment_reminder".into(),
+            to: PhoneNumber::parse("15555551212").unwrap(),
+            caller_id: PhoneNumber::parse("15554441313").unwrap(),
+            vars: BTreeMap::from([("name".to_owned(), "Alex".to_owned())]),
+            external_id: "ext-1".into(),
+        };
+        let f = failure(
+            200,
+            json!({"reference_id": "R", "status": "to_number_blocked_by_customer"}),
+            None,
+        );
+        let record = failed_dial_record(&placing, &f, 42);
+        assert_eq!(record.reference_id, "ext-1");
+        assert_eq!(record.outcome, "dial_rejected");
+        assert_eq!(
+            record.status.as_deref(),
+            Some("to_number_blocked_by_customer")
+        );
+        assert_eq!(record.to.as_deref(), Some("+15555551212"));
+        assert_eq!(record.direction.as_deref(), Some("outbound"));
+        assert_eq!((record.started_ms, record.ended_ms), (Some(42), 42));
+        assert_eq!(record.vars, placing.vars);
+    }
+
+    #[test]
+    fn list_query() {
+        assert_eq!(
+            parse_list_query([]).unwrap(),
+            ListQuery {
+                flow: None,
+                cursor: None,
+                limit: DEFAULT_LIST_LIMIT
+            }
+        );
+        let q = parse_list_query([
+            ("flow", "appointment_reminder"),
+            ("cursor", "abc"),
+            ("limit", "5"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (q.flow.as_deref(), q.cursor.as_deref(), q.limit),
+            (Some("appointment_reminder"), Some("abc"), 5)
+        );
+        assert_eq!(parse_list_query([("flow", "")]).unwrap().flow, None);
+        for bad in [
+            vec![("limit", "0")],
+            vec![("limit", "101")],
+            vec![("limit", "x")],
+            vec![("page", "2")],
+            vec![("flow", "a"), ("flow", "b")],
+        ] {
+            assert_eq!(
+                code(parse_list_query(bad.clone()).unwrap_err()),
+                (400, "invalid_query"),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn listing_filters_on_metadata() {
+        let meta = json!({"flow": "appointment_reminder", "outcome": "completed", "ended_ms": 1});
+        assert!(listed(Some(&meta), None));
+        assert!(listed(Some(&meta), Some("appointment_reminder")));
+        assert!(!listed(Some(&meta), Some("bank_menu")));
+        assert!(listed(None, None));
+        assert!(!listed(None, Some("bank_menu")));
+    }
+
+    #[test]
+    fn call_ids() {
+        assert!(valid_call_id("DF596D7B0D1800164898350B4E71B05C"));
+        assert!(valid_call_id("4142b474-d65d-4265-a5fa-a581b1fe6101"));
+        assert!(valid_call_id("cmp_ab12_3"));
+        for bad in ["", "a/b", "a b", "a%2F", &"x".repeat(129)] {
+            assert!(!valid_call_id(bad), "{bad:?}");
+        }
+    }
+}

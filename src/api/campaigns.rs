@@ -1,0 +1,686 @@
+//! Campaigns: one flow dialled to many numbers through a Cloudflare Queue. Pure bookkeeping: the
+//! request, the queue messages, each number's result and how it may change, the counts, and
+//! the pacing and retry arithmetic of the consumer.
+//!
+//! Each campaign dial carries the external id `cmp_<campaign>_<index>`, which Telesign echoes on
+//! every event of the call; that is how `/webhook` finds the number a call belongs to.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Write;
+use crate::error::ApiError;
+use crate::flow::Registry;
+use crate::telesign::{EventKind, PhoneNumber};
+
+use super::body::{self, Fields};
+
+/// The largest `POST /campaigns` body.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Numbers per campaign. Counting a campaign lists its result keys, 1000 per KV call, so this
+/// keeps `GET /campaigns/<id>` within 50 listings; bigger lists are split into campaigns.
+pub const MAX_NUMBERS: usize = 50_000;
+/// Numbers per queue message. With the consumer's `max_batch_size` of 4 one invocation dials at
+/// most 100 numbers, well within the Workers subrequest limit.
+pub const CHUNK: usize = 25;
+/// Queue messages per `sendBatch` call (Cloudflare's limit).
+pub const SEND_BATCH: usize = 100;
+/// The prefix of the external ids of campaign calls, refused in `POST /calls`.
+pub const EXTERNAL_ID_PREFIX: &str = "cmp_";
+/// The longest retry delay, whatever the backoff or `Retry-After` says.
+pub const MAX_RETRY_DELAY_SECS: u64 = 3_600;
+
+/// A valid `POST /campaigns` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignRequest {
+    pub flow: String,
+    pub numbers: Vec<PhoneNumber>,
+    pub caller_id: PhoneNumber,
+    pub vars: BTreeMap<String, String>,
+}
+
+/// Reads `{"flow", "numbers": [...], "vars"?, "caller_id_number"?}`. Every number is checked
+/// before anything is queued: one bad or repeated number refuses the whole campaign (422
+/// `invalid_number` / `duplicate_number`, naming its position).
+pub fn parse_campaign_request(
+    body: &[u8],
+    registry: &Registry,
+    default_caller_id: Option<&str>,
+) -> Result<CampaignRequest, ApiError> {
+    let fields = Fields::parse(body, &["flow", "numbers", "vars", "caller_id_number"])?;
+    let flow = fields.required_str("flow")?;
+    let caller_id = fields.optional_str("caller_id_number")?;
+    let list = match fields.get("numbers") {
+        None => return Err(ApiError::new(400, "missing_field", "`numbers` is required")),
+        Some(serde_json::Value::Array(list)) => list,
+        Some(_) => return Err(body::wrong_type("numbers", "an array of strings")),
+    };
+    let flow = body::outbound_flow(registry, flow)?;
+    if list.is_empty() || list.len() > MAX_NUMBERS {
+        return Err(ApiError::new(
+            422,
+            "invalid_numbers",
+            format!("`numbers` must hold 1 to {MAX_NUMBERS} numbers"),
+        ));
+    }
+    let mut numbers = Vec::with_capacity(list.len());
+    let mut seen = std::collections::HashSet::with_capacity(list.len());
+    for (i, value) in list.iter().enumerate() {
+        let text = value
+            .as_str()
+            .ok_or_else(|| body::wrong_type(&format!("numbers[{i}]"), "a string"))?;
+        let number = body::number(&format!("numbers[{i}]"), text)?;
+        if !seen.insert(number.digits().to_owned()) {
+            return Err(ApiError::new(
+                422,
+                "duplicate_number",
+                format!("numbers[{i}] repeats an earlier number"),
+            ));
+        }
+        numbers.push(number);
+    }
+    Ok(CampaignRequest {
+        flow: flow.name.clone(),
+        caller_id: body::caller_id(caller_id, default_caller_id)?,
+        vars: body::vars(fields.get("vars"))?,
+        numbers,
+    })
+}
+
+/// A campaign as stored (`campaign:<id>`): what each of its dials needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Campaign {
+    pub id: String,
+    pub flow: String,
+    /// E.164.
+    pub caller_id: String,
+    pub vars: BTreeMap<String, String>,
+    pub total: u32,
+    pub created_ms: u64,
+}
+
+/// One queue message: numbers `first..first + numbers.len()` of a campaign, at one attempt.
+/// Sent as JSON text, so the queue never sees a JS `Map`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DialMessage {
+    pub campaign: String,
+    pub first: u32,
+    /// E.164.
+    pub numbers: Vec<String>,
+    /// 0 for the first dial; a retry message holds one number and the attempt it is.
+    #[serde(default)]
+    pub attempt: u32,
+}
+
+impl DialMessage {
+    /// The message's numbers with their indexes in the campaign.
+    pub fn indexed(&self) -> impl Iterator<Item = (u32, &str)> {
+        (self.first..).zip(self.numbers.iter().map(String::as_str))
+    }
+}
+
+/// The first messages of a campaign: its numbers in chunks of [`CHUNK`].
+pub fn messages(campaign: &str, numbers: &[PhoneNumber]) -> Vec<DialMessage> {
+    numbers
+        .chunks(CHUNK)
+        .zip((0u32..).step_by(CHUNK))
+        .map(|(chunk, first)| DialMessage {
+            campaign: campaign.to_owned(),
+            first,
+            numbers: chunk.iter().map(PhoneNumber::e164).collect(),
+            attempt: 0,
+        })
+        .collect()
+}
+
+/// The external id of the dial of number `index` of `campaign`.
+pub fn member_external_id(campaign: &str, index: u32) -> String {
+    format!("{EXTERNAL_ID_PREFIX}{campaign}_{index}")
+}
+
+/// The campaign and index an external id names, if it is a campaign's.
+pub fn parse_member(external_id: &str) -> Option<(&str, u32)> {
+    let rest = external_id.strip_prefix(EXTERNAL_ID_PREFIX)?;
+    let (campaign, index) = rest.rsplit_once('_')?;
+    let valid = valid_campaign_id(campaign) && index.bytes().all(|b| b.is_ascii_digit());
+    valid.then_some(())?;
+    Some((campaign, index.parse().ok()?))
+}
+
+/// Campaign ids are 32 lowercase hex digits (a UUID without dashes).
+pub fn valid_campaign_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Where one number of a campaign is. Numbers move forward only (see [`NumberState::rank`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberState {
+    /// Waiting for its dial (or its retry).
+    Queued,
+    /// Telesign accepted the dial; the phone is ringing.
+    Dialing,
+    /// The call was answered and runs its flow.
+    Answered,
+    /// The answered call ended.
+    Completed,
+    /// The number was not reached: a rejected or failed dial, or no answer.
+    Failed,
+}
+
+impl NumberState {
+    fn rank(self) -> u8 {
+        match self {
+            NumberState::Queued => 0,
+            NumberState::Dialing => 1,
+            NumberState::Answered => 2,
+            NumberState::Completed | NumberState::Failed => 3,
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        self.rank() == 3
+    }
+}
+
+/// The result of one number (`campaign:<id>:n:<index>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumberEntry {
+    pub index: u32,
+    /// E.164, when known (the webhook may write first and knows it from the session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    pub state: NumberState,
+    /// Dials sent so far.
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_id: Option<String>,
+    /// The call record's outcome, or the failed dial's, or the error of the last attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// Telesign's status, when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    pub updated_ms: u64,
+}
+
+/// Whether the consumer may dial number `entry` at `attempt`. A redelivered message finds its
+/// number already dialled (or rescheduled, with a higher attempt) and is skipped, so queue
+/// redeliveries do not ring anyone twice.
+pub fn should_dial(entry: Option<&NumberEntry>, attempt: u32) -> bool {
+    match entry {
+        None => attempt == 0,
+        Some(e) => e.state == NumberState::Queued && e.attempts == attempt,
+    }
+}
+
+/// `update` applied over `existing`: `None` when it would move the number backwards or change
+/// a final result (an event racing the consumer's own write, a redelivery).
+pub fn advance(existing: Option<&NumberEntry>, update: NumberEntry) -> Option<NumberEntry> {
+    let Some(existing) = existing else {
+        return Some(update);
+    };
+    if existing.state.is_final() || update.state.rank() < existing.state.rank() {
+        return None;
+    }
+    Some(NumberEntry {
+        to: update.to.or_else(|| existing.to.clone()),
+        attempts: update.attempts.max(existing.attempts),
+        reference_id: update
+            .reference_id
+            .or_else(|| existing.reference_id.clone()),
+        status: update.status.or_else(|| existing.status.clone()),
+        ..update
+    })
+}
+
+/// What an event did to a campaign call, for its number's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub campaign: String,
+    pub entry: NumberEntry,
+}
+
+/// Reads the engine's decision for a webhook event: an outbound campaign call answered
+/// (`dial_completed` moving its session on) or ended (its record written from a session).
+/// Anything else (redeliveries, unknown calls, calls that are not a campaign's) is `None`.
+pub fn progress(
+    kind: &EventKind,
+    write: &Write,
+    had_session: bool,
+    now_ms: u64,
+) -> Option<Progress> {
+    let (external_id, entry) = match (kind, write) {
+        (EventKind::DialCompleted(_), Write::Session(s)) => (
+            s.external_id.as_deref()?,
+            (
+                NumberState::Answered,
+                s.to.clone(),
+                s.reference_id.clone(),
+                None,
+                None,
+            ),
+        ),
+        (_, Write::Record(r)) if had_session => {
+            let state = if r.outcome == "dial_failed" {
+                NumberState::Failed
+            } else {
+                NumberState::Completed
+            };
+            (
+                r.external_id.as_deref()?,
+                (
+                    state,
+                    r.to.clone(),
+                    r.reference_id.clone(),
+                    Some(r.outcome.clone()),
+                    r.status.clone(),
+                ),
+            )
+        }
+        _ => return None,
+    };
+    let (campaign, index) = parse_member(external_id)?;
+    let (state, to, reference_id, outcome, status) = entry;
+    Some(Progress {
+        campaign: campaign.to_owned(),
+        entry: NumberEntry {
+            index,
+            to,
+            state,
+            attempts: 0,
+            reference_id: Some(reference_id),
+            outcome,
+            status,
+            updated_ms: now_ms,
+        },
+    })
+}
+
+/// `GET /campaigns/<id>` counts. Every number is in exactly one bucket; numbers without a
+/// result yet (and those waiting for a retry) are `queued`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub total: u32,
+    pub queued: u32,
+    pub dialing: u32,
+    pub answered: u32,
+    pub failed: u32,
+    pub completed: u32,
+}
+
+/// Counts the states of the numbers that have a result.
+pub fn counts(total: u32, states: impl IntoIterator<Item = NumberState>) -> Counts {
+    let mut c = Counts {
+        total,
+        ..Counts::default()
+    };
+    for state in states {
+        match state {
+            NumberState::Queued => {}
+            NumberState::Dialing => c.dialing += 1,
+            NumberState::Answered => c.answered += 1,
+            NumberState::Completed => c.completed += 1,
+            NumberState::Failed => c.failed += 1,
+        }
+    }
+    c.queued = total.saturating_sub(c.dialing + c.answered + c.completed + c.failed);
+    c
+}
+
+/// How long to wait before retrying a dial that failed at `attempt` (0-based): `base` doubled
+/// per attempt, at least Telesign's `Retry-After`, at most [`MAX_RETRY_DELAY_SECS`].
+pub fn retry_delay_secs(attempt: u32, base_secs: u64, retry_after_secs: Option<u32>) -> u32 {
+    let backoff = base_secs.saturating_mul(1u64 << attempt.min(20));
+    let delay = backoff
+        .max(retry_after_secs.map_or(0, u64::from))
+        .min(MAX_RETRY_DELAY_SECS);
+    // Bounded by MAX_RETRY_DELAY_SECS above.
+    u32::try_from(delay).unwrap_or(u32::MAX)
+}
+
+/// When (ms after the batch started) the `n`th dial of a consumer invocation may be sent, to keep
+/// to `per_second` dials a second.
+pub fn dial_slot_ms(n: u64, per_second: u64) -> u64 {
+    n.saturating_mul(1_000) / per_second.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::engine::{CallRecord, Session, Wait};
+    use crate::flow::{say, Flow};
+
+    const ID: &str = "0123456789abcdef0123456789abcdef";
+
+    fn registry() -> Registry {
+        Registry::new().flow(Flow::outbound("remind").step("a", say("Hi")))
+    }
+
+    fn parse(body: serde_json::Value) -> Result<CampaignRequest, ApiError> {
+        parse_campaign_request(
+            body.to_string().as_bytes(),
+            &registry(),
+            Some("15550000000"),
+        )
+    }
+
+    fn code(e: ApiError) -> (u16, &'static str) {
+        (e.status, e.code)
+    }
+
+    #[test]
+    fn a_campaign_request_is_read() {
+        let r = parse(
+            json!({"flow": "remind", "numbers": ["+15555550001", "15555550002"],
+                             "vars": {"when": "Monday"}}),
+        )
+        .unwrap();
+        assert_eq!(r.numbers.len(), 2);
+        assert_eq!(r.caller_id.digits(), "15550000000");
+        assert_eq!(r.vars.len(), 1);
+    }
+
+    #[test]
+    fn numbers_are_validated_up_front() {
+        let cases = [
+            (json!({"flow": "remind"}), (400, "missing_field")),
+            (
+                json!({"flow": "remind", "numbers": "15555550001"}),
+                (400, "invalid_field"),
+            ),
+            (
+                json!({"flow": "remind", "numbers": [15555550001_u64]}),
+                (400, "invalid_field"),
+            ),
+            (
+                json!({"flow": "remind", "numbers": []}),
+                (422, "invalid_numbers"),
+            ),
+            (
+                json!({"flow": "remind", "numbers": ["+15555550001", "12"]}),
+                (422, "invalid_number"),
+            ),
+            (
+                json!({"flow": "remind", "numbers": ["+15555550001", "15555550001"]}),
+                (422, "duplicate_number"),
+            ),
+            (
+                json!({"flow": "nope", "numbers": ["+15555550001"]}),
+                (422, "unknown_flow"),
+            ),
+            (
+                json!({"flow": "remind", "numbers": ["+15555550001"], "to": "x"}),
+                (400, "unknown_field"),
+            ),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(code(parse(body.clone()).unwrap_err()), expected, "{body}");
+        }
+        let e = parse(json!({"flow": "remind", "numbers": ["+15555550001", "12"]})).unwrap_err();
+        assert!(e.message.contains("numbers[1]"), "{}", e.message);
+        let too_many: Vec<String> = (0..=MAX_NUMBERS).map(|i| format!("1555{i:07}")).collect();
+        let e = parse(json!({"flow": "remind", "numbers": too_many})).unwrap_err();
+        assert_eq!(code(e), (422, "invalid_numbers"));
+    }
+
+    #[test]
+    fn numbers_are_chunked_in_order() {
+        let numbers: Vec<PhoneNumber> = (0..(CHUNK * 2 + 3))
+            .map(|i| PhoneNumber::parse(&format!("1555{i:07}")).unwrap())
+            .collect();
+        let msgs = messages(ID, &numbers);
+        assert_eq!(msgs.len(), 3);
+        assert_eq!(msgs[2].numbers.len(), 3);
+        let all: Vec<(u32, String)> = msgs
+            .iter()
+            .flat_map(|m| m.indexed().map(|(i, n)| (i, n.to_owned())))
+            .collect();
+        assert_eq!(all.len(), numbers.len());
+        for (i, (index, number)) in all.iter().enumerate() {
+            assert_eq!(
+                (*index as usize, number.as_str()),
+                (i, numbers[i].e164().as_str())
+            );
+        }
+        let text = serde_json::to_string(&msgs[0]).unwrap();
+        assert_eq!(serde_json::from_str::<DialMessage>(&text).unwrap(), msgs[0]);
+    }
+
+    #[test]
+    fn member_ids_round_trip_and_nothing_else_parses() {
+        let ext = member_external_id(ID, 1234);
+        assert_eq!(ext, format!("cmp_{ID}_1234"));
+        assert_eq!(parse_member(&ext), Some((ID, 1234)));
+        for other in [
+            "order-17",
+            "cmp_",
+            "cmp_x_1",
+            &format!("cmp_{ID}_"),
+            &format!("cmp_{ID}_-1"),
+            &format!("cmp_{ID}"),
+        ] {
+            assert_eq!(parse_member(other), None, "{other}");
+        }
+        assert!(!valid_campaign_id(&ID.to_uppercase()));
+    }
+
+    fn entry(state: NumberState, attempts: u32) -> NumberEntry {
+        NumberEntry {
+            index: 3,
+            to: Some("+15555550001".into()),
+            state,
+            attempts,
+            reference_id: None,
+            outcome: None,
+            status: None,
+            updated_ms: 1,
+        }
+    }
+
+    #[test]
+    fn redelivered_and_stale_dials_are_skipped() {
+        assert!(should_dial(None, 0));
+        assert!(!should_dial(None, 1));
+        assert!(should_dial(Some(&entry(NumberState::Queued, 2)), 2));
+        assert!(!should_dial(Some(&entry(NumberState::Queued, 2)), 1));
+        assert!(!should_dial(Some(&entry(NumberState::Dialing, 1)), 0));
+        assert!(!should_dial(Some(&entry(NumberState::Failed, 1)), 1));
+    }
+
+    #[test]
+    fn numbers_only_move_forward() {
+        use NumberState::*;
+        let answered = NumberEntry {
+            to: None,
+            reference_id: Some("R".into()),
+            ..entry(Answered, 0)
+        };
+        // The consumer's "dialing" arriving after the webhook's "answered" changes nothing.
+        assert_eq!(advance(Some(&answered), entry(Dialing, 1)), None);
+        let merged = advance(Some(&entry(Dialing, 1)), answered.clone()).unwrap();
+        assert_eq!((merged.state, merged.attempts), (Answered, 1));
+        assert_eq!(merged.to.as_deref(), Some("+15555550001"));
+        assert_eq!(merged.reference_id.as_deref(), Some("R"));
+        assert_eq!(advance(Some(&entry(Completed, 1)), entry(Failed, 1)), None);
+        assert_eq!(advance(Some(&entry(Failed, 1)), entry(Completed, 1)), None);
+        assert_eq!(advance(None, entry(Answered, 0)).unwrap().state, Answered);
+        assert_eq!(
+            advance(Some(&entry(Queued, 1)), entry(Queued, 2))
+                .unwrap()
+                .attempts,
+            2
+        );
+    }
+
+    fn session(external_id: Option<&str>) -> Session {
+        let flow = Flow::outbound("remind").step("a", say("Hi"));
+        let mut s = crate::engine::outbound_session(
+            &flow,
+            "R1",
+            "+15555550001",
+            "+15550000000",
+            external_id,
+            BTreeMap::new(),
+            5,
+        );
+        s.wait = Wait::Speak;
+        s
+    }
+
+    fn record(outcome: &str, external_id: Option<&str>) -> CallRecord {
+        CallRecord {
+            reference_id: "R1".into(),
+            flow: Some("remind".into()),
+            direction: Some("outbound".into()),
+            from: None,
+            to: Some("+15555550001".into()),
+            external_id: external_id.map(str::to_owned),
+            created_on_utc: None,
+            answered_on_utc: None,
+            ended_on_utc: None,
+            duration: None,
+            audio_recording_file_name: None,
+            vars: BTreeMap::new(),
+            answers: vec![],
+            visited: vec![],
+            outcome: outcome.into(),
+            status: Some("failed".into()),
+            started_ms: None,
+            ended_ms: 9,
+        }
+    }
+
+    fn kind(event: &str) -> EventKind {
+        let body = json!({"event": event, "reference_id": "R1", "data": {"status": "answered", "to": "15555550001", "from": "15550000000"}});
+        crate::telesign::decode_event(body.to_string().as_bytes())
+            .unwrap()
+            .kind
+    }
+
+    #[test]
+    fn webhook_progress_of_campaign_calls() {
+        let ext = member_external_id(ID, 7);
+        let answered = progress(
+            &kind("dial_completed"),
+            &Write::Session(Box::new(session(Some(&ext)))),
+            true,
+            10,
+        )
+        .unwrap();
+        assert_eq!(answered.campaign, ID);
+        assert_eq!(
+            (answered.entry.index, answered.entry.state),
+            (7, NumberState::Answered)
+        );
+        assert_eq!(answered.entry.reference_id.as_deref(), Some("R1"));
+
+        let failed = progress(
+            &kind("dial_completed"),
+            &Write::Record(Box::new(record("dial_failed", Some(&ext)))),
+            true,
+            10,
+        )
+        .unwrap();
+        assert_eq!(failed.entry.state, NumberState::Failed);
+        assert_eq!(failed.entry.outcome.as_deref(), Some("dial_failed"));
+        let done = progress(
+            &kind("call_completed"),
+            &Write::Record(Box::new(record("completed", Some(&ext)))),
+            true,
+            10,
+        )
+        .unwrap();
+        assert_eq!(done.entry.state, NumberState::Completed);
+
+        // Not a campaign call, a redelivery, or a call we had no session for.
+        assert_eq!(
+            progress(
+                &kind("dial_completed"),
+                &Write::Session(Box::new(session(Some("order-1")))),
+                true,
+                10
+            ),
+            None
+        );
+        assert_eq!(
+            progress(
+                &kind("dial_completed"),
+                &Write::Session(Box::new(session(None))),
+                true,
+                10
+            ),
+            None
+        );
+        assert_eq!(
+            progress(&kind("dial_completed"), &Write::Nothing, true, 10),
+            None
+        );
+        assert_eq!(
+            progress(
+                &kind("call_completed"),
+                &Write::Record(Box::new(record("unknown_call", Some(&ext)))),
+                false,
+                10
+            ),
+            None
+        );
+        assert_eq!(
+            progress(
+                &kind("speak_completed"),
+                &Write::Session(Box::new(session(Some(&ext)))),
+                true,
+                10
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn counts_put_every_number_in_one_bucket() {
+        use NumberState::*;
+        let c = counts(10, [Dialing, Answered, Answered, Failed, Completed, Queued]);
+        assert_eq!(
+            c,
+            Counts {
+                total: 10,
+                queued: 5,
+                dialing: 1,
+                answered: 2,
+                failed: 1,
+                completed: 1
+            }
+        );
+        assert_eq!(counts(1, [Failed, Failed]).queued, 0, "never negative");
+        assert_eq!(
+            serde_json::to_value(counts(0, [])).unwrap(),
+            json!({"total": 0, "queued": 0, "dialing": 0, "answered": 0, "failed": 0, "completed": 0})
+        );
+    }
+
+    #[test]
+    fn retries_back_off_and_respect_retry_after() {
+        assert_eq!(retry_delay_secs(0, 30, None), 30);
+        assert_eq!(retry_delay_secs(1, 30, None), 60);
+        assert_eq!(retry_delay_secs(2, 30, Some(300)), 300);
+        assert_eq!(retry_delay_secs(0, 1, Some(2)), 2);
+        assert_eq!(retry_delay_secs(19, 30, None), MAX_RETRY_DELAY_SECS as u32);
+        assert_eq!(
+            retry_delay_secs(u32::MAX, u64::MAX, Some(u32::MAX)),
+            MAX_RETRY_DELAY_SECS as u32
+        );
+    }
+
+    #[test]
+    fn dials_are_paced() {
+        assert_eq!(dial_slot_ms(0, 5), 0);
+        assert_eq!(dial_slot_ms(1, 5), 200);
+        assert_eq!(dial_slot_ms(10, 5), 2_000);
+        assert_eq!(dial_slot_ms(3, 1_000), 3);
+        assert_eq!(dial_slot_ms(3, 0), 3_000);
+    }
+}

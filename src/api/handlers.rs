@@ -1,0 +1,278 @@
+//! The HTTP side of the call API: authentication, bodies, and the answers of `/calls` and
+//! `/campaigns`. Every decision is made in [`super::calls`], [`super::campaigns`] and
+//! [`crate::auth`]; this only moves data between them, KV, the queue and the response.
+
+use serde::Serialize;
+use serde_json::json;
+use wasm_bindgen::prelude::wasm_bindgen;
+use worker::{Date, Env, Request, Response};
+
+use crate::auth;
+use crate::config::Config;
+use crate::engine::{CallRecord, Session};
+use crate::error::ApiError;
+use crate::http::{error_response, json_response};
+use crate::log::RequestLog;
+use crate::routes::ApiRoute;
+use crate::store::{self, NumberMeta, Store};
+use crate::webhook::{read_body, registry};
+
+use super::calls::{self, Placing};
+use super::campaigns::{self, Campaign};
+use super::{dialer, Failure};
+
+/// The queue producer binding of campaign dials (see wrangler.toml).
+pub const QUEUE_BINDING: &str = "CAMPAIGN_QUEUE";
+
+#[wasm_bindgen]
+extern "C" {
+    /// `crypto.randomUUID()`: ids that others cannot guess or collide with.
+    #[wasm_bindgen(js_namespace = crypto, js_name = randomUUID)]
+    fn random_uuid() -> String;
+}
+
+/// Answers one API route. Failures are answered here (not by the caller) because some need
+/// headers an [`ApiError`] cannot carry: `WWW-Authenticate` on 401, `Retry-After` on 429.
+pub async fn handle(
+    route: ApiRoute,
+    req: Request,
+    env: &Env,
+    log: &mut RequestLog,
+) -> Result<Response, ApiError> {
+    match serve(route, req, env, log).await {
+        Ok(resp) => Ok(resp),
+        Err(failure) => {
+            log.code = Some(failure.error.code);
+            log.message = Some(failure.error.message.clone());
+            Ok(failure_response(&failure)?)
+        }
+    }
+}
+
+fn failure_response(failure: &Failure) -> worker::Result<Response> {
+    let mut resp = error_response(&failure.error)?;
+    if failure.challenge {
+        resp.headers_mut()
+            .set("www-authenticate", auth::CHALLENGE)?;
+    }
+    if let Some(secs) = failure.retry_after_secs {
+        resp.headers_mut().set("retry-after", &secs.to_string())?;
+    }
+    Ok(resp)
+}
+
+async fn serve(
+    route: ApiRoute,
+    mut req: Request,
+    env: &Env,
+    log: &mut RequestLog,
+) -> Result<Response, Failure> {
+    let config = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()));
+    let authorization = req.headers().get("authorization").ok().flatten();
+    auth::check_bearer(authorization.as_deref(), config.api_token.as_deref())?;
+    let store = Store::open(env)?;
+    match route {
+        ApiRoute::PlaceCall => {
+            let body = read_body(&mut req, calls::MAX_BODY_BYTES).await?;
+            place_call(&body, &store, &config, log).await
+        }
+        ApiRoute::ListCalls => {
+            let url = req.url().map_err(ApiError::from)?;
+            let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+            let query = calls::parse_list_query(pairs.iter().map(|(k, v)| (&**k, &**v)))?;
+            Ok(list_calls(&store, query).await?)
+        }
+        ApiRoute::Call(id) => Ok(get_call(&store, &id).await?),
+        ApiRoute::StartCampaign => {
+            let body = read_body(&mut req, campaigns::MAX_BODY_BYTES).await?;
+            Ok(start_campaign(&body, &store, env, &config, log).await?)
+        }
+        ApiRoute::Campaign(id) => Ok(get_campaign(&store, &id).await?),
+    }
+}
+
+#[derive(Serialize)]
+struct Accepted<'a> {
+    reference_id: &'a str,
+    external_id: &'a str,
+    status: &'static str,
+}
+
+async fn place_call(
+    body: &[u8],
+    store: &Store,
+    config: &Config,
+    log: &mut RequestLog,
+) -> Result<Response, Failure> {
+    let request = calls::parse_call_request(body, registry(), config.caller_id.as_deref())?;
+    log.flow = Some(request.flow.clone());
+    let placing = Placing {
+        external_id: request.external_id.unwrap_or_else(random_uuid),
+        flow: request.flow,
+        to: request.to,
+        caller_id: request.caller_id,
+        vars: request.vars,
+    };
+    let now_ms = Date::now().as_millis();
+    match dialer::place(store, config, &placing, now_ms).await? {
+        Ok(placed) => {
+            log.reference_id = Some(placed.accepted.reference_id.clone());
+            log.warning = placed.warning;
+            Ok(json_response(
+                202,
+                &Accepted {
+                    reference_id: &placed.accepted.reference_id,
+                    external_id: &placing.external_id,
+                    status: "dial_accepted",
+                },
+            )
+            .map_err(ApiError::from)?)
+        }
+        Err(failure) => {
+            let record = calls::failed_dial_record(&placing, &failure, now_ms);
+            store.save_record(&record, config.record_ttl_secs()).await?;
+            let mut answer = failure.to_failure();
+            answer.error.message = format!(
+                "{}; the call record is GET /calls/{}",
+                answer.error.message, record.reference_id
+            );
+            Err(answer)
+        }
+    }
+}
+
+/// `GET /calls/<id>`: the live session, else the final record.
+#[derive(Serialize)]
+#[serde(tag = "state", content = "call", rename_all = "snake_case")]
+enum CallView {
+    Live(Box<Session>),
+    Ended(Box<CallRecord>),
+}
+
+async fn get_call(store: &Store, id: &str) -> Result<Response, ApiError> {
+    let not_found = || ApiError::new(404, "call_not_found", format!("no call {id}"));
+    if !calls::valid_call_id(id) {
+        return Err(not_found());
+    }
+    let view = match store.session(id).await? {
+        Some(session) => CallView::Live(Box::new(session)),
+        None => CallView::Ended(Box::new(store.record(id).await?.ok_or_else(not_found)?)),
+    };
+    Ok(json_response(200, &view)?)
+}
+
+async fn list_calls(store: &Store, query: calls::ListQuery) -> Result<Response, ApiError> {
+    let page = store
+        .list(store::RECORD_PREFIX, query.cursor, query.limit)
+        .await?;
+    let keys: Vec<String> = page
+        .keys
+        .into_iter()
+        .filter(|(_, meta)| calls::listed(meta.as_ref(), query.flow.as_deref()))
+        .map(|(name, _)| name)
+        .collect();
+    let records = store.records_at(&keys).await?;
+    Ok(json_response(
+        200,
+        &json!({"calls": records, "cursor": page.cursor}),
+    )?)
+}
+
+async fn start_campaign(
+    body: &[u8],
+    store: &Store,
+    env: &Env,
+    config: &Config,
+    log: &mut RequestLog,
+) -> Result<Response, ApiError> {
+    let request = campaigns::parse_campaign_request(body, registry(), config.caller_id.as_deref())?;
+    log.flow = Some(request.flow.clone());
+    let queue = env.queue(QUEUE_BINDING).map_err(|e| {
+        ApiError::new(
+            500,
+            "not_configured",
+            format!("queue binding {QUEUE_BINDING}: {e}"),
+        )
+    })?;
+    let id = random_uuid().replace('-', "");
+    let total = request.numbers.len();
+    let campaign = Campaign {
+        id: id.clone(),
+        flow: request.flow,
+        caller_id: request.caller_id.e164(),
+        vars: request.vars,
+        // At most MAX_NUMBERS, checked by the parser.
+        total: u32::try_from(total).unwrap_or(u32::MAX),
+        created_ms: Date::now().as_millis(),
+    };
+    store
+        .save_campaign(&campaign, config.record_ttl_secs())
+        .await?;
+    let messages = campaigns::messages(&id, &request.numbers);
+    let mut queued = 0;
+    for batch in messages.chunks(campaigns::SEND_BATCH) {
+        let texts = batch
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::new(500, "internal_error", e.to_string()))?;
+        queue.send_batch(texts).await.map_err(|e| {
+            ApiError::new(
+                503,
+                "queue_unavailable",
+                format!("campaign {id}: {queued} of {total} numbers were queued: {e}"),
+            )
+        })?;
+        queued += batch.iter().map(|m| m.numbers.len()).sum::<usize>();
+    }
+    Ok(json_response(
+        202,
+        &json!({"campaign_id": id, "status": "queued", "total": total}),
+    )?)
+}
+
+async fn get_campaign(store: &Store, id: &str) -> Result<Response, ApiError> {
+    let not_found = || ApiError::new(404, "campaign_not_found", format!("no campaign {id}"));
+    if !campaigns::valid_campaign_id(id) {
+        return Err(not_found());
+    }
+    let campaign = store.campaign(id).await?.ok_or_else(not_found)?;
+    let prefix = store::campaign_numbers_prefix(id);
+    let mut states = Vec::new();
+    let mut cursor = None;
+    // Each number has at most one key, so the listing ends within total / 1000 + 1 pages.
+    for _ in 0..=campaign.total / 1000 + 1 {
+        let page = store.list(&prefix, cursor, 1000).await?;
+        states.extend(page.keys.into_iter().filter_map(|(_, meta)| {
+            serde_json::from_value::<NumberMeta>(meta?)
+                .ok()
+                .map(|m| m.state)
+        }));
+        cursor = page.cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let counts = campaigns::counts(campaign.total, states);
+    Ok(json_response(
+        200,
+        &CampaignView {
+            campaign_id: &campaign.id,
+            flow: &campaign.flow,
+            created_ms: campaign.created_ms,
+            finished: counts.failed + counts.completed >= counts.total,
+            counts,
+        },
+    )?)
+}
+
+/// `GET /campaigns/<id>`.
+#[derive(Serialize)]
+struct CampaignView<'a> {
+    campaign_id: &'a str,
+    flow: &'a str,
+    created_ms: u64,
+    /// Every number has failed or completed.
+    finished: bool,
+    counts: campaigns::Counts,
+}

@@ -1,0 +1,162 @@
+// POST /campaigns and GET /campaigns/<id>: numbers queued on the campaign queue, dialled by the
+// worker's own queue consumer (Miniflare runs it), one number rejected and one rate-limited once.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker, SECRETS } from "./worker.mjs";
+import { postEvent } from "./telesign.mjs";
+import { FakeTelesign, FAKE_TELESIGN_URL, answers, newReferenceId } from "./fake-telesign.mjs";
+
+const AUTH = { authorization: `Bearer ${SECRETS.API_TOKEN}` };
+const OK = "15555550001";
+const BLOCKED = "15555550002";
+const LIMITED = "15555550003";
+
+let w;
+let telesign;
+before(async () => {
+  telesign = new FakeTelesign();
+  w = await startWorker({
+    outboundService: telesign.fetch,
+    bindings: {
+      TELESIGN_API_URL: FAKE_TELESIGN_URL,
+      CALLER_ID: "+15554441313",
+      CAMPAIGN_DIALS_PER_SECOND: "50",
+      CAMPAIGN_RETRY_BASE_SECS: "1",
+    },
+  });
+});
+after(() => w.dispose());
+
+function startCampaign(body, headers = AUTH) {
+  return w.fetch("/campaigns", {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+async function progress(id) {
+  const res = await w.fetch(`/campaigns/${id}`, { headers: AUTH });
+  assert.equal(res.status, 200);
+  return res.json();
+}
+
+/** Polls the campaign until `done(counts)` holds; fails after a bounded wait. */
+async function waitFor(id, done, what) {
+  const deadline = Date.now() + 30_000;
+  let last;
+  while (Date.now() < deadline) {
+    last = await progress(id);
+    if (done(last.counts)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail(`campaign never reached ${what}: ${JSON.stringify(last?.counts)}`);
+}
+
+test("campaign routes want the bearer token", async () => {
+  const res = await startCampaign({ flow: "appointment_reminder", numbers: [`+${OK}`] }, {});
+  assert.equal(res.status, 401);
+  assert.match(res.headers.get("www-authenticate"), /^Bearer /);
+  const get = await w.fetch("/campaigns/0123456789abcdef0123456789abcdef");
+  assert.equal(get.status, 401);
+});
+
+test("numbers are validated up front and nothing is queued for a bad campaign", async () => {
+  const cases = [
+    [{ flow: "appointment_reminder", numbers: [`+${OK}`, "12345"] }, 422, "invalid_number", /numbers\[1\]/],
+    [{ flow: "appointment_reminder", numbers: [`+${OK}`, OK] }, 422, "duplicate_number", /numbers\[1\]/],
+    [{ flow: "appointment_reminder", numbers: [] }, 422, "invalid_numbers", /1 to 50000/],
+    [{ flow: "bank_menu", numbers: [`+${OK}`] }, 422, "unknown_flow", /inbound/],
+    [{ flow: "appointment_reminder" }, 400, "missing_field", /numbers/],
+    [{ flow: "appointment_reminder", numbers: [`+${OK}`], vars: { a: 1 } }, 422, "invalid_vars", /string/],
+  ];
+  for (const [body, status, code, message] of cases) {
+    const res = await startCampaign(body);
+    assert.equal(res.status, status, code);
+    const { error } = await res.json();
+    assert.equal(error.code, code);
+    assert.match(error.message, message);
+  }
+  const huge = JSON.stringify({ flow: "appointment_reminder", numbers: Array(80_000).fill("+15555550001") });
+  const res = await startCampaign(huge);
+  assert.equal(res.status, 413);
+  assert.equal((await res.json()).error.code, "payload_too_large");
+
+  const { keys } = await (await w.kv()).list({ prefix: "campaign:" });
+  assert.deepEqual(keys, []);
+  assert.equal(telesign.requests.length, 0);
+});
+
+test("unknown campaigns are 404", async () => {
+  for (const id of ["0123456789abcdef0123456789abcdef", "not-an-id"]) {
+    const res = await w.fetch(`/campaigns/${id}`, { headers: AUTH });
+    assert.equal(res.status, 404);
+    assert.equal((await res.json()).error.code, "campaign_not_found");
+  }
+});
+
+test("a campaign with a rejected number and a rate-limited one", async () => {
+  const okReference = newReferenceId();
+  const limitedReference = newReferenceId();
+  telesign.answerFor(OK, answers.accepted(okReference));
+  telesign.answerFor(BLOCKED, answers.rejected("to_number_blocked_by_telesign"));
+  telesign.answerFor(LIMITED, answers.rateLimited("1"), answers.accepted(limitedReference));
+
+  const res = await startCampaign({
+    flow: "appointment_reminder",
+    numbers: [`+${OK}`, `+${BLOCKED}`, `+${LIMITED}`],
+    vars: { name: "Sam", when: "Friday at 9 AM" },
+  });
+  assert.equal(res.status, 202);
+  const started = await res.json();
+  assert.equal(started.status, "queued");
+  assert.equal(started.total, 3);
+  assert.match(started.campaign_id, /^[0-9a-f]{32}$/);
+  const id = started.campaign_id;
+
+  const dialled = await waitFor(id, (c) => c.dialing === 2 && c.failed === 1, "2 dialing and 1 failed");
+  assert.deepEqual(dialled.counts, { total: 3, queued: 0, dialing: 2, answered: 0, failed: 1, completed: 0 });
+  assert.equal(dialled.flow, "appointment_reminder");
+  assert.equal(dialled.finished, false);
+
+  // Each number was dialled with its campaign external id; the rate-limited one twice, the
+  // others once (no redelivery rang anyone twice).
+  assert.equal(telesign.dials(OK).length, 1);
+  assert.equal(telesign.dials(BLOCKED).length, 1);
+  const limitedDials = telesign.dials(LIMITED);
+  assert.equal(limitedDials.length, 2);
+  assert.ok(limitedDials.every((d) => d.body.params.external_id === `cmp_${id}_2`));
+  assert.equal(telesign.dials(OK)[0].body.params.external_id, `cmp_${id}_0`);
+  assert.equal(telesign.dials(OK)[0].body.params.caller_id_number, "15554441313");
+
+  // The rejected number left a call record under its external id.
+  const blocked = await w.fetch(`/calls/cmp_${id}_1`, { headers: AUTH });
+  const record = (await blocked.json()).call;
+  assert.equal(record.outcome, "dial_rejected");
+  assert.equal(record.status, "to_number_blocked_by_telesign");
+
+  // The first number answers and runs the flow with the campaign's vars.
+  const ok = (event, data) =>
+    postEvent(w, event, okReference, { from: "15554441313", to: OK, ...data }, { external_id: `cmp_${id}_0` });
+  const answered = await ok("dial_completed", { status: "answered" });
+  assert.match(answered.action.params.tts.message, /Hello Sam\. .* Friday at 9 AM/);
+  assert.deepEqual((await progress(id)).counts, { total: 3, queued: 0, dialing: 1, answered: 1, failed: 1, completed: 0 });
+
+  await ok("speak_completed", { status: "speak_successful", collected_digits: "1" });
+  await ok("speak_completed", { status: "speak_successful" });
+  await ok("call_completed", { direction: "outbound", status: "hangup", duration: 20 });
+
+  // The retried number is not answered.
+  const noAnswer = await postEvent(w, "dial_completed", limitedReference, { from: "15554441313", to: LIMITED, status: "failed" }, {
+    external_id: `cmp_${id}_2`,
+  });
+  assert.equal(noAnswer.status, 204);
+
+  const done = await progress(id);
+  assert.deepEqual(done.counts, { total: 3, queued: 0, dialing: 0, answered: 0, failed: 2, completed: 1 });
+  assert.equal(done.finished, true);
+
+  const calls = await w.fetch("/calls?flow=appointment_reminder&limit=100", { headers: AUTH });
+  const outcomes = (await calls.json()).calls.map((c) => c.outcome).sort();
+  assert.deepEqual(outcomes, ["completed", "dial_failed", "dial_rejected"]);
+});
