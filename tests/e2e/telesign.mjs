@@ -1,31 +1,20 @@
 // Plays Telesign against the worker in tests: signs event bodies exactly as Telesign does and posts
 // them to /webhook. Shared by every end-to-end test that sends events.
-import { createHmac, randomUUID } from "node:crypto";
+// The wire format itself lives with the call simulator, which plays Telesign the same way.
+import * as wire from "../../scripts/simulator/telesign.mjs";
+import { eventBody, referenceId } from "../../scripts/simulator/telesign.mjs";
 import { SECRETS } from "./worker.mjs";
+
+export { eventBody, referenceId };
 
 /** base64(HMAC-SHA256(key = base64decode(apiKey), body)), Telesign's webhook signature. */
 export function sign(body, apiKey = SECRETS.TELESIGN_API_KEY) {
-  return createHmac("sha256", Buffer.from(apiKey, "base64")).update(body).digest("base64");
+  return wire.sign(body, apiKey);
 }
 
 /** The headers Telesign sends with a signed event body. */
-export function signedHeaders(body, { customerId = SECRETS.TELESIGN_CUSTOMER_ID, apiKey } = {}) {
-  const signature = sign(body, apiKey);
-  return {
-    "content-type": "application/json",
-    authorization: `TSA ${customerId}:${signature}`,
-    "x-ts-authorization": signature,
-  };
-}
-
-/** A fresh 32-hex-digit reference id, like Telesign's. */
-export function referenceId() {
-  return randomUUID().replaceAll("-", "").toUpperCase();
-}
-
-/** An event body as Telesign would post it. */
-export function eventBody(event, reference_id, data = {}, extra = {}) {
-  return JSON.stringify({ event, reference_id, ...extra, data });
+export function signedHeaders(body, { customerId = SECRETS.TELESIGN_CUSTOMER_ID, apiKey = SECRETS.TELESIGN_API_KEY } = {}) {
+  return wire.signedHeaders(body, { customerId, apiKey });
 }
 
 /**

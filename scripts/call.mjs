@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// `npm run call -- [options]`: try a call flow without a phone. Plays Telesign against a running
+// worker (`npm run dev`, or a deployed one with --url): an inbound call by default, or an outbound
+// one placed through the worker's POST /calls. Exit status: 0 the call ran by the rules, 1 it did not
+// (a forbidden action, an error, a late answer), 2 bad usage.
+
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { InteractiveCaller, ScriptedCaller, parseKeyScript, parseLegAnswers } from "./simulator/keys.mjs";
+import { DEFAULT_FROM, DEFAULT_PATIENCE_MS, DEFAULT_TO, simulateCall, urlWorker } from "./simulator/simulator.mjs";
+import { FakeTelesignApi } from "./simulator/telesign_api.mjs";
+
+const USAGE = `usage: npm run call -- [options]
+
+  --url URL            the worker (default http://127.0.0.1:8787, the one \`npm run dev\` serves)
+  --from NUMBER        inbound: the caller (default ${DEFAULT_FROM})
+  --to NUMBER          inbound: the number called, which picks the flow (default ${DEFAULT_TO});
+                       outbound: the number to call
+  --keys LIST          what the caller presses, prompt after prompt: "1,12345674#,-,hangup"
+                       (digits * #; - or timeout = no input; hangup = the caller hangs up).
+                       Without it you type the keys, one prompt at a time.
+  --answer-legs LIST   what each dialled number does, in turn: yes, no or busy ("no,no,yes");
+                       default yes (asked when typing keys)
+  --outbound FLOW      place an outbound call of FLOW through the worker's POST /calls
+  --var NAME=VALUE     a variable of the outbound call (repeat for more)
+  --caller-id NUMBER   outbound: the caller id to ask for (default: the worker's CALLER_ID)
+  --no-answer          outbound: the called person does not pick up
+  --api-port PORT      outbound: port of the simulated Telesign API (default 8788); the worker's
+                       TELESIGN_API_URL must be http://127.0.0.1:PORT/v2/voice
+  --duplicate N        deliver event N twice; both answers must be the same
+  --reorder N          after event N, deliver an earlier event again; the worker must answer 204
+  --patience MS        how long Telesign waits for each answer (default ${DEFAULT_PATIENCE_MS})
+  --dev-vars FILE      where the secrets are (default .dev.vars)
+  --json               print the raw exchange as JSON instead of the transcript
+  --help`;
+
+function usage(message) {
+  if (message) console.error(`${message}\n`);
+  console.error(USAGE);
+  process.exit(2);
+}
+
+/** KEY="value" lines of a .dev.vars file (comments and blank lines skipped). */
+function readDevVars(file) {
+  const vars = {};
+  for (const line of readFileSync(file, "utf8").split(/\r?\n/)) {
+    const m = line.match(/^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/i);
+    if (!m) continue;
+    vars[m[1]] = m[2].replace(/^"(.*)"$/, "$1").replace(/^'(.*)'$/, "$1");
+  }
+  return vars;
+}
+
+function positive(name, text) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) usage(`--${name} takes a positive whole number, not \`${text}\``);
+  return n;
+}
+
+async function main() {
+  let args;
+  try {
+    ({ values: args } = parseArgs({
+      options: {
+        url: { type: "string", default: "http://127.0.0.1:8787" },
+        from: { type: "string" },
+        to: { type: "string" },
+        keys: { type: "string" },
+        "answer-legs": { type: "string" },
+        outbound: { type: "string" },
+        var: { type: "string", multiple: true, default: [] },
+        "caller-id": { type: "string" },
+        "no-answer": { type: "boolean", default: false },
+        "api-port": { type: "string", default: "8788" },
+        duplicate: { type: "string" },
+        reorder: { type: "string" },
+        patience: { type: "string" },
+        "dev-vars": { type: "string", default: ".dev.vars" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    }));
+  } catch (e) {
+    usage(e.message);
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+
+  let devVars = {};
+  try {
+    devVars = readDevVars(args["dev-vars"]);
+  } catch (e) {
+    if (e.code !== "ENOENT" || args["dev-vars"] !== ".dev.vars") usage(`cannot read ${args["dev-vars"]}: ${e.message}`);
+  }
+  const secret = (name) => process.env[name] || devVars[name];
+  const secrets = {
+    customerId: secret("TELESIGN_CUSTOMER_ID"),
+    apiKey: secret("TELESIGN_API_KEY"),
+    apiToken: secret("API_TOKEN"),
+  };
+  if (!secrets.customerId || !secrets.apiKey) {
+    usage("TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY are needed to sign events: put them in .dev.vars (`. scripts/setup.sh` creates it) or the environment");
+  }
+
+  let legAnswers = [];
+  let caller;
+  try {
+    legAnswers = args["answer-legs"] ? parseLegAnswers(args["answer-legs"]) : [];
+    caller = args.keys != null ? new ScriptedCaller(parseKeyScript(args.keys), legAnswers) : null;
+  } catch (e) {
+    usage(e.message);
+  }
+  // The transcript goes to stderr in --json mode so stdout stays one JSON document.
+  const out = args.json ? process.stderr : process.stdout;
+  caller ??= new InteractiveCaller({ output: out, legAnswers });
+
+  let outbound = null;
+  let api = null;
+  if (args.outbound) {
+    if (!args.to) usage("--outbound needs --to, the number to call");
+    const vars = {};
+    for (const pair of args.var) {
+      const eq = pair.indexOf("=");
+      if (eq < 1) usage(`--var takes NAME=VALUE, not \`${pair}\``);
+      vars[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    api = new FakeTelesignApi(secrets);
+    const port = Number(args["api-port"]);
+    let apiUrl;
+    try {
+      apiUrl = await api.listen(port);
+    } catch (e) {
+      usage(`cannot serve the simulated Telesign API on port ${port}: ${e.message}`);
+    }
+    out.write(`simulated Telesign API on ${apiUrl} (the worker's TELESIGN_API_URL must point here)\n`);
+    outbound = { flow: args.outbound, to: args.to, vars, callerId: args["caller-id"], api, answer: !args["no-answer"] };
+  }
+
+  let result;
+  try {
+    result = await simulateCall({
+      worker: urlWorker(args.url),
+      secrets,
+      caller,
+      from: args.from ?? DEFAULT_FROM,
+      to: args.to ?? DEFAULT_TO,
+      outbound,
+      duplicate: args.duplicate != null ? positive("duplicate", args.duplicate) : null,
+      reorder: args.reorder != null ? positive("reorder", args.reorder) : null,
+      patienceMs: args.patience != null ? positive("patience", args.patience) : DEFAULT_PATIENCE_MS,
+      say: (line) => out.write(`${line}\n`),
+    });
+  } finally {
+    caller.close?.();
+    await api?.close();
+  }
+
+  if (args.json) {
+    console.log(JSON.stringify({ reference_id: result.reference, ok: result.ok, failures: result.failures, exchange: result.exchange }, null, 2));
+  }
+  if (!result.ok) {
+    out.write(`\nFAILED: ${result.failures.join("; ")}\n`);
+    return 1;
+  }
+  out.write("\nok: every answer followed Telesign's rules\n");
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e.stack ?? e.message);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,518 @@
+//! Mermaid flowcharts of flows, drawn from their definitions so a diagram cannot drift from the
+//! call it describes: `npm run flows:diagrams` writes one per flow to `docs/flows/`, and a test
+//! fails when a checked-in diagram no longer matches its flow.
+//!
+//! What is drawn: every step (its kind and its prompt, shortened), an edge per key of a menu, the
+//! no-input / invalid reprompt loop with its retry count, where the call goes when the retries are
+//! spent, the declared targets of user code, the hunt list of a dial with its no-answer path, and
+//! every way the call hangs up. Pure text in, text out: no I/O.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::{Direction, Flow, Next, Prompt, Registry, Retries, Step};
+
+/// Where the checked-in diagrams live, relative to the repository root.
+pub const DIAGRAM_DIR: &str = "docs/flows";
+/// The command that rewrites them.
+pub const REFRESH_COMMAND: &str = "npm run flows:diagrams";
+
+/// Longest prompt text shown in a node, in characters; the rest is cut at a word boundary.
+const PROMPT_CHARS: usize = 60;
+
+/// The Mermaid source (a `flowchart TD`) of `flow`, ending with a newline.
+pub fn mermaid(flow: &Flow) -> String {
+    let ids = NodeIds::new(flow);
+    let mut d = Diagram::default();
+    let start = match flow.direction {
+        Direction::Inbound => "incoming call",
+        Direction::Outbound => "outbound call answered",
+    };
+    d.node(format!("{START}([\"{}\"])", label(start)));
+    if let Some(first) = flow.start() {
+        d.edge(START, ids.get(first), None, Line::Solid);
+    }
+    for (name, step) in &flow.steps {
+        let id = ids.own(name);
+        d.node(node(id, name, step, &flow.language));
+        d.step_edges(id, step, &ids);
+    }
+    d.finish(&flow.name)
+}
+
+/// The diagram file of every registered flow: (`<flow>.mmd`, its Mermaid source).
+pub fn diagram_files(registry: &Registry) -> Vec<(String, String)> {
+    registry
+        .flows()
+        .iter()
+        .map(|flow| (format!("{}.mmd", flow.name), mermaid(flow)))
+        .collect()
+}
+
+/// Fixed node ids; step ids all start with `s_`, so these cannot clash with a step.
+const START: &str = "call_start";
+const END: &str = "call_end";
+const RETRY: &str = "call_retry";
+
+/// Mermaid ids of the steps: `s_` plus the name with anything but `[A-Za-z0-9_]` replaced, made
+/// unique with the step's position when two names map to the same id.
+struct NodeIds(BTreeMap<String, String>);
+
+impl NodeIds {
+    fn new(flow: &Flow) -> Self {
+        let mut ids = BTreeMap::new();
+        let mut taken = std::collections::BTreeSet::new();
+        for (i, (name, _)) in flow.steps.iter().enumerate() {
+            if ids.contains_key(name) {
+                continue;
+            }
+            let clean: String = name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            let mut id = format!("s_{clean}");
+            if !taken.insert(id.clone()) {
+                id = format!("s_{clean}_{i}");
+                taken.insert(id.clone());
+            }
+            ids.insert(name.clone(), id);
+        }
+        Self(ids)
+    }
+
+    /// The id of a step of the flow.
+    fn own<'a>(&'a self, name: &'a str) -> &'a str {
+        self.0.get(name).map_or(name, String::as_str)
+    }
+
+    /// The id of a step; a target that names no step (an invalid flow) gets an id of its own so
+    /// the diagram still shows where the broken edge points.
+    fn get<'a>(&'a self, name: &'a str) -> NodeRef<'a> {
+        match self.0.get(name) {
+            Some(id) => NodeRef::Step(id),
+            None => NodeRef::Missing(name),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum NodeRef<'a> {
+    Step(&'a str),
+    Missing(&'a str),
+}
+
+impl<'a> From<&'a str> for NodeRef<'a> {
+    fn from(id: &'a str) -> Self {
+        NodeRef::Step(id)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Line {
+    /// The caller's own choices and the normal path.
+    Solid,
+    /// No input, invalid input, retries spent, no answer: the unhappy paths.
+    Dotted,
+}
+
+#[derive(Default)]
+struct Diagram {
+    nodes: Vec<String>,
+    edges: Vec<String>,
+    uses_end: bool,
+    uses_retry: bool,
+    missing: Vec<String>,
+}
+
+impl Diagram {
+    fn node(&mut self, text: String) {
+        self.nodes.push(text);
+    }
+
+    fn edge<'a>(
+        &mut self,
+        from: impl Into<NodeRef<'a>>,
+        to: NodeRef<'a>,
+        text: Option<&str>,
+        line: Line,
+    ) {
+        let from = self.resolve(from.into());
+        let to = self.resolve(to);
+        let arrow = match line {
+            Line::Solid => "-->",
+            Line::Dotted => "-.->",
+        };
+        let text = text
+            .map(|t| format!("|\"{}\"|", label(t)))
+            .unwrap_or_default();
+        self.edges.push(format!("{from} {arrow}{text} {to}"));
+    }
+
+    fn resolve(&mut self, node: NodeRef<'_>) -> String {
+        match node {
+            NodeRef::Step(id) => id.to_owned(),
+            NodeRef::Missing(name) => {
+                let id = format!("missing_{}", self.missing.len());
+                self.missing
+                    .push(format!("{id}[\"missing step: {}\"]", label(name)));
+                id
+            }
+        }
+    }
+
+    /// Where `next` leads from `from`.
+    fn next(&mut self, from: &str, next: &Next, text: Option<&str>, line: Line, ids: &NodeIds) {
+        match next {
+            Next::Step(target) => self.edge(from, ids.get(target), text, line),
+            Next::Hangup => {
+                self.uses_end = true;
+                self.edge(from, NodeRef::Step(END), text, line);
+            }
+            Next::Retry => {
+                self.uses_retry = true;
+                let text = text.map_or("retry".to_owned(), |t| format!("{t}, retry"));
+                self.edge(from, NodeRef::Step(RETRY), Some(&text), Line::Dotted);
+            }
+        }
+    }
+
+    /// The reprompt loop of an input step and where it goes when the retries are spent.
+    fn retries(&mut self, id: &str, retries: &Retries, ids: &NodeIds) {
+        let times = if retries.max == 1 { "once" } else { "times" };
+        let loop_text = if retries.max == 1 {
+            format!("no input / invalid: reprompt {times}")
+        } else {
+            format!("no input / invalid: reprompt {} {times}", retries.max)
+        };
+        if retries.max > 0 {
+            self.edge(id, NodeRef::Step(id), Some(&loop_text), Line::Dotted);
+        }
+        let give_up = match &retries.fallback {
+            Some(step) => Next::Step(step.clone()),
+            None => Next::Hangup,
+        };
+        self.next(id, &give_up, Some("retries spent"), Line::Dotted, ids);
+    }
+
+    fn step_edges(&mut self, id: &str, step: &Step, ids: &NodeIds) {
+        match step {
+            Step::Say { next, .. } | Step::SendDtmf { next, .. } => {
+                self.next(id, next, None, Line::Solid, ids)
+            }
+            Step::Menu {
+                options,
+                repeat,
+                retries,
+                ..
+            } => {
+                for (keys, target) in options {
+                    self.edge(id, ids.get(target), Some(keys), Line::Solid);
+                }
+                if let Some(keys) = repeat {
+                    let text = format!("{keys}: repeat");
+                    self.edge(id, NodeRef::Step(id), Some(&text), Line::Solid);
+                }
+                self.retries(id, retries, ids);
+            }
+            Step::Gather {
+                var, next, retries, ..
+            } => {
+                let text = format!("digits → {var}");
+                self.next(id, next, Some(&text), Line::Solid, ids);
+                self.retries(id, retries, ids);
+            }
+            Step::Decide { targets, .. } => {
+                for target in targets {
+                    self.edge(id, ids.get(target), Some("code"), Line::Solid);
+                }
+            }
+            Step::Fetch { targets, .. } => {
+                for target in targets {
+                    self.edge(id, ids.get(target), Some("response"), Line::Solid);
+                }
+            }
+            Step::Dial {
+                numbers,
+                after,
+                on_no_answer,
+                ..
+            } => {
+                self.next(id, after, Some("answered, agent hung up"), Line::Solid, ids);
+                let text = match numbers.len() {
+                    1 => "no answer".to_owned(),
+                    n => format!("none of the {n} answered"),
+                };
+                self.next(id, on_no_answer, Some(&text), Line::Dotted, ids);
+            }
+            Step::Hangup => self.next(id, &Next::Hangup, None, Line::Solid, ids),
+        }
+    }
+
+    fn finish(mut self, name: &str) -> String {
+        if self.uses_end {
+            self.nodes.push(format!("{END}((\"hang up\"))"));
+        }
+        if self.uses_retry {
+            self.nodes
+                .push(format!("{RETRY}([\"back to the last menu or entry\"])"));
+        }
+        self.nodes.append(&mut self.missing);
+        let mut out = format!(
+            "%% Flow `{name}`, generated by `{REFRESH_COMMAND}`: do not edit.\nflowchart TD\n"
+        );
+        for line in self.nodes.iter().chain(&self.edges) {
+            // Writing to a String cannot fail.
+            let _ = writeln!(out, "    {line}");
+        }
+        out
+    }
+}
+
+/// The node of a step: its shape says its kind, its text its name and what it does.
+fn node(id: &str, name: &str, step: &Step, flow_language: &str) -> String {
+    let (what, open, close) = match step {
+        Step::Say { prompt, .. } => (prompt_text(prompt, flow_language), "[\"", "\"]"),
+        Step::Menu { prompt, .. } => (
+            format!("menu, {}", prompt_text(prompt, flow_language)),
+            "{\"",
+            "\"}",
+        ),
+        Step::Gather {
+            prompt,
+            var,
+            min_digits,
+            input,
+            ..
+        } => {
+            let count = if *min_digits == input.max_digits {
+                format!("{min_digits}")
+            } else {
+                format!("{min_digits}-{}", input.max_digits)
+            };
+            (
+                format!(
+                    "gather {count} digits into {var}, {}",
+                    prompt_text(prompt, flow_language)
+                ),
+                "[/\"",
+                "\"/]",
+            )
+        }
+        Step::Decide { .. } => ("code decides".to_owned(), "{{\"", "\"}}"),
+        Step::Fetch { .. } => ("HTTP request".to_owned(), "[[\"", "\"]]"),
+        Step::Dial { numbers, .. } => {
+            let verb = if numbers.len() > 1 {
+                "ring in turn"
+            } else {
+                "ring"
+            };
+            (format!("{verb}: {}", numbers.join(", ")), "([\"", "\"])")
+        }
+        Step::SendDtmf { digits, .. } => (format!("send tones {digits}"), "[\"", "\"]"),
+        Step::Hangup => ("hang up".to_owned(), "[\"", "\"]"),
+    };
+    format!(
+        "{id}{open}<b>{}</b><br/>{}{close}",
+        label(name),
+        label(&what)
+    )
+}
+
+fn prompt_text(prompt: &Prompt, flow_language: &str) -> String {
+    match prompt {
+        Prompt::Speak { text, language } => {
+            let short = shorten(text, PROMPT_CHARS);
+            match language {
+                Some(lang) if lang != flow_language => format!("say ({lang}): {short}"),
+                _ => format!("say: {short}"),
+            }
+        }
+        Prompt::Play { url } => format!("play {url}"),
+    }
+}
+
+/// `text` cut to at most `max` characters at a word boundary, with `…` when cut.
+fn shorten(text: &str, max: usize) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= max {
+        return text;
+    }
+    let cut: String = text.chars().take(max).collect();
+    let cut = match cut.rfind(' ') {
+        Some(space) if space > max / 2 => &cut[..space],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end_matches([',', '.', ';', ':']))
+}
+
+/// Text made safe inside a quoted Mermaid label: quotes, angle brackets and `#` become Mermaid's
+/// entity codes (a bare `#` starts one).
+fn label(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '#' => out.push_str("#35;"),
+            '"' => out.push_str("#quot;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::*;
+
+    fn go(_: &mut Ctx) -> Next {
+        Next::to("bye")
+    }
+
+    fn lines(flow: &Flow) -> Vec<String> {
+        mermaid(flow).lines().map(|l| l.trim().to_owned()).collect()
+    }
+
+    #[test]
+    fn menu_keys_repeat_retries_and_fallback_are_edges() {
+        let flow = Flow::inbound("m")
+            .step("hi", say("Hello.").then("menu"))
+            .step(
+                "menu",
+                menu("Press 1 or #.")
+                    .option("1", "bye")
+                    .option("#", "bye")
+                    .repeat("9")
+                    .retries(3)
+                    .fallback("bye"),
+            )
+            .step("bye", say("Bye"));
+        let got = lines(&flow);
+        for want in [
+            "flowchart TD",
+            "call_start([\"incoming call\"])",
+            "call_start --> s_hi",
+            "s_hi[\"<b>hi</b><br/>say: Hello.\"]",
+            "s_menu{\"<b>menu</b><br/>menu, say: Press 1 or #35;.\"}",
+            "s_hi --> s_menu",
+            "s_menu -->|\"1\"| s_bye",
+            "s_menu -->|\"#35;\"| s_bye",
+            "s_menu -->|\"9: repeat\"| s_menu",
+            "s_menu -.->|\"no input / invalid: reprompt 3 times\"| s_menu",
+            "s_menu -.->|\"retries spent\"| s_bye",
+            "s_bye --> call_end",
+            "call_end((\"hang up\"))",
+        ] {
+            assert!(
+                got.contains(&want.to_owned()),
+                "missing {want:?} in\n{}",
+                got.join("\n")
+            );
+        }
+        assert!(!got.iter().any(|l| l.starts_with("call_retry")));
+    }
+
+    #[test]
+    fn gather_without_fallback_hangs_up_when_retries_are_spent() {
+        let flow = Flow::outbound("g")
+            .step(
+                "pin",
+                gather("Enter your PIN.", "pin")
+                    .digits(4, 6)
+                    .retries(1)
+                    .then("check"),
+            )
+            .step("check", decide(["bye"], go))
+            .step("bye", say("Bye"));
+        let got = lines(&flow);
+        for want in [
+            "call_start([\"outbound call answered\"])",
+            "s_pin[/\"<b>pin</b><br/>gather 4-6 digits into pin, say: Enter your PIN.\"/]",
+            "s_pin -->|\"digits → pin\"| s_check",
+            "s_pin -.->|\"no input / invalid: reprompt once\"| s_pin",
+            "s_pin -.->|\"retries spent\"| call_end",
+            "s_check{{\"<b>check</b><br/>code decides\"}}",
+            "s_check -->|\"code\"| s_bye",
+        ] {
+            assert!(
+                got.contains(&want.to_owned()),
+                "missing {want:?} in\n{}",
+                got.join("\n")
+            );
+        }
+    }
+
+    #[test]
+    fn dial_hunt_list_and_no_answer_path() {
+        let flow = Flow::inbound("d")
+            .step(
+                "agents",
+                dial(["+15555550101", "+15555550102"]).on_no_answer("sorry"),
+            )
+            .step("sorry", say(speak_in("es-US", "Lo siento.")));
+        let got = lines(&flow);
+        for want in [
+            "s_agents([\"<b>agents</b><br/>ring in turn: +15555550101, +15555550102\"])",
+            "s_agents -->|\"answered, agent hung up\"| call_end",
+            "s_agents -.->|\"none of the 2 answered\"| s_sorry",
+            "s_sorry[\"<b>sorry</b><br/>say (es-US): Lo siento.\"]",
+        ] {
+            assert!(
+                got.contains(&want.to_owned()),
+                "missing {want:?} in\n{}",
+                got.join("\n")
+            );
+        }
+    }
+
+    #[test]
+    fn long_prompts_are_shortened_at_a_word_and_quotes_escaped() {
+        let text = "word ".repeat(30);
+        let short = shorten(&text, PROMPT_CHARS);
+        assert!(short.ends_with("word…"), "{short}");
+        assert!(short.chars().count() <= PROMPT_CHARS + 1);
+        assert_eq!(shorten("Short, as is.", PROMPT_CHARS), "Short, as is.");
+        assert_eq!(label("say \"hi\" <now>"), "say #quot;hi#quot; #lt;now#gt;");
+    }
+
+    #[test]
+    fn odd_step_names_get_safe_unique_ids_and_missing_targets_show() {
+        let flow = Flow::inbound("o")
+            .step("end", say("A").then("a-b"))
+            .step("a-b", say("B").then("a_b"))
+            .step("a_b", say("C").then("nowhere"));
+        let got = lines(&flow);
+        for want in [
+            "call_start --> s_end",
+            "s_end --> s_a_b",
+            "s_a_b --> s_a_b_2",
+            "s_a_b_2 --> missing_0",
+            "missing_0[\"missing step: nowhere\"]",
+        ] {
+            assert!(
+                got.contains(&want.to_owned()),
+                "missing {want:?} in\n{}",
+                got.join("\n")
+            );
+        }
+    }
+
+    #[test]
+    fn a_retry_from_user_code_points_at_the_last_input() {
+        let flow = Flow::inbound("r").step(
+            "again",
+            Step::Say {
+                prompt: "Again".into(),
+                next: Next::Retry,
+            },
+        );
+        let got = lines(&flow);
+        assert!(
+            got.contains(&"s_again -.->|\"retry\"| call_retry".to_owned()),
+            "{got:?}"
+        );
+        assert!(got.contains(&"call_retry([\"back to the last menu or entry\"])".to_owned()));
+    }
+}

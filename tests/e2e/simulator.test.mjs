@@ -1,0 +1,310 @@
+// The call simulator (scripts/call.mjs) end to end: scripted runs of every sample flow against the
+// release build in workerd (Miniflare), its rule checks against workers that misbehave on purpose,
+// and the CLI itself, typed keys included, through a local HTTP server in front of the worker.
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { SECRETS, startWorker } from "./worker.mjs";
+import { ScriptedCaller, parseKeyScript, parseLegAnswers } from "../../scripts/simulator/keys.mjs";
+import { collectDigits, simulateCall } from "../../scripts/simulator/simulator.mjs";
+import { FakeTelesignApi } from "../../scripts/simulator/telesign_api.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const secrets = {
+  customerId: SECRETS.TELESIGN_CUSTOMER_ID,
+  apiKey: SECRETS.TELESIGN_API_KEY,
+  apiToken: SECRETS.API_TOKEN,
+};
+const TELESIGN_API_URL = "https://telesign.test/v2/voice";
+const api = new FakeTelesignApi(secrets);
+
+/** The worker's outbound requests: the bank's balance API and Telesign's, both played here. */
+async function outboundService(request) {
+  const url = new URL(request.url);
+  if (url.hostname === "bank.example.com") return Response.json({ balance: "1234.56" });
+  if (url.hostname === "telesign.test") return api.handle(request);
+  return new Response("unexpected outbound request", { status: 599 });
+}
+
+let w;
+before(async () => {
+  w = await startWorker({ outboundService, bindings: { TELESIGN_API_URL, CALLER_ID: "+15555551212" } });
+});
+after(() => w?.dispose());
+
+/** Runs a scripted call; returns the result with its transcript. */
+async function call({ keys = "", legs = "", ...options } = {}) {
+  const lines = [];
+  const caller = new ScriptedCaller(parseKeyScript(keys), parseLegAnswers(legs));
+  const result = await simulateCall({ worker: w, secrets, caller, say: (l) => lines.push(l), ...options });
+  result.transcript = lines.join("\n");
+  return result;
+}
+
+function assertOk(result) {
+  assert.ok(result.ok, `${result.failures.join("; ")}\n${result.transcript}`);
+}
+
+describe("bank_menu, walked by scripted keys", () => {
+  test("balance: account number, lookup, back to the menu, caller hangs up", async () => {
+    const r = await call({ keys: "1,12345674#,hangup" });
+    assertOk(r);
+    assert.match(r.transcript, /caller hears: "Thank you for calling Example Bank\."/);
+    // max 8 digits: Telesign stops collecting at the eighth, before the #.
+    assert.match(r.transcript, /caller presses: 12345674  \(# ignored: collection had ended\)/);
+    assert.match(r.transcript, /The balance of the account ending in 5674 is 1234\.56 dollars/);
+    assert.equal(r.record.outcome, "caller_hung_up");
+    assert.deepEqual(r.record.visited, [
+      "welcome", "main_menu", "account_number", "check_account", "balance_lookup", "balance", "main_menu",
+    ]);
+    assert.equal(r.record.vars.account, "12345674");
+  });
+
+  test("cards submenu: activate a card, back, report a lost card, the flow says goodbye", async () => {
+    const r = await call({ keys: "2,2,4321,2,1" });
+    assertOk(r);
+    assert.match(r.transcript, /Your card ending in 4 3 2 1 is now active/);
+    assert.match(r.transcript, /Your cards are now blocked/);
+    assert.match(r.transcript, /the worker hangs up/);
+    assert.equal(r.record.outcome, "completed");
+    assert.equal(r.record.visited.at(-1), "goodbye");
+  });
+
+  test("reprompts: silence, a wrong key, silence again, then goodbye", async () => {
+    const r = await call({ keys: "-,7,-" });
+    assertOk(r);
+    assert.match(r.transcript, /Sorry, I didn't hear a choice\. For your account balance/);
+    assert.match(r.transcript, /Sorry, that is not one of the options\./);
+    assert.deepEqual(
+      r.record.answers.map((a) => a.result),
+      ["no_input", "invalid", "no_input"],
+    );
+    assert.equal(r.record.visited.at(-1), "goodbye");
+  });
+
+  test("a key script that runs out hangs up the caller", async () => {
+    const r = await call({ keys: "2" });
+    assertOk(r);
+    assert.match(r.transcript, /caller hangs up \(the key script ran out\)/);
+    assert.equal(r.record.outcome, "caller_hung_up");
+  });
+
+  test("--duplicate: incoming_call delivered twice gets the same answer", async () => {
+    const r = await call({ keys: "hangup", duplicate: 1 });
+    assertOk(r);
+    assert.match(r.transcript, /same event again \(duplicate\)\s+-> speak/);
+  });
+
+  test("--reorder: a late incoming_call after the menu started is answered 204", async () => {
+    const r = await call({ keys: "hangup", reorder: 2 });
+    assertOk(r);
+    assert.match(r.transcript, /event 1 again, late \(incoming_call\)\s+-> 204 no action/);
+  });
+});
+
+describe("agent_forwarding, the hunt list", () => {
+  const to = "+15555550200";
+
+  test("nobody answers: three dials in turn, then the apology", async () => {
+    const r = await call({ to, legs: "no,busy,no" });
+    assertOk(r);
+    for (const agent of ["15555550101", "15555550102", "15555550103"]) {
+      assert.match(r.transcript, new RegExp(`-> dial ${agent}`));
+    }
+    assert.match(r.transcript, /Sorry, all of our agents are busy right now/);
+    assert.equal(r.record.flow, "agent_forwarding");
+    assert.equal(r.record.outcome, "no_answer");
+  });
+
+  test("the second agent answers and later hangs up", async () => {
+    const r = await call({ to, legs: "no,yes" });
+    assertOk(r);
+    assert.match(r.transcript, /dial_completed \(answered\)\s+-> 204 no action/);
+    assert.match(r.transcript, /the agent hangs up/);
+    assert.equal(r.record.outcome, "bridged");
+  });
+});
+
+describe("appointment_reminder, outbound through POST /calls", () => {
+  const outbound = (extra = {}) => ({
+    flow: "appointment_reminder",
+    to: "+15558675309",
+    vars: { name: "Alex", when: "Tuesday at 2 PM" },
+    api,
+    ...extra,
+  });
+
+  test("hear it again, then confirm", async () => {
+    const r = await call({ keys: "9,1", outbound: outbound() });
+    assertOk(r);
+    assert.match(r.transcript, /Hello Alex\. This is Example Clinic reminding you of your appointment on Tuesday at 2 PM/);
+    assert.match(r.transcript, /Your appointment is confirmed/);
+    assert.equal(r.record.vars.choice, "confirmed");
+    assert.equal(r.record.outcome, "completed");
+  });
+
+  test("nobody picks up: the call never connects", async () => {
+    const r = await call({ outbound: outbound({ answer: false }) });
+    assertOk(r);
+    assert.match(r.transcript, /dial_completed \(failed\)\s+-> 204 no action/);
+    assert.equal(r.record.outcome, "dial_failed");
+  });
+});
+
+describe("the simulator's own checks", () => {
+  /** A worker that answers every event with `reply(event)`: [status, body] (after `delayMs`). */
+  function fakeWorker(reply, delayMs = 0) {
+    return {
+      async fetch(p, init) {
+        await new Promise((r) => setTimeout(r, delayMs));
+        if (p.startsWith("/calls/")) return Response.json({ outcome: "completed" });
+        const [status, body] = reply(JSON.parse(init.body).event);
+        return new Response(body == null ? null : JSON.stringify(body), { status });
+      },
+    };
+  }
+  const speak = { jsonrpc: "2.0", method: "speak", params: { tts: { message: "Hi", language: "en-US" } } };
+  const dial = { jsonrpc: "2.0", method: "dial", params: { to: "15555550101", caller_id_number: "15555551212" } };
+  const run = (worker, options = {}) =>
+    simulateCall({ worker, secrets, caller: new ScriptedCaller([]), ...options });
+
+  test("a dial in reply to speak_completed is unsupported_call_state", async () => {
+    const r = await run(fakeWorker((e) => (e === "incoming_call" ? [200, speak] : e === "call_completed" ? [204] : [200, dial])));
+    assert.equal(r.ok, false);
+    assert.match(r.failures[0], /event 2: unsupported_call_state: `dial` may not answer speak_completed/);
+  });
+
+  test("no action where one is due leaves the caller in silence", async () => {
+    const r = await run(fakeWorker(() => [204]));
+    assert.equal(r.ok, false);
+    assert.match(r.failures[0], /no action in reply to incoming_call: the caller is left in silence/);
+  });
+
+  test("an error answer fails the call", async () => {
+    const r = await run(fakeWorker(() => [500, { error: { code: "internal_error", message: "boom" } }]));
+    assert.equal(r.ok, false);
+    assert.match(r.failures[0], /HTTP 500 \(internal_error: boom\)/);
+  });
+
+  test("an answer later than Telesign's patience fails the call", async () => {
+    const r = await run(fakeWorker(() => [200, speak], 300), { patienceMs: 100 });
+    assert.equal(r.ok, false);
+    assert.match(r.failures[0], /no answer to the event within 100 ms/);
+  });
+
+  test("a duplicate that gets another answer fails the call", async () => {
+    let n = 0;
+    const r = await run(fakeWorker((e) => (e === "call_completed" ? [204] : [200, n++ === 0 ? speak : { ...speak, params: { tts: { message: "Other" } } }])), { duplicate: 1 });
+    assert.equal(r.ok, false);
+    assert.match(r.failures[0], /event 1 delivered twice got two different answers/);
+  });
+
+  test("Telesign collects up to a terminator or max digits", () => {
+    assert.equal(collectDigits("4321#99", { max: 10, terminators: "#" }), "4321#");
+    assert.equal(collectDigits("123456", { max: 4 }), "1234");
+    assert.throws(() => parseKeyScript("1,x"), /unknown key token `x`/);
+    assert.deepEqual(parseKeyScript("1, 4321# - timeout,HANGUP"), ["1", "4321#", "-", "timeout", "hangup"]);
+  });
+});
+
+/** Serves `worker` on a free local port, as `npm run dev` serves it; resolves to the server. */
+async function serve(worker) {
+  const server = createServer(async (req, res) => {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const body = chunks.length ? Buffer.concat(chunks) : undefined;
+    const response = await worker.fetch(req.url, { method: req.method, headers: req.headers, body });
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    res.end(Buffer.from(await response.arrayBuffer()));
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  server.url = `http://127.0.0.1:${server.address().port}`;
+  return server;
+}
+
+/** A port free right now. */
+async function freePort() {
+  const probe = createServer();
+  await new Promise((r) => probe.listen(0, "127.0.0.1", r));
+  const { port } = probe.address();
+  await new Promise((r) => probe.close(r));
+  return port;
+}
+
+describe("npm run call (the CLI)", () => {
+  let server;
+  let devVars;
+  before(async () => {
+    server = await serve(w);
+    const dir = mkdtempSync(path.join(tmpdir(), "call-sim-"));
+    devVars = path.join(dir, ".dev.vars");
+    writeFileSync(devVars, Object.entries(SECRETS).map(([k, v]) => `${k}="${v}"`).join("\n"));
+  });
+  after(() => server?.close());
+
+  function cli(args, { input, url = server.url } = {}) {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, ["scripts/call.mjs", "--url", url, "--dev-vars", devVars, ...args], { cwd: root });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("close", (code) => resolve({ code, stdout, stderr }));
+      child.stdin.end(input ?? "");
+    });
+  }
+
+  test("keys typed one prompt at a time walk the bank menu to its goodbye", async () => {
+    const { code, stdout, stderr } = await cli([], { input: "2\n1\n" });
+    assert.equal(code, 0, stdout + stderr);
+    assert.match(stdout, /keys \(digits \* #; Enter = no input; h = hang up\) >/);
+    assert.match(stdout, /Your cards are now blocked/);
+    assert.match(stdout, /call record:\n\s+flow\s+bank_menu\n\s+outcome\s+completed/);
+    assert.match(stdout, /ok: every answer followed Telesign's rules/);
+  });
+
+  test("--json prints the raw exchange", async () => {
+    const { code, stdout, stderr } = await cli(["--keys", "hangup", "--json"]);
+    assert.equal(code, 0, stdout + stderr);
+    const out = JSON.parse(stdout);
+    assert.equal(out.ok, true);
+    assert.equal(out.exchange[0].event.event, "incoming_call");
+    assert.equal(out.exchange[0].reply.method, "speak");
+  });
+
+  test("--outbound: the worker dials through the simulated Telesign API on --api-port", async () => {
+    const port = await freePort();
+    // No outboundService: workerd reaches the CLI's API server over the network, as wrangler dev does.
+    const dialer = await startWorker({
+      bindings: { TELESIGN_API_URL: `http://127.0.0.1:${port}/v2/voice`, CALLER_ID: "+15555551212" },
+    });
+    const front = await serve(dialer);
+    try {
+      const { code, stdout, stderr } = await cli(
+        ["--outbound", "appointment_reminder", "--to", "+15558675309", "--var", "name=Sam", "--var", "when=Friday at 9",
+          "--api-port", String(port), "--keys", "2"],
+        { url: front.url },
+      );
+      assert.equal(code, 0, stdout + stderr);
+      assert.match(stdout, /Telesign dials 15558675309 from 15555551212/);
+      assert.match(stdout, /Hello Sam\. .* on Friday at 9\./);
+      assert.match(stdout, /Your appointment has been cancelled/);
+      assert.match(stdout, /vars\s+choice=cancelled, name=Sam, when=Friday at 9/);
+    } finally {
+      front.close();
+      await dialer.dispose();
+    }
+  });
+
+  test("bad usage exits 2, an unreachable worker exits 1", async () => {
+    assert.equal((await cli(["--keys", "1,x"])).code, 2);
+    const down = await cli(["--keys", "1"], { url: "http://127.0.0.1:9" });
+    assert.equal(down.code, 1, down.stdout);
+    assert.match(down.stdout, /cannot reach the worker/);
+  });
+});
