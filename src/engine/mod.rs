@@ -115,11 +115,22 @@ pub fn handle(
         return finish(Some(session), event, now_ms);
     }
     let last = session.recent.last();
+    // A call whose flow is gone is ended below, whatever the event.
     let expected = registry
         .get(&session.flow)
-        .is_some_and(|flow| expects(flow, &session, &event.kind));
+        .is_none_or(|flow| expects(flow, &session, &event.kind));
     if !expected && last.is_some_and(|seen| seen.fingerprint == fingerprint) {
         return done(last.and_then(replay), Write::Nothing, Note::Duplicate);
+    }
+    if !expected
+        && matches!(
+            event.kind,
+            EventKind::SpeakCompleted(_) | EventKind::PlayCompleted(_)
+        )
+    {
+        // A completion that cannot answer the prompt we sent (a late redelivery of an older
+        // one): acting on it would skip or repeat a prompt.
+        return stale();
     }
     if let EventKind::IncomingCall(_) = &event.kind {
         // incoming_call again with another body: the same call announced twice. Answer what
