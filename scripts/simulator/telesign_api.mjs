@@ -4,7 +4,7 @@
 // HTTP server (point the worker's TELESIGN_API_URL at it) or as a fetch handler (Miniflare's
 // outboundService in the tests).
 
-import { createServer } from "node:http";
+import { serveFetch } from "./serve.mjs";
 import { referenceId } from "./telesign.mjs";
 
 export class FakeTelesignApi {
@@ -60,25 +60,9 @@ export class FakeTelesignApi {
   }
 
   /** Serves the API on host:port (port 0 picks a free one); resolves to its /v2/voice URL. */
-  listen(port, host = "127.0.0.1") {
-    this.server = createServer(async (req, res) => {
-      const chunks = [];
-      for await (const chunk of req) chunks.push(chunk);
-      const request = new Request(`http://${host}${req.url}`, {
-        method: req.method,
-        headers: req.headers,
-        body: req.method === "GET" || req.method === "HEAD" ? undefined : Buffer.concat(chunks),
-      });
-      const response = await this.handle(request);
-      res.writeHead(response.status, Object.fromEntries(response.headers));
-      res.end(Buffer.from(await response.arrayBuffer()));
-    });
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        resolve(`http://${host}:${this.server.address().port}/v2/voice`);
-      });
-    });
+  async listen(port, host = "127.0.0.1") {
+    this.server = await serveFetch((request) => this.handle(request), { port, host });
+    return `http://${host}:${this.server.address().port}/v2/voice`;
   }
 
   close() {

@@ -5,17 +5,14 @@
 // bindings: { TELESIGN_API_URL: FAKE_TELESIGN_URL } })`.
 // Locally: `node tests/e2e/fake-telesign.mjs [port]` serves it on http://127.0.0.1:8788/v2/voice,
 // for `wrangler dev --var TELESIGN_API_URL:http://127.0.0.1:8788/v2/voice`.
-import { createServer } from "node:http";
-import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { referenceId as newReferenceId } from "../../scripts/simulator/telesign.mjs";
+import { serveFetch } from "../../scripts/simulator/serve.mjs";
 
 /** The URL tests give the worker as TELESIGN_API_URL. */
 export const FAKE_TELESIGN_URL = "https://fake-telesign.test/v2/voice";
 
-/** A fresh reference id, 32 hex digits like Telesign's. */
-export function newReferenceId() {
-  return randomUUID().replaceAll("-", "").toUpperCase();
-}
+export { newReferenceId };
 
 /** Telesign's answers, by the name the tests use. */
 export const answers = {
@@ -83,25 +80,20 @@ export class FakeTelesign {
   }
 }
 
-/** Serves a FakeTelesign over HTTP on 127.0.0.1 (for wrangler dev). */
-export function serve(port = 8788) {
+/** Serves a FakeTelesign over HTTP on 127.0.0.1 (for wrangler dev), logging each dial. */
+export async function serve(port = 8788) {
   const fake = new FakeTelesign();
-  const server = createServer(async (req, res) => {
-    const chunks = [];
-    for await (const chunk of req) chunks.push(chunk);
-    const request = new Request(`http://127.0.0.1:${port}${req.url}`, {
-      method: req.method,
-      headers: req.headers,
-      body: req.method === "GET" || req.method === "HEAD" ? undefined : Buffer.concat(chunks),
-    });
-    const response = await fake.fetch(request);
-    const last = fake.requests.at(-1);
-    const to = String(last.body?.params?.to ?? "");
-    console.log(`${req.method} ${req.url} ${last.body?.method ?? "?"} to ...${to.slice(-4)} -> ${response.status}`);
-    res.writeHead(response.status, Object.fromEntries(response.headers));
-    res.end(Buffer.from(await response.arrayBuffer()));
-  });
-  server.listen(port, "127.0.0.1", () => console.log(`fake Telesign on http://127.0.0.1:${port}/v2/voice`));
+  const server = await serveFetch(
+    async (request) => {
+      const response = await fake.fetch(request);
+      const last = fake.requests.at(-1);
+      const to = String(last.body?.params?.to ?? "");
+      console.log(`${request.method} ${new URL(request.url).pathname} ${last.body?.method ?? "?"} to ...${to.slice(-4)} -> ${response.status}`);
+      return response;
+    },
+    { port },
+  );
+  console.log(`fake Telesign on http://127.0.0.1:${port}/v2/voice`);
   return server;
 }
 
