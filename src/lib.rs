@@ -15,6 +15,7 @@ pub mod flow;
 pub mod http;
 pub mod log;
 pub mod routes;
+pub mod storage;
 pub mod store;
 pub mod telesign;
 pub mod webhook;

@@ -13,9 +13,10 @@ use serde_json::Value;
 use worker::kv::KvStore;
 use worker::Env;
 
-use crate::api::campaigns::{self, Campaign, NumberEntry, NumberState};
+use crate::api::campaigns::{self, Campaign, NumberEntry, NumberState, Progress};
 use crate::engine::{CallRecord, Session};
 use crate::error::ApiError;
+use crate::storage::{CallRecords, SessionStore};
 
 /// The KV binding.
 pub const BINDING: &str = "SESSIONS";
@@ -333,5 +334,37 @@ mod tests {
             ended_ms: u64::MAX,
         };
         assert!(serde_json::to_string(&meta).unwrap().len() < 1024);
+    }
+}
+
+impl SessionStore for Store {
+    async fn session(&self, reference_id: &str) -> Result<Option<Session>, ApiError> {
+        Store::session(self, reference_id).await
+    }
+    async fn save_session(&self, session: &Session) -> Result<(), ApiError> {
+        Store::save_session(self, session).await
+    }
+    async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError> {
+        Store::delete_session(self, reference_id).await
+    }
+}
+
+impl CallRecords for Store {
+    async fn pending(
+        &self,
+        external_id: &str,
+        reference_id: &str,
+    ) -> Result<Option<Session>, ApiError> {
+        Store::pending(self, external_id, reference_id).await
+    }
+    async fn record_exists(&self, reference_id: &str) -> Result<bool, ApiError> {
+        Ok(self.record(reference_id).await?.is_some())
+    }
+    async fn save_record(&self, record: &CallRecord, ttl_secs: u64) -> Result<(), ApiError> {
+        Store::save_record(self, record, ttl_secs).await
+    }
+    async fn campaign_progress(&self, progress: Progress, ttl_secs: u64) -> Result<(), ApiError> {
+        self.update_number_entry(&progress.campaign, progress.entry, ttl_secs)
+            .await
     }
 }

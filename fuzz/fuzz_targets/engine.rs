@@ -43,8 +43,14 @@ fuzz_target!(|data: &[u8]| {
             &engine::fingerprint(body.as_bytes()),
             now,
         );
+        let mut fetches = 0;
         while let Outcome::Fetch { session, .. } = outcome {
-            outcome = engine::resume(&registry, *session, &event, "f", Err("fuzz"), now);
+            fetches += 1;
+            outcome = if fetches > 4 {
+                engine::give_up(&registry, *session, &event, "f", now)
+            } else {
+                engine::resume(&registry, *session, &event, "f", Err("fuzz"), now)
+            };
         }
         let Outcome::Done { reply, write, .. } = outcome else {
             unreachable!()

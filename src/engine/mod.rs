@@ -235,6 +235,27 @@ pub fn resume(
     turn.conclude(result, fingerprint, Note::Advanced)
 }
 
+/// Ends a call whose flow keeps asking for HTTP requests within one event (a `fetch` loop), as a
+/// flow error: hung up politely.
+pub fn give_up(
+    registry: &Registry,
+    session: Session,
+    event: &Event,
+    fingerprint: &str,
+    now_ms: u64,
+) -> Outcome {
+    let Some(flow) = registry.get(&session.flow) else {
+        return ended_badly(session, event, fingerprint, now_ms);
+    };
+    let turn = Turn {
+        flow,
+        session,
+        event,
+        now_ms,
+    };
+    turn.conclude(Err(FlowError), fingerprint, Note::Advanced)
+}
+
 /// Starts a placed outbound call: the session waits for `dial_completed`.
 pub fn outbound_session(
     flow: &Flow,
@@ -259,6 +280,7 @@ pub fn outbound_session(
         visited: Vec::new(),
         retries: 0,
         hunt: 0,
+        rung: Vec::new(),
         input_step: None,
         outcome: None,
         started_ms: now_ms,
@@ -411,13 +433,15 @@ fn replay(seen: &Seen) -> Option<Reply> {
 }
 
 fn hangup_reply() -> Option<Reply> {
-    Some(encode(&Action::Hangup))
+    Some(Reply::from(&Action::Hangup))
 }
 
-fn encode(action: &Action) -> Reply {
-    Reply {
-        method: action.method().as_str().to_owned(),
-        json: action.to_json(),
+impl From<&Action> for Reply {
+    fn from(action: &Action) -> Self {
+        Reply {
+            method: action.method().as_str().to_owned(),
+            json: action.to_json(),
+        }
     }
 }
 
@@ -477,6 +501,10 @@ impl Turn<'_> {
                 None
             }
             (EventKind::CallLegCompleted(leg), Wait::Bridge) => {
+                if self.is_late_leg(&leg.parties) {
+                    // A late event of a number rung before: the current leg goes on.
+                    return None;
+                }
                 Some(self.leg_completed(&leg.hangup_cause))
             }
             (kind, Wait::Dtmf) if !matches!(kind, EventKind::CallLegCompleted(_)) => {
@@ -490,6 +518,22 @@ impl Turn<'_> {
             }
             _ => None,
         }
+    }
+
+    /// Whether a leg event names a number this dial rang before and not the one ringing now: a
+    /// late (or redelivered) event of an earlier leg. Telesign's page does not make clear which
+    /// of `to`/`from` is the leg's far end, so either counts; an event naming no number of the
+    /// hunt is taken for the current leg.
+    fn is_late_leg(&self, parties: &Parties) -> bool {
+        let Some((ringing, before)) = self.session.rung.split_last() else {
+            return false;
+        };
+        let named: Vec<&str> = [&parties.to, &parties.from]
+            .into_iter()
+            .flatten()
+            .map(|p| p.digits())
+            .collect();
+        !named.contains(&ringing.as_str()) && before.iter().any(|n| named.contains(&n.as_str()))
     }
 
     fn media_completed(&mut self, m: &MediaCompleted) -> TurnResult {
@@ -665,6 +709,7 @@ impl Turn<'_> {
                 }
                 Step::Dial { .. } => {
                     self.session.hunt = 0;
+                    self.session.rung.clear();
                     return match self.dial_from(step, 0)? {
                         Some(action) => self.send(action),
                         None => Err(FlowError),
@@ -742,6 +787,7 @@ impl Turn<'_> {
             let number = self.render(number);
             if let Ok(dial) = Dial::new(&number, &caller_id) {
                 self.session.hunt = u32::try_from(i).unwrap_or(u32::MAX);
+                self.session.rung.push(dial.to().digits().to_owned());
                 // record_call is sent only when asked for, as in Telesign's examples.
                 let dial = if *record {
                     dial.record_call(true)
@@ -829,7 +875,7 @@ impl Turn<'_> {
                     request,
                 }
             }
-            Some(Produced::Action(action)) => Some(encode(&action)),
+            Some(Produced::Action(action)) => Some(Reply::from(&action)),
             None => None,
         };
         remember(

@@ -42,6 +42,10 @@ pub struct Session {
     /// Which number of the current dial step is ringing (0-based).
     #[serde(default)]
     pub hunt: u32,
+    /// The numbers the current dial step has rung (digits), the one ringing last: a late leg
+    /// event of an earlier one must not move the hunt on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rung: Vec<String>,
     /// The last menu or gather step, where `Next::Retry` goes back to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_step: Option<String>,

@@ -599,6 +599,21 @@ fn calls_to_the_support_number_hunt_through_the_agents_then_apologise() {
 }
 
 #[test]
+fn a_late_leg_event_of_an_earlier_agent_does_not_ring_the_next_one() {
+    let r = registry();
+    let mut c = Caller::dialing(&r, AGENT_LINE);
+    assert_eq!(c.incoming_call().dialed(), "15555550101");
+    let first_leg = json!({"to": "15555550101", "hangup_cause": "call_not_answered"});
+    assert_eq!(c.event("call_leg_completed", first_leg.clone()).dialed(), "15555550102");
+    c.dial_completed("answered");
+    // The first agent's leg event again, late, while the caller talks to the second agent.
+    c.event("call_leg_completed", first_leg).is_stale();
+    let second_leg = json!({"to": "15555550102", "hangup_cause": "call_answered"});
+    c.event("call_leg_completed", second_leg).hangs_up();
+    assert_eq!(c.call_completed().outcome, "bridged");
+}
+
+#[test]
 fn an_answered_agent_bridges_the_call_and_the_call_ends_after_the_leg() {
     let r = registry();
     let mut c = Caller::dialing(&r, AGENT_LINE);

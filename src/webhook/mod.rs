@@ -1,6 +1,6 @@
-//! `POST /webhook`: Telesign's customer event URL. Reads the raw body (bounded), verifies the
-//! signature, decodes the event, loads the call's session, lets the engine decide, runs the HTTP
-//! requests of `fetch` steps, persists, and answers the JSON-RPC action (200) or nothing (204).
+//! `POST /webhook`: Telesign's customer event URL. The shell reads the raw body (bounded),
+//! verifies the signature and decodes the event; [`process`] does the rest (session, engine,
+//! `fetch` steps, persistence); the answer is the JSON-RPC action (200) or nothing (204).
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -11,20 +11,22 @@ use worker::{
     AbortController, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response,
 };
 
-use crate::api::campaigns;
+mod process;
+
+pub use process::process;
+
 use crate::config::Config;
-use crate::engine::{self, Outcome, Write};
+use crate::engine::Reply;
 use crate::error::ApiError;
 use crate::flow::{FetchRequest, FetchResponse, Registry};
 use crate::http::json_text_response;
-use crate::log::{mask_number, RequestLog};
+use crate::log::RequestLog;
+use crate::storage::Fetcher;
 use crate::store::Store;
 use crate::telesign::{decode_event, signature};
 
 /// The largest event body accepted; Telesign's events are a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// How many `fetch` steps one event may run before the flow is considered looping.
-const MAX_FETCHES_PER_EVENT: usize = 4;
 
 /// The flows compiled into the worker, built once per isolate.
 pub fn registry() -> &'static Registry {
@@ -49,94 +51,27 @@ pub async fn handle(
     log.reference_id = Some(event.reference_id.clone());
 
     let store = Store::open(env)?;
-    let session = match store.session(&event.reference_id).await? {
-        Some(session) => Some(session),
-        // An outbound call whose session is not written yet: its pending entry.
-        None => match &event.external_id {
-            Some(external_id) => store.pending(external_id, &event.reference_id).await?,
-            None => None,
-        },
-    };
-    let had_session = session.is_some();
-    let fingerprint = engine::fingerprint(&body);
     let now_ms = Date::now().as_millis();
-    let registry = registry();
+    let reply = process(
+        &store,
+        &store,
+        &WorkerFetcher,
+        registry(),
+        &config,
+        &event,
+        &body,
+        now_ms,
+        log,
+    )
+    .await?;
+    answer(reply)
+}
 
-    let mut outcome = engine::handle(registry, session, &event, &fingerprint, now_ms);
-    let mut fetches = 0;
-    let (reply, write, note) = loop {
-        match outcome {
-            Outcome::Done { reply, write, note } => break (reply, write, note),
-            Outcome::Fetch { session, request } => {
-                fetches += 1;
-                let result = if fetches > MAX_FETCHES_PER_EVENT {
-                    Err("too many fetch steps for one event".to_owned())
-                } else {
-                    run_fetch(&request, config.fetch_timeout_ms).await
-                };
-                outcome = engine::resume(
-                    registry,
-                    *session,
-                    &event,
-                    &fingerprint,
-                    result.as_ref().map_err(String::as_str),
-                    now_ms,
-                );
-            }
-        }
-    };
-    log.note = Some(note_name(note));
-    log.action = reply.as_ref().map(|r| r.method.clone());
-    let campaign_progress = campaigns::progress(&event.kind, &write, had_session, now_ms);
-
-    match write {
-        Write::Nothing => {}
-        Write::Session(session) => {
-            log.flow = Some(session.flow.clone());
-            log.step = Some(session.step.clone());
-            log.from = session.from.as_deref().map(mask_number);
-            store.save_session(&session).await?;
-        }
-        Write::Record(record) => {
-            log.flow = record.flow.clone();
-            log.from = record.from.as_deref().map(mask_number);
-            // A redelivered call_completed finds no session: keep the record written first.
-            let keep_existing = !had_session && store.record(&record.reference_id).await?.is_some();
-            if !keep_existing {
-                store.save_record(&record, config.record_ttl_secs()).await?;
-            }
-            if had_session {
-                store.delete_session(&record.reference_id).await?;
-            }
-        }
-    }
-
-    if let Some(p) = campaign_progress {
-        // Campaign counts are bookkeeping: failing to write them must not fail the call.
-        let ttl = config.record_ttl_secs();
-        let recorded = store.update_number_entry(&p.campaign, p.entry, ttl).await;
-        if recorded.is_err() {
-            log.warning = Some("campaign progress not recorded");
-        }
-    }
-
+/// The HTTP answer to an event: the action (200) or nothing (204).
+fn answer(reply: Option<Reply>) -> Result<Response, ApiError> {
     match reply {
         Some(reply) => Ok(json_text_response(200, reply.json)?),
         None => Ok(Response::empty()?.with_status(204)),
-    }
-}
-
-fn note_name(note: engine::Note) -> &'static str {
-    use engine::Note::*;
-    match note {
-        Started => "started",
-        Advanced => "advanced",
-        Finished => "finished",
-        Duplicate => "duplicate",
-        Stale => "stale",
-        UnknownCall => "unknown_call",
-        NoFlow => "no_flow",
-        Ignored => "ignored",
     }
 }
 
@@ -193,6 +128,19 @@ pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// Runs flows' `fetch` steps with the Workers `fetch`.
+pub struct WorkerFetcher;
+
+impl Fetcher for WorkerFetcher {
+    async fn fetch(
+        &self,
+        request: &FetchRequest,
+        timeout_ms: u64,
+    ) -> Result<FetchResponse, String> {
+        run_fetch(request, timeout_ms).await
+    }
 }
 
 /// Runs the HTTP request of a flow's `fetch` step, giving up after `timeout_ms`.
