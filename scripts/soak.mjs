@@ -1,0 +1,558 @@
+#!/usr/bin/env node
+// `npm run soak -- [--calls 500] [--concurrency 500]`: many simulated calls at once against the
+// release build in workerd (Miniflare, real local KV), over every sample flow, with some events
+// delivered twice and some delivered late. Afterwards every call must have exactly one call record
+// whose answers are the keys the caller pressed, whose steps and outcome are the ones its flow
+// takes; no session may be left behind and no request may get a 5xx. Exit status 0 when all of
+// that holds within the deadline, 1 when not, 2 bad usage.
+//
+// The calls are played by the call simulator (scripts/simulator/), the same one `npm run call`
+// uses: it signs the events, checks every answer against Telesign's call-state rules and its
+// patience, and picks for --duplicate / --reorder only events the worker can tell apart from a
+// genuine next event (Telesign's events carry no id). tests/e2e/soak.test.mjs runs a small soak.
+
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { SECRETS, startWorker } from "../tests/e2e/worker.mjs";
+import { ScriptedCaller, parseKeyScript, parseLegAnswers } from "./simulator/keys.mjs";
+import { DEFAULT_PATIENCE_MS, simulateCall } from "./simulator/simulator.mjs";
+import { FakeTelesignApi } from "./simulator/telesign_api.mjs";
+
+const SIM_SECRETS = {
+  customerId: SECRETS.TELESIGN_CUSTOMER_ID,
+  apiKey: SECRETS.TELESIGN_API_KEY,
+  apiToken: SECRETS.API_TOKEN,
+};
+/** Where the worker sends its dials: played by one FakeTelesignApi per outbound call. */
+const TELESIGN_API_URL = "https://telesign.test/v2/voice";
+const CALLER_ID = "+15555551212";
+/**
+ * How long the soak waits for each answer. Telesign gives up after 5 s (DEFAULT_PATIENCE_MS), but
+ * hundreds of calls on one workerd process of a small machine queue behind each other: waiting
+ * longer keeps a slow machine from passing for lost data, and answers slower than Telesign's
+ * patience are counted apart (`slow answers`).
+ */
+export const SOAK_PATIENCE_MS = 30_000;
+/** bank_menu's balance API answers 503 for this account (a Luhn-valid number). */
+const UNAVAILABLE_ACCOUNT = "00000000";
+
+const BANK = "+15555551212";
+const AGENTS = "+15555550200";
+
+/**
+ * The calls the soak places, round robin: what the caller does and what the worker must keep.
+ * `answers` are [step, digits, result] in order; `visited` the steps entered; `vars` values the
+ * record must hold. Written from the flows in flows/, not from the worker's answers.
+ */
+export const SCENARIOS = [
+  {
+    name: "bank: balance, then hang up",
+    to: BANK,
+    keys: "1,12345674#,hangup",
+    outcome: "caller_hung_up",
+    answers: [["main_menu", "1", "accepted"], ["account_number", "12345674", "accepted"]],
+    visited: ["welcome", "main_menu", "account_number", "check_account", "balance_lookup", "balance", "main_menu"],
+    vars: { account: "12345674", balance: "1234.56" },
+  },
+  {
+    name: "bank: balance service down, then silence until goodbye",
+    to: BANK,
+    keys: `1,${UNAVAILABLE_ACCOUNT}#,-,-,-`,
+    outcome: "completed",
+    answers: [
+      ["main_menu", "1", "accepted"],
+      ["account_number", UNAVAILABLE_ACCOUNT, "accepted"],
+      ["main_menu", "", "no_input"],
+      ["main_menu", "", "no_input"],
+      ["main_menu", "", "no_input"],
+    ],
+    visited: ["welcome", "main_menu", "account_number", "check_account", "balance_lookup", "balance_unavailable", "main_menu", "goodbye"],
+    vars: { account: UNAVAILABLE_ACCOUNT },
+  },
+  {
+    name: "bank: account refused by the Luhn check, then accepted",
+    to: BANK,
+    keys: "1,12345678#,12345674#,hangup",
+    outcome: "caller_hung_up",
+    answers: [
+      ["main_menu", "1", "accepted"],
+      ["account_number", "12345678", "refused"],
+      ["account_number", "12345674", "accepted"],
+    ],
+    visited: ["welcome", "main_menu", "account_number", "check_account", "check_account", "balance_lookup", "balance", "main_menu"],
+    vars: { account: "12345674", balance: "1234.56" },
+  },
+  {
+    name: "bank: activate a card, back, report a lost card",
+    to: BANK,
+    keys: "2,2,4321,2,1",
+    outcome: "completed",
+    answers: [
+      ["main_menu", "2", "accepted"],
+      ["cards_menu", "2", "accepted"],
+      ["card_activation", "4321", "accepted"],
+      ["main_menu", "2", "accepted"],
+      ["cards_menu", "1", "accepted"],
+    ],
+    visited: ["welcome", "main_menu", "cards_menu", "card_activation", "card_activated", "main_menu", "cards_menu", "card_lost", "goodbye"],
+    vars: { card_last4: "4321" },
+  },
+  {
+    name: "bank: silence, a wrong key, silence",
+    to: BANK,
+    keys: "-,7,-",
+    outcome: "completed",
+    answers: [["main_menu", "", "no_input"], ["main_menu", "7", "invalid"], ["main_menu", "", "no_input"]],
+    visited: ["welcome", "main_menu", "goodbye"],
+  },
+  {
+    name: "bank: repeat, cards, star back, hang up",
+    to: BANK,
+    keys: "9,2,*,hangup",
+    outcome: "caller_hung_up",
+    answers: [["main_menu", "9", "repeat"], ["main_menu", "2", "accepted"], ["cards_menu", "*", "accepted"]],
+    visited: ["welcome", "main_menu", "cards_menu", "main_menu"],
+  },
+  {
+    name: "bank: a short card number, then silence",
+    to: BANK,
+    keys: "2,2,12,-,-",
+    outcome: "completed",
+    answers: [
+      ["main_menu", "2", "accepted"],
+      ["cards_menu", "2", "accepted"],
+      ["card_activation", "12", "invalid"],
+      ["card_activation", "", "no_input"],
+      ["card_activation", "", "no_input"],
+    ],
+    visited: ["welcome", "main_menu", "cards_menu", "card_activation", "goodbye"],
+  },
+  {
+    name: "bank: the caller hangs up at the menu",
+    to: BANK,
+    keys: "hangup",
+    outcome: "caller_hung_up",
+    answers: [],
+    visited: ["welcome", "main_menu"],
+  },
+  {
+    name: "agents: nobody answers, apology",
+    to: AGENTS,
+    legs: "no,busy,no",
+    outcome: "no_answer",
+    answers: [],
+    visited: ["agents", "apology"],
+  },
+  {
+    name: "agents: the second agent answers, then hangs up",
+    to: AGENTS,
+    legs: "no,yes",
+    outcome: "bridged",
+    answers: [],
+    visited: ["agents"],
+  },
+  {
+    name: "agents: the caller hangs up while bridged",
+    to: AGENTS,
+    keys: "hangup",
+    legs: "yes",
+    outcome: "bridged",
+    answers: [],
+    visited: ["agents"],
+  },
+  {
+    name: "reminder: hear it again, confirm",
+    outbound: "appointment_reminder",
+    keys: "9,1",
+    outcome: "completed",
+    answers: [["reminder", "9", "repeat"], ["reminder", "1", "accepted"]],
+    visited: ["reminder", "confirmed"],
+    vars: { choice: "confirmed" },
+  },
+  {
+    name: "reminder: a wrong key, cancel",
+    outbound: "appointment_reminder",
+    keys: "5,2",
+    outcome: "completed",
+    answers: [["reminder", "5", "invalid"], ["reminder", "2", "accepted"]],
+    visited: ["reminder", "cancelled"],
+    vars: { choice: "cancelled" },
+  },
+  {
+    name: "reminder: no answer at all",
+    outbound: "appointment_reminder",
+    keys: "-,-,-",
+    outcome: "completed",
+    answers: [["reminder", "", "no_input"], ["reminder", "", "no_input"], ["reminder", "", "no_input"]],
+    visited: ["reminder", "no_response"],
+  },
+  {
+    name: "reminder: nobody picks up",
+    outbound: "appointment_reminder",
+    answer: false,
+    outcome: "dial_failed",
+    answers: [],
+    visited: [],
+  },
+];
+
+/** The flows the scenarios cover. */
+export const FLOWS = ["bank_menu", "agent_forwarding", "appointment_reminder"];
+
+function flowOf(scenario) {
+  if (scenario.outbound) return scenario.outbound;
+  return scenario.to === AGENTS ? "agent_forwarding" : "bank_menu";
+}
+
+/** A small seeded PRNG (mulberry32), so that a soak can be run again exactly. */
+function random(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The plan of every call: its scenario (round robin, so every flow is covered), its numbers, and
+ * the event after which the simulator delivers a duplicate or a late earlier event (or null).
+ */
+export function planCalls({ calls, seed = 1, duplicateRate = 0.35, reorderRate = 0.35 }) {
+  const rng = random(seed);
+  const pick = (rate) => (rng() < rate ? 1 + Math.floor(rng() * 6) : null);
+  return Array.from({ length: calls }, (_, i) => {
+    const scenario = SCENARIOS[i % SCENARIOS.length];
+    return {
+      index: i,
+      scenario,
+      flow: flowOf(scenario),
+      // Distinct numbers: the fake Telesign API hands each dial to the call that asked for it.
+      from: `+1555${8000000 + i}`,
+      to: scenario.outbound ? `+1555${7000000 + i}` : scenario.to,
+      vars: scenario.outbound ? { name: `Caller ${i}`, when: "Tuesday at 2 PM" } : undefined,
+      duplicate: pick(duplicateRate),
+      reorder: pick(reorderRate),
+    };
+  });
+}
+
+/**
+ * The digits the caller entered, as the worker should record them: the `collected_digits` of every
+ * completion of a prompt that collected digits, terminators removed, in order. Read from the
+ * simulator's exchange, leaving out the duplicates and late deliveries it injected (the worker must
+ * have answered those as redeliveries, not as key presses).
+ */
+export function pressedDigits(exchange) {
+  const events = exchange.filter((e) => e.n != null && e.event && !e.duplicate && e.stale_of == null);
+  const pressed = [];
+  for (let i = 1; i < events.length; i++) {
+    const collect = events[i - 1].reply?.params?.collect_digits;
+    const { event, data } = events[i].event;
+    if (!collect || (event !== "speak_completed" && event !== "play_completed")) continue;
+    const terminators = collect.terminators ?? "";
+    pressed.push([...(data.collected_digits ?? "")].filter((c) => !terminators.includes(c)).join(""));
+  }
+  return pressed;
+}
+
+/**
+ * What is wrong with one call: its simulation, its record (`call:<reference_id>` as read from KV,
+ * or null) against its plan. An empty list is a call that went right. `lost` says whether the
+ * problems lose data (no record, or answers other than those pressed).
+ */
+export function checkCall(plan, result, record) {
+  const problems = [...result.failures.map((f) => `simulator: ${f}`)];
+  let lost = false;
+  const { scenario } = plan;
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  if (!result.reference) {
+    return { problems: [...problems, "the call was never placed"], lost: true };
+  }
+  if (!record) {
+    return { problems: [...problems, `no call record call:${result.reference}`], lost: true };
+  }
+  if (record.reference_id !== result.reference) problems.push(`record of ${record.reference_id}`);
+  if (record.flow !== plan.flow) problems.push(`flow ${record.flow}, expected ${plan.flow}`);
+  if (record.outcome !== scenario.outcome) problems.push(`outcome ${record.outcome}, expected ${scenario.outcome}`);
+  const answers = (record.answers ?? []).map((a) => [a.step, a.digits, a.result]);
+  if (!same(answers, scenario.answers)) {
+    problems.push(`answers ${JSON.stringify(answers)}, expected ${JSON.stringify(scenario.answers)}`);
+    lost = true;
+  }
+  const pressed = pressedDigits(result.exchange);
+  if (!same(answers.map((a) => a[1]), pressed)) {
+    problems.push(`recorded digits ${JSON.stringify(answers.map((a) => a[1]))}, pressed ${JSON.stringify(pressed)}`);
+    lost = true;
+  }
+  if (!same(record.visited, scenario.visited)) {
+    problems.push(`visited ${JSON.stringify(record.visited)}, expected ${JSON.stringify(scenario.visited)}`);
+  }
+  const vars = { ...(plan.vars ?? {}), ...(scenario.vars ?? {}) };
+  for (const [name, value] of Object.entries(vars)) {
+    if (record.vars?.[name] !== value) {
+      problems.push(`var ${name} = ${JSON.stringify(record.vars?.[name])}, expected ${JSON.stringify(value)}`);
+      lost = true;
+    }
+  }
+  return { problems, lost };
+}
+
+/** Every key name of the KV namespace, page by page. */
+async function allKeys(kv) {
+  const keys = [];
+  let cursor;
+  do {
+    const page = await kv.list({ cursor, limit: 1000 });
+    keys.push(...page.keys.map((k) => k.name));
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return keys;
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/**
+ * Runs a soak and resolves to its report: the figures, and every problem found (none on success).
+ * Starts its own worker (the release build in build/) and disposes of it.
+ */
+export async function runSoak({
+  calls = 500,
+  concurrency = calls,
+  seed = 1,
+  patienceMs = SOAK_PATIENCE_MS,
+  deadlineMs = 10 * 60 * 1000,
+  log = () => {},
+} = {}) {
+  const started = Date.now();
+  const plans = planCalls({ calls, seed });
+  const apis = new Map();
+  const stats = { requests: 0, byStatus: {}, fiveXX: [], latencies: [], unexpectedOutbound: 0, balanceLookups: 0 };
+
+  async function outboundService(request) {
+    const url = new URL(request.url);
+    if (url.hostname === "bank.example.com") {
+      stats.balanceLookups++;
+      const account = url.pathname.split("/")[3];
+      if (account === UNAVAILABLE_ACCOUNT) return new Response("down for maintenance", { status: 503 });
+      return Response.json({ balance: "1234.56" });
+    }
+    if (url.origin === new URL(TELESIGN_API_URL).origin) {
+      const text = await request.text();
+      let to;
+      try {
+        to = JSON.parse(text)?.params?.to;
+      } catch {
+        to = undefined;
+      }
+      const api = apis.get(to);
+      const again = new Request(request.url, { method: request.method, headers: request.headers, body: text });
+      if (api) return api.handle(again);
+    }
+    stats.unexpectedOutbound++;
+    return new Response("unexpected outbound request", { status: 599 });
+  }
+
+  const w = await startWorker({ outboundService, bindings: { TELESIGN_API_URL, CALLER_ID } });
+  // Every request the simulator sends goes through here: statuses and latencies.
+  const worker = {
+    async fetch(path, init) {
+      const t0 = Date.now();
+      const res = await w.fetch(path, init);
+      stats.latencies.push(Date.now() - t0);
+      stats.requests++;
+      stats.byStatus[res.status] = (stats.byStatus[res.status] ?? 0) + 1;
+      if (res.status >= 500) stats.fiveXX.push(`${init?.method ?? "GET"} ${path}: ${res.status}`);
+      return res;
+    },
+  };
+
+  const results = new Array(plans.length);
+  let next = 0;
+  let deadlinePassed = false;
+  async function lane() {
+    while (next < plans.length) {
+      if (Date.now() - started > deadlineMs) {
+        deadlinePassed = true;
+        return;
+      }
+      const plan = plans[next++];
+      results[plan.index] = await runCall(plan);
+      const done = results.filter(Boolean).length;
+      if (done % 100 === 0) log(`  ${done} calls done`);
+    }
+  }
+  async function runCall(plan) {
+    const { scenario } = plan;
+    const caller = new ScriptedCaller(parseKeyScript(scenario.keys ?? ""), parseLegAnswers(scenario.legs ?? ""));
+    let outbound = null;
+    if (scenario.outbound) {
+      const api = new FakeTelesignApi(SIM_SECRETS);
+      apis.set(plan.to.replace(/\D/g, ""), api);
+      outbound = { flow: scenario.outbound, to: plan.to, vars: plan.vars, api, answer: scenario.answer ?? true };
+    }
+    return simulateCall({
+      worker,
+      secrets: SIM_SECRETS,
+      caller,
+      from: plan.from,
+      to: plan.to,
+      outbound,
+      duplicate: plan.duplicate,
+      reorder: plan.reorder,
+      patienceMs,
+    });
+  }
+
+  const problems = [];
+  const figures = {};
+  try {
+    log(`soak: ${plans.length} calls, ${Math.min(concurrency, plans.length)} at a time`);
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, plans.length)) }, lane));
+    const soakMs = Date.now() - started;
+
+    const kv = await w.kv();
+    const kvKeys = await allKeys(kv);
+    let recordsChecked = 0;
+    let lost = 0;
+    let events = 0;
+    let duplicates = 0;
+    let reordered = 0;
+    const flows = new Set();
+    for (const plan of plans) {
+      const result = results[plan.index];
+      if (!result) continue;
+      for (const e of result.exchange) {
+        if (e.n == null) continue;
+        events++;
+        if (e.duplicate) duplicates++;
+        if (e.stale_of != null) reordered++;
+      }
+      const text = result.reference ? await kv.get(`call:${result.reference}`) : null;
+      const record = text ? JSON.parse(text) : null;
+      if (record) recordsChecked++;
+      const check = checkCall(plan, result, record);
+      if (check.lost) lost++;
+      flows.add(plan.flow);
+      for (const p of check.problems) problems.push(`call ${plan.index} (${plan.scenario.name}, ${result.reference}): ${p}`);
+    }
+    const finished = results.filter(Boolean).length;
+    if (deadlinePassed) problems.push(`deadline of ${deadlineMs} ms passed: ${plans.length - finished} calls never started`);
+
+    const references = new Set(results.filter(Boolean).map((r) => r.reference));
+    const byPrefix = (prefix) => kvKeys.filter((k) => k.startsWith(prefix));
+    const sessionsLeft = byPrefix("session:").length;
+    const pendingLeft = byPrefix("pending:").length;
+    const strayRecords = byPrefix("call:").filter((k) => !references.has(k.slice("call:".length)));
+    if (sessionsLeft) problems.push(`${sessionsLeft} sessions left behind: ${byPrefix("session:").slice(0, 5).join(", ")}`);
+    if (pendingLeft) problems.push(`${pendingLeft} pending outbound entries left behind`);
+    if (strayRecords.length) problems.push(`${strayRecords.length} call records of no call placed: ${strayRecords.slice(0, 5).join(", ")}`);
+    for (const f of stats.fiveXX.slice(0, 20)) problems.push(`5xx: ${f}`);
+    if (stats.unexpectedOutbound) problems.push(`${stats.unexpectedOutbound} unexpected outbound requests from the worker`);
+
+    const latencies = [...stats.latencies].sort((a, b) => a - b);
+    Object.assign(figures, {
+      calls_planned: plans.length,
+      calls_run: finished,
+      concurrency: Math.min(concurrency, plans.length),
+      flows_covered: [...flows].sort().join(", "),
+      requests: stats.requests,
+      statuses: Object.entries(stats.byStatus).map(([status, n]) => `${status}: ${n}`).join(", "),
+      events,
+      duplicates_delivered: duplicates,
+      reordered_deliveries: reordered,
+      faults_injected: duplicates + reordered,
+      balance_lookups: stats.balanceLookups,
+      records_checked: recordsChecked,
+      status_5xx: stats.fiveXX.length,
+      sessions_left: sessionsLeft,
+      pending_left: pendingLeft,
+      data_lost: lost,
+      slow_answers: `${latencies.filter((ms) => ms > DEFAULT_PATIENCE_MS).length} over Telesign's ${DEFAULT_PATIENCE_MS / 1000} s`,
+      latency_ms: `p50 ${percentile(latencies, 50)}, p99 ${percentile(latencies, 99)}, max ${latencies.at(-1) ?? 0}`,
+      seconds: Math.round(soakMs / 100) / 10,
+    });
+  } finally {
+    await w.dispose();
+  }
+  return { ok: problems.length === 0, figures, problems };
+}
+
+/** The report, one figure per line, then the problems. */
+export function formatReport({ ok, figures, problems }) {
+  const width = Math.max(...Object.keys(figures).map((k) => k.length));
+  const lines = Object.entries(figures).map(([k, v]) => `  ${k.replaceAll("_", " ").padEnd(width)}  ${v}`);
+  lines.unshift("soak figures:");
+  if (problems.length) {
+    lines.push(`${problems.length} problems:`);
+    lines.push(...problems.slice(0, 50).map((p) => `  - ${p}`));
+    if (problems.length > 50) lines.push(`  ... and ${problems.length - 50} more`);
+  }
+  lines.push(ok ? "ok: every call has its one complete record, nothing was lost" : "FAILED");
+  return lines.join("\n");
+}
+
+const USAGE = `usage: npm run soak -- [options]
+
+  --calls N          simulated calls (default 500)
+  --concurrency N    calls in flight at once (default: all of them)
+  --seed N           which calls get a duplicate or late event (default 1; same seed, same soak)
+  --patience MS      how long each answer may take (default ${SOAK_PATIENCE_MS}; answers slower than
+                     Telesign's ${DEFAULT_PATIENCE_MS} ms are counted as slow answers either way)
+  --deadline S       stop starting calls after S seconds (default 600)
+  --help`;
+
+function positive(name, text) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`--${name} takes a positive whole number, not \`${text}\`\n\n${USAGE}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+async function main() {
+  let args;
+  try {
+    ({ values: args } = parseArgs({
+      options: {
+        calls: { type: "string", default: "500" },
+        concurrency: { type: "string" },
+        seed: { type: "string", default: "1" },
+        patience: { type: "string", default: String(SOAK_PATIENCE_MS) },
+        deadline: { type: "string", default: "600" },
+        help: { type: "boolean", default: false },
+      },
+    }));
+  } catch (e) {
+    console.error(`${e.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
+  const calls = positive("calls", args.calls);
+  const report = await runSoak({
+    calls,
+    concurrency: args.concurrency ? positive("concurrency", args.concurrency) : calls,
+    seed: positive("seed", args.seed),
+    patienceMs: positive("patience", args.patience),
+    deadlineMs: positive("deadline", args.deadline) * 1000,
+    log: (line) => console.log(line),
+  });
+  console.log(formatReport(report));
+  process.exitCode = report.ok ? 0 : 1;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
