@@ -1,0 +1,350 @@
+// The bank phone tree of flows/bank_menu.rs written the way a JavaScript user would write it
+// instead of using this project: one module worker, the flow as a table, the same KV reads and
+// writes as the Rust worker (JSON text under session:<reference_id>, the call record under
+// call:<reference_id> with metadata, the session deleted when the call ends), the same signature
+// check (WebCrypto HMAC-SHA256), the same redelivery handling (a hash of the body among the last 8
+// events, with the reply given) and the same replies byte for byte on the benchmarked path.
+// It is the "JS" peer of BENCHMARKS.md, not part of the product.
+
+const SESSION_TTL = 5 * 3600;
+const RECORD_TTL = 90 * 86400;
+const RECENT_EVENTS = 8;
+const BALANCE_API = "https://bank.example.com/v1/accounts";
+const MENU = { max: 1, timeout: 5000, inter_digit_timeout: 3000 };
+const GATHER = { timeout: 8000, inter_digit_timeout: 3000 };
+
+// The phone tree. `say` steps speak and move on; `menu` and `gather` steps collect digits.
+const FLOW = {
+  language: "en-US",
+  start: "welcome",
+  steps: {
+    welcome: { say: "Thank you for calling Example Bank.", next: "main_menu" },
+    main_menu: {
+      menu: "For your account balance, press 1. For cards, press 2. To hear these options again, press 9.",
+      options: { 1: "account_number", 2: "cards_menu" },
+      repeat: "9",
+      noInput: "Sorry, I didn't hear a choice.",
+      invalid: "Sorry, that is not one of the options.",
+      fallback: "goodbye",
+    },
+    account_number: {
+      gather: "Please enter your eight digit account number, followed by the pound key.",
+      var: "account",
+      min: 8,
+      max: 8,
+      terminators: "#",
+      timeout: 10000,
+      inter_digit_timeout: 4000,
+      invalid: "Sorry, that account number is not valid.",
+      fallback: "goodbye",
+      next: "check_account",
+    },
+    check_account: { run: (s) => (luhnValid(s.vars.account ?? "") ? "balance_lookup" : RETRY) },
+    balance_lookup: { run: lookUpBalance },
+    balance: { say: "The balance of the account ending in {account|last4} is {balance} dollars.", next: "main_menu" },
+    balance_unavailable: { say: "Sorry, we cannot look up your balance right now.", next: "main_menu" },
+    cards_menu: {
+      menu: "To report a lost or stolen card, press 1. To activate a new card, press 2. To go back to the main menu, press star.",
+      options: { 1: "card_lost", 2: "card_activation", "*": "main_menu" },
+      fallback: "goodbye",
+    },
+    card_lost: {
+      say: "Your cards are now blocked. We will call you back at {caller|digits} within one business day.",
+      next: "goodbye",
+    },
+    card_activation: {
+      gather: "Enter the last four digits of your new card.",
+      var: "card_last4",
+      min: 4,
+      max: 4,
+      terminators: "#",
+      fallback: "goodbye",
+      next: "card_activated",
+    },
+    card_activated: { say: "Your card ending in {card_last4|digits} is now active.", next: "main_menu" },
+    goodbye: { say: "Thank you for banking with Example Bank. Goodbye." },
+  },
+};
+const RETRY = Symbol("retry");
+const MAX_RETRIES = 2;
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    if (url.pathname !== "/webhook") return error(404, "not_found", "no such route");
+    if (request.method !== "POST") return error(405, "method_not_allowed", "use POST");
+    const body = await request.text();
+    if (!(await signatureValid(request.headers, body, env))) return error(401, "bad_signature", "bad signature");
+    let event;
+    try {
+      event = JSON.parse(body);
+    } catch {
+      return error(400, "invalid_json", "the body is not JSON");
+    }
+    if (typeof event?.event !== "string" || typeof event.reference_id !== "string") {
+      return error(400, "invalid_event", "event and reference_id are required");
+    }
+    const id = event.reference_id;
+    const data = event.data ?? {};
+    const session = await env.SESSIONS.get(`session:${id}`, "json");
+    const fp = await fingerprint(body);
+
+    if (event.event === "call_completed") {
+      if (!session && (await env.SESSIONS.get(`call:${id}`))) return new Response(null, { status: 204 });
+      const record = callRecord(session, event, data);
+      await env.SESSIONS.put(`call:${id}`, JSON.stringify(record), {
+        expirationTtl: RECORD_TTL,
+        metadata: { flow: record.flow, outcome: record.outcome, ended_ms: record.ended_ms },
+      });
+      if (session) await env.SESSIONS.delete(`session:${id}`);
+      return new Response(null, { status: 204 });
+    }
+
+    let s = session;
+    if (!s) {
+      if (event.event !== "incoming_call") return reply(action("hangup", {}));
+      s = newSession(id, data);
+      const out = await follow(s, FLOW.start);
+      return save(env, s, event, fp, out);
+    }
+    const last = s.recent.at(-1);
+    if (!expects(s, event) && last?.fingerprint === fp) return last.reply ? reply(last.reply) : noReply();
+    if (event.event === "incoming_call") {
+      return s.events === 1 && last?.event === "incoming_call" ? reply(last.reply) : noReply();
+    }
+    if (event.event !== "speak_completed" || s.wait !== "speak") return noReply();
+    return save(env, s, event, fp, await mediaCompleted(s, data));
+  },
+};
+
+function error(status, code, message) {
+  return Response.json({ error: { code, message } }, { status });
+}
+
+function reply(json) {
+  return new Response(json, { headers: { "content-type": "application/json; charset=utf-8" } });
+}
+
+function noReply() {
+  return new Response(null, { status: 204 });
+}
+
+let hmacKey;
+async function signatureValid(headers, body, env) {
+  const presented = headers.get("x-ts-authorization") ?? headers.get("authorization")?.split(":")[1];
+  if (!presented) return false;
+  const auth = headers.get("authorization");
+  if (auth && !auth.startsWith(`TSA ${env.TELESIGN_CUSTOMER_ID}:`)) return false;
+  hmacKey ??= await crypto.subtle.importKey(
+    "raw",
+    Uint8Array.from(atob(env.TELESIGN_API_KEY), (c) => c.charCodeAt(0)),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["verify"],
+  );
+  let signature;
+  try {
+    signature = Uint8Array.from(atob(presented.trim()), (c) => c.charCodeAt(0));
+  } catch {
+    return false;
+  }
+  return crypto.subtle.verify("HMAC", hmacKey, signature, new TextEncoder().encode(body));
+}
+
+async function fingerprint(body) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body)));
+  return Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function newSession(id, data) {
+  const now = Date.now();
+  return {
+    reference_id: id,
+    flow: "bank_menu",
+    direction: "inbound",
+    from: data.from ?? null,
+    to: data.to ?? null,
+    step: "",
+    wait: "speak",
+    vars: {},
+    answers: [],
+    visited: [],
+    retries: 0,
+    hunt: 0,
+    started_ms: now,
+    updated_ms: now,
+    events: 0,
+    recent: [],
+  };
+}
+
+/** Whether the event could be the answer the call waits for (else an equal body is a redelivery). */
+function expects(s, event) {
+  if (s.wait !== "speak" || event.event !== "speak_completed") return false;
+  const step = FLOW.steps[s.step];
+  const collecting = step.menu !== undefined || step.gather !== undefined;
+  const data = event.data ?? {};
+  return !(collecting && data.status === "speak_successful" && !data.collected_digits);
+}
+
+async function save(env, s, event, fp, json) {
+  s.recent.push({ fingerprint: fp, event: event.event, reply: json });
+  if (s.recent.length > RECENT_EVENTS) s.recent.splice(0, s.recent.length - RECENT_EVENTS);
+  s.events += 1;
+  s.updated_ms = Date.now();
+  await env.SESSIONS.put(`session:${s.reference_id}`, JSON.stringify(s), { expirationTtl: SESSION_TTL });
+  return reply(json);
+}
+
+async function mediaCompleted(s, data) {
+  const name = s.step;
+  const step = FLOW.steps[name];
+  // A say step without `next` is the last words: then the call is hung up.
+  if (step.say !== undefined) return step.next ? follow(s, step.next) : hangup(s);
+  const terminators = step.terminators ?? "";
+  const digits = [...(data.collected_digits ?? "")].filter((c) => !terminators.includes(c)).join("");
+  const answer = (result) => s.answers.push({ step: name, digits, result, at_ms: Date.now() });
+  if (digits === "") {
+    answer("no_input");
+    return retry(s, step, step.noInput);
+  }
+  if (step.menu !== undefined) {
+    if (digits === step.repeat) {
+      answer("repeat");
+      return prompt(s, step);
+    }
+    const target = step.options[digits];
+    if (!target) {
+      answer("invalid");
+      return retry(s, step, step.invalid);
+    }
+    answer("accepted");
+    return follow(s, target);
+  }
+  if (digits.length < step.min || digits.length > step.max) {
+    answer("invalid");
+    return retry(s, step, step.invalid);
+  }
+  answer("accepted");
+  s.vars[step.var] = digits;
+  return follow(s, step.next);
+}
+
+/** Moves the call to `name` and on through steps without a prompt; returns the reply JSON. */
+async function follow(s, name) {
+  for (let hops = 0; hops < 32; hops++) {
+    if (name === RETRY) {
+      s.step = s.input_step;
+      return retry(s, FLOW.steps[s.step], FLOW.steps[s.step].invalid);
+    }
+    const step = FLOW.steps[name];
+    s.step = name;
+    s.visited.push(name);
+    s.retries = 0;
+    if (step.say !== undefined) return speak(s, render(step.say, s));
+    if (step.menu !== undefined || step.gather !== undefined) {
+      s.input_step = name;
+      return prompt(s, step);
+    }
+    name = await step.run(s);
+  }
+  throw new Error("the flow loops");
+}
+
+function hangup(s) {
+  s.wait = "hangup";
+  s.outcome ??= "completed";
+  return action("hangup", {});
+}
+
+function prompt(s, step, notice = "") {
+  const text = (notice ? `${notice} ` : "") + render(step.menu ?? step.gather, s);
+  const collect =
+    step.menu !== undefined
+      ? MENU
+      : {
+          max: step.max,
+          timeout: step.timeout ?? GATHER.timeout,
+          inter_digit_timeout: step.inter_digit_timeout ?? GATHER.inter_digit_timeout,
+          ...(step.terminators ? { terminators: step.terminators } : {}),
+        };
+  return speak(s, text, collect);
+}
+
+function retry(s, step, notice) {
+  s.retries += 1;
+  if (s.retries > MAX_RETRIES) return follow(s, step.fallback);
+  return prompt(s, step, notice?.trim() ?? "");
+}
+
+function speak(s, message, collect_digits) {
+  s.wait = "speak";
+  const params = { tts: { message, language: FLOW.language } };
+  if (collect_digits) params.collect_digits = collect_digits;
+  return action("speak", params);
+}
+
+function action(method, params) {
+  return JSON.stringify({ jsonrpc: "2.0", method, params });
+}
+
+function render(text, s) {
+  const values = { ...s.vars, caller: s.from ?? "", called: s.to ?? "" };
+  return text.replace(/\{(\w+)(?:\|(\w+))?\}/g, (_, name, filter) => {
+    const v = values[name] ?? "";
+    if (filter === "digits") return [...v].join(" ");
+    if (filter === "last4") return v.slice(-4);
+    return v;
+  });
+}
+
+function luhnValid(number) {
+  if (!/^\d+$/.test(number)) return false;
+  let sum = 0;
+  [...number].reverse().forEach((c, i) => {
+    let d = Number(c);
+    if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  });
+  return sum % 10 === 0;
+}
+
+async function lookUpBalance(s) {
+  try {
+    const res = await fetch(`${BALANCE_API}/${s.vars.account}/balance`, {
+      headers: { accept: "application/json" },
+      signal: AbortSignal.timeout(3000),
+    });
+    const balance = res.ok ? (await res.json()).balance : undefined;
+    if (typeof balance !== "string" && typeof balance !== "number") return "balance_unavailable";
+    s.vars.balance = String(balance);
+    return "balance";
+  } catch {
+    return "balance_unavailable";
+  }
+}
+
+function callRecord(s, event, data) {
+  let outcome = "unknown_call";
+  if (s) outcome = s.outcome ?? (s.wait === "hangup" ? "completed" : "caller_hung_up");
+  return {
+    reference_id: event.reference_id,
+    flow: s?.flow ?? null,
+    direction: s?.direction ?? data.direction ?? null,
+    from: s?.from ?? data.from ?? null,
+    to: s?.to ?? data.to ?? null,
+    external_id: event.external_id ?? null,
+    created_on_utc: data.created_on_utc ?? null,
+    answered_on_utc: data.answered_on_utc ?? null,
+    ended_on_utc: data.ended_on_utc ?? null,
+    duration: data.duration ?? null,
+    audio_recording_file_name: data.audio_recording_file_name ?? null,
+    vars: s?.vars ?? {},
+    answers: s?.answers ?? [],
+    visited: s?.visited ?? [],
+    outcome,
+    status: data.status ?? null,
+    started_ms: s?.started_ms ?? null,
+    ended_ms: Date.now(),
+  };
+}

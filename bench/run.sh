@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `npm run bench`: regenerates every figure of BENCHMARKS.md (between its "figures" markers).
+# Sets up (idempotent), installs twiggy and bottle once, builds the release worker, then measures
+# size, the engine on the host (divan) and the four peers under load on 127.0.0.1 (bench/load.mjs).
+# About 4 minutes once the project's own setup has run (twiggy's first install adds about 1.5).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+. scripts/setup.sh
+OUT="$ROOT/target/bench"
+mkdir -p "$OUT"
+TWIGGY_VERSION="0.8.0"
+
+if [ "$(twiggy --version 2>/dev/null || true)" != "twiggy-opt ${TWIGGY_VERSION}" ]; then
+  echo "[bench] installing twiggy ${TWIGGY_VERSION} (size breakdown, about 1.5 minutes, once)" >&2
+  cargo install twiggy --version "=${TWIGGY_VERSION}" --locked >&2 || echo "[bench] twiggy not installed: no size breakdown" >&2
+fi
+# The Python peer: bottle from PyPI into target/bench/python (skipped by load.mjs if this fails).
+if [ ! -f "$OUT/python/bottle.py" ]; then
+  python3 -m pip install --quiet --disable-pip-version-check --target "$OUT/python" \
+    -r bench/python-bottle/requirements.txt >&2 || echo "[bench] bottle not installed: no python peer" >&2
+fi
+
+echo "[bench] engine on the host (cargo bench --bench engine)" >&2
+cargo bench --quiet --bench engine | tee "$OUT/engine.txt"
+
+# The build and the measurements of build/ under one lock, so no other build replaces it meanwhile.
+echo "[bench] release build, size, load" >&2
+flock /tmp/wasm-build.lock sh -c "bash scripts/build.sh > '$OUT/build.log' 2>&1 && node bench/size.mjs && node bench/load.mjs" || {
+  echo "[bench] failed; the build log is $OUT/build.log" >&2; exit 1; }
+node bench/report.mjs
