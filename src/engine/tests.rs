@@ -604,7 +604,10 @@ fn a_late_leg_event_of_an_earlier_agent_does_not_ring_the_next_one() {
     let mut c = Caller::dialing(&r, AGENT_LINE);
     assert_eq!(c.incoming_call().dialed(), "15555550101");
     let first_leg = json!({"to": "15555550101", "hangup_cause": "call_not_answered"});
-    assert_eq!(c.event("call_leg_completed", first_leg.clone()).dialed(), "15555550102");
+    assert_eq!(
+        c.event("call_leg_completed", first_leg.clone()).dialed(),
+        "15555550102"
+    );
     c.dial_completed("answered");
     // The first agent's leg event again, late, while the caller talks to the second agent.
     c.event("call_leg_completed", first_leg).is_stale();

@@ -456,7 +456,9 @@ impl<'a> Data<'a> {
     }
 
     fn phone(&self, key: &'static str) -> Result<Option<PhoneNumber>, DecodeError> {
-        Ok(self.string(key)?.and_then(|text| PhoneNumber::parse(text).ok()))
+        Ok(self
+            .string(key)?
+            .and_then(|text| PhoneNumber::parse(text).ok()))
     }
 
     fn unsigned(&self, key: &'static str) -> Result<Option<u64>, DecodeError> {
