@@ -308,35 +308,6 @@ impl Store {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn campaign_number_keys_sort_in_campaign_order() {
-        let keys: Vec<String> = [0, 9, 10, 999_999]
-            .into_iter()
-            .map(|i| campaign_number_key("c1", i))
-            .collect();
-        let mut sorted = keys.clone();
-        sorted.sort();
-        assert_eq!(keys, sorted);
-        assert_eq!(keys[1], "campaign:c1:n:000009");
-        assert!(keys[0].starts_with(&campaign_numbers_prefix("c1")));
-        assert!(!campaign_number_key("c10", 1).starts_with(&campaign_numbers_prefix("c1")));
-    }
-
-    #[test]
-    fn record_metadata_fits_kv_limit_for_long_flow_names() {
-        let meta = RecordMeta {
-            flow: Some("f".repeat(200)),
-            outcome: "caller_hung_up".into(),
-            ended_ms: u64::MAX,
-        };
-        assert!(serde_json::to_string(&meta).unwrap().len() < 1024);
-    }
-}
-
 impl SessionStore for Store {
     async fn session(&self, reference_id: &str) -> Result<Option<Session>, ApiError> {
         Store::session(self, reference_id).await
@@ -366,5 +337,34 @@ impl CallRecords for Store {
     async fn campaign_progress(&self, progress: Progress, ttl_secs: u64) -> Result<(), ApiError> {
         self.update_number_entry(&progress.campaign, progress.entry, ttl_secs)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn campaign_number_keys_sort_in_campaign_order() {
+        let keys: Vec<String> = [0, 9, 10, 999_999]
+            .into_iter()
+            .map(|i| campaign_number_key("c1", i))
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(keys[1], "campaign:c1:n:000009");
+        assert!(keys[0].starts_with(&campaign_numbers_prefix("c1")));
+        assert!(!campaign_number_key("c10", 1).starts_with(&campaign_numbers_prefix("c1")));
+    }
+
+    #[test]
+    fn record_metadata_fits_kv_limit_for_long_flow_names() {
+        let meta = RecordMeta {
+            flow: Some("f".repeat(200)),
+            outcome: "caller_hung_up".into(),
+            ended_ms: u64::MAX,
+        };
+        assert!(serde_json::to_string(&meta).unwrap().len() < 1024);
     }
 }
