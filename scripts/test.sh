@@ -45,7 +45,7 @@ check "cargo clippy (host, all targets)" cargo clippy --all-targets --quiet -- -
 check "cargo clippy (wasm32)" cargo clippy --lib --target wasm32-unknown-unknown --quiet -- -D warnings
 tests "host cargo test" cargo cargo test --quiet
 tests "wasm-bindgen-test (node)" cargo env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-  cargo test --quiet --lib --target wasm32-unknown-unknown
+  cargo test --lib --target wasm32-unknown-unknown
 check "release build (worker-build)" bash scripts/build.sh
 check "wrangler deploy --dry-run (offline)" wrangler deploy --dry-run --outdir "$LOG_DIR/dist"
 tests "end-to-end (miniflare)" node node --test --test-reporter=spec 'tests/e2e/*.test.mjs'
