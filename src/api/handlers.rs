@@ -23,6 +23,8 @@ use super::{dialer, Failure};
 
 /// The queue producer binding of campaign dials (see wrangler.toml).
 pub const QUEUE_BINDING: &str = "CAMPAIGN_QUEUE";
+/// The Workers Rate Limiting binding of the routes that place calls (see wrangler.toml).
+pub const RATE_LIMIT_BINDING: &str = "API_RATE_LIMITER";
 
 #[wasm_bindgen]
 extern "C" {
@@ -70,6 +72,9 @@ async fn serve(
     let config = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()));
     let authorization = req.headers().get("authorization").ok().flatten();
     auth::check_bearer(authorization.as_deref(), config.api_token.as_deref())?;
+    if matches!(route, ApiRoute::PlaceCall | ApiRoute::StartCampaign) {
+        rate_limit(env, config.api_token.as_deref().unwrap_or_default()).await?;
+    }
     let store = Store::open(env)?;
     match route {
         ApiRoute::PlaceCall => {
@@ -89,6 +94,31 @@ async fn serve(
         }
         ApiRoute::Campaign(id) => Ok(get_campaign(&store, &id).await?),
     }
+}
+
+/// The routes that place calls (and cost money) are limited per token by the Workers Rate
+/// Limiting binding: a stolen or leaked token cannot dial faster than the configured rate.
+/// Without the binding (a custom deploy that removed it) there is no limit.
+async fn rate_limit(env: &Env, token: &str) -> Result<(), Failure> {
+    let Ok(limiter) = env.rate_limiter(RATE_LIMIT_BINDING) else {
+        return Ok(());
+    };
+    let outcome = limiter
+        .limit(auth::rate_limit_key(token))
+        .await
+        .map_err(ApiError::from)?;
+    if outcome.success {
+        return Ok(());
+    }
+    Err(Failure {
+        error: ApiError::new(
+            429,
+            "rate_limited",
+            "too many calls placed with this token; try again in a minute",
+        ),
+        retry_after_secs: Some(60),
+        challenge: false,
+    })
 }
 
 #[derive(Serialize)]

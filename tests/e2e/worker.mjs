@@ -20,7 +20,7 @@ export const CAMPAIGN_QUEUE = "campaign-dials";
  * outbound fetch (the fake Telesign API). The campaign queue runs too: Miniflare delivers its
  * batches to the worker's queue handler after at most a second.
  */
-export async function startWorker({ bindings = {}, outboundService } = {}) {
+export async function startWorker({ bindings = {}, outboundService, apiRateLimit = 1000 } = {}) {
   // Every line the worker logs (console.log/warn/error), for tests that read the logs.
   const logs = [];
   const collect = (stream) => {
@@ -49,6 +49,8 @@ export async function startWorker({ bindings = {}, outboundService } = {}) {
     bindings: { WEBHOOK_AUTH: "on", ...SECRETS, ...bindings },
     outboundService,
     queueProducers: { CAMPAIGN_QUEUE },
+    // POST /calls and /campaigns per token and minute (wrangler.toml: [[ratelimits]]).
+    ratelimits: { API_RATE_LIMITER: { namespace_id: "1001", simple: { limit: apiRateLimit, period: 60 } } },
     queueConsumers: { [CAMPAIGN_QUEUE]: { maxBatchSize: 4, maxBatchTimeout: 1, maxRetries: 10 } },
   });
   await mf.ready;
