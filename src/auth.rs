@@ -38,9 +38,10 @@ pub fn check_bearer(header: Option<&str>, configured: Option<&str>) -> Result<()
 
 /// The rate-limit key of a token: a short hash, so the token itself never leaves the worker.
 pub fn rate_limit_key(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("api:{hex}")
+    format!(
+        "api:{}",
+        crate::hex::hex(&Sha256::digest(token.as_bytes())[..8])
+    )
 }
 
 /// The 401 answer.

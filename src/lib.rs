@@ -12,6 +12,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod flow;
+mod hex;
 pub mod http;
 pub mod log;
 pub mod routes;

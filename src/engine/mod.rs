@@ -22,8 +22,6 @@ pub mod session;
 #[cfg(test)]
 mod tests;
 
-use sha2::{Digest, Sha256};
-
 use crate::flow::{template, Registry};
 use crate::flow::{
     Ctx, Direction, FetchRequest, FetchResponse, Flow, Input, Next, Prompt, Retries, Step,
@@ -32,7 +30,7 @@ use crate::telesign::{
     may_answer, Action, CollectDigits, Dial, DialStatus, Event, EventKind, HangupCause,
     MediaCompleted, MediaStatus, Method, Parties, Play, SendDtmf, Speak,
 };
-pub use session::{Answer, CallRecord, Seen, Session, Wait, RECENT_EVENTS};
+pub use session::{Answer, CallRecord, Seen, Session, Wait};
 
 /// How many steps without an action of their own (`decide`, `fetch`) one event may pass through;
 /// more means the flow loops.
@@ -94,10 +92,16 @@ pub enum Note {
     Ignored,
 }
 
-/// A short stable hash of a raw event body, to recognise redeliveries.
+/// A short stable hash of a raw event body, to recognise redeliveries (FNV-1a, 64 bits). Not a
+/// security measure (bodies are authenticated by their signature before they get here), just a
+/// cheap, stable name for "these exact bytes" that survives deploys.
 pub fn fingerprint(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let hash = body
+        .iter()
+        .fold(OFFSET, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME));
+    crate::hex::hex(&hash.to_be_bytes())
 }
 
 /// Handles one event for a call. `session` is what the store holds for the call, if anything.
@@ -114,7 +118,7 @@ pub fn handle(
     if let EventKind::CallCompleted(_) = &event.kind {
         return finish(Some(session), event, now_ms);
     }
-    let last = session.recent.last();
+    let last = session.last.as_ref();
     // A call whose flow is gone is ended below, whatever the event.
     let expected = registry
         .get(&session.flow)
@@ -286,7 +290,7 @@ pub fn outbound_session(
         started_ms: now_ms,
         updated_ms: now_ms,
         events: 0,
-        recent: Vec::new(),
+        last: None,
     }
 }
 
@@ -446,15 +450,11 @@ impl From<&Action> for Reply {
 }
 
 fn remember(session: &mut Session, event: &Event, fp: &str, reply: Option<&Reply>, now_ms: u64) {
-    session.recent.push(Seen {
+    session.last = Some(Seen {
         fingerprint: fp.to_owned(),
         event: event.kind.name().to_owned(),
         reply: reply.map(|r| r.json.clone()),
     });
-    if session.recent.len() > RECENT_EVENTS {
-        let excess = session.recent.len() - RECENT_EVENTS;
-        session.recent.drain(..excess);
-    }
     session.events = session.events.saturating_add(1);
     session.updated_ms = now_ms;
 }

@@ -7,10 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::flow::Direction;
 
-/// How many recent events a session keeps as history (shown by `GET /calls/<id>`); the last one
-/// is what a redelivery is compared with.
-pub const RECENT_EVENTS: usize = 8;
-
 /// The state of a call in progress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
@@ -57,9 +53,9 @@ pub struct Session {
     /// Events handled so far.
     #[serde(default)]
     pub events: u32,
-    /// The last few events handled and what was answered, newest last.
-    #[serde(default)]
-    pub recent: Vec<Seen>,
+    /// The last event handled and what was answered: a redelivery is compared with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<Seen>,
 }
 
 /// What the worker waits for after its last answer.

@@ -423,8 +423,8 @@ pub fn check_rules(event: &Event, waited: Option<Wait>, reply: &Reply) {
 /// anything.
 pub fn could_follow(session: &Session, kind: &EventKind) -> bool {
     let collecting = session
-        .recent
-        .last()
+        .last
+        .as_ref()
         .and_then(|seen| seen.reply.as_deref())
         .is_some_and(|json| parse(json)["params"]["collect_digits"].is_object());
     let reported = |m: &MediaCompleted| {
