@@ -446,10 +446,15 @@ export async function runSoak({
 
     const references = new Set(results.filter(Boolean).map((r) => r.reference));
     const byPrefix = (prefix) => kvKeys.filter((k) => k.startsWith(prefix));
-    const sessionsLeft = byPrefix("session:").length;
+    // Sessions live in KV or in Durable Objects: ask the call API whether any call is still live.
+    const live = [];
+    for (const reference of references) {
+      if (await w.session(reference)) live.push(reference);
+    }
+    const sessionsLeft = live.length + byPrefix("session:").length;
     const pendingLeft = byPrefix("pending:").length;
     const strayRecords = byPrefix("call:").filter((k) => !references.has(k.slice("call:".length)));
-    if (sessionsLeft) problems.push(`${sessionsLeft} sessions left behind: ${byPrefix("session:").slice(0, 5).join(", ")}`);
+    if (sessionsLeft) problems.push(`${sessionsLeft} sessions left behind: ${[...live, ...byPrefix("session:")].slice(0, 5).join(", ")}`);
     if (pendingLeft) problems.push(`${pendingLeft} pending outbound entries left behind`);
     if (strayRecords.length) problems.push(`${strayRecords.length} call records of no call placed: ${strayRecords.slice(0, 5).join(", ")}`);
     for (const f of stats.fiveXX.slice(0, 20)) problems.push(`5xx: ${f}`);

@@ -48,7 +48,10 @@ tests "wasm-bindgen-test (node)" cargo env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_R
   cargo test --lib --target wasm32-unknown-unknown
 check "release build (worker-build)" bash scripts/build.sh
 check "wrangler deploy --dry-run (offline)" wrangler deploy --dry-run --outdir "$LOG_DIR/dist"
-tests "end-to-end (miniflare)" node node --test --test-reporter=spec 'tests/e2e/*.test.mjs'
+tests "end-to-end (miniflare, KV sessions)" node env E2E_SESSION_BACKEND=kv \
+  node --test --test-reporter=spec 'tests/e2e/*.test.mjs'
+tests "end-to-end (miniflare, Durable Object sessions)" node env E2E_SESSION_BACKEND=durable_object \
+  node --test --test-reporter=spec 'tests/e2e/*.test.mjs'
 
 printf '\n'
 echo "all layers: ${total_passed} passed, ${total_failed} failed"

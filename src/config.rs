@@ -28,6 +28,17 @@ pub struct Config {
     pub campaign_max_attempts: u32,
     /// `CAMPAIGN_RETRY_BASE_SECS` (default 30): the first retry delay, doubled on each attempt.
     pub campaign_retry_base_secs: u64,
+    /// `SESSION_BACKEND` (default `kv`): where live sessions are kept.
+    pub session_backend: SessionBackend,
+}
+
+/// Where live sessions are kept (see README, "Sessions: KV or Durable Objects").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionBackend {
+    /// Workers KV (the default): eventually consistent, one write per second per key.
+    Kv,
+    /// One Durable Object per call: strongly consistent, the call's events handled in turn.
+    DurableObject,
 }
 
 impl std::fmt::Debug for Config {
@@ -45,6 +56,7 @@ impl std::fmt::Debug for Config {
             .field("campaign_dials_per_second", &self.campaign_dials_per_second)
             .field("campaign_max_attempts", &self.campaign_max_attempts)
             .field("campaign_retry_base_secs", &self.campaign_retry_base_secs)
+            .field("session_backend", &self.session_backend)
             .finish()
     }
 }
@@ -78,6 +90,12 @@ impl Config {
             campaign_max_attempts: u32::try_from(number("CAMPAIGN_MAX_ATTEMPTS", 5, 1..=20))
                 .unwrap_or(5),
             campaign_retry_base_secs: number("CAMPAIGN_RETRY_BASE_SECS", 30, 1..=3_600),
+            session_backend: match non_empty("SESSION_BACKEND") {
+                Some(v) if v.eq_ignore_ascii_case("durable_object") => {
+                    SessionBackend::DurableObject
+                }
+                _ => SessionBackend::Kv,
+            },
         }
     }
 
@@ -98,6 +116,15 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| (*v).to_owned())
         })
+    }
+
+    #[test]
+    fn the_session_backend_is_kv_unless_durable_object_is_named() {
+        assert_eq!(config(&[]).session_backend, SessionBackend::Kv);
+        let d = config(&[("SESSION_BACKEND", "Durable_Object")]);
+        assert_eq!(d.session_backend, SessionBackend::DurableObject);
+        let other = config(&[("SESSION_BACKEND", "redis")]);
+        assert_eq!(other.session_backend, SessionBackend::Kv);
     }
 
     #[test]

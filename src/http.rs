@@ -25,7 +25,7 @@ pub async fn app(req: Request, env: Env) -> worker::Result<Response> {
     let resp = match handle(req, &env, &mut log).await {
         Ok(resp) => resp,
         Err(e) => {
-            log.code = Some(e.code);
+            log.code = Some(e.code.into());
             log.message = Some(e.message.clone());
             error_response(&e)?
         }

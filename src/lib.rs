@@ -9,6 +9,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod durable;
 pub mod engine;
 pub mod error;
 pub mod flow;

@@ -1,19 +1,24 @@
 //! One structured JSON log line per request, easy to read in `wrangler tail` and to filter in
 //! Logpush. Phone numbers are masked to their last four digits; secrets are never fields here.
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 
 use crate::telesign::PhoneNumber;
 
-/// What one request did. Filled in as the request is handled, written once at the end.
-#[derive(Debug, Default, Serialize)]
+/// What one request did. Filled in as the request is handled, written once at the end. A
+/// Durable Object that handled the call's event sends its part back (see [`RequestLog::absorb`]).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RequestLog {
+    #[serde(skip_deserializing)]
     pub level: &'static str,
     pub method: String,
     pub path: String,
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<&'static str>,
+    pub code: Option<Cow<'static, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -27,16 +32,39 @@ pub struct RequestLog {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<&'static str>,
+    pub note: Option<Cow<'static, str>>,
     /// The caller, masked (`+*******1234`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub warning: Option<&'static str>,
+    pub warning: Option<Cow<'static, str>>,
     pub latency_ms: u64,
 }
 
 impl RequestLog {
+    /// Takes over what another handler of this request found out about the call.
+    pub fn absorb(&mut self, other: RequestLog) {
+        let RequestLog {
+            code,
+            message,
+            flow,
+            step,
+            action,
+            note,
+            from,
+            warning,
+            ..
+        } = other;
+        self.code = code.or(self.code.take());
+        self.message = message.or(self.message.take());
+        self.flow = flow;
+        self.step = step;
+        self.action = action;
+        self.note = note;
+        self.from = from;
+        self.warning = warning.or(self.warning.take());
+    }
+
     /// The line, with its level chosen from the status.
     pub fn line(&mut self) -> String {
         self.level = match self.status {
@@ -72,7 +100,7 @@ mod tests {
             ..Default::default()
         };
         assert!(log.line().contains(r#""level":"info""#));
-        log.warning = Some("signature check is off");
+        log.warning = Some("signature check is off".into());
         assert!(log.line().contains(r#""level":"warn""#));
         log.status = 503;
         assert!(log.line().contains(r#""level":"error""#));

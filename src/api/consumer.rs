@@ -14,6 +14,7 @@ use worker::{
 };
 
 use crate::config::Config;
+use crate::durable::Sessions;
 use crate::error::ApiError;
 use crate::log::mask_number;
 use crate::store::Store;
@@ -35,11 +36,17 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> worker::Result<()
     let retry = QueueRetryOptionsBuilder::new()
         .with_delay_seconds(MESSAGE_RETRY_SECS)
         .build();
-    let (store, queue) = match (Store::open(&env), env.queue(QUEUE_BINDING)) {
-        (Ok(store), Ok(queue)) => (store, queue),
-        (store, queue) => {
+    let opened = (
+        Store::open(&env),
+        Sessions::open(&env, &config),
+        env.queue(QUEUE_BINDING),
+    );
+    let (store, sessions, queue) = match opened {
+        (Ok(store), Ok(sessions), Ok(queue)) => (store, sessions, queue),
+        (store, sessions, queue) => {
             let why = store
                 .err()
+                .or(sessions.err())
                 .map(|e| e.message)
                 .or(queue.err().map(|e| e.to_string()));
             console_error!(
@@ -52,6 +59,7 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> worker::Result<()
     };
     let mut consumer = Consumer {
         store,
+        sessions,
         queue,
         config,
         started_ms: Date::now().as_millis(),
@@ -84,6 +92,7 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> worker::Result<()
 
 struct Consumer {
     store: Store,
+    sessions: Sessions,
     queue: Queue,
     config: Config,
     started_ms: u64,
@@ -167,7 +176,7 @@ impl Consumer {
         };
         let now_ms = Date::now().as_millis();
         entry.updated_ms = now_ms;
-        match dialer::place(&self.store, &self.config, &placing, now_ms).await? {
+        match dialer::place(&self.store, &self.sessions, &self.config, &placing, now_ms).await? {
             Ok(placed) => {
                 console_log!(
                     "campaign {} #{index} {}: dial accepted",

@@ -14,6 +14,7 @@ use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestIni
 use crate::config::Config;
 use crate::engine;
 use crate::error::ApiError;
+use crate::storage::SessionStore;
 use crate::store::Store;
 use crate::telesign::{dial_request, interpret_dial_response, DialAccepted, DialRequest};
 use crate::webhook::registry;
@@ -35,6 +36,7 @@ pub struct Placed {
 /// Places the call. The outer error is ours (configuration, store); the inner one is the dial's.
 pub async fn place(
     store: &Store,
+    sessions: &impl SessionStore,
     config: &Config,
     placing: &Placing,
     now_ms: u64,
@@ -81,9 +83,9 @@ pub async fn place(
     };
     accepted.reference_id.clone_into(&mut session.reference_id);
     // A dial_completed handled from the pending entry may already have moved the call on.
-    let stored = match store.session(&accepted.reference_id).await {
+    let stored = match sessions.session(&accepted.reference_id).await {
         Ok(Some(_)) => Ok(()),
-        Ok(None) => store.save_session(&session).await,
+        Ok(None) => sessions.save_session(&session).await,
         Err(e) => Err(e),
     };
     let warning = match stored {

@@ -9,11 +9,13 @@ use worker::{Date, Env, Request, Response};
 
 use crate::auth;
 use crate::config::Config;
+use crate::durable::Sessions;
 use crate::engine::{CallRecord, Session};
 use crate::error::ApiError;
 use crate::http::{error_response, json_response};
 use crate::log::RequestLog;
 use crate::routes::ApiRoute;
+use crate::storage::SessionStore;
 use crate::store::{self, NumberMeta, Store};
 use crate::webhook::{read_body, registry};
 
@@ -44,7 +46,7 @@ pub async fn handle(
     match serve(route, req, env, log).await {
         Ok(resp) => Ok(resp),
         Err(failure) => {
-            log.code = Some(failure.error.code);
+            log.code = Some(failure.error.code.into());
             log.message = Some(failure.error.message.clone());
             Ok(failure_response(&failure)?)
         }
@@ -79,7 +81,7 @@ async fn serve(
     match route {
         ApiRoute::PlaceCall => {
             let body = read_body(&mut req, calls::MAX_BODY_BYTES).await?;
-            place_call(&body, &store, &config, log).await
+            place_call(&body, &store, &Sessions::open(env, &config)?, &config, log).await
         }
         ApiRoute::ListCalls => {
             let url = req.url().map_err(ApiError::from)?;
@@ -87,7 +89,7 @@ async fn serve(
             let query = calls::parse_list_query(pairs.iter().map(|(k, v)| (&**k, &**v)))?;
             Ok(list_calls(&store, query).await?)
         }
-        ApiRoute::Call(id) => Ok(get_call(&store, &id).await?),
+        ApiRoute::Call(id) => Ok(get_call(&store, &Sessions::open(env, &config)?, &id).await?),
         ApiRoute::StartCampaign => {
             let body = read_body(&mut req, campaigns::MAX_BODY_BYTES).await?;
             Ok(start_campaign(&body, &store, env, &config, log).await?)
@@ -131,6 +133,7 @@ struct Accepted<'a> {
 async fn place_call(
     body: &[u8],
     store: &Store,
+    sessions: &impl SessionStore,
     config: &Config,
     log: &mut RequestLog,
 ) -> Result<Response, Failure> {
@@ -144,10 +147,10 @@ async fn place_call(
         vars: request.vars,
     };
     let now_ms = Date::now().as_millis();
-    match dialer::place(store, config, &placing, now_ms).await? {
+    match dialer::place(store, sessions, config, &placing, now_ms).await? {
         Ok(placed) => {
             log.reference_id = Some(placed.accepted.reference_id.clone());
-            log.warning = placed.warning;
+            log.warning = placed.warning.map(Into::into);
             Ok(json_response(
                 202,
                 &Accepted {
@@ -179,12 +182,16 @@ enum CallView {
     Ended(Box<CallRecord>),
 }
 
-async fn get_call(store: &Store, id: &str) -> Result<Response, ApiError> {
+async fn get_call(
+    store: &Store,
+    sessions: &impl SessionStore,
+    id: &str,
+) -> Result<Response, ApiError> {
     let not_found = || ApiError::new(404, "call_not_found", format!("no call {id}"));
     if !calls::valid_call_id(id) {
         return Err(not_found());
     }
-    let view = match store.session(id).await? {
+    let view = match sessions.session(id).await? {
         Some(session) => CallView::Live(Box::new(session)),
         None => CallView::Ended(Box::new(store.record(id).await?.ok_or_else(not_found)?)),
     };

@@ -15,7 +15,7 @@ mod process;
 
 pub use process::process;
 
-use crate::config::Config;
+use crate::config::{Config, SessionBackend};
 use crate::engine::Reply;
 use crate::error::ApiError;
 use crate::flow::{FetchRequest, FetchResponse, Registry};
@@ -44,12 +44,15 @@ pub async fn handle(
     if config.webhook_auth {
         verify(&req, &body, &config)?;
     } else {
-        log.warning = Some("WEBHOOK_AUTH is off: event signatures are not verified");
+        log.warning = Some("WEBHOOK_AUTH is off: event signatures are not verified".into());
     }
     let event = decode_event(&body).map_err(|e| ApiError::new(400, e.code(), e.to_string()))?;
     log.event = Some(event.kind.name().to_owned());
     log.reference_id = Some(event.reference_id.clone());
 
+    if config.session_backend == SessionBackend::DurableObject {
+        return crate::durable::forward_event(env, &event.reference_id, &body, log).await;
+    }
     let store = Store::open(env)?;
     let now_ms = Date::now().as_millis();
     let reply = process(
@@ -68,7 +71,7 @@ pub async fn handle(
 }
 
 /// The HTTP answer to an event: the action (200) or nothing (204).
-fn answer(reply: Option<Reply>) -> Result<Response, ApiError> {
+pub(crate) fn answer(reply: Option<Reply>) -> Result<Response, ApiError> {
     match reply {
         Some(reply) => Ok(json_text_response(200, reply.json)?),
         None => Ok(Response::empty()?.with_status(204)),

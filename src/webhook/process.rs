@@ -47,7 +47,7 @@ pub async fn process(
     {
         // Only the body is signed, so anyone who once saw an incoming_call could replay it:
         // a call that is over does not start again.
-        log.note = Some("replayed_call");
+        log.note = Some("replayed_call".into());
         return Ok(Some(Reply::from(&Action::Hangup)));
     }
 
@@ -74,7 +74,7 @@ pub async fn process(
             }
         }
     };
-    log.note = Some(note_name(note));
+    log.note = Some(note_name(note).into());
     log.action = reply.as_ref().map(|r| r.method.clone());
     let progress = crate::api::campaigns::progress(&event.kind, &write, had_session, now_ms);
 
@@ -97,7 +97,8 @@ pub async fn process(
                     .await?;
             }
             if had_session && sessions.delete_session(&record.reference_id).await.is_err() {
-                log.warning = Some("session not deleted after its record; it expires on its own");
+                log.warning =
+                    Some("session not deleted after its record; it expires on its own".into());
             }
         }
     }
@@ -106,7 +107,7 @@ pub async fn process(
         // Campaign counts are bookkeeping: failing to write them must not fail the call.
         let ttl = config.record_ttl_secs();
         if records.campaign_progress(progress, ttl).await.is_err() {
-            log.warning = Some("campaign progress not recorded");
+            log.warning = Some("campaign progress not recorded".into());
         }
     }
     Ok(reply)
@@ -411,7 +412,7 @@ mod tests {
         let reply = h.incoming().expect("an answer").expect("an action");
         assert_eq!(reply.method, "hangup");
         assert!(h.session().is_none());
-        assert_eq!(h.log.borrow().note, Some("replayed_call"));
+        assert_eq!(h.log.borrow().note.as_deref(), Some("replayed_call"));
     }
 
     fn at_account_prompt(h: &Harness) {
@@ -522,7 +523,7 @@ mod tests {
             "Example Clinic",
         );
         assert_eq!(
-            h.log.borrow().warning,
+            h.log.borrow().warning.as_deref(),
             Some("campaign progress not recorded")
         );
     }

@@ -129,7 +129,7 @@ test("the dial request is exactly Telesign's and the session is stored under the
     params: { to: "15555551212", caller_id_number: "15554441313", external_id: "order-17" },
   });
 
-  const session = JSON.parse(await (await w.kv()).get(`session:${reference}`));
+  const session = await w.session(reference);
   assert.equal(session.flow, "appointment_reminder");
   assert.equal(session.direction, "outbound");
   assert.equal(session.wait, "answer");
@@ -196,7 +196,7 @@ test("a full outbound call: POST /calls, dial_completed, digits, call_completed,
   assert.equal(record.vars.choice, "confirmed");
   assert.equal(record.to, TO);
   assert.equal(record.duration, 35);
-  assert.deepEqual(await kvKeys(`session:${reference}`), []);
+  assert.equal(await w.session(reference), null);
 });
 
 test("a dial_completed that beats the session write runs the flow from the pending entry", async () => {
@@ -222,7 +222,7 @@ test("a dial_completed that beats the session write runs the flow from the pendi
   const res = await pendingCall;
   assert.equal(res.status, 202);
   // The worker did not overwrite the session the event moved on.
-  const session = JSON.parse(await (await w.kv()).get(`session:${reference}`));
+  const session = await w.session(reference);
   assert.equal(session.wait, "speak");
   assert.equal(session.step, "reminder");
   assert.deepEqual(await kvKeys("pending:"), []);

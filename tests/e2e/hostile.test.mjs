@@ -344,7 +344,7 @@ describe("hostile requests, one table", () => {
   }
 
   test("the live call still waits at its menu and takes a key", async () => {
-    const session = JSON.parse(await (await w.kv()).get(`session:${fx.live}`));
+    const session = await w.session(fx.live);
     assert.equal(session.step, "main_menu");
     assert.deepEqual(session.answers, []);
     const reply = await postBody(w, event("speak_completed", { from: "15558675309", to: "15555551212", status: "speak_successful", collected_digits: "2" }));

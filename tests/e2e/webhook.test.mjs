@@ -24,9 +24,8 @@ before(async () => {
 });
 after(() => w.dispose());
 
-async function session(reference) {
-  const text = await (await w.kv()).get(`session:${reference}`);
-  return text && JSON.parse(text);
+function session(reference) {
+  return w.session(reference);
 }
 async function record(reference) {
   const text = await (await w.kv()).get(`call:${reference}`);

@@ -20,6 +20,21 @@ export const CAMPAIGN_QUEUE = "campaign-dials";
  * outbound fetch (the fake Telesign API). The campaign queue runs too: Miniflare delivers its
  * batches to the worker's queue handler after at most a second.
  */
+/**
+ * Where the worker keeps live sessions in this run: `E2E_SESSION_BACKEND=durable_object` runs the
+ * whole suite on the Durable Object backend (scripts/test.sh runs it on both).
+ */
+export const SESSION_BACKEND = process.env.E2E_SESSION_BACKEND ?? "kv";
+
+/** A call's live session through the call API (whatever the backend), or null once it ended. */
+export async function liveSession(worker, reference) {
+  const res = await worker.fetch(`/calls/${reference}`, { headers: { authorization: `Bearer ${SECRETS.API_TOKEN}` } });
+  if (res.status === 404) return null;
+  const view = await res.json();
+  if (res.status !== 200) throw new Error(`GET /calls/${reference}: ${res.status} ${JSON.stringify(view)}`);
+  return view.state === "live" ? view.call : null;
+}
+
 export async function startWorker({ bindings = {}, outboundService, apiRateLimit = 1000 } = {}) {
   // Every line the worker logs (console.log/warn/error), for tests that read the logs.
   const logs = [];
@@ -46,7 +61,8 @@ export async function startWorker({ bindings = {}, outboundService, apiRateLimit
     ],
     compatibilityDate: "2026-07-01",
     kvNamespaces: ["SESSIONS"],
-    bindings: { WEBHOOK_AUTH: "on", ...SECRETS, ...bindings },
+    durableObjects: { CALL_SESSIONS: "CallSession" },
+    bindings: { WEBHOOK_AUTH: "on", SESSION_BACKEND, ...SECRETS, ...bindings },
     outboundService,
     queueProducers: { CAMPAIGN_QUEUE },
     // POST /calls and /campaigns per token and minute (wrangler.toml: [[ratelimits]]).
@@ -54,11 +70,13 @@ export async function startWorker({ bindings = {}, outboundService, apiRateLimit
     queueConsumers: { [CAMPAIGN_QUEUE]: { maxBatchSize: 4, maxBatchTimeout: 1, maxRetries: 10 } },
   });
   await mf.ready;
-  return {
+  const worker = {
     mf,
     logs,
     fetch: (p, init) => mf.dispatchFetch(new URL(p, "http://worker.test").toString(), init),
     kv: () => mf.getKVNamespace("SESSIONS"),
     dispose: () => mf.dispose(),
   };
+  worker.session = (reference) => liveSession(worker, reference);
+  return worker;
 }
