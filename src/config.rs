@@ -62,6 +62,14 @@ impl std::fmt::Debug for Config {
 }
 
 impl Config {
+    /// This isolate's configuration. Vars and secrets are fixed for a deployed version (a new
+    /// secret or var makes a new version, with new isolates), so they are read from the
+    /// environment once rather than with a dozen JS calls on every request.
+    pub fn of(env: &worker::Env) -> &'static Config {
+        static CONFIG: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
+        CONFIG.get_or_init(|| Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string())))
+    }
+
     /// Builds the configuration from a lookup of vars and secrets by name.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         let non_empty = |name: &str| {

@@ -89,8 +89,7 @@ impl CallSession {
         let mut log = RequestLog::default();
         let result = match decode_event(&body) {
             Ok(event) => {
-                let config =
-                    Config::from_lookup(|name| self.env.var(name).ok().map(|v| v.to_string()));
+                let config = Config::of(&self.env);
                 match Store::open(&self.env) {
                     Ok(store) => {
                         let now_ms = Date::now().as_millis();
@@ -99,7 +98,7 @@ impl CallSession {
                             &store,
                             &WorkerFetcher,
                             registry(),
-                            &config,
+                            config,
                             &event,
                             &body,
                             now_ms,

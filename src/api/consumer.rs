@@ -32,13 +32,13 @@ const MESSAGE_RETRY_SECS: u32 = 30;
 
 /// Handles one batch. Every message is acked or retried on its own; nothing here fails the batch.
 pub async fn consume(batch: MessageBatch<String>, env: Env) -> worker::Result<()> {
-    let config = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()));
+    let config = Config::of(&env);
     let retry = QueueRetryOptionsBuilder::new()
         .with_delay_seconds(MESSAGE_RETRY_SECS)
         .build();
     let opened = (
         Store::open(&env),
-        Sessions::open(&env, &config),
+        Sessions::open(&env, config),
         env.queue(QUEUE_BINDING),
     );
     let (store, sessions, queue) = match opened {
@@ -94,7 +94,7 @@ struct Consumer {
     store: Store,
     sessions: Sessions,
     queue: Queue,
-    config: Config,
+    config: &'static Config,
     started_ms: u64,
     /// Dials sent by this invocation, for pacing.
     dials: u64,
@@ -176,7 +176,7 @@ impl Consumer {
         };
         let now_ms = Date::now().as_millis();
         entry.updated_ms = now_ms;
-        match dialer::place(&self.store, &self.sessions, &self.config, &placing, now_ms).await? {
+        match dialer::place(&self.store, &self.sessions, self.config, &placing, now_ms).await? {
             Ok(placed) => {
                 console_log!(
                     "campaign {} #{index} {}: dial accepted",

@@ -71,7 +71,7 @@ async fn serve(
     env: &Env,
     log: &mut RequestLog,
 ) -> Result<Response, Failure> {
-    let config = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()));
+    let config = Config::of(env);
     let authorization = req.headers().get("authorization").ok().flatten();
     auth::check_bearer(authorization.as_deref(), config.api_token.as_deref())?;
     if matches!(route, ApiRoute::PlaceCall | ApiRoute::StartCampaign) {
@@ -81,7 +81,7 @@ async fn serve(
     match route {
         ApiRoute::PlaceCall => {
             let body = read_body(&mut req, calls::MAX_BODY_BYTES).await?;
-            place_call(&body, &store, &Sessions::open(env, &config)?, &config, log).await
+            place_call(&body, &store, &Sessions::open(env, config)?, config, log).await
         }
         ApiRoute::ListCalls => {
             let url = req.url().map_err(ApiError::from)?;
@@ -89,10 +89,10 @@ async fn serve(
             let query = calls::parse_list_query(pairs.iter().map(|(k, v)| (&**k, &**v)))?;
             Ok(list_calls(&store, query).await?)
         }
-        ApiRoute::Call(id) => Ok(get_call(&store, &Sessions::open(env, &config)?, &id).await?),
+        ApiRoute::Call(id) => Ok(get_call(&store, &Sessions::open(env, config)?, &id).await?),
         ApiRoute::StartCampaign => {
             let body = read_body(&mut req, campaigns::MAX_BODY_BYTES).await?;
-            Ok(start_campaign(&body, &store, env, &config, log).await?)
+            Ok(start_campaign(&body, &store, env, config, log).await?)
         }
         ApiRoute::Campaign(id) => Ok(get_campaign(&store, &id).await?),
     }

@@ -40,9 +40,9 @@ pub async fn handle(
     log: &mut RequestLog,
 ) -> Result<Response, ApiError> {
     let body = read_body(&mut req, MAX_BODY_BYTES).await?;
-    let config = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()));
+    let config = Config::of(env);
     if config.webhook_auth {
-        verify(&req, &body, &config)?;
+        verify(&req, &body, config)?;
     } else {
         log.warning = Some("WEBHOOK_AUTH is off: event signatures are not verified".into());
     }
@@ -60,7 +60,7 @@ pub async fn handle(
         &store,
         &WorkerFetcher,
         registry(),
-        &config,
+        config,
         &event,
         &body,
         now_ms,
@@ -118,13 +118,24 @@ pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    let mut body = Vec::with_capacity(declared.map_or(1024, |n| n as usize));
+    let unreadable = |e: worker::Error| ApiError::new(400, "unreadable_body", e.to_string());
+    if declared.is_some() {
+        // The runtime holds a body to its Content-Length: one read, no chunk loop (the common
+        // case: Telesign sends it). Checked again all the same.
+        let body = req.bytes().await.map_err(unreadable)?;
+        return if body.len() > limit {
+            Err(too_large())
+        } else {
+            Ok(body)
+        };
+    }
+    let mut body = Vec::with_capacity(1024);
     let Ok(mut stream) = req.stream() else {
         // No body at all.
         return Ok(body);
     };
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::new(400, "unreadable_body", e.to_string()))?;
+        let chunk = chunk.map_err(unreadable)?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }
