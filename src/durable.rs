@@ -35,7 +35,7 @@ const SESSION_KEY: &str = "session";
 const ORIGIN: &str = "https://call-session.internal";
 
 /// One call's object.
-#[durable_object]
+#[durable_object(alarm)]
 pub struct CallSession {
     state: State,
     env: Env,
@@ -55,17 +55,17 @@ impl DurableObject for CallSession {
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let _turn = self.turn.lock().await;
-        let storage = ObjectStorage(self.state.storage());
+        let sessions = Sessions::Object(ObjectStorage(self.state.storage()));
         let result = match (req.method(), req.path().as_str()) {
-            (Method::Post, "/event") => return self.event(&mut req, &storage).await,
-            (Method::Get, "/session") => match storage.session("").await {
+            (Method::Post, "/event") => return self.event(&mut req, &sessions).await,
+            (Method::Get, "/session") => match sessions.session("").await {
                 Ok(Some(session)) => json_text_response(200, serde_json::to_string(&session)?),
                 Ok(None) => Ok(Response::empty()?.with_status(404)),
                 Err(e) => error_response(&e),
             },
             (Method::Put, "/session") => {
                 let session: Session = serde_json::from_slice(&req.bytes().await?)?;
-                match storage.save_session(&session).await {
+                match sessions.save_session(&session).await {
                     Ok(()) => Ok(Response::empty()?.with_status(204)),
                     Err(e) => error_response(&e),
                 }
@@ -84,7 +84,7 @@ impl DurableObject for CallSession {
 
 impl CallSession {
     /// A verified event of this call: the pipeline, with this object's storage for the session.
-    async fn event(&self, req: &mut Request, storage: &ObjectStorage) -> worker::Result<Response> {
+    async fn event(&self, req: &mut Request, sessions: &Sessions) -> worker::Result<Response> {
         let body = req.bytes().await?;
         let mut log = RequestLog::default();
         let result = match decode_event(&body) {
@@ -94,7 +94,7 @@ impl CallSession {
                     Ok(store) => {
                         let now_ms = Date::now().as_millis();
                         process(
-                            storage,
+                            sessions,
                             &store,
                             &WorkerFetcher,
                             registry(),
@@ -127,7 +127,7 @@ impl CallSession {
 
 /// The session in its object's storage, as JSON text (the storage's own serializer would turn maps
 /// into JS `Map`s). An alarm clears the object when the call can no longer be live.
-struct ObjectStorage(Storage);
+pub struct ObjectStorage(Storage);
 
 fn unavailable(e: worker::Error) -> ApiError {
     ApiError::new(
@@ -137,8 +137,8 @@ fn unavailable(e: worker::Error) -> ApiError {
     )
 }
 
-impl SessionStore for ObjectStorage {
-    async fn session(&self, _reference_id: &str) -> Result<Option<Session>, ApiError> {
+impl ObjectStorage {
+    async fn session(&self) -> Result<Option<Session>, ApiError> {
         let text: Option<String> = self.0.get(SESSION_KEY).await.map_err(unavailable)?;
         text.map(|t| {
             serde_json::from_str(&t).map_err(|e| {
@@ -160,16 +160,19 @@ impl SessionStore for ObjectStorage {
         self.0.set_alarm(ttl_ms).await.map_err(unavailable)
     }
 
-    async fn delete_session(&self, _reference_id: &str) -> Result<(), ApiError> {
+    async fn delete_session(&self) -> Result<(), ApiError> {
         self.0.delete_all().await.map_err(unavailable)?;
         self.0.delete_alarm().await.map_err(unavailable)
     }
 }
 
-/// Sessions as the call API sees them: in KV, or in the calls' objects.
+/// Where sessions are, for the code that reads and writes them: in KV, in the calls' objects
+/// (seen from the worker), or in this object's own storage (seen from inside an object). One type
+/// for all three, so the event pipeline is compiled once, not once per store.
 pub enum Sessions {
     Kv(Store),
     Durable(ObjectNamespace),
+    Object(ObjectStorage),
 }
 
 impl Sessions {
@@ -211,6 +214,7 @@ impl SessionStore for Sessions {
     async fn session(&self, reference_id: &str) -> Result<Option<Session>, ApiError> {
         match self {
             Sessions::Kv(store) => store.session(reference_id).await,
+            Sessions::Object(storage) => storage.session().await,
             Sessions::Durable(ns) => {
                 let mut resp = call_object(ns, reference_id, Method::Get, "/session", None)
                     .await
@@ -231,6 +235,7 @@ impl SessionStore for Sessions {
     async fn save_session(&self, session: &Session) -> Result<(), ApiError> {
         match self {
             Sessions::Kv(store) => store.save_session(session).await,
+            Sessions::Object(storage) => storage.save_session(session).await,
             Sessions::Durable(ns) => {
                 let body = serde_json::to_vec(session)
                     .map_err(|e| ApiError::new(500, "internal_error", e.to_string()))?;
@@ -258,6 +263,7 @@ impl SessionStore for Sessions {
     async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError> {
         match self {
             Sessions::Kv(store) => store.delete_session(reference_id).await,
+            Sessions::Object(storage) => storage.delete_session().await,
             // Only the event pipeline, inside the object, ends a call.
             Sessions::Durable(_) => Ok(()),
         }

@@ -90,6 +90,7 @@ pub struct Page {
 }
 
 /// The session and call-record store.
+#[derive(Clone)]
 pub struct Store {
     kv: KvStore,
 }

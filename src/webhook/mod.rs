@@ -16,6 +16,7 @@ mod process;
 pub use process::process;
 
 use crate::config::{Config, SessionBackend};
+use crate::durable::Sessions;
 use crate::engine::Reply;
 use crate::error::ApiError;
 use crate::flow::{FetchRequest, FetchResponse, Registry};
@@ -56,7 +57,7 @@ pub async fn handle(
     let store = Store::open(env)?;
     let now_ms = Date::now().as_millis();
     let reply = process(
-        &store,
+        &Sessions::Kv(store.clone()),
         &store,
         &WorkerFetcher,
         registry(),
