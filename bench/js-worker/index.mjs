@@ -8,7 +8,6 @@
 
 const SESSION_TTL = 5 * 3600;
 const RECORD_TTL = 90 * 86400;
-const RECENT_EVENTS = 8;
 const BALANCE_API = "https://bank.example.com/v1/accounts";
 const MENU = { max: 1, timeout: 5000, inter_digit_timeout: 3000 };
 const GATHER = { timeout: 8000, inter_digit_timeout: 3000 };
@@ -69,7 +68,26 @@ const RETRY = Symbol("retry");
 const MAX_RETRIES = 2;
 
 export default {
+  // One JSON log line per request, with the caller masked, as the Rust worker writes.
   async fetch(request, env) {
+    const started = Date.now();
+    const log = { method: request.method, path: new URL(request.url).pathname };
+    const res = await handle(request, env, log);
+    log.status = res.status;
+    log.latency_ms = Date.now() - started;
+    log.level = res.status >= 500 ? "error" : res.status >= 400 ? "warn" : "info";
+    console.log(JSON.stringify(log));
+    return res;
+  },
+};
+
+function mask(number) {
+  const digits = String(number ?? "").replace(/\D/g, "");
+  return digits ? `+${"*".repeat(Math.max(0, digits.length - 4))}${digits.slice(-4)}` : undefined;
+}
+
+async function handle(request, env, log) {
+  {
     const url = new URL(request.url);
     if (url.pathname !== "/webhook") return error(404, "not_found", "no such route");
     if (request.method !== "POST") return error(405, "method_not_allowed", "use POST");
@@ -86,6 +104,9 @@ export default {
     }
     const id = event.reference_id;
     const data = event.data ?? {};
+    log.event = event.event;
+    log.reference_id = id;
+    log.from = mask(data.from);
     const session = await env.SESSIONS.get(`session:${id}`, "json");
     const fp = await fingerprint(body);
 
@@ -103,19 +124,21 @@ export default {
     let s = session;
     if (!s) {
       if (event.event !== "incoming_call") return reply(action("hangup", {}));
+      // A replayed incoming_call of a call that is over starts nothing.
+      if (await env.SESSIONS.get(`call:${id}`)) return reply(action("hangup", {}));
       s = newSession(id, data);
       const out = await follow(s, FLOW.start);
       return save(env, s, event, fp, out);
     }
-    const last = s.recent.at(-1);
+    const last = s.last;
     if (!expects(s, event) && last?.fingerprint === fp) return last.reply ? reply(last.reply) : noReply();
     if (event.event === "incoming_call") {
       return s.events === 1 && last?.event === "incoming_call" ? reply(last.reply) : noReply();
     }
     if (event.event !== "speak_completed" || s.wait !== "speak") return noReply();
     return save(env, s, event, fp, await mediaCompleted(s, data));
-  },
-};
+  }
+}
 
 function error(status, code, message) {
   return Response.json({ error: { code, message } }, { status });
@@ -174,7 +197,7 @@ function newSession(id, data) {
     started_ms: now,
     updated_ms: now,
     events: 0,
-    recent: [],
+    last: null,
   };
 }
 
@@ -188,8 +211,7 @@ function expects(s, event) {
 }
 
 async function save(env, s, event, fp, json) {
-  s.recent.push({ fingerprint: fp, event: event.event, reply: json });
-  if (s.recent.length > RECENT_EVENTS) s.recent.splice(0, s.recent.length - RECENT_EVENTS);
+  s.last = { fingerprint: fp, event: event.event, reply: json };
   s.events += 1;
   s.updated_ms = Date.now();
   await env.SESSIONS.put(`session:${s.reference_id}`, JSON.stringify(s), { expirationTtl: SESSION_TTL });
