@@ -11,7 +11,7 @@
 use futures_util::lock::Mutex;
 use wasm_bindgen::JsValue;
 use worker::{
-    durable_object, js_sys::Uint8Array, Date, DurableObject, Env, Method, ObjectNamespace, Request,
+    durable_object, js_sys::Uint8Array, DurableObject, Env, Method, ObjectNamespace, Request,
     RequestInit, Response, State, Storage,
 };
 
@@ -23,7 +23,7 @@ use crate::log::RequestLog;
 use crate::storage::SessionStore;
 use crate::store::{Store, SESSION_TTL_SECS};
 use crate::telesign::decode_event;
-use crate::webhook::{answer, process, registry, WorkerFetcher};
+use crate::webhook::{answer, run};
 
 /// The Durable Object namespace binding (see wrangler.toml).
 pub const BINDING: &str = "CALL_SESSIONS";
@@ -91,21 +91,7 @@ impl CallSession {
             Ok(event) => {
                 let config = Config::of(&self.env);
                 match Store::open(&self.env) {
-                    Ok(store) => {
-                        let now_ms = Date::now().as_millis();
-                        process(
-                            sessions,
-                            &store,
-                            &WorkerFetcher,
-                            registry(),
-                            config,
-                            &event,
-                            &body,
-                            now_ms,
-                            &mut log,
-                        )
-                        .await
-                    }
+                    Ok(store) => run(sessions, &store, config, &event, &body, &mut log).await,
                     Err(e) => Err(e),
                 }
             }

@@ -146,15 +146,9 @@ pub fn handle(
             _ => stale(),
         };
     }
-    let Some(flow) = registry.get(&session.flow) else {
-        // The flow was removed by a deploy while the call was live.
-        return ended_badly(session, event, fingerprint, now_ms);
-    };
-    let mut turn = Turn {
-        flow,
-        session,
-        event,
-        now_ms,
+    let mut turn = match Turn::start(registry, session, event, fingerprint, now_ms) {
+        Ok(turn) => turn,
+        Err(ended) => return ended,
     };
     match turn.advance() {
         Some(result) => turn.conclude(result, fingerprint, Note::Advanced),
@@ -215,16 +209,11 @@ pub fn resume(
     response: Result<&FetchResponse, &str>,
     now_ms: u64,
 ) -> Outcome {
-    let Some(flow) = registry.get(&session.flow) else {
-        return ended_badly(session, event, fingerprint, now_ms);
+    let mut turn = match Turn::start(registry, session, event, fingerprint, now_ms) {
+        Ok(turn) => turn,
+        Err(ended) => return ended,
     };
-    let mut turn = Turn {
-        flow,
-        session,
-        event,
-        now_ms,
-    };
-    let next = match flow.get(&turn.session.step) {
+    let next = match turn.flow.get(&turn.session.step) {
         Some(Step::Fetch {
             targets,
             response: f,
@@ -248,16 +237,10 @@ pub fn give_up(
     fingerprint: &str,
     now_ms: u64,
 ) -> Outcome {
-    let Some(flow) = registry.get(&session.flow) else {
-        return ended_badly(session, event, fingerprint, now_ms);
-    };
-    let turn = Turn {
-        flow,
-        session,
-        event,
-        now_ms,
-    };
-    turn.conclude(Err(FlowError), fingerprint, Note::Advanced)
+    match Turn::start(registry, session, event, fingerprint, now_ms) {
+        Ok(turn) => turn.conclude(Err(FlowError), fingerprint, Note::Advanced),
+        Err(ended) => ended,
+    }
 }
 
 /// Starts a placed outbound call: the session waits for `dial_completed`.
@@ -480,7 +463,27 @@ struct Turn<'a> {
     now_ms: u64,
 }
 
-impl Turn<'_> {
+impl<'a> Turn<'a> {
+    /// A turn of the call's flow; a call whose flow is gone (removed by a deploy while the call
+    /// was live) is ended instead.
+    fn start(
+        registry: &'a Registry,
+        session: Session,
+        event: &'a Event,
+        fingerprint: &str,
+        now_ms: u64,
+    ) -> Result<Self, Outcome> {
+        match registry.get(&session.flow) {
+            Some(flow) => Ok(Turn {
+                flow,
+                session,
+                event,
+                now_ms,
+            }),
+            None => Err(ended_badly(session, event, fingerprint, now_ms)),
+        }
+    }
+
     /// Applies the event to where the call is. `None`: the event does not move the call.
     fn advance(&mut self) -> Option<TurnResult> {
         let wait = self.session.wait;

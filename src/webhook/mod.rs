@@ -24,7 +24,7 @@ use crate::http::json_text_response;
 use crate::log::RequestLog;
 use crate::storage::Fetcher;
 use crate::store::Store;
-use crate::telesign::{decode_event, signature};
+use crate::telesign::{decode_event, signature, Event};
 
 /// The largest event body accepted; Telesign's events are a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -55,20 +55,41 @@ pub async fn handle(
         return crate::durable::forward_event(env, &event.reference_id, &body, log).await;
     }
     let store = Store::open(env)?;
-    let now_ms = Date::now().as_millis();
-    let reply = process(
+    let reply = run(
         &Sessions::Kv(store.clone()),
         &store,
-        &WorkerFetcher,
-        registry(),
         config,
         &event,
         &body,
-        now_ms,
         log,
     )
     .await?;
     answer(reply)
+}
+
+/// The pipeline with the runtime's clock, `fetch` and the compiled flows: shared by the worker
+/// (sessions in KV) and the call objects (sessions in their storage).
+pub(crate) async fn run(
+    sessions: &Sessions,
+    store: &Store,
+    config: &Config,
+    event: &Event,
+    body: &[u8],
+    log: &mut RequestLog,
+) -> Result<Option<Reply>, ApiError> {
+    let now_ms = Date::now().as_millis();
+    process(
+        sessions,
+        store,
+        &WorkerFetcher,
+        registry(),
+        config,
+        event,
+        body,
+        now_ms,
+        log,
+    )
+    .await
 }
 
 /// The HTTP answer to an event: the action (200) or nothing (204).
@@ -146,7 +167,7 @@ pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>
 }
 
 /// Runs flows' `fetch` steps with the Workers `fetch`.
-pub struct WorkerFetcher;
+struct WorkerFetcher;
 
 impl Fetcher for WorkerFetcher {
     async fn fetch(
