@@ -553,10 +553,14 @@ impl<'a> Turn<'a> {
             }
             _ => return Err(FlowError),
         };
+        // Only keys a phone has are kept (nothing else reaches a session or a record), without
+        // the terminators that ended the entry.
         let digits: String = m
             .collected_digits
             .chars()
-            .filter(|c| !input.terminators.contains(*c))
+            .filter(|c| {
+                (c.is_ascii_digit() || matches!(c, '*' | '#')) && !input.terminators.contains(*c)
+            })
             .collect();
         // Digits pressed before a timeout still count; only an empty entry is "no input".
         if digits.is_empty() {

@@ -1129,3 +1129,16 @@ fn fingerprints_are_stable_and_tell_bodies_apart() {
     assert_eq!(fingerprint(b"a"), "af63dc4c8601ec8c");
     assert_ne!(fingerprint(b"{\"x\":1}"), fingerprint(b"{\"x\":2}"));
 }
+
+#[test]
+fn only_phone_keys_reach_the_session() {
+    let r = registry();
+    let mut c = Caller::dialing(&r, "+15555551212");
+    c.incoming_call();
+    c.speak_completed("");
+    // A signed event whose digits carry other characters: only the keys count.
+    c.speak_completed("<2>")
+        .prompts("To report a lost or stolen card, press 1.");
+    let session = c.session().expect("live");
+    assert_eq!(session.answers.last().map(|a| a.digits.as_str()), Some("2"));
+}
