@@ -210,3 +210,51 @@ async fn run_fetch(request: &FetchRequest, timeout_ms: u64) -> Result<FetchRespo
         }
     }
 }
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn post(body: &str, content_length: Option<&str>) -> Request {
+        let headers = Headers::new();
+        if let Some(n) = content_length {
+            headers.set("content-length", n).unwrap();
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(body.into()));
+        Request::new_with_init("https://worker.test/webhook", &init).unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_body_within_the_limit_is_read_whole() {
+        let mut req = post(r#"{"event":"x"}"#, None);
+        assert_eq!(read_body(&mut req, 64).await.unwrap(), br#"{"event":"x"}"#);
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_body_over_the_limit_is_refused_with_413() {
+        let mut req = post(&"x".repeat(100), None);
+        let e = read_body(&mut req, 64).await.unwrap_err();
+        assert_eq!((e.status, e.code), (413, "payload_too_large"));
+    }
+
+    #[wasm_bindgen_test]
+    async fn an_action_is_a_200_json_answer_and_none_is_a_204() {
+        let reply = Reply::from(&crate::telesign::Action::Hangup);
+        let mut resp = answer(Some(reply)).unwrap();
+        assert_eq!(resp.status_code(), 200);
+        let body = resp.text().await.unwrap();
+        assert_eq!(body, r#"{"jsonrpc":"2.0","method":"hangup","params":{}}"#);
+        assert_eq!(answer(None).unwrap().status_code(), 204);
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_declared_length_over_the_limit_is_refused_before_reading() {
+        let mut req = post("{}", Some("100000"));
+        let e = read_body(&mut req, 64).await.unwrap_err();
+        assert_eq!(e.status, 413);
+    }
+}
