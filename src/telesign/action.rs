@@ -110,7 +110,9 @@ impl Action {
     /// The compact JSON-RPC 2.0 text to send, keys in the pages' order.
     pub fn to_json(&self) -> String {
         // Only strings, integers and booleans under string keys: serde_json cannot fail here.
-        serde_json::to_string(self).expect("serializing an action to JSON cannot fail")
+        // Were it ever to, a hangup is the one answer that is safe in every call state.
+        serde_json::to_string(self)
+            .unwrap_or_else(|_| r#"{"jsonrpc":"2.0","method":"hangup","params":{}}"#.to_owned())
     }
 }
 
