@@ -16,7 +16,7 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { SECRETS } from "../tests/e2e/worker.mjs";
-import { eventBody, referenceId, signedHeaders } from "../tests/e2e/telesign.mjs";
+import { CALL_COMPLETED, eventBody, referenceId, signedHeaders } from "../tests/e2e/telesign.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -38,18 +38,7 @@ const CALL = [
   ["speak_completed", { status: "speak_successful", collected_digits: "2" }], // cards: activate
   ["speak_completed", { status: "speak_successful", collected_digits: "4321" }], // last four digits
   ["speak_completed", { status: "speak_successful", collected_digits: "" }], // "now active" said
-  [
-    "call_completed",
-    {
-      direction: "inbound",
-      status: "hangup",
-      created_on_utc: "2026-11-21T10:00:00.000000",
-      answered_on_utc: "2026-11-21T10:00:01.000000",
-      ended_on_utc: "2026-11-21T10:01:00.000000",
-      duration: 59,
-      audio_recording_file_name: null,
-    },
-  ],
+  ["call_completed", CALL_COMPLETED],
 ];
 
 function signedEvent(index, reference) {

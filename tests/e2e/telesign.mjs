@@ -37,6 +37,17 @@ export async function postBody(worker, body, headers = signedHeaders(body)) {
   return { status: res.status, action: res.status === 200 ? parsed : null, body: parsed, text, res };
 }
 
+/** The data of a call_completed as Telesign posts it for a 59-second inbound call. */
+export const CALL_COMPLETED = {
+  direction: "inbound",
+  status: "hangup",
+  created_on_utc: "2026-11-21T10:00:00.000000",
+  answered_on_utc: "2026-11-21T10:00:01.000000",
+  ended_on_utc: "2026-11-21T10:01:00.000000",
+  duration: 59,
+  audio_recording_file_name: null,
+};
+
 /** A Telesign call: posts its events in order with the call's numbers filled in. */
 export class Call {
   constructor(worker, { from = "+15558675309", to = "+15555551212", reference = referenceId(), externalId } = {}) {
@@ -57,15 +68,6 @@ export class Call {
     return this.post(event, { status, collected_digits: digits });
   }
   hangup(extra = {}) {
-    return this.post("call_completed", {
-      direction: "inbound",
-      status: "hangup",
-      created_on_utc: "2026-11-21T10:00:00.000000",
-      answered_on_utc: "2026-11-21T10:00:01.000000",
-      ended_on_utc: "2026-11-21T10:01:00.000000",
-      duration: 59,
-      audio_recording_file_name: null,
-      ...extra,
-    });
+    return this.post("call_completed", { ...CALL_COMPLETED, ...extra });
   }
 }
