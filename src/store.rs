@@ -10,7 +10,10 @@
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
+use worker::js_sys::{self, Promise, Reflect};
 use worker::kv::KvStore;
+use worker::wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
 use worker::Env;
 
 use crate::api::campaigns::{self, Campaign, NumberEntry, NumberState, Progress};
@@ -89,10 +92,42 @@ pub struct Page {
     pub cursor: Option<String>,
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The KV namespace binding itself, called directly on the per-event path: one JS call per
+    /// get, put or delete, where `worker::kv::KvStore` looks up five methods when opened and
+    /// builds every options object through serde-wasm-bindgen.
+    #[derive(Clone)]
+    type KvNamespace;
+    #[wasm_bindgen(method, catch, js_name = get)]
+    fn get_text(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = put)]
+    fn put_text(
+        this: &KvNamespace,
+        key: &str,
+        value: &str,
+        options: &JsValue,
+    ) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = delete)]
+    fn delete_key(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
+}
+
 /// The session and call-record store.
 #[derive(Clone)]
 pub struct Store {
-    kv: KvStore,
+    ns: KvNamespace,
+    /// For listing, which goes through `KvStore` (rare: the call API only).
+    env: Env,
+}
+
+/// The message of a JS exception or rejection.
+fn js_error(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| {
+            e.dyn_ref::<js_sys::Error>()
+                .map(|err| String::from(err.message()))
+        })
+        .unwrap_or_else(|| "a KV operation failed".to_owned())
 }
 
 fn unavailable(what: &str, e: impl std::fmt::Display) -> ApiError {
@@ -101,13 +136,39 @@ fn unavailable(what: &str, e: impl std::fmt::Display) -> ApiError {
 
 impl Store {
     pub fn open(env: &Env) -> Result<Self, ApiError> {
-        env.kv(BINDING).map(|kv| Self { kv }).map_err(|e| {
+        let binding = Reflect::get(env, &JsValue::from_str(BINDING)).unwrap_or(JsValue::UNDEFINED);
+        if binding.is_undefined() || binding.is_null() {
+            return Err(ApiError::new(
+                500,
+                "store_not_configured",
+                format!("the KV binding {BINDING} is missing"),
+            ));
+        }
+        Ok(Self {
+            ns: binding.unchecked_into(),
+            env: env.clone(),
+        })
+    }
+
+    fn kv(&self) -> Result<KvStore, ApiError> {
+        self.env.kv(BINDING).map_err(|e| {
             ApiError::new(
                 500,
                 "store_not_configured",
                 format!("KV binding {BINDING}: {e}"),
             )
         })
+    }
+
+    async fn delete(&self, key: &str, what: &str) -> Result<(), ApiError> {
+        let promise = self
+            .ns
+            .delete_key(key)
+            .map_err(|e| unavailable(what, js_error(e)))?;
+        JsFuture::from(promise)
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable(what, js_error(e)))
     }
 
     pub async fn session(&self, reference_id: &str) -> Result<Option<Session>, ApiError> {
@@ -124,10 +185,8 @@ impl Store {
     }
 
     pub async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError> {
-        self.kv
-            .delete(&session_key(reference_id))
+        self.delete(&session_key(reference_id), "deleting the session")
             .await
-            .map_err(|e| unavailable("deleting the session", e))
     }
 
     pub async fn record(&self, reference_id: &str) -> Result<Option<CallRecord>, ApiError> {
@@ -165,10 +224,8 @@ impl Store {
     }
 
     pub async fn delete_pending(&self, external_id: &str) -> Result<(), ApiError> {
-        self.kv
-            .delete(&pending_key(external_id))
+        self.delete(&pending_key(external_id), "deleting the pending call")
             .await
-            .map_err(|e| unavailable("deleting the pending call", e))
     }
 
     /// One page of the keys under `prefix`, at most `limit` (KV caps it at 1000).
@@ -178,7 +235,7 @@ impl Store {
         cursor: Option<String>,
         limit: u64,
     ) -> Result<Page, ApiError> {
-        let mut list = self.kv.list().prefix(prefix.to_owned()).limit(limit);
+        let mut list = self.kv()?.list().prefix(prefix.to_owned()).limit(limit);
         if let Some(cursor) = cursor {
             list = list.cursor(cursor);
         }
@@ -256,22 +313,25 @@ impl Store {
     }
 
     async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ApiError> {
-        let text = self
-            .kv
-            .get(key)
-            .text()
+        let promise = self
+            .ns
+            .get_text(key)
+            .map_err(|e| unavailable("reading", js_error(e)))?;
+        let value = JsFuture::from(promise)
             .await
-            .map_err(|e| unavailable("reading", e))?;
-        text.map(|t| {
-            serde_json::from_str(&t).map_err(|e| {
-                ApiError::new(
-                    500,
-                    "stored_data_unreadable",
-                    format!("{key} is not readable: {e}"),
-                )
+            .map_err(|e| unavailable("reading", js_error(e)))?;
+        value
+            .as_string()
+            .map(|t| {
+                serde_json::from_str(&t).map_err(|e| {
+                    ApiError::new(
+                        500,
+                        "stored_data_unreadable",
+                        format!("{key} is not readable: {e}"),
+                    )
+                })
             })
-        })
-        .transpose()
+            .transpose()
     }
 
     async fn put_json<T: Serialize>(
@@ -295,17 +355,23 @@ impl Store {
             ApiError::new(500, "internal_error", format!("encoding {key}: {e}"))
         };
         let text = serde_json::to_string(value).map_err(encoding)?;
-        let mut put = self
-            .kv
-            .put(key, text)
-            .map_err(|e| unavailable("writing", e))?
-            .expiration_ttl(ttl_secs);
-        if let Some(metadata) = metadata {
-            put = put.metadata(metadata).map_err(|e| {
-                ApiError::new(500, "internal_error", format!("encoding {key}: {e}"))
-            })?;
-        }
-        put.execute().await.map_err(|e| unavailable("writing", e))
+        let options = match metadata {
+            Some(m) => format!(
+                r#"{{"expirationTtl":{ttl_secs},"metadata":{}}}"#,
+                serde_json::to_string(&m).map_err(encoding)?
+            ),
+            None => format!(r#"{{"expirationTtl":{ttl_secs}}}"#),
+        };
+        let options =
+            js_sys::JSON::parse(&options).map_err(|e| unavailable("writing", js_error(e)))?;
+        let promise = self
+            .ns
+            .put_text(key, &text, &options)
+            .map_err(|e| unavailable("writing", js_error(e)))?;
+        JsFuture::from(promise)
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable("writing", js_error(e)))
     }
 }
 
