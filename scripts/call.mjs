@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { InteractiveCaller, ScriptedCaller, parseKeyScript, parseLegAnswers } from "./simulator/keys.mjs";
 import { DEFAULT_FROM, DEFAULT_PATIENCE_MS, DEFAULT_TO, simulateCall, urlWorker } from "./simulator/simulator.mjs";
 import { FakeTelesignApi } from "./simulator/telesign_api.mjs";
+import { positive as positiveNumber, usageExit } from "./simulator/cli.mjs";
 
 const USAGE = `usage: npm run call -- [options]
 
@@ -34,11 +35,8 @@ const USAGE = `usage: npm run call -- [options]
   --json               print the raw exchange as JSON instead of the transcript
   --help`;
 
-function usage(message) {
-  if (message) console.error(`${message}\n`);
-  console.error(USAGE);
-  process.exit(2);
-}
+const usage = (message) => usageExit(USAGE, message);
+const positive = (name, text) => positiveNumber(USAGE, name, text);
 
 /** KEY="value" lines of a .dev.vars file (comments and blank lines skipped). */
 function readDevVars(file) {
@@ -51,11 +49,6 @@ function readDevVars(file) {
   return vars;
 }
 
-function positive(name, text) {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) usage(`--${name} takes a positive whole number, not \`${text}\``);
-  return n;
-}
 
 async function main() {
   let args;

@@ -17,6 +17,7 @@ import { SECRETS, startWorker } from "../tests/e2e/worker.mjs";
 import { ScriptedCaller, parseKeyScript, parseLegAnswers } from "./simulator/keys.mjs";
 import { DEFAULT_PATIENCE_MS, simulateCall } from "./simulator/simulator.mjs";
 import { FakeTelesignApi } from "./simulator/telesign_api.mjs";
+import { positive as positiveNumber } from "./simulator/cli.mjs";
 
 const SIM_SECRETS = {
   customerId: SECRETS.TELESIGN_CUSTOMER_ID,
@@ -512,14 +513,7 @@ const USAGE = `usage: npm run soak -- [options]
   --deadline S       stop starting calls after S seconds (default 600)
   --help`;
 
-function positive(name, text) {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`--${name} takes a positive whole number, not \`${text}\`\n\n${USAGE}`);
-    process.exit(2);
-  }
-  return n;
-}
+const positive = (name, text) => positiveNumber(USAGE, name, text);
 
 async function main() {
   let args;
