@@ -121,8 +121,15 @@ fn verify(req: &Request, body: &[u8], config: &Config) -> Result<(), ApiError> {
     .map_err(|e| ApiError::new(401, "bad_signature", e.to_string()))
 }
 
-/// Reads at most `limit` bytes of body: a larger `Content-Length` is refused before reading, and a
-/// body without one stops being read as soon as it passes the limit.
+/// The most body bytes read and thrown away after a body passed its limit, so that the sender
+/// reads its 413 instead of a connection reset: a server that answers and closes while the client
+/// is still writing makes the client's write fail (EPIPE) before it sees the answer, which is why
+/// HTTP servers drain ("lingering close"). Past this much the sender is hostile and gets the reset.
+const DRAIN_BYTES: u64 = 1024 * 1024;
+
+/// Reads at most `limit` bytes of body. A larger body is a 413: one whose `Content-Length` is more
+/// than [`DRAIN_BYTES`] past the limit is refused before reading; any other is read to its end (up
+/// to that bound) without keeping what passes the limit, so the sender sees the answer.
 pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
     let too_large = || {
         ApiError::new(
@@ -137,11 +144,12 @@ pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>
         .ok()
         .flatten()
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    let drain_limit = (limit as u64).saturating_add(DRAIN_BYTES);
+    if declared.is_some_and(|n| n > drain_limit) {
         return Err(too_large());
     }
     let unreadable = |e: worker::Error| ApiError::new(400, "unreadable_body", e.to_string());
-    if declared.is_some() {
+    if declared.is_some_and(|n| n <= limit as u64) {
         // The runtime holds a body to its Content-Length: one read, no chunk loop (the common
         // case: Telesign sends it). Checked again all the same.
         let body = req.bytes().await.map_err(unreadable)?;
@@ -156,12 +164,19 @@ pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>
         // No body at all.
         return Ok(body);
     };
+    let mut read = 0u64;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(unreadable)?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
+        read += chunk.len() as u64;
+        if read > drain_limit {
+            break;
         }
-        body.extend_from_slice(&chunk);
+        if read <= limit as u64 {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    if read > limit as u64 || declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
     }
     Ok(body)
 }
@@ -252,8 +267,17 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
-    async fn a_declared_length_over_the_limit_is_refused_before_reading() {
-        let mut req = post("{}", Some("100000"));
+    async fn a_declared_length_over_the_limit_is_refused() {
+        for declared in ["100000", "2000000"] {
+            let mut req = post("{}", Some(declared));
+            let e = read_body(&mut req, 64).await.unwrap_err();
+            assert_eq!(e.status, 413, "Content-Length {declared}");
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_body_past_the_drain_limit_is_still_a_413() {
+        let mut req = post(&"x".repeat(DRAIN_BYTES as usize + 100), None);
         let e = read_body(&mut req, 64).await.unwrap_err();
         assert_eq!(e.status, 413);
     }
