@@ -12,8 +12,8 @@ mkdir -p "$OUT"
 TWIGGY_VERSION="0.8.0"
 
 if [ "$(twiggy --version 2>/dev/null || true)" != "twiggy-opt ${TWIGGY_VERSION}" ]; then
-  echo "[bench] installing twiggy ${TWIGGY_VERSION} (size breakdown, about 1.5 minutes, once)" >&2
-  cargo install twiggy --version "=${TWIGGY_VERSION}" --locked >&2 || echo "[bench] twiggy not installed: no size breakdown" >&2
+  echo "[bench] installing twiggy ${TWIGGY_VERSION} (size breakdown, under a minute, once)" >&2
+  cargo_install twiggy --version "=${TWIGGY_VERSION}" --locked || echo "[bench] twiggy not installed: no size breakdown" >&2
 fi
 # The Python peer: bottle from PyPI into target/bench/python (skipped by load.mjs if this fails).
 if [ ! -f "$OUT/python/bottle.py" ]; then

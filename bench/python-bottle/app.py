@@ -18,7 +18,7 @@ import time
 import urllib.request
 from json import dumps, loads
 
-from bottle import post, request, response, run
+from bottle import ServerAdapter, post, request, response, run
 
 CUSTOMER_ID = os.environ["TELESIGN_CUSTOMER_ID"]
 API_KEY = base64.b64decode(os.environ["TELESIGN_API_KEY"])
@@ -293,7 +293,27 @@ def call_record(s, event, data):
             "status": data.get("status"), "started_ms": s.get("started_ms"), "ended_ms": now_ms()}
 
 
+class Cheroot(ServerAdapter):
+    """bottle's cheroot adapter, sized for the load: a thread per connection and no cap on
+    keep-alive connections. cheroot's defaults (10 threads, at most 10 kept-alive connections)
+    close the connections past ten after each reply, and a client that already sent its next
+    event on such a connection loses it: the call then misses a key press."""
+
+    def run(self, handler):
+        from cheroot import wsgi
+
+        server = wsgi.Server((self.host, self.port), handler, numthreads=THREADS)
+        server.keep_alive_conn_limit = None
+        try:
+            server.start()
+        finally:
+            server.stop()
+
+
+THREADS = int(os.environ.get("BOTTLE_THREADS", "64"))
+
 if __name__ == "__main__":
     # The page runs bottle's default server, wsgiref, which answers one request per connection and
-    # closes it; cheroot (bottle's adapter for it) keeps connections alive as Telesign's would be.
-    run(host="127.0.0.1", port=int(sys.argv[1]), quiet=True, server=os.environ.get("BOTTLE_SERVER", "cheroot"))
+    # closes it; cheroot keeps connections alive as Telesign's would be.
+    server = os.environ.get("BOTTLE_SERVER", "cheroot")
+    run(host="127.0.0.1", port=int(sys.argv[1]), quiet=True, server=Cheroot if server == "cheroot" else server)
