@@ -121,7 +121,7 @@ fn busiest(f: &Fixture, body: &[u8], stored: &str) -> (String, String) {
                 ..
             } => {
                 let text = serde_json::to_string(&session).expect("sessions encode");
-                return (reply.json, text);
+                return (reply.json.into_string(), text);
             }
             other => panic!("the busiest event ended unexpectedly: {other:?}"),
         }

@@ -30,7 +30,7 @@ use crate::telesign::{
     may_answer, Action, CollectDigits, Dial, DialStatus, Event, EventKind, HangupCause,
     MediaCompleted, MediaStatus, Method, Parties, Play, SendDtmf, Speak,
 };
-pub use session::{Answer, CallRecord, Seen, Session, Wait};
+pub use session::{Answer, CallRecord, RawJson, Seen, Session, Wait};
 
 /// How many steps without an action of their own (`decide`, `fetch`) one event may pass through;
 /// more means the flow loops.
@@ -57,7 +57,7 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     pub method: String,
-    pub json: String,
+    pub json: RawJson,
 }
 
 /// What to persist.
@@ -411,10 +411,13 @@ fn stale() -> Outcome {
 }
 
 fn replay(seen: &Seen) -> Option<Reply> {
+    #[derive(serde::Deserialize)]
+    struct Rpc {
+        method: String,
+    }
     let json = seen.reply.clone()?;
-    let method = serde_json::from_str::<serde_json::Value>(&json)
-        .ok()
-        .and_then(|v| v.get("method")?.as_str().map(str::to_owned))
+    let method = serde_json::from_str::<Rpc>(&json)
+        .map(|rpc| rpc.method)
         .unwrap_or_default();
     Some(Reply { method, json })
 }
@@ -427,7 +430,7 @@ impl From<&Action> for Reply {
     fn from(action: &Action) -> Self {
         Reply {
             method: action.method().as_str().to_owned(),
-            json: action.to_json(),
+            json: RawJson::encode(action),
         }
     }
 }

@@ -2,8 +2,11 @@
 //! lasts) and after it (the call record). Both are plain serde types stored as JSON text.
 
 use std::collections::BTreeMap;
+use std::ops::Deref;
 
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::{to_raw_value, RawValue};
 
 use crate::flow::Direction;
 
@@ -98,7 +101,68 @@ pub struct Seen {
     pub event: String,
     /// The JSON-RPC action answered, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply: Option<String>,
+    pub reply: Option<RawJson>,
+}
+
+/// A JSON text kept as it is: nested verbatim in the session's JSON (`"reply":{"jsonrpc":...}`)
+/// rather than as a string. As a string it was escaped on every write and unescaped on every
+/// read, which cost more than all the rest of the session's encoding. Sessions written as a
+/// string (before this) still decode.
+#[derive(Debug, Clone)]
+pub struct RawJson(Box<RawValue>);
+
+impl RawJson {
+    /// The JSON text of `value`. Plain data types cannot fail to encode; were one to, the text is
+    /// `null`.
+    pub fn encode<T: Serialize>(value: &T) -> Self {
+        RawJson(to_raw_value(value).unwrap_or_default())
+    }
+
+    pub fn into_string(self) -> String {
+        Box::<str>::from(self.0).into_string()
+    }
+}
+
+impl Deref for RawJson {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl std::fmt::Display for RawJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Eq for RawJson {}
+
+impl Serialize for RawJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        if !raw.get().starts_with('"') {
+            return Ok(RawJson(raw));
+        }
+        // Written by an earlier version, as an escaped string.
+        let text: String = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
+        RawValue::from_string(text)
+            .map(RawJson)
+            .map_err(D::Error::custom)
+    }
 }
 
 /// The lasting record of a finished call, kept for the configured retention.
@@ -126,4 +190,40 @@ pub struct CallRecord {
     pub status: Option<String>,
     pub started_ms: Option<u64>,
     pub ended_ms: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HANGUP: &str = r#"{"jsonrpc":"2.0","method":"hangup","params":{}}"#;
+
+    #[test]
+    fn a_reply_is_nested_as_json_not_as_a_string() {
+        let seen = Seen {
+            fingerprint: "f".into(),
+            event: "speak_completed".into(),
+            reply: Some(RawJson::encode(
+                &serde_json::json!({"jsonrpc": "2.0", "method": "hangup", "params": {}}),
+            )),
+        };
+        let text = serde_json::to_string(&seen).unwrap();
+        assert_eq!(
+            text,
+            format!(r#"{{"fingerprint":"f","event":"speak_completed","reply":{HANGUP}}}"#)
+        );
+        assert_eq!(serde_json::from_str::<Seen>(&text).unwrap(), seen);
+    }
+
+    #[test]
+    fn a_reply_stored_as_a_string_by_an_earlier_version_still_decodes() {
+        let old = format!(
+            r#"{{"fingerprint":"f","event":"e","reply":{}}}"#,
+            serde_json::to_string(HANGUP).unwrap()
+        );
+        let seen: Seen = serde_json::from_str(&old).unwrap();
+        assert_eq!(seen.reply.as_deref(), Some(HANGUP));
+        let not_json = r#"{"fingerprint":"f","event":"e","reply":"{not json"}"#;
+        assert!(serde_json::from_str::<Seen>(not_json).is_err());
+    }
 }

@@ -95,7 +95,7 @@ pub(crate) async fn run(
 /// The HTTP answer to an event: the action (200) or nothing (204).
 pub(crate) fn answer(reply: Option<Reply>) -> Result<Response, ApiError> {
     match reply {
-        Some(reply) => Ok(json_text_response(200, reply.json)?),
+        Some(reply) => Ok(json_text_response(200, reply.json.into_string())?),
         None => Ok(Response::empty()?.with_status(204)),
     }
 }

@@ -73,7 +73,7 @@ const ENTRIES: &[&str] = &[
 fn digits(rng: &mut Rng, c: &Caller) -> String {
     let heard = c
         .session()
-        .and_then(|s| s.last.as_ref().and_then(|seen| seen.reply.clone()))
+        .and_then(|s| s.last.as_ref()?.reply.as_deref().map(str::to_owned))
         .unwrap_or_default();
     let asked: &[&str] = if heard.contains("account number") {
         &["12345674#", "12345678#"]
