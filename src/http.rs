@@ -1,8 +1,8 @@
-//! The thin shell between workers-rs and the pure core: turns a `worker::Request` into a route,
+//! The thin shell between workers-rs and the pure core: turns the runtime's request into a route,
 //! runs it, and turns every outcome, errors included, into a JSON `worker::Response`.
 
 use serde::Serialize;
-use worker::{console_error, console_log, console_warn, Date, Env, Request, Response};
+use worker::{console_error, console_log, console_warn, web_sys, Date, Env, Request, Response};
 
 use crate::error::ApiError;
 use crate::log::RequestLog;
@@ -15,11 +15,11 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Handles one request: every [`ApiError`] becomes its JSON answer, and one log line tells what
 /// happened. The only `Err` left is a failure of the JS runtime itself to build a response, which
 /// workers-rs reports as a 500.
-pub async fn app(req: Request, env: Env) -> worker::Result<Response> {
+pub async fn app(req: web_sys::Request, env: Env) -> worker::Result<Response> {
     let started = Date::now().as_millis();
     let mut log = RequestLog {
-        method: req.method().to_string(),
-        path: req.path(),
+        method: req.method(),
+        path: path_of(&req.url()).to_owned(),
         ..RequestLog::default()
     };
     let resp = match handle(req, &env, &mut log).await {
@@ -41,7 +41,11 @@ pub async fn app(req: Request, env: Env) -> worker::Result<Response> {
     Ok(resp)
 }
 
-async fn handle(req: Request, env: &Env, log: &mut RequestLog) -> Result<Response, ApiError> {
+async fn handle(
+    req: web_sys::Request,
+    env: &Env,
+    log: &mut RequestLog,
+) -> Result<Response, ApiError> {
     match route(&log.method, &log.path)? {
         Route::Health => Ok(json_response(
             200,
@@ -51,8 +55,20 @@ async fn handle(req: Request, env: &Env, log: &mut RequestLog) -> Result<Respons
             },
         )?),
         Route::Webhook => webhook::handle(req, env, log).await,
-        Route::Api(api) => crate::api::handlers::handle(api, req, env, log).await,
+        Route::Api(api) => crate::api::handlers::handle(api, Request::from(req), env, log).await,
     }
+}
+
+/// The path of a serialized URL (what `Request.url` gives), without query or fragment. A WHATWG
+/// URL of an http(s) request always has a path, and `?` and `#` inside it are percent-encoded,
+/// so the first `/` after the host starts it and the first `?` or `#` ends it.
+fn path_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let Some(start) = url[after_scheme..].find('/').map(|i| after_scheme + i) else {
+        return "/";
+    };
+    let path = &url[start..];
+    &path[..path.find(['?', '#']).unwrap_or(path.len())]
 }
 
 #[derive(Serialize)]
@@ -88,6 +104,25 @@ pub fn error_response(e: &ApiError) -> worker::Result<Response> {
         resp.headers_mut().set("allow", allow)?;
     }
     Ok(resp)
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::path_of;
+
+    #[test]
+    fn the_path_is_what_follows_the_host_up_to_the_query() {
+        for (url, path) in [
+            ("https://worker.example/webhook", "/webhook"),
+            ("http://127.0.0.1:8787/calls/abc?limit=5#x", "/calls/abc"),
+            ("https://worker.example/", "/"),
+            ("https://worker.example", "/"),
+            ("https://worker.example?x=1", "/"),
+            ("https://user:pw@worker.example:443/a%3Fb/c", "/a%3Fb/c"),
+        ] {
+            assert_eq!(path_of(url), path, "{url}");
+        }
+    }
 }
 
 #[cfg(all(test, target_arch = "wasm32"))]

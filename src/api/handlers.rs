@@ -67,7 +67,7 @@ fn failure_response(failure: &Failure) -> worker::Result<Response> {
 
 async fn serve(
     route: ApiRoute,
-    mut req: Request,
+    req: Request,
     env: &Env,
     log: &mut RequestLog,
 ) -> Result<Response, Failure> {
@@ -80,7 +80,7 @@ async fn serve(
     let store = Store::open(env)?;
     match route {
         ApiRoute::PlaceCall => {
-            let body = read_body(&mut req, calls::MAX_BODY_BYTES).await?;
+            let body = read_body(req.inner(), calls::MAX_BODY_BYTES).await?;
             place_call(&body, &store, &Sessions::open(env, config)?, config, log).await
         }
         ApiRoute::ListCalls => {
@@ -91,7 +91,7 @@ async fn serve(
         }
         ApiRoute::Call(id) => Ok(get_call(&store, &Sessions::open(env, config)?, &id).await?),
         ApiRoute::StartCampaign => {
-            let body = read_body(&mut req, campaigns::MAX_BODY_BYTES).await?;
+            let body = read_body(req.inner(), campaigns::MAX_BODY_BYTES).await?;
             Ok(start_campaign(&body, &store, env, config, log).await?)
         }
         ApiRoute::Campaign(id) => Ok(get_campaign(&store, &id).await?),

@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
+use worker::js_sys::Uint8Array;
+use worker::wasm_bindgen_futures::JsFuture;
 use worker::{
-    AbortController, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response,
+    web_sys, AbortController, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit,
+    Response,
 };
 
 mod process;
@@ -36,11 +39,11 @@ pub fn registry() -> &'static Registry {
 }
 
 pub async fn handle(
-    mut req: Request,
+    req: web_sys::Request,
     env: &Env,
     log: &mut RequestLog,
 ) -> Result<Response, ApiError> {
-    let body = read_body(&mut req, MAX_BODY_BYTES).await?;
+    let body = read_body(&req, MAX_BODY_BYTES).await?;
     let config = Config::of(env);
     if config.webhook_auth {
         verify(&req, &body, config)?;
@@ -100,7 +103,7 @@ pub(crate) fn answer(reply: Option<Reply>) -> Result<Response, ApiError> {
     }
 }
 
-fn verify(req: &Request, body: &[u8], config: &Config) -> Result<(), ApiError> {
+fn verify(req: &web_sys::Request, body: &[u8], config: &Config) -> Result<(), ApiError> {
     let (Some(customer_id), Some(api_key)) = (&config.customer_id, &config.api_key) else {
         return Err(ApiError::new(
             500,
@@ -108,7 +111,8 @@ fn verify(req: &Request, body: &[u8], config: &Config) -> Result<(), ApiError> {
             "TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY must be set to verify events",
         ));
     };
-    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let headers = req.headers();
+    let header = |name: &str| headers.get(name).ok().flatten();
     let authorization = header("authorization");
     let bare = header("x-ts-authorization");
     signature::verify(
@@ -130,7 +134,7 @@ const DRAIN_BYTES: u64 = 1024 * 1024;
 /// Reads at most `limit` bytes of body. A larger body is a 413: one whose `Content-Length` is more
 /// than [`DRAIN_BYTES`] past the limit is refused before reading; any other is read to its end (up
 /// to that bound) without keeping what passes the limit, so the sender sees the answer.
-pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn read_body(req: &web_sys::Request, limit: usize) -> Result<Vec<u8>, ApiError> {
     let too_large = || {
         ApiError::new(
             413,
@@ -152,7 +156,11 @@ pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>
     if declared.is_some_and(|n| n <= limit as u64) {
         // The runtime holds a body to its Content-Length: one read, no chunk loop (the common
         // case: Telesign sends it). Checked again all the same.
-        let body = req.bytes().await.map_err(unreadable)?;
+        let buffer = match req.array_buffer() {
+            Ok(promise) => JsFuture::from(promise).await,
+            Err(e) => Err(e),
+        };
+        let body = Uint8Array::new(&buffer.map_err(|e| unreadable(e.into()))?).to_vec();
         return if body.len() > limit {
             Err(too_large())
         } else {
@@ -160,7 +168,9 @@ pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>
         };
     }
     let mut body = Vec::with_capacity(1024);
-    let Ok(mut stream) = req.stream() else {
+    // The rare body without a length, through workers-rs's byte stream (`Clone::clone` copies
+    // the handle; `Request.clone()` would tee the body).
+    let Ok(mut stream) = Request::from(Clone::clone(req)).stream() else {
         // No body at all.
         return Ok(body);
     };
@@ -245,14 +255,17 @@ mod tests {
 
     #[wasm_bindgen_test]
     async fn a_body_within_the_limit_is_read_whole() {
-        let mut req = post(r#"{"event":"x"}"#, None);
-        assert_eq!(read_body(&mut req, 64).await.unwrap(), br#"{"event":"x"}"#);
+        let req = post(r#"{"event":"x"}"#, None);
+        assert_eq!(
+            read_body(req.inner(), 64).await.unwrap(),
+            br#"{"event":"x"}"#
+        );
     }
 
     #[wasm_bindgen_test]
     async fn a_body_over_the_limit_is_refused_with_413() {
-        let mut req = post(&"x".repeat(100), None);
-        let e = read_body(&mut req, 64).await.unwrap_err();
+        let req = post(&"x".repeat(100), None);
+        let e = read_body(req.inner(), 64).await.unwrap_err();
         assert_eq!((e.status, e.code), (413, "payload_too_large"));
     }
 
@@ -269,16 +282,16 @@ mod tests {
     #[wasm_bindgen_test]
     async fn a_declared_length_over_the_limit_is_refused() {
         for declared in ["100000", "2000000"] {
-            let mut req = post("{}", Some(declared));
-            let e = read_body(&mut req, 64).await.unwrap_err();
+            let req = post("{}", Some(declared));
+            let e = read_body(req.inner(), 64).await.unwrap_err();
             assert_eq!(e.status, 413, "Content-Length {declared}");
         }
     }
 
     #[wasm_bindgen_test]
     async fn a_body_past_the_drain_limit_is_still_a_413() {
-        let mut req = post(&"x".repeat(DRAIN_BYTES as usize + 100), None);
-        let e = read_body(&mut req, 64).await.unwrap_err();
+        let req = post(&"x".repeat(DRAIN_BYTES as usize + 100), None);
+        let e = read_body(req.inner(), 64).await.unwrap_err();
         assert_eq!(e.status, 413);
     }
 }
