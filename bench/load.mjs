@@ -6,83 +6,20 @@
 //   floor  - bench/floor-worker, one KV get + one KV put + a constant reply;
 //   python - bench/python-bottle, the seeds' bottle handler (skipped if bottle is not installed).
 // Each autocannon connection plays one caller after another: every caller is a fresh reference_id
-// going through the cards path of bank_menu (7 signed events, see CALL below).
-// Environment: BENCH_ROUNDS (3), BENCH_SECONDS (5 per peer per round), BENCH_CONNECTIONS (16).
+// going through the cards path of bank_menu (7 signed events, see CALL in peers.mjs).
+// Environment: BENCH_ROUNDS (5), BENCH_SECONDS (4 per peer per round), BENCH_CONNECTIONS (16).
 import autocannon from "autocannon";
-import { Miniflare } from "miniflare";
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync, existsSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { SECRETS } from "../tests/e2e/worker.mjs";
-import { CALL_COMPLETED, eventBody, referenceId, signedHeaders } from "../tests/e2e/telesign.mjs";
+import { eventBody, referenceId, signedHeaders } from "../tests/e2e/telesign.mjs";
+import { CALL, FROM, TO, callRequests, freePort, root, signedEvent, startWorkerPeer } from "./peers.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const WARMUP_SECONDS = 2;
-const FROM = "+15558675309";
-const TO = "+15555550100";
-
-/**
- * The benchmarked call: the cards path of bank_menu, which makes no outbound request (the balance
- * path's fetch is covered by the parity check and the host benchmark instead). Each entry is the
- * event and its data; the reply status expected is 200 but for call_completed (204).
- */
-const CALL = [
-  ["incoming_call", {}],
-  ["speak_completed", { status: "speak_successful", collected_digits: "" }], // welcome said
-  ["speak_completed", { status: "speak_successful", collected_digits: "2" }], // main menu: cards
-  ["speak_completed", { status: "speak_successful", collected_digits: "2" }], // cards: activate
-  ["speak_completed", { status: "speak_successful", collected_digits: "4321" }], // last four digits
-  ["speak_completed", { status: "speak_successful", collected_digits: "" }], // "now active" said
-  ["call_completed", CALL_COMPLETED],
-];
-
-function signedEvent(index, reference) {
-  const [event, data] = CALL[index];
-  const body = eventBody(event, reference, { from: FROM, to: TO, ...data });
-  return { body, headers: signedHeaders(body) };
-}
-
-/** The bank's balance API, for the parity check of the balance path. */
-async function outboundService(request) {
-  if (new URL(request.url).hostname === "bank.example.com") return Response.json({ balance: "1234.56" });
-  return new Response("unexpected outbound request", { status: 599 });
-}
-
-async function startMiniflare(name, options) {
-  const mf = new Miniflare({
-    name,
-    host: "127.0.0.1",
-    port: 0,
-    // workerd's output is drained, not printed: the Rust worker logs one line per request.
-    handleRuntimeStdio(stdout, stderr) {
-      stdout.resume();
-      stderr.resume();
-    },
-    modules: true,
-    compatibilityDate: "2026-07-01",
-    kvNamespaces: ["SESSIONS"],
-    bindings: { WEBHOOK_AUTH: "on", ...SECRETS },
-    outboundService,
-    ...options,
-  });
-  const url = await mf.ready;
-  return { name, url: url.origin, stop: () => mf.dispose() };
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 async function startPython() {
   const deps = path.join(root, "target/bench/python");
@@ -155,19 +92,11 @@ async function checkParity(peers) {
 /** One autocannon run against a peer; latencies are kept at full (sub-millisecond) precision. */
 async function load(peer, seconds, expected) {
   let wrong = 0;
-  const requests = CALL.map((_, i) => ({
-    method: "POST",
-    path: "/webhook",
-    setupRequest(req, context) {
-      if (i === 0) context.reference = referenceId();
-      return { ...req, ...signedEvent(i, context.reference) };
-    },
-    onResponse(status, body) {
-      const want = peer.name === "floor" ? 200 : expected[i][0];
-      const ok = status === want && (peer.name === "floor" || body === expected[i][1]);
-      if (!ok) wrong++;
-    },
-  }));
+  const requests = callRequests((i, status, body) => {
+    const want = peer.name === "floor" ? 200 : expected[i][0];
+    const ok = status === want && (peer.name === "floor" || body === expected[i][1]);
+    if (!ok) wrong++;
+  });
   const latencies = [];
   const instance = autocannon({
     url: peer.url,
@@ -200,18 +129,7 @@ async function main() {
   const started = Date.now();
   const peers = [];
   try {
-    peers.push(
-      await startMiniflare("rust", {
-        scriptPath: path.join(root, "build/worker/shim.mjs"),
-        modulesRoot: path.join(root, "build"),
-        modulesRules: [
-          { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-          { type: "CompiledWasm", include: ["**/*.wasm"] },
-        ],
-      }),
-    );
-    peers.push(await startMiniflare("js", { scriptPath: path.join(root, "bench/js-worker/index.mjs") }));
-    peers.push(await startMiniflare("floor", { scriptPath: path.join(root, "bench/floor-worker/index.mjs") }));
+    for (const name of ["rust", "js", "floor"]) peers.push(await startWorkerPeer(name));
     const python = await startPython();
     if (python) peers.push(python);
     else console.error("[load] bottle is not installed in target/bench/python: the python peer is skipped");

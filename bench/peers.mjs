@@ -1,0 +1,111 @@
+// What the load benchmark (load.mjs) and the CPU profile (profile.mjs) share: the benchmarked call,
+// its signed events, and the worker peers started in workerd through Miniflare on 127.0.0.1.
+import { Miniflare } from "miniflare";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { SECRETS } from "../tests/e2e/worker.mjs";
+import { CALL_COMPLETED, eventBody, referenceId, signedHeaders } from "../tests/e2e/telesign.mjs";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const FROM = "+15558675309";
+export const TO = "+15555550100";
+
+/**
+ * The benchmarked call: the cards path of bank_menu, which makes no outbound request (the balance
+ * path's fetch is covered by the parity check and the host benchmark instead). Each entry is the
+ * event and its data; the reply status expected is 200 but for call_completed (204).
+ */
+export const CALL = [
+  ["incoming_call", {}],
+  ["speak_completed", { status: "speak_successful", collected_digits: "" }], // welcome said
+  ["speak_completed", { status: "speak_successful", collected_digits: "2" }], // main menu: cards
+  ["speak_completed", { status: "speak_successful", collected_digits: "2" }], // cards: activate
+  ["speak_completed", { status: "speak_successful", collected_digits: "4321" }], // last four digits
+  ["speak_completed", { status: "speak_successful", collected_digits: "" }], // "now active" said
+  ["call_completed", CALL_COMPLETED],
+];
+
+/** The body and signed headers of the call's event `index`, for the call `reference`. */
+export function signedEvent(index, reference) {
+  const [event, data] = CALL[index];
+  const body = eventBody(event, reference, { from: FROM, to: TO, ...data });
+  return { body, headers: signedHeaders(body) };
+}
+
+/**
+ * autocannon's request list for the call: each connection plays one caller after another, a fresh
+ * reference_id each. `onResponse(index, status, body)` sees every reply.
+ */
+export function callRequests(onResponse) {
+  return CALL.map((_, i) => ({
+    method: "POST",
+    path: "/webhook",
+    setupRequest(req, context) {
+      if (i === 0) context.reference = referenceId();
+      return { ...req, ...signedEvent(i, context.reference) };
+    },
+    ...(onResponse ? { onResponse: (status, body) => onResponse(i, status, body) } : {}),
+  }));
+}
+
+/** The bank's balance API, for the parity check of the balance path. */
+async function outboundService(request) {
+  if (new URL(request.url).hostname === "bank.example.com") return Response.json({ balance: "1234.56" });
+  return new Response("unexpected outbound request", { status: 599 });
+}
+
+/** The Miniflare options of each worker peer; `build` is the Rust worker's build directory. */
+export function workerPeer(name, build = path.join(root, "build")) {
+  switch (name) {
+    case "rust":
+      return {
+        scriptPath: path.join(build, "worker/shim.mjs"),
+        modulesRoot: build,
+        modulesRules: [
+          { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+          { type: "CompiledWasm", include: ["**/*.wasm"] },
+        ],
+      };
+    case "js":
+      return { scriptPath: path.join(root, "bench/js-worker/index.mjs") };
+    case "floor":
+      return { scriptPath: path.join(root, "bench/floor-worker/index.mjs") };
+    default:
+      throw new Error(`no worker peer ${name}`);
+  }
+}
+
+/** Starts a worker peer in its own workerd with a local KV namespace; `extra` adds Miniflare options. */
+export async function startWorkerPeer(name, extra = {}) {
+  const mf = new Miniflare({
+    name,
+    host: "127.0.0.1",
+    port: 0,
+    // workerd's output is drained, not printed: the Rust worker logs one line per request.
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.resume();
+      stderr.resume();
+    },
+    modules: true,
+    compatibilityDate: "2026-07-01",
+    kvNamespaces: ["SESSIONS"],
+    bindings: { WEBHOOK_AUTH: "on", ...SECRETS },
+    outboundService,
+    ...workerPeer(name),
+    ...extra,
+  });
+  const url = await mf.ready;
+  return { name, url: url.origin, stop: () => mf.dispose() };
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
