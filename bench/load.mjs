@@ -150,6 +150,10 @@ async function main() {
         );
       }
     }
+    // Peer `a` against peer `b` on `field`: the median over the rounds of the ratio within each
+    // round. A round runs the peers back to back, so each ratio compares runs seconds apart, which
+    // keeps the drift of a shared machine's speed out of the ratios.
+    const versus = (a, b, field) => median(rounds[a].map((run, r) => run[field] / rounds[b][r][field]));
     const summary = Object.fromEntries(
       Object.entries(rounds).map(([name, rs]) => [
         name,
@@ -159,6 +163,8 @@ async function main() {
           p99_ms: median(rs.map((x) => x.p99_ms)),
           errors: rs.reduce((n, x) => n + x.errors, 0),
           requests: rs.reduce((n, x) => n + x.requests, 0),
+          vs_js: { rps: versus(name, "js", "rps"), p99_ms: versus(name, "js", "p99_ms") },
+          vs_floor: { rps: versus(name, "floor", "rps") },
         },
       ]),
     );

@@ -42,20 +42,9 @@ function micros(text) {
 
 const check = (ok) => (ok ? "met" : "**missed**");
 const s = load.summary;
-const median = (xs) => {
-  const v = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(v.length / 2);
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-};
-/**
- * Peer `a` against peer `b` on `field`: the median over the rounds of the ratio within each round.
- * A round runs the peers back to back, so each ratio compares runs seconds apart, which keeps the
- * drift of a shared machine's speed out of the ratios.
- */
-const versus = (a, b, field) =>
-  median(load.per_round[a].map((run, r) => run[field] / load.per_round[b][r][field]));
-const rps = { js: versus("rust", "js", "rps"), floor: versus("rust", "floor", "rps") };
-const p99 = versus("rust", "js", "p99_ms");
+// The ratios are load.mjs's: medians of the ratios within each round.
+const rps = { js: s.rust.vs_js.rps, floor: s.rust.vs_floor.rps };
+const p99 = s.rust.vs_js.p99_ms;
 const e = medians(engine);
 const wasm = size.files.find((f) => f.file.endsWith(".wasm"));
 const busiest = micros(e.busiest_event);
@@ -125,7 +114,7 @@ lines.push("|---|---:|---:|---:|---:|---:|---:|---:|");
 const names = { rust: "this worker (Rust/wasm)", js: "JavaScript worker", floor: "floor (KV get + put)", python: "Python bottle (seeds)" };
 for (const [name, r] of Object.entries(s)) {
   lines.push(
-    `| ${names[name] ?? name} | ${r.rps.toFixed(0)} | ${r.p50_ms.toFixed(2)} ms | ${r.p99_ms.toFixed(2)} ms | ${r.errors} | ${r.requests} | ${versus(name, "js", "rps").toFixed(2)}× | ${versus(name, "js", "p99_ms").toFixed(2)}× |`,
+    `| ${names[name] ?? name} | ${r.rps.toFixed(0)} | ${r.p50_ms.toFixed(2)} ms | ${r.p99_ms.toFixed(2)} ms | ${r.errors} | ${r.requests} | ${r.vs_js.rps.toFixed(2)}× | ${r.vs_js.p99_ms.toFixed(2)}× |`,
   );
 }
 lines.push("");

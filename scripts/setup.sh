@@ -17,8 +17,8 @@ MIN_NODE_MINOR=12
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 
-# cargo_install ARGS...: `cargo install` for the project's build tools (also used by bench/run.sh
-# and scripts/fuzz.sh). They are built at opt-level 1 without debug info, in one target directory
+# cargo_install ARGS...: `cargo install` for the project's build tools (bench/run.sh uses it for
+# twiggy). They are built at opt-level 1 without debug info, in one target directory
 # that they share: worker-build and wasm-bindgen-cli then compile in about 3 minutes on 2 cores
 # instead of 11 at the release profile's opt-level 3, and run just as fast on inputs this size
 # (wasm-bindgen: 0.10 s against 0.08 s on the worker; the build output is byte-identical).

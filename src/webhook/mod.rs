@@ -148,12 +148,13 @@ pub(crate) async fn read_body(req: &web_sys::Request, limit: usize) -> Result<Ve
         .ok()
         .flatten()
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let drain_limit = (limit as u64).saturating_add(DRAIN_BYTES);
+    let limit_bytes = limit as u64;
+    let drain_limit = limit_bytes.saturating_add(DRAIN_BYTES);
     if declared.is_some_and(|n| n > drain_limit) {
         return Err(too_large());
     }
     let unreadable = |e: worker::Error| ApiError::new(400, "unreadable_body", e.to_string());
-    if declared.is_some_and(|n| n <= limit as u64) {
+    if declared.is_some_and(|n| n <= limit_bytes) {
         // The runtime holds a body to its Content-Length: one read, no chunk loop (the common
         // case: Telesign sends it). Checked again all the same.
         let buffer = match req.array_buffer() {
@@ -181,11 +182,11 @@ pub(crate) async fn read_body(req: &web_sys::Request, limit: usize) -> Result<Ve
         if read > drain_limit {
             break;
         }
-        if read <= limit as u64 {
+        if read <= limit_bytes {
             body.extend_from_slice(&chunk);
         }
     }
-    if read > limit as u64 || declared.is_some_and(|n| n > limit as u64) {
+    if read > limit_bytes || declared.is_some_and(|n| n > limit_bytes) {
         return Err(too_large());
     }
     Ok(body)
