@@ -93,7 +93,7 @@ if (size.twiggy_top) {
   lines.push("(twiggy was not installed: no breakdown.)");
 }
 lines.push("");
-lines.push("### Engine on the host (`cargo bench --bench engine`, divan)");
+lines.push("### Engine on the host (`cargo bench -p flows --bench engine`, divan)");
 lines.push("");
 lines.push("```text");
 lines.push(engine.trimEnd());

@@ -21,7 +21,7 @@ if [ ! -f "$OUT/python/bottle.py" ]; then
     -r bench/python-bottle/requirements.txt >&2 || echo "[bench] bottle not installed: no python peer" >&2
 fi
 
-echo "[bench] engine on the host (cargo bench --bench engine)" >&2
+echo "[bench] engine on the host (cargo bench -p flows --bench engine)" >&2
 cargo bench --quiet --bench engine | tee "$OUT/engine.txt"
 
 # The build and the measurements of build/ under one lock, so no other build replaces it meanwhile.

@@ -2,7 +2,7 @@
 //! caller hears an apology. Telesign accepts `dial` only as the first answer to `incoming_call`
 //! (or after a leg ended), so the call is bridged straight away, without a greeting first.
 
-use crate::flow::*;
+use ivr_core::flow::*;
 
 pub fn flow() -> Flow {
     Flow::inbound("agent_forwarding")

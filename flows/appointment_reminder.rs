@@ -4,7 +4,7 @@
 //! The called person confirms (1), cancels (2) or hears the message again (9). The choice is kept
 //! in the variable `choice` (`confirmed`, `cancelled`), and so in the call record.
 
-use crate::flow::*;
+use ivr_core::flow::*;
 
 pub fn flow() -> Flow {
     Flow::outbound("appointment_reminder")

@@ -4,7 +4,7 @@
 //! 2 cards (a submenu: lost card, activate a card, back), 9 repeat. Wrong keys and silence reprompt
 //! twice, then the caller is thanked and the call ends.
 
-use crate::flow::*;
+use ivr_core::flow::*;
 
 /// The bank's balance API. A sample: point it at your own service.
 const BALANCE_API: &str = "https://bank.example.com/v1/accounts";

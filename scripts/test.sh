@@ -40,12 +40,15 @@ tests() {
   if [ "$passed" -eq 0 ]; then echo "$name: ran no test"; exit 1; fi
 }
 
-check "cargo fmt" cargo fmt --check
-check "cargo clippy (host, all targets)" cargo clippy --all-targets --quiet -- -D warnings
-check "cargo clippy (wasm32)" cargo clippy --lib --target wasm32-unknown-unknown --quiet -- -D warnings
-tests "host cargo test" cargo cargo test --quiet
+# The core and the flows are pure: linted and tested on the host. The worker crate is the Workers
+# runtime shell: linted for wasm32 and tested there by wasm-bindgen-test.
+HOST_CRATES=(-p ivr-core -p flows)
+check "cargo fmt" cargo fmt --all --check
+check "cargo clippy (host: core and flows, all targets)" cargo clippy "${HOST_CRATES[@]}" --all-targets --quiet -- -D warnings
+check "cargo clippy (wasm32: the worker)" cargo clippy -p telesign-ivr-worker --lib --tests --target wasm32-unknown-unknown --quiet -- -D warnings
+tests "host cargo test (core and flows)" cargo cargo test "${HOST_CRATES[@]}" --quiet
 tests "wasm-bindgen-test (node)" cargo env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-  cargo test --lib --target wasm32-unknown-unknown
+  cargo test -p telesign-ivr-worker --lib --target wasm32-unknown-unknown
 check "release build (worker-build)" bash scripts/build.sh
 check "wrangler deploy --dry-run (offline)" wrangler deploy --dry-run --outdir "$LOG_DIR/dist"
 tests "end-to-end (miniflare, KV sessions)" node env E2E_SESSION_BACKEND=kv \

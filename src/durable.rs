@@ -15,22 +15,21 @@ use worker::{
     RequestInit, Response, State, Storage,
 };
 
-use crate::config::{Config, SessionBackend};
-use crate::engine::Session;
-use crate::error::ApiError;
-use crate::http::{error_response, json_text_response};
-use crate::log::RequestLog;
-use crate::storage::SessionStore;
-use crate::store::{Store, SESSION_TTL_SECS};
-use crate::telesign::decode_event;
+use crate::http::{empty_response, error_response, json_text_response};
+use crate::store::Store;
 use crate::webhook::{answer, run};
+use ivr_core::config::{Config, SessionBackend};
+use ivr_core::engine::Session;
+use ivr_core::error::ApiError;
+use ivr_core::log::RequestLog;
+use ivr_core::pipeline::keys::{OBJECT_SESSION_KEY, SESSION_TTL_SECS};
+use ivr_core::pipeline::ports::SessionStore;
+use ivr_core::telesign::decode_event;
 
 /// The Durable Object namespace binding (see wrangler.toml).
 pub const BINDING: &str = "CALL_SESSIONS";
 /// The response header carrying the object's part of the log line.
 const LOG_HEADER: &str = "x-call-log";
-/// The storage key of the session inside its object.
-const SESSION_KEY: &str = "session";
 /// Requests between the worker and the objects use this origin; it never leaves the runtime.
 const ORIGIN: &str = "https://call-session.internal";
 
@@ -59,7 +58,8 @@ impl DurableObject for CallSession {
         let result = match (req.method(), req.path().as_str()) {
             (Method::Post, "/event") => return self.event(&mut req, &sessions).await,
             (Method::Get, "/session") => match sessions.session("").await {
-                Ok(Some(session)) => json_text_response(200, serde_json::to_string(&session)?),
+                Ok(Some(session)) => json_text_response(200, serde_json::to_string(&session)?)
+                    .or_else(|e| error_response(&e)),
                 Ok(None) => Ok(Response::empty()?.with_status(404)),
                 Err(e) => error_response(&e),
             },
@@ -89,7 +89,7 @@ impl CallSession {
         let mut log = RequestLog::default();
         let result = match decode_event(&body) {
             Ok(event) => {
-                let config = Config::of(&self.env);
+                let config = crate::env::config(&self.env);
                 match Store::open(&self.env) {
                     Ok(store) => run(sessions, &store, config, &event, &body, &mut log).await,
                     Err(e) => Err(e),
@@ -125,7 +125,7 @@ fn unavailable(e: worker::Error) -> ApiError {
 
 impl ObjectStorage {
     async fn session(&self) -> Result<Option<Session>, ApiError> {
-        let text: Option<String> = self.0.get(SESSION_KEY).await.map_err(unavailable)?;
+        let text: Option<String> = self.0.get(OBJECT_SESSION_KEY).await.map_err(unavailable)?;
         text.map(|t| {
             serde_json::from_str(&t).map_err(|e| {
                 ApiError::new(
@@ -141,7 +141,10 @@ impl ObjectStorage {
     async fn save_session(&self, session: &Session) -> Result<(), ApiError> {
         let text = serde_json::to_string(session)
             .map_err(|e| ApiError::new(500, "internal_error", e.to_string()))?;
-        self.0.put(SESSION_KEY, text).await.map_err(unavailable)?;
+        self.0
+            .put(OBJECT_SESSION_KEY, text)
+            .await
+            .map_err(unavailable)?;
         let ttl_ms = i64::try_from(SESSION_TTL_SECS * 1000).unwrap_or(i64::MAX);
         self.0.set_alarm(ttl_ms).await.map_err(unavailable)
     }
@@ -275,9 +278,9 @@ pub async fn forward_event(
     // The object's response has immutable headers: answer a fresh one without the log header.
     let status = resp.status_code();
     let body = resp.text().await.map_err(unavailable)?;
-    Ok(if body.is_empty() {
-        Response::empty()?.with_status(status)
+    if body.is_empty() {
+        empty_response(status)
     } else {
-        json_text_response(status, body)?
-    })
+        json_text_response(status, body)
+    }
 }

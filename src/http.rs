@@ -4,10 +4,10 @@
 use serde::Serialize;
 use worker::{console_error, console_log, console_warn, web_sys, Date, Env, Request, Response};
 
-use crate::error::ApiError;
-use crate::log::RequestLog;
-use crate::routes::{route, Route};
 use crate::webhook;
+use ivr_core::error::ApiError;
+use ivr_core::log::RequestLog;
+use ivr_core::routes::{path_of, route, Route};
 
 /// The crate version reported by `/healthz`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -59,38 +59,37 @@ async fn handle(
     }
 }
 
-/// The path of a serialized URL (what `Request.url` gives), without query or fragment. A WHATWG
-/// URL of an http(s) request always has a path, and `?` and `#` inside it are percent-encoded,
-/// so the first `/` after the host starts it and the first `?` or `#` ends it.
-fn path_of(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    let Some(start) = url[after_scheme..].find('/').map(|i| after_scheme + i) else {
-        return "/";
-    };
-    let path = &url[start..];
-    &path[..path.find(['?', '#']).unwrap_or(path.len())]
-}
-
 #[derive(Serialize)]
 struct Health {
     status: &'static str,
     version: &'static str,
 }
 
-impl From<worker::Error> for ApiError {
-    fn from(e: worker::Error) -> Self {
-        ApiError::new(500, "internal_error", e.to_string())
-    }
+/// A failure of the JS runtime itself (building a response, reading a header): a 500.
+pub fn internal(e: worker::Error) -> ApiError {
+    ApiError::new(500, "internal_error", e.to_string())
 }
 
 /// A JSON answer with the given status.
-pub fn json_response<T: Serialize>(status: u16, value: &T) -> worker::Result<Response> {
-    let body = serde_json::to_string(value)?;
+pub fn json_response<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> {
+    let body = serde_json::to_string(value)
+        .map_err(|e| ApiError::new(500, "internal_error", e.to_string()))?;
     json_text_response(status, body)
 }
 
 /// A JSON answer whose body is already encoded.
-pub fn json_text_response(status: u16, body: String) -> worker::Result<Response> {
+pub fn json_text_response(status: u16, body: String) -> Result<Response, ApiError> {
+    text_response(status, body).map_err(internal)
+}
+
+/// An answer without a body.
+pub fn empty_response(status: u16) -> Result<Response, ApiError> {
+    Response::empty()
+        .map(|r| r.with_status(status))
+        .map_err(internal)
+}
+
+fn text_response(status: u16, body: String) -> worker::Result<Response> {
     let mut resp = Response::ok(body)?.with_status(status);
     resp.headers_mut()
         .set("content-type", "application/json; charset=utf-8")?;
@@ -99,30 +98,11 @@ pub fn json_text_response(status: u16, body: String) -> worker::Result<Response>
 
 /// The JSON error answer for `e`, with `Allow` on 405.
 pub fn error_response(e: &ApiError) -> worker::Result<Response> {
-    let mut resp = json_text_response(e.status, e.body())?;
+    let mut resp = text_response(e.status, e.body())?;
     if let Some(allow) = e.allow {
         resp.headers_mut().set("allow", allow)?;
     }
     Ok(resp)
-}
-
-#[cfg(test)]
-mod path_tests {
-    use super::path_of;
-
-    #[test]
-    fn the_path_is_what_follows_the_host_up_to_the_query() {
-        for (url, path) in [
-            ("https://worker.example/webhook", "/webhook"),
-            ("http://127.0.0.1:8787/calls/abc?limit=5#x", "/calls/abc"),
-            ("https://worker.example/", "/"),
-            ("https://worker.example", "/"),
-            ("https://worker.example?x=1", "/"),
-            ("https://user:pw@worker.example:443/a%3Fb/c", "/a%3Fb/c"),
-        ] {
-            assert_eq!(path_of(url), path, "{url}");
-        }
-    }
 }
 
 #[cfg(all(test, target_arch = "wasm32"))]

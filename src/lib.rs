@@ -7,23 +7,11 @@
 //! flows users write.
 
 pub mod api;
-pub mod auth;
-pub mod config;
 pub mod durable;
-pub mod engine;
-pub mod error;
-pub mod flow;
-mod hex;
+pub mod env;
 pub mod http;
-pub mod log;
-pub mod routes;
-pub mod storage;
 pub mod store;
-pub mod telesign;
 pub mod webhook;
-
-#[path = "../flows/mod.rs"]
-pub mod flows;
 
 use worker::{event, web_sys, Context, Env, MessageBatch, Response, Result};
 

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use telesign_ivr_worker::telesign::{decode_event, verify};
+use ivr_core::telesign::{decode_event, verify};
 
 fuzz_target!(|data: &[u8]| {
     if let Err(e) = decode_event(data) {

@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use telesign_ivr_worker::engine::{self, Outcome, Write};
-use telesign_ivr_worker::telesign::{decode_event, may_answer, Method};
+use ivr_core::engine::{self, Outcome, Write};
+use ivr_core::telesign::{decode_event, may_answer, Method};
 
 const EVENTS: [&str; 7] = [
     r#"{"event":"incoming_call","reference_id":"F","data":{"from":"15558675309","to":"TO"}}"#,
@@ -19,7 +19,7 @@ const NUMBERS: [&str; 2] = ["15555551212", "15555550200"];
 const KEYS: &[u8] = b"0123456789*#";
 
 fuzz_target!(|data: &[u8]| {
-    let registry = telesign_ivr_worker::flows::registry();
+    let registry = flows::registry();
     let mut session = None;
     let mut now = 1_000_000u64;
     for chunk in data.chunks(3) {

@@ -13,18 +13,18 @@ use worker::{
     QueueRetryOptionsBuilder,
 };
 
-use crate::config::Config;
 use crate::durable::Sessions;
-use crate::error::ApiError;
-use crate::log::mask_number;
+use crate::env::registry;
 use crate::store::Store;
-use crate::telesign::PhoneNumber;
-use crate::webhook::registry;
+use ivr_core::config::Config;
+use ivr_core::error::ApiError;
+use ivr_core::log::mask_number;
+use ivr_core::telesign::PhoneNumber;
 
-use super::calls::{self, DialFailure, Placing};
-use super::campaigns::{self, Campaign, DialMessage, NumberEntry, NumberState};
 use super::dialer;
 use super::handlers::QUEUE_BINDING;
+use ivr_core::api::calls::{self, DialFailure, Placing};
+use ivr_core::api::campaigns::{self, Campaign, DialMessage, NumberEntry, NumberState};
 
 /// How long a message waits before it is tried again after an error of ours (KV, a campaign not
 /// yet visible where the consumer runs).
@@ -32,7 +32,7 @@ const MESSAGE_RETRY_SECS: u32 = 30;
 
 /// Handles one batch. Every message is acked or retried on its own; nothing here fails the batch.
 pub async fn consume(batch: MessageBatch<String>, env: Env) -> worker::Result<()> {
-    let config = Config::of(&env);
+    let config = crate::env::config(&env);
     let retry = QueueRetryOptionsBuilder::new()
         .with_delay_seconds(MESSAGE_RETRY_SECS)
         .build();

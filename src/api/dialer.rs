@@ -11,15 +11,15 @@ use std::time::Duration;
 use futures_util::future::{select, Either};
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
 
-use crate::config::Config;
-use crate::engine;
-use crate::error::ApiError;
-use crate::storage::SessionStore;
+use crate::env::registry;
 use crate::store::Store;
-use crate::telesign::{dial_request, interpret_dial_response, DialAccepted, DialRequest};
-use crate::webhook::registry;
+use ivr_core::config::Config;
+use ivr_core::engine;
+use ivr_core::error::ApiError;
+use ivr_core::pipeline::ports::SessionStore;
+use ivr_core::telesign::{dial_request, interpret_dial_response, DialAccepted, DialRequest};
 
-use super::calls::{dial_action, DialFailure, Placing};
+use ivr_core::api::calls::{dial_action, DialFailure, Placing};
 
 /// Telesign's answers are a few hundred bytes; anything much larger is not one.
 const MAX_ANSWER_BYTES: usize = 16 * 1024;
@@ -48,7 +48,7 @@ pub async fn place(
             "TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY must be set to place calls",
         ));
     };
-    let flow = super::body::outbound_flow(registry(), &placing.flow)?;
+    let flow = ivr_core::api::body::outbound_flow(registry(), &placing.flow)?;
     let dial = dial_action(&placing.to, &placing.caller_id, &placing.external_id)?;
     let request = dial_request(
         config.telesign_api_url.as_deref(),

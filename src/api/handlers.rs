@@ -1,27 +1,30 @@
 //! The HTTP side of the call API: authentication, bodies, and the answers of `/calls` and
-//! `/campaigns`. Every decision is made in [`super::calls`], [`super::campaigns`] and
-//! [`crate::auth`]; this only moves data between them, KV, the queue and the response.
+//! `/campaigns`. Every decision is made in [`ivr_core::api::calls`], [`ivr_core::api::campaigns`] and
+//! [`ivr_core::auth`]; this only moves data between them, KV, the queue and the response.
 
 use serde::Serialize;
 use serde_json::json;
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{Date, Env, Request, Response};
 
-use crate::auth;
-use crate::config::Config;
 use crate::durable::Sessions;
-use crate::engine::{CallRecord, Session};
-use crate::error::ApiError;
-use crate::http::{error_response, json_response};
-use crate::log::RequestLog;
-use crate::routes::ApiRoute;
-use crate::storage::SessionStore;
-use crate::store::{self, NumberMeta, Store};
-use crate::webhook::{read_body, registry};
+use crate::env::registry;
+use crate::http::{error_response, internal, json_response};
+use crate::store::Store;
+use crate::webhook::read_body;
+use ivr_core::auth;
+use ivr_core::config::Config;
+use ivr_core::engine::{CallRecord, Session};
+use ivr_core::error::ApiError;
+use ivr_core::log::RequestLog;
+use ivr_core::pipeline::keys::NumberMeta;
+use ivr_core::pipeline::ports::SessionStore;
+use ivr_core::routes::ApiRoute;
 
-use super::calls::{self, Placing};
-use super::campaigns::{self, Campaign};
-use super::{dialer, Failure};
+use super::dialer;
+use ivr_core::api::calls::{self, Placing};
+use ivr_core::api::campaigns::{self, Campaign};
+use ivr_core::api::Failure;
 
 /// The queue producer binding of campaign dials (see wrangler.toml).
 pub const QUEUE_BINDING: &str = "CAMPAIGN_QUEUE";
@@ -48,7 +51,7 @@ pub async fn handle(
         Err(failure) => {
             log.code = Some(failure.error.code.into());
             log.message = Some(failure.error.message.clone());
-            Ok(failure_response(&failure)?)
+            failure_response(&failure).map_err(internal)
         }
     }
 }
@@ -71,7 +74,7 @@ async fn serve(
     env: &Env,
     log: &mut RequestLog,
 ) -> Result<Response, Failure> {
-    let config = Config::of(env);
+    let config = crate::env::config(env);
     let authorization = req.headers().get("authorization").ok().flatten();
     auth::check_bearer(authorization.as_deref(), config.api_token.as_deref())?;
     if matches!(route, ApiRoute::PlaceCall | ApiRoute::StartCampaign) {
@@ -84,7 +87,7 @@ async fn serve(
             place_call(&body, &store, &Sessions::open(env, config)?, config, log).await
         }
         ApiRoute::ListCalls => {
-            let url = req.url().map_err(ApiError::from)?;
+            let url = req.url().map_err(internal)?;
             let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
             let query = calls::parse_list_query(pairs.iter().map(|(k, v)| (&**k, &**v)))?;
             Ok(list_calls(&store, query).await?)
@@ -108,7 +111,7 @@ async fn rate_limit(env: &Env, token: &str) -> Result<(), Failure> {
     let outcome = limiter
         .limit(auth::rate_limit_key(token))
         .await
-        .map_err(ApiError::from)?;
+        .map_err(internal)?;
     if outcome.success {
         return Ok(());
     }
@@ -158,8 +161,7 @@ async fn place_call(
                     external_id: &placing.external_id,
                     status: "dial_accepted",
                 },
-            )
-            .map_err(ApiError::from)?)
+            )?)
         }
         Err(failure) => {
             let record = calls::failed_dial_record(&placing, &failure, now_ms);
@@ -195,12 +197,16 @@ async fn get_call(
         Some(session) => CallView::Live(Box::new(session)),
         None => CallView::Ended(Box::new(store.record(id).await?.ok_or_else(not_found)?)),
     };
-    Ok(json_response(200, &view)?)
+    json_response(200, &view)
 }
 
 async fn list_calls(store: &Store, query: calls::ListQuery) -> Result<Response, ApiError> {
     let page = store
-        .list(store::RECORD_PREFIX, query.cursor, query.limit)
+        .list(
+            ivr_core::pipeline::keys::RECORD_PREFIX,
+            query.cursor,
+            query.limit,
+        )
         .await?;
     let keys: Vec<String> = page
         .keys
@@ -209,10 +215,7 @@ async fn list_calls(store: &Store, query: calls::ListQuery) -> Result<Response, 
         .map(|(name, _)| name)
         .collect();
     let records = store.records_at(&keys).await?;
-    Ok(json_response(
-        200,
-        &json!({"calls": records, "cursor": page.cursor}),
-    )?)
+    json_response(200, &json!({"calls": records, "cursor": page.cursor}))
 }
 
 async fn start_campaign(
@@ -262,10 +265,10 @@ async fn start_campaign(
         })?;
         queued += batch.iter().map(|m| m.numbers.len()).sum::<usize>();
     }
-    Ok(json_response(
+    json_response(
         202,
         &json!({"campaign_id": id, "status": "queued", "total": total}),
-    )?)
+    )
 }
 
 async fn get_campaign(store: &Store, id: &str) -> Result<Response, ApiError> {
@@ -274,7 +277,7 @@ async fn get_campaign(store: &Store, id: &str) -> Result<Response, ApiError> {
         return Err(not_found());
     }
     let campaign = store.campaign(id).await?.ok_or_else(not_found)?;
-    let prefix = store::campaign_numbers_prefix(id);
+    let prefix = ivr_core::pipeline::keys::campaign_numbers_prefix(id);
     let mut states = Vec::new();
     let mut cursor = None;
     // Each number has at most one key, so the listing ends within total / 1000 + 1 pages.
@@ -291,7 +294,7 @@ async fn get_campaign(store: &Store, id: &str) -> Result<Response, ApiError> {
         }
     }
     let counts = campaigns::counts(campaign.total, states);
-    Ok(json_response(
+    json_response(
         200,
         &CampaignView {
             campaign_id: &campaign.id,
@@ -300,7 +303,7 @@ async fn get_campaign(store: &Store, id: &str) -> Result<Response, ApiError> {
             finished: counts.failed + counts.completed >= counts.total,
             counts,
         },
-    )?)
+    )
 }
 
 /// `GET /campaigns/<id>`.

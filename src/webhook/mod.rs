@@ -2,7 +2,6 @@
 //! verifies the signature and decodes the event; [`process`] does the rest (session, engine,
 //! `fetch` steps, persistence); the answer is the JSON-RPC action (200) or nothing (204).
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
@@ -14,29 +13,23 @@ use worker::{
     Response,
 };
 
-mod process;
+use ivr_core::pipeline::process;
 
-pub use process::process;
-
-use crate::config::{Config, SessionBackend};
 use crate::durable::Sessions;
-use crate::engine::Reply;
-use crate::error::ApiError;
-use crate::flow::{FetchRequest, FetchResponse, Registry};
-use crate::http::json_text_response;
-use crate::log::RequestLog;
-use crate::storage::Fetcher;
+use ivr_core::config::{Config, SessionBackend};
+use ivr_core::engine::Reply;
+use ivr_core::error::ApiError;
+use ivr_core::flow::{FetchRequest, FetchResponse};
+
+use crate::env::{config as env_config, registry};
+use crate::http::{empty_response, json_text_response};
 use crate::store::Store;
-use crate::telesign::{decode_event, signature, Event};
+use ivr_core::log::RequestLog;
+use ivr_core::pipeline::ports::Fetcher;
+use ivr_core::telesign::{decode_event, signature, Event};
 
 /// The largest event body accepted; Telesign's events are a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// The flows compiled into the worker, built once per isolate.
-pub fn registry() -> &'static Registry {
-    static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(crate::flows::registry)
-}
 
 pub async fn handle(
     req: web_sys::Request,
@@ -44,7 +37,7 @@ pub async fn handle(
     log: &mut RequestLog,
 ) -> Result<Response, ApiError> {
     let body = read_body(&req, MAX_BODY_BYTES).await?;
-    let config = Config::of(env);
+    let config = env_config(env);
     if config.webhook_auth {
         verify(&req, &body, config)?;
     } else {
@@ -99,7 +92,7 @@ pub(crate) async fn run(
 pub(crate) fn answer(reply: Option<Reply>) -> Result<Response, ApiError> {
     match reply {
         Some(reply) => Ok(json_text_response(200, reply.json.into_string())?),
-        None => Ok(Response::empty()?.with_status(204)),
+        None => empty_response(204),
     }
 }
 
@@ -272,7 +265,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     async fn an_action_is_a_200_json_answer_and_none_is_a_204() {
-        let reply = Reply::from(&crate::telesign::Action::Hangup);
+        let reply = Reply::from(&ivr_core::telesign::Action::Hangup);
         let mut resp = answer(Some(reply)).unwrap();
         assert_eq!(resp.status_code(), 200);
         let body = resp.text().await.unwrap();

@@ -8,7 +8,7 @@ mod agent_forwarding;
 mod appointment_reminder;
 mod bank_menu;
 
-use crate::flow::Registry;
+use ivr_core::flow::Registry;
 
 /// The flows compiled into the worker.
 pub fn registry() -> Registry {
@@ -24,7 +24,7 @@ pub fn registry() -> Registry {
 
 #[cfg(test)]
 mod tests {
-    use crate::flow::validate::validate_registry;
+    use ivr_core::flow::validate::validate_registry;
 
     #[test]
     fn every_registered_flow_is_valid() {

@@ -11,12 +11,14 @@ use serde_json::json;
 
 use caller::{Caller, Heard, AGENT_LINE, BANK_LINE, CALLER, T0};
 
-use super::{fingerprint, handle, resume, Note, Outcome, Session, Wait, Write};
-use crate::flow::*;
-use crate::telesign::decode_event;
+use ivr_core::engine::{
+    fingerprint, handle, resume, Note, Outcome, Reply, Session, Wait, Write, MAX_HOPS,
+};
+use ivr_core::flow::*;
+use ivr_core::telesign::decode_event;
 
 fn registry() -> Registry {
-    crate::flows::registry()
+    flows::registry()
 }
 
 /// A registry of one inbound flow, the default for every number.
@@ -1001,7 +1003,7 @@ fn a_decide_loop_is_stopped_after_max_hops() {
     let mut c = Caller::dialing(&r, BANK_LINE);
     c.incoming_call();
     let visited = c.session().map(|s| s.visited.len());
-    assert_eq!(visited, Some(super::MAX_HOPS));
+    assert_eq!(visited, Some(MAX_HOPS));
 }
 
 #[test]
@@ -1046,7 +1048,7 @@ fn values_telesign_would_refuse_end_the_call_politely() {
 }
 
 /// The reply and session of an outcome that answers and keeps the call.
-fn hung_up(outcome: Outcome) -> (super::Reply, Session) {
+fn hung_up(outcome: Outcome) -> (Reply, Session) {
     match outcome {
         Outcome::Done {
             reply: Some(reply),

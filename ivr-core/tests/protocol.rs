@@ -8,15 +8,15 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use serde_json::Value;
-use telesign_ivr_worker::telesign::{
+use ivr_core::telesign::{
     decode_event, expects_reply, interpret_dial_response, may_answer, verify, Action,
     CallCompleted, CallStatus, CollectDigits, DecodeError, Dial, DialAccepted, DialCompleted,
     DialError, DialStatus, Direction, Event, EventKind, MediaCompleted, MediaStatus, Method,
     Parties, PhoneNumber, Play, SendDtmf, Speak,
 };
+use serde_json::Value;
 
-const FIXTURES: &str = "tests/fixtures/telesign";
+const FIXTURES: &str = "../tests/fixtures/telesign";
 
 /// What a fixture must do.
 enum Expect {

@@ -50,6 +50,18 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     }
 }
 
+/// The path of a serialized URL (what `Request.url` gives), without query or fragment. A WHATWG
+/// URL of an http(s) request always has a path, and `?` and `#` inside it are percent-encoded,
+/// so the first `/` after the host starts it and the first `?` or `#` ends it.
+pub fn path_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let Some(start) = url[after_scheme..].find('/').map(|i| after_scheme + i) else {
+        return "/";
+    };
+    let path = &url[start..];
+    &path[..path.find(['?', '#']).unwrap_or(path.len())]
+}
+
 /// The one non-empty path segment after `prefix`, if `path` is exactly that.
 fn segment<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     path.strip_prefix(prefix)
@@ -59,6 +71,20 @@ fn segment<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_path_is_what_follows_the_host_up_to_the_query() {
+        for (url, path) in [
+            ("https://worker.example/webhook", "/webhook"),
+            ("http://127.0.0.1:8787/calls/abc?limit=5#x", "/calls/abc"),
+            ("https://worker.example/", "/"),
+            ("https://worker.example", "/"),
+            ("https://worker.example?x=1", "/"),
+            ("https://user:pw@worker.example:443/a%3Fb/c", "/a%3Fb/c"),
+        ] {
+            assert_eq!(path_of(url), path, "{url}");
+        }
+    }
 
     #[test]
     fn health_answers_get_and_head() {

@@ -4,8 +4,8 @@
 
 use std::fs;
 
+use ivr_core::telesign::{authorization_header, decode_event, verify};
 use proptest::prelude::*;
-use telesign_ivr_worker::telesign::{authorization_header, decode_event, verify};
 
 /// The documented decode error codes (README, "Protocol").
 const DECODE_CODES: [&str; 4] = [
@@ -25,10 +25,13 @@ const KEY: &str = "bXktMzItYnl0ZS10ZWxlc2lnbi1hcGkta2V5LTAwMDE=";
 const CUSTOMER: &str = "00000000-0000-4000-8000-000000000000";
 
 fn fixtures() -> Vec<Vec<u8>> {
-    let mut bodies: Vec<Vec<u8>> = fs::read_dir("tests/fixtures/telesign")
-        .expect("fixtures folder")
-        .map(|e| fs::read(e.expect("entry").path()).expect("fixture"))
-        .collect();
+    let mut bodies: Vec<Vec<u8>> = fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/telesign"
+    ))
+    .expect("fixtures folder")
+    .map(|e| fs::read(e.expect("entry").path()).expect("fixture"))
+    .collect();
     bodies.sort();
     bodies
 }

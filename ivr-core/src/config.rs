@@ -1,5 +1,6 @@
-//! The worker's configuration: wrangler vars and secrets, read once per request. Parsing is pure
-//! (a lookup function in, a `Config` out) so every default and bad value is tested on the host.
+//! The worker's configuration: wrangler vars and secrets. Parsing is pure (a lookup function in,
+//! a `Config` out) so every default and bad value is tested on the host; the worker reads its
+//! environment once per isolate through it.
 
 /// Settings read from the environment. Secrets are kept here and nowhere else; `Debug` hides them.
 #[derive(Clone, PartialEq, Eq)]
@@ -62,14 +63,6 @@ impl std::fmt::Debug for Config {
 }
 
 impl Config {
-    /// This isolate's configuration. Vars and secrets are fixed for a deployed version (a new
-    /// secret or var makes a new version, with new isolates), so they are read from the
-    /// environment once rather than with a dozen JS calls on every request.
-    pub fn of(env: &worker::Env) -> &'static Config {
-        static CONFIG: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
-        CONFIG.get_or_init(|| Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string())))
-    }
-
     /// Builds the configuration from a lookup of vars and secrets by name.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         let non_empty = |name: &str| {

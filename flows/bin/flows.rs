@@ -13,9 +13,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use telesign_ivr_worker::flow::diagram::{diagram_files, DIAGRAM_DIR, REFRESH_COMMAND};
-use telesign_ivr_worker::flow::validate::{validate_registry, Problem};
-use telesign_ivr_worker::flows::registry;
+use flows::registry;
+use ivr_core::flow::diagram::{diagram_files, DIAGRAM_DIR, REFRESH_COMMAND};
+use ivr_core::flow::validate::{validate_registry, Problem};
 
 const USAGE: &str = "usage: flows check
        flows diagrams [--check] [--out DIR]";
@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn every_rule_the_validator_reports_has_a_hint() {
-        let source = include_str!("../flow/validate.rs");
+        let source = include_str!("../../ivr-core/src/flow/validate.rs");
         let fallback = hint("no such rule");
         // Rules are the string literal right after `Some(name),` / `None,` in `report(..)` calls
         // and the third argument of `problem(..)`: every `"snake_case"` literal on its own line.

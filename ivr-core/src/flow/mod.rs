@@ -3,7 +3,7 @@
 //! them without I/O and the validator can check every path before a call ever reaches them.
 //!
 //! ```
-//! use telesign_ivr_worker::flow::*;
+//! use ivr_core::flow::*;
 //!
 //! let flow = Flow::inbound("hello")
 //!     .step("welcome", say("Hello {caller|digits}.").then("menu"))

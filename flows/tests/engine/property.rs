@@ -12,10 +12,10 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use super::caller::{could_follow, Caller, Heard, AGENT_LINE, BANK_LINE, CALLER};
-use crate::engine::{Note, Reply, Wait};
-use crate::flow::{FetchResponse, Registry};
-use crate::telesign::{decode_event, EventKind};
+use crate::caller::{could_follow, Caller, Heard, AGENT_LINE, BANK_LINE, CALLER};
+use ivr_core::engine::{Note, Reply, Wait};
+use ivr_core::flow::{FetchResponse, Registry};
+use ivr_core::telesign::{decode_event, EventKind};
 
 /// Seeds per flow, and events per seed (about 2,700 events in all).
 const SEEDS: u64 = 6;
@@ -297,7 +297,7 @@ const SAMPLES: [(Sample, &str); 3] = [
 
 #[test]
 fn random_calls_keep_every_promise() {
-    let r = crate::flows::registry();
+    let r = flows::registry();
     let mut notes = BTreeSet::new();
     for (sample, flow) in SAMPLES {
         let mut visited = BTreeSet::new();

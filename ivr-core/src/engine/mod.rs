@@ -19,8 +19,6 @@
 //! common case). See [`expects`].
 
 pub mod session;
-#[cfg(test)]
-mod tests;
 
 use crate::flow::{template, Registry};
 use crate::flow::{
@@ -34,7 +32,7 @@ pub use session::{Answer, CallRecord, RawJson, Seen, Session, Wait};
 
 /// How many steps without an action of their own (`decide`, `fetch`) one event may pass through;
 /// more means the flow loops.
-const MAX_HOPS: usize = 32;
+pub const MAX_HOPS: usize = 32;
 
 /// What the engine asks the shell to do with one event.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,12 +8,12 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{json, Value};
 
-use crate::engine::{
+use ivr_core::engine::{
     fingerprint, handle, outbound_session, resume, CallRecord, Note, Outcome, Reply, Session, Wait,
     Write,
 };
-use crate::flow::{FetchRequest, FetchResponse, Registry};
-use crate::telesign::{
+use ivr_core::flow::{FetchRequest, FetchResponse, Registry};
+use ivr_core::telesign::{
     decode_event, may_answer, Event, EventKind, MediaCompleted, MediaStatus, Method,
 };
 

@@ -13,11 +13,11 @@
 use std::sync::OnceLock;
 
 use divan::{black_box, Bencher};
+use ivr_core::engine::{self, Outcome, Session, Write};
+use ivr_core::flow::{FetchResponse, Registry};
 use serde_json::json;
-use telesign_ivr_worker::engine::{self, Outcome, Session, Write};
-use telesign_ivr_worker::flow::{FetchResponse, Registry};
-use telesign_ivr_worker::flows;
-use telesign_ivr_worker::telesign::{decode_event, signature};
+
+use ivr_core::telesign::{decode_event, signature};
 
 const CUSTOMER_ID: &str = "00000000-0000-4000-8000-000000000000";
 const API_KEY: &str = "bXktMzItYnl0ZS10ZWxlc2lnbi1hcGkta2V5LTAwMDE=";

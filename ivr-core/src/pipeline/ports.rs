@@ -1,5 +1,5 @@
 //! What handling a call reads and writes, as traits: the event pipeline
-//! ([`crate::webhook::process`]) and the call API are written against these, so the same code runs
+//! ([`super::process`]) and the call API are written against these, so the same code runs
 //! with sessions in Workers KV or in a Durable Object, and on the host against fakes that inject
 //! faults. Futures are not `Send`: a worker is single-threaded.
 

@@ -1,0 +1,28 @@
+//! The pure core of the Telesign IVR worker: everything that decides, nothing that does I/O.
+//!
+//! Layers, each using only the ones above it:
+//! - [`telesign`]: the Telesign Voice wire contract (events, actions, call-state rules,
+//!   signatures, the dial request);
+//! - [`flow`]: the call-flow language users write in `flows/`, its registry, templates, checker
+//!   and diagrams;
+//! - [`engine`]: the sans-IO engine stepping one call by one event;
+//! - [`api`]: the rules of the worker's own API (request bodies, dial failures, campaigns);
+//! - [`pipeline`]: what one webhook event, one outbound call or one campaign message does, over
+//!   the storage and HTTP [`pipeline::ports`] the worker shell implements;
+//! - beside them: [`config`] (parsed from a lookup function), [`routes`], [`error`] (stable
+//!   codes), [`auth`], [`log`] (the request log line).
+//!
+//! This crate does not depend on the Workers runtime, so the compiler keeps it sans-IO and plain
+//! host `cargo test` runs all of it.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod flow;
+mod hex;
+pub mod log;
+pub mod pipeline;
+pub mod routes;
+pub mod telesign;
