@@ -12,8 +12,8 @@ import autocannon from "autocannon";
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
-import { SECRETS } from "../tests/e2e/worker.mjs";
-import { eventBody, referenceId, signedHeaders } from "../tests/e2e/telesign.mjs";
+import { SECRETS } from "../scripts/harness/worker.mjs";
+import { eventBody, referenceId, signedHeaders } from "../scripts/harness/events.mjs";
 import { CALL, FROM, TO, callRequests, freePort, root, signedEvent, startWorkerPeer } from "./peers.mjs";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);

@@ -4,8 +4,8 @@ import { Miniflare } from "miniflare";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { SECRETS } from "../tests/e2e/worker.mjs";
-import { CALL_COMPLETED, eventBody, referenceId, signedHeaders } from "../tests/e2e/telesign.mjs";
+import { SECRETS } from "../scripts/harness/worker.mjs";
+import { CALL_COMPLETED, eventBody, referenceId, signedHeaders } from "../scripts/harness/events.mjs";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const FROM = "+15558675309";

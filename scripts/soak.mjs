@@ -13,7 +13,7 @@
 
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { SECRETS, startWorker } from "../tests/e2e/worker.mjs";
+import { SECRETS, startWorker } from "./harness/worker.mjs";
 import { ScriptedCaller, parseKeyScript, parseLegAnswers } from "./simulator/keys.mjs";
 import { DEFAULT_PATIENCE_MS, simulateCall } from "./simulator/simulator.mjs";
 import { FakeTelesignApi } from "./simulator/telesign_api.mjs";
@@ -353,7 +353,7 @@ export async function runSoak({
       }
       const api = apis.get(to);
       const again = new Request(request.url, { method: request.method, headers: request.headers, body: text });
-      if (api) return api.handle(again);
+      if (api) return api.fetch(again);
     }
     stats.unexpectedOutbound++;
     return new Response("unexpected outbound request", { status: 599 });

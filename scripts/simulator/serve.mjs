@@ -1,5 +1,5 @@
 // Serves a fetch-style handler (Request -> Response) over node:http on loopback: how the fake
-// Telesign APIs of the simulator and of the tests are reached by a worker under `wrangler dev`.
+// Telesign API (telesign_api.mjs) is reached by a worker under `wrangler dev`.
 import { createServer } from "node:http";
 
 /** Serves `handler` on host:port (port 0 picks a free one); resolves to the listening server. */

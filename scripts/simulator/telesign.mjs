@@ -1,5 +1,6 @@
 // What Telesign puts on the wire: signed event bodies, reference ids, and the numbers as it writes
-// them. Shared by the call simulator (scripts/call.mjs) and the end-to-end tests.
+// them. Shared by the call simulator (scripts/call.mjs), the fake Telesign API (telesign_api.mjs)
+// and the harness (scripts/harness/events.mjs) that the end-to-end tests and the benchmarks use.
 import { createHmac, randomUUID } from "node:crypto";
 
 /** base64(HMAC-SHA256(key = base64decode(apiKey), body)), Telesign's webhook signature. */

@@ -2,9 +2,9 @@
 // checks the exact dial request, then run through /webhook like an inbound call.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, SECRETS } from "./worker.mjs";
-import { postEvent } from "./telesign.mjs";
-import { FakeTelesign, FAKE_TELESIGN_URL, answers, newReferenceId } from "./fake-telesign.mjs";
+import { startWorker, SECRETS } from "../../scripts/harness/worker.mjs";
+import { postEvent, referenceId as newReferenceId } from "../../scripts/harness/events.mjs";
+import { FakeTelesignApi, FAKE_TELESIGN_URL, answers } from "../../scripts/simulator/telesign_api.mjs";
 
 const CALLER_ID = "+15554441313";
 const TO = "+15555551212";
@@ -13,7 +13,7 @@ const AUTH = { authorization: `Bearer ${SECRETS.API_TOKEN}` };
 let w;
 let telesign;
 before(async () => {
-  telesign = new FakeTelesign();
+  telesign = new FakeTelesignApi();
   w = await startWorker({
     outboundService: telesign.fetch,
     bindings: { TELESIGN_API_URL: FAKE_TELESIGN_URL, CALLER_ID, DIAL_TIMEOUT_MS: "300" },

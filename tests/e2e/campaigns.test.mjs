@@ -2,9 +2,9 @@
 // worker's own queue consumer (Miniflare runs it), one number rejected and one rate-limited once.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, SECRETS } from "./worker.mjs";
-import { postEvent } from "./telesign.mjs";
-import { FakeTelesign, FAKE_TELESIGN_URL, answers, newReferenceId } from "./fake-telesign.mjs";
+import { startWorker, SECRETS } from "../../scripts/harness/worker.mjs";
+import { postEvent, referenceId as newReferenceId } from "../../scripts/harness/events.mjs";
+import { FakeTelesignApi, FAKE_TELESIGN_URL, answers } from "../../scripts/simulator/telesign_api.mjs";
 
 const AUTH = { authorization: `Bearer ${SECRETS.API_TOKEN}` };
 const OK = "15555550001";
@@ -14,7 +14,7 @@ const LIMITED = "15555550003";
 let w;
 let telesign;
 before(async () => {
-  telesign = new FakeTelesign();
+  telesign = new FakeTelesignApi();
   w = await startWorker({
     outboundService: telesign.fetch,
     bindings: {

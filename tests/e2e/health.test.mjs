@@ -1,7 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { startWorker } from "./worker.mjs";
+import { startWorker } from "../../scripts/harness/worker.mjs";
 
 const crateVersion = readFileSync(new URL("../../Cargo.toml", import.meta.url), "utf8").match(
   /^version = "([^"]+)"/m,

@@ -6,8 +6,8 @@
 // ended one are there for the rows to aim at.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { SECRETS, startWorker } from "./worker.mjs";
-import { Call, eventBody, postBody, referenceId, sign, signedHeaders } from "./telesign.mjs";
+import { SECRETS, startWorker } from "../../scripts/harness/worker.mjs";
+import { Call, eventBody, postBody, referenceId, sign, signedHeaders } from "../../scripts/harness/events.mjs";
 
 const TOKEN = SECRETS.API_TOKEN;
 const CUSTOMER = SECRETS.TELESIGN_CUSTOMER_ID;

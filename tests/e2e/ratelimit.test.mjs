@@ -1,11 +1,11 @@
 // POST /calls and POST /campaigns are rate limited per API token (Workers Rate Limiting binding).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SECRETS, startWorker } from "./worker.mjs";
-import { FakeTelesign, FAKE_TELESIGN_URL } from "./fake-telesign.mjs";
+import { SECRETS, startWorker } from "../../scripts/harness/worker.mjs";
+import { FakeTelesignApi, FAKE_TELESIGN_URL } from "../../scripts/simulator/telesign_api.mjs";
 
 test("placing calls faster than the limit is 429 rate_limited with Retry-After; reads are not limited", async () => {
-  const telesign = new FakeTelesign();
+  const telesign = new FakeTelesignApi();
   const w = await startWorker({
     apiRateLimit: 2,
     outboundService: telesign.fetch,

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { SECRETS, startWorker } from "./worker.mjs";
+import { SECRETS, startWorker } from "../../scripts/harness/worker.mjs";
 import { ScriptedCaller, parseKeyScript, parseLegAnswers } from "../../scripts/simulator/keys.mjs";
 import { collectDigits, simulateCall } from "../../scripts/simulator/simulator.mjs";
 import { FakeTelesignApi } from "../../scripts/simulator/telesign_api.mjs";
@@ -27,7 +27,7 @@ const api = new FakeTelesignApi(secrets);
 async function outboundService(request) {
   const url = new URL(request.url);
   if (url.hostname === "bank.example.com") return Response.json({ balance: "1234.56" });
-  if (url.hostname === "telesign.test") return api.handle(request);
+  if (url.hostname === "telesign.test") return api.fetch(request);
   return new Response("unexpected outbound request", { status: 599 });
 }
 

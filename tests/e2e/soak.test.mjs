@@ -4,7 +4,7 @@
 // the keys pressed, no session may be left, and no request may get a 5xx.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { SECRETS, startWorker } from "./worker.mjs";
+import { SECRETS, startWorker } from "../../scripts/harness/worker.mjs";
 import { checkCall, FLOWS, formatReport, planCalls, pressedDigits, runSoak, SCENARIOS } from "../../scripts/soak.mjs";
 import { ScriptedCaller, parseLegAnswers } from "../../scripts/simulator/keys.mjs";
 import { simulateCall } from "../../scripts/simulator/simulator.mjs";

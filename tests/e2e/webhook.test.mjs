@@ -2,8 +2,8 @@
 // events as Telesign posts them, whole calls through the sample flows to their call records.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { SECRETS, startWorker } from "./worker.mjs";
-import { Call, eventBody, postBody, postEvent, referenceId, signedHeaders } from "./telesign.mjs";
+import { SECRETS, startWorker } from "../../scripts/harness/worker.mjs";
+import { Call, eventBody, postBody, postEvent, referenceId, signedHeaders } from "../../scripts/harness/events.mjs";
 
 /** The bank's balance API of the bank_menu sample, played by the test. */
 const balanceRequests = [];

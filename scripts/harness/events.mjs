@@ -1,8 +1,9 @@
-// Plays Telesign against the worker in tests: signs event bodies exactly as Telesign does and posts
-// them to /webhook. Shared by every end-to-end test that sends events.
-// The wire format itself lives with the call simulator, which plays Telesign the same way.
-import * as wire from "../../scripts/simulator/telesign.mjs";
-import { eventBody, referenceId } from "../../scripts/simulator/telesign.mjs";
+// Plays Telesign against a worker started by ./worker.mjs: signs event bodies exactly as Telesign
+// does, with the harness's SECRETS, and posts them to /webhook. Shared by the end-to-end tests that
+// send events and by the benchmarks (bench/). The wire format itself lives with the call simulator
+// (../simulator/telesign.mjs), which plays Telesign the same way.
+import * as wire from "../simulator/telesign.mjs";
+import { eventBody, referenceId } from "../simulator/telesign.mjs";
 import { SECRETS } from "./worker.mjs";
 
 export { eventBody, referenceId };

@@ -1,5 +1,6 @@
 // Starts the release build (build/worker/shim.mjs) in workerd through Miniflare 4, with a real local
-// KV namespace SESSIONS, the way `wrangler dev` runs it. Shared by every end-to-end test file.
+// KV namespace SESSIONS, the way `wrangler dev` runs it. Shared by the end-to-end tests (tests/e2e/)
+// and the soak (scripts/soak.mjs); the benchmarks (bench/) use its SECRETS.
 import { Miniflare } from "miniflare";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -16,11 +17,6 @@ export const SECRETS = {
 export const CAMPAIGN_QUEUE = "campaign-dials";
 
 /**
- * Starts the worker. `bindings` override or add vars; `outboundService` intercepts the worker's
- * outbound fetch (the fake Telesign API). The campaign queue runs too: Miniflare delivers its
- * batches to the worker's queue handler after at most a second.
- */
-/**
  * Where the worker keeps live sessions in this run: `E2E_SESSION_BACKEND=durable_object` runs the
  * whole suite on the Durable Object backend (scripts/test.sh runs it on both).
  */
@@ -35,6 +31,11 @@ export async function liveSession(worker, reference) {
   return view.state === "live" ? view.call : null;
 }
 
+/**
+ * Starts the worker. `bindings` override or add vars; `outboundService` intercepts the worker's
+ * outbound fetch (the fake Telesign API). The campaign queue runs too: Miniflare delivers its
+ * batches to the worker's queue handler after at most a second.
+ */
 export async function startWorker({ bindings = {}, outboundService, apiRateLimit = 1000 } = {}) {
   // Every line the worker logs (console.log/warn/error), for tests that read the logs.
   const logs = [];
