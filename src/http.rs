@@ -1,85 +1,28 @@
-//! The thin shell between workers-rs and the pure core: turns the runtime's request into a route,
-//! runs it, and turns every outcome, errors included, into a JSON `worker::Response`.
+//! HTTP plumbing of the shell: reading request bodies within a limit, and building JSON answers.
 
+use futures_util::StreamExt;
 use serde::Serialize;
-use worker::{console_error, console_log, console_warn, web_sys, Date, Env, Request, Response};
+use worker::js_sys::Uint8Array;
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{web_sys, Request, Response};
 
-use crate::webhook;
-use ivr_core::error::ApiError;
-use ivr_core::log::RequestLog;
-use ivr_core::routes::{path_of, route, Route};
-
-/// The crate version reported by `/healthz`.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// Handles one request: every [`ApiError`] becomes its JSON answer, and one log line tells what
-/// happened. The only `Err` left is a failure of the JS runtime itself to build a response, which
-/// workers-rs reports as a 500.
-pub async fn app(req: web_sys::Request, env: Env) -> worker::Result<Response> {
-    let started = Date::now().as_millis();
-    let mut log = RequestLog {
-        method: req.method(),
-        path: path_of(&req.url()).to_owned(),
-        ..RequestLog::default()
-    };
-    let resp = match handle(req, &env, &mut log).await {
-        Ok(resp) => resp,
-        Err(e) => {
-            log.code = Some(e.code.into());
-            log.message = Some(e.message.clone());
-            error_response(&e)?
-        }
-    };
-    log.status = resp.status_code();
-    log.latency_ms = Date::now().as_millis().saturating_sub(started);
-    let line = log.line();
-    match log.level {
-        "error" => console_error!("{line}"),
-        "warn" => console_warn!("{line}"),
-        _ => console_log!("{line}"),
-    }
-    Ok(resp)
-}
-
-async fn handle(
-    req: web_sys::Request,
-    env: &Env,
-    log: &mut RequestLog,
-) -> Result<Response, ApiError> {
-    match route(&log.method, &log.path)? {
-        Route::Health => Ok(json_response(
-            200,
-            &Health {
-                status: "ok",
-                version: VERSION,
-            },
-        )?),
-        Route::Webhook => webhook::handle(req, env, log).await,
-        Route::Api(api) => crate::api::handlers::handle(api, Request::from(req), env, log).await,
-    }
-}
-
-#[derive(Serialize)]
-struct Health {
-    status: &'static str,
-    version: &'static str,
-}
-
-/// A failure of the JS runtime itself (building a response, reading a header): a 500.
-pub fn internal(e: worker::Error) -> ApiError {
-    ApiError::new(500, "internal_error", e.to_string())
-}
+use ivr_core::error::{ApiError, ErrorCode};
 
 /// A JSON answer with the given status.
 pub fn json_response<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> {
-    let body = serde_json::to_string(value)
-        .map_err(|e| ApiError::new(500, "internal_error", e.to_string()))?;
+    let body = serde_json::to_string(value).map_err(|e| ApiError::internal(e.to_string()))?;
     json_text_response(status, body)
 }
 
 /// A JSON answer whose body is already encoded.
 pub fn json_text_response(status: u16, body: String) -> Result<Response, ApiError> {
-    text_response(status, body).map_err(internal)
+    let build = || {
+        let mut resp = Response::ok(body)?.with_status(status);
+        resp.headers_mut()
+            .set("content-type", "application/json; charset=utf-8")?;
+        Ok(resp)
+    };
+    build().map_err(internal)
 }
 
 /// An answer without a body.
@@ -89,46 +32,124 @@ pub fn empty_response(status: u16) -> Result<Response, ApiError> {
         .map_err(internal)
 }
 
-fn text_response(status: u16, body: String) -> worker::Result<Response> {
-    let mut resp = Response::ok(body)?.with_status(status);
-    resp.headers_mut()
-        .set("content-type", "application/json; charset=utf-8")?;
-    Ok(resp)
+/// A failure of the JS runtime itself (building a response, reading a header): a 500.
+pub fn internal(e: worker::Error) -> ApiError {
+    ApiError::internal(e.to_string())
 }
 
-/// The JSON error answer for `e`, with `Allow` on 405.
-pub fn error_response(e: &ApiError) -> worker::Result<Response> {
-    let mut resp = text_response(e.status, e.body())?;
-    if let Some(allow) = e.allow {
-        resp.headers_mut().set("allow", allow)?;
+/// The most body bytes read and thrown away after a body passed its limit, so that the sender
+/// reads its 413 instead of a connection reset: a server that answers and closes while the client
+/// is still writing makes the client's write fail (EPIPE) before it sees the answer, which is why
+/// HTTP servers drain ("lingering close"). Past this much the sender is hostile and gets the reset.
+const DRAIN_BYTES: u64 = 1024 * 1024;
+
+/// Reads at most `limit` bytes of body. A larger body is a 413: one whose `Content-Length` is more
+/// than [`DRAIN_BYTES`] past the limit is refused before reading; any other is read to its end (up
+/// to that bound) without keeping what passes the limit, so the sender sees the answer.
+pub async fn read_body(req: &web_sys::Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is larger than {limit} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let limit_bytes = limit as u64;
+    let drain_limit = limit_bytes.saturating_add(DRAIN_BYTES);
+    if declared.is_some_and(|n| n > drain_limit) {
+        return Err(too_large());
     }
-    Ok(resp)
+    let unreadable = |e: worker::Error| ApiError::new(ErrorCode::UnreadableBody, e.to_string());
+    if declared.is_some_and(|n| n <= limit_bytes) {
+        // The runtime holds a body to its Content-Length: one read, no chunk loop (the common
+        // case: Telesign sends it). Checked again all the same.
+        let buffer = match req.array_buffer() {
+            Ok(promise) => JsFuture::from(promise).await,
+            Err(e) => Err(e),
+        };
+        let body = Uint8Array::new(&buffer.map_err(|e| unreadable(e.into()))?).to_vec();
+        return if body.len() > limit {
+            Err(too_large())
+        } else {
+            Ok(body)
+        };
+    }
+    let mut body = Vec::with_capacity(1024);
+    // The rare body without a length, through workers-rs's byte stream (`Clone::clone` copies
+    // the handle; `Request.clone()` would tee the body).
+    let Ok(mut stream) = Request::from(Clone::clone(req)).stream() else {
+        // No body at all.
+        return Ok(body);
+    };
+    let mut read = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(unreadable)?;
+        read += chunk.len() as u64;
+        if read > drain_limit {
+            break;
+        }
+        if read <= limit_bytes {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    if read > limit_bytes || declared.is_some_and(|n| n > limit_bytes) {
+        return Err(too_large());
+    }
+    Ok(body)
 }
 
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
+    use worker::{Headers, Method, RequestInit};
 
-    #[wasm_bindgen_test]
-    async fn error_response_is_json_with_status_and_allow() {
-        let e = ApiError::method_not_allowed("GET", "/webhook", "POST");
-        let mut resp = error_response(&e).unwrap();
-        assert_eq!(resp.status_code(), 405);
-        let headers = resp.headers();
-        assert_eq!(headers.get("allow").unwrap().as_deref(), Some("POST"));
-        assert_eq!(
-            headers.get("content-type").unwrap().as_deref(),
-            Some("application/json; charset=utf-8")
-        );
-        let body: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
-        assert_eq!(body["error"]["code"], "method_not_allowed");
+    fn post(body: &str, content_length: Option<&str>) -> Request {
+        let headers = Headers::new();
+        if let Some(n) = content_length {
+            headers.set("content-length", n).unwrap();
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(body.into()));
+        Request::new_with_init("https://worker.test/webhook", &init).unwrap()
     }
 
     #[wasm_bindgen_test]
-    async fn json_response_sets_status_and_body() {
-        let mut resp = json_response(202, &serde_json::json!({"a": 1})).unwrap();
-        assert_eq!(resp.status_code(), 202);
-        assert_eq!(resp.text().await.unwrap(), r#"{"a":1}"#);
+    async fn a_body_within_the_limit_is_read_whole() {
+        let req = post(r#"{"event":"x"}"#, None);
+        assert_eq!(
+            read_body(req.inner(), 64).await.unwrap(),
+            br#"{"event":"x"}"#
+        );
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_body_over_the_limit_is_refused_with_413() {
+        let req = post(&"x".repeat(100), None);
+        let e = read_body(req.inner(), 64).await.unwrap_err();
+        assert_eq!((e.status, e.code.as_str()), (413, "payload_too_large"));
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_declared_length_over_the_limit_is_refused() {
+        for declared in ["100000", "2000000"] {
+            let req = post("{}", Some(declared));
+            let e = read_body(req.inner(), 64).await.unwrap_err();
+            assert_eq!(e.status, 413, "Content-Length {declared}");
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_body_past_the_drain_limit_is_still_a_413() {
+        let req = post(&"x".repeat(DRAIN_BYTES as usize + 100), None);
+        let e = read_body(req.inner(), 64).await.unwrap_err();
+        assert_eq!(e.status, 413);
     }
 }

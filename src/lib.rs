@@ -1,17 +1,22 @@
-//! Telesign Voice call flows (IVRs) on Cloudflare Workers.
+//! The worker: the Workers runtime shell around [`ivr_core`], with the call flows of the [`flows`]
+//! crate compiled in.
 //!
-//! Layout: [`telesign`] is the wire contract and [`flow`] / [`engine`] the call-flow language and
-//! its sans-IO engine (all pure, tested on the host); [`routes`] and [`error`] describe the HTTP
-//! surface; [`http`] is the thin workers-rs shell; [`api`] is the call API of the customer's
-//! systems (`/calls`, `/campaigns` and the campaign queue consumer); `flows/` holds the call
-//! flows users write.
+//! Entry points are here; [`app`] serves HTTP (routes to [`webhook`] and [`api`], and turns
+//! errors into answers and log lines), [`queue`] consumes the campaign queue, [`durable`] is the
+//! call-session Durable Object. Below them: [`sessions`] and [`kv`] (the storage ports over KV and
+//! Durable Objects), [`fetch`] (outbound HTTP), [`http`] (bodies and answers) and [`env`]
+//! (bindings, configuration, the clock).
 
-pub mod api;
+mod api;
+mod app;
 pub mod durable;
-pub mod env;
-pub mod http;
-pub mod store;
-pub mod webhook;
+mod env;
+mod fetch;
+mod http;
+mod kv;
+mod queue;
+mod sessions;
+mod webhook;
 
 use worker::{event, web_sys, Context, Env, MessageBatch, Response, Result};
 
@@ -27,11 +32,11 @@ fn start() {
 /// a CPU profile under load showed at about 5% of the worker's time, and `/webhook` never needs it.
 #[event(fetch)]
 async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<Response> {
-    http::app(req, env).await
+    app::serve(req, env).await
 }
 
 /// The campaign queue consumer (`campaign-dials`, see wrangler.toml).
 #[event(queue)]
 async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
-    api::consumer::consume(batch, env).await
+    queue::consume(batch, env).await
 }

@@ -99,10 +99,7 @@ fn busiest(f: &Fixture, body: &[u8], stored: &str) -> (String, String) {
     let session = parse_session(stored);
     let fingerprint = engine::fingerprint(body);
     let mut outcome = engine::handle(&f.registry, Some(session), &event, &fingerprint, NOW_MS);
-    let response = FetchResponse {
-        status: 200,
-        body: BALANCE.to_owned(),
-    };
+    let response = FetchResponse::new(200, BALANCE.to_owned());
     loop {
         match outcome {
             Outcome::Fetch { session, .. } => {

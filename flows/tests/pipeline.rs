@@ -3,147 +3,32 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
-use ivr_core::api::campaigns::Progress;
 use ivr_core::config::Config;
 use ivr_core::engine::{self, Reply};
-use ivr_core::engine::{CallRecord, Session};
 use ivr_core::error::ApiError;
-use ivr_core::flow::Registry;
-use ivr_core::flow::{FetchRequest, FetchResponse};
+use ivr_core::flow::{FetchResponse, Registry};
 use ivr_core::log::RequestLog;
 use ivr_core::pipeline::event::MAX_FETCHES_PER_EVENT;
-use ivr_core::pipeline::ports::{CallRecords, Fetcher, SessionStore};
-use ivr_core::pipeline::process;
+use ivr_core::pipeline::memory::{run, Fault, Memory, ScriptedHttp};
+use ivr_core::pipeline::ports::HttpError;
+use ivr_core::pipeline::Pipeline;
 use ivr_core::telesign::decode_event;
 
-/// Runs a future whose I/O is all in memory: it never waits.
-fn run<T>(future: impl Future<Output = T>) -> T {
-    match pin!(future)
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(value) => value,
-        Poll::Pending => panic!("in-memory I/O never waits"),
-    }
-}
-
-#[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
-enum Fault {
-    #[default]
-    None,
-    ReadSession,
-    SaveSession,
-    SaveRecord,
-    DeleteSession,
-    CampaignProgress,
-}
-
-#[derive(Default)]
-struct MemoryStore {
-    sessions: RefCell<BTreeMap<String, Session>>,
-    pending: RefCell<BTreeMap<String, Session>>,
-    records: RefCell<BTreeMap<String, CallRecord>>,
-    fault: Cell<Fault>,
-}
-
-fn unavailable() -> ApiError {
-    ApiError::new(503, "store_unavailable", "injected fault")
-}
-
-impl MemoryStore {
-    fn fails(&self, fault: Fault) -> Result<(), ApiError> {
-        if self.fault.get() == fault {
-            Err(unavailable())
-        } else {
-            Ok(())
-        }
-    }
-}
-
-impl SessionStore for MemoryStore {
-    async fn session(&self, reference_id: &str) -> Result<Option<Session>, ApiError> {
-        self.fails(Fault::ReadSession)?;
-        Ok(self.sessions.borrow().get(reference_id).cloned())
-    }
-    async fn save_session(&self, session: &Session) -> Result<(), ApiError> {
-        self.fails(Fault::SaveSession)?;
-        let mut sessions = self.sessions.borrow_mut();
-        sessions.insert(session.reference_id.clone(), session.clone());
-        Ok(())
-    }
-    async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError> {
-        self.fails(Fault::DeleteSession)?;
-        self.sessions.borrow_mut().remove(reference_id);
-        Ok(())
-    }
-}
-
-impl CallRecords for MemoryStore {
-    async fn pending(
-        &self,
-        external_id: &str,
-        reference_id: &str,
-    ) -> Result<Option<Session>, ApiError> {
-        Ok(self
-            .pending
-            .borrow()
-            .get(external_id)
-            .cloned()
-            .map(|mut s| {
-                s.reference_id = reference_id.to_owned();
-                s
-            }))
-    }
-    async fn record_exists(&self, reference_id: &str) -> Result<bool, ApiError> {
-        Ok(self.records.borrow().contains_key(reference_id))
-    }
-    async fn save_record(&self, record: &CallRecord, _ttl_secs: u64) -> Result<(), ApiError> {
-        self.fails(Fault::SaveRecord)?;
-        let mut records = self.records.borrow_mut();
-        records.insert(record.reference_id.clone(), record.clone());
-        Ok(())
-    }
-    async fn campaign_progress(&self, _progress: Progress, _ttl: u64) -> Result<(), ApiError> {
-        self.fails(Fault::CampaignProgress)
-    }
-}
-
-/// The bank's balance API: answers from a script, counting requests.
-struct Bank {
-    answer: Result<FetchResponse, String>,
-    requests: Cell<usize>,
-}
-
-impl Fetcher for Bank {
-    async fn fetch(
-        &self,
-        _request: &FetchRequest,
-        _timeout_ms: u64,
-    ) -> Result<FetchResponse, String> {
-        self.requests.set(self.requests.get() + 1);
-        self.answer.clone()
-    }
-}
-
-fn bank(answer: Result<&str, &str>) -> Bank {
-    Bank {
-        answer: answer
-            .map(|body| FetchResponse {
-                status: 200,
-                body: body.to_owned(),
-            })
-            .map_err(str::to_owned),
-        requests: Cell::new(0),
-    }
+/// The bank's balance API: always the same answer.
+fn bank(answer: Result<&str, &str>) -> ScriptedHttp {
+    ScriptedHttp::always(
+        answer
+            .map(|body| FetchResponse::new(200, body))
+            .map_err(|message| HttpError::Failed {
+                message: message.to_owned(),
+            }),
+    )
 }
 
 struct Harness {
-    store: MemoryStore,
-    bank: Bank,
+    store: Memory,
+    bank: ScriptedHttp,
     registry: Registry,
     config: Config,
     now: Cell<u64>,
@@ -153,9 +38,9 @@ struct Harness {
 const REF: &str = "5A1E0000000000000000000000000001";
 
 impl Harness {
-    fn new(bank: Bank) -> Self {
+    fn new(bank: ScriptedHttp) -> Self {
         Self {
-            store: MemoryStore::default(),
+            store: Memory::default(),
             bank,
             registry: flows::registry(),
             config: Config::from_lookup(|_| None),
@@ -164,23 +49,29 @@ impl Harness {
         }
     }
 
+    fn pipeline(&self) -> Pipeline<'_, Memory, Memory, ScriptedHttp> {
+        Pipeline {
+            sessions: &self.store,
+            records: &self.store,
+            http: &self.bank,
+            registry: &self.registry,
+            config: &self.config,
+        }
+    }
+
+    fn post_body(&self, body: &str, now: u64) -> Result<Option<Reply>, ApiError> {
+        let event = decode_event(body.as_bytes()).expect("a valid event");
+        *self.log.borrow_mut() = RequestLog::default();
+        run(self
+            .pipeline()
+            .event(&event, body.as_bytes(), now, &mut self.log.borrow_mut()))
+    }
+
     fn post(&self, event: &str, data: serde_json::Value) -> Result<Option<Reply>, ApiError> {
         let body =
             serde_json::json!({"event": event, "reference_id": REF, "data": data}).to_string();
-        let event = decode_event(body.as_bytes()).expect("a valid event");
         self.now.set(self.now.get() + 7_000);
-        *self.log.borrow_mut() = RequestLog::default();
-        run(process(
-            &self.store,
-            &self.store,
-            &self.bank,
-            &self.registry,
-            &self.config,
-            &event,
-            body.as_bytes(),
-            self.now.get(),
-            &mut self.log.borrow_mut(),
-        ))
+        self.post_body(&body, self.now.get())
     }
 
     fn incoming(&self) -> Result<Option<Reply>, ApiError> {
@@ -209,7 +100,7 @@ impl Harness {
         )
     }
 
-    fn session(&self) -> Option<Session> {
+    fn session(&self) -> Option<engine::Session> {
         self.store.sessions.borrow().get(REF).cloned()
     }
 }
@@ -226,14 +117,14 @@ fn says(reply: Result<Option<Reply>, ApiError>, fragment: &str) -> Reply {
 
 fn store_error(result: Result<Option<Reply>, ApiError>) -> ApiError {
     let e = result.expect_err("a store failure");
-    assert_eq!((e.status, e.code), (503, "store_unavailable"));
+    assert_eq!((e.status, e.code.as_str()), (503, "store_unavailable"));
     e
 }
 
 #[test]
 fn a_failed_session_read_is_a_503_and_writes_nothing() {
     let h = Harness::new(bank(Ok("{}")));
-    h.store.fault.set(Fault::ReadSession);
+    h.store.fail(Fault::ReadSession);
     store_error(h.incoming());
     assert!(h.session().is_none());
     assert!(h.store.records.borrow().is_empty());
@@ -244,10 +135,10 @@ fn a_failed_session_write_loses_nothing_and_the_retry_gets_the_same_answer() {
     let h = Harness::new(bank(Ok("{}")));
     says(h.incoming(), "Thank you for calling");
     let welcome_done = h.session();
-    h.store.fault.set(Fault::SaveSession);
+    h.store.fail(Fault::SaveSession);
     store_error(h.spoke(""));
     assert_eq!(h.session(), welcome_done, "nothing advanced");
-    h.store.fault.set(Fault::None);
+    h.store.heal();
     says(h.spoke(""), "For your account balance");
 }
 
@@ -257,13 +148,13 @@ fn a_failed_record_write_keeps_the_session_for_the_retry() {
     says(h.incoming(), "Thank you for calling");
     says(h.spoke(""), "For your account balance");
     says(h.spoke("2"), "lost or stolen");
-    h.store.fault.set(Fault::SaveRecord);
+    h.store.fail(Fault::SaveRecord);
     store_error(h.hangup());
     assert!(
         h.session().is_some(),
         "the session (and what the caller entered) is kept"
     );
-    h.store.fault.set(Fault::None);
+    h.store.heal();
     assert_eq!(h.hangup().expect("stored"), None);
     assert!(h.session().is_none());
     let records = h.store.records.borrow();
@@ -276,7 +167,7 @@ fn a_failed_record_write_keeps_the_session_for_the_retry() {
 fn a_failed_session_delete_after_the_record_is_only_a_warning() {
     let h = Harness::new(bank(Ok("{}")));
     says(h.incoming(), "Thank you for calling");
-    h.store.fault.set(Fault::DeleteSession);
+    h.store.fail(Fault::DeleteSession);
     assert_eq!(h.hangup().expect("the record is stored"), None);
     assert!(h.store.records.borrow().contains_key(REF));
     assert!(h.log.borrow().warning.is_some());
@@ -304,7 +195,7 @@ fn a_timed_out_lookup_is_told_to_the_caller() {
     let h = Harness::new(bank(Err("no answer within 3000 ms")));
     at_account_prompt(&h);
     says(h.spoke("12345674#"), "cannot look up your balance");
-    assert_eq!(h.bank.requests.get(), 1);
+    assert_eq!(h.bank.requests.borrow().len(), 1);
 }
 
 #[test]
@@ -316,7 +207,7 @@ fn a_lookup_answers_the_balance() {
 
 #[test]
 fn a_looping_fetch_flow_is_cut_off_after_four_requests() {
-    use ivr_core::flow::{fetch, say, Ctx, Flow, Next};
+    use ivr_core::flow::{fetch, say, Ctx, FetchRequest, Flow, Next};
     fn again(_: &Ctx) -> FetchRequest {
         FetchRequest::get("https://example.com/again")
     }
@@ -333,9 +224,9 @@ fn a_looping_fetch_flow_is_cut_off_after_four_requests() {
         .default_inbound("looping");
     let reply = h.incoming().expect("an answer").expect("an action");
     assert_eq!(reply.method, "hangup");
-    assert_eq!(h.bank.requests.get(), MAX_FETCHES_PER_EVENT);
+    assert_eq!(h.bank.requests.borrow().len(), MAX_FETCHES_PER_EVENT);
     assert_eq!(
-        h.session().and_then(|s| s.outcome).as_deref(),
+        h.session().and_then(|s| s.outcome).map(|o| o.as_str()),
         Some("flow_error")
     );
 }
@@ -362,19 +253,7 @@ fn an_early_dial_completed_runs_the_flow_from_the_pending_entry() {
     let body = serde_json::json!({"event": "dial_completed", "reference_id": REF,
         "external_id": "ext-1", "data": {"status": "answered"}})
     .to_string();
-    let event = decode_event(body.as_bytes()).expect("event");
-    let reply = run(process(
-        &h.store,
-        &h.store,
-        &h.bank,
-        &h.registry,
-        &h.config,
-        &event,
-        body.as_bytes(),
-        5,
-        &mut RequestLog::default(),
-    ));
-    says(reply, "Hello Alex");
+    says(h.post_body(&body, 5), "Hello Alex");
     assert_eq!(h.session().map(|s| s.reference_id).as_deref(), Some(REF));
 }
 
@@ -395,7 +274,7 @@ fn a_failed_campaign_count_does_not_fail_the_call() {
         .sessions
         .borrow_mut()
         .insert(REF.to_owned(), session);
-    h.store.fault.set(Fault::CampaignProgress);
+    h.store.fail(Fault::SaveNumber);
     says(
         h.post("dial_completed", serde_json::json!({"status": "answered"})),
         "Example Clinic",

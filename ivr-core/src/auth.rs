@@ -1,16 +1,40 @@
-//! Bearer-token authentication of the worker's own API (`/calls`, `/campaigns`). Pure: the shell
-//! passes the `Authorization` header and the configured `API_TOKEN`.
+//! Who may call the worker: Telesign on `/webhook` (its signature over the body), and the
+//! customer's systems on the call API (a bearer token). Pure: the shell passes the headers and
+//! the configuration.
 //!
-//! Both sides are hashed with SHA-256 before a constant-time comparison, so neither the content
-//! nor the length of the token leaks through timing.
+//! Bearer tokens are hashed with SHA-256 on both sides before a constant-time comparison, so
+//! neither the content nor the length of the token leaks through timing.
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::ApiError;
+use crate::config::Config;
+use crate::error::{ApiError, ErrorCode};
+use crate::telesign::signature;
 
-/// The `WWW-Authenticate` challenge sent with every 401 of the API (RFC 6750).
-pub const CHALLENGE: &str = r#"Bearer realm="telesign-ivr""#;
+/// Checks that an event body was signed by Telesign for our customer id: `authorization` and
+/// `x_ts_authorization` are the request's headers of those names.
+pub fn verify_event(
+    config: &Config,
+    authorization: Option<&str>,
+    x_ts_authorization: Option<&str>,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let (Some(customer_id), Some(api_key)) = (&config.customer_id, &config.api_key) else {
+        return Err(ApiError::new(
+            ErrorCode::NotConfigured,
+            "TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY must be set to verify events",
+        ));
+    };
+    signature::verify(
+        authorization,
+        x_ts_authorization,
+        body,
+        customer_id,
+        api_key,
+    )
+    .map_err(|e| ApiError::new(ErrorCode::BadSignature, e.to_string()))
+}
 
 /// Checks `Authorization: Bearer <token>` against the configured token.
 ///
@@ -20,8 +44,7 @@ pub const CHALLENGE: &str = r#"Bearer realm="telesign-ivr""#;
 pub fn check_bearer(header: Option<&str>, configured: Option<&str>) -> Result<(), ApiError> {
     let Some(expected) = configured.filter(|t| !t.is_empty()) else {
         return Err(ApiError::new(
-            500,
-            "not_configured",
+            ErrorCode::NotConfigured,
             "API_TOKEN must be set to use the call API",
         ));
     };
@@ -47,8 +70,7 @@ pub fn rate_limit_key(token: &str) -> String {
 /// The 401 answer.
 pub fn unauthorized() -> ApiError {
     ApiError::new(
-        401,
-        "unauthorized",
+        ErrorCode::Unauthorized,
         "send the API token as `Authorization: Bearer <API_TOKEN>`",
     )
 }
@@ -104,7 +126,11 @@ mod tests {
             Some("Bearer dev-token-change-me extra"),
         ] {
             let e = check(header).unwrap_err();
-            assert_eq!((e.status, e.code), (401, "unauthorized"), "{header:?}");
+            assert_eq!(
+                (e.status, e.code.as_str()),
+                (401, "unauthorized"),
+                "{header:?}"
+            );
         }
     }
 
@@ -112,7 +138,7 @@ mod tests {
     fn no_configured_token_is_a_server_error_not_an_open_door() {
         for configured in [None, Some("")] {
             let e = check_bearer(Some("Bearer "), configured).unwrap_err();
-            assert_eq!((e.status, e.code), (500, "not_configured"));
+            assert_eq!((e.status, e.code.as_str()), (500, "not_configured"));
             let e = check_bearer(None, configured).unwrap_err();
             assert_eq!(e.status, 500);
         }

@@ -15,6 +15,9 @@
 //! This crate does not depend on the Workers runtime, so the compiler keeps it sans-IO and plain
 //! host `cargo test` runs all of it.
 
+#[macro_use]
+mod names;
+
 pub mod api;
 pub mod auth;
 pub mod config;

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{ApiError, ErrorCode};
 use crate::telesign::PhoneNumber;
 
 /// What one request did. Filled in as the request is handled, written once at the end. A
@@ -18,7 +19,7 @@ pub struct RequestLog {
     pub path: String,
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<Cow<'static, str>>,
+    pub code: Option<ErrorCode>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -63,6 +64,12 @@ impl RequestLog {
         self.note = note;
         self.from = from;
         self.warning = warning.or(self.warning.take());
+    }
+
+    /// Notes the error a request is answered with: its code and message.
+    pub fn error(&mut self, e: &ApiError) {
+        self.code = Some(e.code);
+        self.message = Some(e.message.clone());
     }
 
     /// The line, with its level chosen from the status.

@@ -62,6 +62,52 @@ pub fn path_of(url: &str) -> &str {
     &path[..path.find(['?', '#']).unwrap_or(path.len())]
 }
 
+/// The query of a serialized URL (what follows the first `?`, up to a `#`), empty when none.
+pub fn query_of(url: &str) -> &str {
+    let Some((_, rest)) = url.split_once('?') else {
+        return "";
+    };
+    rest.split_once('#').map_or(rest, |(query, _)| query)
+}
+
+/// The name/value pairs of a query, decoded as browsers and the WHATWG URL standard decode
+/// `application/x-www-form-urlencoded`: split on `&`, the first `=` splits name from value, `+`
+/// is a space, `%XX` a byte; bytes that are not UTF-8 become U+FFFD. Empty pieces are skipped.
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    fn decode(text: &str) -> String {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = |b: u8| char::from(b).to_digit(16);
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => {
+                    match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                        (Some(hi), Some(lo)) => {
+                            // Two hex digits make one byte.
+                            out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
+                            i += 2;
+                        }
+                        _ => out.push(b'%'),
+                    }
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    query
+        .split('&')
+        .filter(|piece| !piece.is_empty())
+        .map(|piece| {
+            let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
 /// The one non-empty path segment after `prefix`, if `path` is exactly that.
 fn segment<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     path.strip_prefix(prefix)
@@ -84,6 +130,30 @@ mod tests {
         ] {
             assert_eq!(path_of(url), path, "{url}");
         }
+    }
+
+    #[test]
+    fn queries_decode_as_forms_do() {
+        assert_eq!(
+            query_of("https://w.example/calls?flow=a&limit=5#frag"),
+            "flow=a&limit=5"
+        );
+        assert_eq!(query_of("https://w.example/calls"), "");
+        let pairs = query_pairs("flow=bank+menu&cursor=a%2Fb%3D&&limit&x=%zz%4&y=%C3%A9%FF");
+        let pairs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("flow", "bank menu"),
+                ("cursor", "a/b="),
+                ("limit", ""),
+                ("x", "%zz%4"),
+                ("y", "é\u{fffd}"),
+            ]
+        );
     }
 
     #[test]

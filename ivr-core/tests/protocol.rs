@@ -97,7 +97,7 @@ fn expectations() -> Vec<(&'static str, Expect)> {
                     event.kind,
                     EventKind::CallCompleted(CallCompleted {
                         parties: parties("15558675309", "15555551212"),
-                        direction: Direction::Inbound,
+                        direction: Some(Direction::Inbound),
                         status: CallStatus::Hangup,
                         created_on_utc: Some("2018-08-07T20:33:38.003718".into()),
                         answered_on_utc: Some("2018-08-07T20:33:40.003718".into()),
@@ -212,7 +212,7 @@ fn expectations() -> Vec<(&'static str, Expect)> {
                     event.kind,
                     EventKind::CallCompleted(CallCompleted {
                         parties: parties("15555551212", "15554441313"),
-                        direction: Direction::Inbound,
+                        direction: Some(Direction::Inbound),
                         status: CallStatus::Hangup,
                         created_on_utc: Some("2018-08-07T20:33:38.003718".into()),
                         answered_on_utc: Some("2018-08-07T20:33:40.003718".into()),

@@ -28,10 +28,7 @@ fn only(flow: Flow) -> Registry {
 }
 
 fn ok(body: &str) -> Result<FetchResponse, &'static str> {
-    Ok(FetchResponse {
-        status: 200,
-        body: body.to_owned(),
-    })
+    Ok(FetchResponse::new(200, body.to_owned()))
 }
 
 const MAIN_MENU: &str = "For your account balance, press 1. For cards, press 2.";
@@ -62,7 +59,7 @@ fn goodbye_then_hangup(c: &mut Caller, goodbye: Heard) {
     goodbye.says(GOODBYE);
     c.speak_completed("").hangs_up();
     assert_eq!(c.wait(), Some(Wait::Hangup));
-    assert_eq!(c.call_completed().outcome, "completed");
+    assert_eq!(c.call_completed().outcome.as_str(), "completed");
 }
 
 fn results(c: &Caller) -> Vec<(String, String, String)> {
@@ -71,7 +68,7 @@ fn results(c: &Caller) -> Vec<(String, String, String)> {
         .or_else(|| c.record.clone().map(|r| r.answers))
         .unwrap_or_default()
         .into_iter()
-        .map(|a| (a.step, a.digits, a.result))
+        .map(|a| (a.step, a.digits, a.result.as_str().to_owned()))
         .collect()
 }
 
@@ -101,9 +98,9 @@ fn bank_balance_is_looked_up_and_the_call_record_tells_the_story() {
     c.speak_completed("").prompts(MAIN_MENU);
 
     let record = c.call_completed();
-    assert_eq!(record.outcome, "caller_hung_up");
+    assert_eq!(record.outcome.as_str(), "caller_hung_up");
     assert_eq!(record.flow.as_deref(), Some("bank_menu"));
-    assert_eq!(record.direction.as_deref(), Some("inbound"));
+    assert_eq!(record.direction.map(|d| d.as_str()), Some("inbound"));
     assert_eq!(record.from.as_deref(), Some(CALLER));
     assert_eq!(record.to.as_deref(), Some(BANK_LINE));
     assert_eq!(record.status.as_deref(), Some("hangup"));
@@ -183,10 +180,7 @@ fn a_numeric_balance_is_spoken_too() {
 #[test]
 fn a_failed_lookup_apologises_and_returns_to_the_main_menu() {
     let failures: [Result<FetchResponse, &str>; 4] = [
-        Ok(FetchResponse {
-            status: 503,
-            body: r#"{"balance": "1.00"}"#.to_owned(),
-        }),
+        Ok(FetchResponse::new(503, r#"{"balance": "1.00"}"#)),
         Err("no answer within 3000 ms"),
         ok("not json"),
         ok(r#"{"balance": null}"#),
@@ -295,7 +289,7 @@ fn silence_at_a_gather_reprompts_then_gives_up() {
     let no_input = record
         .answers
         .iter()
-        .filter(|a| a.result == "no_input")
+        .filter(|a| a.result.as_str() == "no_input")
         .count();
     assert_eq!(no_input, 3);
 }
@@ -343,7 +337,7 @@ fn the_repeat_key_replays_the_menu_without_spending_a_retry() {
         .record
         .iter()
         .flat_map(|r| &r.answers)
-        .filter(|a| a.result == "repeat")
+        .filter(|a| a.result.as_str() == "repeat")
         .count();
     assert_eq!(repeats, 3);
 }
@@ -491,8 +485,8 @@ fn a_reminder_is_confirmed() {
         .says("Thank you. Your appointment is confirmed. Goodbye.");
     c.speak_completed("").hangs_up();
     let record = c.call_completed();
-    assert_eq!(record.outcome, "completed");
-    assert_eq!(record.direction.as_deref(), Some("outbound"));
+    assert_eq!(record.outcome.as_str(), "completed");
+    assert_eq!(record.direction.map(|d| d.as_str()), Some("outbound"));
     assert_eq!(record.from.as_deref(), Some(BANK_LINE));
     assert_eq!(record.to.as_deref(), Some(CALLER));
     assert_eq!(record.external_id.as_deref(), Some("ext-42"));
@@ -544,7 +538,7 @@ fn a_reminder_nobody_answers_ends_with_the_no_response_message() {
         .says("We did not receive an answer. We will call again later. Goodbye.");
     c.speak_completed("").hangs_up();
     let record = c.call_completed();
-    assert_eq!(record.outcome, "completed");
+    assert_eq!(record.outcome.as_str(), "completed");
     assert!(!record.vars.contains_key("choice"));
 }
 
@@ -557,12 +551,12 @@ fn a_reminder_that_never_connects_leaves_a_dial_failed_record() {
         assert!(heard.reply.is_none(), "{heard:?}");
         assert_eq!(heard.note, Note::Finished);
         let record = c.record.clone().unwrap_or_else(|| panic!("no record"));
-        assert_eq!(record.outcome, "dial_failed");
+        assert_eq!(record.outcome.as_str(), "dial_failed");
         assert_eq!(record.status.as_deref(), Some(status));
         assert_eq!(record.external_id.as_deref(), Some("ext-42"));
         // Telesign may still close the call: no session is left, so that record is
         // `unknown_call` (the shell keeps the first record).
-        assert_eq!(c.call_completed().outcome, "unknown_call");
+        assert_eq!(c.call_completed().outcome.as_str(), "unknown_call");
     }
 }
 
@@ -595,7 +589,7 @@ fn calls_to_the_support_number_hunt_through_the_agents_then_apologise() {
         .says("Sorry, all of our agents are busy right now.");
     c.speak_completed("").hangs_up();
     let record = c.call_completed();
-    assert_eq!(record.outcome, "no_answer");
+    assert_eq!(record.outcome.as_str(), "no_answer");
     assert_eq!(record.flow.as_deref(), Some("agent_forwarding"));
     assert_eq!(record.visited, ["agents", "apology"]);
 }
@@ -615,7 +609,7 @@ fn a_late_leg_event_of_an_earlier_agent_does_not_ring_the_next_one() {
     c.event("call_leg_completed", first_leg).is_stale();
     let second_leg = json!({"to": "15555550102", "hangup_cause": "call_answered"});
     c.event("call_leg_completed", second_leg).hangs_up();
-    assert_eq!(c.call_completed().outcome, "bridged");
+    assert_eq!(c.call_completed().outcome.as_str(), "bridged");
 }
 
 #[test]
@@ -626,9 +620,12 @@ fn an_answered_agent_bridges_the_call_and_the_call_ends_after_the_leg() {
     let answered = c.dial_completed("answered");
     assert_eq!(answered.note, Note::Ignored);
     assert!(answered.reply.is_none() && answered.changed);
-    assert_eq!(c.session().and_then(|s| s.outcome), Some("bridged".into()));
+    assert_eq!(
+        c.session().and_then(|s| s.outcome).map(|o| o.as_str()),
+        Some("bridged")
+    );
     c.leg_completed("call_answered").hangs_up();
-    assert_eq!(c.call_completed().outcome, "bridged");
+    assert_eq!(c.call_completed().outcome.as_str(), "bridged");
 }
 
 #[test]
@@ -641,7 +638,11 @@ fn a_failed_leg_tries_the_next_agent() {
     assert_eq!(c.leg_completed("call_not_answered").dialed(), "15555550102");
     assert_eq!(c.dial_completed("answered").note, Note::Ignored);
     let record = c.call_completed();
-    assert_eq!(record.outcome, "bridged", "the caller was with an agent");
+    assert_eq!(
+        record.outcome.as_str(),
+        "bridged",
+        "the caller was with an agent"
+    );
 }
 
 #[test]
@@ -651,7 +652,7 @@ fn a_caller_who_hangs_up_while_the_agents_ring_is_recorded() {
     c.incoming_call();
     c.leg_completed("call_not_answered");
     let record = c.call_completed();
-    assert_eq!(record.outcome, "caller_hung_up");
+    assert_eq!(record.outcome.as_str(), "caller_hung_up");
     assert_eq!(record.visited, ["agents"]);
 }
 
@@ -683,7 +684,7 @@ fn a_call_no_flow_answers_is_hung_up_without_a_session() {
     heard.hangs_up();
     assert_eq!(heard.note, Note::NoFlow);
     assert!(!heard.changed && c.session().is_none());
-    assert_eq!(c.call_completed().outcome, "unknown_call");
+    assert_eq!(c.call_completed().outcome.as_str(), "unknown_call");
 }
 
 #[test]
@@ -716,16 +717,16 @@ fn call_completed_of_an_unknown_call_still_leaves_a_record() {
     let r = registry();
     let mut c = Caller::dialing(&r, BANK_LINE);
     let record = c.call_completed();
-    assert_eq!(record.outcome, "unknown_call");
+    assert_eq!(record.outcome.as_str(), "unknown_call");
     assert_eq!(record.flow, None);
-    assert_eq!(record.direction.as_deref(), Some("inbound"));
+    assert_eq!(record.direction.map(|d| d.as_str()), Some("inbound"));
     assert_eq!(record.from.as_deref(), Some(CALLER));
     assert_eq!(record.to.as_deref(), Some(BANK_LINE));
     assert_eq!(record.duration, Some(58));
     assert_eq!(record.started_ms, None);
     // A redelivered call_completed also finds no session: the same record again.
     let again = c.call_completed();
-    assert_eq!(again.outcome, "unknown_call");
+    assert_eq!(again.outcome.as_str(), "unknown_call");
 }
 
 // ---- Redeliveries and stale events ---------------------------------------------------------
@@ -808,7 +809,7 @@ fn after_the_hangup_only_call_completed_counts() {
     assert_eq!(unknown.note, Note::Ignored);
     assert!(unknown.reply.is_none() && !unknown.changed);
     assert_eq!(c.stored().map(str::to_owned), stored);
-    assert_eq!(c.call_completed().outcome, "completed");
+    assert_eq!(c.call_completed().outcome.as_str(), "completed");
 }
 
 #[test]
@@ -874,7 +875,7 @@ fn an_audio_menu_is_reprompted_after_a_spoken_notice() {
     assert!(again.collect().is_object());
     // The retry is spent: no fallback, so the call ends.
     c.play_timeout().hangs_up();
-    assert_eq!(c.call_completed().outcome, "completed");
+    assert_eq!(c.call_completed().outcome.as_str(), "completed");
 }
 
 #[test]
@@ -933,7 +934,7 @@ fn a_flow_error_right_after_send_dtmf_still_hangs_up() {
     let mut c = Caller::placed(&r, "tones_then_error", &[]);
     c.dial_completed("answered");
     c.unknown("send_dtmf_completed").hangs_up();
-    assert_eq!(c.call_completed().outcome, "flow_error");
+    assert_eq!(c.call_completed().outcome.as_str(), "flow_error");
 }
 
 #[test]
@@ -966,7 +967,7 @@ fn ends_in_flow_error(r: &Registry, walk: impl FnOnce(&mut Caller) -> Heard) {
     let heard = walk(&mut c);
     heard.hangs_up();
     assert_eq!(c.wait(), Some(Wait::Hangup));
-    assert_eq!(c.call_completed().outcome, "flow_error");
+    assert_eq!(c.call_completed().outcome.as_str(), "flow_error");
 }
 
 fn go_nowhere(_: &mut Ctx) -> Next {
@@ -1033,7 +1034,7 @@ fn an_outbound_flow_that_starts_with_dial_is_hung_up() {
     let r = Registry::new().flow(flow);
     let mut c = Caller::placed(&r, "o", &[]);
     c.dial_completed("answered").hangs_up();
-    assert_eq!(c.call_completed().outcome, "flow_error");
+    assert_eq!(c.call_completed().outcome.as_str(), "flow_error");
 }
 
 #[test]
@@ -1072,7 +1073,7 @@ fn a_flow_removed_while_a_call_is_live_ends_the_call_politely() {
     let event = decode_event(&body).unwrap_or_else(|e| panic!("{e}"));
     let (reply, s) = hung_up(handle(&without, session, &event, &fingerprint(&body), T0));
     assert_eq!(reply.method, "hangup");
-    assert_eq!(s.outcome.as_deref(), Some("flow_error"));
+    assert_eq!(s.outcome.map(|o| o.as_str()), Some("flow_error"));
     assert_eq!(s.wait, Wait::Hangup);
 }
 
@@ -1083,10 +1084,7 @@ fn resume_at_a_step_that_does_not_fetch_is_a_flow_error() {
     let session: Session = c.session().unwrap_or_else(|| panic!("no session"));
     let body = c.body("speak_completed", json!({"collected_digits": "1"}));
     let event = decode_event(&body).unwrap_or_else(|e| panic!("{e}"));
-    let response = FetchResponse {
-        status: 200,
-        body: "{}".into(),
-    };
+    let response = FetchResponse::new(200, "{}");
     let (reply, s) = hung_up(resume(
         &r,
         session,
@@ -1096,7 +1094,7 @@ fn resume_at_a_step_that_does_not_fetch_is_a_flow_error() {
         T0,
     ));
     assert_eq!(reply.method, "hangup");
-    assert_eq!(s.outcome.as_deref(), Some("flow_error"));
+    assert_eq!(s.outcome.map(|o| o.as_str()), Some("flow_error"));
 }
 
 // ---- Determinism ----------------------------------------------------------------------------
@@ -1115,10 +1113,7 @@ fn the_same_inputs_give_the_same_outcome() {
         panic!("{first:?}")
     };
     assert_eq!(request.method, "GET");
-    let answer = FetchResponse {
-        status: 200,
-        body: r#"{"balance":"1"}"#.into(),
-    };
+    let answer = FetchResponse::new(200, r#"{"balance":"1"}"#);
     let go = || resume(&r, (*session).clone(), &event, &fp, Ok(&answer), T0 + 99);
     assert_eq!(go(), go());
     assert_eq!(fingerprint(&body), fp);

@@ -97,12 +97,7 @@ fn digits(rng: &mut Rng, c: &Caller) -> String {
 const KEYS: [char; 12] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '#'];
 
 fn fetch_answer(rng: &mut Rng) -> Result<FetchResponse, &'static str> {
-    let ok = |status: u16, body: &str| {
-        Ok(FetchResponse {
-            status,
-            body: body.to_owned(),
-        })
-    };
+    let ok = |status: u16, body: &str| Ok(FetchResponse::new(status, body));
     match rng.below(4) {
         0 => ok(200, r#"{"balance": "12.34"}"#),
         1 => ok(500, "upstream down"),

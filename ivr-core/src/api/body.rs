@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::flow::{Flow, Registry};
 use crate::telesign::PhoneNumber;
 
@@ -26,19 +26,17 @@ impl Fields {
     /// Parses `body` and refuses any field not in `allowed`.
     pub fn parse(body: &[u8], allowed: &[&str]) -> Result<Self, ApiError> {
         let value: Value = serde_json::from_slice(body).map_err(|e| {
-            ApiError::new(400, "invalid_json", format!("the body is not JSON: {e}"))
+            ApiError::new(ErrorCode::InvalidJson, format!("the body is not JSON: {e}"))
         })?;
         let Value::Object(map) = value else {
             return Err(ApiError::new(
-                400,
-                "invalid_body",
+                ErrorCode::InvalidBody,
                 "the body must be a JSON object",
             ));
         };
         if let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(ApiError::new(
-                400,
-                "unknown_field",
+                ErrorCode::UnknownField,
                 format!("unknown field `{unknown}`; allowed: {}", allowed.join(", ")),
             ));
         }
@@ -48,7 +46,7 @@ impl Fields {
     /// A string field that must be present (`null` counts as absent).
     pub fn required_str(&self, name: &str) -> Result<&str, ApiError> {
         self.optional_str(name)?
-            .ok_or_else(|| ApiError::new(400, "missing_field", format!("`{name}` is required")))
+            .ok_or_else(|| ApiError::new(ErrorCode::MissingField, format!("`{name}` is required")))
     }
 
     /// A string field that may be absent or `null`.
@@ -68,7 +66,10 @@ impl Fields {
 
 /// 400 `invalid_field`: a field has the wrong JSON type.
 pub fn wrong_type(name: &str, expected: &str) -> ApiError {
-    ApiError::new(400, "invalid_field", format!("`{name}` must be {expected}"))
+    ApiError::new(
+        ErrorCode::InvalidField,
+        format!("`{name}` must be {expected}"),
+    )
 }
 
 /// The outbound flow called `name`: 422 `unknown_flow` when there is none (an inbound flow
@@ -80,14 +81,14 @@ pub fn outbound_flow<'r>(registry: &'r Registry, name: &str) -> Result<&'r Flow,
         } else {
             "is not a flow of this worker"
         };
-        ApiError::new(422, "unknown_flow", format!("`{name}` {why}"))
+        ApiError::new(ErrorCode::UnknownFlow, format!("`{name}` {why}"))
     })
 }
 
 /// The number to call: 422 `invalid_number` unless 7 to 15 digits with an optional `+`.
 pub fn number(field: &str, text: &str) -> Result<PhoneNumber, ApiError> {
     PhoneNumber::parse(text)
-        .map_err(|e| ApiError::new(422, "invalid_number", format!("`{field}` is {e}")))
+        .map_err(|e| ApiError::new(ErrorCode::InvalidNumber, format!("`{field}` is {e}")))
 }
 
 /// The caller id: the request's own, else the configured `CALLER_ID`; 422 `invalid_caller_id`
@@ -99,16 +100,18 @@ pub fn caller_id(
     match (requested, configured) {
         (Some(text), _) => PhoneNumber::parse(text).map_err(|e| {
             ApiError::new(
-                422,
-                "invalid_caller_id",
+                ErrorCode::InvalidCallerId,
                 format!("`caller_id_number` is {e}"),
             )
         }),
-        (None, Some(text)) => PhoneNumber::parse(text)
-            .map_err(|e| ApiError::new(500, "not_configured", format!("the CALLER_ID var is {e}"))),
+        (None, Some(text)) => PhoneNumber::parse(text).map_err(|e| {
+            ApiError::new(
+                ErrorCode::NotConfigured,
+                format!("the CALLER_ID var is {e}"),
+            )
+        }),
         (None, None) => Err(ApiError::new(
-            422,
-            "missing_caller_id",
+            ErrorCode::MissingCallerId,
             "give `caller_id_number` or set the CALLER_ID var",
         )),
     }
@@ -116,7 +119,7 @@ pub fn caller_id(
 
 /// The call's vars: an object of strings, names of letters, digits and `_`; 422 `invalid_vars`.
 pub fn vars(value: Option<&Value>) -> Result<BTreeMap<String, String>, ApiError> {
-    let invalid = |why: String| ApiError::new(422, "invalid_vars", why);
+    let invalid = |why: String| ApiError::new(ErrorCode::InvalidVars, why);
     let Some(value) = value else {
         return Ok(BTreeMap::new());
     };
@@ -154,7 +157,7 @@ mod tests {
     use crate::flow::say;
 
     fn codes(e: ApiError) -> (u16, &'static str) {
-        (e.status, e.code)
+        (e.status, e.code.as_str())
     }
 
     #[test]

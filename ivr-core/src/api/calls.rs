@@ -3,14 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::CallRecord;
-use crate::error::ApiError;
+use serde::Serialize;
+
+use crate::engine::{CallOutcome, CallRecord, Session};
+use crate::error::{ApiError, ErrorCode};
 use crate::flow::Registry;
-use crate::telesign::{Dial, DialError, PhoneNumber};
+use crate::telesign::{Dial, DialError, Direction, PhoneNumber};
 
 use super::body::{self, Fields};
 use super::campaigns::EXTERNAL_ID_PREFIX;
-use super::Failure;
 
 /// The largest `POST /calls` body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -59,7 +60,7 @@ pub fn parse_call_request(
 /// The client's `external_id`, as Telesign will accept it (see [`Dial::external_id`]) and not in
 /// the form campaigns use (their calls are tracked through it).
 fn checked_external_id(id: &str) -> Result<String, ApiError> {
-    let invalid = |why: String| ApiError::new(422, "invalid_external_id", why);
+    let invalid = |why: String| ApiError::new(ErrorCode::InvalidExternalId, why);
     if id.trim().starts_with(EXTERNAL_ID_PREFIX) {
         return Err(invalid(format!(
             "`external_id` may not start with `{EXTERNAL_ID_PREFIX}`, which campaigns use"
@@ -80,7 +81,7 @@ pub fn dial_action(
 ) -> Result<Dial, ApiError> {
     Dial::new(to.digits(), caller_id.digits())
         .and_then(|d| d.external_id(external_id))
-        .map_err(|e| ApiError::new(422, "invalid_field", e.to_string()))
+        .map_err(|e| ApiError::new(ErrorCode::InvalidField, e.to_string()).with_status(422))
 }
 
 /// Why a dial did not start a call: Telesign's answer, or no answer at all.
@@ -94,26 +95,33 @@ pub enum DialFailure {
     Unreachable { message: String },
 }
 
-/// Telesign's documented rejection statuses, so they can be our stable error codes verbatim.
-const TELESIGN_STATUSES: [&str; 9] = [
-    "premium_to_number_rejected",
-    "to_number_blocked_by_country",
-    "to_number_blocked_by_customer",
-    "to_number_blocked_by_telesign",
-    "caller_id_number_not_owned",
-    "caller_id_number_not_provided",
-    "invalid_phone_number",
-    "to_number_not_provided",
-    "unsupported_call_state",
+/// Telesign's documented rejection statuses, which are our stable error codes verbatim.
+const TELESIGN_STATUSES: [ErrorCode; 9] = [
+    ErrorCode::PremiumToNumberRejected,
+    ErrorCode::ToNumberBlockedByCountry,
+    ErrorCode::ToNumberBlockedByCustomer,
+    ErrorCode::ToNumberBlockedByTelesign,
+    ErrorCode::CallerIdNumberNotOwned,
+    ErrorCode::CallerIdNumberNotProvided,
+    ErrorCode::InvalidPhoneNumber,
+    ErrorCode::ToNumberNotProvided,
+    ErrorCode::UnsupportedCallState,
 ];
 
 impl DialFailure {
     /// The `outcome` of the call record a failed dial leaves.
-    pub fn outcome(&self) -> &'static str {
+    pub fn outcome(&self) -> CallOutcome {
         match self {
-            DialFailure::Telesign(e) => e.code(),
-            DialFailure::Timeout { .. } => "dial_timeout",
-            DialFailure::Unreachable { .. } => "dial_unreachable",
+            DialFailure::Telesign(e) => match e {
+                DialError::Rejected { .. } => CallOutcome::DialRejected,
+                DialError::BadRequest { .. } => CallOutcome::DialBadRequest,
+                DialError::Unauthorized { .. } => CallOutcome::DialUnauthorized,
+                DialError::RateLimited { .. } => CallOutcome::DialRateLimited,
+                DialError::Upstream { .. } => CallOutcome::DialUpstreamError,
+                DialError::InvalidResponse { .. } => CallOutcome::DialInvalidResponse,
+            },
+            DialFailure::Timeout { .. } => CallOutcome::DialTimeout,
+            DialFailure::Unreachable { .. } => CallOutcome::DialUnreachable,
         }
     }
 
@@ -154,36 +162,30 @@ impl DialFailure {
     /// What `POST /calls` answers. Telesign's rejections (200 and 400) are 422 with Telesign's
     /// status as the code; our credentials refused is 502 (the client can do nothing about it);
     /// 429 is passed on with its `Retry-After`; no usable answer is 502 or, on timeout, 504.
-    pub fn to_failure(&self) -> Failure {
-        let message = self.to_string();
-        let telesign_code = |fallback: &'static str| {
+    pub fn to_error(&self) -> ApiError {
+        let telesign_code = |fallback: ErrorCode| {
             let status = self.telesign_status().unwrap_or_default();
             TELESIGN_STATUSES
-                .iter()
-                .find(|s| **s == status)
-                .copied()
+                .into_iter()
+                .find(|code| code.as_str() == status)
                 .unwrap_or(fallback)
         };
-        let (status, code) = match self {
+        let code = match self {
             DialFailure::Telesign(e) => match e {
-                DialError::Rejected { .. } => (422, telesign_code("dial_rejected")),
-                DialError::BadRequest { .. } => (422, telesign_code("dial_bad_request")),
-                DialError::Unauthorized { .. } => (502, "telesign_credentials_rejected"),
-                DialError::RateLimited { .. } => (429, "telesign_rate_limited"),
+                DialError::Rejected { .. } => telesign_code(ErrorCode::DialRejected),
+                DialError::BadRequest { .. } => telesign_code(ErrorCode::DialBadRequest),
+                DialError::Unauthorized { .. } => ErrorCode::TelesignCredentialsRejected,
+                DialError::RateLimited { .. } => ErrorCode::TelesignRateLimited,
                 DialError::Upstream { http_status, .. } if *http_status >= 500 => {
-                    (502, "telesign_unavailable")
+                    ErrorCode::TelesignUnavailable
                 }
-                DialError::Upstream { .. } => (502, "telesign_error"),
-                DialError::InvalidResponse { .. } => (502, "telesign_invalid_response"),
+                DialError::Upstream { .. } => ErrorCode::TelesignError,
+                DialError::InvalidResponse { .. } => ErrorCode::TelesignInvalidResponse,
             },
-            DialFailure::Timeout { .. } => (504, "telesign_timeout"),
-            DialFailure::Unreachable { .. } => (502, "telesign_unreachable"),
+            DialFailure::Timeout { .. } => ErrorCode::TelesignTimeout,
+            DialFailure::Unreachable { .. } => ErrorCode::TelesignUnreachable,
         };
-        Failure {
-            error: ApiError::new(status, code, message),
-            retry_after_secs: self.retry_after_secs(),
-            challenge: false,
-        }
+        ApiError::new(code, self.to_string()).retry_after(self.retry_after_secs())
     }
 }
 
@@ -197,6 +199,23 @@ impl std::fmt::Display for DialFailure {
             DialFailure::Unreachable { message } => write!(f, "Telesign is unreachable: {message}"),
         }
     }
+}
+
+/// `GET /calls/<id>`: the live session, else the final record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", content = "call", rename_all = "snake_case")]
+pub enum CallView {
+    Live(Box<Session>),
+    Ended(Box<CallRecord>),
+}
+
+/// The answer to `POST /calls` when Telesign accepted the dial.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Accepted<'a> {
+    pub reference_id: &'a str,
+    pub external_id: &'a str,
+    /// Always `dial_accepted`.
+    pub status: &'static str,
 }
 
 /// What is known of a call whose dial is being sent.
@@ -215,7 +234,7 @@ pub fn failed_dial_record(placing: &Placing, failure: &DialFailure, now_ms: u64)
     CallRecord {
         reference_id: placing.external_id.clone(),
         flow: Some(placing.flow.clone()),
-        direction: Some("outbound".to_owned()),
+        direction: Some(Direction::Outbound),
         from: Some(placing.caller_id.e164()),
         to: Some(placing.to.e164()),
         external_id: Some(placing.external_id.clone()),
@@ -227,7 +246,7 @@ pub fn failed_dial_record(placing: &Placing, failure: &DialFailure, now_ms: u64)
         vars: placing.vars.clone(),
         answers: Vec::new(),
         visited: Vec::new(),
-        outcome: failure.outcome().to_owned(),
+        outcome: failure.outcome(),
         status: failure.telesign_status().map(str::to_owned),
         started_ms: Some(now_ms),
         ended_ms: now_ms,
@@ -247,7 +266,7 @@ pub struct ListQuery {
 pub fn parse_list_query<'a>(
     pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Result<ListQuery, ApiError> {
-    let invalid = |why: String| ApiError::new(400, "invalid_query", why);
+    let invalid = |why: String| ApiError::new(ErrorCode::InvalidQuery, why);
     let mut query = ListQuery {
         flow: None,
         cursor: None,
@@ -319,7 +338,7 @@ mod tests {
     }
 
     fn code(e: ApiError) -> (u16, &'static str) {
-        (e.status, e.code)
+        (e.status, e.code.as_str())
     }
 
     #[test]
@@ -428,68 +447,53 @@ mod tests {
     fn telesign_answers_map_to_clear_responses() {
         let status = |s: &str| json!({"reference_id": "R", "status": s});
         let f = failure(200, status("to_number_blocked_by_country"), None);
-        let answer = f.to_failure();
-        assert_eq!(
-            code(answer.error.clone()),
-            (422, "to_number_blocked_by_country")
-        );
-        assert!(answer
-            .error
-            .message
-            .contains("to_number_blocked_by_country"));
-        assert_eq!(f.outcome(), "dial_rejected");
+        let answer = f.to_error();
+        assert_eq!(code(answer.clone()), (422, "to_number_blocked_by_country"));
+        assert!(answer.message.contains("to_number_blocked_by_country"));
+        assert_eq!(f.outcome().as_str(), "dial_rejected");
         assert!(!f.is_transient());
 
         let f = failure(200, status("some_new_rejection"), None);
-        assert_eq!(code(f.to_failure().error), (422, "dial_rejected"));
+        assert_eq!(code(f.to_error()), (422, "dial_rejected"));
 
         let f = failure(400, status("caller_id_number_not_owned"), None);
+        assert_eq!(code(f.to_error()), (422, "caller_id_number_not_owned"));
         assert_eq!(
-            code(f.to_failure().error),
-            (422, "caller_id_number_not_owned")
-        );
-        assert_eq!(
-            (f.outcome(), f.telesign_status()),
+            (f.outcome().as_str(), f.telesign_status()),
             ("dial_bad_request", Some("caller_id_number_not_owned"))
         );
 
         let f = failure(401, status("credentials_not_authorized"), None);
-        assert_eq!(
-            code(f.to_failure().error),
-            (502, "telesign_credentials_rejected")
-        );
+        assert_eq!(code(f.to_error()), (502, "telesign_credentials_rejected"));
         assert!(!f.is_transient());
 
         let f = failure(429, status("rate_limit_exceeded"), Some("7"));
-        let answer = f.to_failure();
-        assert_eq!(code(answer.error), (429, "telesign_rate_limited"));
+        let answer = f.to_error();
+        assert_eq!(code(answer.clone()), (429, "telesign_rate_limited"));
         assert_eq!(answer.retry_after_secs, Some(7));
         assert!(f.is_transient());
 
         let f = failure(503, json!({}), None);
-        assert_eq!(code(f.to_failure().error), (502, "telesign_unavailable"));
+        assert_eq!(code(f.to_error()), (502, "telesign_unavailable"));
         assert!(f.is_transient());
         let f = failure(404, json!({}), None);
-        assert_eq!(code(f.to_failure().error), (502, "telesign_error"));
+        assert_eq!(code(f.to_error()), (502, "telesign_error"));
         assert!(!f.is_transient());
 
         let f = failure(202, json!({"status": "dial_accepted"}), None);
-        assert_eq!(
-            code(f.to_failure().error),
-            (502, "telesign_invalid_response")
-        );
+        assert_eq!(code(f.to_error()), (502, "telesign_invalid_response"));
         assert!(!f.is_transient(), "the call may be under way: never redial");
 
         let f = DialFailure::Timeout { after_ms: 250 };
-        assert_eq!(code(f.to_failure().error), (504, "telesign_timeout"));
-        assert_eq!(f.outcome(), "dial_timeout");
+        assert_eq!(code(f.to_error()), (504, "telesign_timeout"));
+        assert_eq!(f.outcome().as_str(), "dial_timeout");
         assert!(f.is_transient());
         let f = DialFailure::Unreachable {
             message: "dns".into(),
         };
-        assert_eq!(code(f.to_failure().error), (502, "telesign_unreachable"));
+        assert_eq!(code(f.to_error()), (502, "telesign_unreachable"));
         for f in [f, DialFailure::Timeout { after_ms: 1 }] {
-            assert!(!f.to_failure().challenge);
+            assert_eq!(f.to_error().challenge(), None);
         }
     }
 
@@ -509,13 +513,13 @@ mod tests {
         );
         let record = failed_dial_record(&placing, &f, 42);
         assert_eq!(record.reference_id, "ext-1");
-        assert_eq!(record.outcome, "dial_rejected");
+        assert_eq!(record.outcome.as_str(), "dial_rejected");
         assert_eq!(
             record.status.as_deref(),
             Some("to_number_blocked_by_customer")
         );
         assert_eq!(record.to.as_deref(), Some("+15555551212"));
-        assert_eq!(record.direction.as_deref(), Some("outbound"));
+        assert_eq!(record.direction.map(Direction::as_str), Some("outbound"));
         assert_eq!((record.started_ms, record.ended_ms), (Some(42), 42));
         assert_eq!(record.vars, placing.vars);
     }

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Write;
-use crate::error::ApiError;
+use crate::engine::{CallOutcome, Write};
+use crate::error::{ApiError, ErrorCode};
 use crate::flow::Registry;
 use crate::telesign::{EventKind, PhoneNumber};
 
@@ -52,15 +52,19 @@ pub fn parse_campaign_request(
     let flow = fields.required_str("flow")?;
     let caller_id = fields.optional_str("caller_id_number")?;
     let list = match fields.get("numbers") {
-        None => return Err(ApiError::new(400, "missing_field", "`numbers` is required")),
+        None => {
+            return Err(ApiError::new(
+                ErrorCode::MissingField,
+                "`numbers` is required",
+            ))
+        }
         Some(serde_json::Value::Array(list)) => list,
         Some(_) => return Err(body::wrong_type("numbers", "an array of strings")),
     };
     let flow = body::outbound_flow(registry, flow)?;
     if list.is_empty() || list.len() > MAX_NUMBERS {
         return Err(ApiError::new(
-            422,
-            "invalid_numbers",
+            ErrorCode::InvalidNumbers,
             format!("`numbers` must hold 1 to {MAX_NUMBERS} numbers"),
         ));
     }
@@ -73,8 +77,7 @@ pub fn parse_campaign_request(
         let number = body::number(&format!("numbers[{i}]"), text)?;
         if !seen.insert(number.digits().to_owned()) {
             return Err(ApiError::new(
-                422,
-                "duplicate_number",
+                ErrorCode::DuplicateNumber,
                 format!("numbers[{i}] repeats an earlier number"),
             ));
         }
@@ -197,9 +200,10 @@ pub struct NumberEntry {
     pub attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_id: Option<String>,
-    /// The call record's outcome, or the failed dial's, or the error of the last attempt.
+    /// The call record's outcome, or the failed dial's (of the last attempt), or why the number
+    /// was not dialled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<String>,
+    pub outcome: Option<CallOutcome>,
     /// Telesign's status, when it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -264,7 +268,7 @@ pub fn progress(
             ),
         ),
         (_, Write::Record(r)) if had_session => {
-            let state = if r.outcome == "dial_failed" {
+            let state = if r.outcome == CallOutcome::DialFailed {
                 NumberState::Failed
             } else {
                 NumberState::Completed
@@ -275,7 +279,7 @@ pub fn progress(
                     state,
                     r.to.clone(),
                     r.reference_id.clone(),
-                    Some(r.outcome.clone()),
+                    Some(r.outcome),
                     r.status.clone(),
                 ),
             )
@@ -370,7 +374,7 @@ mod tests {
     }
 
     fn code(e: ApiError) -> (u16, &'static str) {
-        (e.status, e.code)
+        (e.status, e.code.as_str())
     }
 
     #[test]
@@ -536,7 +540,7 @@ mod tests {
         CallRecord {
             reference_id: "R1".into(),
             flow: Some("remind".into()),
-            direction: Some("outbound".into()),
+            direction: Some(crate::telesign::Direction::Outbound),
             from: None,
             to: Some("+15555550001".into()),
             external_id: external_id.map(str::to_owned),
@@ -548,7 +552,7 @@ mod tests {
             vars: BTreeMap::new(),
             answers: vec![],
             visited: vec![],
-            outcome: outcome.into(),
+            outcome: serde_json::from_value(json!(outcome)).unwrap(),
             status: Some("failed".into()),
             started_ms: None,
             ended_ms: 9,
@@ -587,7 +591,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(failed.entry.state, NumberState::Failed);
-        assert_eq!(failed.entry.outcome.as_deref(), Some("dial_failed"));
+        assert_eq!(
+            failed.entry.outcome.map(CallOutcome::as_str),
+            Some("dial_failed")
+        );
         let done = progress(
             &kind("call_completed"),
             &Write::Record(Box::new(record("completed", Some(&ext)))),

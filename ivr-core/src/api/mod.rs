@@ -7,25 +7,3 @@
 pub mod body;
 pub mod calls;
 pub mod campaigns;
-
-use crate::error::ApiError;
-
-/// An API error and the extra headers its answer needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub error: ApiError,
-    /// `Retry-After` seconds (a 429 passed on from Telesign).
-    pub retry_after_secs: Option<u32>,
-    /// Whether to send the `WWW-Authenticate` bearer challenge (every 401).
-    pub challenge: bool,
-}
-
-impl From<ApiError> for Failure {
-    fn from(error: ApiError) -> Self {
-        Self {
-            challenge: error.status == 401,
-            error,
-            retry_after_secs: None,
-        }
-    }
-}

@@ -28,7 +28,7 @@ use crate::telesign::{
     may_answer, Action, CollectDigits, Dial, DialStatus, Event, EventKind, HangupCause,
     MediaCompleted, MediaStatus, Method, Parties, Play, SendDtmf, Speak,
 };
-pub use session::{Answer, CallRecord, RawJson, Seen, Session, Wait};
+pub use session::{Answer, AnswerResult, CallOutcome, CallRecord, RawJson, Seen, Session, Wait};
 
 /// How many steps without an action of their own (`decide`, `fetch`) one event may pass through;
 /// more means the flow loops.
@@ -339,20 +339,20 @@ fn finish(session: Option<Session>, event: &Event, now_ms: u64) -> Outcome {
         vars: Default::default(),
         answers: Vec::new(),
         visited: Vec::new(),
-        outcome: "unknown_call".to_owned(),
+        outcome: CallOutcome::UnknownCall,
         status: None,
         started_ms: None,
         ended_ms: now_ms,
     };
     if let Some(s) = session {
         let outcome = match (&event.kind, s.wait, s.outcome) {
-            (EventKind::DialCompleted(_), _, _) => "dial_failed".to_owned(),
+            (EventKind::DialCompleted(_), _, _) => CallOutcome::DialFailed,
             (_, _, Some(o)) => o,
-            (_, Wait::Hangup, None) => "completed".to_owned(),
-            _ => "caller_hung_up".to_owned(),
+            (_, Wait::Hangup, None) => CallOutcome::Completed,
+            _ => CallOutcome::CallerHungUp,
         };
         record.flow = Some(s.flow);
-        record.direction = Some(direction_name(s.direction).to_owned());
+        record.direction = Some(s.direction);
         record.from = s.from;
         record.to = s.to;
         record.external_id = s.external_id.or(record.external_id);
@@ -364,7 +364,7 @@ fn finish(session: Option<Session>, event: &Event, now_ms: u64) -> Outcome {
     }
     match &event.kind {
         EventKind::CallCompleted(c) => {
-            record.direction = record.direction.or(Some(c.direction.as_str().to_owned()));
+            record.direction = record.direction.or(c.direction);
             record.from = record.from.or(c.parties.from.as_ref().map(|p| p.e164()));
             record.to = record.to.or(c.parties.to.as_ref().map(|p| p.e164()));
             record.created_on_utc = c.created_on_utc.clone();
@@ -380,16 +380,9 @@ fn finish(session: Option<Session>, event: &Event, now_ms: u64) -> Outcome {
     done(None, Write::Record(Box::new(record)), Note::Finished)
 }
 
-fn direction_name(d: Direction) -> &'static str {
-    match d {
-        Direction::Inbound => "inbound",
-        Direction::Outbound => "outbound",
-    }
-}
-
 /// The flow of a live call is gone: hang up politely and say so in the record.
 fn ended_badly(mut session: Session, event: &Event, fingerprint: &str, now_ms: u64) -> Outcome {
-    session.outcome = Some("flow_error".to_owned());
+    session.outcome = Some(CallOutcome::FlowError);
     let reply = if may_answer(&event.kind, Method::Hangup) {
         session.wait = Wait::Hangup;
         hangup_reply()
@@ -500,7 +493,7 @@ impl<'a> Turn<'a> {
             | (EventKind::PlayCompleted(m), Wait::Play) => Some(self.media_completed(m)),
             (EventKind::DialCompleted(d), Wait::Bridge) => {
                 if d.status == DialStatus::Answered {
-                    self.session.outcome = Some("bridged".to_owned());
+                    self.session.outcome = Some(CallOutcome::Bridged);
                 }
                 None
             }
@@ -565,7 +558,7 @@ impl<'a> Turn<'a> {
             .collect();
         // Digits pressed before a timeout still count; only an empty entry is "no input".
         if digits.is_empty() {
-            self.answer(&name, &digits, "no_input");
+            self.answer(&name, &digits, AnswerResult::NoInput);
             return self.retry(&name, &retries.no_input, retries);
         }
         match step {
@@ -576,19 +569,19 @@ impl<'a> Turn<'a> {
                 ..
             } => {
                 if repeat.as_deref() == Some(digits.as_str()) {
-                    self.answer(&name, &digits, "repeat");
+                    self.answer(&name, &digits, AnswerResult::Repeat);
                     return self.prompt_for_input(step);
                 }
                 match options.iter().find(|(k, _)| *k == digits) {
                     Some((_, target)) => {
-                        self.answer(&name, &digits, "accepted");
+                        self.answer(&name, &digits, AnswerResult::Accepted);
                         if let Some(var) = save_as {
                             self.session.vars.insert(var.clone(), target.clone());
                         }
                         self.follow(Next::to(target))
                     }
                     None => {
-                        self.answer(&name, &digits, "invalid");
+                        self.answer(&name, &digits, AnswerResult::Invalid);
                         self.retry(&name, &retries.invalid, retries)
                     }
                 }
@@ -601,10 +594,10 @@ impl<'a> Turn<'a> {
             } => {
                 let len = u32::try_from(digits.len()).unwrap_or(u32::MAX);
                 if len < *min_digits || len > input.max_digits {
-                    self.answer(&name, &digits, "invalid");
+                    self.answer(&name, &digits, AnswerResult::Invalid);
                     return self.retry(&name, &retries.invalid, retries);
                 }
-                self.answer(&name, &digits, "accepted");
+                self.answer(&name, &digits, AnswerResult::Accepted);
                 self.session.vars.insert(var.clone(), digits);
                 self.follow(next.clone())
             }
@@ -612,11 +605,11 @@ impl<'a> Turn<'a> {
         }
     }
 
-    fn answer(&mut self, step: &str, digits: &str, result: &str) {
+    fn answer(&mut self, step: &str, digits: &str, result: AnswerResult) {
         self.session.answers.push(Answer {
             step: step.to_owned(),
             digits: digits.to_owned(),
-            result: result.to_owned(),
+            result,
             at_ms: self.now_ms,
         });
     }
@@ -658,7 +651,7 @@ impl<'a> Turn<'a> {
             return Err(FlowError);
         };
         if *cause == HangupCause::CallAnswered {
-            self.session.outcome = Some("bridged".to_owned());
+            self.session.outcome = Some(CallOutcome::Bridged);
             return self.follow(after.clone());
         }
         self.session.hunt += 1;
@@ -666,7 +659,7 @@ impl<'a> Turn<'a> {
             Some(action) => self.send(action),
             None => {
                 if self.session.outcome.is_none() {
-                    self.session.outcome = Some("no_answer".to_owned());
+                    self.session.outcome = Some(CallOutcome::NoAnswer);
                 }
                 self.follow(on_no_answer.clone())
             }
@@ -683,8 +676,8 @@ impl<'a> Turn<'a> {
                     let name = self.session.input_step.clone().ok_or(FlowError)?;
                     // User code refused the entry the input step accepted.
                     if let Some(answer) = self.session.answers.last_mut() {
-                        if answer.step == name && answer.result == "accepted" {
-                            answer.result = "refused".to_owned();
+                        if answer.step == name && answer.result == AnswerResult::Accepted {
+                            answer.result = AnswerResult::Refused;
                         }
                     }
                     self.session.step = name.clone();
@@ -818,7 +811,7 @@ impl<'a> Turn<'a> {
             Action::SendDtmf(_) => Wait::Dtmf,
             _ => {
                 if self.session.outcome.is_none() {
-                    self.session.outcome = Some("completed".to_owned());
+                    self.session.outcome = Some(CallOutcome::Completed);
                 }
                 Wait::Hangup
             }
@@ -866,7 +859,7 @@ impl<'a> Turn<'a> {
         let produced = match result {
             Ok(p) => p,
             Err(FlowError) => {
-                self.session.outcome = Some("flow_error".to_owned());
+                self.session.outcome = Some(CallOutcome::FlowError);
                 // Judged as `send` judges: after send_dtmf an unknown event may be answered.
                 if self.allowed(Action::Hangup).is_ok() {
                     self.session.wait = Wait::Hangup;

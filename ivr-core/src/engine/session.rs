@@ -50,7 +50,7 @@ pub struct Session {
     pub input_step: Option<String>,
     /// How the call is going so far (see [`CallRecord::outcome`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<String>,
+    pub outcome: Option<CallOutcome>,
     pub started_ms: u64,
     pub updated_ms: u64,
     /// Events handled so far.
@@ -87,10 +87,65 @@ pub struct Answer {
     pub step: String,
     /// The digits pressed, terminators removed; empty when nothing was pressed.
     pub digits: String,
-    /// `accepted`, `refused` (accepted, then refused by a `decide` step with `Next::Retry`),
-    /// `invalid`, `no_input` or `repeat`.
-    pub result: String,
+    pub result: AnswerResult,
     pub at_ms: u64,
+}
+
+named_enum! {
+    /// What became of one entry of the caller's.
+    pub enum AnswerResult {
+        /// A menu option or a valid gathered value.
+        Accepted = "accepted",
+        /// Accepted, then refused by user code (a `decide` step answering `Next::Retry`).
+        Refused = "refused",
+        /// Not an option of the menu, or a value of the wrong length.
+        Invalid = "invalid",
+        /// Nothing was pressed before the timeout.
+        NoInput = "no_input",
+        /// The menu's repeat key.
+        Repeat = "repeat",
+    }
+}
+
+named_enum! {
+    /// How a call ended (or, in a live session, how it is going so far), as kept in call
+    /// records and campaign results.
+    pub enum CallOutcome {
+        /// The flow ended the call.
+        Completed = "completed",
+        /// The caller hung up before the flow ended the call.
+        CallerHungUp = "caller_hung_up",
+        /// A `dial` step bridged the caller to a number that answered.
+        Bridged = "bridged",
+        /// No number of a `dial` step answered.
+        NoAnswer = "no_answer",
+        /// An outbound call was placed but not answered (`dial_completed` failed).
+        DialFailed = "dial_failed",
+        /// The flow did something it may not; the call was hung up politely.
+        FlowError = "flow_error",
+        /// No session was found for the call.
+        UnknownCall = "unknown_call",
+        /// The dial of an outbound call got a 200 rejection from Telesign.
+        DialRejected = "dial_rejected",
+        /// ... a 400.
+        DialBadRequest = "dial_bad_request",
+        /// ... a 401 (our credentials).
+        DialUnauthorized = "dial_unauthorized",
+        /// ... a 429.
+        DialRateLimited = "dial_rate_limited",
+        /// ... a 5xx or an undocumented status.
+        DialUpstreamError = "dial_upstream_error",
+        /// ... an answer that could not be read.
+        DialInvalidResponse = "dial_invalid_response",
+        /// ... no answer within `DIAL_TIMEOUT_MS`.
+        DialTimeout = "dial_timeout",
+        /// ... no connection to Telesign.
+        DialUnreachable = "dial_unreachable",
+        /// A campaign number that was not dialled: it is not a phone number.
+        InvalidNumber = "invalid_number",
+        /// A campaign number that was not dialled: its flow was removed by a deploy.
+        UnknownFlow = "unknown_flow",
+    }
 }
 
 /// An event handled and the answer given.
@@ -170,7 +225,10 @@ impl<'de> Deserialize<'de> for RawJson {
 pub struct CallRecord {
     pub reference_id: String,
     pub flow: Option<String>,
-    pub direction: Option<String>,
+    /// An earlier version wrote Telesign's direction verbatim, `""` when the event had none:
+    /// anything but `inbound` / `outbound` reads as `None`.
+    #[serde(deserialize_with = "lenient_direction")]
+    pub direction: Option<Direction>,
     pub from: Option<String>,
     pub to: Option<String>,
     pub external_id: Option<String>,
@@ -182,14 +240,16 @@ pub struct CallRecord {
     pub vars: BTreeMap<String, String>,
     pub answers: Vec<Answer>,
     pub visited: Vec<String>,
-    /// `completed` (the flow ended the call), `caller_hung_up`, `bridged`, `no_answer`,
-    /// `dial_failed` (outbound call not answered), `flow_error`, or `unknown_call` (no session
-    /// was found for the call).
-    pub outcome: String,
+    pub outcome: CallOutcome,
     /// Telesign's final status (`hangup`, `failed`, ...).
     pub status: Option<String>,
     pub started_ms: Option<u64>,
     pub ended_ms: u64,
+}
+
+fn lenient_direction<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Direction>, D::Error> {
+    let text = Option::<String>::deserialize(d)?;
+    Ok(text.as_deref().and_then(Direction::parse))
 }
 
 #[cfg(test)]
@@ -197,6 +257,82 @@ mod tests {
     use super::*;
 
     const HANGUP: &str = r#"{"jsonrpc":"2.0","method":"hangup","params":{}}"#;
+
+    /// A session as the version before typed outcomes wrote it (every optional field set).
+    const STORED_SESSION: &str = concat!(
+        r#"{"reference_id":"4C2E0000000000000000000000000001","flow":"bank_menu","#,
+        r#""direction":"outbound","from":"+15554441313","to":"+15558675309","#,
+        r#""external_id":"cmp_0123456789abcdef0123456789abcdef_4","step":"account_number","#,
+        r#""wait":"speak","vars":{"account":"12345678"},"answers":["#,
+        r#"{"step":"main_menu","digits":"1","result":"accepted","at_ms":1},"#,
+        r#"{"step":"account_number","digits":"12345678","result":"refused","at_ms":2},"#,
+        r#"{"step":"account_number","digits":"","result":"no_input","at_ms":3},"#,
+        r#"{"step":"main_menu","digits":"5","result":"invalid","at_ms":4},"#,
+        r#"{"step":"main_menu","digits":"9","result":"repeat","at_ms":5}],"#,
+        r#""visited":["welcome","main_menu","account_number"],"retries":1,"hunt":0,"#,
+        r#""rung":["15555550101"],"input_step":"account_number","outcome":"bridged","#,
+        r#""started_ms":1,"updated_ms":5,"events":6,"last":{"fingerprint":"00ff","#,
+        r#""event":"speak_completed","reply":{"jsonrpc":"2.0","method":"hangup","params":{}}}}"#
+    );
+
+    /// A call record as the version before typed outcomes wrote it.
+    const STORED_RECORD: &str = concat!(
+        r#"{"reference_id":"4C2E0000000000000000000000000001","flow":"bank_menu","#,
+        r#""direction":"inbound","from":"+15558675309","to":"+15555551212","external_id":null,"#,
+        r#""created_on_utc":"2026-11-21T10:00:00.000000","answered_on_utc":null,"#,
+        r#""ended_on_utc":"2026-11-21T10:01:00.000000","duration":59,"#,
+        r#""audio_recording_file_name":null,"vars":{"account":"12345674","balance":"1.00"},"#,
+        r#""answers":[{"step":"main_menu","digits":"1","result":"accepted","at_ms":1763719200000}],"#,
+        r#""visited":["welcome","main_menu"],"outcome":"caller_hung_up","status":"hangup","#,
+        r#""started_ms":1763719199000,"ended_ms":1763719260000}"#
+    );
+
+    #[test]
+    fn sessions_and_records_stored_by_the_string_typed_version_read_and_write_the_same() {
+        let session: Session = serde_json::from_str(STORED_SESSION).unwrap();
+        assert_eq!(session.outcome, Some(CallOutcome::Bridged));
+        assert_eq!(session.direction, Direction::Outbound);
+        let results: Vec<AnswerResult> = session.answers.iter().map(|a| a.result).collect();
+        assert_eq!(
+            results,
+            [
+                AnswerResult::Accepted,
+                AnswerResult::Refused,
+                AnswerResult::NoInput,
+                AnswerResult::Invalid,
+                AnswerResult::Repeat
+            ]
+        );
+        assert_eq!(serde_json::to_string(&session).unwrap(), STORED_SESSION);
+
+        let record: CallRecord = serde_json::from_str(STORED_RECORD).unwrap();
+        assert_eq!(record.outcome, CallOutcome::CallerHungUp);
+        assert_eq!(record.direction, Some(Direction::Inbound));
+        assert_eq!(serde_json::to_string(&record).unwrap(), STORED_RECORD);
+
+        // An unknown call's record, whose call_completed named no direction.
+        let unknown = STORED_RECORD.replace(r#""direction":"inbound""#, r#""direction":"""#);
+        let record: CallRecord = serde_json::from_str(&unknown).unwrap();
+        assert_eq!(record.direction, None);
+    }
+
+    #[test]
+    fn outcome_names_are_distinct_and_unknown_ones_are_refused() {
+        let names: std::collections::BTreeSet<&str> =
+            CallOutcome::ALL.iter().map(|o| o.as_str()).collect();
+        assert_eq!(names.len(), CallOutcome::ALL.len());
+        for &outcome in CallOutcome::ALL {
+            let json = serde_json::to_string(&outcome).unwrap();
+            assert_eq!(serde_json::from_str::<CallOutcome>(&json).unwrap(), outcome);
+        }
+        let e = serde_json::from_str::<CallOutcome>(r#""hung_up_twice""#).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unknown CallOutcome `hung_up_twice`"),
+            "{e}"
+        );
+        assert!(serde_json::from_str::<AnswerResult>("1").is_err());
+    }
 
     #[test]
     fn a_reply_is_nested_as_json_not_as_a_string() {

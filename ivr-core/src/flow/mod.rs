@@ -30,12 +30,7 @@ pub use registry::Registry;
 
 /// Who starts the calls a flow handles: Telesign's `incoming_call` (inbound) or our own dial
 /// (outbound, answered by `dial_completed`). It decides which actions the first step may send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    Inbound,
-    Outbound,
-}
+pub use crate::telesign::Direction;
 
 /// A named call flow. The first step added is where every call starts.
 #[derive(Debug, Clone)]
@@ -643,5 +638,26 @@ impl FetchRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchResponse {
     pub status: u16,
+    /// Header names in lower case, with their values.
+    pub headers: Vec<(String, String)>,
     pub body: String,
+}
+
+impl FetchResponse {
+    /// An answer with this status and body, and no headers.
+    pub fn new(status: u16, body: impl Into<String>) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    /// The value of the header `name` (any case), if the answer has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::campaigns::NumberState;
-use crate::engine::CallRecord;
+use crate::engine::{CallOutcome, CallRecord};
 
 /// The storage key of the session inside its call's Durable Object.
 pub const OBJECT_SESSION_KEY: &str = "session";
@@ -56,7 +56,7 @@ pub fn campaign_number_key(id: &str, index: u32) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordMeta {
     pub flow: Option<String>,
-    pub outcome: String,
+    pub outcome: CallOutcome,
     pub ended_ms: u64,
 }
 
@@ -64,7 +64,7 @@ impl From<&CallRecord> for RecordMeta {
     fn from(record: &CallRecord) -> Self {
         Self {
             flow: record.flow.clone(),
-            outcome: record.outcome.clone(),
+            outcome: record.outcome,
             ended_ms: record.ended_ms,
         }
     }
@@ -98,7 +98,7 @@ mod tests {
     fn record_metadata_fits_kv_limit_for_long_flow_names() {
         let meta = RecordMeta {
             flow: Some("f".repeat(200)),
-            outcome: "caller_hung_up".into(),
+            outcome: CallOutcome::CallerHungUp,
             ended_ms: u64::MAX,
         };
         assert!(serde_json::to_string(&meta).unwrap().len() < 1024);

@@ -1,9 +1,9 @@
-//! What handling a call reads and writes, as traits: the event pipeline
-//! ([`super::process`]) and the call API are written against these, so the same code runs
-//! with sessions in Workers KV or in a Durable Object, and on the host against fakes that inject
-//! faults. Futures are not `Send`: a worker is single-threaded.
+//! What the pipeline reads, writes and sends, as traits: the worker implements them over Workers
+//! KV, Durable Objects, `fetch` and Cloudflare Queues; [`super::memory`] implements them in
+//! memory for the host tests, with faults on demand. Futures are not `Send`: a worker is
+//! single-threaded.
 
-use crate::api::campaigns::Progress;
+use crate::api::campaigns::{Campaign, DialMessage, NumberEntry};
 use crate::engine::{CallRecord, Session};
 use crate::error::ApiError;
 use crate::flow::{FetchRequest, FetchResponse};
@@ -16,26 +16,79 @@ pub trait SessionStore {
     async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError>;
 }
 
-/// What outlives a call, and outbound calls waiting for their `reference_id` (always in KV: they
-/// are listed and read by the call API).
+/// What outlives a call (its record), outbound calls waiting for their `reference_id`, and
+/// campaigns with the result of each of their numbers.
 #[allow(async_fn_in_trait)]
 pub trait CallRecords {
-    /// The session stored under `external_id` before its dial was sent, with `reference_id`
-    /// filled in.
-    async fn pending(
-        &self,
-        external_id: &str,
-        reference_id: &str,
-    ) -> Result<Option<Session>, ApiError>;
-    async fn record_exists(&self, reference_id: &str) -> Result<bool, ApiError>;
+    /// The session of an outbound call stored under its `external_id` before its dial was sent
+    /// (its `reference_id` is not known yet).
+    async fn pending(&self, external_id: &str) -> Result<Option<Session>, ApiError>;
+    async fn save_pending(&self, external_id: &str, session: &Session) -> Result<(), ApiError>;
+    async fn delete_pending(&self, external_id: &str) -> Result<(), ApiError>;
+
+    async fn record(&self, reference_id: &str) -> Result<Option<CallRecord>, ApiError>;
+    /// Whether a record exists: by default, by reading it.
+    async fn record_exists(&self, reference_id: &str) -> Result<bool, ApiError> {
+        Ok(self.record(reference_id).await?.is_some())
+    }
     async fn save_record(&self, record: &CallRecord, ttl_secs: u64) -> Result<(), ApiError>;
-    /// Moves a campaign number's result forward.
-    async fn campaign_progress(&self, progress: Progress, ttl_secs: u64) -> Result<(), ApiError>;
+
+    async fn campaign(&self, id: &str) -> Result<Option<Campaign>, ApiError>;
+    async fn save_campaign(&self, campaign: &Campaign, ttl_secs: u64) -> Result<(), ApiError>;
+    async fn number_entry(
+        &self,
+        campaign: &str,
+        index: u32,
+    ) -> Result<Option<NumberEntry>, ApiError>;
+    async fn save_number_entry(
+        &self,
+        campaign: &str,
+        entry: &NumberEntry,
+        ttl_secs: u64,
+    ) -> Result<(), ApiError>;
 }
 
-/// Runs the HTTP requests of flows' `fetch` steps.
+/// Why an HTTP request got no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpError {
+    /// No answer within the time allowed; the request was aborted.
+    Timeout { after_ms: u64 },
+    /// The request could not be sent or its answer not read (DNS, TLS, connection, a bad URL).
+    Failed { message: String },
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HttpError::Timeout { after_ms } => write!(f, "no answer within {after_ms} ms"),
+            HttpError::Failed { message } => f.write_str(message),
+        }
+    }
+}
+
+/// Outbound HTTP: flows' `fetch` steps and the dials sent to Telesign.
 #[allow(async_fn_in_trait)]
-pub trait Fetcher {
-    async fn fetch(&self, request: &FetchRequest, timeout_ms: u64)
-        -> Result<FetchResponse, String>;
+pub trait Http {
+    /// Sends `request` and reads the whole answer, giving up after `timeout_ms`.
+    async fn send(
+        &self,
+        request: &FetchRequest,
+        timeout_ms: u64,
+    ) -> Result<FetchResponse, HttpError>;
+}
+
+/// The campaign queue.
+#[allow(async_fn_in_trait)]
+pub trait DialQueue {
+    /// Sends messages to be consumed at once (one batch of the queue's).
+    async fn send_batch(&self, messages: &[DialMessage]) -> Result<(), ApiError>;
+    /// Sends one message to be consumed after `delay_secs`.
+    async fn send_later(&self, message: &DialMessage, delay_secs: u32) -> Result<(), ApiError>;
+}
+
+/// Time, for the code that paces itself (the campaign consumer).
+#[allow(async_fn_in_trait)]
+pub trait Clock {
+    fn now_ms(&self) -> u64;
+    async fn sleep_ms(&self, ms: u64);
 }

@@ -311,7 +311,8 @@ impl Speak {
         Ok(Speak {
             tts: Tts {
                 message: message.to_owned(),
-                language: Language::parse(language)?,
+                language: Language::parse(language)
+                    .map_err(|e| ActionError::new("language", e.to_string()))?,
             },
             collect_digits: None,
         })
@@ -715,7 +716,12 @@ mod tests {
                 .field(),
             "message"
         );
-        assert_eq!(Speak::new("Hi", "xx-XX").unwrap_err().field(), "language");
+        let err = Speak::new("Hi", "xx-XX").unwrap_err();
+        assert_eq!((err.field(), err.code()), ("language", "invalid_action"));
+        assert!(
+            err.to_string().contains("not a supported TTS language"),
+            "{err}"
+        );
         assert_eq!(
             json_of(Speak::new("Hi \"you\"", "en-gb-wls").unwrap())["params"],
             json!({"tts": {"message": "Hi \"you\"", "language": "en-GB-WLS"}})

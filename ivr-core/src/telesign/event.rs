@@ -96,13 +96,14 @@ wire_enum! {
     }
 }
 
-wire_enum! {
-    /// `call_completed` direction, seen from our side.
+named_enum! {
+    /// Which way a call goes, seen from our side: Telesign's `call_completed` direction, a
+    /// flow's kind, and the direction kept in sessions and call records.
     pub enum Direction {
         /// Someone called our number.
-        Inbound => "inbound",
+        Inbound = "inbound",
         /// We dialled out.
-        Outbound => "outbound",
+        Outbound = "outbound",
     }
 }
 
@@ -207,8 +208,8 @@ pub struct MediaCompleted {
 pub struct CallCompleted {
     /// The two ends of the call.
     pub parties: Parties,
-    /// Inbound or outbound.
-    pub direction: Direction,
+    /// Inbound or outbound (`None` when absent or another value).
+    pub direction: Option<Direction>,
     /// Always `hangup` so far.
     pub status: CallStatus,
     /// When the call was created.
@@ -363,7 +364,7 @@ pub fn decode_event(body: &[u8]) -> Result<Event, DecodeError> {
             let data = Data::new(&raw_data)?;
             EventKind::CallCompleted(CallCompleted {
                 parties: data.parties()?,
-                direction: data.string("direction")?.unwrap_or_default().into(),
+                direction: data.string("direction")?.and_then(Direction::parse),
                 status: data.string("status")?.unwrap_or_default().into(),
                 created_on_utc: data.owned_string("created_on_utc")?,
                 answered_on_utc: data.owned_string("answered_on_utc")?,
@@ -633,7 +634,7 @@ mod tests {
                     to: number("15558675309"),
                     from: number("15555551212")
                 },
-                direction: Direction::Outbound,
+                direction: Some(Direction::Outbound),
                 status: CallStatus::Hangup,
                 created_on_utc: Some("2018-08-07T20:33:38.003718".into()),
                 answered_on_utc: None,

@@ -53,7 +53,7 @@ pub use event::{
     decode_event, CallCompleted, CallLegCompleted, CallStatus, DecodeError, DialCompleted,
     DialStatus, Direction, Event, EventKind, HangupCause, MediaCompleted, MediaStatus, Parties,
 };
-pub use language::Language;
+pub use language::{Language, UnknownLanguage};
 pub use phone::{PhoneNumber, PhoneNumberError};
 pub use rules::{allowed_methods, expects_reply, may_answer};
 pub use signature::{authorization_header, sign, verify, SignatureError};

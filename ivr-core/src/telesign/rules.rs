@@ -122,7 +122,7 @@ mod tests {
             (
                 EventKind::CallCompleted(CallCompleted {
                     parties: Parties::default(),
-                    direction: Direction::Inbound,
+                    direction: Some(Direction::Inbound),
                     status: CallStatus::Hangup,
                     created_on_utc: None,
                     answered_on_utc: None,

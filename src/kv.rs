@@ -1,12 +1,6 @@
-//! Sessions and call records in Workers KV, stored as JSON text (the `worker` crate's generic
-//! `put` would turn maps into JS `Map`s, which serialize as `{}`).
-//!
-//! Keys: `session:<reference_id>` while a call lasts (TTL [`SESSION_TTL_SECS`], a little over
-//! Telesign's four-hour call limit), `call:<reference_id>` for the record of a finished call (TTL
-//! from `CALL_RECORD_RETENTION_DAYS`, with [`RecordMeta`] as KV metadata so listings can filter
-//! without reading every record), `pending:<external_id>` for an outbound call whose dial is
-//! under way (TTL [`PENDING_TTL_SECS`]), `campaign:<id>` for a campaign and
-//! `campaign:<id>:n:<index>` for the result of each of its numbers (with its state as metadata).
+//! Workers KV: the core's session and record ports, and the listings of the call API. Values are
+//! stored as JSON text (the `worker` crate's generic `put` would turn maps into JS `Map`s, which
+//! serialize as `{}`); the key layout is [`ivr_core::pipeline::keys`].
 
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
@@ -16,14 +10,14 @@ use worker::wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::Env;
 
-use ivr_core::api::campaigns::{self, Campaign, NumberEntry, Progress};
+use ivr_core::api::campaigns::{Campaign, NumberEntry};
 use ivr_core::engine::{CallRecord, Session};
-use ivr_core::error::ApiError;
+use ivr_core::error::{ApiError, ErrorCode};
 use ivr_core::pipeline::keys::*;
 use ivr_core::pipeline::ports::{CallRecords, SessionStore};
 
-/// The KV binding.
-pub const BINDING: &str = "SESSIONS";
+use crate::env::KV_BINDING;
+
 /// One page of a KV listing: key names (prefix included) with their metadata, and the cursor of
 /// the next page (`None` on the last one).
 #[derive(Debug, Clone, Default)]
@@ -52,9 +46,9 @@ extern "C" {
     fn delete_key(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
 }
 
-/// The session and call-record store.
+/// The KV namespace.
 #[derive(Clone)]
-pub struct Store {
+pub struct Kv {
     ns: KvNamespace,
     /// For listing, which goes through `KvStore` (rare: the call API only).
     env: Env,
@@ -71,17 +65,17 @@ fn js_error(e: JsValue) -> String {
 }
 
 fn unavailable(what: &str, e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(503, "store_unavailable", format!("{what}: {e}"))
+    ApiError::new(ErrorCode::StoreUnavailable, format!("{what}: {e}"))
 }
 
-impl Store {
+impl Kv {
     pub fn open(env: &Env) -> Result<Self, ApiError> {
-        let binding = Reflect::get(env, &JsValue::from_str(BINDING)).unwrap_or(JsValue::UNDEFINED);
+        let binding =
+            Reflect::get(env, &JsValue::from_str(KV_BINDING)).unwrap_or(JsValue::UNDEFINED);
         if binding.is_undefined() || binding.is_null() {
             return Err(ApiError::new(
-                500,
-                "store_not_configured",
-                format!("the KV binding {BINDING} is missing"),
+                ErrorCode::StoreNotConfigured,
+                format!("the KV binding {KV_BINDING} is missing"),
             ));
         }
         Ok(Self {
@@ -91,11 +85,10 @@ impl Store {
     }
 
     fn kv(&self) -> Result<KvStore, ApiError> {
-        self.env.kv(BINDING).map_err(|e| {
+        self.env.kv(KV_BINDING).map_err(|e| {
             ApiError::new(
-                500,
-                "store_not_configured",
-                format!("KV binding {BINDING}: {e}"),
+                ErrorCode::StoreNotConfigured,
+                format!("KV binding {KV_BINDING}: {e}"),
             )
         })
     }
@@ -109,63 +102,6 @@ impl Store {
             .await
             .map(|_| ())
             .map_err(|e| unavailable(what, js_error(e)))
-    }
-
-    pub async fn session(&self, reference_id: &str) -> Result<Option<Session>, ApiError> {
-        self.get_json(&session_key(reference_id)).await
-    }
-
-    pub async fn save_session(&self, session: &Session) -> Result<(), ApiError> {
-        self.put_json(
-            &session_key(&session.reference_id),
-            session,
-            SESSION_TTL_SECS,
-        )
-        .await
-    }
-
-    pub async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError> {
-        self.delete(&session_key(reference_id), "deleting the session")
-            .await
-    }
-
-    pub async fn record(&self, reference_id: &str) -> Result<Option<CallRecord>, ApiError> {
-        self.get_json(&record_key(reference_id)).await
-    }
-
-    pub async fn save_record(&self, record: &CallRecord, ttl_secs: u64) -> Result<(), ApiError> {
-        self.put_json_with(
-            &record_key(&record.reference_id),
-            record,
-            ttl_secs,
-            Some(RecordMeta::from(record)),
-        )
-        .await
-    }
-
-    /// The outbound session stored before its dial was sent, with the `reference_id` Telesign
-    /// gave the call filled in.
-    pub async fn pending(
-        &self,
-        external_id: &str,
-        reference_id: &str,
-    ) -> Result<Option<Session>, ApiError> {
-        let pending: Option<Session> = self.get_json(&pending_key(external_id)).await?;
-        Ok(pending.map(|mut session| {
-            reference_id.clone_into(&mut session.reference_id);
-            session
-        }))
-    }
-
-    /// Stores `session` (whose `reference_id` is not known yet) under its `external_id`.
-    pub async fn save_pending(&self, external_id: &str, session: &Session) -> Result<(), ApiError> {
-        self.put_json(&pending_key(external_id), session, PENDING_TTL_SECS)
-            .await
-    }
-
-    pub async fn delete_pending(&self, external_id: &str) -> Result<(), ApiError> {
-        self.delete(&pending_key(external_id), "deleting the pending call")
-            .await
     }
 
     /// One page of the keys under `prefix`, at most `limit` (KV caps it at 1000).
@@ -205,53 +141,6 @@ impl Store {
         Ok(records)
     }
 
-    pub async fn campaign(&self, id: &str) -> Result<Option<Campaign>, ApiError> {
-        self.get_json(&campaign_key(id)).await
-    }
-
-    pub async fn save_campaign(&self, campaign: &Campaign, ttl_secs: u64) -> Result<(), ApiError> {
-        self.put_json(&campaign_key(&campaign.id), campaign, ttl_secs)
-            .await
-    }
-
-    pub async fn number_entry(
-        &self,
-        campaign: &str,
-        index: u32,
-    ) -> Result<Option<NumberEntry>, ApiError> {
-        self.get_json(&campaign_number_key(campaign, index)).await
-    }
-
-    async fn save_number_entry(
-        &self,
-        campaign: &str,
-        entry: &NumberEntry,
-        ttl_secs: u64,
-    ) -> Result<(), ApiError> {
-        self.put_json_with(
-            &campaign_number_key(campaign, entry.index),
-            entry,
-            ttl_secs,
-            Some(NumberMeta { state: entry.state }),
-        )
-        .await
-    }
-
-    /// Applies `update` to a number's result if it moves it forward (see
-    /// [`campaigns::advance`]); an update that would move it back is dropped.
-    pub async fn update_number_entry(
-        &self,
-        campaign: &str,
-        update: NumberEntry,
-        ttl_secs: u64,
-    ) -> Result<(), ApiError> {
-        let existing = self.number_entry(campaign, update.index).await?;
-        match campaigns::advance(existing.as_ref(), update) {
-            Some(entry) => self.save_number_entry(campaign, &entry, ttl_secs).await,
-            None => Ok(()),
-        }
-    }
-
     async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ApiError> {
         let promise = self
             .ns
@@ -265,8 +154,7 @@ impl Store {
             .map(|t| {
                 serde_json::from_str(&t).map_err(|e| {
                     ApiError::new(
-                        500,
-                        "stored_data_unreadable",
+                        ErrorCode::StoredDataUnreadable,
                         format!("{key} is not readable: {e}"),
                     )
                 })
@@ -292,7 +180,7 @@ impl Store {
         metadata: Option<M>,
     ) -> Result<(), ApiError> {
         let encoding = |e: serde_json::Error| {
-            ApiError::new(500, "internal_error", format!("encoding {key}: {e}"))
+            ApiError::new(ErrorCode::InternalError, format!("encoding {key}: {e}"))
         };
         let text = serde_json::to_string(value).map_err(encoding)?;
         let options = match metadata {
@@ -315,34 +203,62 @@ impl Store {
     }
 }
 
-impl SessionStore for Store {
+impl SessionStore for Kv {
     async fn session(&self, reference_id: &str) -> Result<Option<Session>, ApiError> {
-        Store::session(self, reference_id).await
+        self.get_json(&session_key(reference_id)).await
     }
     async fn save_session(&self, session: &Session) -> Result<(), ApiError> {
-        Store::save_session(self, session).await
+        let key = session_key(&session.reference_id);
+        self.put_json(&key, session, SESSION_TTL_SECS).await
     }
     async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError> {
-        Store::delete_session(self, reference_id).await
+        self.delete(&session_key(reference_id), "deleting the session")
+            .await
     }
 }
 
-impl CallRecords for Store {
-    async fn pending(
-        &self,
-        external_id: &str,
-        reference_id: &str,
-    ) -> Result<Option<Session>, ApiError> {
-        Store::pending(self, external_id, reference_id).await
+impl CallRecords for Kv {
+    async fn pending(&self, external_id: &str) -> Result<Option<Session>, ApiError> {
+        self.get_json(&pending_key(external_id)).await
     }
-    async fn record_exists(&self, reference_id: &str) -> Result<bool, ApiError> {
-        Ok(self.record(reference_id).await?.is_some())
+    async fn save_pending(&self, external_id: &str, session: &Session) -> Result<(), ApiError> {
+        self.put_json(&pending_key(external_id), session, PENDING_TTL_SECS)
+            .await
+    }
+    async fn delete_pending(&self, external_id: &str) -> Result<(), ApiError> {
+        self.delete(&pending_key(external_id), "deleting the pending call")
+            .await
+    }
+    async fn record(&self, reference_id: &str) -> Result<Option<CallRecord>, ApiError> {
+        self.get_json(&record_key(reference_id)).await
     }
     async fn save_record(&self, record: &CallRecord, ttl_secs: u64) -> Result<(), ApiError> {
-        Store::save_record(self, record, ttl_secs).await
+        let key = record_key(&record.reference_id);
+        let meta = RecordMeta::from(record);
+        self.put_json_with(&key, record, ttl_secs, Some(meta)).await
     }
-    async fn campaign_progress(&self, progress: Progress, ttl_secs: u64) -> Result<(), ApiError> {
-        self.update_number_entry(&progress.campaign, progress.entry, ttl_secs)
+    async fn campaign(&self, id: &str) -> Result<Option<Campaign>, ApiError> {
+        self.get_json(&campaign_key(id)).await
+    }
+    async fn save_campaign(&self, campaign: &Campaign, ttl_secs: u64) -> Result<(), ApiError> {
+        self.put_json(&campaign_key(&campaign.id), campaign, ttl_secs)
             .await
+    }
+    async fn number_entry(
+        &self,
+        campaign: &str,
+        index: u32,
+    ) -> Result<Option<NumberEntry>, ApiError> {
+        self.get_json(&campaign_number_key(campaign, index)).await
+    }
+    async fn save_number_entry(
+        &self,
+        campaign: &str,
+        entry: &NumberEntry,
+        ttl_secs: u64,
+    ) -> Result<(), ApiError> {
+        let key = campaign_number_key(campaign, entry.index);
+        let meta = NumberMeta { state: entry.state };
+        self.put_json_with(&key, entry, ttl_secs, Some(meta)).await
     }
 }

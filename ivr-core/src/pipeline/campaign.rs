@@ -1,0 +1,227 @@
+//! Campaigns over the ports: starting one (`POST /campaigns`: store it, queue its numbers) and
+//! consuming its queue messages (dial each number at the configured pace, reschedule a number
+//! whose dial hit a 429, a 5xx or a timeout as a new one-number message delayed with backoff,
+//! and record each number's result).
+//!
+//! Queues deliver at least once; each number's result entry, checked before dialling, keeps a
+//! redelivered message from ringing anyone twice.
+
+use std::collections::HashMap;
+
+use crate::api::calls::{failed_dial_record, DialFailure, Placing};
+use crate::api::campaigns::{
+    self, Campaign, CampaignRequest, DialMessage, NumberEntry, NumberState,
+};
+use crate::engine::CallOutcome;
+use crate::error::{ApiError, ErrorCode};
+use crate::log::mask_number;
+use crate::telesign::PhoneNumber;
+
+use super::ports::{CallRecords, Clock, DialQueue, Http, SessionStore};
+use super::Pipeline;
+
+impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
+    /// Stores the campaign `id` and queues its numbers; answers how many were queued. A queue
+    /// failure part-way is `queue_unavailable`, saying how many numbers were queued before it.
+    pub async fn start_campaign(
+        &self,
+        request: CampaignRequest,
+        id: String,
+        now_ms: u64,
+        queue: &impl DialQueue,
+    ) -> Result<usize, ApiError> {
+        let total = request.numbers.len();
+        let campaign = Campaign {
+            id: id.clone(),
+            flow: request.flow,
+            caller_id: request.caller_id.e164(),
+            vars: request.vars,
+            // At most MAX_NUMBERS, checked by the parser.
+            total: u32::try_from(total).unwrap_or(u32::MAX),
+            created_ms: now_ms,
+        };
+        self.records
+            .save_campaign(&campaign, self.config.record_ttl_secs())
+            .await?;
+        let messages = campaigns::messages(&id, &request.numbers);
+        let mut queued = 0;
+        for batch in messages.chunks(campaigns::SEND_BATCH) {
+            queue.send_batch(batch).await.map_err(|e| {
+                ApiError::new(
+                    ErrorCode::QueueUnavailable,
+                    format!(
+                        "campaign {id}: {queued} of {total} numbers were queued: {}",
+                        e.message
+                    ),
+                )
+            })?;
+            queued += batch.iter().map(|m| m.numbers.len()).sum::<usize>();
+        }
+        Ok(total)
+    }
+}
+
+/// One invocation of the campaign queue consumer: it paces its dials from the moment it
+/// started, and reads each campaign once.
+pub struct Consumer<'p, 'a, S, R, H, Q, C> {
+    pub pipeline: &'p Pipeline<'a, S, R, H>,
+    pub queue: &'p Q,
+    pub clock: &'p C,
+    started_ms: u64,
+    /// Dials sent by this invocation, for pacing.
+    dials: u64,
+    campaigns: HashMap<String, Campaign>,
+    /// One line per number dialled or given up, for the worker's log.
+    pub log: Vec<String>,
+}
+
+impl<'p, 'a, S, R, H, Q, C> Consumer<'p, 'a, S, R, H, Q, C>
+where
+    S: SessionStore,
+    R: CallRecords,
+    H: Http,
+    Q: DialQueue,
+    C: Clock,
+{
+    pub fn new(pipeline: &'p Pipeline<'a, S, R, H>, queue: &'p Q, clock: &'p C) -> Self {
+        Self {
+            pipeline,
+            queue,
+            clock,
+            started_ms: clock.now_ms(),
+            dials: 0,
+            campaigns: HashMap::new(),
+            log: Vec::new(),
+        }
+    }
+
+    /// Dials the numbers of one message that have not been dialled at its attempt. An error is
+    /// ours (the store, the queue, a campaign not readable yet): the message is to be retried.
+    pub async fn process(&mut self, message: &DialMessage) -> Result<(), ApiError> {
+        let campaign = self.campaign(&message.campaign).await?;
+        for (index, to) in message.indexed() {
+            let records = self.pipeline.records;
+            let existing = records.number_entry(&campaign.id, index).await?;
+            if campaigns::should_dial(existing.as_ref(), message.attempt) {
+                self.dial(&campaign, index, to, message.attempt).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn campaign(&mut self, id: &str) -> Result<Campaign, ApiError> {
+        if let Some(campaign) = self.campaigns.get(id) {
+            return Ok(campaign.clone());
+        }
+        let campaign = self.pipeline.records.campaign(id).await?.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::CampaignNotVisible,
+                "the campaign is not readable yet",
+            )
+        })?;
+        self.campaigns.insert(id.to_owned(), campaign.clone());
+        Ok(campaign)
+    }
+
+    async fn dial(
+        &mut self,
+        campaign: &Campaign,
+        index: u32,
+        to: &str,
+        attempt: u32,
+    ) -> Result<(), ApiError> {
+        let pipeline = self.pipeline;
+        let mut entry = NumberEntry {
+            index,
+            to: Some(to.to_owned()),
+            state: NumberState::Failed,
+            attempts: attempt + 1,
+            reference_id: None,
+            outcome: None,
+            status: None,
+            updated_ms: 0,
+        };
+        let (Ok(to_number), Ok(caller_id)) = (
+            PhoneNumber::parse(to),
+            PhoneNumber::parse(&campaign.caller_id),
+        ) else {
+            entry.outcome = Some(CallOutcome::InvalidNumber);
+            entry.updated_ms = self.clock.now_ms();
+            return pipeline.advance_number(&campaign.id, entry).await;
+        };
+        if pipeline.registry.outbound(&campaign.flow).is_none() {
+            // The flow was removed by a deploy after the campaign started.
+            entry.outcome = Some(CallOutcome::UnknownFlow);
+            entry.updated_ms = self.clock.now_ms();
+            return pipeline.advance_number(&campaign.id, entry).await;
+        }
+        self.wait_for_slot().await;
+        let placing = Placing {
+            flow: campaign.flow.clone(),
+            to: to_number,
+            caller_id,
+            vars: campaign.vars.clone(),
+            external_id: campaigns::member_external_id(&campaign.id, index),
+        };
+        let now_ms = self.clock.now_ms();
+        entry.updated_ms = now_ms;
+        let number = format!("campaign {} #{index} {}", campaign.id, mask_number(to));
+        match pipeline.place_call(&placing, now_ms).await? {
+            Ok(placed) => {
+                self.log.push(format!("{number}: dial accepted"));
+                entry.state = NumberState::Dialing;
+                entry.reference_id = Some(placed.accepted.reference_id);
+            }
+            Err(failure) => {
+                self.log.push(format!("{number}: {failure}"));
+                entry.outcome = Some(failure.outcome());
+                entry.status = failure.telesign_status().map(str::to_owned);
+                let max_attempts = pipeline.config.campaign_max_attempts;
+                if failure.is_transient() && attempt + 1 < max_attempts {
+                    self.reschedule(campaign, index, to, attempt, &failure)
+                        .await?;
+                    entry.state = NumberState::Queued;
+                } else {
+                    let record = failed_dial_record(&placing, &failure, now_ms);
+                    let ttl = pipeline.config.record_ttl_secs();
+                    pipeline.records.save_record(&record, ttl).await?;
+                }
+            }
+        }
+        pipeline.advance_number(&campaign.id, entry).await
+    }
+
+    /// Sends the number again as a one-number message, after the backoff.
+    async fn reschedule(
+        &self,
+        campaign: &Campaign,
+        index: u32,
+        to: &str,
+        attempt: u32,
+        failure: &DialFailure,
+    ) -> Result<(), ApiError> {
+        let delay = campaigns::retry_delay_secs(
+            attempt,
+            self.pipeline.config.campaign_retry_base_secs,
+            failure.retry_after_secs(),
+        );
+        let message = DialMessage {
+            campaign: campaign.id.clone(),
+            first: index,
+            numbers: vec![to.to_owned()],
+            attempt: attempt + 1,
+        };
+        self.queue.send_later(&message, delay).await
+    }
+
+    /// Waits until this invocation may send its next dial (`CAMPAIGN_DIALS_PER_SECOND`).
+    async fn wait_for_slot(&mut self) {
+        let per_second = self.pipeline.config.campaign_dials_per_second;
+        let due = self.started_ms + campaigns::dial_slot_ms(self.dials, per_second);
+        self.dials += 1;
+        let now = self.clock.now_ms();
+        if due > now {
+            self.clock.sleep_ms(due - now).await;
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The ports in memory, for host tests, benchmarks and fuzzing: a store that fails on demand
+//! ([`Fault`]), an HTTP peer that answers from a script and keeps what it was sent, a queue that
+//! keeps its messages, and a clock that only moves when slept on. Nothing here waits, so a future
+//! of the pipeline over these completes in one poll ([`run`]).
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use crate::api::campaigns::{Campaign, DialMessage, NumberEntry};
+use crate::engine::{CallRecord, Session};
+use crate::error::ApiError;
+use crate::flow::{FetchRequest, FetchResponse};
+
+use super::ports::{CallRecords, Clock, DialQueue, Http, HttpError, SessionStore};
+
+/// Runs a future whose I/O is all in memory. Panics if it would wait, which the ports here
+/// never do.
+pub fn run<T>(future: impl Future<Output = T>) -> T {
+    match pin!(future)
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(value) => value,
+        Poll::Pending => panic!("in-memory I/O never waits"),
+    }
+}
+
+/// An operation of [`Memory`] that can be made to fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    ReadSession,
+    SaveSession,
+    DeleteSession,
+    ReadRecord,
+    SaveRecord,
+    SavePending,
+    DeletePending,
+    ReadNumber,
+    SaveNumber,
+    Queue,
+}
+
+/// Sessions, records, pending calls, campaigns and the campaign queue, in memory.
+#[derive(Debug, Default)]
+pub struct Memory {
+    pub sessions: RefCell<BTreeMap<String, Session>>,
+    pub pending: RefCell<BTreeMap<String, Session>>,
+    pub records: RefCell<BTreeMap<String, CallRecord>>,
+    pub campaigns: RefCell<BTreeMap<String, Campaign>>,
+    /// (campaign, index) to the number's result.
+    pub numbers: RefCell<BTreeMap<(String, u32), NumberEntry>>,
+    /// Messages sent to the queue, with their delay.
+    pub queued: RefCell<Vec<(DialMessage, u32)>>,
+    /// The operations that fail (with `store_unavailable`) until they are removed.
+    pub faults: RefCell<Vec<Fault>>,
+}
+
+impl Memory {
+    /// Makes `fault` fail from now on.
+    pub fn fail(&self, fault: Fault) {
+        self.faults.borrow_mut().push(fault);
+    }
+
+    /// Lets every operation succeed again.
+    pub fn heal(&self) {
+        self.faults.borrow_mut().clear();
+    }
+
+    fn check(&self, op: Fault) -> Result<(), ApiError> {
+        if self.faults.borrow().contains(&op) {
+            Err(ApiError::store_unavailable(format!(
+                "injected fault: {op:?}"
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl SessionStore for Memory {
+    async fn session(&self, reference_id: &str) -> Result<Option<Session>, ApiError> {
+        self.check(Fault::ReadSession)?;
+        Ok(self.sessions.borrow().get(reference_id).cloned())
+    }
+    async fn save_session(&self, session: &Session) -> Result<(), ApiError> {
+        self.check(Fault::SaveSession)?;
+        let mut sessions = self.sessions.borrow_mut();
+        sessions.insert(session.reference_id.clone(), session.clone());
+        Ok(())
+    }
+    async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError> {
+        self.check(Fault::DeleteSession)?;
+        self.sessions.borrow_mut().remove(reference_id);
+        Ok(())
+    }
+}
+
+impl CallRecords for Memory {
+    async fn pending(&self, external_id: &str) -> Result<Option<Session>, ApiError> {
+        Ok(self.pending.borrow().get(external_id).cloned())
+    }
+    async fn save_pending(&self, external_id: &str, session: &Session) -> Result<(), ApiError> {
+        self.check(Fault::SavePending)?;
+        let mut pending = self.pending.borrow_mut();
+        pending.insert(external_id.to_owned(), session.clone());
+        Ok(())
+    }
+    async fn delete_pending(&self, external_id: &str) -> Result<(), ApiError> {
+        self.check(Fault::DeletePending)?;
+        self.pending.borrow_mut().remove(external_id);
+        Ok(())
+    }
+    async fn record(&self, reference_id: &str) -> Result<Option<CallRecord>, ApiError> {
+        self.check(Fault::ReadRecord)?;
+        Ok(self.records.borrow().get(reference_id).cloned())
+    }
+    async fn save_record(&self, record: &CallRecord, _ttl_secs: u64) -> Result<(), ApiError> {
+        self.check(Fault::SaveRecord)?;
+        let mut records = self.records.borrow_mut();
+        records.insert(record.reference_id.clone(), record.clone());
+        Ok(())
+    }
+    async fn campaign(&self, id: &str) -> Result<Option<Campaign>, ApiError> {
+        Ok(self.campaigns.borrow().get(id).cloned())
+    }
+    async fn save_campaign(&self, campaign: &Campaign, _ttl_secs: u64) -> Result<(), ApiError> {
+        let mut campaigns = self.campaigns.borrow_mut();
+        campaigns.insert(campaign.id.clone(), campaign.clone());
+        Ok(())
+    }
+    async fn number_entry(
+        &self,
+        campaign: &str,
+        index: u32,
+    ) -> Result<Option<NumberEntry>, ApiError> {
+        self.check(Fault::ReadNumber)?;
+        let numbers = self.numbers.borrow();
+        Ok(numbers.get(&(campaign.to_owned(), index)).cloned())
+    }
+    async fn save_number_entry(
+        &self,
+        campaign: &str,
+        entry: &NumberEntry,
+        _ttl_secs: u64,
+    ) -> Result<(), ApiError> {
+        self.check(Fault::SaveNumber)?;
+        let mut numbers = self.numbers.borrow_mut();
+        numbers.insert((campaign.to_owned(), entry.index), entry.clone());
+        Ok(())
+    }
+}
+
+impl DialQueue for Memory {
+    async fn send_batch(&self, messages: &[DialMessage]) -> Result<(), ApiError> {
+        self.check(Fault::Queue)?;
+        let mut queued = self.queued.borrow_mut();
+        queued.extend(messages.iter().map(|m| (m.clone(), 0)));
+        Ok(())
+    }
+    async fn send_later(&self, message: &DialMessage, delay_secs: u32) -> Result<(), ApiError> {
+        self.check(Fault::Queue)?;
+        self.queued.borrow_mut().push((message.clone(), delay_secs));
+        Ok(())
+    }
+}
+
+/// A clock that stands still until slept on.
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    pub now_ms: Cell<u64>,
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> u64 {
+        self.now_ms.get()
+    }
+    async fn sleep_ms(&self, ms: u64) {
+        self.now_ms.set(self.now_ms.get() + ms);
+    }
+}
+
+/// An HTTP peer that answers from a script, in order, and keeps every request it got. When the
+/// script runs out it answers with `otherwise`.
+pub struct ScriptedHttp {
+    pub script: RefCell<VecDeque<Result<FetchResponse, HttpError>>>,
+    pub otherwise: Result<FetchResponse, HttpError>,
+    pub requests: RefCell<Vec<FetchRequest>>,
+}
+
+impl ScriptedHttp {
+    /// A peer that always answers `answer`.
+    pub fn always(answer: Result<FetchResponse, HttpError>) -> Self {
+        Self {
+            script: RefCell::default(),
+            otherwise: answer,
+            requests: RefCell::default(),
+        }
+    }
+
+    /// Answers `answer` to the next request not yet answered by the script.
+    pub fn then(self, answer: Result<FetchResponse, HttpError>) -> Self {
+        self.script.borrow_mut().push_back(answer);
+        self
+    }
+}
+
+impl Http for ScriptedHttp {
+    async fn send(
+        &self,
+        request: &FetchRequest,
+        _timeout_ms: u64,
+    ) -> Result<FetchResponse, HttpError> {
+        self.requests.borrow_mut().push(request.clone());
+        let next = self.script.borrow_mut().pop_front();
+        next.unwrap_or_else(|| self.otherwise.clone())
+    }
+}

@@ -1,0 +1,368 @@
+//! The dialer and the campaign consumer through the ports: the exact request Telesign gets, what
+//! is stored before, during and after the dial (the pending-entry race of `POST /calls`
+//! included), and how a campaign message is paced, retried and never dialled twice.
+
+use std::collections::BTreeMap;
+
+use ivr_core::api::calls::{DialFailure, Placing};
+use ivr_core::api::campaigns::{member_external_id, Campaign, DialMessage, NumberState};
+use ivr_core::config::Config;
+use ivr_core::engine::{CallOutcome, Wait};
+use ivr_core::flow::{menu, say, FetchRequest, FetchResponse, Flow, Registry};
+use ivr_core::log::RequestLog;
+use ivr_core::pipeline::campaign::Consumer;
+use ivr_core::pipeline::memory::{run, ManualClock, Memory, ScriptedHttp};
+use ivr_core::pipeline::ports::{Http, HttpError};
+use ivr_core::pipeline::Pipeline;
+use ivr_core::telesign::{decode_event, PhoneNumber};
+
+const CUSTOMER_ID: &str = "00000000-0000-4000-8000-000000000000";
+const API_KEY: &str = "bXktMzItYnl0ZS10ZWxlc2lnbi1hcGkta2V5LTAwMDE=";
+const CAMPAIGN: &str = "0123456789abcdef0123456789abcdef";
+
+fn registry() -> Registry {
+    Registry::new().flow(
+        Flow::outbound("remind")
+            .step(
+                "ask",
+                menu("Hello {name}. Press 1 to confirm.")
+                    .option("1", "bye")
+                    .fallback("bye"),
+            )
+            .step("bye", say("Goodbye.")),
+    )
+}
+
+fn config(extra: &[(&str, &str)]) -> Config {
+    Config::from_lookup(|name| {
+        let fixed = [
+            ("TELESIGN_CUSTOMER_ID", CUSTOMER_ID),
+            ("TELESIGN_API_KEY", API_KEY),
+            ("TELESIGN_API_URL", "http://telesign.test/v2/voice"),
+            ("CAMPAIGN_DIALS_PER_SECOND", "4"),
+            ("CAMPAIGN_RETRY_BASE_SECS", "30"),
+            ("CAMPAIGN_MAX_ATTEMPTS", "3"),
+        ];
+        extra
+            .iter()
+            .chain(fixed.iter())
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
+}
+
+fn accepted(reference_id: &str) -> Result<FetchResponse, HttpError> {
+    Ok(FetchResponse::new(
+        202,
+        format!(r#"{{"reference_id":"{reference_id}","status":"dial_accepted"}}"#),
+    ))
+}
+
+fn placing(external_id: &str) -> Placing {
+    Placing {
+        flow: "remind".into(),
+        to: PhoneNumber::parse("+15555550001").unwrap(),
+        caller_id: PhoneNumber::parse("+15554441313").unwrap(),
+        vars: BTreeMap::from([("name".to_owned(), "Alex".to_owned())]),
+        external_id: external_id.into(),
+    }
+}
+
+fn pipeline<'a, H>(
+    store: &'a Memory,
+    http: &'a H,
+    registry: &'a Registry,
+    config: &'a Config,
+) -> Pipeline<'a, Memory, Memory, H> {
+    Pipeline {
+        sessions: store,
+        records: store,
+        http,
+        registry,
+        config,
+    }
+}
+
+#[test]
+fn an_accepted_dial_sends_telesigns_request_and_leaves_the_session_under_its_reference_id() {
+    let (store, registry, config) = (Memory::default(), registry(), config(&[]));
+    let http = ScriptedHttp::always(accepted("REF1"));
+    let p = pipeline(&store, &http, &registry, &config);
+    let placed = run(p.place_call(&placing("order-17"), 5))
+        .expect("no error of ours")
+        .expect("accepted");
+    assert_eq!(placed.accepted.reference_id, "REF1");
+    assert_eq!(placed.warning, None);
+
+    let requests = http.requests.borrow();
+    let [request] = requests.as_slice() else {
+        panic!("{requests:?}")
+    };
+    assert_eq!(
+        (request.method.as_str(), request.url.as_str()),
+        ("POST", "http://telesign.test/v2/voice")
+    );
+    let body: serde_json::Value = serde_json::from_str(request.body.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"jsonrpc": "2.0", "method": "dial", "params": {
+            "to": "15555550001", "caller_id_number": "15554441313", "external_id": "order-17"}})
+    );
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    // Basic base64(customer_id:api_key), the key as issued.
+    let basic = format!(
+        "Basic {}",
+        base64_of(format!("{CUSTOMER_ID}:{API_KEY}").as_bytes())
+    );
+    assert_eq!(header("authorization"), Some(basic));
+    assert_eq!(header("content-type").as_deref(), Some("application/json"));
+
+    let session = store
+        .sessions
+        .borrow()
+        .get("REF1")
+        .cloned()
+        .expect("stored");
+    assert_eq!(
+        (session.wait, session.flow.as_str()),
+        (Wait::Answer, "remind")
+    );
+    assert_eq!(session.external_id.as_deref(), Some("order-17"));
+    assert!(
+        store.pending.borrow().is_empty(),
+        "the pending entry is gone"
+    );
+}
+
+/// Plain base64, written out here so the test does not share the code it checks.
+fn base64_of(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Telesign's `dial_completed` arrives at the webhook while the worker still waits for the
+/// `202` of its dial: the event runs the flow from the pending entry, and the session the dialer
+/// stores afterwards must not put the call back to "waiting for an answer".
+struct EarlyAnswer<'a> {
+    store: &'a Memory,
+    registry: &'a Registry,
+    config: &'a Config,
+    reply: std::cell::RefCell<Option<String>>,
+}
+
+impl Http for EarlyAnswer<'_> {
+    async fn send(
+        &self,
+        request: &FetchRequest,
+        _timeout_ms: u64,
+    ) -> Result<FetchResponse, HttpError> {
+        assert!(
+            self.store.pending.borrow().contains_key("order-18"),
+            "the pending entry is written before the dial"
+        );
+        let body = r#"{"event":"dial_completed","reference_id":"REF2","external_id":"order-18","data":{"status":"answered","to":"15555550001","from":"15554441313"}}"#;
+        let event = decode_event(body.as_bytes()).unwrap();
+        // The flow has no fetch steps: the webhook's own HTTP is never used.
+        let unused = ScriptedHttp::always(Err(HttpError::Failed {
+            message: "unused".into(),
+        }));
+        let webhook = pipeline(self.store, &unused, self.registry, self.config);
+        let reply = webhook
+            .event(&event, body.as_bytes(), 6, &mut RequestLog::default())
+            .await
+            .expect("answered")
+            .expect("an action");
+        *self.reply.borrow_mut() = Some(reply.json.to_string());
+        assert!(request.url.ends_with("/v2/voice"));
+        accepted("REF2")
+    }
+}
+
+#[test]
+fn a_dial_completed_before_the_dials_answer_runs_the_flow_and_is_not_undone() {
+    let (store, registry, config) = (Memory::default(), registry(), config(&[]));
+    let http = EarlyAnswer {
+        store: &store,
+        registry: &registry,
+        config: &config,
+        reply: Default::default(),
+    };
+    let p = pipeline(&store, &http, &registry, &config);
+    run(p.place_call(&placing("order-18"), 5))
+        .expect("no error of ours")
+        .expect("accepted");
+    let reply = http
+        .reply
+        .borrow()
+        .clone()
+        .expect("the early event was answered");
+    assert!(reply.contains("Hello Alex"), "{reply}");
+    let session = store
+        .sessions
+        .borrow()
+        .get("REF2")
+        .cloned()
+        .expect("stored");
+    assert_eq!(
+        session.wait,
+        Wait::Speak,
+        "still at the menu, not waiting again"
+    );
+    assert_eq!(session.step, "ask");
+    assert!(store.pending.borrow().is_empty());
+}
+
+#[test]
+fn a_dial_without_an_answer_removes_its_pending_entry_and_a_late_event_is_hung_up() {
+    let (store, registry, config) = (Memory::default(), registry(), config(&[]));
+    let http = ScriptedHttp::always(Err(HttpError::Timeout { after_ms: 10_000 }));
+    let p = pipeline(&store, &http, &registry, &config);
+    let failure = run(p.place_call(&placing("order-19"), 5))
+        .expect("no error of ours")
+        .expect_err("timed out");
+    assert_eq!(failure, DialFailure::Timeout { after_ms: 10_000 });
+    assert!(store.pending.borrow().is_empty() && store.sessions.borrow().is_empty());
+
+    let body = r#"{"event":"dial_completed","reference_id":"REF3","external_id":"order-19","data":{"status":"answered"}}"#;
+    let event = decode_event(body.as_bytes()).unwrap();
+    let reply = run(p.event(&event, body.as_bytes(), 9, &mut RequestLog::default()))
+        .unwrap()
+        .expect("an action");
+    assert_eq!(reply.method, "hangup");
+}
+
+#[test]
+fn telesigns_refusals_become_dial_failures_with_their_status() {
+    let (store, registry, config) = (Memory::default(), registry(), config(&[]));
+    let limited = FetchResponse {
+        headers: vec![("retry-after".into(), "7".into())],
+        ..FetchResponse::new(429, r#"{"reference_id":"","status":"rate_limit_exceeded"}"#)
+    };
+    let http = ScriptedHttp::always(Ok(limited));
+    let p = pipeline(&store, &http, &registry, &config);
+    let failure = run(p.place_call(&placing("order-20"), 5))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(failure.retry_after_secs(), Some(7));
+    assert_eq!(failure.outcome(), CallOutcome::DialRateLimited);
+    assert!(failure.is_transient());
+}
+
+fn campaign(store: &Memory) {
+    store.campaigns.borrow_mut().insert(
+        CAMPAIGN.into(),
+        Campaign {
+            id: CAMPAIGN.into(),
+            flow: "remind".into(),
+            caller_id: "+15554441313".into(),
+            vars: BTreeMap::new(),
+            total: 3,
+            created_ms: 0,
+        },
+    );
+}
+
+fn message(attempt: u32) -> DialMessage {
+    DialMessage {
+        campaign: CAMPAIGN.into(),
+        first: 0,
+        numbers: vec![
+            "+15555550001".into(),
+            "+15555550002".into(),
+            "+15555550003".into(),
+        ],
+        attempt,
+    }
+}
+
+#[test]
+fn a_campaign_message_is_paced_retried_and_never_dialled_twice() {
+    let (store, registry, config) = (Memory::default(), registry(), config(&[]));
+    campaign(&store);
+    let http = ScriptedHttp::always(accepted("never"))
+        .then(accepted("R1"))
+        .then(Ok(FetchResponse::new(503, "{}")))
+        .then(Ok(FetchResponse::new(
+            200,
+            r#"{"reference_id":"R3","status":"to_number_blocked_by_country"}"#,
+        )));
+    let clock = ManualClock::default();
+    clock.now_ms.set(1_000);
+    let p = pipeline(&store, &http, &registry, &config);
+    let mut consumer = Consumer::new(&p, &store, &clock);
+    run(consumer.process(&message(0))).expect("processed");
+
+    // Four dials a second: the third went out half a second after the first.
+    assert_eq!(clock.now_ms.get(), 1_500);
+    assert_eq!(http.requests.borrow().len(), 3);
+    let entry = |i: u32| store.numbers.borrow()[&(CAMPAIGN.to_owned(), i)].clone();
+    assert_eq!(entry(0).state, NumberState::Dialing);
+    assert_eq!(entry(0).reference_id.as_deref(), Some("R1"));
+    assert_eq!(
+        (entry(1).state, entry(1).attempts),
+        (NumberState::Queued, 1)
+    );
+    assert_eq!(entry(2).state, NumberState::Failed);
+    assert_eq!(
+        entry(2).status.as_deref(),
+        Some("to_number_blocked_by_country")
+    );
+    let record = store.records.borrow()[&member_external_id(CAMPAIGN, 2)].clone();
+    assert_eq!(record.outcome, CallOutcome::DialRejected);
+
+    // The 503 came back as a one-number message after the base delay.
+    let queued = store.queued.borrow().clone();
+    let [(retry, delay)] = queued.as_slice() else {
+        panic!("{queued:?}")
+    };
+    assert_eq!((retry.first, retry.attempt, *delay), (1, 1, 30));
+    assert_eq!(retry.numbers, vec!["+15555550002".to_owned()]);
+
+    // The queue delivers the first message again: nobody is rung twice.
+    let mut again = Consumer::new(&p, &store, &clock);
+    run(again.process(&message(0))).expect("processed");
+    assert_eq!(http.requests.borrow().len(), 3);
+    // The retry dials only its number.
+    run(again.process(retry)).expect("processed");
+    assert_eq!(http.requests.borrow().len(), 4);
+    assert_eq!(entry(1).state, NumberState::Dialing);
+}
+
+#[test]
+fn a_campaign_whose_flow_is_gone_fails_its_numbers_without_dialling() {
+    let (store, config) = (Memory::default(), config(&[]));
+    let registry = Registry::new();
+    campaign(&store);
+    let http = ScriptedHttp::always(accepted("never"));
+    let clock = ManualClock::default();
+    let p = pipeline(&store, &http, &registry, &config);
+    run(Consumer::new(&p, &store, &clock).process(&message(0))).expect("processed");
+    assert!(http.requests.borrow().is_empty());
+    let numbers = store.numbers.borrow();
+    assert!(numbers
+        .values()
+        .all(|e| e.state == NumberState::Failed && e.outcome == Some(CallOutcome::UnknownFlow)));
+    assert_eq!(numbers.len(), 3);
+}

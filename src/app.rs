@@ -1,0 +1,145 @@
+//! The app: one request in, one response out. Matches the route, runs its handler, and is the one
+//! place where an [`ApiError`] becomes a JSON answer (with `Allow`, `WWW-Authenticate` and
+//! `Retry-After` where they belong) and where the request's one log line is written.
+
+use serde::Serialize;
+use worker::{console_error, console_log, console_warn, web_sys, Env, Response};
+
+use ivr_core::engine::Reply;
+use ivr_core::error::ApiError;
+use ivr_core::log::RequestLog;
+use ivr_core::routes::{path_of, route, Route};
+
+use crate::env::now_ms;
+use crate::http::{empty_response, json_response, json_text_response};
+use crate::{api, webhook};
+
+/// The crate version reported by `/healthz`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Handles one request. The only `Err` left is a failure of the JS runtime itself to build an
+/// error response, which workers-rs reports as a 500.
+pub async fn serve(req: web_sys::Request, env: Env) -> worker::Result<Response> {
+    let started = now_ms();
+    let mut log = RequestLog {
+        method: req.method(),
+        path: path_of(&req.url()).to_owned(),
+        ..RequestLog::default()
+    };
+    let resp = match handle(&req, &env, &mut log).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            log.error(&e);
+            error_response(&e)?
+        }
+    };
+    log.status = resp.status_code();
+    log.latency_ms = now_ms().saturating_sub(started);
+    let line = log.line();
+    match log.level {
+        "error" => console_error!("{line}"),
+        "warn" => console_warn!("{line}"),
+        _ => console_log!("{line}"),
+    }
+    Ok(resp)
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+}
+
+async fn handle(
+    req: &web_sys::Request,
+    env: &Env,
+    log: &mut RequestLog,
+) -> Result<Response, ApiError> {
+    match route(&log.method, &log.path)? {
+        Route::Health => json_response(
+            200,
+            &Health {
+                status: "ok",
+                version: VERSION,
+            },
+        ),
+        Route::Webhook => answer(webhook::handle(req, env, log).await?),
+        Route::Api(api) => api::handle(api, req, env, log).await,
+    }
+}
+
+/// The HTTP answer to an event: the action (200) or nothing (204).
+fn answer(reply: Option<Reply>) -> Result<Response, ApiError> {
+    match reply {
+        Some(reply) => json_text_response(200, reply.json.into_string()),
+        None => empty_response(204),
+    }
+}
+
+/// The JSON error answer for `e`, with the headers it calls for.
+fn error_response(e: &ApiError) -> worker::Result<Response> {
+    let mut resp = Response::ok(e.body())?.with_status(e.status);
+    let headers = resp.headers_mut();
+    headers.set("content-type", "application/json; charset=utf-8")?;
+    if let Some(allow) = e.allow {
+        headers.set("allow", allow)?;
+    }
+    if let Some(challenge) = e.challenge() {
+        headers.set("www-authenticate", challenge)?;
+    }
+    if let Some(secs) = e.retry_after_secs {
+        headers.set("retry-after", &secs.to_string())?;
+    }
+    Ok(resp)
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+    use ivr_core::error::ErrorCode;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    async fn error_response_is_json_with_status_and_allow() {
+        let e = ApiError::method_not_allowed("GET", "/webhook", "POST");
+        let mut resp = error_response(&e).unwrap();
+        assert_eq!(resp.status_code(), 405);
+        let headers = resp.headers();
+        assert_eq!(headers.get("allow").unwrap().as_deref(), Some("POST"));
+        assert_eq!(
+            headers.get("content-type").unwrap().as_deref(),
+            Some("application/json; charset=utf-8")
+        );
+        let body: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+        assert_eq!(body["error"]["code"], "method_not_allowed");
+    }
+
+    #[wasm_bindgen_test]
+    async fn unauthorized_and_rate_limited_answers_carry_their_headers() {
+        let resp = error_response(&ApiError::new(ErrorCode::Unauthorized, "no")).unwrap();
+        let challenge = resp.headers().get("www-authenticate").unwrap();
+        assert_eq!(challenge.as_deref(), Some(r#"Bearer realm="telesign-ivr""#));
+        let limited = ApiError::new(ErrorCode::RateLimited, "slow down").retry_after(Some(60));
+        let resp = error_response(&limited).unwrap();
+        assert_eq!(resp.status_code(), 429);
+        let retry = resp.headers().get("retry-after").unwrap();
+        assert_eq!(retry.as_deref(), Some("60"));
+    }
+
+    #[wasm_bindgen_test]
+    async fn an_action_is_a_200_json_answer_and_none_is_a_204() {
+        let reply = Reply::from(&ivr_core::telesign::Action::Hangup);
+        let mut resp = answer(Some(reply)).unwrap();
+        assert_eq!(resp.status_code(), 200);
+        let body = resp.text().await.unwrap();
+        assert_eq!(body, r#"{"jsonrpc":"2.0","method":"hangup","params":{}}"#);
+        assert_eq!(answer(None).unwrap().status_code(), 204);
+    }
+
+    #[wasm_bindgen_test]
+    async fn json_response_sets_status_and_body() {
+        let mut resp = json_response(202, &serde_json::json!({"a": 1})).unwrap();
+        assert_eq!(resp.status_code(), 202);
+        assert_eq!(resp.text().await.unwrap(), r#"{"a":1}"#);
+    }
+}

@@ -1,0 +1,129 @@
+//! The campaign queue: the core's [`DialQueue`] port over the Cloudflare Queue producer, and the
+//! consumer entry point, which runs each message through the core's campaign [`Consumer`] and
+//! acks or retries it on its own.
+
+use std::time::Duration;
+
+use worker::{
+    console_error, console_log, Delay, Env, MessageBatch, MessageBuilder, MessageExt, Queue,
+    QueueRetryOptionsBuilder,
+};
+
+use ivr_core::api::campaigns::DialMessage;
+use ivr_core::error::{ApiError, ErrorCode};
+use ivr_core::pipeline::campaign::Consumer;
+use ivr_core::pipeline::ports::{Clock, DialQueue};
+use ivr_core::pipeline::Pipeline;
+
+use crate::env::{config, now_ms, registry, QUEUE_BINDING};
+use crate::fetch::WorkerHttp;
+use crate::kv::Kv;
+use crate::sessions::Sessions;
+
+/// How long a message waits before it is tried again after an error of ours (KV, a campaign not
+/// yet visible where the consumer runs).
+const MESSAGE_RETRY_SECS: u32 = 30;
+
+/// The campaign queue's producer. Messages are sent as JSON text, so the queue never sees a JS
+/// `Map`.
+pub struct WorkerQueue(Queue);
+
+impl WorkerQueue {
+    pub fn open(env: &Env) -> Result<Self, ApiError> {
+        env.queue(QUEUE_BINDING).map(WorkerQueue).map_err(|e| {
+            ApiError::new(
+                ErrorCode::NotConfigured,
+                format!("queue binding {QUEUE_BINDING}: {e}"),
+            )
+        })
+    }
+}
+
+fn text(message: &DialMessage) -> Result<String, ApiError> {
+    serde_json::to_string(message).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+fn refused(e: worker::Error) -> ApiError {
+    ApiError::new(ErrorCode::QueueUnavailable, e.to_string())
+}
+
+impl DialQueue for WorkerQueue {
+    async fn send_batch(&self, messages: &[DialMessage]) -> Result<(), ApiError> {
+        let texts = messages.iter().map(text).collect::<Result<Vec<_>, _>>()?;
+        self.0.send_batch(texts).await.map_err(refused)
+    }
+
+    async fn send_later(&self, message: &DialMessage, delay_secs: u32) -> Result<(), ApiError> {
+        let message = MessageBuilder::new(text(message)?)
+            .delay_seconds(delay_secs)
+            .build();
+        self.0.send(message).await.map_err(refused)
+    }
+}
+
+/// The runtime's clock. Workers freeze `Date.now()` while the code runs and advance it at each
+/// I/O, which a sleep is.
+struct WorkerClock;
+
+impl Clock for WorkerClock {
+    fn now_ms(&self) -> u64 {
+        now_ms()
+    }
+    async fn sleep_ms(&self, ms: u64) {
+        Delay::from(Duration::from_millis(ms)).await;
+    }
+}
+
+/// Handles one batch. Every message is acked or retried on its own; nothing here fails the batch.
+pub async fn consume(batch: MessageBatch<String>, env: Env) -> worker::Result<()> {
+    let config = config(&env);
+    let retry = QueueRetryOptionsBuilder::new()
+        .with_delay_seconds(MESSAGE_RETRY_SECS)
+        .build();
+    let opened = Kv::open(&env).and_then(|kv| {
+        let sessions = Sessions::open(&env, config, &kv)?;
+        Ok((kv, sessions, WorkerQueue::open(&env)?))
+    });
+    let (kv, sessions, queue) = match opened {
+        Ok(opened) => opened,
+        Err(e) => {
+            console_error!("campaign consumer not configured: {}", e.message);
+            batch.retry_all_with_options(&retry);
+            return Ok(());
+        }
+    };
+    let pipeline = Pipeline {
+        sessions: &sessions,
+        records: &kv,
+        http: &WorkerHttp,
+        registry: registry(),
+        config,
+    };
+    let mut consumer = Consumer::new(&pipeline, &queue, &WorkerClock);
+    for message in batch.raw_iter() {
+        let parsed = message
+            .body()
+            .as_string()
+            .and_then(|text| serde_json::from_str::<DialMessage>(&text).ok());
+        let Some(parsed) = parsed else {
+            console_error!(
+                "campaign consumer: dropping an unreadable message {}",
+                message.id()
+            );
+            message.ack();
+            continue;
+        };
+        let result = consumer.process(&parsed).await;
+        for line in consumer.log.drain(..) {
+            console_log!("{line}");
+        }
+        match result {
+            Ok(()) => message.ack(),
+            Err(e) => {
+                console_error!("campaign {}: {e}; message retried", parsed.campaign);
+                message.retry_with_options(&retry);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! Where live sessions are, for the code that reads and writes them: in KV, in the calls'
+//! Durable Objects (seen from the worker, through their stubs), or in one object's own storage
+//! (seen from inside that object). One type for all three, so the core's pipeline is compiled
+//! once, not once per store. Also the worker's side of the internal protocol with the objects:
+//! the paths, and [`ObjectAnswer`], what an object answers for an event.
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+use worker::{js_sys::Uint8Array, Env, Method, ObjectNamespace, Request, RequestInit, Storage};
+
+use ivr_core::config::{Config, SessionBackend};
+use ivr_core::engine::{RawJson, Reply, Session};
+use ivr_core::error::{ApiError, ErrorCode};
+use ivr_core::log::RequestLog;
+use ivr_core::pipeline::keys::{OBJECT_SESSION_KEY, SESSION_TTL_SECS};
+use ivr_core::pipeline::ports::SessionStore;
+
+use crate::env::CALL_SESSIONS_BINDING;
+use crate::kv::Kv;
+
+/// Requests between the worker and the objects use this origin; it never leaves the runtime.
+const ORIGIN: &str = "https://call-session.internal";
+/// `POST`: a verified event of the object's call (the raw body).
+pub const EVENT_PATH: &str = "/event";
+/// `GET` / `PUT`: the object's session as JSON.
+pub const SESSION_PATH: &str = "/session";
+
+/// Where sessions are (see the module documentation).
+pub enum Sessions {
+    Kv(Kv),
+    Objects(ObjectNamespace),
+    Object(ObjectStorage),
+}
+
+impl Sessions {
+    /// The sessions of the configured backend, seen from the worker.
+    pub fn open(env: &Env, config: &Config, kv: &Kv) -> Result<Self, ApiError> {
+        match config.session_backend {
+            SessionBackend::Kv => Ok(Sessions::Kv(kv.clone())),
+            SessionBackend::DurableObject => namespace(env).map(Sessions::Objects),
+        }
+    }
+}
+
+/// The Durable Object namespace of call sessions.
+pub fn namespace(env: &Env) -> Result<ObjectNamespace, ApiError> {
+    env.durable_object(CALL_SESSIONS_BINDING).map_err(|e| {
+        ApiError::new(
+            ErrorCode::StoreNotConfigured,
+            format!(
+                "SESSION_BACKEND=durable_object needs the {CALL_SESSIONS_BINDING} binding: {e}"
+            ),
+        )
+    })
+}
+
+fn unavailable(e: impl std::fmt::Display) -> ApiError {
+    ApiError::store_unavailable(format!("call session storage: {e}"))
+}
+
+/// The session in its object's storage, as JSON text (the storage's own serializer would turn
+/// maps into JS `Map`s). An alarm clears the object when the call can no longer be live.
+pub struct ObjectStorage(pub Storage);
+
+impl ObjectStorage {
+    async fn session(&self) -> Result<Option<Session>, ApiError> {
+        let text: Option<String> = self.0.get(OBJECT_SESSION_KEY).await.map_err(unavailable)?;
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::StoredDataUnreadable,
+                    format!("the session is not readable: {e}"),
+                )
+            })
+        })
+        .transpose()
+    }
+
+    async fn save_session(&self, session: &Session) -> Result<(), ApiError> {
+        let text = serde_json::to_string(session).map_err(|e| ApiError::internal(e.to_string()))?;
+        self.0
+            .put(OBJECT_SESSION_KEY, text)
+            .await
+            .map_err(unavailable)?;
+        let ttl_ms = i64::try_from(SESSION_TTL_SECS * 1000).unwrap_or(i64::MAX);
+        self.0.set_alarm(ttl_ms).await.map_err(unavailable)
+    }
+
+    async fn delete_session(&self) -> Result<(), ApiError> {
+        self.0.delete_all().await.map_err(unavailable)?;
+        self.0.delete_alarm().await.map_err(unavailable)
+    }
+}
+
+/// Sends `method path` with `body` to the object of `reference_id`.
+async fn call_object(
+    ns: &ObjectNamespace,
+    reference_id: &str,
+    method: Method,
+    path: &str,
+    body: Option<&[u8]>,
+) -> Result<worker::Response, ApiError> {
+    let send = async {
+        let stub = ns.id_from_name(reference_id)?.get_stub()?;
+        let mut init = RequestInit::new();
+        init.with_method(method)
+            .with_body(body.map(|b| JsValue::from(Uint8Array::from(b))));
+        let req = Request::new_with_init(&format!("{ORIGIN}{path}"), &init)?;
+        stub.fetch_with_request(req).await
+    };
+    send.await.map_err(unavailable)
+}
+
+impl SessionStore for Sessions {
+    async fn session(&self, reference_id: &str) -> Result<Option<Session>, ApiError> {
+        match self {
+            Sessions::Kv(kv) => kv.session(reference_id).await,
+            Sessions::Object(storage) => storage.session().await,
+            Sessions::Objects(ns) => {
+                let mut resp =
+                    call_object(ns, reference_id, Method::Get, SESSION_PATH, None).await?;
+                match resp.status_code() {
+                    404 => Ok(None),
+                    200 => Ok(Some(resp.json().await.map_err(unavailable)?)),
+                    status => Err(unavailable(format!("the object answered {status}"))),
+                }
+            }
+        }
+    }
+
+    async fn save_session(&self, session: &Session) -> Result<(), ApiError> {
+        match self {
+            Sessions::Kv(kv) => kv.save_session(session).await,
+            Sessions::Object(storage) => storage.save_session(session).await,
+            Sessions::Objects(ns) => {
+                let body =
+                    serde_json::to_vec(session).map_err(|e| ApiError::internal(e.to_string()))?;
+                let reference_id = &session.reference_id;
+                let resp =
+                    call_object(ns, reference_id, Method::Put, SESSION_PATH, Some(&body)).await?;
+                match resp.status_code() {
+                    204 => Ok(()),
+                    status => Err(unavailable(format!("the object answered {status}"))),
+                }
+            }
+        }
+    }
+
+    async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError> {
+        match self {
+            Sessions::Kv(kv) => kv.delete_session(reference_id).await,
+            Sessions::Object(storage) => storage.delete_session().await,
+            // Only the event pipeline, inside the object, ends a call.
+            Sessions::Objects(_) => Ok(()),
+        }
+    }
+}
+
+/// What an object answers for an event: the reply (or the error) and its part of the log line.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ObjectAnswer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<RawJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ObjectError>,
+    pub log: RequestLog,
+}
+
+/// An error of the object's pipeline, carried back to the worker that answers it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ObjectError {
+    pub status: u16,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ObjectAnswer {
+    /// The answer for what the pipeline did.
+    pub fn new(result: Result<Option<Reply>, ApiError>, log: RequestLog) -> Self {
+        match result {
+            Ok(reply) => ObjectAnswer {
+                method: reply.as_ref().map(|r| r.method.clone()),
+                reply: reply.map(|r| r.json),
+                error: None,
+                log,
+            },
+            Err(e) => ObjectAnswer {
+                error: Some(ObjectError {
+                    status: e.status,
+                    code: e.code,
+                    message: e.message,
+                }),
+                log,
+                ..ObjectAnswer::default()
+            },
+        }
+    }
+
+    fn into_result(self) -> Result<Option<Reply>, ApiError> {
+        if let Some(e) = self.error {
+            return Err(ApiError::new(e.code, e.message).with_status(e.status));
+        }
+        Ok(self.reply.map(|json| Reply {
+            method: self.method.unwrap_or_default(),
+            json,
+        }))
+    }
+}
+
+/// Hands a verified, decoded event to its call's object and returns what the object's pipeline
+/// decided; the object's part of the log line is merged into `log`.
+pub async fn forward_event(
+    env: &Env,
+    reference_id: &str,
+    body: &[u8],
+    log: &mut RequestLog,
+) -> Result<Option<Reply>, ApiError> {
+    let ns = namespace(env)?;
+    let mut resp = call_object(&ns, reference_id, Method::Post, EVENT_PATH, Some(body)).await?;
+    let mut answer: ObjectAnswer = resp.json().await.map_err(unavailable)?;
+    log.absorb(std::mem::take(&mut answer.log));
+    answer.into_result()
+}

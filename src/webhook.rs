@@ -1,0 +1,72 @@
+//! `POST /webhook`: Telesign's customer event URL. Reads the raw body (bounded), verifies the
+//! signature, decodes the event and runs the core's event pipeline: here with sessions in KV, or
+//! in the call's Durable Object. The answer is the JSON-RPC action (200) or nothing (204).
+
+use worker::{web_sys, Env};
+
+use ivr_core::config::{Config, SessionBackend};
+use ivr_core::engine::Reply;
+use ivr_core::error::ApiError;
+use ivr_core::log::RequestLog;
+use ivr_core::pipeline::Pipeline;
+use ivr_core::telesign::{decode_event, Event};
+
+use crate::env::{config, now_ms, registry};
+use crate::fetch::WorkerHttp;
+use crate::http::read_body;
+use crate::kv::Kv;
+use crate::sessions::{forward_event, Sessions};
+
+/// The largest event body accepted; Telesign's events are a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Handles one event; `Ok(None)` is "no action".
+pub async fn handle(
+    req: &web_sys::Request,
+    env: &Env,
+    log: &mut RequestLog,
+) -> Result<Option<Reply>, ApiError> {
+    let body = read_body(req, MAX_BODY_BYTES).await?;
+    let config = config(env);
+    if config.webhook_auth {
+        let headers = req.headers();
+        let header = |name: &str| headers.get(name).ok().flatten();
+        ivr_core::auth::verify_event(
+            config,
+            header("authorization").as_deref(),
+            header("x-ts-authorization").as_deref(),
+            &body,
+        )?;
+    } else {
+        log.warning = Some("WEBHOOK_AUTH is off: event signatures are not verified".into());
+    }
+    let event = decode_event(&body).map_err(|e| ApiError::from(&e))?;
+    log.event = Some(event.kind.name().to_owned());
+    log.reference_id = Some(event.reference_id.clone());
+
+    if config.session_backend == SessionBackend::DurableObject {
+        return forward_event(env, &event.reference_id, &body, log).await;
+    }
+    let kv = Kv::open(env)?;
+    run(&Sessions::Kv(kv.clone()), &kv, config, &event, &body, log).await
+}
+
+/// The event pipeline with the runtime's clock, `fetch` and the compiled flows: shared by the
+/// worker (sessions in KV) and the call objects (sessions in their storage).
+pub async fn run(
+    sessions: &Sessions,
+    kv: &Kv,
+    config: &Config,
+    event: &Event,
+    body: &[u8],
+    log: &mut RequestLog,
+) -> Result<Option<Reply>, ApiError> {
+    let pipeline = Pipeline {
+        sessions,
+        records: kv,
+        http: &WorkerHttp,
+        registry: registry(),
+        config,
+    };
+    pipeline.event(event, body, now_ms(), log).await
+}
