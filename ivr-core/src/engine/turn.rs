@@ -1,0 +1,547 @@
+//! One event applied to one call: the state machine that walks the flow from where the call is
+//! to its next action, and checks every action against the call-state rules before it is sent.
+
+use crate::flow::{
+    template, Ctx, FetchRequest, Flow, Input, Next, Prompt, Registry, Retries, Step,
+};
+use crate::telesign::{
+    may_answer, Action, CollectDigits, Dial, DialStatus, Event, EventKind, HangupCause,
+    MediaCompleted, MediaStatus, Method, Parties, Play, SendDtmf, Speak,
+};
+
+use super::redelivery::remember;
+use super::{
+    done, hangup_reply, Answer, AnswerResult, CallOutcome, Direction, Note, Outcome, Reply,
+    Session, Wait, Write, MAX_HOPS,
+};
+
+/// The flow of a live call is gone: hang up politely and say so in the record.
+pub(super) fn ended_badly(
+    mut session: Session,
+    event: &Event,
+    fingerprint: &str,
+    now_ms: u64,
+) -> Outcome {
+    session.outcome = Some(CallOutcome::FlowError);
+    let reply = if may_answer(&event.kind, Method::Hangup) {
+        session.wait = Wait::Hangup;
+        hangup_reply()
+    } else {
+        None
+    };
+    remember(&mut session, event, fingerprint, reply.as_ref(), now_ms);
+    done(reply, Write::Session(Box::new(session)), Note::Advanced)
+}
+
+/// A flow did something it may not (a step that does not exist, an undeclared target, an action
+/// the call state forbids, a value Telesign would refuse). The call is ended politely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FlowError;
+
+/// What a turn produced: an action to send, none, or a request to run first.
+pub(super) enum Produced {
+    Action(Action),
+    Fetch(FetchRequest),
+}
+
+pub(super) type TurnResult = Result<Option<Produced>, FlowError>;
+
+/// One event being applied to one call.
+pub(super) struct Turn<'a> {
+    pub(super) flow: &'a Flow,
+    pub(super) session: Session,
+    pub(super) event: &'a Event,
+    pub(super) now_ms: u64,
+}
+
+impl<'a> Turn<'a> {
+    /// A turn of the call's flow; a call whose flow is gone (removed by a deploy while the call
+    /// was live) is ended instead.
+    pub(super) fn start(
+        registry: &'a Registry,
+        session: Session,
+        event: &'a Event,
+        fingerprint: &str,
+        now_ms: u64,
+    ) -> Result<Self, Outcome> {
+        match registry.get(&session.flow) {
+            Some(flow) => Ok(Turn {
+                flow,
+                session,
+                event,
+                now_ms,
+            }),
+            None => Err(ended_badly(session, event, fingerprint, now_ms)),
+        }
+    }
+
+    /// Applies the event to where the call is. `None`: the event does not move the call.
+    pub(super) fn advance(&mut self) -> Option<TurnResult> {
+        let wait = self.session.wait;
+        match (&self.event.kind, wait) {
+            (EventKind::DialCompleted(d), Wait::Answer) if d.status == DialStatus::Answered => {
+                let start = self.flow.start().map(str::to_owned);
+                Some(match start {
+                    Some(start) => self.follow(Next::Step(start)),
+                    None => Err(FlowError),
+                })
+            }
+            (EventKind::SpeakCompleted(m), Wait::Speak | Wait::Notice)
+            | (EventKind::PlayCompleted(m), Wait::Play) => Some(self.media_completed(m)),
+            (EventKind::DialCompleted(d), Wait::Bridge) => {
+                if d.status == DialStatus::Answered {
+                    self.session.outcome = Some(CallOutcome::Bridged);
+                }
+                None
+            }
+            (EventKind::CallLegCompleted(leg), Wait::Bridge) => {
+                if self.is_late_leg(&leg.parties) {
+                    // A late event of a number rung before: the current leg goes on.
+                    return None;
+                }
+                Some(self.leg_completed(&leg.hangup_cause))
+            }
+            (kind, Wait::Dtmf) if !matches!(kind, EventKind::CallLegCompleted(_)) => {
+                // Telesign documents no completion event for send_dtmf: whatever comes next
+                // continues the flow.
+                let next = match self.flow.get(&self.session.step) {
+                    Some(Step::SendDtmf { next, .. }) => next.clone(),
+                    _ => return Some(Err(FlowError)),
+                };
+                Some(self.follow(next))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a leg event names a number this dial rang before and not the one ringing now: a
+    /// late (or redelivered) event of an earlier leg. Telesign's page does not make clear which
+    /// of `to`/`from` is the leg's far end, so either counts; an event naming no number of the
+    /// hunt is taken for the current leg.
+    fn is_late_leg(&self, parties: &Parties) -> bool {
+        let Some((ringing, before)) = self.session.rung.split_last() else {
+            return false;
+        };
+        let named: Vec<&str> = [&parties.to, &parties.from]
+            .into_iter()
+            .flatten()
+            .map(|p| p.digits())
+            .collect();
+        !named.contains(&ringing.as_str()) && before.iter().any(|n| named.contains(&n.as_str()))
+    }
+
+    fn media_completed(&mut self, m: &MediaCompleted) -> TurnResult {
+        let name = self.session.step.clone();
+        let step = self.flow.get(&name).ok_or(FlowError)?;
+        if self.session.wait == Wait::Notice {
+            // The retry notice was said; now the prompt itself.
+            return self.prompt_for_input(step);
+        }
+        let (input, retries) = match step {
+            Step::Say { next, .. } => return self.follow(next.clone()),
+            Step::Menu { input, retries, .. } | Step::Gather { input, retries, .. } => {
+                (input, retries)
+            }
+            _ => return Err(FlowError),
+        };
+        // Only keys a phone has are kept (nothing else reaches a session or a record), without
+        // the terminators that ended the entry.
+        let digits: String = m
+            .collected_digits
+            .chars()
+            .filter(|c| {
+                (c.is_ascii_digit() || matches!(c, '*' | '#')) && !input.terminators.contains(*c)
+            })
+            .collect();
+        // Digits pressed before a timeout still count; only an empty entry is "no input".
+        if digits.is_empty() {
+            self.answer(&name, &digits, AnswerResult::NoInput);
+            return self.retry(&name, &retries.no_input, retries);
+        }
+        match step {
+            Step::Menu {
+                options,
+                repeat,
+                save_as,
+                ..
+            } => {
+                if repeat.as_deref() == Some(digits.as_str()) {
+                    self.answer(&name, &digits, AnswerResult::Repeat);
+                    return self.prompt_for_input(step);
+                }
+                match options.iter().find(|(k, _)| *k == digits) {
+                    Some((_, target)) => {
+                        self.answer(&name, &digits, AnswerResult::Accepted);
+                        if let Some(var) = save_as {
+                            self.session.vars.insert(var.clone(), target.clone());
+                        }
+                        self.follow(Next::to(target))
+                    }
+                    None => {
+                        self.answer(&name, &digits, AnswerResult::Invalid);
+                        self.retry(&name, &retries.invalid, retries)
+                    }
+                }
+            }
+            Step::Gather {
+                var,
+                min_digits,
+                next,
+                ..
+            } => {
+                let len = u32::try_from(digits.len()).unwrap_or(u32::MAX);
+                if len < *min_digits || len > input.max_digits {
+                    self.answer(&name, &digits, AnswerResult::Invalid);
+                    return self.retry(&name, &retries.invalid, retries);
+                }
+                self.answer(&name, &digits, AnswerResult::Accepted);
+                self.session.vars.insert(var.clone(), digits);
+                self.follow(next.clone())
+            }
+            _ => Err(FlowError),
+        }
+    }
+
+    fn answer(&mut self, step: &str, digits: &str, result: AnswerResult) {
+        self.session.answers.push(Answer {
+            step: step.to_owned(),
+            digits: digits.to_owned(),
+            result,
+            at_ms: self.now_ms,
+        });
+    }
+
+    /// Prompts again after no input or a wrong entry, or gives up to the fallback.
+    fn retry(&mut self, name: &str, notice: &str, retries: &Retries) -> TurnResult {
+        self.session.retries += 1;
+        if self.session.retries > retries.max {
+            return self.follow(retries.fallback.as_deref().map_or(Next::Hangup, Next::to));
+        }
+        let step = self.flow.get(name).ok_or(FlowError)?;
+        let (prompt, input) = input_prompt(step).ok_or(FlowError)?;
+        let notice = notice.trim();
+        match prompt {
+            Prompt::Speak { text, language } if !notice.is_empty() => {
+                let text = format!("{notice} {}", self.render(text));
+                let speak = self.speak(&text, language.as_deref(), Some(input))?;
+                self.send(Action::Speak(speak))
+            }
+            Prompt::Play { .. } if !notice.is_empty() => {
+                let action = self.speak(notice, None, None)?;
+                self.session.wait = Wait::Notice;
+                self.allowed(Action::Speak(action))
+                    .map(|a| Some(Produced::Action(a)))
+            }
+            _ => self.prompt_for_input(step),
+        }
+    }
+
+    /// A bridged leg ended: answered legs go on to `after`; others try the next number.
+    fn leg_completed(&mut self, cause: &HangupCause) -> TurnResult {
+        let step = self.flow.get(&self.session.step).ok_or(FlowError)?;
+        let Step::Dial {
+            after,
+            on_no_answer,
+            ..
+        } = step
+        else {
+            return Err(FlowError);
+        };
+        if *cause == HangupCause::CallAnswered {
+            self.session.outcome = Some(CallOutcome::Bridged);
+            return self.follow(after.clone());
+        }
+        self.session.hunt += 1;
+        match self.dial_from(step, self.session.hunt)? {
+            Some(action) => self.send(action),
+            None => {
+                if self.session.outcome.is_none() {
+                    self.session.outcome = Some(CallOutcome::NoAnswer);
+                }
+                self.follow(on_no_answer.clone())
+            }
+        }
+    }
+
+    /// Moves the call along `next`, through steps without actions of their own, to the next
+    /// action (or fetch).
+    pub(super) fn follow(&mut self, mut next: Next) -> TurnResult {
+        for _ in 0..MAX_HOPS {
+            let name = match next {
+                Next::Hangup => return self.send(Action::Hangup),
+                Next::Retry => {
+                    let name = self.session.input_step.clone().ok_or(FlowError)?;
+                    // User code refused the entry the input step accepted.
+                    if let Some(answer) = self.session.answers.last_mut() {
+                        if answer.step == name && answer.result == AnswerResult::Accepted {
+                            answer.result = AnswerResult::Refused;
+                        }
+                    }
+                    self.session.step = name.clone();
+                    let step = self.flow.get(&name).ok_or(FlowError)?;
+                    let retries = input_retries(step).ok_or(FlowError)?;
+                    return self.retry(&name, &retries.invalid, retries);
+                }
+                Next::Step(name) => name,
+            };
+            let step = self.flow.get(&name).ok_or(FlowError)?;
+            self.session.step = name.clone();
+            self.session.visited.push(name.clone());
+            match step {
+                Step::Say { prompt, .. } => {
+                    let action = self.prompt_action(prompt, None)?;
+                    return self.send(action);
+                }
+                Step::Menu { .. } | Step::Gather { .. } => {
+                    // The count starts afresh at each input step entered, and only there: a
+                    // `Next::Retry` from the steps after it (a check of the entry) spends it.
+                    self.session.retries = 0;
+                    self.session.input_step = Some(name);
+                    return self.prompt_for_input(step);
+                }
+                Step::Decide { targets, decide } => {
+                    next = checked(decide(&mut self.ctx()), targets)?;
+                }
+                Step::Fetch { request, .. } => {
+                    return Ok(Some(Produced::Fetch(request(&self.ctx()))));
+                }
+                Step::Dial { .. } => {
+                    self.session.hunt = 0;
+                    self.session.rung.clear();
+                    return match self.dial_from(step, 0)? {
+                        Some(action) => self.send(action),
+                        None => Err(FlowError),
+                    };
+                }
+                Step::SendDtmf { digits, .. } => {
+                    let action = SendDtmf::new(digits).map_err(|_| FlowError)?;
+                    return self.send(Action::SendDtmf(action));
+                }
+                Step::Hangup => return self.send(Action::Hangup),
+            }
+        }
+        Err(FlowError)
+    }
+
+    /// The prompt of a menu or gather step, collecting digits.
+    fn prompt_for_input(&mut self, step: &Step) -> TurnResult {
+        let (prompt, input) = input_prompt(step).ok_or(FlowError)?;
+        let action = self.prompt_action(prompt, Some(input))?;
+        self.send(action)
+    }
+
+    fn prompt_action(&self, prompt: &Prompt, input: Option<&Input>) -> Result<Action, FlowError> {
+        match prompt {
+            Prompt::Speak { text, language } => {
+                let text = self.render(text);
+                Ok(Action::Speak(self.speak(
+                    &text,
+                    language.as_deref(),
+                    input,
+                )?))
+            }
+            Prompt::Play { url } => {
+                let mut play = Play::new(url).map_err(|_| FlowError)?;
+                if let Some(input) = input {
+                    play = play.collect(collect_digits(input)?);
+                }
+                Ok(Action::Play(play))
+            }
+        }
+    }
+
+    fn speak(
+        &self,
+        text: &str,
+        language: Option<&str>,
+        input: Option<&Input>,
+    ) -> Result<Speak, FlowError> {
+        let language = language.unwrap_or(&self.flow.language);
+        let mut speak = Speak::new(text, language).map_err(|_| FlowError)?;
+        if let Some(input) = input {
+            speak = speak.collect(collect_digits(input)?);
+        }
+        Ok(speak)
+    }
+
+    /// The dial action for the first number from index `from` on that renders to a valid number.
+    fn dial_from(&mut self, step: &Step, from: u32) -> Result<Option<Action>, FlowError> {
+        let Step::Dial {
+            numbers,
+            caller_id,
+            record,
+            ..
+        } = step
+        else {
+            return Err(FlowError);
+        };
+        let caller_id = match caller_id {
+            Some(c) => self.render(c),
+            // Show the number the caller dialed (ours) to the agent.
+            None => self.session.to.clone().unwrap_or_default(),
+        };
+        let start = usize::try_from(from).unwrap_or(usize::MAX);
+        for (i, number) in numbers.iter().enumerate().skip(start) {
+            let number = self.render(number);
+            if let Ok(dial) = Dial::new(&number, &caller_id) {
+                self.session.hunt = u32::try_from(i).unwrap_or(u32::MAX);
+                self.session.rung.push(dial.to().digits().to_owned());
+                // record_call is sent only when asked for, as in Telesign's examples.
+                let dial = if *record {
+                    dial.record_call(true)
+                } else {
+                    dial
+                };
+                return Ok(Some(Action::Dial(dial)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Checks the action against the call-state rules and records what is now awaited.
+    fn send(&mut self, action: Action) -> TurnResult {
+        let action = self.allowed(action)?;
+        self.session.wait = match &action {
+            Action::Speak(_) => Wait::Speak,
+            Action::Play(_) => Wait::Play,
+            Action::Dial(_) => Wait::Bridge,
+            Action::SendDtmf(_) => Wait::Dtmf,
+            _ => {
+                if self.session.outcome.is_none() {
+                    self.session.outcome = Some(CallOutcome::Completed);
+                }
+                Wait::Hangup
+            }
+        };
+        Ok(Some(Produced::Action(action)))
+    }
+
+    fn allowed(&self, action: Action) -> Result<Action, FlowError> {
+        let kind = match (&self.event.kind, self.session.wait) {
+            // After send_dtmf the next event continues the flow as a media completion would.
+            (EventKind::Unknown { .. }, Wait::Dtmf) => &MEDIA_COMPLETED_STATE,
+            (kind, _) => kind,
+        };
+        if may_answer(kind, action.method()) {
+            Ok(action)
+        } else {
+            Err(FlowError)
+        }
+    }
+
+    fn render(&self, text: &str) -> String {
+        let s = &self.session;
+        template::render(text, |name| match name {
+            "caller" => caller(s),
+            "called" => called(s),
+            _ => s.vars.get(name).map(String::as_str),
+        })
+    }
+
+    pub(super) fn ctx(&mut self) -> Ctx<'_> {
+        let s = &mut self.session;
+        let (caller, called) = match s.direction {
+            Direction::Inbound => (s.from.as_deref(), s.to.as_deref()),
+            Direction::Outbound => (s.to.as_deref(), s.from.as_deref()),
+        };
+        Ctx {
+            vars: &mut s.vars,
+            caller,
+            called,
+        }
+    }
+
+    /// Finishes the turn: a flow error hangs up politely; the event is remembered.
+    pub(super) fn conclude(mut self, result: TurnResult, fingerprint: &str, note: Note) -> Outcome {
+        let produced = match result {
+            Ok(p) => p,
+            Err(FlowError) => {
+                self.session.outcome = Some(CallOutcome::FlowError);
+                // Judged as `send` judges: after send_dtmf an unknown event may be answered.
+                if self.allowed(Action::Hangup).is_ok() {
+                    self.session.wait = Wait::Hangup;
+                    Some(Produced::Action(Action::Hangup))
+                } else {
+                    None
+                }
+            }
+        };
+        let reply = match produced {
+            Some(Produced::Fetch(request)) => {
+                return Outcome::Fetch {
+                    session: Box::new(self.session),
+                    request,
+                }
+            }
+            Some(Produced::Action(action)) => Some(Reply::from(&action)),
+            None => None,
+        };
+        remember(
+            &mut self.session,
+            self.event,
+            fingerprint,
+            reply.as_ref(),
+            self.now_ms,
+        );
+        done(reply, Write::Session(Box::new(self.session)), note)
+    }
+}
+
+/// The call state a media completion puts the call in, used after `send_dtmf`.
+static MEDIA_COMPLETED_STATE: EventKind = EventKind::SpeakCompleted(MediaCompleted {
+    parties: Parties {
+        to: None,
+        from: None,
+    },
+    status: MediaStatus::Completed,
+    collected_digits: String::new(),
+});
+
+fn caller(s: &Session) -> Option<&str> {
+    match s.direction {
+        Direction::Inbound => s.from.as_deref(),
+        Direction::Outbound => s.to.as_deref(),
+    }
+}
+
+fn called(s: &Session) -> Option<&str> {
+    match s.direction {
+        Direction::Inbound => s.to.as_deref(),
+        Direction::Outbound => s.from.as_deref(),
+    }
+}
+
+fn input_prompt(step: &Step) -> Option<(&Prompt, &Input)> {
+    match step {
+        Step::Menu { prompt, input, .. } | Step::Gather { prompt, input, .. } => {
+            Some((prompt, input))
+        }
+        _ => None,
+    }
+}
+
+fn input_retries(step: &Step) -> Option<&Retries> {
+    match step {
+        Step::Menu { retries, .. } | Step::Gather { retries, .. } => Some(retries),
+        _ => None,
+    }
+}
+
+fn collect_digits(input: &Input) -> Result<CollectDigits, FlowError> {
+    let mut c = CollectDigits::new(input.max_digits)
+        .and_then(|c| c.timeout_ms(input.timeout_ms))
+        .and_then(|c| c.inter_digit_timeout_ms(input.inter_digit_timeout_ms))
+        .map_err(|_| FlowError)?;
+    if !input.terminators.is_empty() {
+        c = c.terminators(&input.terminators).map_err(|_| FlowError)?;
+    }
+    Ok(c)
+}
+
+/// User code may only go where its step declared.
+pub(super) fn checked(next: Next, targets: &[String]) -> Result<Next, FlowError> {
+    match &next {
+        Next::Step(s) if !targets.iter().any(|t| t == s) => Err(FlowError),
+        _ => Ok(next),
+    }
+}

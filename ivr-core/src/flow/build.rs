@@ -1,0 +1,301 @@
+//! The builders flows are written with: each reads like the call it describes.
+
+use super::{DecideFn, Input, Next, Prompt, RequestFn, ResponseFn, Retries, Step};
+
+/// An audio file prompt: `say(audio("https://example.com/welcome.wav"))`.
+pub fn audio(url: &str) -> Prompt {
+    Prompt::Play {
+        url: url.to_owned(),
+    }
+}
+
+/// Text spoken in another language than the flow's: `say(speak_in("es-US", "Hola"))`.
+pub fn speak_in(language: &str, text: &str) -> Prompt {
+    Prompt::Speak {
+        text: text.to_owned(),
+        language: Some(language.to_owned()),
+    }
+}
+
+/// Speak or play a prompt; the call hangs up after it unless `.then(..)` names a next step.
+pub fn say(prompt: impl Into<Prompt>) -> Then {
+    Then(Step::Say {
+        prompt: prompt.into(),
+        next: Next::Hangup,
+    })
+}
+
+/// A step with one way on (`say`, `send_dtmf`): it hangs up after itself unless `.then(..)`
+/// names the next step.
+pub struct Then(Step);
+
+impl Then {
+    pub fn then(mut self, step: &str) -> Self {
+        if let Step::Say { next, .. } | Step::SendDtmf { next, .. } = &mut self.0 {
+            *next = Next::to(step);
+        }
+        self
+    }
+}
+
+impl From<Then> for Step {
+    fn from(b: Then) -> Step {
+        b.0
+    }
+}
+
+/// A menu: the caller presses a key and the call branches.
+pub fn menu(prompt: impl Into<Prompt>) -> MenuBuilder {
+    MenuBuilder {
+        prompt: prompt.into(),
+        options: Vec::new(),
+        repeat: None,
+        save_as: None,
+        input: Input::default(),
+        retries: Retries::default(),
+        max_digits: None,
+    }
+}
+
+pub struct MenuBuilder {
+    prompt: Prompt,
+    options: Vec<(String, String)>,
+    repeat: Option<String>,
+    save_as: Option<String>,
+    input: Input,
+    retries: Retries,
+    max_digits: Option<u32>,
+}
+
+impl MenuBuilder {
+    /// Pressing `keys` goes to `step`.
+    pub fn option(mut self, keys: &str, step: &str) -> Self {
+        self.options.push((keys.to_owned(), step.to_owned()));
+        self
+    }
+    /// Pressing `keys` plays the menu again (not counted as a retry).
+    pub fn repeat(mut self, keys: &str) -> Self {
+        self.repeat = Some(keys.to_owned());
+        self
+    }
+    /// Keeps the chosen option's step name in the variable `var` (and so in the call record).
+    pub fn save_as(mut self, var: &str) -> Self {
+        self.save_as = Some(var.to_owned());
+        self
+    }
+    pub fn timeout_ms(mut self, ms: u32) -> Self {
+        self.input.timeout_ms = ms;
+        self
+    }
+    /// How many keys a choice has (default: the longest option).
+    pub fn max_digits(mut self, n: u32) -> Self {
+        self.max_digits = Some(n);
+        self
+    }
+    pub fn no_input(mut self, text: &str) -> Self {
+        self.retries.no_input = text.to_owned();
+        self
+    }
+    pub fn invalid(mut self, text: &str) -> Self {
+        self.retries.invalid = text.to_owned();
+        self
+    }
+    /// How many times the menu is repeated after no input or a wrong key.
+    pub fn retries(mut self, n: u32) -> Self {
+        self.retries.max = n;
+        self
+    }
+    /// Where to go when the retries are spent (default: hang up).
+    pub fn fallback(mut self, step: &str) -> Self {
+        self.retries.fallback = Some(step.to_owned());
+        self
+    }
+}
+
+impl From<MenuBuilder> for Step {
+    fn from(b: MenuBuilder) -> Step {
+        let longest = b
+            .options
+            .iter()
+            .map(|(k, _)| k.len())
+            .chain(b.repeat.as_ref().map(String::len))
+            .max()
+            .unwrap_or(1);
+        let max_digits = b.max_digits.unwrap_or(u32::try_from(longest).unwrap_or(1));
+        Step::Menu {
+            prompt: b.prompt,
+            options: b.options,
+            repeat: b.repeat,
+            save_as: b.save_as,
+            input: Input {
+                max_digits,
+                ..b.input
+            },
+            retries: b.retries,
+        }
+    }
+}
+
+/// Collect a value of several digits (account number, PIN, date) into the variable `var`.
+pub fn gather(prompt: impl Into<Prompt>, var: &str) -> GatherBuilder {
+    GatherBuilder(Step::Gather {
+        prompt: prompt.into(),
+        var: var.to_owned(),
+        min_digits: 1,
+        input: Input {
+            max_digits: 10,
+            timeout_ms: 8_000,
+            inter_digit_timeout_ms: 3_000,
+            terminators: "#".to_owned(),
+        },
+        next: Next::Hangup,
+        retries: Retries {
+            invalid: "Sorry, that entry is not valid.".to_owned(),
+            ..Retries::default()
+        },
+    })
+}
+
+pub struct GatherBuilder(Step);
+
+impl GatherBuilder {
+    fn with(mut self, f: impl FnOnce(&mut u32, &mut Input, &mut Next, &mut Retries)) -> Self {
+        if let Step::Gather {
+            min_digits,
+            input,
+            next,
+            retries,
+            ..
+        } = &mut self.0
+        {
+            f(min_digits, input, next, retries);
+        }
+        self
+    }
+    /// Accept between `min` and `max` digits (fewer is invalid input).
+    pub fn digits(self, min: u32, max: u32) -> Self {
+        self.with(|lo, input, _, _| {
+            *lo = min;
+            input.max_digits = max;
+        })
+    }
+    /// Keys that end the entry early (default `#`).
+    pub fn terminators(self, keys: &str) -> Self {
+        self.with(|_, input, _, _| input.terminators = keys.to_owned())
+    }
+    /// Wait for the first digit, in milliseconds.
+    pub fn timeout_ms(self, ms: u32) -> Self {
+        self.with(|_, input, _, _| input.timeout_ms = ms)
+    }
+    /// Wait between digits, in milliseconds.
+    pub fn inter_digit_timeout_ms(self, ms: u32) -> Self {
+        self.with(|_, input, _, _| input.inter_digit_timeout_ms = ms)
+    }
+    pub fn then(self, step: &str) -> Self {
+        self.with(|_, _, next, _| *next = Next::to(step))
+    }
+    pub fn no_input(self, text: &str) -> Self {
+        self.with(|_, _, _, r| r.no_input = text.to_owned())
+    }
+    pub fn invalid(self, text: &str) -> Self {
+        self.with(|_, _, _, r| r.invalid = text.to_owned())
+    }
+    pub fn retries(self, n: u32) -> Self {
+        self.with(|_, _, _, r| r.max = n)
+    }
+    pub fn fallback(self, step: &str) -> Self {
+        self.with(|_, _, _, r| r.fallback = Some(step.to_owned()))
+    }
+}
+
+impl From<GatherBuilder> for Step {
+    fn from(b: GatherBuilder) -> Step {
+        b.0
+    }
+}
+
+/// Run `decide` to choose the next step among `targets` (declared so flows can be validated; a
+/// step not declared here is refused at run time and the call ends politely).
+pub fn decide<const N: usize>(targets: [&str; N], decide: DecideFn) -> Step {
+    Step::Decide {
+        targets: targets.iter().map(|s| (*s).to_owned()).collect(),
+        decide,
+    }
+}
+
+/// Call an HTTP API: `request` builds the request from the session, `response` reads the answer
+/// (or the failure, e.g. a timeout) and picks the next step among `targets`.
+pub fn fetch<const N: usize>(targets: [&str; N], request: RequestFn, response: ResponseFn) -> Step {
+    Step::Fetch {
+        targets: targets.iter().map(|s| (*s).to_owned()).collect(),
+        request,
+        response,
+    }
+}
+
+/// Bridge the caller to the first number that answers. Numbers may be templates (`"{agent}"`).
+pub fn dial<const N: usize>(numbers: [&str; N]) -> DialBuilder {
+    DialBuilder(Step::Dial {
+        numbers: numbers.iter().map(|s| (*s).to_owned()).collect(),
+        caller_id: None,
+        record: false,
+        after: Next::Hangup,
+        on_no_answer: Next::Hangup,
+    })
+}
+
+pub struct DialBuilder(Step);
+
+impl DialBuilder {
+    fn with(
+        mut self,
+        f: impl FnOnce(&mut Option<String>, &mut bool, &mut Next, &mut Next),
+    ) -> Self {
+        if let Step::Dial {
+            caller_id,
+            record,
+            after,
+            on_no_answer,
+            ..
+        } = &mut self.0
+        {
+            f(caller_id, record, after, on_no_answer);
+        }
+        self
+    }
+    /// The caller id shown to the called party (default: the number the caller dialed).
+    pub fn caller_id(self, number: &str) -> Self {
+        self.with(|c, _, _, _| *c = Some(number.to_owned()))
+    }
+    /// Record the bridged call (the file name arrives in the call record).
+    pub fn record(self) -> Self {
+        self.with(|_, r, _, _| *r = true)
+    }
+    /// Where to go when no number answered (default: hang up).
+    pub fn on_no_answer(self, step: &str) -> Self {
+        self.with(|_, _, _, n| *n = Next::to(step))
+    }
+    /// Where to go when an answered leg has ended and the caller is still there (default: hang up).
+    pub fn after(self, step: &str) -> Self {
+        self.with(|_, _, a, _| *a = Next::to(step))
+    }
+}
+
+impl From<DialBuilder> for Step {
+    fn from(b: DialBuilder) -> Step {
+        b.0
+    }
+}
+
+/// Send DTMF tones (`0-9A-D*#`, `w` a half-second pause) into an answered outbound call.
+pub fn send_dtmf(digits: &str) -> Then {
+    Then(Step::SendDtmf {
+        digits: digits.to_owned(),
+        next: Next::Hangup,
+    })
+}
+
+/// End the call.
+pub fn hangup() -> Step {
+    Step::Hangup
+}

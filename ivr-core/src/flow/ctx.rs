@@ -1,0 +1,89 @@
+//! What user code (`decide` and `fetch` steps) sees of a call, and the HTTP requests it builds.
+
+use std::collections::BTreeMap;
+
+/// The view of a call that user code (`decide`, `fetch`) gets: variables to read and write, and
+/// who is calling.
+pub struct Ctx<'a> {
+    pub(crate) vars: &'a mut BTreeMap<String, String>,
+    pub(crate) caller: Option<&'a str>,
+    pub(crate) called: Option<&'a str>,
+}
+
+impl Ctx<'_> {
+    /// A session variable (collected digits, values passed when the call was placed, ...).
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+    pub fn set_var(&mut self, name: &str, value: impl Into<String>) {
+        self.vars.insert(name.to_owned(), value.into());
+    }
+    /// The caller's number in E.164 form (the called party's, for outbound calls).
+    pub fn caller(&self) -> Option<&str> {
+        self.caller
+    }
+    /// The number that was called, in E.164 form.
+    pub fn called(&self) -> Option<&str> {
+        self.called
+    }
+}
+
+/// An HTTP request built by a `fetch` step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+impl FetchRequest {
+    pub fn get(url: impl Into<String>) -> Self {
+        Self {
+            method: "GET".to_owned(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+    pub fn post_json(url: impl Into<String>, body: impl Into<String>) -> Self {
+        Self {
+            method: "POST".to_owned(),
+            url: url.into(),
+            headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+            body: Some(body.into()),
+        }
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+/// The answer to a [`FetchRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchResponse {
+    pub status: u16,
+    /// Header names in lower case, with their values.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl FetchResponse {
+    /// An answer with this status and body, and no headers.
+    pub fn new(status: u16, body: impl Into<String>) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    /// The value of the header `name` (any case), if the answer has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
