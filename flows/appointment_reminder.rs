@@ -8,6 +8,7 @@ use ivr_core::flow::*;
 
 pub fn flow() -> Flow {
     Flow::outbound("appointment_reminder")
+        .needs(["name", "when"])
         .step(
             "reminder",
             menu(

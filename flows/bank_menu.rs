@@ -48,11 +48,10 @@ pub fn flow() -> Flow {
         .step("check_account", decide(["balance_lookup"], check_account))
         .step(
             "balance_lookup",
-            fetch(
-                ["balance", "balance_unavailable"],
-                balance_request,
-                balance_response,
-            ),
+            fetch(balance_request)
+                .on_ok("balance", read_balance)
+                .sets(["balance"])
+                .on_error("balance_unavailable"),
         )
         .step(
             "balance",
@@ -135,24 +134,18 @@ fn balance_request(ctx: &Ctx) -> FetchRequest {
         .header("accept", "application/json")
 }
 
-/// Expects `{"balance": "1234.56"}` (a string or a number).
-fn balance_response(ctx: &mut Ctx, response: Result<&FetchResponse, &str>) -> Next {
-    let balance = response
-        .ok()
-        .filter(|r| r.status == 200)
-        .and_then(|r| serde_json::from_str::<serde_json::Value>(&r.body).ok())
-        .and_then(|v| match v.get("balance")? {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        });
-    match balance {
-        Some(b) => {
-            ctx.set_var("balance", b);
-            Next::to("balance")
-        }
-        None => Next::to("balance_unavailable"),
-    }
+/// Expects `{"balance": "1234.56"}` (a string or a number); anything else is refused, and the
+/// caller hears that the balance is unavailable.
+fn read_balance(ctx: &mut Ctx, response: &FetchResponse) -> Result<(), String> {
+    let body: serde_json::Value =
+        serde_json::from_str(&response.body).map_err(|e| format!("not JSON: {e}"))?;
+    let balance = match body.get("balance") {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => return Err("no `balance` string or number".to_owned()),
+    };
+    ctx.set_var("balance", balance);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,6 +9,9 @@ cd "$ROOT"
 : "${ESBUILD_BIN:=$ROOT/node_modules/.bin/esbuild}"
 export WASM_BINDGEN_BIN WASM_OPT_BIN ESBUILD_BIN
 export PATH="$HOME/.cargo/bin:$PATH"
+# Only the time zones the flows name are compiled in: the filter `npm run flows:lock` wrote.
+CHRONO_TZ_TIMEZONE_FILTER="$(node -p 'JSON.parse(require("fs").readFileSync("flows/flows.lock", "utf8")).zone_filter')"
+export CHRONO_TZ_TIMEZONE_FILTER
 worker-build --release
 # worker-build keeps the name section (about 120 KB raw, 30 KB gzip) for readable stack traces;
 # panic messages and their source locations do not need it, so it is stripped.

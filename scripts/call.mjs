@@ -2,7 +2,8 @@
 // `npm run call -- [options]`: try a call flow without a phone. Plays Telesign against a running
 // worker (`npm run dev`, or a deployed one with --url): an inbound call by default, or an outbound
 // one placed through the worker's POST /calls. Exit status: 0 the call ran by the rules, 1 it did not
-// (a forbidden action, an error, a late answer), 2 bad usage.
+// (a forbidden action, an error, silence where an action is due, an answer later than --patience),
+// 2 bad usage.
 
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -17,20 +18,36 @@ const USAGE = `usage: npm run call -- [options]
   --from NUMBER        inbound: the caller (default ${DEFAULT_FROM})
   --to NUMBER          inbound: the number called, which picks the flow (default ${DEFAULT_TO});
                        outbound: the number to call
-  --keys LIST          what the caller presses, prompt after prompt: "1,12345674#,-,hangup"
-                       (digits * #; - or timeout = no input; hangup = the caller hangs up).
-                       Without it you type the keys, one prompt at a time.
+  --keys LIST          what the caller does, prompt after prompt: "1,12345674#,-,hangup".
+                       At each prompt that collects digits: digits * # are pressed (# alone is
+                       the terminator alone); - or timeout = no input; hangup = the caller hangs
+                       up; KEYS+hangup = the keys, then a hang-up at once, while the worker is
+                       still answering them. Taken by the next prompt, plain or collecting:
+                       !K = the key K pressed while it plays (a plain prompt stops at it);
+                       fail = Telesign cannot play it (speak_failed / playback_failed).
+                       Without --keys you type the keys, one prompt at a time.
   --answer-legs LIST   what each dialled number does, in turn: yes, no or busy ("no,no,yes");
                        default yes (asked when typing keys)
+  --hangup-event       the call ends with Telesign's \`hangup\` event instead of call_completed
   --outbound FLOW      place an outbound call of FLOW through the worker's POST /calls
   --var NAME=VALUE     a variable of the outbound call (repeat for more)
   --caller-id NUMBER   outbound: the caller id to ask for (default: the worker's CALLER_ID)
   --no-answer          outbound: the called person does not pick up
+  --early-answer       outbound: the called person picks up, and Telesign posts dial_completed,
+                       before Telesign's 202 reached the worker
   --api-port PORT      outbound: port of the simulated Telesign API (default 8788); the worker's
                        TELESIGN_API_URL must be http://127.0.0.1:PORT/v2/voice
-  --duplicate N        deliver event N twice; both answers must be the same
-  --reorder N          after event N, deliver an earlier event again; the worker must answer 204
-  --patience MS        how long Telesign waits for each answer (default ${DEFAULT_PATIENCE_MS})
+  --duplicate N        deliver event N (or the first later one that can be told apart from a new
+                       event) twice: the second must get exactly the first answer
+  --reorder N          after event N, deliver an earlier event again, late: while the caller
+                       hears a prompt it must get exactly that prompt again; while a number rings
+                       or is bridged, or after the worker hung up, 204; either way the call must
+                       not change
+  --test-clock         send each event's simulated time (x-test-clock-ms) instead of waiting
+                       for real before timeouts; only a worker with a TEST_CLOCK service binding
+                       (the test harness's) honours it
+  --patience MS        how long to wait for each answer (default ${DEFAULT_PATIENCE_MS}: our
+                       assumption of Telesign's patience; no Telesign page gives a number)
   --dev-vars FILE      where the secrets are (default .dev.vars)
   --json               print the raw exchange as JSON instead of the transcript
   --help`;
@@ -64,6 +81,9 @@ async function main() {
         var: { type: "string", multiple: true, default: [] },
         "caller-id": { type: "string" },
         "no-answer": { type: "boolean", default: false },
+        "early-answer": { type: "boolean", default: false },
+        "hangup-event": { type: "boolean", default: false },
+        "test-clock": { type: "boolean", default: false },
         "api-port": { type: "string", default: "8788" },
         duplicate: { type: "string" },
         reorder: { type: "string" },
@@ -111,6 +131,7 @@ async function main() {
 
   let outbound = null;
   let api = null;
+  if (!args.outbound && args["early-answer"]) usage("--early-answer is for --outbound calls");
   if (args.outbound) {
     if (!args.to) usage("--outbound needs --to, the number to call");
     const vars = {};
@@ -128,7 +149,16 @@ async function main() {
       usage(`cannot serve the simulated Telesign API on port ${port}: ${e.message}`);
     }
     out.write(`simulated Telesign API on ${apiUrl} (the worker's TELESIGN_API_URL must point here)\n`);
-    outbound = { flow: args.outbound, to: args.to, vars, callerId: args["caller-id"], api, answer: !args["no-answer"] };
+    if (args["no-answer"] && args["early-answer"]) usage("--no-answer and --early-answer contradict each other");
+    outbound = {
+      flow: args.outbound,
+      to: args.to,
+      vars,
+      callerId: args["caller-id"],
+      api,
+      answer: !args["no-answer"],
+      early: args["early-answer"],
+    };
   }
 
   let result;
@@ -142,6 +172,8 @@ async function main() {
       outbound,
       duplicate: args.duplicate != null ? positive("duplicate", args.duplicate) : null,
       reorder: args.reorder != null ? positive("reorder", args.reorder) : null,
+      testClock: args["test-clock"],
+      hangupEvent: args["hangup-event"],
       patienceMs: args.patience != null ? positive("patience", args.patience) : DEFAULT_PATIENCE_MS,
       say: (line) => out.write(`${line}\n`),
     });

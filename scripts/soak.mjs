@@ -1,15 +1,20 @@
 #!/usr/bin/env node
 // `npm run soak -- [--calls 500] [--concurrency 500]`: many simulated calls at once against the
 // release build in workerd (Miniflare, real local KV), over every sample flow, with some events
-// delivered twice and some delivered late. Afterwards every call must have exactly one call record
-// whose answers are the keys the caller pressed, whose steps and outcome are the ones its flow
-// takes; no session may be left behind and no request may get a 5xx. Exit status 0 when all of
-// that holds within the deadline, 1 when not, 2 bad usage.
+// delivered twice and some delivered late, and callers who press keys during plain prompts, press
+// the terminator alone, meet prompts Telesign cannot play, or whose hang-up comes as Telesign's
+// `hangup` event. Afterwards every call must have exactly one call record whose answers are the
+// keys the caller pressed, whose steps, failures and outcome are the ones its flow takes (by
+// docs/call-behaviour.md); no session may be left behind and no request may get a 5xx. Exit
+// status 0 when all of that holds within the deadline, 1 when not, 2 bad usage.
 //
 // The calls are played by the call simulator (scripts/simulator/), the same one `npm run call`
-// uses: it signs the events, checks every answer against Telesign's call-state rules and its
-// patience, and picks for --duplicate / --reorder only events the worker can tell apart from a
-// genuine next event (Telesign's events carry no id). tests/e2e/soak.test.mjs runs a small soak.
+// uses, on its test clock (timeouts take no real time): it signs the events, checks every answer
+// against Telesign's call-state rules, and for --duplicate / --reorder picks only events the worker
+// can tell apart from a genuine next event (Telesign's events carry no id), expecting what
+// docs/call-behaviour.md says: a redelivery gets exactly the earlier answer; a late event, the
+// prompt the call waits on again (or 204 while a number rings or after the worker hung up); and
+// neither changes the call. tests/e2e/soak.test.mjs runs a small soak.
 
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -28,10 +33,10 @@ const SIM_SECRETS = {
 const TELESIGN_API_URL = "https://telesign.test/v2/voice";
 const CALLER_ID = "+15555551212";
 /**
- * How long the soak waits for each answer. Telesign gives up after 5 s (DEFAULT_PATIENCE_MS), but
- * hundreds of calls on one workerd process of a small machine queue behind each other: waiting
- * longer keeps a slow machine from passing for lost data, and answers slower than Telesign's
- * patience are counted apart (`slow answers`).
+ * How long the soak waits for each answer. The simulator's default (DEFAULT_PATIENCE_MS, 5 s) is our
+ * assumption of Telesign's patience (no page gives a number), but hundreds of calls on one workerd
+ * process of a small machine queue behind each other: waiting longer keeps a slow machine from
+ * passing for lost data, and answers slower than that assumption are counted apart (`slow answers`).
  */
 export const SOAK_PATIENCE_MS = 30_000;
 /** bank_menu's balance API answers 503 for this account (a Luhn-valid number). */
@@ -41,9 +46,11 @@ const BANK = "+15555551212";
 const AGENTS = "+15555550200";
 
 /**
- * The calls the soak places, round robin: what the caller does and what the worker must keep.
- * `answers` are [step, digits, result] in order; `visited` the steps entered; `vars` values the
- * record must hold. Written from the flows in flows/, not from the worker's answers.
+ * The calls the soak places, round robin: what the caller does (`keys`: a key script, see
+ * scripts/simulator/keys.mjs; `legs`; `hangupEvent`; outbound `answer`, `early`) and what the worker
+ * must keep. `answers` are [step, digits, result] in order; `visited` the steps entered; `failures`
+ * [step, status] of the prompts Telesign could not play; `vars` values the record must hold.
+ * Written from the flows in flows/ and docs/call-behaviour.md, not from the worker's answers.
  */
 export const SCENARIOS = [
   {
@@ -137,6 +144,50 @@ export const SCENARIOS = [
     visited: ["welcome", "main_menu"],
   },
   {
+    // A key stops a plain prompt, and the menu that follows takes it as its answer at once.
+    name: "bank: 1 pressed during the welcome, account, hang up",
+    to: BANK,
+    keys: "!1,12345674#,hangup",
+    outcome: "caller_hung_up",
+    answers: [["welcome", "1", "interrupted"], ["main_menu", "1", "accepted"], ["account_number", "12345674", "accepted"]],
+    visited: ["welcome", "main_menu", "account_number", "check_account", "balance_lookup", "balance", "main_menu"],
+    vars: { account: "12345674", balance: "1234.56" },
+  },
+  {
+    // The terminator alone is no input; the gather has no notice of its own, so it asks again.
+    name: "bank: # alone at the account number, then silence until goodbye",
+    to: BANK,
+    keys: "1,#,-,-",
+    outcome: "completed",
+    answers: [
+      ["main_menu", "1", "accepted"],
+      ["account_number", "", "no_input"],
+      ["account_number", "", "no_input"],
+      ["account_number", "", "no_input"],
+    ],
+    visited: ["welcome", "main_menu", "account_number", "goodbye"],
+  },
+  {
+    // A prompt Telesign cannot play is tried once more; then a plain prompt goes on to its next
+    // step, a menu to its fallback.
+    name: "bank: the welcome fails twice, cards, the cards menu fails twice",
+    to: BANK,
+    keys: "fail,fail,2,fail,fail",
+    outcome: "completed",
+    answers: [["main_menu", "2", "accepted"]],
+    failures: [["welcome", "speak_failed"], ["welcome", "speak_failed"], ["cards_menu", "speak_failed"], ["cards_menu", "speak_failed"]],
+    visited: ["welcome", "main_menu", "cards_menu", "goodbye"],
+  },
+  {
+    name: "bank: the caller hangs up at the cards menu, Telesign posts `hangup`",
+    to: BANK,
+    keys: "2,hangup",
+    hangupEvent: true,
+    outcome: "caller_hung_up",
+    answers: [["main_menu", "2", "accepted"]],
+    visited: ["welcome", "main_menu", "cards_menu"],
+  },
+  {
     name: "agents: nobody answers, apology",
     to: AGENTS,
     legs: "no,busy,no",
@@ -186,6 +237,16 @@ export const SCENARIOS = [
     outcome: "completed",
     answers: [["reminder", "", "no_input"], ["reminder", "", "no_input"], ["reminder", "", "no_input"]],
     visited: ["reminder", "no_response"],
+  },
+  {
+    name: "reminder: picked up before Telesign's 202 reached the worker, confirm",
+    outbound: "appointment_reminder",
+    early: true,
+    keys: "1",
+    outcome: "completed",
+    answers: [["reminder", "1", "accepted"]],
+    visited: ["reminder", "confirmed"],
+    vars: { choice: "confirmed" },
   },
   {
     name: "reminder: nobody picks up",
@@ -241,22 +302,45 @@ export function planCalls({ calls, seed = 1, duplicateRate = 0.35, reorderRate =
 }
 
 /**
- * The digits the caller entered, as the worker should record them: the `collected_digits` of every
- * completion of a prompt that collected digits, terminators removed, in order. Read from the
- * simulator's exchange, leaving out the duplicates and late deliveries it injected (the worker must
- * have answered those as redeliveries, not as key presses).
+ * The entries the caller made, as the worker should record them (docs/call-behaviour.md), in order:
+ * at a prompt that collects digits, the keys of its completion up to the first terminator (nothing,
+ * or a terminator alone, is an empty entry: no input); at a plain prompt, the key that stopped it.
+ * A prompt Telesign could not play is no entry. Read from the simulator's exchange, leaving out the
+ * duplicates and late deliveries it injected (the worker must have answered those as redeliveries
+ * or late events, not as key presses).
  */
 export function pressedDigits(exchange) {
-  const events = exchange.filter((e) => e.n != null && e.event && !e.duplicate && e.stale_of == null);
+  const events = exchange
+    .filter((e) => e.n != null && e.event && !e.duplicate && e.stale_of == null)
+    .sort((a, b) => a.n - b.n);
   const pressed = [];
   for (let i = 1; i < events.length; i++) {
-    const collect = events[i - 1].reply?.params?.collect_digits;
+    const prompt = events[i - 1].reply;
     const { event, data } = events[i].event;
-    if (!collect || (event !== "speak_completed" && event !== "play_completed")) continue;
+    if (!prompt || (event !== "speak_completed" && event !== "play_completed")) continue;
+    if (/failed$/.test(data.status ?? "")) continue;
+    const keys = data.collected_digits ?? "";
+    const collect = prompt.params?.collect_digits;
+    if (!collect) {
+      if (keys !== "") pressed.push(keys);
+      continue;
+    }
     const terminators = collect.terminators ?? "";
-    pressed.push([...(data.collected_digits ?? "")].filter((c) => !terminators.includes(c)).join(""));
+    const end = [...keys].findIndex((c) => terminators.includes(c));
+    pressed.push(end < 0 ? keys : keys.slice(0, end));
   }
   return pressed;
+}
+
+/**
+ * The record's answers without the copies a type-ahead makes: keys that stopped a plain prompt are
+ * kept as `interrupted` there and, in the same event, as the answer of the menu that follows.
+ */
+export function enteredAnswers(answers) {
+  return answers.filter((a, i) => {
+    const before = answers[i - 1];
+    return !(before && before.result === "interrupted" && before.at_ms === a.at_ms && before.digits === a.digits);
+  });
 }
 
 /**
@@ -284,9 +368,14 @@ export function checkCall(plan, result, record) {
     lost = true;
   }
   const pressed = pressedDigits(result.exchange);
-  if (!same(answers.map((a) => a[1]), pressed)) {
-    problems.push(`recorded digits ${JSON.stringify(answers.map((a) => a[1]))}, pressed ${JSON.stringify(pressed)}`);
+  const entered = enteredAnswers(record.answers ?? []).map((a) => a.digits);
+  if (!same(entered, pressed)) {
+    problems.push(`recorded digits ${JSON.stringify(entered)}, pressed ${JSON.stringify(pressed)}`);
     lost = true;
+  }
+  const failures = (record.failures ?? []).map((f) => [f.step, f.status]);
+  if (!same(failures, scenario.failures ?? [])) {
+    problems.push(`failures ${JSON.stringify(failures)}, expected ${JSON.stringify(scenario.failures ?? [])}`);
   }
   if (!same(record.visited, scenario.visited)) {
     problems.push(`visited ${JSON.stringify(record.visited)}, expected ${JSON.stringify(scenario.visited)}`);
@@ -395,7 +484,14 @@ export async function runSoak({
     if (scenario.outbound) {
       const api = new FakeTelesignApi(SIM_SECRETS);
       apis.set(plan.to.replace(/\D/g, ""), api);
-      outbound = { flow: scenario.outbound, to: plan.to, vars: plan.vars, api, answer: scenario.answer ?? true };
+      outbound = {
+        flow: scenario.outbound,
+        to: plan.to,
+        vars: plan.vars,
+        api,
+        answer: scenario.answer ?? true,
+        early: scenario.early ?? false,
+      };
     }
     return simulateCall({
       worker,
@@ -406,6 +502,8 @@ export async function runSoak({
       outbound,
       duplicate: plan.duplicate,
       reorder: plan.reorder,
+      hangupEvent: scenario.hangupEvent ?? false,
+      testClock: true,
       patienceMs,
     });
   }
@@ -479,7 +577,7 @@ export async function runSoak({
       sessions_left: sessionsLeft,
       pending_left: pendingLeft,
       data_lost: lost,
-      slow_answers: `${latencies.filter((ms) => ms > DEFAULT_PATIENCE_MS).length} over Telesign's ${DEFAULT_PATIENCE_MS / 1000} s`,
+      slow_answers: `${latencies.filter((ms) => ms > DEFAULT_PATIENCE_MS).length} over ${DEFAULT_PATIENCE_MS / 1000} s (our assumption of Telesign's patience)`,
       latency_ms: `p50 ${percentile(latencies, 50)}, p99 ${percentile(latencies, 99)}, max ${latencies.at(-1) ?? 0}`,
       seconds: Math.round(soakMs / 100) / 10,
     });
@@ -509,7 +607,8 @@ const USAGE = `usage: npm run soak -- [options]
   --concurrency N    calls in flight at once (default: all of them)
   --seed N           which calls get a duplicate or late event (default 1; same seed, same soak)
   --patience MS      how long each answer may take (default ${SOAK_PATIENCE_MS}; answers slower than
-                     Telesign's ${DEFAULT_PATIENCE_MS} ms are counted as slow answers either way)
+                     ${DEFAULT_PATIENCE_MS} ms, our assumption of Telesign's patience, are counted
+                     as slow answers either way)
   --deadline S       stop starting calls after S seconds (default 600)
   --help`;
 

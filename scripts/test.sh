@@ -45,6 +45,7 @@ tests() {
 HOST_CRATES=(-p ivr-core -p flows)
 check "cargo fmt" cargo fmt --all --check
 check "cargo clippy (host: core and flows, all targets)" cargo clippy "${HOST_CRATES[@]}" --all-targets --quiet -- -D warnings
+check "flows check (the flow checker, against flows/flows.lock)" cargo run --quiet -p flows --bin flows -- check
 check "cargo clippy (wasm32: the worker)" cargo clippy -p telesign-ivr-worker --lib --tests --target wasm32-unknown-unknown --quiet -- -D warnings
 tests "host cargo test (core and flows)" cargo cargo test "${HOST_CRATES[@]}" --quiet
 tests "wasm-bindgen-test (node)" cargo env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \

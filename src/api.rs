@@ -17,7 +17,7 @@ use ivr_core::pipeline::ports::CallRecords;
 use ivr_core::pipeline::Pipeline;
 use ivr_core::routes::{query_of, query_pairs, ApiRoute};
 
-use crate::env::{config, now_ms, random_uuid, registry, RATE_LIMIT_BINDING};
+use crate::env::{config, now_ms, random_uuid, registry, WorkerClock, RATE_LIMIT_BINDING};
 use crate::fetch::WorkerHttp;
 use crate::http::{internal, json_response, read_body};
 use crate::kv::Kv;
@@ -43,6 +43,7 @@ pub async fn handle(
         sessions: &sessions,
         records: &kv,
         http: &WorkerHttp,
+        clock: &WorkerClock,
         registry: registry(),
         config,
     };
@@ -100,6 +101,7 @@ async fn place_call(
         to: request.to,
         caller_id: request.caller_id,
         vars: request.vars,
+        options: request.options,
     };
     let placed = pipeline.call(&placing, now_ms()).await?;
     log.reference_id = Some(placed.accepted.reference_id.clone());

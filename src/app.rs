@@ -3,7 +3,7 @@
 //! `Retry-After` where they belong) and where the request's one log line is written.
 
 use serde::Serialize;
-use worker::{console_error, console_log, console_warn, web_sys, Env, Response};
+use worker::{console_error, console_log, console_warn, web_sys, Context, Env, Response};
 
 use ivr_core::engine::Reply;
 use ivr_core::error::ApiError;
@@ -19,14 +19,14 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Handles one request. The only `Err` left is a failure of the JS runtime itself to build an
 /// error response, which workers-rs reports as a 500.
-pub async fn serve(req: web_sys::Request, env: Env) -> worker::Result<Response> {
+pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let started = now_ms();
     let mut log = RequestLog {
         method: req.method(),
         path: path_of(&req.url()).to_owned(),
         ..RequestLog::default()
     };
-    let resp = match handle(&req, &env, &mut log).await {
+    let resp = match handle(&req, &env, &ctx, &mut log).await {
         Ok(resp) => resp,
         Err(e) => {
             log.error(&e);
@@ -53,6 +53,7 @@ struct Health {
 async fn handle(
     req: &web_sys::Request,
     env: &Env,
+    ctx: &Context,
     log: &mut RequestLog,
 ) -> Result<Response, ApiError> {
     match route(&log.method, &log.path)? {
@@ -63,7 +64,7 @@ async fn handle(
                 version: VERSION,
             },
         ),
-        Route::Webhook => answer(webhook::handle(req, env, log).await?),
+        Route::Webhook => answer(webhook::handle(req, env, ctx, log).await?),
         Route::Api(api) => api::handle(api, req, env, log).await,
     }
 }

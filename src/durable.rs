@@ -17,9 +17,12 @@ use ivr_core::pipeline::ports::SessionStore;
 use ivr_core::routes::path_of;
 use ivr_core::telesign::decode_event;
 
+use crate::env::now_ms;
 use crate::http::{empty_response, json_response};
 use crate::kv::Kv;
-use crate::sessions::{ObjectAnswer, ObjectStorage, Sessions, EVENT_PATH, SESSION_PATH};
+use crate::sessions::{
+    ObjectAnswer, ObjectStorage, Sessions, EVENT_PATH, EVENT_TIME_HEADER, SESSION_PATH,
+};
 use crate::webhook;
 
 /// One call's object.
@@ -48,9 +51,11 @@ impl DurableObject for CallSession {
         let path = path_of(&url);
         let answer = match (req.method(), path) {
             (Method::Post, EVENT_PATH) => {
+                let at = req.headers().get(EVENT_TIME_HEADER)?;
+                let at = at.and_then(|v| v.parse().ok()).unwrap_or_else(now_ms);
                 let body = req.bytes().await?;
                 let mut log = RequestLog::default();
-                let result = self.event(&sessions, &body, &mut log).await;
+                let result = self.event(&sessions, &body, at, &mut log).await;
                 json_response(200, &ObjectAnswer::new(result, log))
             }
             (Method::Get, SESSION_PATH) => match sessions.session("").await {
@@ -87,18 +92,18 @@ impl CallSession {
         &self,
         sessions: &Sessions,
         body: &[u8],
+        now_ms: u64,
         log: &mut RequestLog,
     ) -> Result<Option<Reply>, ApiError> {
         let event = decode_event(body).map_err(|e| ApiError::from(&e))?;
         let kv = Kv::open(&self.env)?;
-        webhook::run(
-            sessions,
-            &kv,
-            crate::env::config(&self.env),
-            &event,
-            body,
-            log,
-        )
-        .await
+        let config = crate::env::config(&self.env);
+        let handled = webhook::run(sessions, &kv, config, &event, body, now_ms, log).await?;
+        if !handled.later.is_empty() {
+            let storage = Sessions::Object(ObjectStorage(self.state.storage()));
+            let work = webhook::after_answer(handled.later, storage, kv, config);
+            self.state.wait_until(work);
+        }
+        Ok(handled.reply)
     }
 }

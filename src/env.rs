@@ -2,11 +2,15 @@
 //! the configuration and the flows (read once per isolate), the clock, and fresh ids.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use ivr_core::config::Config;
 use ivr_core::flow::Registry;
+use ivr_core::pipeline::ports::{Clock, Sleep};
 use wasm_bindgen::prelude::wasm_bindgen;
-use worker::{Date, Env};
+use wasm_bindgen::JsValue;
+use worker::js_sys::Reflect;
+use worker::{web_sys, Date, Delay, Env};
 
 /// The KV namespace of sessions, call records, pending calls and campaigns.
 pub const KV_BINDING: &str = "SESSIONS";
@@ -34,6 +38,44 @@ pub fn registry() -> &'static Registry {
 /// Milliseconds since the epoch.
 pub fn now_ms() -> u64 {
     Date::now().as_millis()
+}
+
+/// The runtime's clock. Workers advance `Date.now()` only at I/O (a timing side channel
+/// defence), which is what the budget of a call's `fetch` steps and the pacing of dials need:
+/// the time spent waiting.
+pub struct WorkerClock;
+
+impl Clock for WorkerClock {
+    fn now_ms(&self) -> u64 {
+        now_ms()
+    }
+}
+
+impl Sleep for WorkerClock {
+    async fn sleep_ms(&self, ms: u64) {
+        Delay::from(Duration::from_millis(ms)).await;
+    }
+}
+
+/// A service binding that lets an event set the engine's clock with [`TEST_CLOCK_HEADER`], so
+/// that end-to-end tests can play minutes of a call (prompt timeouts, opening hours) in
+/// milliseconds. wrangler.toml declares no such binding, and only a service binding counts (a
+/// var of that name does not): production cannot turn it on by accident.
+pub const TEST_CLOCK_BINDING: &str = "TEST_CLOCK";
+/// The header carrying the test clock's time (milliseconds since the epoch).
+pub const TEST_CLOCK_HEADER: &str = "x-test-clock-ms";
+
+/// The time an event is handled at: the test clock's, where the binding allows it, else now.
+pub fn event_time(env: &Env, req: &web_sys::Request) -> u64 {
+    let binding = Reflect::get(env, &JsValue::from_str(TEST_CLOCK_BINDING)).ok();
+    let is_service = binding
+        .and_then(|b| Reflect::get(&b, &JsValue::from_str("fetch")).ok())
+        .is_some_and(|f| f.is_function());
+    let set = is_service
+        .then(|| req.headers().get(TEST_CLOCK_HEADER).ok().flatten())
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    set.unwrap_or_else(now_ms)
 }
 
 #[wasm_bindgen]

@@ -2,20 +2,18 @@
 //! consumer entry point, which runs each message through the core's campaign [`Consumer`] and
 //! acks or retries it on its own.
 
-use std::time::Duration;
-
 use worker::{
-    console_error, console_log, Delay, Env, MessageBatch, MessageBuilder, MessageExt, Queue,
+    console_error, console_log, Env, MessageBatch, MessageBuilder, MessageExt, Queue,
     QueueRetryOptionsBuilder,
 };
 
 use ivr_core::api::campaigns::DialMessage;
 use ivr_core::error::{ApiError, ErrorCode};
 use ivr_core::pipeline::campaign::Consumer;
-use ivr_core::pipeline::ports::{Clock, DialQueue};
+use ivr_core::pipeline::ports::DialQueue;
 use ivr_core::pipeline::Pipeline;
 
-use crate::env::{config, now_ms, registry, QUEUE_BINDING};
+use crate::env::{config, registry, WorkerClock, QUEUE_BINDING};
 use crate::fetch::WorkerHttp;
 use crate::kv::Kv;
 use crate::sessions::Sessions;
@@ -61,19 +59,6 @@ impl DialQueue for WorkerQueue {
     }
 }
 
-/// The runtime's clock. Workers freeze `Date.now()` while the code runs and advance it at each
-/// I/O, which a sleep is.
-struct WorkerClock;
-
-impl Clock for WorkerClock {
-    fn now_ms(&self) -> u64 {
-        now_ms()
-    }
-    async fn sleep_ms(&self, ms: u64) {
-        Delay::from(Duration::from_millis(ms)).await;
-    }
-}
-
 /// Handles one batch. Every message is acked or retried on its own; nothing here fails the batch.
 pub async fn consume(batch: MessageBatch<String>, env: Env) -> worker::Result<()> {
     let config = config(&env);
@@ -96,6 +81,7 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> worker::Result<()
         sessions: &sessions,
         records: &kv,
         http: &WorkerHttp,
+        clock: &WorkerClock,
         registry: registry(),
         config,
     };

@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
-use worker::{js_sys::Uint8Array, Env, Method, ObjectNamespace, Request, RequestInit, Storage};
+use worker::{
+    js_sys::Uint8Array, Env, Headers, Method, ObjectNamespace, Request, RequestInit, Storage,
+};
 
 use ivr_core::config::{Config, SessionBackend};
 use ivr_core::engine::{RawJson, Reply, Session};
@@ -24,6 +26,8 @@ const ORIGIN: &str = "https://call-session.internal";
 pub const EVENT_PATH: &str = "/event";
 /// `GET` / `PUT`: the object's session as JSON.
 pub const SESSION_PATH: &str = "/session";
+/// The header of an event sent to its object: the time the worker handles it at.
+pub const EVENT_TIME_HEADER: &str = "x-event-time-ms";
 
 /// Where sessions are (see the module documentation).
 pub enum Sessions {
@@ -99,11 +103,17 @@ async fn call_object(
     method: Method,
     path: &str,
     body: Option<&[u8]>,
+    event_time_ms: Option<u64>,
 ) -> Result<worker::Response, ApiError> {
     let send = async {
         let stub = ns.id_from_name(reference_id)?.get_stub()?;
+        let headers = Headers::new();
+        if let Some(ms) = event_time_ms {
+            headers.set(EVENT_TIME_HEADER, &ms.to_string())?;
+        }
         let mut init = RequestInit::new();
         init.with_method(method)
+            .with_headers(headers)
             .with_body(body.map(|b| JsValue::from(Uint8Array::from(b))));
         let req = Request::new_with_init(&format!("{ORIGIN}{path}"), &init)?;
         stub.fetch_with_request(req).await
@@ -112,13 +122,18 @@ async fn call_object(
 }
 
 impl SessionStore for Sessions {
+    /// Inside a call's object, its events come one at a time (the object's turn lock).
+    fn one_event_at_a_time(&self) -> bool {
+        matches!(self, Sessions::Object(_))
+    }
+
     async fn session(&self, reference_id: &str) -> Result<Option<Session>, ApiError> {
         match self {
             Sessions::Kv(kv) => kv.session(reference_id).await,
             Sessions::Object(storage) => storage.session().await,
             Sessions::Objects(ns) => {
                 let mut resp =
-                    call_object(ns, reference_id, Method::Get, SESSION_PATH, None).await?;
+                    call_object(ns, reference_id, Method::Get, SESSION_PATH, None, None).await?;
                 match resp.status_code() {
                     404 => Ok(None),
                     200 => Ok(Some(resp.json().await.map_err(unavailable)?)),
@@ -136,8 +151,9 @@ impl SessionStore for Sessions {
                 let body =
                     serde_json::to_vec(session).map_err(|e| ApiError::internal(e.to_string()))?;
                 let reference_id = &session.reference_id;
+                let put = Method::Put;
                 let resp =
-                    call_object(ns, reference_id, Method::Put, SESSION_PATH, Some(&body)).await?;
+                    call_object(ns, reference_id, put, SESSION_PATH, Some(&body), None).await?;
                 match resp.status_code() {
                     204 => Ok(()),
                     status => Err(unavailable(format!("the object answered {status}"))),
@@ -215,10 +231,13 @@ pub async fn forward_event(
     env: &Env,
     reference_id: &str,
     body: &[u8],
+    event_time_ms: u64,
     log: &mut RequestLog,
 ) -> Result<Option<Reply>, ApiError> {
     let ns = namespace(env)?;
-    let mut resp = call_object(&ns, reference_id, Method::Post, EVENT_PATH, Some(body)).await?;
+    let post = Method::Post;
+    let at = Some(event_time_ms);
+    let mut resp = call_object(&ns, reference_id, post, EVENT_PATH, Some(body), at).await?;
     let mut answer: ObjectAnswer = resp.json().await.map_err(unavailable)?;
     log.absorb(std::mem::take(&mut answer.log));
     answer.into_result()

@@ -1,10 +1,21 @@
 //! `flows`: the host-side tool for the flows compiled into the worker.
 //!
 //! - `flows check` prints every problem of every registered flow (flow, step, rule, hint) and
-//!   exits 1 when there is any; run it before `wrangler deploy` (`npm run flows:check`).
+//!   exits 1 when there is an error (warnings are printed, and pass); run it before `wrangler
+//!   deploy` (`npm run flows:check`). It checks the flows against `flows/flows.lock` (steps
+//!   and zones), and the `fetch` chains against `EVENT_BUDGET_MS` and
+//!   `FETCH_TIMEOUT_MS` as set in its environment (the worker's defaults otherwise).
+//! - `flows lock [--prune]` writes `flows/flows.lock` (the steps a live call may be at, and the
+//!   zones the wasm build compiles in) (`npm run flows:lock`). It keeps the steps of the old lock that
+//!   moved (`.moved(old, new)`) and refuses when one is gone without a successor; `--prune` keeps
+//!   only the steps of the flows as they are, once no call placed before can still be live.
 //! - `flows diagrams [--check] [--out DIR]` writes the Mermaid diagram of every flow to
 //!   `docs/flows/<flow>.mmd` (`npm run flows:diagrams`); with `--check` it writes nothing and exits
 //!   1 when a diagram is missing, stale, or left over from a flow that is gone.
+//!
+//! - `flows rules [--check]` writes Telesign's call-state rules, as the protocol module states
+//!   them, to `scripts/simulator/telesign-rules.json` for the call simulator
+//!   (`npm run flows:rules`); with `--check` it exits 1 when the file is not what it would write.
 //!
 //! A host binary, not part of the worker: `worker-build` compiles only the library (`cargo build
 //! --lib`), so this target never reaches the wasm build.
@@ -14,18 +25,27 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use flows::registry;
+use ivr_core::config::Config;
 use ivr_core::flow::diagram::{diagram_files, DIAGRAM_DIR, REFRESH_COMMAND};
-use ivr_core::flow::validate::{validate_registry, Problem};
+use ivr_core::flow::lock::{zone_filter, zones, Lock, LOCK_COMMAND, LOCK_FILE};
+use ivr_core::flow::validate::{check_registry, Limits, Problem};
+use ivr_core::telesign::rules::{rules_file, RULES_FILE};
 
 const USAGE: &str = "usage: flows check
-       flows diagrams [--check] [--out DIR]";
+       flows lock [--prune]
+       flows diagrams [--check] [--out DIR]
+       flows rules [--check]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
-        ["check"] => Ok(check()),
+        ["check"] => check(),
+        ["lock"] => lock(false),
+        ["lock", "--prune"] => lock(true),
         ["diagrams", rest @ ..] => diagrams(rest),
+        ["rules"] => rules(false),
+        ["rules", "--check"] => rules(true),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -37,63 +57,104 @@ fn main() -> ExitCode {
     }
 }
 
-fn check() -> ExitCode {
+fn check() -> Result<ExitCode, String> {
     let registry = registry();
-    let problems = validate_registry(&registry);
+    let lock = Lock::parse(&read(LOCK_FILE)?)?;
+    let limits = Limits::of(&Config::from_lookup(|name| std::env::var(name).ok()));
+    let problems = check_registry(&registry, limits, Some(&lock));
     let flows = registry.flows().len();
-    if problems.is_empty() {
-        println!("{flows} flows checked: no problems.");
-        return ExitCode::SUCCESS;
-    }
     for p in &problems {
-        println!("{}", report(p));
+        println!("{}\n", report(p));
+    }
+    let errors = problems.iter().filter(|p| !p.rule.is_warning()).count();
+    let warnings = problems.len() - errors;
+    let zones_stale =
+        lock.zones != zones(&registry) || lock.zone_filter != zone_filter(&lock.zones);
+    if zones_stale {
+        println!("{LOCK_FILE} does not list the zones the flows name: run `{LOCK_COMMAND}`.");
+    }
+    if errors == 0 && !zones_stale {
+        println!("{flows} flows checked: no errors, {warnings} warning(s).");
+        return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "\n{} problem{} in {flows} flows: fix them before `wrangler deploy`.",
-        problems.len(),
-        if problems.len() == 1 { "" } else { "s" }
+        "{errors} error(s) and {warnings} warning(s) in {flows} flows: fix the errors before \
+         `wrangler deploy`."
     );
-    ExitCode::FAILURE
+    Ok(ExitCode::FAILURE)
 }
 
 /// One problem as printed: where, which rule, what, and how to fix it.
 fn report(p: &Problem) -> String {
     let step = p.step.as_deref().unwrap_or("-");
+    let kind = if p.rule.is_warning() {
+        "warning"
+    } else {
+        "error"
+    };
     format!(
-        "flow: {}\n  step: {step}\n  rule: {}\n  problem: {}\n  hint: {}",
+        "{kind}: flow: {}\n  step: {step}\n  rule: {}\n  problem: {}\n  hint: {}",
         p.flow,
         p.rule,
         p.message,
-        hint(p.rule)
+        p.rule.hint()
     )
 }
 
-/// How to fix a broken rule, in the words of the flow language (`src/flow/mod.rs`).
-fn hint(rule: &str) -> &'static str {
-    match rule {
-        "empty_flow" => "add at least one `.step(..)`; the first one is where calls start",
-        "duplicate_flow" => "give every flow its own name in `Flow::inbound(..)` / `Flow::outbound(..)`",
-        "duplicate_step" => "rename one of the steps; step names are unique within a flow",
-        "missing_step" => "add a step with that name, or fix the name in `.then(..)`, `.option(..)` or `.fallback(..)`",
-        "unreachable_step" => "lead to it from another step, or remove it",
-        "no_way_out" => "give the loop an exit: a `.fallback(..)`, a step that hangs up, or a `say` without `.then(..)`",
-        "unsupported_call_state" => "Telesign accepts `dial` only first (inbound) or after a dial, and `send_dtmf` only first in an outbound call: move the step, or put a `say` before it",
-        "menu_without_options" => "add `.option(key, step)`",
-        "invalid_key" => "use keys made of 0-9, * and #, no longer than `.max_digits(..)`",
-        "duplicate_key" => "each key may lead to one step only",
-        "invalid_digits" => "use `.digits(min, max)` with 1 <= min <= max",
-        "dial_without_numbers" => "give `dial([..])` at least one number",
-        "invalid_number" => "write numbers in E.164 form, e.g. +15555550100, or as a `{var}` template",
-        "invalid_action" => "Telesign would refuse this value; see the problem for which one",
-        "no_targets" => "declare the steps the code may return in `decide([..], f)` / `fetch([..], ..)`",
-        "empty_message" => "give the prompt some text",
-        "invalid_language" => "use one of Telesign's TTS languages, e.g. en-US (see src/telesign/language.rs)",
-        "invalid_url" => "audio URLs must be https and allow-listed with Telesign",
-        "invalid_input" => "keep max digits and timeouts within the ranges in src/telesign/action.rs",
-        "route_to_outbound_flow" => "route inbound numbers to inbound flows (`Flow::inbound`)",
-        "missing_flow" => "register the flow with `.flow(..)` in flows/mod.rs, or fix the name",
-        _ => "see the rule in src/flow/validate.rs",
+fn lock(prune: bool) -> Result<ExitCode, String> {
+    let registry = registry();
+    let next = if prune {
+        Lock::of(&registry)
+    } else {
+        match Lock::parse(&read(LOCK_FILE)?)?.update(&registry) {
+            Ok(next) => next,
+            Err(gone) => {
+                for (flow, step) in gone {
+                    println!(
+                        "flow `{flow}`, step `{step}` is gone: a live call may be there. Declare \
+                         `.moved(\"{step}\", \"<new step>\")`, or run `{LOCK_COMMAND} -- --prune` \
+                         once no call placed before can still be live."
+                    );
+                }
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    };
+    write(LOCK_FILE, &next.render())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A file's text; an absent file is empty.
+fn read(path: &str) -> Result<String, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(format!("reading {path}: {e}")),
     }
+}
+
+fn write(path: &str, text: &str) -> Result<(), String> {
+    if let Some(dir) = Path::new(path).parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("writing {path}: {e}"))?;
+    println!("wrote {path}");
+    Ok(())
+}
+
+fn rules(check_only: bool) -> Result<ExitCode, String> {
+    let want = rules_file();
+    if check_only {
+        let found = read(RULES_FILE)?;
+        if found == want {
+            println!("{RULES_FILE} is up to date.");
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!("{RULES_FILE} is out of date: run `npm run flows:rules`.");
+        return Ok(ExitCode::FAILURE);
+    }
+    write(RULES_FILE, &want)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn diagrams(args: &[&str]) -> Result<ExitCode, String> {
@@ -181,24 +242,7 @@ fn leftovers(dir: &Path, files: &[(String, String)]) -> Result<Vec<String>, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_rule_the_validator_reports_has_a_hint() {
-        let source = include_str!("../../ivr-core/src/flow/validate.rs");
-        let fallback = hint("no such rule");
-        // Rules are the string literal right after `Some(name),` / `None,` in `report(..)` calls
-        // and the third argument of `problem(..)`: every `"snake_case"` literal on its own line.
-        let rules: BTreeSet<&str> = source
-            .lines()
-            .map(str::trim)
-            .filter_map(|l| l.strip_prefix('"')?.strip_suffix("\","))
-            .filter(|r| r.chars().all(|c| c.is_ascii_lowercase() || c == '_') && r.contains('_'))
-            .collect();
-        assert!(rules.contains("missing_step"), "rule scan found {rules:?}");
-        for rule in rules {
-            assert_ne!(hint(rule), fallback, "no hint for rule `{rule}`");
-        }
-    }
+    use ivr_core::flow::validate::Rule;
 
     #[test]
     fn stale_missing_and_leftover_diagrams_are_listed() {
@@ -226,12 +270,12 @@ mod tests {
         let p = Problem {
             flow: "f".into(),
             step: Some("agent".into()),
-            rule: "unsupported_call_state",
+            rule: Rule::UnsupportedCallState,
             message: "sends `dial` after speak_completed".into(),
         };
         let text = report(&p);
         for want in [
-            "flow: f",
+            "error: flow: f",
             "step: agent",
             "rule: unsupported_call_state",
             "problem: sends",

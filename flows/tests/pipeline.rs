@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use ivr_core::config::Config;
 use ivr_core::engine::{self, Reply};
 use ivr_core::error::ApiError;
-use ivr_core::flow::{FetchResponse, Registry};
+use ivr_core::flow::{FetchRequest, FetchResponse, Registry};
 use ivr_core::log::RequestLog;
+use ivr_core::pipeline::event::Later;
 use ivr_core::pipeline::event::MAX_FETCHES_PER_EVENT;
-use ivr_core::pipeline::memory::{run, Fault, Memory, ScriptedHttp};
-use ivr_core::pipeline::ports::HttpError;
+use ivr_core::pipeline::memory::{run, Fault, ManualClock, Memory, ScriptedHttp};
+use ivr_core::pipeline::ports::{Http, HttpError};
 use ivr_core::pipeline::Pipeline;
 use ivr_core::telesign::decode_event;
 
@@ -33,6 +34,10 @@ struct Harness {
     config: Config,
     now: Cell<u64>,
     log: RefCell<RequestLog>,
+    /// Real time, as the pipeline measures it (the event budget).
+    clock: ManualClock,
+    /// The work the last event asked for after its answer.
+    later: RefCell<Vec<Later>>,
 }
 
 const REF: &str = "5A1E0000000000000000000000000001";
@@ -46,6 +51,8 @@ impl Harness {
             config: Config::from_lookup(|_| None),
             now: Cell::new(1_000_000),
             log: RefCell::new(RequestLog::default()),
+            clock: ManualClock::default(),
+            later: RefCell::default(),
         }
     }
 
@@ -54,6 +61,7 @@ impl Harness {
             sessions: &self.store,
             records: &self.store,
             http: &self.bank,
+            clock: &self.clock,
             registry: &self.registry,
             config: &self.config,
         }
@@ -62,9 +70,21 @@ impl Harness {
     fn post_body(&self, body: &str, now: u64) -> Result<Option<Reply>, ApiError> {
         let event = decode_event(body.as_bytes()).expect("a valid event");
         *self.log.borrow_mut() = RequestLog::default();
-        run(self
-            .pipeline()
-            .event(&event, body.as_bytes(), now, &mut self.log.borrow_mut()))
+        let handled =
+            run(self
+                .pipeline()
+                .event(&event, body.as_bytes(), now, &mut self.log.borrow_mut()))?;
+        *self.later.borrow_mut() = handled.later;
+        Ok(handled.reply)
+    }
+
+    /// Runs the work the last event asked for after its answer.
+    fn after_answer(&self) -> Vec<Result<(), ApiError>> {
+        let later = std::mem::take(&mut *self.later.borrow_mut());
+        later
+            .into_iter()
+            .map(|work| run(self.pipeline().later(work, &self.clock)))
+            .collect()
     }
 
     fn post(&self, event: &str, data: serde_json::Value) -> Result<Option<Reply>, ApiError> {
@@ -81,15 +101,11 @@ impl Harness {
         )
     }
 
+    /// `speak_completed` as Telesign posts it when the speech ended, with the keys pressed.
     fn spoke(&self, digits: &str) -> Result<Option<Reply>, ApiError> {
-        let status = if digits.is_empty() {
-            "digit_collection_timeout"
-        } else {
-            "speak_successful"
-        };
         self.post(
             "speak_completed",
-            serde_json::json!({"status": status, "collected_digits": digits}),
+            serde_json::json!({"status": "speak_successful", "collected_digits": digits}),
         )
     }
 
@@ -131,15 +147,55 @@ fn a_failed_session_read_is_a_503_and_writes_nothing() {
 }
 
 #[test]
-fn a_failed_session_write_loses_nothing_and_the_retry_gets_the_same_answer() {
+fn a_failed_session_write_still_answers_and_is_saved_after_the_answer() {
     let h = Harness::new(bank(Ok("{}")));
     says(h.incoming(), "Thank you for calling");
     let welcome_done = h.session();
     h.store.fail(Fault::SaveSession);
-    store_error(h.spoke(""));
-    assert_eq!(h.session(), welcome_done, "nothing advanced");
-    h.store.heal();
+    // The caller hears the menu although its session could not be written...
     says(h.spoke(""), "For your account balance");
+    assert_eq!(h.session(), welcome_done, "not written yet");
+    assert!(h.log.borrow().warning.is_some());
+    // ...which is tried again after the answer, once the store is back.
+    h.store.heal();
+    assert_eq!(h.after_answer(), [Ok(())]);
+    let saved = h.session().expect("saved");
+    assert_eq!(saved.step, "main_menu");
+    assert!(
+        h.clock.now_ms.get() >= 1_000,
+        "waited a KV write interval first"
+    );
+    says(h.spoke("1"), "account number");
+}
+
+#[test]
+fn a_session_write_that_keeps_failing_is_given_up_and_the_next_event_is_still_answered() {
+    let h = Harness::new(bank(Ok("{}")));
+    says(h.incoming(), "Thank you for calling");
+    h.store.fail(Fault::SaveSession);
+    says(h.spoke(""), "For your account balance");
+    let tries = h.after_answer();
+    assert!(matches!(tries.as_slice(), [Err(e)] if e.code.as_str() == "store_unavailable"));
+    h.store.heal();
+    // The store still holds the call at its welcome: the menu's key meets that session, stops
+    // the welcome, and answers the menu it was pressed at.
+    says(h.spoke("2"), "lost or stolen");
+}
+
+#[test]
+fn a_retried_write_never_overwrites_a_newer_session() {
+    let h = Harness::new(bank(Ok("{}")));
+    says(h.incoming(), "Thank you for calling");
+    h.store.fail(Fault::SaveSession);
+    says(h.spoke(""), "For your account balance");
+    let later = std::mem::take(&mut *h.later.borrow_mut());
+    h.store.heal();
+    says(h.spoke("1"), "account number");
+    says(h.spoke("2"), "account number");
+    let newer = h.session();
+    *h.later.borrow_mut() = later;
+    assert_eq!(h.after_answer(), [Ok(())]);
+    assert_eq!(h.session(), newer);
 }
 
 #[test]
@@ -207,18 +263,21 @@ fn a_lookup_answers_the_balance() {
 
 #[test]
 fn a_looping_fetch_flow_is_cut_off_after_four_requests() {
-    use ivr_core::flow::{fetch, say, Ctx, FetchRequest, Flow, Next};
+    use ivr_core::flow::{fetch, say, Ctx, FetchRequest, Flow};
     fn again(_: &Ctx) -> FetchRequest {
         FetchRequest::get("https://example.com/again")
     }
-    fn loop_back(_: &mut Ctx, _: Result<&FetchResponse, &str>) -> Next {
-        Next::to("lookup")
+    fn accept(_: &mut Ctx, _: &FetchResponse) -> Result<(), String> {
+        Ok(())
     }
     let mut h = Harness::new(bank(Ok("{}")));
     h.registry = Registry::new()
         .flow(
             Flow::inbound("looping")
-                .step("lookup", fetch(["lookup", "bye"], again, loop_back))
+                .step(
+                    "lookup",
+                    fetch(again).on_ok("lookup", accept).on_error("bye"),
+                )
                 .step("bye", say("Bye")),
         )
         .default_inbound("looping");
@@ -237,6 +296,7 @@ fn an_early_dial_completed_runs_the_flow_from_the_pending_entry() {
     let flow = h.registry.get("appointment_reminder").expect("sample flow");
     let mut vars = BTreeMap::new();
     vars.insert("name".to_owned(), "Alex".to_owned());
+    vars.insert("when".to_owned(), "Monday at 9".to_owned());
     let pending = engine::outbound_session(
         flow,
         "",
@@ -267,7 +327,10 @@ fn a_failed_campaign_count_does_not_fail_the_call() {
         "+15558675309",
         "+15555551212",
         Some("cmp_0123456789abcdef0123456789abcdef_0"),
-        BTreeMap::new(),
+        BTreeMap::from([
+            ("name".to_owned(), "Alex".to_owned()),
+            ("when".to_owned(), "Monday at 9".to_owned()),
+        ]),
         0,
     );
     h.store
@@ -283,4 +346,209 @@ fn a_failed_campaign_count_does_not_fail_the_call() {
         h.log.borrow().warning.as_deref(),
         Some("campaign progress not recorded")
     );
+}
+
+/// The bank's balance API, answering slowly: while it takes its time, the caller hangs up, and
+/// Telesign's `call_completed` is handled (by another instance of the worker, through the same
+/// store) before the balance comes back.
+struct HangsUpDuringLookup<'a> {
+    store: &'a Memory,
+    registry: &'a Registry,
+    config: &'a Config,
+    clock: &'a ManualClock,
+}
+
+impl Http for HangsUpDuringLookup<'_> {
+    async fn send(
+        &self,
+        _request: &FetchRequest,
+        _timeout_ms: u64,
+    ) -> Result<FetchResponse, HttpError> {
+        let unused = ScriptedHttp::always(Err(HttpError::Failed {
+            message: "unused".into(),
+        }));
+        let other = Pipeline {
+            sessions: self.store,
+            records: self.store,
+            http: &unused,
+            clock: self.clock,
+            registry: self.registry,
+            config: self.config,
+        };
+        let body = serde_json::json!({"event": "call_completed", "reference_id": REF,
+            "data": {"status": "hangup", "direction": "inbound"}})
+        .to_string();
+        let event = decode_event(body.as_bytes()).expect("event");
+        let ended = other
+            .event(
+                &event,
+                body.as_bytes(),
+                2_000_000,
+                &mut RequestLog::default(),
+            )
+            .await
+            .expect("recorded");
+        assert_eq!(ended.reply, None);
+        assert!(self.store.records.borrow().contains_key(REF));
+        self.clock.now_ms.set(self.clock.now_ms.get() + 1_500);
+        Ok(FetchResponse::new(200, r#"{"balance": "7.00"}"#))
+    }
+}
+
+#[test]
+fn an_account_number_typed_before_a_hang_up_reaches_the_record_though_its_lookup_was_still_running()
+{
+    let h = Harness::new(bank(Ok("{}")));
+    at_account_prompt(&h);
+    let slow = HangsUpDuringLookup {
+        store: &h.store,
+        registry: &h.registry,
+        config: &h.config,
+        clock: &h.clock,
+    };
+    let pipeline = Pipeline {
+        sessions: &h.store,
+        records: &h.store,
+        http: &slow,
+        clock: &h.clock,
+        registry: &h.registry,
+        config: &h.config,
+    };
+    let body = serde_json::json!({"event": "speak_completed", "reference_id": REF,
+        "data": {"status": "speak_successful", "collected_digits": "12345674#"}})
+    .to_string();
+    let event = decode_event(body.as_bytes()).expect("event");
+    let mut log = RequestLog::default();
+    run(pipeline.event(&event, body.as_bytes(), 1_900_000, &mut log)).expect("handled");
+    assert_eq!(log.note.as_deref(), Some("folded_into_record"));
+    assert!(h.session().is_none(), "no session is left behind");
+    let records = h.store.records.borrow();
+    let record = records.get(REF).expect("the record");
+    assert_eq!(record.outcome.as_str(), "caller_hung_up");
+    let last = record.answers.last().expect("answers");
+    assert_eq!(
+        (
+            last.step.as_str(),
+            last.digits.as_str(),
+            last.result.as_str()
+        ),
+        ("account_number", "12345674", "accepted")
+    );
+    assert_eq!(record.vars.get("balance").map(String::as_str), Some("7.00"));
+}
+
+#[test]
+fn a_session_saved_after_the_call_ended_is_folded_into_the_record_when_the_call_is_settled() {
+    let h = Harness::new(bank(Ok("{}")));
+    at_account_prompt(&h);
+    let before_hangup = h.session().expect("live");
+    h.hangup().expect("recorded");
+    // The call's end asks to be settled once the event budget has passed.
+    let later = h.later.borrow().clone();
+    assert_eq!(
+        later,
+        [Later::Settle {
+            reference_id: REF.into(),
+            after_ms: 5_000
+        }]
+    );
+    // An event that was still running (and did not see the record) saves its session late.
+    let mut late = before_hangup;
+    late.answers.push(ivr_core::engine::Answer {
+        step: "account_number".into(),
+        digits: "12345674".into(),
+        result: ivr_core::engine::AnswerResult::Accepted,
+        at_ms: 1,
+    });
+    late.events += 1;
+    h.store.sessions.borrow_mut().insert(REF.into(), late);
+    assert_eq!(h.after_answer(), [Ok(())]);
+    assert!(h.session().is_none());
+    let records = h.store.records.borrow();
+    let digits: Vec<&str> = records[REF]
+        .answers
+        .iter()
+        .map(|a| a.digits.as_str())
+        .collect();
+    assert_eq!(digits, ["1", "12345674"]);
+}
+
+/// An API that takes `takes_ms` of the pipeline's clock for each request, and keeps the time
+/// each was allowed.
+struct Slow<'a> {
+    clock: &'a ManualClock,
+    takes_ms: u64,
+    allowed: RefCell<Vec<u64>>,
+}
+
+impl Http for Slow<'_> {
+    async fn send(
+        &self,
+        _request: &FetchRequest,
+        timeout_ms: u64,
+    ) -> Result<FetchResponse, HttpError> {
+        self.allowed.borrow_mut().push(timeout_ms);
+        self.clock
+            .now_ms
+            .set(self.clock.now_ms.get() + self.takes_ms.min(timeout_ms));
+        Err(HttpError::Timeout {
+            after_ms: timeout_ms,
+        })
+    }
+}
+
+#[test]
+fn the_fetch_steps_of_one_event_share_its_time_budget() {
+    use ivr_core::flow::{fetch, say, Ctx, Flow};
+    fn lookup(_: &Ctx) -> FetchRequest {
+        FetchRequest::get("https://example.com/slow")
+    }
+    fn accept(_: &mut Ctx, _: &FetchResponse) -> Result<(), String> {
+        Ok(())
+    }
+    let mut h = Harness::new(bank(Ok("{}")));
+    h.registry = Registry::new()
+        .flow(
+            Flow::inbound("chain")
+                .step(
+                    "first",
+                    fetch(lookup).on_ok("second", accept).on_error("second"),
+                )
+                // Its request is cut at the 1 s left; the third then has no time at all.
+                .step(
+                    "second",
+                    fetch(lookup).on_ok("out_of_time", accept).on_error("third"),
+                )
+                .step(
+                    "third",
+                    fetch(lookup)
+                        .on_ok("out_of_time", accept)
+                        .on_error("out_of_time"),
+                )
+                .step("out_of_time", say("Sorry, that took too long.")),
+        )
+        .default_inbound("chain");
+    let slow = Slow {
+        clock: &h.clock,
+        takes_ms: 3_000,
+        allowed: RefCell::default(),
+    };
+    let pipeline = Pipeline {
+        sessions: &h.store,
+        records: &h.store,
+        http: &slow,
+        clock: &h.clock,
+        registry: &h.registry,
+        config: &h.config,
+    };
+    let body = serde_json::json!({"event": "incoming_call", "reference_id": REF,
+        "data": {"from": "15558675309", "to": "15555551212"}})
+    .to_string();
+    let event = decode_event(body.as_bytes()).expect("event");
+    let handled =
+        run(pipeline.event(&event, body.as_bytes(), 5, &mut RequestLog::default())).unwrap();
+    // 4 s for all: the first request may take its 3 s, the second what is left, the third none
+    // (it is not sent).
+    assert_eq!(*slow.allowed.borrow(), [3_000, 1_000]);
+    says(Ok(handled.reply), "took too long");
 }

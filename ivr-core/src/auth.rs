@@ -8,13 +8,57 @@
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::config::Config;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+
+use crate::config::{Config, WebhookAuth};
 use crate::error::{ApiError, ErrorCode};
 use crate::telesign::signature;
 
-/// Checks that an event body was signed by Telesign for our customer id: `authorization` and
-/// `x_ts_authorization` are the request's headers of those names.
+/// Checks that an event comes from Telesign, as `WEBHOOK_AUTH` says: its signature for our
+/// customer id over `body`, or the event URL's Basic credentials. `authorization` and
+/// `x_ts_authorization` are the request's headers of those names. `Ok(false)`: not checked
+/// (`WEBHOOK_AUTH=off`).
 pub fn verify_event(
+    config: &Config,
+    authorization: Option<&str>,
+    x_ts_authorization: Option<&str>,
+    body: &[u8],
+) -> Result<bool, ApiError> {
+    match config.webhook_auth {
+        WebhookAuth::Off => Ok(false),
+        WebhookAuth::Basic => check_basic(config, authorization).map(|()| true),
+        WebhookAuth::Signature => {
+            check_signature(config, authorization, x_ts_authorization, body).map(|()| true)
+        }
+    }
+}
+
+/// `Authorization: Basic base64(user:password)` against `WEBHOOK_USER` / `WEBHOOK_PASSWORD`,
+/// hashed and compared in constant time like bearer tokens.
+fn check_basic(config: &Config, authorization: Option<&str>) -> Result<(), ApiError> {
+    let (Some(user), Some(password)) = (&config.webhook_user, &config.webhook_password) else {
+        return Err(ApiError::new(
+            ErrorCode::NotConfigured,
+            "WEBHOOK_AUTH=basic needs the WEBHOOK_USER and WEBHOOK_PASSWORD secrets",
+        ));
+    };
+    let presented = authorization
+        .and_then(|h| credentials(h, "basic"))
+        .and_then(|b64| STANDARD.decode(b64).ok())
+        .unwrap_or_default();
+    let expected = format!("{user}:{password}");
+    if !presented.is_empty() && same_secret(&presented, expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::BadSignature,
+            "the event URL's Basic credentials are missing or wrong",
+        ))
+    }
+}
+
+fn check_signature(
     config: &Config,
     authorization: Option<&str>,
     x_ts_authorization: Option<&str>,
@@ -48,11 +92,10 @@ pub fn check_bearer(header: Option<&str>, configured: Option<&str>) -> Result<()
             "API_TOKEN must be set to use the call API",
         ));
     };
-    let presented = header.and_then(bearer_token).unwrap_or_default();
-    let matches: bool = Sha256::digest(presented.as_bytes())
-        .ct_eq(&Sha256::digest(expected.as_bytes()))
-        .into();
-    if matches && !presented.is_empty() {
+    let presented = header
+        .and_then(|h| credentials(h, "bearer"))
+        .unwrap_or_default();
+    if !presented.is_empty() && same_secret(presented.as_bytes(), expected.as_bytes()) {
         Ok(())
     } else {
         Err(unauthorized())
@@ -75,19 +118,77 @@ pub fn unauthorized() -> ApiError {
     )
 }
 
-/// The token of a `Bearer` credential: the scheme is case-insensitive (RFC 7235), the token is
-/// everything after the spaces that follow it, surrounding whitespace removed.
-fn bearer_token(header: &str) -> Option<&str> {
-    let (scheme, token) = header.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
+/// The credentials of an `Authorization` value of `scheme`: the scheme is case-insensitive
+/// (RFC 7235), the credentials are everything after the spaces that follow it, surrounding
+/// whitespace removed.
+fn credentials<'h>(header: &'h str, scheme: &str) -> Option<&'h str> {
+    let (presented, rest) = header.trim().split_once(' ')?;
+    presented
+        .eq_ignore_ascii_case(scheme)
+        .then(|| rest.trim())
         .filter(|t| !t.is_empty())
+}
+
+/// Whether two secrets are equal, in time that depends on neither (both are hashed first, so
+/// the length does not show either).
+fn same_secret(presented: &[u8], expected: &[u8]) -> bool {
+    Sha256::digest(presented)
+        .ct_eq(&Sha256::digest(expected))
+        .into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn basic_config(user: Option<&str>, password: Option<&str>) -> Config {
+        Config::from_lookup(|name| match name {
+            "WEBHOOK_AUTH" => Some("basic".into()),
+            "WEBHOOK_USER" => user.map(str::to_owned),
+            "WEBHOOK_PASSWORD" => password.map(str::to_owned),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn basic_credentials_are_checked_when_webhook_auth_is_basic() {
+        let config = basic_config(Some("telesign"), Some("s3cret:pw"));
+        // base64("telesign:s3cret:pw")
+        let good = "Basic dGVsZXNpZ246czNjcmV0OnB3";
+        assert_eq!(verify_event(&config, Some(good), None, b"{}"), Ok(true));
+        assert_eq!(
+            verify_event(
+                &config,
+                Some("basic  dGVsZXNpZ246czNjcmV0OnB3 "),
+                None,
+                b"{}"
+            ),
+            Ok(true)
+        );
+        for wrong in [
+            None,
+            Some("Basic dGVsZXNpZ246czNjcmV0"), // telesign:s3cret
+            Some("Basic !!!"),
+            Some("Bearer dGVsZXNpZ246czNjcmV0OnB3"),
+            Some("TSA 00000000:AAAA"),
+        ] {
+            let e = verify_event(&config, wrong, None, b"{}").unwrap_err();
+            assert_eq!(
+                (e.status, e.code.as_str()),
+                (401, "bad_signature"),
+                "{wrong:?}"
+            );
+        }
+        let unset = basic_config(Some("telesign"), None);
+        let e = verify_event(&unset, Some(good), None, b"{}").unwrap_err();
+        assert_eq!((e.status, e.code.as_str()), (500, "not_configured"));
+    }
+
+    #[test]
+    fn webhook_auth_off_checks_nothing() {
+        let off = Config::from_lookup(|name| (name == "WEBHOOK_AUTH").then(|| "off".to_owned()));
+        assert_eq!(verify_event(&off, None, None, b"{}"), Ok(false));
+    }
 
     const TOKEN: &str = "dev-token-change-me";
 

@@ -5,8 +5,15 @@
 /// Settings read from the environment. Secrets are kept here and nowhere else; `Debug` hides them.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Config {
-    /// `WEBHOOK_AUTH`: verify Telesign's signature on events (anything but `off`).
-    pub webhook_auth: bool,
+    /// `WEBHOOK_AUTH`: how events prove they come from Telesign.
+    pub webhook_auth: WebhookAuth,
+    /// `WEBHOOK_USER` and `WEBHOOK_PASSWORD` (secrets): the Basic credentials of the event URL
+    /// when `WEBHOOK_AUTH=basic`.
+    pub webhook_user: Option<String>,
+    pub webhook_password: Option<String>,
+    /// `EVENT_BUDGET_MS` (default 4000): what all the `fetch` steps of one event may take
+    /// together.
+    pub event_budget_ms: u64,
     /// `TELESIGN_CUSTOMER_ID` (secret).
     pub customer_id: Option<String>,
     /// `TELESIGN_API_KEY` (secret).
@@ -33,6 +40,20 @@ pub struct Config {
     pub session_backend: SessionBackend,
 }
 
+/// How `/webhook` checks that an event comes from Telesign (`WEBHOOK_AUTH`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookAuth {
+    /// Telesign's `TSA` signature over the body (the default, and what any value but `basic`
+    /// and `off` means).
+    Signature,
+    /// HTTP Basic credentials on the event URL (`WEBHOOK_USER`, `WEBHOOK_PASSWORD`), for
+    /// accounts whose event URL is set up with them (Telesign's webhook page offers Basic and
+    /// Digest on the customer's URL).
+    Basic,
+    /// No check: local experiments only; every request logs a warning.
+    Off,
+}
+
 /// Where live sessions are kept (see README, "Sessions: KV or Durable Objects").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionBackend {
@@ -46,6 +67,12 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("webhook_auth", &self.webhook_auth)
+            .field("webhook_user", &self.webhook_user.as_ref().map(|_| "<set>"))
+            .field(
+                "webhook_password",
+                &self.webhook_password.as_ref().map(|_| "<set>"),
+            )
+            .field("event_budget_ms", &self.event_budget_ms)
             .field("customer_id", &self.customer_id.as_ref().map(|_| "<set>"))
             .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
             .field("record_retention_days", &self.record_retention_days)
@@ -77,7 +104,14 @@ impl Config {
                 .unwrap_or(default)
         };
         Self {
-            webhook_auth: !non_empty("WEBHOOK_AUTH").is_some_and(|v| v.eq_ignore_ascii_case("off")),
+            webhook_auth: match non_empty("WEBHOOK_AUTH") {
+                Some(v) if v.eq_ignore_ascii_case("off") => WebhookAuth::Off,
+                Some(v) if v.eq_ignore_ascii_case("basic") => WebhookAuth::Basic,
+                _ => WebhookAuth::Signature,
+            },
+            webhook_user: non_empty("WEBHOOK_USER"),
+            webhook_password: non_empty("WEBHOOK_PASSWORD"),
+            event_budget_ms: number("EVENT_BUDGET_MS", 4_000, 100..=25_000),
             customer_id: non_empty("TELESIGN_CUSTOMER_ID"),
             api_key: non_empty("TELESIGN_API_KEY"),
             record_retention_days: number("CALL_RECORD_RETENTION_DAYS", 90, 1..=3650),
@@ -131,7 +165,8 @@ mod tests {
     #[test]
     fn defaults_are_safe() {
         let c = config(&[]);
-        assert!(c.webhook_auth);
+        assert_eq!(c.webhook_auth, WebhookAuth::Signature);
+        assert_eq!(c.event_budget_ms, 4_000);
         assert_eq!(c.customer_id, None);
         assert_eq!(c.record_retention_days, 90);
         assert_eq!(c.record_ttl_secs(), 90 * 86_400);
@@ -187,10 +222,13 @@ mod tests {
 
     #[test]
     fn only_off_disables_the_signature_check() {
-        assert!(!config(&[("WEBHOOK_AUTH", "off")]).webhook_auth);
-        assert!(!config(&[("WEBHOOK_AUTH", " OFF ")]).webhook_auth);
-        assert!(config(&[("WEBHOOK_AUTH", "false")]).webhook_auth);
-        assert!(config(&[("WEBHOOK_AUTH", "")]).webhook_auth);
+        let auth = |v: &str| config(&[("WEBHOOK_AUTH", v)]).webhook_auth;
+        assert_eq!(auth("off"), WebhookAuth::Off);
+        assert_eq!(auth(" OFF "), WebhookAuth::Off);
+        assert_eq!(auth("Basic"), WebhookAuth::Basic);
+        for signature in ["false", "", "on", "signature", "digest"] {
+            assert_eq!(auth(signature), WebhookAuth::Signature, "{signature:?}");
+        }
     }
 
     #[test]
@@ -211,13 +249,15 @@ mod tests {
             ("TELESIGN_CUSTOMER_ID", "c-9f3x"),
             ("API_TOKEN", "b3ar3r"),
             ("CALLER_ID", "+15554441313"),
+            ("WEBHOOK_PASSWORD", "pa55w0rd"),
         ]);
         let shown = format!("{c:?}");
         assert!(
             !shown.contains("s3cr3t")
                 && !shown.contains("c-9f3x")
                 && !shown.contains("b3ar3r")
-                && !shown.contains("4441313"),
+                && !shown.contains("4441313")
+                && !shown.contains("pa55w0rd"),
             "{shown}"
         );
     }

@@ -73,6 +73,8 @@ error_codes! {
     MissingCallerId = "missing_caller_id", 422, "No caller id was given and `CALLER_ID` is not set.";
     UnknownFlow = "unknown_flow", 422, "No outbound flow of this worker has that name.";
     InvalidVars = "invalid_vars", 422, "`vars` is not an object of short strings with simple names.";
+    MissingVars = "missing_vars", 422, "The flow needs vars the request does not give; the message names them.";
+    InvalidDialOption = "invalid_dial_option", 422, "`max_call_duration` or `send_dtmf` has a value Telesign would refuse.";
     InvalidExternalId = "invalid_external_id", 422, "`external_id` is empty, too long, or in the form campaigns use.";
     CallNotFound = "call_not_found", 404, "No live session or call record has this id.";
     CampaignNotFound = "campaign_not_found", 404, "No campaign has this id.";

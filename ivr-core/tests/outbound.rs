@@ -12,13 +12,22 @@ use ivr_core::flow::{menu, say, FetchRequest, FetchResponse, Flow, Registry};
 use ivr_core::log::RequestLog;
 use ivr_core::pipeline::campaign::Consumer;
 use ivr_core::pipeline::memory::{run, ManualClock, Memory, ScriptedHttp};
-use ivr_core::pipeline::ports::{Http, HttpError};
+use ivr_core::pipeline::ports::{Clock, Http, HttpError};
 use ivr_core::pipeline::Pipeline;
-use ivr_core::telesign::{decode_event, PhoneNumber};
+use ivr_core::telesign::{decode_event, DialOptions, PhoneNumber};
 
 const CUSTOMER_ID: &str = "00000000-0000-4000-8000-000000000000";
 const API_KEY: &str = "bXktMzItYnl0ZS10ZWxlc2lnbi1hcGkta2V5LTAwMDE=";
 const CAMPAIGN: &str = "0123456789abcdef0123456789abcdef";
+
+/// The webhook's clock, for the event budget: nothing here takes time.
+struct Still;
+impl Clock for Still {
+    fn now_ms(&self) -> u64 {
+        0
+    }
+}
+static STILL: Still = Still;
 
 fn registry() -> Registry {
     Registry::new().flow(
@@ -65,6 +74,7 @@ fn placing(external_id: &str) -> Placing {
         caller_id: PhoneNumber::parse("+15554441313").unwrap(),
         vars: BTreeMap::from([("name".to_owned(), "Alex".to_owned())]),
         external_id: external_id.into(),
+        options: DialOptions::default(),
     }
 }
 
@@ -78,6 +88,7 @@ fn pipeline<'a, H>(
         sessions: store,
         records: store,
         http,
+        clock: &STILL,
         registry,
         config,
     }
@@ -193,6 +204,7 @@ impl Http for EarlyAnswer<'_> {
             .event(&event, body.as_bytes(), 6, &mut RequestLog::default())
             .await
             .expect("answered")
+            .reply
             .expect("an action");
         *self.reply.borrow_mut() = Some(reply.json.to_string());
         assert!(request.url.ends_with("/v2/voice"));
@@ -249,6 +261,7 @@ fn a_dial_without_an_answer_removes_its_pending_entry_and_a_late_event_is_hung_u
     let event = decode_event(body.as_bytes()).unwrap();
     let reply = run(p.event(&event, body.as_bytes(), 9, &mut RequestLog::default()))
         .unwrap()
+        .reply
         .expect("an action");
     assert_eq!(reply.method, "hangup");
 }
@@ -278,6 +291,11 @@ fn campaign(store: &Memory) {
             flow: "remind".into(),
             caller_id: "+15554441313".into(),
             vars: BTreeMap::new(),
+            options: DialOptions {
+                record_call: true,
+                max_call_duration: Some(900),
+                ..DialOptions::default()
+            },
             total: 3,
             created_ms: 0,
         },
@@ -317,6 +335,13 @@ fn a_campaign_message_is_paced_retried_and_never_dialled_twice() {
     // Four dials a second: the third went out half a second after the first.
     assert_eq!(clock.now_ms.get(), 1_500);
     assert_eq!(http.requests.borrow().len(), 3);
+    // Every dial asks for what the campaign asked for.
+    for request in http.requests.borrow().iter() {
+        let body: serde_json::Value =
+            serde_json::from_str(request.body.as_deref().unwrap_or_default()).unwrap();
+        assert_eq!(body["params"]["record_call"], true, "{body}");
+        assert_eq!(body["params"]["max_call_duration"], 900, "{body}");
+    }
     let entry = |i: u32| store.numbers.borrow()[&(CAMPAIGN.to_owned(), i)].clone();
     assert_eq!(entry(0).state, NumberState::Dialing);
     assert_eq!(entry(0).reference_id.as_deref(), Some("R1"));

@@ -3,10 +3,10 @@
 // send events and by the benchmarks (bench/). The wire format itself lives with the call simulator
 // (../simulator/telesign.mjs), which plays Telesign the same way.
 import * as wire from "../simulator/telesign.mjs";
-import { eventBody, referenceId } from "../simulator/telesign.mjs";
+import { TEST_CLOCK_HEADER, eventBody, referenceId } from "../simulator/telesign.mjs";
 import { SECRETS } from "./worker.mjs";
 
-export { eventBody, referenceId };
+export { eventBody, referenceId, TEST_CLOCK_HEADER };
 
 /** base64(HMAC-SHA256(key = base64decode(apiKey), body)), Telesign's webhook signature. */
 export function sign(body, apiKey = SECRETS.TELESIGN_API_KEY) {
@@ -20,10 +20,14 @@ export function signedHeaders(body, { customerId = SECRETS.TELESIGN_CUSTOMER_ID,
 
 /**
  * Posts a signed event to the worker's /webhook and returns {status, action, body, res}:
- * `action` is the parsed JSON-RPC reply (null for 204).
+ * `action` is the parsed JSON-RPC reply (null for 204). With `at` (ms since the epoch), the event
+ * carries it in x-test-clock-ms: the engine's time for it, on a worker with TEST_CLOCK.
  */
-export async function postEvent(worker, event, reference_id, data = {}, extra = {}) {
-  return postBody(worker, eventBody(event, reference_id, data, extra));
+export async function postEvent(worker, event, reference_id, data = {}, extra = {}, { at } = {}) {
+  const body = eventBody(event, reference_id, data, extra);
+  const headers = signedHeaders(body);
+  if (at != null) headers[TEST_CLOCK_HEADER] = String(at);
+  return postBody(worker, body, headers);
 }
 
 export async function postBody(worker, body, headers = signedHeaders(body)) {
@@ -49,14 +53,30 @@ export const CALL_COMPLETED = {
   audio_recording_file_name: null,
 };
 
-/** A Telesign call: posts its events in order with the call's numbers filled in. */
+/**
+ * A Telesign call: posts its events in order with the call's numbers filled in. It keeps the call's
+ * time (`now`, ms since the epoch) and sends it with each event in x-test-clock-ms, which a worker
+ * with the TEST_CLOCK binding (the harness's) takes as the engine's time: each event comes a second
+ * after the one before, and a digit_collection_timeout no sooner than the prompt's `timeout` after
+ * the prompt was answered, as Telesign sends it. `wait(ms)` moves the clock on.
+ */
 export class Call {
-  constructor(worker, { from = "+15558675309", to = "+15555551212", reference = referenceId(), externalId } = {}) {
-    Object.assign(this, { worker, from, to, reference, externalId });
+  constructor(worker, { from = "+15558675309", to = "+15555551212", reference = referenceId(), externalId, now = Date.now() } = {}) {
+    Object.assign(this, { worker, from, to, reference, externalId, now });
+    /** When the last event was answered, on the call's clock. */
+    this.answeredAt = now;
   }
-  post(event, data = {}) {
+  async post(event, data = {}) {
     const extra = this.externalId ? { external_id: this.externalId } : {};
-    return postEvent(this.worker, event, this.reference, { from: this.from, to: this.to, ...data }, extra);
+    const at = this.now;
+    const reply = await postEvent(this.worker, event, this.reference, { from: this.from, to: this.to, ...data }, extra, { at });
+    this.answeredAt = at;
+    this.now = at + 1000;
+    return reply;
+  }
+  /** Moves the call's clock on by `ms`. */
+  wait(ms) {
+    this.now += ms;
   }
   incoming() {
     return this.post("incoming_call");
@@ -65,10 +85,26 @@ export class Call {
   completed(action, digits = "") {
     const event = action.method === "play" ? "play_completed" : "speak_completed";
     const prefix = action.method === "play" ? "playback" : "speak";
-    const status = digits === "" && action.params?.collect_digits ? "digit_collection_timeout" : `${prefix}_successful`;
+    const collect = action.params?.collect_digits;
+    const timedOut = digits === "" && collect;
+    if (timedOut) {
+      // Collection waits `timeout` ms for the first digit before Telesign reports the timeout.
+      this.now = Math.max(this.now, this.answeredAt + (collect.timeout ?? 5000) + 500);
+    }
+    const status = timedOut ? "digit_collection_timeout" : `${prefix}_successful`;
     return this.post(event, { status, collected_digits: digits });
+  }
+  /** The completion of a speak or play action that Telesign could not play. */
+  failed(action) {
+    const event = action.method === "play" ? "play_completed" : "speak_completed";
+    const status = action.method === "play" ? "playback_failed" : "speak_failed";
+    return this.post(event, { status, collected_digits: "" });
   }
   hangup(extra = {}) {
     return this.post("call_completed", { ...CALL_COMPLETED, ...extra });
+  }
+  /** Telesign's `hangup` event (the Base Event table's "call ended") instead of call_completed. */
+  hangupEvent() {
+    return this.post("hangup", { status: "hangup" });
   }
 }

@@ -31,12 +31,17 @@ export async function liveSession(worker, reference) {
   return view.state === "live" ? view.call : null;
 }
 
+export { TEST_CLOCK_HEADER } from "../simulator/telesign.mjs";
+
 /**
  * Starts the worker. `bindings` override or add vars; `outboundService` intercepts the worker's
  * outbound fetch (the fake Telesign API). The campaign queue runs too: Miniflare delivers its
- * batches to the worker's queue handler after at most a second.
+ * batches to the worker's queue handler after at most a second. `testClock` (default on) adds
+ * the TEST_CLOCK service binding, so that the `x-test-clock-ms` header of a /webhook request sets
+ * the engine's time for that event (the simulator's clock: minutes of prompt timeouts in
+ * milliseconds). wrangler.toml declares no such binding: a deployed worker ignores the header.
  */
-export async function startWorker({ bindings = {}, outboundService, apiRateLimit = 1000 } = {}) {
+export async function startWorker({ bindings = {}, outboundService, apiRateLimit = 1000, testClock = true } = {}) {
   // Every line the worker logs (console.log/warn/error), for tests that read the logs.
   const logs = [];
   const collect = (stream) => {
@@ -65,6 +70,8 @@ export async function startWorker({ bindings = {}, outboundService, apiRateLimit
     durableObjects: { CALL_SESSIONS: "CallSession" },
     bindings: { WEBHOOK_AUTH: "on", SESSION_BACKEND, ...SECRETS, ...bindings },
     outboundService,
+    // Any service binding named TEST_CLOCK turns the header on; it is never called.
+    serviceBindings: testClock ? { TEST_CLOCK: async () => new Response("") } : {},
     queueProducers: { CAMPAIGN_QUEUE },
     // POST /calls and /campaigns per token and minute (wrangler.toml: [[ratelimits]]).
     ratelimits: { API_RATE_LIMITER: { namespace_id: "1001", simple: { limit: apiRateLimit, period: 60 } } },

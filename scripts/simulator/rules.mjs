@@ -1,37 +1,45 @@
-// The call-state rules, as Telesign applies them: which action may answer which event, and what a
-// well-formed action carries. Mirrors the table in src/telesign/rules.rs: change both together.
+// The call-state rules, as Telesign applies them: which action may answer which event, what Telesign
+// posts after each action, and what a well-formed action carries. The tables are not written here:
+// they are read from ./telesign-rules.json, which `npm run flows:rules` generates from the Rust
+// protocol module (ivr-core/src/telesign/rules.rs), so the simulator and the worker play by one set
+// of rules. Do not edit that file by hand.
 
-const MEDIA = ["speak", "play", "hangup"];
+import { readFileSync } from "node:fs";
+
+/** The generated rules: `events` (who may answer what) and `completions` (what follows each method). */
+export const RULES = JSON.parse(readFileSync(new URL("./telesign-rules.json", import.meta.url), "utf8"));
+
+/** Every action method the rules know. */
+export const METHODS = Object.keys(RULES.completions);
 
 /** The methods that may answer an event (empty: no action expected). */
 export function allowedMethods(event, data = {}) {
-  switch (event) {
-    case "incoming_call":
-      return ["hangup", "speak", "play", "dial"];
-    case "dial_completed":
-      return isAnswered(data.status) ? ["speak", "play", "hangup", "send_dtmf"] : [];
-    case "play_completed":
-    case "speak_completed":
-      return MEDIA;
-    case "call_leg_completed":
-      return ["dial", ...MEDIA];
-    default:
-      return [];
-  }
+  const entry = RULES.events[event];
+  if (!entry) return [];
+  if (entry.any) return [...entry.any];
+  const value = data?.[entry.field];
+  const byValue = entry.by_value ?? {};
+  const methods = typeof value === "string" && Object.hasOwn(byValue, value) ? byValue[value] : entry.otherwise;
+  return [...(methods ?? [])];
 }
 
+/** Whether a `dial_completed` status says the call connected (the call may then be talked to). */
 export function isAnswered(status) {
-  return status === "answered" || status === "call_answered";
+  return allowedMethods("dial_completed", { status }).length > 0;
 }
 
 /**
- * What is wrong with an action sent in reply to `event`, or null. `silenceAllowed` says whether no
- * action at all is fine here (a bridged leg's dial_completed: the caller is talking to the agent).
+ * What is wrong with an action sent in reply to `event`, or null. `after` is the last action
+ * Telesign got before this event (null: none, or the call has not started). No action at all is
+ * fine where the event takes none, and where docs/call-behaviour.md says the caller is not waiting
+ * on us: a `dial_completed` while a dial rings or bridges (the caller hears the ringing or talks to
+ * the agent), and anything after a `hangup` we sent. Anywhere else a caller on the line would be
+ * left in silence.
  */
-export function checkReply(event, data, action, { silenceAllowed = false } = {}) {
+export function checkReply(event, data, action, { after = null } = {}) {
   const allowed = allowedMethods(event, data);
   if (action == null) {
-    if (allowed.length === 0 || silenceAllowed) return null;
+    if (allowed.length === 0 || silenceExpected(after, event)) return null;
     return `no action in reply to ${event}: the caller is left in silence (expected one of ${allowed.join(", ")})`;
   }
   if (typeof action !== "object" || Array.isArray(action) || typeof action.method !== "string") {
@@ -46,8 +54,15 @@ export function checkReply(event, data, action, { silenceAllowed = false } = {})
   return checkParams(action);
 }
 
-/** The parameters Telesign needs for each action, or null when they are there. */
+/** Where docs/call-behaviour.md answers an event that may take an action with none (`204`). */
+function silenceExpected(after, event) {
+  if (after?.method === "hangup") return true;
+  return after?.method === "dial" && event === "dial_completed";
+}
+
+/** The parameters Telesign needs for each action (its API reference), or null when they are there. */
 export function checkParams(action) {
+  if (!METHODS.includes(action.method)) return `unknown method \`${action.method}\``;
   const p = action.params ?? {};
   switch (action.method) {
     case "speak":
@@ -62,35 +77,88 @@ export function checkParams(action) {
     case "send_dtmf":
       if (typeof p.digits !== "string" || p.digits === "") return "send_dtmf without digits";
       break;
-    case "hangup":
-      break;
     default:
-      return `unknown method \`${action.method}\``;
+      break;
   }
   const c = p.collect_digits;
   if (c != null && !(Number.isInteger(c.max) && c.max >= 1)) return "collect_digits without a max of at least 1";
   return null;
 }
 
-/** The event Telesign sends when an action is done, or null when it sends none of its own. */
+/** What Telesign posts once `method` is done: `[{event, field, values, when_collecting}]` (empty: nothing documented). */
+export function completionsOf(method) {
+  return RULES.completions[method] ?? [];
+}
+
+/** The first event Telesign posts when an action is done, or null when it documents none. */
 export function completionOf(method) {
-  return { speak: "speak_completed", play: "play_completed" }[method] ?? null;
+  return completionsOf(method)[0]?.event ?? null;
 }
 
 /**
- * Whether `event` could be the genuine next event after the worker answered `lastAction`: Telesign's
- * events carry no id, so such an event delivered twice is the same bytes as a new one (the same
- * key pressed again) and cannot serve as a redelivery or a stale event.
+ * The status values of the completion of a prompt (`speak`, `play`), read from the rules:
+ * `{ event, success, failure, timeout }`, e.g. speak_completed, speak_successful, speak_failed,
+ * digit_collection_timeout. `timeout` is the value that only comes when digits are collected.
  */
-export function couldBeNext(lastAction, event, data = {}) {
-  const method = lastAction?.method;
-  if (method === "speak" || method === "play") {
-    if (event !== completionOf(method)) return false;
-    const collecting = lastAction.params?.collect_digits != null;
-    const silentSuccess = /successful$/.test(data.status ?? "") && !data.collected_digits;
-    return !(collecting && silentSuccess);
+export function promptStatuses(method) {
+  const c = completionsOf(method).find((x) => x.field === "status");
+  if (!c) return null;
+  const timeout = c.when_collecting[0] ?? null;
+  return {
+    event: c.event,
+    success: c.values.find((v) => v !== timeout && /success/.test(v)) ?? null,
+    failure: c.values.find((v) => v !== timeout && /fail/.test(v)) ?? null,
+    timeout,
+  };
+}
+
+/** The events that end a call (what Telesign posts after a `hangup`). */
+export function callEndEvents() {
+  return completionsOf("hangup").map((c) => c.event);
+}
+
+/**
+ * Whether Telesign could post `event` (with `data`) as the genuine next event of the call, `elapsedMs`
+ * after it got `lastAction` (the last action, null when the last event needed none, such as a bridged
+ * leg answering). The same oracle as `could_follow` in flows/tests/engine/caller.rs, stated from
+ * Telesign's side: what its pages list after each action (the generated completions), plus two
+ * readings the engine documents:
+ * - a digit_collection_timeout comes no sooner than the prompt's collect_digits.timeout after the
+ *   prompt (collection waits that long for the first digit), and only from a prompt that collects;
+ * - a plain prompt (no collect_digits) stops at the first key ("the message stops"), so it reports
+ *   one key at most; a collecting prompt without terminators never ends `successful` with no keys
+ *   (nothing pressed ends in the timeout; an entry ends at `max` keys or the inter-digit timeout).
+ * A value the pages do not list could be one Telesign added: it could be new.
+ *
+ * Telesign's events carry no id: an event that could be next cannot serve as a redelivery (the
+ * worker must take it for a new one), so the simulator only redelivers events for which this is false.
+ */
+export function couldBeNext(lastAction, event, data = {}, elapsedMs = 0) {
+  if (lastAction == null) {
+    // No action: a bridged leg answered; what follows is the dial's own completions.
+    return completionsOf("dial").some((c) => c.event === event);
   }
-  if (method === "dial") return event === "dial_completed" || event === "call_leg_completed";
-  if (method === "send_dtmf") return event !== "incoming_call";
-  return false;
+  const method = lastAction.method;
+  if (!METHODS.includes(method)) return false;
+  const completions = completionsOf(method);
+  if (completions.length === 0) {
+    // No completion documented (send_dtmf): whatever comes next continues; a call is announced once.
+    return event !== "incoming_call";
+  }
+  const completion = completions.find((c) => c.event === event);
+  if (!completion) return false;
+  const collect = lastAction.params?.collect_digits;
+  const collecting = collect != null && typeof collect === "object";
+  const value = typeof data?.[completion.field] === "string" ? data[completion.field] : "";
+  if (completion.when_collecting.includes(value)) {
+    if (!collecting) return false;
+    // The timeout: not before collection has waited its `timeout` for the first digit.
+    return Number.isInteger(collect.timeout) && elapsedMs >= collect.timeout;
+  }
+  const keys = typeof data?.collected_digits === "string" ? data.collected_digits : "";
+  if (/successful$/.test(value)) {
+    if (collecting) return keys !== "" || typeof collect.terminators === "string";
+    return [...keys].length <= 1;
+  }
+  return true;
 }

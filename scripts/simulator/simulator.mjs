@@ -1,16 +1,60 @@
 // The call simulator: plays Telesign against a running worker. It sends signed events, answers every
 // action the way Telesign would (speak/play -> *_completed with the caller's keys, dial -> leg events,
-// hangup -> call_completed), checks every reply against the call-state rules and Telesign's patience,
-// and at the end reads the call record the worker kept. Used by scripts/call.mjs (the CLI) and by
-// tests/e2e/simulator.test.mjs (scripted runs of the sample flows).
+// hangup -> call_completed), checks every reply against the call-state rules (./rules.mjs, generated
+// from the worker's protocol module) and against docs/call-behaviour.md where it says what a late or
+// repeated event gets, and at the end reads the call record the worker kept. Used by scripts/call.mjs
+// (the CLI), scripts/soak.mjs and tests/e2e/ (scripted runs of the sample flows).
+//
+// Time. The simulator keeps a clock of the call (see TIMING): a prompt takes as long as it would
+// play, a key 300 ms, a timeout comes the prompt's `timeout` after the prompt ended, a ringing
+// number 5 s. With `testClock`, every event carries its time in `x-test-clock-ms`, which a worker
+// with the TEST_CLOCK service binding (the test harness's) takes as the engine's time: minutes of
+// a call run in milliseconds. Without it (a worker under `npm run dev`, a deployed one) the worker
+// keeps its own time, so the simulator waits for real before a digit_collection_timeout: never
+// sooner than the prompt's timeout after the prompt was answered, as Telesign would.
 
-import { checkReply, completionOf, couldBeNext, isAnswered } from "./rules.mjs";
-import { eventBody, referenceId, signedHeaders, utcStamp, wireNumber } from "./telesign.mjs";
+import { allowedMethods, callEndEvents, checkReply, completionOf, couldBeNext, promptStatuses } from "./rules.mjs";
+import { TEST_CLOCK_HEADER, eventBody, referenceId, signedHeaders, utcStamp, wireNumber } from "./telesign.mjs";
 
 export const DEFAULT_FROM = "+15558675309";
 export const DEFAULT_TO = "+15555551212";
-/** How long Telesign waits for an answer before it gives up on the event. */
+/**
+ * How long the simulator waits for each answer before it fails the call. Our assumption of
+ * Telesign's patience: no Telesign page gives a number (docs/call-behaviour.md).
+ */
 export const DEFAULT_PATIENCE_MS = 5000;
+/**
+ * How long after a call ended the simulator keeps reading its record while the worker still
+ * holds the call as live: the worker settles a call's end again after EVENT_BUDGET_MS (default
+ * 4000) + 1 s, for an event that was still running when the call ended.
+ */
+export const DEFAULT_SETTLE_MS = 5000;
+/** `KEYS+hangup`: how long after sending the keys the caller hangs up (real time). */
+export const DEFAULT_HANGUP_DELAY_MS = 300;
+
+/** The simulated clock: how long things take on a call. */
+export const TIMING = {
+  /** A speak plays about this long per character of its message... */
+  speakMsPerChar: 60,
+  /** ...and at least this long. */
+  speakMinMs: 1000,
+  /** A play (an audio file of unknown length). */
+  playMs: 3000,
+  /** One key press. */
+  keyMs: 300,
+  /** collect_digits.timeout / inter_digit_timeout when the action gives none. */
+  defaultTimeoutMs: 5000,
+  /** A number rings this long before it answers or the leg ends. */
+  ringMs: 5000,
+  /** A bridged call lasts this long before someone hangs up. */
+  talkMs: 20_000,
+  /** Telesign reports a prompt it cannot play this soon. */
+  failMs: 200,
+  /** Telesign ends the call this soon after a hangup action. */
+  hangupMs: 100,
+  /** A redelivery (or a late event) comes this soon after the event before it. */
+  redeliveryMs: 100,
+};
 
 /** Something that ends the call as a failure: a forbidden action, an error, a late answer. */
 export class CallFailure extends Error {}
@@ -23,9 +67,14 @@ export class CallFailure extends Error {}
  * - `secrets`: `{ customerId, apiKey, apiToken }`, to sign events and read the call record;
  * - `caller`: a ScriptedCaller or InteractiveCaller (keys.mjs);
  * - `from`, `to`: the numbers of an inbound call;
- * - `outbound`: `{ flow, to, vars, callerId, api, answer }` places the call with `POST /calls`
- *   instead, `api` being the FakeTelesignApi the worker dials through;
+ * - `outbound`: `{ flow, to, vars, callerId, api, answer, early }` places the call with
+ *   `POST /calls` instead, `api` being the FakeTelesignApi the worker dials through; `early`: the
+ *   called person answers, and Telesign posts dial_completed, before its `202` reaches the worker;
  * - `duplicate`, `reorder`: 1-based event numbers (see README, "Call simulator");
+ * - `testClock`: send each event's simulated time in `x-test-clock-ms` (a worker with the
+ *   TEST_CLOCK binding runs on it); without it the simulator waits real time before timeouts;
+ * - `hangupEvent`: the call ends with Telesign's `hangup` event instead of `call_completed`;
+ * - `patienceMs`, `settleMs`, `hangupDelayMs`: see the constants above;
  * - `say(line)`: receives the transcript, line by line.
  */
 export async function simulateCall(options) {
@@ -46,6 +95,15 @@ export function urlWorker(base) {
   return { fetch: (path, init) => fetch(new URL(path, base), init) };
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How long a prompt plays, on the simulated clock. */
+export function promptMs(action) {
+  if (action.method === "play") return TIMING.playMs;
+  const text = action.params?.tts?.message ?? "";
+  return Math.max(TIMING.speakMinMs, TIMING.speakMsPerChar * text.length);
+}
+
 class Simulation {
   constructor({
     worker,
@@ -56,10 +114,17 @@ class Simulation {
     outbound = null,
     duplicate = null,
     reorder = null,
+    testClock = false,
+    hangupEvent = false,
     patienceMs = DEFAULT_PATIENCE_MS,
+    settleMs = DEFAULT_SETTLE_MS,
+    hangupDelayMs = DEFAULT_HANGUP_DELAY_MS,
     say = () => {},
   }) {
-    Object.assign(this, { worker, secrets, caller, outbound, duplicate, reorder, patienceMs, say });
+    Object.assign(this, { worker, secrets, caller, outbound, duplicate, reorder, testClock, patienceMs, settleMs, hangupDelayMs, say });
+    const ends = callEndEvents();
+    this.endEvent = hangupEvent ? ends.find((e) => e !== "call_completed") : "call_completed";
+    this.endEvents = ends;
     this.direction = outbound ? "outbound" : "inbound";
     this.from = outbound ? null : from;
     this.to = outbound ? outbound.to : to;
@@ -70,8 +135,18 @@ class Simulation {
     this.failures = [];
     this.notes = [];
     this.record = null;
-    this.startedMs = Date.now();
+    this.sent = 0;
+    // The simulated clock (real time without testClock), and what Telesign last got, and when.
+    this.now = Date.now();
+    this.startedMs = this.now;
     this.answeredMs = null;
+    this.lastAction = null;
+    this.lastReply = null;
+    this.actionAt = this.now;
+    this.actionAtReal = Date.now();
+    // The numbers the call's dials rang, and the one ringing (or bridged) now.
+    this.rung = [];
+    this.ringing = null;
     this.over = false;
   }
 
@@ -96,27 +171,76 @@ class Simulation {
     };
   }
 
+  /** The time `ms` after the last action was received (never before the clock's now). */
+  later(ms) {
+    return Math.max(this.now, this.actionAt + ms);
+  }
+
+  /** Moves the clock to `at` (simulated), or reads real time; the event's time. */
+  tick(at) {
+    this.now = this.testClock ? Math.max(this.now, at ?? this.now) : Date.now();
+    return this.now;
+  }
+
+  /** How long since the last action was received, on the clock the worker goes by. */
+  elapsed(at) {
+    return this.testClock ? at - this.actionAt : Date.now() - this.actionAtReal;
+  }
+
+  isEnd(event) {
+    return this.endEvents.includes(event);
+  }
+
   async run() {
-    let next = this.outbound ? await this.placeCall() : this.incomingCall();
+    let { next, reply } = this.outbound ? await this.placeCall() : { next: this.incomingCall(), reply: null };
     while (next) {
-      const reply = await this.send(next);
-      if (next.event === "call_completed") break;
+      if (next.thenHangUp) {
+        await this.sendThenHangUp(next);
+        break;
+      }
+      reply ??= await this.send(next);
+      if (this.isEnd(next.event)) break;
       next = await this.respond(reply.action, next);
+      reply = null;
     }
     this.over = true;
   }
 
   incomingCall() {
-    this.answeredMs = Date.now();
+    this.answeredMs = this.now;
     this.say(`call ${this.reference}: inbound, ${this.from} calls ${this.to}`);
-    return { event: "incoming_call", data: this.parties() };
+    return { event: "incoming_call", data: this.parties(), at: this.now };
+  }
+
+  /** Takes the dial Telesign accepted as the call being played. */
+  adoptDial(dial) {
+    this.reference = dial.reference_id;
+    this.externalId = dial.params.external_id ?? null;
+    this.from = dial.params.caller_id_number;
+    this.to = dial.params.to;
   }
 
   /** Places the call through the worker's POST /calls and plays Telesign taking the dial. */
   async placeCall() {
-    const { flow, to, vars = {}, callerId, api, answer = true } = this.outbound;
+    const { flow, to, vars = {}, callerId, api, answer = true, early = false } = this.outbound;
     const request = { flow, to, vars };
     if (callerId) request.caller_id_number = callerId;
+    let answeredEarly = null;
+    let earlyFailure = null;
+    if (early) {
+      // Telesign's dial_completed reaches the worker while the worker still waits for the 202.
+      api.beforeAccepting(async (dial) => {
+        this.adoptDial(dial);
+        this.say(`call ${this.reference}: outbound, Telesign dials ${this.to} from ${this.from}`);
+        this.say("  the called person picks up before Telesign's 202 reached the worker");
+        const next = this.dialAnswered();
+        try {
+          answeredEarly = { next, reply: await this.send(next) };
+        } catch (e) {
+          earlyFailure = e;
+        }
+      });
+    }
     this.say(`POST /calls ${JSON.stringify(request)}`);
     const res = await this.timed(
       this.worker.fetch("/calls", {
@@ -128,23 +252,30 @@ class Simulation {
     );
     const text = await res.text();
     this.exchange.push({ request: { method: "POST", path: "/calls", body: request }, status: res.status, reply: parse(text) });
+    if (earlyFailure) throw earlyFailure;
     if (res.status < 200 || res.status > 299) {
       throw new CallFailure(`POST /calls answered HTTP ${res.status}: ${text.slice(0, 300)}`);
     }
     const dial = await api.nextDial(this.patienceMs);
-    this.reference = dial.reference_id;
-    this.externalId = dial.params.external_id ?? null;
-    this.from = dial.params.caller_id_number;
-    this.to = dial.params.to;
     this.exchange.push({ telesign_api: dial.action, status: 202, reference_id: dial.reference_id });
+    if (early) {
+      if (!answeredEarly) throw new CallFailure("the dial was accepted without the early dial_completed being posted");
+      this.say(`  Telesign answers the dial: 202 dial_accepted (after the call was answered)`);
+      return answeredEarly;
+    }
+    this.adoptDial(dial);
     this.say(`call ${this.reference}: outbound, Telesign dials ${this.to} from ${this.from}`);
     if (!answer) {
       this.say("  the called person does not pick up");
-      return { event: "dial_completed", data: { ...this.parties(), status: "failed" } };
+      return { next: { event: "dial_completed", data: { ...this.parties(), status: "failed" }, at: this.later(TIMING.ringMs) }, reply: null };
     }
-    this.answeredMs = Date.now();
     this.say("  the called person picks up");
-    return { event: "dial_completed", data: { ...this.parties(), status: "answered" } };
+    return { next: this.dialAnswered(), reply: null };
+  }
+
+  dialAnswered() {
+    this.answeredMs = this.later(TIMING.ringMs);
+    return { event: "dial_completed", data: { ...this.parties(), status: "answered" }, at: this.answeredMs };
   }
 
   body(event, data) {
@@ -156,48 +287,95 @@ class Simulation {
     return { to: wireNumber(this.to), from: wireNumber(this.from) };
   }
 
-  /** Delivers an event, checks the reply, and runs the redelivery checks asked for. */
-  async send({ event, data, bridge = false }) {
+  /**
+   * Delivers an event, checks the reply, and (unless `redeliver` is false) runs the redelivery
+   * checks asked for.
+   */
+  async send({ event, data, at }, { redeliver = true } = {}) {
+    at = this.tick(at);
     const body = this.body(event, data);
-    const reply = await this.post(body);
-    const n = this.history.length + 1;
-    this.history.push({ event, data, body });
-    this.exchange.push({ n, event: JSON.parse(body), status: reply.status, ms: reply.ms, reply: reply.action });
+    const n = ++this.sent;
+    this.history.push({ n, event, data, body });
+    const line = { n, event: JSON.parse(body) };
+    if (this.testClock) line.at = at;
+    this.exchange.push(line);
+    const reply = await this.post(body, at);
+    Object.assign(line, { status: reply.status, ms: reply.ms, reply: reply.action });
     this.say(`[${n}] ${describeEvent(event, data).padEnd(44)} -> ${describeReply(reply)}  (${reply.ms} ms)`);
-    const problem = checkReply(event, data, reply.action, {
-      silenceAllowed: bridge && event === "dial_completed",
-    });
+    const problem = checkReply(event, data, reply.action, { after: this.lastAction });
     if (problem) throw new CallFailure(`event ${n}: ${problem}`);
+    // What Telesign got last, and when: what it may post next.
     this.lastAction = reply.action;
-    if (event !== "call_completed") {
+    this.lastReply = reply;
+    this.lastBody = body;
+    this.actionAt = at;
+    this.actionAtReal = Date.now();
+    if (redeliver && !this.isEnd(event)) {
       await this.redeliver(n, event, data, body, reply);
     }
     return reply;
   }
 
+  /**
+   * `KEYS+hangup`: the keys are sent, and the caller hangs up while the worker is still answering
+   * them (a slow `fetch` step). Both answers are checked; the record must still get the keys.
+   */
+  async sendThenHangUp(next) {
+    const entry = this.send(next, { redeliver: false });
+    await sleep(this.hangupDelayMs);
+    const end = this.callEnded(next.at + this.hangupDelayMs, `the caller hangs up while the worker still answers event ${this.sent}`);
+    const results = await Promise.allSettled([entry, this.send(end, { redeliver: false })]);
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+  }
+
+  /** The call as the worker holds it (`GET /calls/<id>`), to tell whether an event changed it. */
+  async liveView() {
+    try {
+      const res = await this.worker.fetch(`/calls/${this.reference}`, {
+        headers: { authorization: `Bearer ${this.secrets.apiToken}` },
+      });
+      return `${res.status} ${await res.text()}`;
+    } catch (e) {
+      return `unreadable: ${e.message}`;
+    }
+  }
+
+  /** A time for an injected delivery: a little after the last one. */
+  redeliveryTime() {
+    this.now = Math.max(this.now, this.actionAt) + TIMING.redeliveryMs;
+    return this.testClock ? this.now : Date.now();
+  }
+
   /** `--duplicate N` / `--reorder N`, at the first event from N on where the check means something. */
   async redeliver(n, event, data, body, reply) {
     if (this.duplicate != null && n >= this.duplicate && !this.duplicated) {
-      if (couldBeNext(reply.action, event, data)) {
+      const at = this.redeliveryTime();
+      if (couldBeNext(reply.action, event, data, this.elapsed(at))) {
         if (!this.duplicateDeferred) {
-          this.note(`event ${n} is also what the call waits for next, and Telesign events carry no id: a redelivery would be a new key press; duplicating the first later event that can be told apart`);
+          this.note(`event ${n} is also what the call may send next, and Telesign events carry no id: a redelivery would be a new event; duplicating the first later event that can be told apart`);
         }
         this.duplicateDeferred = true;
       } else {
         this.duplicated = true;
-        const again = await this.post(body);
+        const before = await this.liveView();
+        const again = await this.post(body, at);
+        const after = await this.liveView();
         this.exchange.push({ n, duplicate: true, status: again.status, ms: again.ms, reply: again.action });
         this.say(`[${n}] ${"same event again (duplicate)".padEnd(44)} -> ${describeReply(again)}  (${again.ms} ms)`);
         if (again.status !== reply.status || again.text !== reply.text) {
-          throw new CallFailure(`event ${n} delivered twice got two different answers`);
+          throw new CallFailure(`event ${n} delivered twice got two different answers (${describeReply(reply)}, then ${describeReply(again)})`);
         }
+        if (before !== after) throw new CallFailure(`the redelivery of event ${n} changed the call`);
       }
     }
     if (this.reorder != null && n >= this.reorder && !this.reordered) {
+      const at = this.redeliveryTime();
+      const elapsed = this.elapsed(at);
       const stale = this.history
         .slice(0, -1)
         .reverse()
-        .find((h) => h.body !== body && !couldBeNext(reply.action, h.event, h.data));
+        .find((h) => h.body !== body && this.lateAnswer(h, elapsed) !== undefined);
       if (!stale) {
         if (!this.reorderDeferred) {
           this.note(`no earlier event can be told apart from the next one at event ${n}; reordering later`);
@@ -206,23 +384,66 @@ class Simulation {
         return;
       }
       this.reordered = true;
-      const late = await this.post(stale.body);
-      const k = this.history.indexOf(stale) + 1;
+      const expected = this.lateAnswer(stale, elapsed);
+      const before = await this.liveView();
+      const late = await this.post(stale.body, at);
+      const after = await this.liveView();
+      const k = stale.n;
       this.exchange.push({ n, stale_of: k, status: late.status, ms: late.ms, reply: late.action });
       this.say(`[${n}] ${`event ${k} again, late (${stale.event})`.padEnd(44)} -> ${describeReply(late)}  (${late.ms} ms)`);
-      if (late.status !== 204 && !(late.status === 200 && late.text === "")) {
-        throw new CallFailure(`a late ${stale.event} (event ${k}) was answered with ${describeReply(late)}, not 204`);
+      const silent = late.status === 204 || (late.status === 200 && late.text === "");
+      const what = `a late ${stale.event} (event ${k})`;
+      if (expected === "prompt") {
+        if (silent) {
+          throw new CallFailure(`${what} was answered ${late.status} with no action: the caller hearing our prompts is left in silence (docs/call-behaviour.md: the prompt the call waits on, again)`);
+        }
+        if (late.text !== this.lastReply.text) {
+          throw new CallFailure(`${what} was answered with ${describeReply(late)}, not exactly the prompt the call waits on (${describeReply(this.lastReply)})`);
+        }
+      } else if (!silent) {
+        throw new CallFailure(`${what} was answered with ${describeReply(late)}, not 204 (${this.lastAction?.method === "hangup" ? "the worker hung up" : "a dial rings or is bridged"}: docs/call-behaviour.md)`);
       }
+      if (before !== after) throw new CallFailure(`${what} changed the call`);
     }
   }
 
-  /** Posts a signed body to /webhook within Telesign's patience. */
-  async post(body) {
+  /**
+   * What docs/call-behaviour.md answers an earlier event `h` delivered again now (`elapsed` ms after
+   * the last action): "prompt" (the prompt the call waits on, again: exactly the last action), null
+   * (204), or undefined when the event is no test of a late delivery, because Telesign could post it
+   * as the next event (couldBeNext) or the worker takes it for one.
+   */
+  lateAnswer(h, elapsed) {
+    const last = this.lastAction;
+    // A leg event naming a number the dial rang before, not the one ringing: Telesign posts one
+    // call_leg_completed per leg, so that leg's is old news (and never rings another number).
+    const earlierLeg = h.event === "call_leg_completed" && this.isEarlierLeg(h.data);
+    if (couldBeNext(last, h.event, h.data, elapsed) && !earlierLeg) return undefined;
+    if (last == null || last.method === "dial") {
+      // A dial rings or is bridged: 204. A dial_completed would mark the call bridged, though.
+      return h.event === "dial_completed" ? undefined : null;
+    }
+    if (last.method === "hangup") return null;
+    if (last.method === "speak" || last.method === "play") {
+      // A completion of the prompt's own kind with another body is taken as the prompt's end
+      // (only a repeat of the last body is judged a redelivery): no test of a late event.
+      if (h.event === completionOf(last.method)) return undefined;
+      return allowedMethods(h.event, h.data).includes(last.method) ? "prompt" : null;
+    }
+    return undefined;
+  }
+
+  isEarlierLeg(data) {
+    const named = [data?.to, data?.from].map(wireNumber);
+    return !named.includes(this.ringing) && this.rung.some((n) => n !== this.ringing && named.includes(n));
+  }
+
+  /** Posts a signed body to /webhook within the patience; `at` goes in x-test-clock-ms. */
+  async post(body, at) {
     const started = Date.now();
-    const res = await this.timed(
-      this.worker.fetch("/webhook", { method: "POST", headers: signedHeaders(body, this.secrets), body }),
-      "the event",
-    );
+    const headers = signedHeaders(body, this.secrets);
+    if (this.testClock && at != null) headers[TEST_CLOCK_HEADER] = String(at);
+    const res = await this.timed(this.worker.fetch("/webhook", { method: "POST", headers, body }), "the event");
     const text = await res.text();
     const ms = Date.now() - started;
     if (res.status !== 200 && res.status !== 204) {
@@ -235,12 +456,12 @@ class Simulation {
     return { status: res.status, text, action, ms };
   }
 
-  /** Races a request against Telesign's patience. */
+  /** Races a request against the patience (our assumption of Telesign's). */
   async timed(promise, what) {
     let timer;
     const late = new Promise((_, reject) => {
       timer = setTimeout(
-        () => reject(new CallFailure(`no answer to ${what} within ${this.patienceMs} ms (Telesign's patience)`)),
+        () => reject(new CallFailure(`no answer to ${what} within ${this.patienceMs} ms (--patience: our assumption of Telesign's patience, which no page gives)`)),
         this.patienceMs,
       );
     });
@@ -259,7 +480,7 @@ class Simulation {
     if (action == null) {
       if (last.bridge) return this.bridgeEnds(last.leg);
       // An outbound call that was never answered ends here.
-      return this.callCompleted("the call never connected");
+      return this.callEnded(this.later(TIMING.hangupMs), "the call never connected");
     }
     switch (action.method) {
       case "speak":
@@ -269,38 +490,75 @@ class Simulation {
         return this.ring(action.params);
       case "hangup":
         this.say("  the worker hangs up");
-        return this.callCompleted();
+        return this.callEnded(this.later(TIMING.hangupMs));
       default:
         this.note(`Telesign documents no event after ${action.method}; the caller hangs up`);
-        return this.callCompleted();
+        return this.callEnded(this.later(TIMING.hangupMs));
     }
   }
 
   async playPrompt(action) {
     const p = action.params;
     const heard = action.method === "speak" ? `"${p.tts.message}"` : `audio ${p.url}`;
-    this.say(`  caller hears: ${heard}`);
-    const event = completionOf(action.method);
-    const ok = action.method === "speak" ? "speak_successful" : "playback_successful";
+    const status = promptStatuses(action.method);
+    const event = status.event;
+    const plays = promptMs(action);
+    const completion = (at, value, keys = "") => ({ event, at, data: { ...this.parties(), status: value, collected_digits: keys } });
+    const failed = () => {
+      this.say(`  Telesign cannot play ${heard} (${status.failure})`);
+      return completion(this.later(TIMING.failMs), status.failure);
+    };
     const collect = p.collect_digits;
-    if (!collect) return { event, data: { ...this.parties(), status: ok, collected_digits: "" } };
+    if (!collect) {
+      const during = await this.caller.duringPlainPrompt();
+      if (during?.kind === "fail") return failed();
+      this.say(`  caller hears: ${heard}`);
+      if (during?.kind === "keys") {
+        // A plain prompt stops at the first key (the API reference: "the message stops").
+        this.say(`  caller presses ${during.digits} during the prompt: it stops`);
+        return completion(this.later(TIMING.keyMs), status.success, during.digits);
+      }
+      return completion(this.later(plays), status.success);
+    }
     const entry = await this.caller.keys();
+    if (entry.kind === "fail") return failed();
+    this.say(`  caller hears: ${heard}`);
     if (entry.kind === "hangup") {
       this.say(`  caller hangs up${entry.reason ? ` (${entry.reason})` : ""}`);
-      return this.callCompleted();
+      return this.callEnded(this.later(plays));
     }
+    const timeout = Number.isInteger(collect.timeout) ? collect.timeout : TIMING.defaultTimeoutMs;
     if (entry.kind === "none") {
       this.say(`  caller presses nothing (its ${collect.timeout ?? "default"} ms timeout passes)`);
-      return { event, data: { ...this.parties(), status: "digit_collection_timeout", collected_digits: "" } };
+      if (!this.testClock) await this.waitForTimeout(timeout);
+      return completion(this.later(plays + timeout), status.timeout);
     }
     const collected = collectDigits(entry.digits, collect);
     const ignored = entry.digits.slice(collected.length);
-    this.say(`  caller presses: ${collected}${ignored ? `  (${ignored} ignored: collection had ended)` : ""}`);
-    return { event, data: { ...this.parties(), status: ok, collected_digits: collected } };
+    this.say(`  caller presses: ${collected}${entry.during ? " (during the prompt)" : ""}${ignored ? `  (${ignored} ignored: collection had ended)` : ""}`);
+    const terminated = [...(collect.terminators ?? "")].some((t) => collected.endsWith(t));
+    const full = collected.length >= collect.max;
+    // An entry ended by neither a terminator nor max keys ends at the inter-digit timeout.
+    const interDigit = terminated || full ? 0 : Number.isInteger(collect.inter_digit_timeout) ? collect.inter_digit_timeout : TIMING.defaultTimeoutMs;
+    const at = this.later((entry.during ? 0 : plays) + TIMING.keyMs * collected.length + interDigit);
+    return { ...completion(at, status.success, collected), thenHangUp: Boolean(entry.thenHangUp) };
+  }
+
+  /**
+   * Without the test clock the worker goes by real time: a digit_collection_timeout is not sent
+   * sooner than the prompt's timeout after the prompt was answered.
+   */
+  async waitForTimeout(timeout) {
+    const wait = this.actionAtReal + timeout + 50 - Date.now();
+    if (wait <= 0) return;
+    this.say(`  (waiting ${(wait / 1000).toFixed(1)} s: Telesign reports a timeout after the prompt's timeout)`);
+    await sleep(wait);
   }
 
   async ring(params) {
     const leg = { to: params.to, callerId: params.caller_id_number ?? this.to };
+    this.ringing = wireNumber(params.to);
+    this.rung.push(this.ringing);
     const answer = await this.caller.legAnswer(params.to);
     const legData = (cause) => ({
       to: wireNumber(leg.to),
@@ -308,36 +566,45 @@ class Simulation {
       caller_id: wireNumber(leg.callerId),
       hangup_cause: cause,
     });
+    const at = this.later(TIMING.ringMs);
     if (answer === "yes") {
       this.say(`  ${params.to} answers: the caller is bridged`);
       return {
         event: "dial_completed",
         data: { to: wireNumber(leg.to), from: wireNumber(leg.callerId), status: "answered" },
+        at,
         bridge: true,
         leg: legData,
       };
     }
     const cause = answer === "busy" ? "line_busy" : "call_not_answered";
     this.say(`  ${params.to} ${answer === "busy" ? "is busy" : "does not answer"}`);
-    return { event: "call_leg_completed", data: legData(cause) };
+    return { event: "call_leg_completed", data: legData(cause), at };
   }
 
   async bridgeEnds(legData) {
     const who = await this.caller.bridgeEnd();
+    const at = this.later(TIMING.talkMs);
     if (who === "caller") {
       this.say("  the caller hangs up while bridged");
-      return this.callCompleted();
+      return this.callEnded(at);
     }
     this.say("  the agent hangs up; the caller is still on the line");
-    return { event: "call_leg_completed", data: legData("call_answered") };
+    return { event: "call_leg_completed", data: legData("call_answered"), at };
   }
 
-  callCompleted(why) {
+  /** The event that ends the call at `at`: call_completed, or Telesign's `hangup` event (hangupEvent). */
+  callEnded(at, why) {
     if (why) this.say(`  ${why}`);
-    const ended = Date.now();
+    const ended = this.testClock ? at : Date.now();
     const answered = this.answeredMs;
+    if (this.endEvent !== "call_completed") {
+      this.say(`  Telesign posts the \`${this.endEvent}\` event (call ended)`);
+      return { event: this.endEvent, at, data: { ...this.parties(), status: "hangup" } };
+    }
     return {
       event: "call_completed",
+      at,
       data: {
         ...this.parties(),
         direction: this.direction,
@@ -345,7 +612,7 @@ class Simulation {
         answered_on_utc: answered ? utcStamp(answered) : null,
         ended_on_utc: utcStamp(ended),
         status: "hangup",
-        duration: answered ? Math.round((ended - answered) / 1000) : 0,
+        duration: answered ? Math.max(0, Math.round((ended - answered) / 1000)) : 0,
         audio_recording_file_name: null,
       },
     };
@@ -355,29 +622,38 @@ class Simulation {
   async cleanUp() {
     if (this.over || !this.reference) return;
     this.over = true;
-    const body = this.body("call_completed", this.callCompleted().data);
+    const end = this.callEnded(this.later(TIMING.hangupMs));
     try {
-      await this.post(body);
+      await this.post(this.body(end.event, end.data), this.tick(end.at));
     } catch {
       // The failure is already reported; the record may then be missing.
     }
   }
 
-  /** Reads `GET /calls/<reference>`: the record the worker kept. */
+  /**
+   * Reads `GET /calls/<reference>`: the record the worker kept. A call that is over but still
+   * live is read again until `settleMs` has passed (the worker settles an ended call again once
+   * an event still running has had its budget).
+   */
   async readRecord() {
     if (!this.reference) return;
+    const deadline = Date.now() + this.settleMs;
     let res;
-    try {
-      res = await this.timed(
-        this.worker.fetch(`/calls/${this.reference}`, { headers: { authorization: `Bearer ${this.secrets.apiToken}` } }),
-        "GET /calls",
-      );
-    } catch (e) {
-      this.fail(`reading the call record: ${e.message}`);
-      return;
+    let body;
+    for (;;) {
+      try {
+        res = await this.timed(
+          this.worker.fetch(`/calls/${this.reference}`, { headers: { authorization: `Bearer ${this.secrets.apiToken}` } }),
+          "GET /calls",
+        );
+      } catch (e) {
+        this.fail(`reading the call record: ${e.message}`);
+        return;
+      }
+      body = parse(await res.text());
+      if (!(res.status === 200 && this.over && body?.state === "live" && Date.now() < deadline)) break;
+      await sleep(100);
     }
-    const text = await res.text();
-    const body = parse(text);
     if (res.status !== 200) {
       const error = body?.error;
       this.fail(`GET /calls/${this.reference} answered HTTP ${res.status}${error ? ` (${error.code}: ${error.message})` : ""}`);
@@ -388,7 +664,7 @@ class Simulation {
     this.record = body?.call ?? body;
     this.say(describeRecord(this.record));
     if (this.over && body?.state === "live") {
-      this.fail("the call is over but the worker still holds it as live (no record written)");
+      this.fail(`the call is over but the worker still holds it as live ${this.settleMs} ms later (no record written)`);
     }
   }
 }
@@ -445,9 +721,13 @@ export function describeRecord(record) {
   if (Array.isArray(r.answers) && r.answers.length > 0) {
     field("answers", r.answers.map((a) => `${a.step}: ${a.digits || "(none)"} ${a.result}`).join("; "));
   }
+  if (Array.isArray(r.failures) && r.failures.length > 0) {
+    field("failures", r.failures.map((f) => `${f.step}: ${f.status}`).join("; "));
+  }
   if (r.vars && Object.keys(r.vars).length > 0) {
     field("vars", Object.entries(r.vars).map(([k, v]) => `${k}=${v}`).join(", "));
   }
   field("duration", r.duration != null ? `${r.duration} s` : null);
   return lines.join("\n");
 }
+

@@ -18,6 +18,13 @@ export function signedHeaders(body, { customerId, apiKey }) {
   };
 }
 
+/**
+ * The header that sets the worker's clock for one /webhook event (milliseconds since the epoch). A
+ * worker honours it only when it has a service binding named TEST_CLOCK (the test harness gives it
+ * one; wrangler.toml never does), so a deployed worker ignores it.
+ */
+export const TEST_CLOCK_HEADER = "x-test-clock-ms";
+
 /** A fresh 32-hex-digit reference id, like Telesign's. */
 export function referenceId() {
   return randomUUID().replaceAll("-", "").toUpperCase();

@@ -7,7 +7,10 @@
 // - answers what a test scripted (`answerNext`, `answerFor`: one of `answers`, or a function
 //   returning a promise of one, which never settling is a timeout), else `202 dial_accepted` with a
 //   fresh reference id and the external id echoed;
-// - hands every accepted dial to `nextDial`, so the simulator can play the call it places.
+// - hands every accepted dial to `nextDial`, so the simulator can play the call it places;
+// - can play a call answered before its `202` reached the worker (`beforeAccepting`): on receiving
+//   the dial it first posts `dial_completed` (through the hook it was given) and waits for the
+//   worker's answer, then answers `202`.
 // Reached as a fetch handler (`fetch`: Miniflare's outboundService in the tests, with
 // TELESIGN_API_URL = FAKE_TELESIGN_URL) or as a local HTTP server (`listen`: point the worker's
 // TELESIGN_API_URL at the URL it resolves to).
@@ -50,6 +53,8 @@ export class FakeTelesignApi {
     /** Accepted dials no `nextDial` has taken yet, and the `nextDial`s waiting for one. */
     this.unclaimed = [];
     this.waiters = [];
+    /** One-shot hooks run on the next accepted dials before their `202` is answered. */
+    this.early = [];
     this.server = null;
     this.fetch = this.fetch.bind(this);
   }
@@ -57,6 +62,15 @@ export class FakeTelesignApi {
   /** Answers the next dial with `answer` (an object from `answers`, or a function returning a promise of one). */
   answerNext(answer) {
     this.next.push(answer);
+  }
+
+  /**
+   * The next accepted dial runs `hook({reference_id, params, action})` before its `202` is answered
+   * (awaited): the call is answered, and Telesign posts `dial_completed`, before the worker has
+   * Telesign's answer to its dial. The hook posts that event and resolves once the worker answered it.
+   */
+  beforeAccepting(hook) {
+    this.early.push(hook);
   }
 
   /** Answers dials to `to` (digits) with these answers in turn, then the default. */
@@ -116,7 +130,10 @@ export class FakeTelesignApi {
       if (params.external_id) answer.body.external_id = params.external_id;
     }
     if (answer.status === 202 && answer.body?.reference_id) {
-      this.deliver({ reference_id: answer.body.reference_id, params, action: body });
+      const dial = { reference_id: answer.body.reference_id, params, action: body };
+      const early = this.early.shift();
+      if (early) await early(dial);
+      this.deliver(dial);
     }
     return answer;
   }

@@ -86,6 +86,11 @@ test("bad requests are refused with stable codes before anything is sent to Tele
     [reminder({ vars: { name: 5 } }), 422, "invalid_vars"],
     [reminder({ caller_id_number: "12" }), 422, "invalid_caller_id"],
     [reminder({ external_id: "cmp_reserved_1" }), 422, "invalid_external_id"],
+    [reminder({ vars: { name: "Alex" } }), 422, "missing_vars"],
+    [reminder({ vars: { name: "Alex", when: " " } }), 422, "missing_vars"],
+    [reminder({ max_call_duration: 14_401 }), 422, "invalid_dial_option"],
+    [reminder({ send_dtmf: "12x" }), 422, "invalid_dial_option"],
+    [reminder({ record_call: "yes" }), 400, "invalid_field"],
     [JSON.stringify(reminder({ vars: { big: "x".repeat(70 * 1024) } })), 413, "payload_too_large"],
   ];
   for (const [body, status, code] of cases) {
@@ -136,6 +141,37 @@ test("the dial request is exactly Telesign's and the session is stored under the
   assert.equal(session.external_id, "order-17");
   assert.deepEqual(session.vars, { name: "Alex", when: "Tuesday at 2 PM" });
   assert.deepEqual(await kvKeys("pending:"), [], "the pending entry is gone once the session is stored");
+});
+
+test("a call without the vars its flow needs names them, and nothing is sent", async () => {
+  const res = await placeCall(reminder({ vars: { when: "Monday" } }));
+  assert.equal(res.status, 422);
+  const { error } = await res.json();
+  assert.equal(error.code, "missing_vars");
+  assert.match(error.message, /missing: name$/);
+  assert.equal(telesign.requests.length, 0);
+});
+
+test("dial options reach Telesign exactly as asked", async () => {
+  const reference = newReferenceId();
+  telesign.answerNext(answers.accepted(reference));
+  const res = await placeCall(
+    reminder({ external_id: "order-18", record_call: true, max_call_duration: 600, send_dtmf: "ww12#", is_primary: true }),
+  );
+  assert.equal(res.status, 202);
+  assert.deepEqual(telesign.requests[0].body, {
+    jsonrpc: "2.0",
+    method: "dial",
+    params: {
+      to: "15555551212",
+      caller_id_number: "15554441313",
+      record_call: true,
+      external_id: "order-18",
+      max_call_duration: 600,
+      send_dtmf: "ww12#",
+      is_primary: true,
+    },
+  });
 });
 
 test("a generated external id is a UUID, and the request's caller id wins over CALLER_ID", async () => {

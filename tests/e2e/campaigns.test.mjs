@@ -8,6 +8,7 @@ import { FakeTelesignApi, FAKE_TELESIGN_URL, answers } from "../../scripts/simul
 
 const AUTH = { authorization: `Bearer ${SECRETS.API_TOKEN}` };
 const OK = "15555550001";
+const VARS = { vars: { name: "Sam", when: "Friday at 9 AM" } };
 const BLOCKED = "15555550002";
 const LIMITED = "15555550003";
 
@@ -69,6 +70,8 @@ test("numbers are validated up front and nothing is queued for a bad campaign", 
     [{ flow: "bank_menu", numbers: [`+${OK}`] }, 422, "unknown_flow", /inbound/],
     [{ flow: "appointment_reminder" }, 400, "missing_field", /numbers/],
     [{ flow: "appointment_reminder", numbers: [`+${OK}`], vars: { a: 1 } }, 422, "invalid_vars", /string/],
+    [{ flow: "appointment_reminder", numbers: [`+${OK}`], vars: { name: "Sam" } }, 422, "missing_vars", /missing: when/],
+    [{ flow: "appointment_reminder", numbers: [`+${OK}`], ...VARS, max_call_duration: 0 }, 422, "invalid_dial_option", /max_call_duration/],
   ];
   for (const [body, status, code, message] of cases) {
     const res = await startCampaign(body);
@@ -106,6 +109,8 @@ test("a campaign with a rejected number and a rate-limited one", async () => {
     flow: "appointment_reminder",
     numbers: [`+${OK}`, `+${BLOCKED}`, `+${LIMITED}`],
     vars: { name: "Sam", when: "Friday at 9 AM" },
+    record_call: true,
+    max_call_duration: 900,
   });
   assert.equal(res.status, 202);
   const started = await res.json();
@@ -126,8 +131,12 @@ test("a campaign with a rejected number and a rate-limited one", async () => {
   const limitedDials = telesign.dials(LIMITED);
   assert.equal(limitedDials.length, 2);
   assert.ok(limitedDials.every((d) => d.body.params.external_id === `cmp_${id}_2`));
-  assert.equal(telesign.dials(OK)[0].body.params.external_id, `cmp_${id}_0`);
-  assert.equal(telesign.dials(OK)[0].body.params.caller_id_number, "15554441313");
+  // Every dial is exactly Telesign's, with the campaign's options.
+  assert.deepEqual(telesign.dials(OK)[0].body, {
+    jsonrpc: "2.0",
+    method: "dial",
+    params: { to: OK, caller_id_number: "15554441313", record_call: true, external_id: `cmp_${id}_0`, max_call_duration: 900 },
+  });
 
   // The rejected number left a call record under its external id.
   const blocked = await w.fetch(`/calls/cmp_${id}_1`, { headers: AUTH });

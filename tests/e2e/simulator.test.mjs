@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { SECRETS, startWorker } from "../../scripts/harness/worker.mjs";
 import { ScriptedCaller, parseKeyScript, parseLegAnswers } from "../../scripts/simulator/keys.mjs";
 import { collectDigits, simulateCall } from "../../scripts/simulator/simulator.mjs";
+import { RULES, allowedMethods, checkReply, completionOf, couldBeNext, isAnswered } from "../../scripts/simulator/rules.mjs";
 import { FakeTelesignApi } from "../../scripts/simulator/telesign_api.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -41,7 +42,7 @@ after(() => w?.dispose());
 async function call({ keys = "", legs = "", ...options } = {}) {
   const lines = [];
   const caller = new ScriptedCaller(parseKeyScript(keys), parseLegAnswers(legs));
-  const result = await simulateCall({ worker: w, secrets, caller, say: (l) => lines.push(l), ...options });
+  const result = await simulateCall({ worker: w, secrets, caller, testClock: true, say: (l) => lines.push(l), ...options });
   result.transcript = lines.join("\n");
   return result;
 }
@@ -100,10 +101,14 @@ describe("bank_menu, walked by scripted keys", () => {
     assert.match(r.transcript, /same event again \(duplicate\)\s+-> speak/);
   });
 
-  test("--reorder: a late incoming_call after the menu started is answered 204", async () => {
+  test("--reorder: a late incoming_call after the menu started gets the menu again", async () => {
     const r = await call({ keys: "hangup", reorder: 2 });
     assertOk(r);
-    assert.match(r.transcript, /event 1 again, late \(incoming_call\)\s+-> 204 no action/);
+    assert.match(r.transcript, /event 1 again, late \(incoming_call\)\s+-> speak, collect up to 1 digit/);
+    const late = r.exchange.find((e) => e.stale_of === 1);
+    const menu = r.exchange.find((e) => e.n === 2 && e.event);
+    assert.deepEqual(late.reply, menu.reply);
+    assert.deepEqual(r.record.answers, []);
   });
 });
 
@@ -191,7 +196,7 @@ describe("the simulator's own checks", () => {
     assert.match(r.failures[0], /HTTP 500 \(internal_error: boom\)/);
   });
 
-  test("an answer later than Telesign's patience fails the call", async () => {
+  test("an answer later than --patience fails the call", async () => {
     const r = await run(fakeWorker(() => [200, speak], 300), { patienceMs: 100 });
     assert.equal(r.ok, false);
     assert.match(r.failures[0], /no answer to the event within 100 ms/);
@@ -204,11 +209,118 @@ describe("the simulator's own checks", () => {
     assert.match(r.failures[0], /event 1 delivered twice got two different answers/);
   });
 
+  test("a late event answered with no action while the caller hears a prompt is silence", async () => {
+    const menu = { jsonrpc: "2.0", method: "speak", params: { tts: { message: "Press 1", language: "en-US" }, collect_digits: { max: 1, timeout: 5000 } } };
+    let incoming = 0;
+    const worker = fakeWorker((e) => {
+      if (e === "incoming_call") return incoming++ === 0 ? [200, speak] : [204];
+      return e === "call_completed" ? [204] : [200, menu];
+    });
+    const r = await run(worker, { caller: new ScriptedCaller(["hangup"]), reorder: 2, testClock: true });
+    assert.equal(r.ok, false);
+    assert.match(r.failures[0], /a late incoming_call \(event 1\) was answered 204 with no action: the caller hearing our prompts is left in silence/);
+  });
+
+  test("a late event answered with another prompt than the one the call waits on fails the call", async () => {
+    const menu = { jsonrpc: "2.0", method: "speak", params: { tts: { message: "Press 1", language: "en-US" }, collect_digits: { max: 1, timeout: 5000 } } };
+    const worker = fakeWorker((e) => (e === "incoming_call" ? [200, speak] : e === "call_completed" ? [204] : [200, menu]));
+    const r = await run(worker, { caller: new ScriptedCaller(["hangup"]), reorder: 2, testClock: true });
+    assert.equal(r.ok, false);
+    assert.match(r.failures[0], /a late incoming_call \(event 1\) was answered with speak, not exactly the prompt the call waits on/);
+  });
+
+  test("without the test clock a timeout is sent no sooner than the prompt's timeout after the prompt", async () => {
+    const quick = { jsonrpc: "2.0", method: "speak", params: { tts: { message: "Press 1", language: "en-US" }, collect_digits: { max: 1, timeout: 400 } } };
+    const hangup = { jsonrpc: "2.0", method: "hangup", params: {} };
+    const sent = [];
+    const worker = {
+      async fetch(p, init) {
+        if (p.startsWith("/calls/")) return Response.json({ state: "ended", call: { outcome: "completed" } });
+        const { event, data } = JSON.parse(init.body);
+        sent.push({ event, status: data.status, at: Date.now(), clock: init.headers["x-test-clock-ms"] });
+        const body = event === "incoming_call" ? quick : event === "call_completed" ? null : hangup;
+        return new Response(body && JSON.stringify(body), { status: body ? 200 : 204 });
+      },
+    };
+    const lines = [];
+    const r = await run(worker, { caller: new ScriptedCaller(["-"]), say: (l) => lines.push(l) });
+    assert.ok(r.ok, r.failures.join("; "));
+    assert.match(lines.join("\n"), /\(waiting 0\.\d s: Telesign reports a timeout after the prompt's timeout\)/);
+    const timeout = sent.find((e) => e.status === "digit_collection_timeout");
+    assert.ok(timeout.at - sent[0].at >= 400, `the timeout came ${timeout.at - sent[0].at} ms after the prompt`);
+    assert.ok(sent.every((e) => e.clock === undefined), "x-test-clock-ms sent without the test clock");
+  });
+
+  test("with the test clock every event carries its simulated time, a timeout the prompt's timeout later", async () => {
+    const r = await call({ keys: "-,hangup" });
+    assertOk(r);
+    const events = r.exchange.filter((e) => e.n != null && e.event);
+    const times = events.map((e) => e.at);
+    assert.ok(times.every((t, i) => Number.isInteger(t) && (i === 0 || t >= times[i - 1])), JSON.stringify(times));
+    const i = events.findIndex((e) => e.event.data.status === "digit_collection_timeout");
+    // main_menu: collect_digits.timeout 5000 (the action says so), after the prompt has played.
+    assert.equal(events[i - 1].reply.params.collect_digits.timeout, 5000);
+    assert.ok(times[i] - times[i - 1] >= 5000, `${times[i] - times[i - 1]} ms`);
+  });
+
+  test("the rules come from telesign-rules.json", () => {
+    for (const [event, entry] of Object.entries(RULES.events)) {
+      if (entry.any) assert.deepEqual(allowedMethods(event, {}), entry.any, event);
+      for (const [value, methods] of Object.entries(entry.by_value ?? {})) {
+        assert.deepEqual(allowedMethods(event, { [entry.field]: value }), methods, `${event} ${value}`);
+      }
+      if (entry.otherwise) assert.deepEqual(allowedMethods(event, { [entry.field]: "not_documented" }), entry.otherwise, event);
+    }
+    assert.deepEqual(allowedMethods("recording_ready", {}), []);
+    assert.equal(isAnswered("answered"), true);
+    assert.equal(isAnswered("failed"), false);
+    assert.equal(completionOf("speak"), "speak_completed");
+    assert.equal(completionOf("send_dtmf"), null);
+    assert.equal(checkReply("call_completed", {}, speak), "`speak` in reply to call_completed, which takes no action (Telesign ignores it)");
+    assert.equal(checkReply("dial_completed", { status: "answered" }, null, { after: dial }), null, "a bridged leg: 204");
+    assert.match(checkReply("speak_completed", { status: "speak_successful" }, null, { after: speak }), /left in silence/);
+  });
+
+  test("couldBeNext is the engine's oracle (flows/tests/engine/caller.rs could_follow)", () => {
+    const collect = (extra = {}) => ({ ...speak, params: { ...speak.params, collect_digits: { max: 1, timeout: 5000, ...extra } } });
+    const media = (status, collected_digits = "") => ({ status, collected_digits });
+    // A timeout: only from a collecting prompt, and no sooner than its timeout after it.
+    assert.equal(couldBeNext(collect(), "speak_completed", media("digit_collection_timeout"), 4999), false);
+    assert.equal(couldBeNext(collect(), "speak_completed", media("digit_collection_timeout"), 5000), true);
+    assert.equal(couldBeNext(speak, "speak_completed", media("digit_collection_timeout"), 60_000), false);
+    // Nothing entered ends a collecting prompt `successful` only with a terminator.
+    assert.equal(couldBeNext(collect(), "speak_completed", media("speak_successful"), 0), false);
+    assert.equal(couldBeNext(collect({ terminators: "#" }), "speak_completed", media("speak_successful"), 0), true);
+    assert.equal(couldBeNext(collect(), "speak_completed", media("speak_successful", "1"), 0), true);
+    // A plain prompt stops at its first key.
+    assert.equal(couldBeNext(speak, "speak_completed", media("speak_successful", "1"), 0), true);
+    assert.equal(couldBeNext(speak, "speak_completed", media("speak_successful", "12"), 0), false);
+    assert.equal(couldBeNext(speak, "speak_completed", media("speak_failed"), 0), true);
+    // Only the action's own completions; an undocumented value could be new.
+    assert.equal(couldBeNext(speak, "play_completed", media("playback_successful"), 0), false);
+    assert.equal(couldBeNext(speak, "incoming_call", {}, 0), false);
+    assert.equal(couldBeNext(speak, "speak_completed", media("speak_something_new"), 0), true);
+    // After a dial its completions; after no action (a bridged leg) the same; after send_dtmf anything but incoming_call.
+    assert.equal(couldBeNext(dial, "call_leg_completed", { hangup_cause: "line_busy" }, 0), true);
+    assert.equal(couldBeNext(dial, "speak_completed", media("speak_successful"), 0), false);
+    assert.equal(couldBeNext(null, "dial_completed", { status: "answered" }, 0), true);
+    assert.equal(couldBeNext(null, "speak_completed", media("speak_successful"), 0), false);
+    const dtmf = { jsonrpc: "2.0", method: "send_dtmf", params: { digits: "1" } };
+    assert.equal(couldBeNext(dtmf, "recording_ready", {}, 0), true);
+    assert.equal(couldBeNext(dtmf, "incoming_call", {}, 0), false);
+    const hangup = { jsonrpc: "2.0", method: "hangup", params: {} };
+    assert.equal(couldBeNext(hangup, "hangup", { status: "hangup" }, 0), true);
+    assert.equal(couldBeNext(hangup, "speak_completed", media("speak_successful"), 0), false);
+  });
+
   test("Telesign collects up to a terminator or max digits", () => {
     assert.equal(collectDigits("4321#99", { max: 10, terminators: "#" }), "4321#");
     assert.equal(collectDigits("123456", { max: 4 }), "1234");
     assert.throws(() => parseKeyScript("1,x"), /unknown key token `x`/);
     assert.deepEqual(parseKeyScript("1, 4321# - timeout,HANGUP"), ["1", "4321#", "-", "timeout", "hangup"]);
+    assert.deepEqual(parseKeyScript("!1,#,FAIL,12345674#+hangup"), ["!1", "#", "fail", "12345674#+hangup"]);
+    assert.throws(() => parseKeyScript("!12"), /`!` takes one key/);
+    assert.throws(() => parseKeyScript("+hangup"), /unknown key token/);
   });
 });
 
@@ -298,6 +410,28 @@ describe("npm run call (the CLI)", () => {
     } finally {
       front.close();
       await dialer.dispose();
+    }
+  });
+
+  test("--test-clock, --hangup-event and the new key tokens: a key during the welcome, # alone, a timeout", async () => {
+    const started = Date.now();
+    const { code, stdout, stderr } = await cli(["--test-clock", "--hangup-event", "--keys", "!1,#,-,hangup"]);
+    assert.equal(code, 0, stdout + stderr);
+    assert.match(stdout, /caller presses 1 during the prompt: it stops/);
+    assert.match(stdout, /speak_completed \(1\)\s+-> speak, collect up to 8 digits, ends with #/);
+    assert.match(stdout, /speak_completed \(#\)\s+-> speak, collect up to 8 digits, ends with #/);
+    assert.match(stdout, /\[\d+\] hangup\s+-> 204 no action/);
+    assert.match(stdout, /answers\s+welcome: 1 interrupted; main_menu: 1 accepted; account_number: \(none\) no_input; account_number: \(none\) no_input/);
+    assert.doesNotMatch(stdout, /waiting/);
+    // The account number's 10 s timeout passed on the test clock, not for real.
+    assert.ok(Date.now() - started < 8000, `${Date.now() - started} ms`);
+  });
+
+  test("--help names every key token and the new options", async () => {
+    const { code, stdout } = await cli(["--help"]);
+    assert.equal(code, 0);
+    for (const pattern of [/!K/, /\bfail\b/, /KEYS\+hangup/, /--hangup-event/, /--early-answer/, /--test-clock/, /our\s+assumption of Telesign's patience/]) {
+      assert.match(stdout, pattern);
     }
   });
 

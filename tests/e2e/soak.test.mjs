@@ -5,7 +5,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { SECRETS, startWorker } from "../../scripts/harness/worker.mjs";
-import { checkCall, FLOWS, formatReport, planCalls, pressedDigits, runSoak, SCENARIOS } from "../../scripts/soak.mjs";
+import { checkCall, enteredAnswers, FLOWS, formatReport, planCalls, pressedDigits, runSoak, SCENARIOS } from "../../scripts/soak.mjs";
 import { ScriptedCaller, parseLegAnswers } from "../../scripts/simulator/keys.mjs";
 import { simulateCall } from "../../scripts/simulator/simulator.mjs";
 
@@ -78,6 +78,35 @@ describe("soak", () => {
     assert.deepEqual(failed.problems, ["simulator: event 2: boom"]);
   });
 
+  test("the checker reads entries as docs/call-behaviour.md keeps them", () => {
+    const plain = { method: "speak", params: {} };
+    const menu = { method: "speak", params: { collect_digits: { max: 1 } } };
+    const gather = { method: "speak", params: { collect_digits: { max: 8, terminators: "#" } } };
+    const done = (n, reply, status, digits = "") => ({ n, event: { event: "speak_completed", data: { status, collected_digits: digits } }, reply });
+    const exchange = [
+      { n: 1, event: { event: "incoming_call", data: {} }, reply: plain },
+      // 1 pressed during the welcome: it stops, and the menu takes the 1 at once.
+      done(2, gather, "speak_successful", "1"),
+      // The terminator alone: an empty entry.
+      done(3, gather, "speak_successful", "#"),
+      // Keys after the terminator are not part of the entry.
+      done(4, plain, "speak_successful", "12#3"),
+      // A prompt that could not be played is no entry.
+      done(5, menu, "speak_failed"),
+      done(6, plain, "digit_collection_timeout"),
+    ];
+    assert.deepEqual(pressedDigits(exchange), ["1", "", "12", ""]);
+    const answer = (step, digits, result, at_ms) => ({ step, digits, result, at_ms });
+    const recorded = [
+      answer("welcome", "1", "interrupted", 10),
+      answer("main_menu", "1", "accepted", 10),
+      answer("account_number", "", "no_input", 20),
+      answer("account_number", "12", "invalid", 30),
+      answer("main_menu", "", "no_input", 40),
+    ];
+    assert.deepEqual(enteredAnswers(recorded).map((a) => a.digits), ["1", "", "12", ""]);
+  });
+
   // A late call_leg_completed of a leg that ended before (agent 1 did not answer) arrives while
   // the caller is bridged to agent 2: it names agent 1, so it must not ring a third agent.
   test("a late call_leg_completed of an earlier agent while the caller is bridged is stale", async () => {
@@ -91,10 +120,15 @@ describe("soak", () => {
         caller: new ScriptedCaller([], parseLegAnswers("no,yes")),
         to: "+15555550200",
         reorder: 3,
+        testClock: true,
         say: (line) => lines.push(line),
       });
       assert.ok(r.ok, `${r.failures.join("; ")}\n${lines.join("\n")}`);
       assert.equal(r.record.outcome, "bridged");
+      // The late event is agent 1's leg (event 2), answered 204 (docs/call-behaviour.md).
+      const late = r.exchange.find((e) => e.stale_of != null);
+      assert.equal(late.stale_of, 2, lines.join("\n"));
+      assert.equal(late.status, 204);
     } finally {
       await w.dispose();
     }

@@ -182,14 +182,16 @@ describe("redeliveries and events out of order", () => {
     assert.equal((await session(call.reference)).events, 1);
   });
 
-  test("an older event after newer ones is stale: 204, nothing changes", async () => {
+  test("an older event after newer ones gets the prompt the call waits on again; nothing changes", async () => {
     const call = new Call(w);
     const welcome = await call.incoming();
     const menu = await call.completed(welcome.action);
-    await call.completed(menu.action, "2");
+    const cards = await call.completed(menu.action, "2");
     const before = await session(call.reference);
     const stale = await call.incoming(); // incoming_call again, two events later
-    assert.equal(stale.status, 204);
+    // docs/call-behaviour.md: the caller hears our prompts, so the prompt the call waits on, again.
+    assert.equal(stale.status, 200);
+    assert.equal(stale.text, cards.text);
     assert.deepEqual(await session(call.reference), before);
   });
 
@@ -202,11 +204,14 @@ describe("redeliveries and events out of order", () => {
     assertSpeak(await call.completed(cards.action, "2"), "last four digits");
   });
 
-  test("play_completed while a speak is awaited is stale", async () => {
+  test("play_completed while a speak is awaited gets the speak again and changes nothing", async () => {
     const call = new Call(w);
-    await call.incoming();
+    const welcome = await call.incoming();
+    const before = await session(call.reference);
     const r = await call.post("play_completed", { status: "playback_successful", collected_digits: "1" });
-    assert.equal(r.status, 204);
+    assert.equal(r.status, 200);
+    assert.equal(r.text, welcome.text);
+    assert.deepEqual(await session(call.reference), before);
   });
 
   test("call_completed twice keeps the first record", async () => {

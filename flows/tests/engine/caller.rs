@@ -13,9 +13,7 @@ use ivr_core::engine::{
     Write,
 };
 use ivr_core::flow::{FetchRequest, FetchResponse, Registry};
-use ivr_core::telesign::{
-    decode_event, may_answer, Event, EventKind, MediaCompleted, MediaStatus, Method,
-};
+use ivr_core::telesign::{completions, decode_event, may_answer, Event, EventKind, Method};
 
 /// The number a caller dials when no route applies (so `bank_menu` answers).
 pub const BANK_LINE: &str = "+15555550100";
@@ -93,6 +91,15 @@ impl Heard {
         assert_eq!(self.method(), Some("hangup"), "{self:?}");
     }
 
+    /// Asserts an event the call did not wait for, answered with `waited_on` (the prompt the
+    /// call waits on) again and changing nothing.
+    pub fn reissues(&self, waited_on: &Heard) {
+        assert_eq!(self.note, Note::Ambiguous, "{self:?}");
+        assert!(waited_on.reply.is_some(), "{waited_on:?}");
+        assert_eq!(self.reply, waited_on.reply, "{self:?}");
+        assert!(!self.changed, "{self:?}");
+    }
+
     /// Asserts an event that was answered with nothing and changed nothing.
     pub fn is_stale(&self) {
         assert_eq!(self.note, Note::Stale, "{self:?}");
@@ -120,6 +127,8 @@ pub struct Caller<'r> {
     /// The fingerprint of the last event that moved the call, and what the call waited for
     /// then: a redelivery of it is answered as it was, in that state.
     answered: Option<(String, Option<Wait>)>,
+    /// The last action Telesign got (as JSON) and when: what it may post next, and when.
+    last_action: Option<(Value, u64)>,
 }
 
 impl<'r> Caller<'r> {
@@ -141,6 +150,7 @@ impl<'r> Caller<'r> {
             requests: Vec::new(),
             bodies: Vec::new(),
             answered: None,
+            last_action: None,
         }
     }
 
@@ -188,6 +198,16 @@ impl<'r> Caller<'r> {
         self.stored.as_ref().map(|(text, _)| text.as_str())
     }
 
+    /// Whether Telesign could post `body` as the next event now (see [`could_follow`]).
+    pub fn could_follow_now(&self, body: &[u8]) -> bool {
+        let last = self.last_action.as_ref().map(|(action, _)| action);
+        let elapsed = self
+            .last_action
+            .as_ref()
+            .map_or(0, |(_, sent)| self.now_ms - sent);
+        could_follow(last, elapsed, body)
+    }
+
     pub fn wait(&self) -> Option<Wait> {
         self.session().map(|s| s.wait)
     }
@@ -206,6 +226,16 @@ impl<'r> Caller<'r> {
     /// `speak_completed` after the caller pressed nothing in time.
     pub fn speak_timeout(&mut self) -> Heard {
         self.media("speak_completed", "digit_collection_timeout", "")
+    }
+
+    /// `speak_completed` with `speak_failed`: Telesign could not say the text.
+    pub fn speak_failed(&mut self) -> Heard {
+        self.media("speak_completed", "speak_failed", "")
+    }
+
+    /// `play_completed` with `playback_failed`: Telesign could not play the file.
+    pub fn play_failed(&mut self) -> Heard {
+        self.media("play_completed", "playback_failed", "")
     }
 
     pub fn play_completed(&mut self, digits: &str) -> Heard {
@@ -244,6 +274,36 @@ impl<'r> Caller<'r> {
             .unwrap_or_else(|| panic!("call_completed wrote no record"))
     }
 
+    /// The `hangup` event (the Base Event table's "call ended"): the call must end in a record.
+    pub fn hangup_event(&mut self) -> CallRecord {
+        let body = self.body("hangup", json!({}));
+        let heard = self.deliver(&body);
+        assert_eq!(heard.note, Note::Finished, "{heard:?}");
+        assert!(heard.reply.is_none(), "hangup answered: {heard:?}");
+        assert!(
+            self.stored.is_none(),
+            "the session outlived the hangup event"
+        );
+        self.record
+            .clone()
+            .unwrap_or_else(|| panic!("hangup wrote no record"))
+    }
+
+    /// A deploy while the call is live: the next events reach `registry`'s flows.
+    pub fn deploy(&mut self, registry: &'r Registry) {
+        self.registry = registry;
+    }
+
+    /// Sets the clock to `utc_ms` (for opening hours).
+    pub fn at(&mut self, utc_ms: u64) {
+        self.now_ms = utc_ms;
+    }
+
+    /// Moves the clock on, as if the caller took `ms` to do something.
+    pub fn wait_ms(&mut self, ms: u64) {
+        self.now_ms += ms;
+    }
+
     pub fn call_completed_data(&self) -> Value {
         json!({
             "direction": if self.to == CALLER { "outbound" } else { "inbound" },
@@ -256,26 +316,46 @@ impl<'r> Caller<'r> {
     }
 
     fn media(&mut self, event: &str, status: &str, digits: &str) -> Heard {
+        if status == "digit_collection_timeout" {
+            // Telesign reports a timeout once the prompt's first-digit timeout has passed.
+            let timeout = self
+                .last_action
+                .as_ref()
+                .and_then(|(action, _)| action["params"]["collect_digits"]["timeout"].as_u64());
+            if let (Some(timeout), Some((_, sent))) = (timeout, &self.last_action) {
+                self.now_ms = self.now_ms.max(sent + timeout + 500);
+            }
+        }
         self.event(
             event,
             json!({ "status": status, "collected_digits": digits }),
         )
     }
 
-    /// Delivers an event, then delivers the very same body again, as Telesign may, unless
-    /// that body could also be the next event of the call (see [`could_follow`]): the second
-    /// delivery must get the same reply and change nothing. Returns what the first got.
+    /// Delivers an event, then delivers the very same body again a tenth of a second later,
+    /// as Telesign may, unless Telesign could also post that body as the next event of the call
+    /// (see [`could_follow`]): the second delivery must get the same reply and change nothing.
+    /// Returns what the first got.
     pub fn event(&mut self, name: &str, data: Value) -> Heard {
         let body = self.body(name, data);
         let first = self.deliver(&body);
-        let kind = decode_event(&body).map(|e| e.kind);
-        if let (Some(session), Ok(kind)) = (self.session(), &kind) {
-            if could_follow(&session, kind) {
-                return first;
-            }
+        if self.session().is_none() {
+            return first;
+        }
+        let redelivered_ms = self.now_ms - 1_000 + 100;
+        let last = self.last_action.as_ref().map(|(action, _)| action);
+        let elapsed = self
+            .last_action
+            .as_ref()
+            .map_or(0, |(_, sent)| redelivered_ms - sent);
+        if could_follow(last, elapsed, &body) {
+            return first;
         }
         let before = self.stored().map(str::to_owned);
+        let later = self.now_ms;
+        self.now_ms = redelivered_ms;
         let again = self.deliver(&body);
+        self.now_ms = later;
         assert_eq!(
             again.reply, first.reply,
             "a redelivery of {name} got another reply"
@@ -344,6 +424,7 @@ impl<'r> Caller<'r> {
         let changed = !matches!(write, Write::Nothing);
         if changed {
             self.answered = Some((fp, waited));
+            self.last_action = reply.as_ref().map(|r| (parse(&r.json), self.now_ms));
         }
         match write {
             Write::Nothing => {}
@@ -413,33 +494,46 @@ pub fn check_rules(event: &Event, waited: Option<Wait>, reply: &Reply) {
     );
 }
 
-/// Whether Telesign could post an event of `kind` next in a call where `session` is stored. A
-/// body equal to the last one's is then a new event, not a redelivery: Telesign's events carry
-/// no id, and consecutive events often have the same bytes (two say steps in a row, two silent
-/// prompts). This is the engine's documented rule stated from Telesign's side, from the action
-/// it last got: it answers a `speak` with `speak_completed` (digits, or a
-/// `digit_collection_timeout`, when the speak collected digits; no digits when it did not), a
-/// `play` likewise, a `dial` with `dial_completed` and `call_leg_completed`, `send_dtmf` with
-/// anything.
-pub fn could_follow(session: &Session, kind: &EventKind) -> bool {
-    let collecting = session
-        .last
-        .as_ref()
-        .and_then(|seen| seen.reply.as_deref())
-        .is_some_and(|json| parse(json)["params"]["collect_digits"].is_object());
-    let reported = |m: &MediaCompleted| {
-        if collecting {
-            !(m.status == MediaStatus::Completed && m.collected_digits.is_empty())
-        } else {
-            m.collected_digits.is_empty()
-        }
+/// Whether Telesign could post `event` next, `elapsed_ms` after it got `last` (the last action,
+/// as JSON; `None` when the last event needed none, such as a bridged leg answering). Stated
+/// from Telesign's side, from its pages' list of what follows each action
+/// ([`completions`]), plus the two readings the engine documents: a digit timeout comes no
+/// sooner than the prompt's `timeout`, and a plain prompt stops at its first key. A body that
+/// could follow is not redelivered by [`Caller::event`]: it could be a new event.
+pub fn could_follow(last: Option<&Value>, elapsed_ms: u64, body: &[u8]) -> bool {
+    let body = parse(&String::from_utf8_lossy(body));
+    let name = body["event"].as_str().unwrap_or_default();
+    let Some(action) = last else {
+        return matches!(name, "dial_completed" | "call_leg_completed");
     };
-    match (session.wait, kind) {
-        (Wait::Answer, EventKind::DialCompleted(_)) => true,
-        (Wait::Speak | Wait::Notice, EventKind::SpeakCompleted(m))
-        | (Wait::Play, EventKind::PlayCompleted(m)) => reported(m),
-        (Wait::Bridge, EventKind::DialCompleted(_) | EventKind::CallLegCompleted(_)) => true,
-        (Wait::Dtmf, kind) => !matches!(kind, EventKind::IncomingCall(_)),
-        _ => false,
+    let method = action["method"].as_str().and_then(Method::parse);
+    let Some(method) = method else {
+        return false;
+    };
+    if method == Method::SendDtmf {
+        return name != "incoming_call";
+    }
+    let collect = &action["params"]["collect_digits"];
+    let Some(completion) = completions(method).iter().find(|c| c.event == name) else {
+        return false;
+    };
+    let data = &body["data"];
+    let value = data[completion.field].as_str().unwrap_or_default();
+    // A value the pages do not list could be one Telesign added: it could be new.
+    if completion.when_collecting.contains(&value) && !collect.is_object() {
+        return false;
+    }
+    let keys = data["collected_digits"].as_str().unwrap_or_default();
+    match value {
+        "digit_collection_timeout" => collect["timeout"]
+            .as_u64()
+            .is_some_and(|timeout| elapsed_ms >= timeout),
+        // Nothing entered ends a collecting prompt only with a terminator.
+        "speak_successful" | "playback_successful" if collect.is_object() => {
+            !keys.is_empty() || collect["terminators"].is_string()
+        }
+        // At a plain prompt, the first key stops it: one key at most.
+        "speak_successful" | "playback_successful" => keys.chars().count() <= 1,
+        _ => true,
     }
 }

@@ -5,6 +5,7 @@
 //! sample flows with random events.
 
 mod caller;
+mod language;
 mod property;
 
 use serde_json::json;
@@ -267,6 +268,9 @@ fn digits_typed_before_a_timeout_count() {
     let r = registry();
     let mut c = at_account_prompt(&r);
     c.answer_fetch(ok(r#"{"balance": "5"}"#));
+    // Eight keys in about three seconds, then the 4 s inter-digit timeout: sooner than the
+    // prompt's 10 s first-digit timeout, which only applies before the first key.
+    c.wait_ms(6_000);
     c.event(
         "speak_completed",
         json!({"status": "digit_collection_timeout", "collected_digits": ACCOUNT}),
@@ -755,7 +759,7 @@ fn a_redelivered_event_gets_the_same_answer_and_advances_once() {
 }
 
 #[test]
-fn a_second_incoming_call_with_another_body_is_answered_as_the_first_until_the_call_moves() {
+fn a_second_incoming_call_with_another_body_gets_the_prompt_the_call_waits_on() {
     let r = registry();
     let mut c = Caller::dialing(&r, BANK_LINE);
     let first = c.incoming_call();
@@ -763,25 +767,25 @@ fn a_second_incoming_call_with_another_body_is_answered_as_the_first_until_the_c
         "incoming_call",
         json!({"to": "15555550100", "from": "15558675309"}),
     );
-    let again = c.deliver(&other);
-    assert_eq!(again.note, Note::Duplicate);
-    assert_eq!(again.reply, first.reply);
-    assert!(!again.changed);
-    c.speak_completed("").prompts(MAIN_MENU);
-    c.deliver(&other).is_stale();
+    c.deliver(&other).reissues(&first);
+    let menu = c.speak_completed("");
+    menu.prompts(MAIN_MENU);
+    c.deliver(&other).reissues(&menu);
 }
 
 #[test]
-fn an_older_event_delivered_late_does_not_fit_and_is_stale() {
+fn an_older_event_delivered_late_gets_the_prompt_the_call_waits_on() {
     let r = registry();
-    let mut c = at_account_prompt(&r);
+    let mut c = at_main_menu(&r);
+    let prompt = c.speak_completed("1");
+    prompt.prompts("account number");
     let incoming = c.bodies[0].clone();
-    c.deliver(&incoming).is_stale();
+    c.deliver(&incoming).reissues(&prompt);
     // Completions of actions the call is not waiting for.
     let stored = c.stored().map(str::to_owned);
-    c.play_completed("1").is_stale();
-    c.leg_completed("call_answered").is_stale();
-    c.dial_completed("answered").is_stale();
+    c.play_completed("1").reissues(&prompt);
+    c.leg_completed("call_answered").reissues(&prompt);
+    c.dial_completed("answered").reissues(&prompt);
     assert_eq!(c.stored().map(str::to_owned), stored);
 }
 
@@ -813,7 +817,7 @@ fn after_the_hangup_only_call_completed_counts() {
 }
 
 #[test]
-fn a_play_completed_for_a_step_already_left_is_stale() {
+fn a_late_completion_of_a_step_already_left_gets_the_prompt_the_call_waits_on() {
     let flow = Flow::inbound("audio")
         .step(
             "intro",
@@ -826,13 +830,15 @@ fn a_play_completed_for_a_step_already_left_is_stale() {
     let intro = c.incoming_call();
     assert_eq!(intro.method(), Some("play"));
     assert_eq!(intro.params()["url"], "https://example.com/intro.wav");
-    c.play_completed("").prompts("Press 1.");
-    // The intro's completion again, with another status: the call has left that step.
+    let menu = c.play_completed("");
+    menu.prompts("Press 1.");
+    // The intro's completion again, with another status: the call has left that step, and the
+    // menu it waits on is prompted again.
     let late = c.body(
         "play_completed",
         json!({"status": "playback_failed", "collected_digits": ""}),
     );
-    c.deliver(&late).is_stale();
+    c.deliver(&late).reissues(&menu);
     c.speak_completed("1").says("Bye.");
 }
 
@@ -866,10 +872,11 @@ fn an_audio_menu_is_reprompted_after_a_spoken_notice() {
     let menu = c.incoming_call();
     assert_eq!(menu.method(), Some("play"));
     assert_eq!(menu.collect()["max"], 1);
-    c.play_timeout().says("Please choose.");
+    let notice = c.play_timeout();
+    notice.says("Please choose.");
     assert_eq!(c.wait(), Some(Wait::Notice));
-    // The menu's own play_completed cannot end the notice.
-    c.play_completed("1").is_stale();
+    // The menu's own play_completed cannot end the notice, which is said again.
+    c.play_completed("1").reissues(&notice);
     let again = c.speak_completed("");
     assert_eq!(again.method(), Some("play"));
     assert!(again.collect().is_object());
@@ -950,12 +957,12 @@ fn templates_render_vars_and_the_caller() {
         )
         .step(
             "hi",
-            say("You are {who|last4}, you called {called|digits}, {{literal}, [{missing}]."),
+            say("You are {who|last4}, you called {called|digits}, {{literal}, [{missing|or:nobody}]."),
         );
     let r = only(flow);
     let mut c = Caller::dialing(&r, BANK_LINE);
     c.incoming_call()
-        .says("You are 5309, you called 1 5 5 5 5 5 5 0 1 0 0, {literal}, [].");
+        .says("You are 5309, you called 1 5 5 5 5 5 5 0 1 0 0, {literal}, [nobody].");
 }
 
 // ---- Flow errors end the call politely -------------------------------------------------------
@@ -1138,4 +1145,214 @@ fn only_phone_keys_reach_the_session() {
         .prompts("To report a lost or stolen card, press 1.");
     let session = c.session().expect("live");
     assert_eq!(session.answers.last().map(|a| a.digits.as_str()), Some("2"));
+}
+
+// ---- Telesign fidelity: keys during prompts, empty entries, failed media, the hangup event. --
+
+#[test]
+fn a_key_during_the_welcome_ends_it_and_answers_the_main_menu() {
+    let r = registry();
+    let mut c = Caller::dialing(&r, BANK_LINE);
+    c.incoming_call()
+        .says("Thank you for calling Example Bank.");
+    // The caller knows the menu: 1 during the welcome goes straight to the account number.
+    c.speak_completed("1").prompts(ACCOUNT_PROMPT);
+    assert_eq!(
+        results(&c),
+        triples(&[
+            ("welcome", "1", "interrupted"),
+            ("main_menu", "1", "accepted")
+        ])
+    );
+    c.answer_fetch(ok(r#"{"balance": "1.00"}"#));
+    c.speak_completed("12345674#")
+        .says("The balance of the account ending in 5674 is 1.00 dollars.");
+    let record = c.call_completed();
+    assert_eq!(
+        record.visited,
+        [
+            "welcome",
+            "main_menu",
+            "account_number",
+            "check_account",
+            "balance_lookup",
+            "balance"
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    );
+}
+
+#[test]
+fn a_key_during_a_message_followed_by_another_message_only_stops_the_first() {
+    let r = registry();
+    let mut c = at_main_menu(&r);
+    c.speak_completed("2").prompts(CARDS_MENU);
+    c.speak_completed("1").says("Your cards are now blocked.");
+    // 5 stops the confirmation; goodbye is a message too, so the key answers nothing.
+    c.speak_completed("5").says(GOODBYE);
+    let last = results(&c).pop();
+    assert_eq!(
+        last,
+        Some(("card_lost".into(), "5".into(), "interrupted".into()))
+    );
+}
+
+#[test]
+fn a_menu_answered_with_nothing_is_no_input() {
+    let r = registry();
+    let mut c = at_main_menu(&r);
+    c.speak_completed("2").prompts(CARDS_MENU);
+    // speak_successful with no keys while digits are collected: nothing was entered.
+    let again = c.speak_completed("");
+    again.prompts(CARDS_MENU);
+    assert!(again.said().starts_with("Sorry, I didn't get that."));
+    assert_eq!(
+        results(&c).last().map(|a| a.2.clone()).as_deref(),
+        Some("no_input")
+    );
+}
+
+#[test]
+fn the_welcomes_completion_again_at_the_menu_gets_the_menu_again() {
+    let r = registry();
+    let mut c = at_main_menu(&r);
+    let menu = c.bodies.last().cloned().unwrap_or_default();
+    // The same body as the welcome's completion: a menu without a terminator cannot end with
+    // nothing entered, so it is the welcome's, again, and the menu is issued again.
+    let again = c.deliver(&menu);
+    assert_eq!(again.note, Note::Duplicate);
+    again.prompts(MAIN_MENU);
+    assert!(results(&c).is_empty());
+}
+
+#[test]
+fn a_terminator_alone_at_a_gather_is_no_input_and_the_retries_lead_to_the_fallback() {
+    let r = registry();
+    let mut c = at_account_prompt(&r);
+    for _ in 0..2 {
+        let again = c.speak_completed("#");
+        again.prompts(ACCOUNT_PROMPT);
+        assert!(again.said().starts_with("Sorry, I didn't get that."));
+    }
+    let goodbye = c.speak_completed("##");
+    goodbye_then_hangup(&mut c, goodbye);
+    let kinds: Vec<String> = results(&c).into_iter().map(|a| a.2).collect();
+    assert_eq!(
+        kinds[kinds.len() - 3..],
+        ["no_input", "no_input", "no_input"]
+    );
+}
+
+#[test]
+fn entries_past_the_terminator_too_long_or_with_star_inside_are_refused() {
+    let r = registry();
+    for (typed, kept) in [
+        ("1#2", "1"),
+        ("123456789#", "123456789"),
+        ("12*45674#", "12*45674"),
+    ] {
+        let mut c = at_account_prompt(&r);
+        let again = c.speak_completed(typed);
+        again.prompts(ACCOUNT_PROMPT);
+        assert!(
+            again
+                .said()
+                .starts_with("Sorry, that account number is not valid."),
+            "{typed}"
+        );
+        assert_eq!(
+            results(&c).last().map(|a| (a.1.clone(), a.2.clone())),
+            Some((kept.to_owned(), "invalid".to_owned())),
+            "{typed}"
+        );
+    }
+}
+
+#[test]
+fn a_failed_prompt_is_tried_once_more_then_the_call_moves_on() {
+    let r = registry();
+    let mut c = Caller::dialing(&r, BANK_LINE);
+    let welcome = c.incoming_call();
+    welcome.says("Thank you for calling Example Bank.");
+    let again = c.speak_failed();
+    assert_eq!(again.reply, welcome.reply, "the same prompt once more");
+    // Failed again: a message has nothing to wait for, so the call goes on to the menu.
+    c.speak_failed().prompts(MAIN_MENU);
+    // A menu that fails twice goes to its fallback.
+    let menu_again = c.speak_failed();
+    menu_again.prompts(MAIN_MENU);
+    c.speak_failed().says(GOODBYE);
+    let record = c.call_completed();
+    let failed: Vec<(&str, &str)> = record
+        .failures
+        .iter()
+        .map(|f| (f.step.as_str(), f.status.as_str()))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("welcome", "speak_failed"),
+            ("welcome", "speak_failed"),
+            ("main_menu", "speak_failed"),
+            ("main_menu", "speak_failed")
+        ]
+    );
+}
+
+#[test]
+fn an_audio_prompt_that_cannot_be_played_is_spoken_instead() {
+    let flow = Flow::inbound("audio_menu")
+        .step(
+            "menu",
+            menu(audio("https://example.com/menu.wav").or_say("Press 1 for sales."))
+                .option("1", "bye")
+                .no_input("Please choose."),
+        )
+        .step("bye", say("Bye."));
+    let r = only(flow);
+    let mut c = Caller::dialing(&r, BANK_LINE);
+    assert_eq!(c.incoming_call().method(), Some("play"));
+    let spoken = c.play_failed();
+    spoken.prompts("Press 1 for sales.");
+    assert_eq!(spoken.collect()["max"], 1, "still collects the menu's keys");
+    // The retry after no input is spoken too, notice first, in one speak.
+    let again = c.speak_timeout();
+    again.prompts("Please choose. Press 1 for sales.");
+    c.speak_completed("1").says("Bye.");
+    let record = c.call_completed();
+    assert_eq!(record.failures.len(), 1);
+    assert_eq!(record.failures[0].status, "playback_failed");
+}
+
+#[test]
+fn the_hangup_event_ends_the_call_like_call_completed() {
+    let r = registry();
+    let mut c = at_main_menu(&r);
+    c.speak_completed("2").prompts(CARDS_MENU);
+    let record = c.hangup_event();
+    assert_eq!(record.outcome.as_str(), "caller_hung_up");
+    assert_eq!(results(&c), triples(&[("main_menu", "2", "accepted")]));
+}
+
+#[test]
+fn a_timeout_sooner_than_the_prompts_timeout_is_a_redelivery_and_a_later_one_is_not() {
+    let r = registry();
+    let mut c = at_main_menu(&r);
+    // The first no-input (the harness waits the menu's 5 s timeout before sending it).
+    let retry = c.speak_timeout();
+    retry.prompts(MAIN_MENU);
+    let timeout = c.bodies.last().cloned().unwrap_or_default();
+    // The same body at once: the retry prompt cannot have timed out yet.
+    let again = c.deliver(&timeout);
+    assert_eq!(
+        (again.note, again.reply.clone()),
+        (Note::Duplicate, retry.reply.clone())
+    );
+    // Six seconds later the same body is the retry's own timeout: a second no-input.
+    c.wait_ms(6_000);
+    let second = c.deliver(&timeout);
+    assert_eq!(second.note, Note::Advanced);
+    let kinds: Vec<String> = results(&c).into_iter().map(|a| a.2).collect();
+    assert_eq!(kinds, ["no_input", "no_input"]);
 }

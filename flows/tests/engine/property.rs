@@ -12,10 +12,10 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use crate::caller::{could_follow, Caller, Heard, AGENT_LINE, BANK_LINE, CALLER};
+use crate::caller::{Caller, Heard, AGENT_LINE, BANK_LINE, CALLER};
 use ivr_core::engine::{Note, Reply, Wait};
 use ivr_core::flow::{FetchResponse, Registry};
-use ivr_core::telesign::{decode_event, EventKind};
+use ivr_core::telesign::{decode_event, expects_reply};
 
 /// Seeds per flow, and events per seed (about 2,700 events in all).
 const SEEDS: u64 = 6;
@@ -66,6 +66,11 @@ const ENTRIES: &[&str] = &[
     "4321#",
     "12345678#",
     "12#",
+    "#",
+    "##",
+    "1#2",
+    "123456789012#",
+    "12*45674#",
 ];
 
 /// Keys for the prompt last heard: half the time what the prompt asks for (so that random calls
@@ -155,7 +160,8 @@ fn random_body(rng: &mut Rng, c: &Caller) -> Vec<u8> {
             c.body("dial_completed", json!({ "status": status }))
         }
         64..=66 => c.body("play_multiple_completed", json!({"n": rng.below(3)})),
-        67 => c.body("call_completed", c.call_completed_data()),
+        67 if rng.below(2) == 0 => c.body("call_completed", c.call_completed_data()),
+        67 => c.body("hangup", json!({"status": "hangup"})),
         68..=70 => c.body(
             "incoming_call",
             json!({"from": rng.pick(&[CALLER, "15558675309"])}),
@@ -243,7 +249,7 @@ fn deliver_checked(
     let before = c.session();
     let stored = c.stored().map(str::to_owned);
     let redelivery = match (&before, &*moved) {
-        (Some(s), Some((last, reply))) if last == body && !could_follow(s, &kind) => Some(reply),
+        (Some(_), Some((last, reply))) if last == body && !c.could_follow_now(body) => Some(reply),
         _ => None,
     };
     let expect_redelivery = redelivery.cloned();
@@ -263,7 +269,12 @@ fn deliver_checked(
         assert!(heard.reply.is_none(), "{}", context());
     }
     if let Some(s) = &before {
-        if s.wait == Wait::Hangup && !matches!(kind, EventKind::CallCompleted(_)) {
+        // The caller hears our prompts: every event that may be answered is answered.
+        let hearing = matches!(s.wait, Wait::Speak | Wait::Play | Wait::Notice);
+        if hearing && expects_reply(&kind) {
+            assert!(heard.reply.is_some(), "left in silence: {}", context());
+        }
+        if s.wait == Wait::Hangup && kind.call_ended().is_none() {
             assert!(!heard.changed, "a hung-up call moved: {}", context());
             if heard.note != Note::Duplicate {
                 assert!(heard.reply.is_none(), "{}", context());
@@ -327,6 +338,7 @@ fn random_calls_keep_every_promise() {
         "Finished",
         "Duplicate",
         "Stale",
+        "Ambiguous",
         "UnknownCall",
         "Ignored",
     ] {

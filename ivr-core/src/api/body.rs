@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::flow::{Flow, Registry};
-use crate::telesign::PhoneNumber;
+use crate::telesign::{Dial, DialOptions, PhoneNumber};
 
 /// At most this many vars per call.
 pub const MAX_VARS: usize = 64;
@@ -55,6 +55,27 @@ impl Fields {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
             Some(_) => Err(wrong_type(name, "a string")),
+        }
+    }
+
+    /// A boolean field that may be absent or `null` (then `false`).
+    pub fn optional_bool(&self, name: &str) -> Result<bool, ApiError> {
+        match self.get(name) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(wrong_type(name, "true or false")),
+        }
+    }
+
+    /// A whole number field that may be absent or `null`.
+    pub fn optional_u32(&self, name: &str) -> Result<Option<u32>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| wrong_type(name, "a whole number of seconds")),
         }
     }
 
@@ -115,6 +136,53 @@ pub fn caller_id(
             "give `caller_id_number` or set the CALLER_ID var",
         )),
     }
+}
+
+/// The fields of a body that set the call's `dial` options.
+pub const DIAL_OPTION_FIELDS: [&str; 4] = [
+    "record_call",
+    "max_call_duration",
+    "send_dtmf",
+    "is_primary",
+];
+
+/// The `dial` options of a `POST /calls` or `POST /campaigns` body, each checked as the dial
+/// checks it: 400 `invalid_field` for a wrong JSON type, 422 `invalid_dial_option` for a value
+/// Telesign would refuse.
+pub fn dial_options(fields: &Fields) -> Result<DialOptions, ApiError> {
+    let options = DialOptions {
+        record_call: fields.optional_bool("record_call")?,
+        max_call_duration: fields.optional_u32("max_call_duration")?,
+        send_dtmf: fields.optional_str("send_dtmf")?.map(str::to_owned),
+        is_primary: fields.optional_bool("is_primary")?,
+    };
+    Dial::new("15555550100", "15555550100")
+        .and_then(|dial| options.apply(dial))
+        .map_err(|e| ApiError::new(ErrorCode::InvalidDialOption, e.to_string()))?;
+    Ok(options)
+}
+
+/// 422 `missing_vars` unless `vars` gives every variable `flow` needs (a value that is only
+/// blanks counts as missing: it would be spoken as nothing).
+pub fn needed_vars(flow: &Flow, vars: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    let missing: Vec<&str> = flow
+        .needs
+        .iter()
+        .filter(|name| vars.get(*name).is_none_or(|v| v.trim().is_empty()))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::MissingVars,
+        format!(
+            "flow `{}` needs the vars {}; missing: {}",
+            flow.name,
+            flow.needs.join(", "),
+            missing.join(", ")
+        ),
+    ))
 }
 
 /// The call's vars: an object of strings, names of letters, digits and `_`; 422 `invalid_vars`.

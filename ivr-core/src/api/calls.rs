@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::engine::{CallOutcome, CallRecord, Session};
 use crate::error::{ApiError, ErrorCode};
 use crate::flow::Registry;
-use crate::telesign::{Dial, DialError, Direction, PhoneNumber};
+use crate::telesign::{Dial, DialError, DialOptions, Direction, PhoneNumber};
 
 use super::body::{self, Fields};
 use super::campaigns::EXTERNAL_ID_PREFIX;
@@ -28,19 +28,20 @@ pub struct CallRequest {
     pub vars: BTreeMap<String, String>,
     /// The client's id for the call, if it gave one.
     pub external_id: Option<String>,
+    pub options: DialOptions,
 }
 
-/// Reads a `POST /calls` body: `{"to", "flow", "caller_id_number"?, "vars"?, "external_id"?}`.
-/// `default_caller_id` is the `CALLER_ID` var.
+/// Reads a `POST /calls` body: `{"to", "flow", "caller_id_number"?, "vars"?, "external_id"?,
+/// "record_call"?, "max_call_duration"?, "send_dtmf"?, "is_primary"?}`. `default_caller_id` is
+/// the `CALLER_ID` var.
 pub fn parse_call_request(
     body: &[u8],
     registry: &Registry,
     default_caller_id: Option<&str>,
 ) -> Result<CallRequest, ApiError> {
-    let fields = Fields::parse(
-        body,
-        &["to", "flow", "caller_id_number", "vars", "external_id"],
-    )?;
+    let mut allowed = vec!["to", "flow", "caller_id_number", "vars", "external_id"];
+    allowed.extend(body::DIAL_OPTION_FIELDS);
+    let fields = Fields::parse(body, &allowed)?;
     let to = fields.required_str("to")?;
     let flow = fields.required_str("flow")?;
     let caller_id = fields.optional_str("caller_id_number")?;
@@ -48,13 +49,17 @@ pub fn parse_call_request(
     let vars_value = fields.get("vars");
 
     let flow = body::outbound_flow(registry, flow)?;
-    Ok(CallRequest {
+    let request = CallRequest {
         flow: flow.name.clone(),
         to: body::number("to", to)?,
         caller_id: body::caller_id(caller_id, default_caller_id)?,
         vars: body::vars(vars_value)?,
         external_id: external_id.map(checked_external_id).transpose()?,
-    })
+        options: body::dial_options(&fields)?,
+    };
+    // Each field is checked on its own first; then what the flow needs of them together.
+    body::needed_vars(flow, &request.vars)?;
+    Ok(request)
 }
 
 /// The client's `external_id`, as Telesign will accept it (see [`Dial::external_id`]) and not in
@@ -74,14 +79,11 @@ fn checked_external_id(id: &str) -> Result<String, ApiError> {
 }
 
 /// Builds the `dial` action of a call.
-pub fn dial_action(
-    to: &PhoneNumber,
-    caller_id: &PhoneNumber,
-    external_id: &str,
-) -> Result<Dial, ApiError> {
-    Dial::new(to.digits(), caller_id.digits())
-        .and_then(|d| d.external_id(external_id))
-        .map_err(|e| ApiError::new(ErrorCode::InvalidField, e.to_string()).with_status(422))
+pub fn dial_action(placing: &Placing) -> Result<Dial, ApiError> {
+    Dial::new(placing.to.digits(), placing.caller_id.digits())
+        .and_then(|d| d.external_id(&placing.external_id))
+        .and_then(|d| placing.options.apply(d))
+        .map_err(|e| ApiError::new(ErrorCode::InvalidDialOption, e.to_string()))
 }
 
 /// Why a dial did not start a call: Telesign's answer, or no answer at all.
@@ -226,6 +228,7 @@ pub struct Placing {
     pub caller_id: PhoneNumber,
     pub vars: BTreeMap<String, String>,
     pub external_id: String,
+    pub options: DialOptions,
 }
 
 /// The record of a dial that started no call. It is keyed by the `external_id` (Telesign gave
@@ -246,6 +249,7 @@ pub fn failed_dial_record(placing: &Placing, failure: &DialFailure, now_ms: u64)
         vars: placing.vars.clone(),
         answers: Vec::new(),
         visited: Vec::new(),
+        failures: Vec::new(),
         outcome: failure.outcome(),
         status: failure.telesign_status().map(str::to_owned),
         started_ms: Some(now_ms),
@@ -355,6 +359,77 @@ mod tests {
         assert_eq!(r.caller_id.digits(), "15554441313");
         assert_eq!(r.vars.get("name").map(String::as_str), Some("Alex"));
         assert_eq!(r.external_id.as_deref(), Some("order-17"));
+        assert_eq!(r.options, DialOptions::default());
+    }
+
+    #[test]
+    fn dial_options_are_read_checked_and_sent_as_asked() {
+        let r = parse(
+            json!({"to": "+15555551212", "flow": "appointment_reminder",
+                   "record_call": true, "max_call_duration": 600, "send_dtmf": "ww123#",
+                   "is_primary": true}),
+            Some("15550000000"),
+        )
+        .unwrap();
+        let placing = Placing {
+            flow: r.flow,
+            to: r.to,
+            caller_id: r.caller_id,
+            vars: r.vars,
+            external_id: "ext-1".into(),
+            options: r.options,
+        };
+        let dial = serde_json::to_value(dial_action(&placing).unwrap()).unwrap();
+        assert_eq!(
+            dial,
+            json!({"to": "15555551212", "caller_id_number": "15550000000",
+                   "record_call": true, "external_id": "ext-1", "max_call_duration": 600,
+                   "send_dtmf": "ww123#", "is_primary": true})
+        );
+        let refused = [
+            (
+                json!({"max_call_duration": 14_401}),
+                (422, "invalid_dial_option"),
+            ),
+            (
+                json!({"max_call_duration": 0}),
+                (422, "invalid_dial_option"),
+            ),
+            (json!({"send_dtmf": "12x"}), (422, "invalid_dial_option")),
+            (json!({"max_call_duration": "60"}), (400, "invalid_field")),
+            (json!({"max_call_duration": 1.5}), (400, "invalid_field")),
+            (json!({"record_call": "yes"}), (400, "invalid_field")),
+        ];
+        for (extra, expected) in refused {
+            let mut body = json!({"to": "+15555551212", "flow": "appointment_reminder"});
+            body.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            assert_eq!(
+                code(parse(body.clone(), Some("15550000000")).unwrap_err()),
+                expected,
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_vars_a_flow_needs_are_required_before_anything_is_sent() {
+        let registry = Registry::new().flow(
+            Flow::outbound("remind")
+                .needs(["name", "when"])
+                .step("a", say("Hi {name}, {when}")),
+        );
+        let parse = |vars: serde_json::Value| {
+            let body = json!({"to": "+15555551212", "flow": "remind", "vars": vars});
+            parse_call_request(body.to_string().as_bytes(), &registry, Some("15550000000"))
+        };
+        let e = parse(json!({"name": "Alex", "when": "  "})).unwrap_err();
+        assert_eq!(code(e.clone()), (422, "missing_vars"));
+        assert!(e.message.ends_with("missing: when"), "{}", e.message);
+        let e = parse(json!({})).unwrap_err();
+        assert!(e.message.ends_with("missing: name, when"), "{}", e.message);
+        assert!(parse(json!({"name": "Alex", "when": "Monday"})).is_ok());
     }
 
     #[test]
@@ -505,6 +580,7 @@ mod tests {
             caller_id: PhoneNumber::parse("15554441313").unwrap(),
             vars: BTreeMap::from([("name".to_owned(), "Alex".to_owned())]),
             external_id: "ext-1".into(),
+            options: DialOptions::default(),
         };
         let f = failure(
             200,

@@ -1,7 +1,8 @@
-//! Telling a redelivery from a new event. Telesign's events carry no id, and consecutive events of
-//! a call often have identical bodies (the same key pressed at two menus in a row, two silent
-//! prompts), so the last event's body is kept (as a fingerprint, with the answer given) and a
-//! body equal to it is a redelivery only when it could not be the call's next event.
+//! How an event fits the call: the next event, a redelivery, ambiguous, or stale. Telesign's
+//! events carry no id, and consecutive events of a call often have identical bodies (the same key
+//! pressed at two menus in a row, two plain prompts in a row), so the last event's body is kept
+//! (as a fingerprint, with the answer given) and a body equal to it is a redelivery only when
+//! what the session knows rules it out as the next event.
 
 use crate::flow::{Flow, Step};
 use crate::telesign::{Event, EventKind, MediaCompleted, MediaStatus};
@@ -20,33 +21,118 @@ pub fn fingerprint(body: &[u8]) -> String {
     crate::hex::hex(&hash.to_be_bytes())
 }
 
-/// Whether `kind` can be the answer to what the call waits for. Telesign's events carry no id of
-/// their own, and consecutive events of a call often have identical bodies (the same key pressed
-/// at two menus in a row, two silent prompts), so a body equal to the last one is only taken for a
-/// redelivery when it could not be the next event: an `incoming_call` again, a `speak_completed`
-/// while a `play` is awaited, a "successful, no digits" completion while digits are being
-/// collected (Telesign reports `digit_collection_timeout` then), a completion with digits while
-/// none are being collected (an entry answered by a `say`, redelivered because a slow `fetch`
-/// step kept Telesign waiting, is not the end of that `say`), anything but `call_completed` after
-/// a hangup.
-pub(super) fn expects(flow: &Flow, session: &Session, kind: &EventKind) -> bool {
-    let collecting =
-        session.wait != Wait::Notice && flow.get(&session.step).is_some_and(Step::is_input);
-    let plausible = |m: &MediaCompleted| {
-        if collecting {
-            !(m.status == MediaStatus::Completed && m.collected_digits.is_empty())
-        } else {
-            m.collected_digits.is_empty()
-        }
-    };
+/// How an event fits the call it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Fit {
+    /// Apply it: it can be the call's next event.
+    Apply,
+    /// The same body as the last event, which it cannot follow: a redelivery, answered exactly
+    /// as before, changing nothing.
+    Redelivery,
+    /// Not what the call waits for (a completion of another prompt, a leg event after the
+    /// bridge ended, `incoming_call` again): while the caller hears our prompts, the prompt the
+    /// call waits on is issued again and nothing changes.
+    Ambiguous,
+    /// No action and nothing changes: the caller is not waiting on us (bridged to an agent or
+    /// hearing it ring, a placed call not answered yet, a call we hung up), or the event's type
+    /// is unknown, so no action is allowed for it.
+    Stale,
+}
+
+/// Where `kind` fits the call whose session is `session`. `same_body`: the event's body is the
+/// last event's, byte for byte. A body can repeat for real (the same key pressed at two menus in
+/// a row, two plain prompts in a row), so a repeated body is a redelivery only when what the
+/// session knows rules it out as the next event:
+/// - a `digit_collection_timeout` that arrives before the prompt's first-digit `timeout` has
+///   passed since the prompt was sent (the play-and-collect-digits pages: `timeout` is how long
+///   collection waits for the first digit), or, when it reports keys, before its
+///   `inter_digit_timeout` has;
+/// - a `successful` completion with no keys at a prompt that collects digits but has no
+///   terminators: by Telesign's pages such a prompt ends in `digit_collection_timeout` when
+///   nothing is pressed, and (our reading) an entry without a terminator ends at `max` keys or
+///   at the inter-digit timeout, never empty; the prompt is then issued again, not counted as
+///   a no-input;
+/// - a completion with keys at a plain prompt, which stops at the first key (the API reference:
+///   "the message stops"): a redelivery, or at worst a key we answer by playing the prompt
+///   again;
+/// - `incoming_call` again, and anything the call is not waiting for.
+///
+/// A `digit_collection_timeout` the prompt now playing cannot have ended in (too soon, or at a
+/// prompt that collects nothing) is ambiguous whatever its body: a late timeout of an earlier
+/// prompt, arriving after the keys that answered it. Applied, it would count a no-input the
+/// caller never gave.
+///
+/// `now_ms` against `session.updated_ms` (when the last event was answered) is the time that
+/// has passed since the prompt was sent, at least.
+pub(super) fn classify(
+    flow: &Flow,
+    session: &Session,
+    kind: &EventKind,
+    same_body: bool,
+    now_ms: u64,
+) -> Fit {
+    let seen_before = |fit| if same_body { Fit::Redelivery } else { fit };
     match (session.wait, kind) {
-        (Wait::Answer, EventKind::DialCompleted(_)) => true,
+        (Wait::Dtmf, EventKind::IncomingCall(_)) => seen_before(Fit::Stale),
+        // Telesign documents no completion event for send_dtmf: whatever comes next continues.
+        (Wait::Dtmf, _) => Fit::Apply,
+        (Wait::Hangup, _) => seen_before(Fit::Stale),
+        (_, EventKind::Unknown { .. }) => seen_before(Fit::Stale),
+        (Wait::Answer, EventKind::DialCompleted(_)) => Fit::Apply,
+        (Wait::Answer, _) => seen_before(Fit::Stale),
+        (Wait::Bridge, EventKind::DialCompleted(_) | EventKind::CallLegCompleted(_)) => Fit::Apply,
+        (Wait::Bridge, _) => seen_before(Fit::Stale),
         (Wait::Speak | Wait::Notice, EventKind::SpeakCompleted(m))
-        | (Wait::Play, EventKind::PlayCompleted(m)) => plausible(m),
-        (Wait::Bridge, EventKind::DialCompleted(_) | EventKind::CallLegCompleted(_)) => true,
-        (Wait::Dtmf, kind) => !matches!(kind, EventKind::IncomingCall(_)),
-        _ => false,
+        | (Wait::Play, EventKind::PlayCompleted(m)) => {
+            if could_be_new(flow, session, m, now_ms) {
+                Fit::Apply
+            } else if same_body {
+                Fit::Redelivery
+            } else if m.status == MediaStatus::DigitCollectionTimeout {
+                // A timeout Telesign cannot have posted for the prompt now playing (too soon, or
+                // at a prompt that collects nothing): a late one of an earlier prompt.
+                Fit::Ambiguous
+            } else {
+                Fit::Apply
+            }
+        }
+        (Wait::Speak | Wait::Notice | Wait::Play, _) => seen_before(Fit::Ambiguous),
     }
+}
+
+/// Whether a completion with the last event's body can be the end of the prompt now playing
+/// (see [`classify`]).
+fn could_be_new(flow: &Flow, session: &Session, m: &MediaCompleted, now_ms: u64) -> bool {
+    let input = match flow.get(&session.step) {
+        Some(Step::Menu { input, .. } | Step::Gather { input, .. })
+            if session.wait != Wait::Notice =>
+        {
+            Some(input)
+        }
+        _ => None,
+    };
+    let keys = m.collected_digits.chars().any(is_phone_key);
+    match (&m.status, input) {
+        // Without keys, collection waited `timeout` for the first digit; with keys, at least
+        // `inter_digit_timeout` after the last one (the first may have come at once).
+        (MediaStatus::DigitCollectionTimeout, Some(input)) => {
+            let waited = if keys {
+                input.inter_digit_timeout_ms
+            } else {
+                input.timeout_ms
+            };
+            now_ms >= session.updated_ms + u64::from(waited)
+        }
+        (MediaStatus::DigitCollectionTimeout, None) => false,
+        (MediaStatus::Completed, Some(input)) => keys || !input.terminators.is_empty(),
+        (MediaStatus::Completed, None) => !keys,
+        _ => true,
+    }
+}
+
+/// A key a phone has: `0`-`9`, `*`, `#`. Nothing else Telesign reports reaches a session.
+pub(super) fn is_phone_key(c: char) -> bool {
+    c.is_ascii_digit() || matches!(c, '*' | '#')
 }
 
 pub(super) fn replay(seen: &Seen) -> Option<Reply> {

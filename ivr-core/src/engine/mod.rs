@@ -9,27 +9,29 @@
 //!   `send_dtmf`, so whatever event comes next (an unknown one included) is answered as a media
 //!   completion would be;
 //! - a redelivery of the last event (same body, and not something the call could be waiting for,
-//!   see [`redelivery`]) gets the same answer and changes nothing;
+//!   see [`fit`]) gets the same answer and changes nothing;
 //! - an event that does not fit where the call is (a completion of an action we did not send, a
 //!   leg event while no leg rings, anything but `call_completed` after we hung up) is stale: it is
 //!   answered with no action (HTTP 204) and changes nothing.
 //!
 //! Telesign's events carry no id, so the same key pressed again at the next menu and a redelivery
 //! of the previous key press are the same bytes: the engine takes them for a new press (the
-//! common case). See [`redelivery`].
+//! common case). See [`fit`].
 
+mod fit;
 mod record;
-mod redelivery;
 pub mod session;
 mod turn;
 
 use crate::flow::{Direction, FetchRequest, FetchResponse, Flow, Next, Registry, Step};
 use crate::telesign::{may_answer, Action, Event, EventKind, Method, Parties};
+pub use fit::fingerprint;
+use fit::{replay, Fit};
 use record::finish;
-pub use redelivery::fingerprint;
-use redelivery::{expects, replay};
-pub use session::{Answer, AnswerResult, CallOutcome, CallRecord, RawJson, Seen, Session, Wait};
-use turn::{checked, FlowError, Turn};
+pub use session::{
+    Answer, AnswerResult, CallOutcome, CallRecord, MediaFailure, RawJson, Seen, Session, Wait,
+};
+use turn::{ended_badly, FlowError, Turn};
 
 /// How many steps without an action of their own (`decide`, `fetch`) one event may pass through;
 /// more means the flow loops.
@@ -81,8 +83,12 @@ pub enum Note {
     Finished,
     /// A redelivery of the last event: answered as before.
     Duplicate,
-    /// An event that does not fit where the call is: no action, nothing changed.
+    /// An event that does not fit where the call is, while the caller is not waiting on us: no
+    /// action, nothing changed.
     Stale,
+    /// An event the call does not wait for while the caller hears our prompts: the prompt the
+    /// call waits on is issued again, nothing changed.
+    Ambiguous,
     /// An event for a call with no session: hung up (or nothing, where no action is allowed).
     UnknownCall,
     /// An inbound call no flow answers: hung up.
@@ -99,44 +105,41 @@ pub fn handle(
     fingerprint: &str,
     now_ms: u64,
 ) -> Outcome {
-    let Some(session) = session else {
+    let Some(mut session) = session else {
         return without_session(registry, event, fingerprint, now_ms);
     };
-    if let EventKind::CallCompleted(_) = &event.kind {
+    if event.kind.call_ended().is_some() {
         return finish(Some(session), event, now_ms);
     }
-    let last = session.last.as_ref();
-    // A call whose flow is gone is ended below, whatever the event.
-    let expected = registry
-        .get(&session.flow)
-        .is_none_or(|flow| expects(flow, &session, &event.kind));
-    if !expected && last.is_some_and(|seen| seen.fingerprint == fingerprint) {
-        return done(last.and_then(replay), Write::Nothing, Note::Duplicate);
-    }
-    if !expected
-        && matches!(
-            event.kind,
-            EventKind::SpeakCompleted(_) | EventKind::PlayCompleted(_)
-        )
-    {
-        // A completion that cannot answer the prompt we sent (a late redelivery of an older
-        // one): acting on it would skip or repeat a prompt.
-        return stale();
-    }
-    if let EventKind::IncomingCall(_) = &event.kind {
-        // incoming_call again with another body: the same call announced twice. Answer what
-        // the first one got while nothing else has happened since; later, it is stale.
-        return match last {
-            Some(seen) if session.events == 1 && seen.event == "incoming_call" => {
-                done(replay(seen), Write::Nothing, Note::Duplicate)
-            }
-            _ => stale(),
-        };
-    }
-    let mut turn = match Turn::start(registry, session, event, fingerprint, now_ms) {
-        Ok(turn) => turn,
-        Err(ended) => return ended,
+    let Some(flow) = registry.get(&session.flow) else {
+        // A call whose flow is gone (removed by a deploy) is ended, whatever the event.
+        return ended_badly(session, event, fingerprint, now_ms);
     };
+    // A call placed by the version before may wait at a step that was renamed since.
+    if let Some(step) = flow.resolve(&session.step).filter(|s| *s != session.step) {
+        session.step = step.to_owned();
+    }
+    let last = session.last.as_ref();
+    let same_body = last.is_some_and(|seen| seen.fingerprint == fingerprint);
+    match fit::classify(flow, &session, &event.kind, same_body, now_ms) {
+        Fit::Apply => {}
+        Fit::Redelivery => return done(last.and_then(replay), Write::Nothing, Note::Duplicate),
+        Fit::Ambiguous => {
+            // The prompt the call waits on, again, if the event may be answered with it.
+            let reply = last
+                .and_then(replay)
+                .filter(|r| Method::parse(&r.method).is_some_and(|m| may_answer(&event.kind, m)));
+            return done(reply, Write::Nothing, Note::Ambiguous);
+        }
+        Fit::Stale => {
+            let note = match event.kind {
+                EventKind::Unknown { .. } => Note::Ignored,
+                _ => Note::Stale,
+            };
+            return done(None, Write::Nothing, note);
+        }
+    }
+    let mut turn = Turn::new(flow, session, event, now_ms);
     match turn.advance() {
         Some(result) => turn.conclude(result, fingerprint, Note::Advanced),
         None if turn.session.wait == Wait::Answer
@@ -150,9 +153,6 @@ pub fn handle(
         {
             // A bridged leg answered or failed: nothing to say, but remember it was seen.
             turn.conclude(Ok(None), fingerprint, Note::Ignored)
-        }
-        None if matches!(event.kind, EventKind::Unknown { .. }) => {
-            done(None, Write::Nothing, Note::Ignored)
         }
         None => stale(),
     }
@@ -173,12 +173,19 @@ pub fn resume(
     };
     let next = match turn.flow.get(&turn.session.step) {
         Some(Step::Fetch {
-            targets,
-            response: f,
-            ..
+            parse, ok, error, ..
         }) => {
-            let next = f(&mut turn.ctx(), response);
-            checked(next, targets)
+            // A 2xx answer the step's code accepts goes on; anything else takes the error way.
+            let read = match response {
+                Ok(r) if (200..300).contains(&r.status) => parse(&mut turn.ctx(), r),
+                Ok(r) => Err(format!("HTTP {}", r.status)),
+                Err(e) => Err(e.to_owned()),
+            };
+            Ok(if read.is_ok() {
+                ok.clone()
+            } else {
+                error.clone()
+            })
         }
         _ => Err(FlowError),
     };
@@ -226,6 +233,10 @@ pub fn outbound_session(
         retries: 0,
         hunt: 0,
         rung: Vec::new(),
+        part: 0,
+        media_retries: 0,
+        spoken_fallback: false,
+        failures: Vec::new(),
         input_step: None,
         outcome: None,
         started_ms: now_ms,
@@ -242,19 +253,15 @@ fn without_session(registry: &Registry, event: &Event, fingerprint: &str, now_ms
             let Some(flow) = registry.inbound_for(to.as_deref()) else {
                 return done(hangup_reply(), Write::Nothing, Note::NoFlow);
             };
-            let mut turn = Turn {
-                flow,
-                session: new_inbound(flow, event, parties, now_ms),
-                event,
-                now_ms,
-            };
+            let session = new_inbound(flow, event, parties, now_ms);
+            let mut turn = Turn::new(flow, session, event, now_ms);
             let result = match flow.start() {
                 Some(start) => turn.follow(Next::to(start)),
                 None => Err(FlowError),
             };
             turn.conclude(result, fingerprint, Note::Started)
         }
-        EventKind::CallCompleted(_) => finish(None, event, now_ms),
+        kind if kind.call_ended().is_some() => finish(None, event, now_ms),
         kind => {
             let reply = if may_answer(kind, Method::Hangup) {
                 hangup_reply()

@@ -22,6 +22,7 @@ pub(super) fn finish(session: Option<Session>, event: &Event, now_ms: u64) -> Ou
         vars: Default::default(),
         answers: Vec::new(),
         visited: Vec::new(),
+        failures: Vec::new(),
         outcome: CallOutcome::UnknownCall,
         status: None,
         started_ms: None,
@@ -42,23 +43,22 @@ pub(super) fn finish(session: Option<Session>, event: &Event, now_ms: u64) -> Ou
         record.vars = s.vars;
         record.answers = s.answers;
         record.visited = s.visited;
+        record.failures = s.failures;
         record.outcome = outcome;
         record.started_ms = Some(s.started_ms);
     }
-    match &event.kind {
-        EventKind::CallCompleted(c) => {
-            record.direction = record.direction.or(c.direction);
-            record.from = record.from.or(c.parties.from.as_ref().map(|p| p.e164()));
-            record.to = record.to.or(c.parties.to.as_ref().map(|p| p.e164()));
-            record.created_on_utc = c.created_on_utc.clone();
-            record.answered_on_utc = c.answered_on_utc.clone();
-            record.ended_on_utc = c.ended_on_utc.clone();
-            record.duration = c.duration;
-            record.audio_recording_file_name = c.audio_recording_file_name.clone();
-            record.status = Some(c.status.as_str().to_owned());
-        }
-        EventKind::DialCompleted(d) => record.status = Some(d.status.as_str().to_owned()),
-        _ => {}
+    if let Some(c) = event.kind.call_ended() {
+        record.direction = record.direction.or(c.direction);
+        record.from = record.from.or(c.parties.from.as_ref().map(|p| p.e164()));
+        record.to = record.to.or(c.parties.to.as_ref().map(|p| p.e164()));
+        record.created_on_utc = c.created_on_utc.clone();
+        record.answered_on_utc = c.answered_on_utc.clone();
+        record.ended_on_utc = c.ended_on_utc.clone();
+        record.duration = c.duration;
+        record.audio_recording_file_name = c.audio_recording_file_name.clone();
+        record.status = Some(c.status.as_str().to_owned());
+    } else if let EventKind::DialCompleted(d) = &event.kind {
+        record.status = Some(d.status.as_str().to_owned());
     }
     done(None, Write::Record(Box::new(record)), Note::Finished)
 }

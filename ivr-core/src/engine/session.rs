@@ -45,6 +45,18 @@ pub struct Session {
     /// event of an earlier one must not move the hunt on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rung: Vec<String>,
+    /// Which part of the current step's prompt of several parts plays (0-based).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub part: u32,
+    /// Prompts of the current step played again after Telesign reported them failed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub media_retries: u32,
+    /// The current step's audio failed: its spoken fallback (`or_say`) is played instead.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub spoken_fallback: bool,
+    /// Prompts Telesign could not play (`speak_failed`, `playback_failed`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<MediaFailure>,
     /// The last menu or gather step, where `Next::Retry` goes back to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_step: Option<String>,
@@ -91,6 +103,19 @@ pub struct Answer {
     pub at_ms: u64,
 }
 
+/// A prompt Telesign reported it could not play.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaFailure {
+    pub step: String,
+    /// Telesign's status, e.g. `speak_failed` or `playback_failed`.
+    pub status: String,
+    pub at_ms: u64,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 named_enum! {
     /// What became of one entry of the caller's.
     pub enum AnswerResult {
@@ -104,6 +129,9 @@ named_enum! {
         NoInput = "no_input",
         /// The menu's repeat key.
         Repeat = "repeat",
+        /// Keys pressed during a plain prompt, which stopped it; they are also the answer of
+        /// the input step that follows, if one does.
+        Interrupted = "interrupted",
     }
 }
 
@@ -240,11 +268,32 @@ pub struct CallRecord {
     pub vars: BTreeMap<String, String>,
     pub answers: Vec<Answer>,
     pub visited: Vec<String>,
+    /// Prompts Telesign could not play.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<MediaFailure>,
     pub outcome: CallOutcome,
     /// Telesign's final status (`hangup`, `failed`, ...).
     pub status: Option<String>,
     pub started_ms: Option<u64>,
     pub ended_ms: u64,
+}
+
+impl CallRecord {
+    /// Takes in what a session saved after this record was written adds: the entries, steps,
+    /// variables and failures of an event that was still running when the call ended.
+    pub fn absorb(&mut self, late: &Session) {
+        if late.answers.len() > self.answers.len() {
+            self.answers.clone_from(&late.answers);
+        }
+        if late.visited.len() > self.visited.len() {
+            self.visited.clone_from(&late.visited);
+        }
+        if late.failures.len() > self.failures.len() {
+            self.failures.clone_from(&late.failures);
+        }
+        self.vars
+            .extend(late.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
 }
 
 fn lenient_direction<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Direction>, D::Error> {

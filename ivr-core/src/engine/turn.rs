@@ -2,17 +2,18 @@
 //! to its next action, and checks every action against the call-state rules before it is sent.
 
 use crate::flow::{
-    template, Ctx, FetchRequest, Flow, Input, Next, Prompt, Registry, Retries, Step,
+    hours::OPENING_HOURS, template, Ctx, FetchRequest, Flow, Input, Next, Prompt, Registry,
+    Retries, Step,
 };
 use crate::telesign::{
     may_answer, Action, CollectDigits, Dial, DialStatus, Event, EventKind, HangupCause,
     MediaCompleted, MediaStatus, Method, Parties, Play, SendDtmf, Speak,
 };
 
-use super::redelivery::remember;
+use super::fit::{is_phone_key, remember};
 use super::{
-    done, hangup_reply, Answer, AnswerResult, CallOutcome, Direction, Note, Outcome, Reply,
-    Session, Wait, Write, MAX_HOPS,
+    done, hangup_reply, Answer, AnswerResult, CallOutcome, Direction, MediaFailure, Note, Outcome,
+    Reply, Session, Wait, Write, MAX_HOPS,
 };
 
 /// The flow of a live call is gone: hang up politely and say so in the record.
@@ -52,9 +53,28 @@ pub(super) struct Turn<'a> {
     pub(super) session: Session,
     pub(super) event: &'a Event,
     pub(super) now_ms: u64,
+    /// Keys that stopped a plain prompt: the answer of the next input step, if the call reaches
+    /// one before another prompt in this turn.
+    keys_ahead: Option<String>,
+    /// The variable a prompt needed and did not have, when that is why the turn failed.
+    missing: Option<String>,
+    /// The turn is already on its way to a fallback after an error: a second error hangs up.
+    recovering: bool,
 }
 
 impl<'a> Turn<'a> {
+    pub(super) fn new(flow: &'a Flow, session: Session, event: &'a Event, now_ms: u64) -> Self {
+        Turn {
+            flow,
+            session,
+            event,
+            now_ms,
+            keys_ahead: None,
+            missing: None,
+            recovering: false,
+        }
+    }
+
     /// A turn of the call's flow; a call whose flow is gone (removed by a deploy while the call
     /// was live) is ended instead.
     pub(super) fn start(
@@ -65,12 +85,7 @@ impl<'a> Turn<'a> {
         now_ms: u64,
     ) -> Result<Self, Outcome> {
         match registry.get(&session.flow) {
-            Some(flow) => Ok(Turn {
-                flow,
-                session,
-                event,
-                now_ms,
-            }),
+            Some(flow) => Ok(Turn::new(flow, session, event, now_ms)),
             None => Err(ended_badly(session, event, fingerprint, now_ms)),
         }
     }
@@ -130,33 +145,75 @@ impl<'a> Turn<'a> {
         !named.contains(&ringing.as_str()) && before.iter().any(|n| named.contains(&n.as_str()))
     }
 
+    /// The prompt the call waited on ended: played through, stopped by keys, timed out, or
+    /// failed.
     fn media_completed(&mut self, m: &MediaCompleted) -> TurnResult {
         let name = self.session.step.clone();
         let step = self.flow.get(&name).ok_or(FlowError)?;
-        if self.session.wait == Wait::Notice {
-            // The retry notice was said; now the prompt itself.
-            return self.prompt_for_input(step);
+        if m.status == MediaStatus::Failed {
+            return self.media_failed(&name, step);
         }
+        // Only keys a phone has are kept: nothing else reaches a session or a record.
+        let keys: String = m
+            .collected_digits
+            .chars()
+            .filter(|c| is_phone_key(*c))
+            .collect();
+        if self.session.wait == Wait::Notice {
+            // The retry notice before an audio prompt was said (or stopped by keys, which then
+            // answer the prompt itself).
+            return if keys.is_empty() {
+                self.prompt_for_input(step)
+            } else {
+                self.entry(&name, step, &keys)
+            };
+        }
+        if let Some(prompt) = prompt_of(step).filter(|p| self.more_parts(p)) {
+            // A part of a prompt of several ended: keys answer (or stop) the whole prompt,
+            // otherwise the next part plays.
+            if keys.is_empty() {
+                self.session.part += 1;
+                let input = input_prompt(step).map(|(_, input)| input);
+                let action = self.prompt_action(prompt, input)?;
+                return self.send(action);
+            }
+            if step.is_input() {
+                return self.entry(&name, step, &keys);
+            }
+        }
+        match step {
+            Step::Say { next, .. } => {
+                if !keys.is_empty() {
+                    // Keys stop a plain prompt; they answer the next input step, if the call
+                    // reaches one before another prompt.
+                    self.answer(&name, &keys, AnswerResult::Interrupted);
+                    self.keys_ahead = Some(keys);
+                }
+                self.follow(next.clone())
+            }
+            Step::Menu { .. } | Step::Gather { .. } => self.entry(&name, step, &keys),
+            _ => Err(FlowError),
+        }
+    }
+
+    /// The caller's entry at an input step: the keys up to the first terminator (the
+    /// terminator ends the entry and is not part of it). Nothing, or a terminator alone, is no
+    /// input.
+    fn entry(&mut self, name: &str, step: &Step, keys: &str) -> TurnResult {
         let (input, retries) = match step {
-            Step::Say { next, .. } => return self.follow(next.clone()),
             Step::Menu { input, retries, .. } | Step::Gather { input, retries, .. } => {
                 (input, retries)
             }
             _ => return Err(FlowError),
         };
-        // Only keys a phone has are kept (nothing else reaches a session or a record), without
-        // the terminators that ended the entry.
-        let digits: String = m
-            .collected_digits
-            .chars()
-            .filter(|c| {
-                (c.is_ascii_digit() || matches!(c, '*' | '#')) && !input.terminators.contains(*c)
-            })
-            .collect();
+        let end = keys
+            .find(|c| input.terminators.contains(c))
+            .unwrap_or(keys.len());
+        let digits = &keys[..end];
         // Digits pressed before a timeout still count; only an empty entry is "no input".
         if digits.is_empty() {
-            self.answer(&name, &digits, AnswerResult::NoInput);
-            return self.retry(&name, &retries.no_input, retries);
+            self.answer(name, digits, AnswerResult::NoInput);
+            return self.retry(name, &retries.no_input, retries);
         }
         match step {
             Step::Menu {
@@ -165,21 +222,21 @@ impl<'a> Turn<'a> {
                 save_as,
                 ..
             } => {
-                if repeat.as_deref() == Some(digits.as_str()) {
-                    self.answer(&name, &digits, AnswerResult::Repeat);
+                if repeat.as_deref() == Some(digits) {
+                    self.answer(name, digits, AnswerResult::Repeat);
                     return self.prompt_for_input(step);
                 }
-                match options.iter().find(|(k, _)| *k == digits) {
+                match options.iter().find(|(k, _)| k == digits) {
                     Some((_, target)) => {
-                        self.answer(&name, &digits, AnswerResult::Accepted);
+                        self.answer(name, digits, AnswerResult::Accepted);
                         if let Some(var) = save_as {
                             self.session.vars.insert(var.clone(), target.clone());
                         }
                         self.follow(Next::to(target))
                     }
                     None => {
-                        self.answer(&name, &digits, AnswerResult::Invalid);
-                        self.retry(&name, &retries.invalid, retries)
+                        self.answer(name, digits, AnswerResult::Invalid);
+                        self.retry(name, &retries.invalid, retries)
                     }
                 }
             }
@@ -187,18 +244,76 @@ impl<'a> Turn<'a> {
                 var,
                 min_digits,
                 next,
+                check,
                 ..
             } => {
+                // A gathered value is digits: `*` or `#` inside it (when not a terminator) make
+                // it invalid, as does a length outside `digits(min, max)`.
                 let len = u32::try_from(digits.len()).unwrap_or(u32::MAX);
-                if len < *min_digits || len > input.max_digits {
-                    self.answer(&name, &digits, AnswerResult::Invalid);
-                    return self.retry(&name, &retries.invalid, retries);
+                let only_digits = digits.bytes().all(|b| b.is_ascii_digit());
+                if !only_digits || len < *min_digits || len > input.max_digits {
+                    self.answer(name, digits, AnswerResult::Invalid);
+                    return self.retry(name, &retries.invalid, retries);
                 }
-                self.answer(&name, &digits, AnswerResult::Accepted);
-                self.session.vars.insert(var.clone(), digits);
+                if check.is_some_and(|check| !check(digits)) {
+                    self.answer(name, digits, AnswerResult::Refused);
+                    return self.retry(name, &retries.invalid, retries);
+                }
+                self.answer(name, digits, AnswerResult::Accepted);
+                self.session.vars.insert(var.clone(), digits.to_owned());
                 self.follow(next.clone())
             }
             _ => Err(FlowError),
+        }
+    }
+
+    /// Telesign could not play the prompt: noted in the record; an audio prompt with a spoken
+    /// fallback is spoken instead, any other prompt is tried once more; after that the call
+    /// moves on (a `say` to its next step, a menu or gather to its fallback, else hang up).
+    fn media_failed(&mut self, name: &str, step: &Step) -> TurnResult {
+        let status = match self.event.kind {
+            EventKind::PlayCompleted(_) => "playback_failed",
+            _ => "speak_failed",
+        };
+        self.session.failures.push(MediaFailure {
+            step: name.to_owned(),
+            status: status.to_owned(),
+            at_ms: self.now_ms,
+        });
+        if self.session.wait == Wait::Notice {
+            // The notice before an audio prompt failed: the prompt itself, without it.
+            return self.prompt_for_input(step);
+        }
+        let prompt = match step {
+            Step::Say { prompt, .. } => prompt,
+            _ => input_prompt(step).ok_or(FlowError)?.0,
+        };
+        let has_fallback = matches!(
+            prompt,
+            Prompt::Play {
+                or_say: Some(_),
+                ..
+            }
+        );
+        if has_fallback && !self.session.spoken_fallback {
+            self.session.spoken_fallback = true;
+        } else if self.session.media_retries == 0 {
+            self.session.media_retries = 1;
+        } else {
+            return match step {
+                Step::Say { next, .. } => self.follow(next.clone()),
+                _ => {
+                    let fallback = input_retries(step).and_then(|r| r.fallback.as_deref());
+                    self.follow(fallback.map_or(Next::Hangup, Next::to))
+                }
+            };
+        }
+        match step {
+            Step::Say { prompt, .. } => {
+                let action = self.prompt_action(prompt, None)?;
+                self.send(action)
+            }
+            _ => self.prompt_for_input(step),
         }
     }
 
@@ -220,13 +335,21 @@ impl<'a> Turn<'a> {
         let step = self.flow.get(name).ok_or(FlowError)?;
         let (prompt, input) = input_prompt(step).ok_or(FlowError)?;
         let notice = notice.trim();
+        self.session.part = 0;
         match prompt {
             Prompt::Speak { text, language } if !notice.is_empty() => {
-                let text = format!("{notice} {}", self.render(text));
+                let text = format!("{notice} {}", self.render(text)?);
                 let speak = self.speak(&text, language.as_deref(), Some(input))?;
                 self.send(Action::Speak(speak))
             }
-            Prompt::Play { .. } if !notice.is_empty() => {
+            Prompt::Play {
+                or_say: Some(text), ..
+            } if !notice.is_empty() && self.session.spoken_fallback => {
+                let text = format!("{notice} {}", self.render(text)?);
+                let speak = self.speak(&text, None, Some(input))?;
+                self.send(Action::Speak(speak))
+            }
+            Prompt::Play { .. } | Prompt::Parts(_) if !notice.is_empty() => {
                 let action = self.speak(notice, None, None)?;
                 self.session.wait = Wait::Notice;
                 self.allowed(Action::Speak(action))
@@ -287,8 +410,13 @@ impl<'a> Turn<'a> {
             let step = self.flow.get(&name).ok_or(FlowError)?;
             self.session.step = name.clone();
             self.session.visited.push(name.clone());
+            self.session.media_retries = 0;
+            self.session.spoken_fallback = false;
+            self.session.part = 0;
             match step {
                 Step::Say { prompt, .. } => {
+                    // Keys that stopped the last prompt answer input steps only.
+                    self.keys_ahead = None;
                     let action = self.prompt_action(prompt, None)?;
                     return self.send(action);
                 }
@@ -296,11 +424,30 @@ impl<'a> Turn<'a> {
                     // The count starts afresh at each input step entered, and only there: a
                     // `Next::Retry` from the steps after it (a check of the entry) spends it.
                     self.session.retries = 0;
-                    self.session.input_step = Some(name);
-                    return self.prompt_for_input(step);
+                    self.session.input_step = Some(name.clone());
+                    return match self.keys_ahead.take() {
+                        Some(keys) => self.entry(&name, step, &keys),
+                        None => self.prompt_for_input(step),
+                    };
                 }
-                Step::Decide { targets, decide } => {
+                Step::Decide {
+                    targets, decide, ..
+                } => {
                     next = checked(decide(&mut self.ctx()), targets)?;
+                }
+                Step::Hours {
+                    hours,
+                    open,
+                    closed,
+                } => {
+                    next = match hours.is_open_at(self.now_ms).ok_or(FlowError)? {
+                        true => open.clone(),
+                        false => {
+                            let words = hours.describe();
+                            self.session.vars.insert(OPENING_HOURS.to_owned(), words);
+                            closed.clone()
+                        }
+                    };
                 }
                 Step::Fetch { request, .. } => {
                     return Ok(Some(Produced::Fetch(request(&self.ctx()))));
@@ -330,17 +477,34 @@ impl<'a> Turn<'a> {
         self.send(action)
     }
 
-    fn prompt_action(&self, prompt: &Prompt, input: Option<&Input>) -> Result<Action, FlowError> {
+    fn prompt_action(
+        &mut self,
+        prompt: &Prompt,
+        input: Option<&Input>,
+    ) -> Result<Action, FlowError> {
         match prompt {
+            Prompt::Parts(parts) => {
+                // One part per event; only the last collects the entry.
+                let at = usize::try_from(self.session.part).unwrap_or(usize::MAX);
+                let part = parts.get(at).ok_or(FlowError)?;
+                let last = at + 1 == parts.len();
+                self.prompt_action(part, input.filter(|_| last))
+            }
             Prompt::Speak { text, language } => {
-                let text = self.render(text);
+                let text = self.render(text)?;
                 Ok(Action::Speak(self.speak(
                     &text,
                     language.as_deref(),
                     input,
                 )?))
             }
-            Prompt::Play { url } => {
+            Prompt::Play {
+                or_say: Some(text), ..
+            } if self.session.spoken_fallback => {
+                let text = self.render(text)?;
+                Ok(Action::Speak(self.speak(&text, None, input)?))
+            }
+            Prompt::Play { url, .. } => {
                 let mut play = Play::new(url).map_err(|_| FlowError)?;
                 if let Some(input) = input {
                     play = play.collect(collect_digits(input)?);
@@ -369,30 +533,30 @@ impl<'a> Turn<'a> {
         let Step::Dial {
             numbers,
             caller_id,
-            record,
+            options,
             ..
         } = step
         else {
             return Err(FlowError);
         };
         let caller_id = match caller_id {
-            Some(c) => self.render(c),
+            Some(c) => self.render(c)?,
             // Show the number the caller dialed (ours) to the agent.
             None => self.session.to.clone().unwrap_or_default(),
         };
         let start = usize::try_from(from).unwrap_or(usize::MAX);
         for (i, number) in numbers.iter().enumerate().skip(start) {
-            let number = self.render(number);
+            // A number whose variable is not set is skipped, as a number that is not one is.
+            let Ok(number) = self.render(number) else {
+                self.missing = None;
+                continue;
+            };
             if let Ok(dial) = Dial::new(&number, &caller_id) {
                 self.session.hunt = u32::try_from(i).unwrap_or(u32::MAX);
                 self.session.rung.push(dial.to().digits().to_owned());
-                // record_call is sent only when asked for, as in Telesign's examples.
-                let dial = if *record {
-                    dial.record_call(true)
-                } else {
-                    dial
-                };
-                return Ok(Some(Action::Dial(dial)));
+                return Ok(Some(Action::Dial(
+                    options.apply(dial).map_err(|_| FlowError)?,
+                )));
             }
         }
         Ok(None)
@@ -429,12 +593,18 @@ impl<'a> Turn<'a> {
         }
     }
 
-    fn render(&self, text: &str) -> String {
+    /// `text` with its placeholders filled; a variable that is not set (and has no default)
+    /// fails the turn, to the step's fallback or the flow's `on_error` step.
+    fn render(&mut self, text: &str) -> Result<String, FlowError> {
         let s = &self.session;
-        template::render(text, |name| match name {
+        let rendered = template::render(text, |name| match name {
             "caller" => caller(s),
             "called" => called(s),
             _ => s.vars.get(name).map(String::as_str),
+        });
+        rendered.map_err(|template::Missing(name)| {
+            self.missing = Some(name);
+            FlowError
         })
     }
 
@@ -457,12 +627,14 @@ impl<'a> Turn<'a> {
             Ok(p) => p,
             Err(FlowError) => {
                 self.session.outcome = Some(CallOutcome::FlowError);
-                // Judged as `send` judges: after send_dtmf an unknown event may be answered.
-                if self.allowed(Action::Hangup).is_ok() {
-                    self.session.wait = Wait::Hangup;
-                    Some(Produced::Action(Action::Hangup))
-                } else {
-                    None
+                match self.recover() {
+                    Ok(p) => p,
+                    // Judged as `send` judges: after send_dtmf an unknown event may be answered.
+                    Err(FlowError) if self.allowed(Action::Hangup).is_ok() => {
+                        self.session.wait = Wait::Hangup;
+                        Some(Produced::Action(Action::Hangup))
+                    }
+                    Err(FlowError) => None,
                 }
             }
         };
@@ -484,6 +656,49 @@ impl<'a> Turn<'a> {
             self.now_ms,
         );
         done(reply, Write::Session(Box::new(self.session)), note)
+    }
+}
+
+impl Turn<'_> {
+    /// After a flow error: the step's fallback when a prompt lacked a variable (a menu's or a
+    /// gather's), else the flow's `on_error` step, once; `Err` when there is none or it fails
+    /// too, and the call is hung up.
+    fn recover(&mut self) -> TurnResult {
+        if self.recovering {
+            return Err(FlowError);
+        }
+        self.recovering = true;
+        let fallback = self.missing.take().and_then(|_| {
+            let step = self.flow.get(&self.session.step)?;
+            input_retries(step)?.fallback.clone()
+        });
+        let target = fallback
+            .or_else(|| self.flow.on_error.clone())
+            .ok_or(FlowError)?;
+        self.keys_ahead = None;
+        self.follow(Next::Step(target))
+    }
+}
+
+impl Turn<'_> {
+    /// Whether `prompt` has parts after the one that just ended.
+    fn more_parts(&self, prompt: &Prompt) -> bool {
+        match prompt {
+            Prompt::Parts(parts) => {
+                usize::try_from(self.session.part).is_ok_and(|at| at + 1 < parts.len())
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What a step plays, if it plays something.
+fn prompt_of(step: &Step) -> Option<&Prompt> {
+    match step {
+        Step::Say { prompt, .. } | Step::Menu { prompt, .. } | Step::Gather { prompt, .. } => {
+            Some(prompt)
+        }
+        _ => None,
     }
 }
 

@@ -1,11 +1,15 @@
 //! The builders flows are written with: each reads like the call it describes.
 
-use super::{DecideFn, Input, Next, Prompt, RequestFn, ResponseFn, Retries, Step};
+use super::hours::{Days, Hours};
+use super::{
+    CheckFn, DecideFn, DialOptions, Input, Next, ParseFn, Prompt, RequestFn, Retries, Step,
+};
 
 /// An audio file prompt: `say(audio("https://example.com/welcome.wav"))`.
 pub fn audio(url: &str) -> Prompt {
     Prompt::Play {
         url: url.to_owned(),
+        or_say: None,
     }
 }
 
@@ -15,6 +19,18 @@ pub fn speak_in(language: &str, text: &str) -> Prompt {
         text: text.to_owned(),
         language: Some(language.to_owned()),
     }
+}
+
+/// Several prompts in turn, one after the other: `say(parts([audio(chime), "Welcome.".into()]))`.
+pub fn parts<const N: usize>(parts: [Prompt; N]) -> Prompt {
+    let mut flat = Vec::with_capacity(N);
+    for part in parts {
+        match part {
+            Prompt::Parts(inner) => flat.extend(inner),
+            part => flat.push(part),
+        }
+    }
+    Prompt::Parts(flat)
 }
 
 /// Speak or play a prompt; the call hangs up after it unless `.then(..)` names a next step.
@@ -153,6 +169,7 @@ pub fn gather(prompt: impl Into<Prompt>, var: &str) -> GatherBuilder {
             invalid: "Sorry, that entry is not valid.".to_owned(),
             ..Retries::default()
         },
+        check: None,
     })
 }
 
@@ -206,6 +223,14 @@ impl GatherBuilder {
     pub fn fallback(self, step: &str) -> Self {
         self.with(|_, _, _, r| r.fallback = Some(step.to_owned()))
     }
+    /// Refuse an entry `check` says is wrong (a Luhn check digit, a known PIN): the gather asks
+    /// again with its invalid notice, counting a retry, and the record keeps it as `refused`.
+    pub fn check(mut self, check: CheckFn) -> Self {
+        if let Step::Gather { check: c, .. } = &mut self.0 {
+            *c = Some(check);
+        }
+        self
+    }
 }
 
 impl From<GatherBuilder> for Step {
@@ -214,22 +239,136 @@ impl From<GatherBuilder> for Step {
     }
 }
 
+fn names<const N: usize>(names: [&str; N]) -> Vec<String> {
+    names.iter().map(|s| (*s).to_owned()).collect()
+}
+
 /// Run `decide` to choose the next step among `targets` (declared so flows can be validated; a
 /// step not declared here is refused at run time and the call ends politely).
-pub fn decide<const N: usize>(targets: [&str; N], decide: DecideFn) -> Step {
-    Step::Decide {
-        targets: targets.iter().map(|s| (*s).to_owned()).collect(),
+pub fn decide<const N: usize>(targets: [&str; N], decide: DecideFn) -> DecideBuilder {
+    DecideBuilder(Step::Decide {
+        targets: names(targets),
         decide,
+        sets: Vec::new(),
+    })
+}
+
+pub struct DecideBuilder(Step);
+
+impl DecideBuilder {
+    /// The variables the code may set, so that later prompts may name them.
+    pub fn sets<const N: usize>(mut self, vars: [&str; N]) -> Self {
+        if let Step::Decide { sets, .. } = &mut self.0 {
+            *sets = names(vars);
+        }
+        self
     }
 }
 
-/// Call an HTTP API: `request` builds the request from the session, `response` reads the answer
-/// (or the failure, e.g. a timeout) and picks the next step among `targets`.
-pub fn fetch<const N: usize>(targets: [&str; N], request: RequestFn, response: ResponseFn) -> Step {
-    Step::Fetch {
-        targets: targets.iter().map(|s| (*s).to_owned()).collect(),
+impl From<DecideBuilder> for Step {
+    fn from(b: DecideBuilder) -> Step {
+        b.0
+    }
+}
+
+/// Call an HTTP API: `request` builds the request from the session; `.on_ok(step, parse)` reads
+/// a successful answer into variables and goes on at `step`; `.on_error(step)` is where a failed
+/// request (or an answer `parse` refused) goes.
+pub fn fetch(request: RequestFn) -> FetchBuilder {
+    FetchBuilder(Step::Fetch {
         request,
-        response,
+        parse: |_, _| Ok(()),
+        ok: Next::Hangup,
+        error: Next::Hangup,
+        sets: Vec::new(),
+    })
+}
+
+pub struct FetchBuilder(Step);
+
+impl FetchBuilder {
+    /// A 2xx answer is read by `parse`; if it accepts it, the call goes on at `step`.
+    pub fn on_ok(mut self, step: &str, read: ParseFn) -> Self {
+        if let Step::Fetch { parse, ok, .. } = &mut self.0 {
+            *parse = read;
+            *ok = Next::to(step);
+        }
+        self
+    }
+    /// Where the call goes when the request fails or its answer is refused.
+    pub fn on_error(mut self, step: &str) -> Self {
+        if let Step::Fetch { error, .. } = &mut self.0 {
+            *error = Next::to(step);
+        }
+        self
+    }
+    /// The variables `parse` may set, so that later prompts may name them.
+    pub fn sets<const N: usize>(mut self, vars: [&str; N]) -> Self {
+        if let Step::Fetch { sets, .. } = &mut self.0 {
+            *sets = names(vars);
+        }
+        self
+    }
+}
+
+impl From<FetchBuilder> for Step {
+    fn from(b: FetchBuilder) -> Step {
+        b.0
+    }
+}
+
+/// Branch on opening hours in an IANA time zone:
+/// `hours("America/New_York").open(Mon..=Fri, "09:00-17:30").closed_on("2026-12-25")
+/// .then_open("agents").then_closed("closed")`.
+pub fn hours(zone: &str) -> HoursBuilder {
+    HoursBuilder {
+        hours: Hours::new(zone),
+        open: Next::Hangup,
+        closed: Next::Hangup,
+    }
+}
+
+pub struct HoursBuilder {
+    hours: Hours,
+    open: Next,
+    closed: Next,
+}
+
+impl HoursBuilder {
+    /// Open on `days` (`Mon`, `Mon..=Fri`, `[Sat, Sun]`) for `ranges` (`"09:00-12:00, 13:00-17:00"`).
+    pub fn open(mut self, days: impl Days, ranges: &str) -> Self {
+        self.hours.open(days, ranges);
+        self
+    }
+    /// Closed all day on `date` (`"2026-12-25"`).
+    pub fn closed_on(mut self, date: &str) -> Self {
+        self.hours.closed_on(date);
+        self
+    }
+    /// Open only for `ranges` on `date`, whatever its weekday's hours are.
+    pub fn special(mut self, date: &str, ranges: &str) -> Self {
+        self.hours.special(date, ranges);
+        self
+    }
+    /// Where calls go while open.
+    pub fn then_open(mut self, step: &str) -> Self {
+        self.open = Next::to(step);
+        self
+    }
+    /// Where calls go while closed (the variable `opening_hours` says the hours in words).
+    pub fn then_closed(mut self, step: &str) -> Self {
+        self.closed = Next::to(step);
+        self
+    }
+}
+
+impl From<HoursBuilder> for Step {
+    fn from(b: HoursBuilder) -> Step {
+        Step::Hours {
+            hours: b.hours,
+            open: b.open,
+            closed: b.closed,
+        }
     }
 }
 
@@ -238,7 +377,7 @@ pub fn dial<const N: usize>(numbers: [&str; N]) -> DialBuilder {
     DialBuilder(Step::Dial {
         numbers: numbers.iter().map(|s| (*s).to_owned()).collect(),
         caller_id: None,
-        record: false,
+        options: DialOptions::default(),
         after: Next::Hangup,
         on_no_answer: Next::Hangup,
     })
@@ -249,17 +388,17 @@ pub struct DialBuilder(Step);
 impl DialBuilder {
     fn with(
         mut self,
-        f: impl FnOnce(&mut Option<String>, &mut bool, &mut Next, &mut Next),
+        f: impl FnOnce(&mut Option<String>, &mut DialOptions, &mut Next, &mut Next),
     ) -> Self {
         if let Step::Dial {
             caller_id,
-            record,
+            options,
             after,
             on_no_answer,
             ..
         } = &mut self.0
         {
-            f(caller_id, record, after, on_no_answer);
+            f(caller_id, options, after, on_no_answer);
         }
         self
     }
@@ -269,7 +408,19 @@ impl DialBuilder {
     }
     /// Record the bridged call (the file name arrives in the call record).
     pub fn record(self) -> Self {
-        self.with(|_, r, _, _| *r = true)
+        self.with(|_, o, _, _| o.record_call = true)
+    }
+    /// End the bridged call after `seconds` (Telesign's limit is 14400, four hours).
+    pub fn max_call_duration(self, seconds: u32) -> Self {
+        self.with(|_, o, _, _| o.max_call_duration = Some(seconds))
+    }
+    /// Tones sent once the number answers (`0-9A-D*#`, `w` a half-second pause): an extension.
+    pub fn send_dtmf(self, tones: &str) -> Self {
+        self.with(|_, o, _, _| o.send_dtmf = Some(tones.to_owned()))
+    }
+    /// Mark the dialled leg as the primary one (Telesign's `is_primary`).
+    pub fn primary(self) -> Self {
+        self.with(|_, o, _, _| o.is_primary = true)
     }
     /// Where to go when no number answered (default: hang up).
     pub fn on_no_answer(self, step: &str) -> Self {

@@ -226,10 +226,13 @@ impl Diagram {
                     self.edge(id, ids.get(target), Some("code"), Line::Solid);
                 }
             }
-            Step::Fetch { targets, .. } => {
-                for target in targets {
-                    self.edge(id, ids.get(target), Some("response"), Line::Solid);
-                }
+            Step::Fetch { ok, error, .. } => {
+                self.next(id, ok, Some("answered"), Line::Solid, ids);
+                self.next(id, error, Some("failed"), Line::Dotted, ids);
+            }
+            Step::Hours { open, closed, .. } => {
+                self.next(id, open, Some("open"), Line::Solid, ids);
+                self.next(id, closed, Some("closed"), Line::Solid, ids);
             }
             Step::Dial {
                 numbers,
@@ -300,6 +303,11 @@ fn node(id: &str, name: &str, step: &Step, flow_language: &str) -> String {
         }
         Step::Decide { .. } => ("code decides".to_owned(), "{{\"", "\"}}"),
         Step::Fetch { .. } => ("HTTP request".to_owned(), "[[\"", "\"]]"),
+        Step::Hours { hours, .. } => (
+            format!("hours ({}): {}", hours.zone, hours.describe()),
+            "{{\"",
+            "\"}}",
+        ),
         Step::Dial { numbers, .. } => {
             let verb = if numbers.len() > 1 {
                 "ring in turn"
@@ -327,7 +335,18 @@ fn prompt_text(prompt: &Prompt, flow_language: &str) -> String {
                 _ => format!("say: {short}"),
             }
         }
-        Prompt::Play { url } => format!("play {url}"),
+        Prompt::Play { url, or_say: None } => format!("play {url}"),
+        Prompt::Play {
+            url,
+            or_say: Some(text),
+        } => format!("play {url}, or say: {}", shorten(text, 40)),
+        Prompt::Parts(parts) => {
+            let each: Vec<String> = parts
+                .iter()
+                .map(|p| prompt_text(p, flow_language))
+                .collect();
+            each.join(", then ")
+        }
     }
 }
 

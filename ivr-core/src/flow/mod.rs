@@ -22,17 +22,20 @@
 mod build;
 mod ctx;
 pub mod diagram;
+pub mod hours;
+pub mod lock;
 mod registry;
 pub mod template;
 pub mod validate;
 
 pub use build::*;
 pub use ctx::{Ctx, FetchRequest, FetchResponse};
+pub use hours::Weekday::{self, Fri, Mon, Sat, Sun, Thu, Tue, Wed};
 pub use registry::Registry;
 
 /// Who starts the calls a flow handles: Telesign's `incoming_call` (inbound) or our own dial
 /// (outbound, answered by `dial_completed`). It decides which actions the first step may send.
-pub use crate::telesign::Direction;
+pub use crate::telesign::{DialOptions, Direction};
 
 /// A named call flow. The first step added is where every call starts.
 #[derive(Debug, Clone)]
@@ -42,6 +45,14 @@ pub struct Flow {
     /// TTS language of every `speak` that does not name its own (default `en-US`).
     pub language: String,
     pub steps: Vec<(String, Step)>,
+    /// The variables a call of this flow must be given when it is placed (outbound flows).
+    pub needs: Vec<String>,
+    /// Where the call goes whenever the flow cannot go on (a flow error, a step that is gone),
+    /// instead of a bare hang-up.
+    pub on_error: Option<String>,
+    /// Steps renamed since an earlier version (old name, new name): a live call at an old name
+    /// goes on at the new one.
+    pub moved: Vec<(String, String)>,
 }
 
 impl Flow {
@@ -61,7 +72,42 @@ impl Flow {
             direction,
             language: "en-US".to_owned(),
             steps: Vec::new(),
+            needs: Vec::new(),
+            on_error: None,
+            moved: Vec::new(),
         }
+    }
+
+    /// The variables a call must be given when it is placed: `POST /calls` and
+    /// `POST /campaigns` refuse a call without them (`422 missing_vars`).
+    pub fn needs<const N: usize>(mut self, vars: [&str; N]) -> Self {
+        self.needs = vars.iter().map(|v| (*v).to_owned()).collect();
+        self
+    }
+
+    /// The step a call goes to whenever the flow cannot go on (an apology, a transfer), instead
+    /// of a bare hang-up.
+    pub fn on_error(mut self, step: &str) -> Self {
+        self.on_error = Some(step.to_owned());
+        self
+    }
+
+    /// `old` was renamed `new`: a live call at `old` (placed by the version before) goes on at
+    /// `new`. The checker requires it for every step of `flows/flows.lock` that is gone.
+    pub fn moved(mut self, old: &str, new: &str) -> Self {
+        self.moved.push((old.to_owned(), new.to_owned()));
+        self
+    }
+
+    /// Where a session at `step` is in this version: the step itself, or where it moved.
+    pub fn resolve<'f>(&'f self, step: &'f str) -> Option<&'f str> {
+        if self.get(step).is_some() {
+            return Some(step);
+        }
+        let moved = self.moved.iter().find(|(old, _)| old == step);
+        moved
+            .map(|(_, new)| new.as_str())
+            .filter(|n| self.get(n).is_some())
     }
 
     /// The default TTS language of this flow.
@@ -86,7 +132,7 @@ impl Flow {
     }
 }
 
-/// What the caller hears: text to speak, or an audio file to play.
+/// What the caller hears: text to speak, an audio file to play, or several of them in turn.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Prompt {
     /// Text-to-speech; `{var}` placeholders are filled from the session (see [`template`]).
@@ -94,8 +140,27 @@ pub enum Prompt {
         text: String,
         language: Option<String>,
     },
-    /// An https URL of a 16-bit PCM audio file allow-listed with Telesign.
-    Play { url: String },
+    /// An https URL of a 16-bit PCM audio file allow-listed with Telesign, and the text to
+    /// speak instead (in the flow's language) if Telesign reports it cannot play the file.
+    Play { url: String, or_say: Option<String> },
+    /// Parts played one after the other, one per event (Telesign's `play_multiple` parameters
+    /// are not in any page we have, so it is not sent); a menu or gather collects digits on the
+    /// last part, and keys pressed during an earlier one answer it at once.
+    Parts(Vec<Prompt>),
+}
+
+impl Prompt {
+    /// An audio prompt that is spoken as `text` when Telesign cannot play the file:
+    /// `audio("https://example.com/menu.wav").or_say("Press 1 for sales.")`.
+    pub fn or_say(self, text: &str) -> Prompt {
+        match self {
+            Prompt::Play { url, .. } => Prompt::Play {
+                url,
+                or_say: Some(text.to_owned()),
+            },
+            speak => speak,
+        }
+    }
 }
 
 impl From<&str> for Prompt {
@@ -176,8 +241,11 @@ impl Default for Retries {
 pub type DecideFn = fn(&mut Ctx) -> Next;
 /// User code that builds an HTTP request from the session.
 pub type RequestFn = fn(&Ctx) -> FetchRequest;
-/// User code that reads the answer to that request (or its failure) and decides where to go.
-pub type ResponseFn = fn(&mut Ctx, Result<&FetchResponse, &str>) -> Next;
+/// User code that reads a successful answer to that request into variables: `Err` (with why)
+/// sends the call to the step's `on_error` step.
+pub type ParseFn = fn(&mut Ctx, &FetchResponse) -> Result<(), String>;
+/// User code that checks a gathered value (a Luhn check digit, say): `false` refuses it.
+pub type CheckFn = fn(&str) -> bool;
 
 /// One step of a flow.
 #[derive(Debug, Clone)]
@@ -202,23 +270,40 @@ pub enum Step {
         input: Input,
         next: Next,
         retries: Retries,
+        /// User code that may refuse a well-formed entry (a retry, counted, with the invalid
+        /// notice).
+        check: Option<CheckFn>,
     },
     /// Run user code to pick the next step (no action of its own).
     Decide {
         targets: Vec<String>,
         decide: DecideFn,
+        /// The variables the code may set (for the checker).
+        sets: Vec<String>,
     },
-    /// Call an HTTP API, then run user code on the answer to pick the next step.
+    /// Call an HTTP API; user code reads a successful answer, then the call goes on at `ok`, or
+    /// at `error` when the request failed (no answer, a status other than 2xx, the event's time
+    /// budget spent) or the code refused the answer.
     Fetch {
-        targets: Vec<String>,
         request: RequestFn,
-        response: ResponseFn,
+        parse: ParseFn,
+        ok: Next,
+        error: Next,
+        /// The variables the code may set (for the checker).
+        sets: Vec<String>,
+    },
+    /// Branch on the caller's moment in a time zone: open or closed. When closed, the variable
+    /// `opening_hours` says the weekly hours in words, for the closed message.
+    Hours {
+        hours: hours::Hours,
+        open: Next,
+        closed: Next,
     },
     /// Bridge the caller to a number, trying each in turn until one answers.
     Dial {
         numbers: Vec<String>,
         caller_id: Option<String>,
-        record: bool,
+        options: DialOptions,
         /// After a bridged leg that was answered has ended.
         after: Next,
         /// When no number answered.
@@ -254,8 +339,14 @@ impl Step {
                 out.extend(next(n));
                 out.extend(retries.fallback.as_deref());
             }
-            Step::Decide { targets, .. } | Step::Fetch { targets, .. } => {
-                out.extend(targets.iter().map(String::as_str))
+            Step::Decide { targets, .. } => out.extend(targets.iter().map(String::as_str)),
+            Step::Fetch { ok, error, .. } => {
+                out.extend(next(ok));
+                out.extend(next(error));
+            }
+            Step::Hours { open, closed, .. } => {
+                out.extend(next(open));
+                out.extend(next(closed));
             }
             Step::Dial {
                 after,

@@ -1,18 +1,98 @@
 //! Checks flows before any call reaches them: every referenced step exists, every step is
 //! reachable and can reach the end of the call, every prompt, number and digit setting is one
-//! Telesign accepts, and every step's action is allowed in every call state it can be entered in
-//! (Telesign answers `unsupported_call_state` otherwise; a `dial` after a menu is the classic).
+//! Telesign accepts, every step's action is allowed in every call state it can be entered in
+//! (Telesign answers `unsupported_call_state` otherwise; a `dial` after a menu is the classic),
+//! every placeholder names a variable the call can have by then, opening hours parse in a
+//! known zone, and no step a live call may be in is gone without a successor.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
-use super::template::placeholders;
+use super::hours::OPENING_HOURS;
+use super::lock::{Lock, LOCK_COMMAND};
+use super::template::{self, TemplateError};
 use super::{Direction, Flow, Input, Next, Prompt, Registry, Step};
+use crate::config::Config;
 use crate::telesign::{
     may_answer, CallLegCompleted, CollectDigits, Dial, DialCompleted, DialStatus, EventKind,
     HangupCause, Language, MediaCompleted, MediaStatus, Method, Parties, PhoneNumber, Play,
     SendDtmf,
 };
+
+/// Declares the checker's rules: variant, name, whether it only warns, and how to fix it.
+macro_rules! rules {
+    ($($variant:ident = $name:literal, $warning:literal, $hint:literal;)+) => {
+        /// A rule a flow can break. Its name never changes once released.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Rule {
+            $(#[doc = $hint] $variant,)+
+        }
+
+        impl Rule {
+            /// Every rule, in declaration order.
+            pub const ALL: &'static [Rule] = &[$(Rule::$variant,)+];
+
+            /// The rule's name, e.g. `missing_step`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Rule::$variant => $name,)+
+                }
+            }
+
+            /// Whether breaking it is a warning (the flow still deploys) rather than an error.
+            pub fn is_warning(self) -> bool {
+                match self {
+                    $(Rule::$variant => $warning,)+
+                }
+            }
+
+            /// How to fix it, in the words of the flow language.
+            pub fn hint(self) -> &'static str {
+                match self {
+                    $(Rule::$variant => $hint,)+
+                }
+            }
+        }
+    };
+}
+
+rules! {
+    EmptyFlow = "empty_flow", false, "Add at least one `.step(..)`; the first one is where calls start.";
+    DuplicateFlow = "duplicate_flow", false, "Give every flow its own name in `Flow::inbound(..)` / `Flow::outbound(..)`.";
+    DuplicateStep = "duplicate_step", false, "Rename one of the steps; step names are unique within a flow.";
+    MissingStep = "missing_step", false, "Add a step with that name, or fix the name in `.then(..)`, `.option(..)`, `.fallback(..)`, `.on_error(..)`.";
+    UnreachableStep = "unreachable_step", false, "Lead to it from another step, or remove it.";
+    NoWayOut = "no_way_out", false, "Give the loop an exit: a `.fallback(..)`, a step that hangs up, or a `say` without `.then(..)`.";
+    UnsupportedCallState = "unsupported_call_state", false, "Telesign accepts `dial` only first (inbound) or after a dial, and `send_dtmf` only first in an outbound call: move the step, or put a `say` before it.";
+    MenuWithoutOptions = "menu_without_options", false, "Add `.option(key, step)`.";
+    InvalidKey = "invalid_key", false, "Use keys made of 0-9, * and #, no longer than `.max_digits(..)`.";
+    DuplicateKey = "duplicate_key", false, "Each key may lead to one step only.";
+    InvalidDigits = "invalid_digits", false, "Use `.digits(min, max)` with 1 <= min <= max.";
+    DialWithoutNumbers = "dial_without_numbers", false, "Give `dial([..])` at least one number.";
+    InvalidNumber = "invalid_number", false, "Write numbers in E.164 form, e.g. +15555550100, or as a `{var}` template.";
+    InvalidAction = "invalid_action", false, "Telesign would refuse this value; the problem says which one.";
+    NoTargets = "no_targets", false, "Declare the steps the code may return in `decide([..], f)`.";
+    EmptyMessage = "empty_message", false, "Give the prompt some text.";
+    InvalidLanguage = "invalid_language", false, "Use one of Telesign's TTS languages, e.g. en-US (see ivr-core/src/telesign/language.rs).";
+    InvalidUrl = "invalid_url", false, "Audio URLs must be https and allow-listed with Telesign.";
+    InvalidInput = "invalid_input", false, "Keep max digits and timeouts within the ranges in ivr-core/src/telesign/action.rs.";
+    RouteToOutboundFlow = "route_to_outbound_flow", false, "Route inbound numbers to inbound flows (`Flow::inbound`).";
+    MissingFlow = "missing_flow", false, "Register the flow with `.flow(..)` in flows/lib.rs, or fix the name.";
+    UnknownVariable = "unknown_variable", false, "Declare it with `Flow::outbound(..).needs([..])`, gather it before, declare that code sets it (`.sets([..])`), or give it a default: `{name|or:there}`.";
+    UnknownFilter = "unknown_filter", false, "Use the filters `digits`, `last4` and `or:<text>`, e.g. `{account|last4|digits}`.";
+    MalformedPlaceholder = "malformed_placeholder", false, "Close every `{` with `}` around a variable name of letters, digits and _; write `{{` for a brace.";
+    InvalidHours = "invalid_hours", false, "Use an IANA zone such as America/New_York (then `npm run flows:lock`), ranges like `09:00-17:30` within one day that do not overlap, and dates like `2026-12-25`.";
+    FetchBudget = "fetch_budget", true, "The fetch steps one event can chain may need more than EVENT_BUDGET_MS: the later ones then take their error branch. Put a prompt between them, lower FETCH_TIMEOUT_MS or raise EVENT_BUDGET_MS.";
+    StepGone = "step_gone", false, "A live call may be at this step (it is in flows/flows.lock): declare its successor with `.moved(\"old\", \"new\")`, or run `npm run flows:lock -- --prune` once no call can be there (a session is kept 5 hours at most, `SESSION_TTL_SECS`).";
+    UnlockedStep = "unlocked_step", false, "Run `npm run flows:lock` and commit flows/flows.lock, so that a later deploy knows a live call may be at this step.";
+    MovedToMissing = "moved_to_missing", false, "`.moved(old, new)` must name a step of this flow as `new`.";
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// One problem found in a flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,20 +100,52 @@ pub struct Problem {
     pub flow: String,
     /// The step at fault, when the problem is in one step.
     pub step: Option<String>,
-    /// A stable name of the rule broken, e.g. `missing_step`.
-    pub rule: &'static str,
+    pub rule: Rule,
     pub message: String,
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.rule.is_warning() {
+            "warning: "
+        } else {
+            ""
+        };
         match &self.step {
             Some(step) => write!(
                 f,
-                "flow `{}`, step `{step}`: [{}] {}",
+                "flow `{}`, step `{step}`: {kind}[{}] {}",
                 self.flow, self.rule, self.message
             ),
-            None => write!(f, "flow `{}`: [{}] {}", self.flow, self.rule, self.message),
+            None => write!(
+                f,
+                "flow `{}`: {kind}[{}] {}",
+                self.flow, self.rule, self.message
+            ),
+        }
+    }
+}
+
+/// What the checker knows of the worker's configuration: the time the `fetch` steps of one
+/// event may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub fetch_timeout_ms: u64,
+    pub event_budget_ms: u64,
+}
+
+impl Default for Limits {
+    /// The configuration's defaults.
+    fn default() -> Self {
+        Limits::of(&Config::from_lookup(|_| None))
+    }
+}
+
+impl Limits {
+    pub fn of(config: &Config) -> Self {
+        Limits {
+            fetch_timeout_ms: config.fetch_timeout_ms,
+            event_budget_ms: config.event_budget_ms,
         }
     }
 }
@@ -79,16 +191,31 @@ impl Entry {
     }
 }
 
-/// Every problem of every flow of the registry, and of its inbound routing.
+/// Every problem of every flow of the registry, and of its inbound routing, with the
+/// configuration's default limits and no lock.
 pub fn validate_registry(registry: &Registry) -> Vec<Problem> {
-    let mut problems: Vec<Problem> = registry.flows().iter().flat_map(validate).collect();
+    check_registry(registry, Limits::default(), None)
+}
+
+/// Every problem of every flow of the registry, of its inbound routing, and against `lock` (the
+/// flows as deployed before) when there is one.
+pub fn check_registry(registry: &Registry, limits: Limits, lock: Option<&Lock>) -> Vec<Problem> {
+    let none = BTreeSet::new();
+    let mut problems: Vec<Problem> = registry
+        .flows()
+        .iter()
+        .flat_map(|f| {
+            let locked = lock.map(|l| l.flows.get(&f.name).unwrap_or(&none));
+            check(f, limits, locked)
+        })
+        .collect();
     let mut names = BTreeSet::new();
     for flow in registry.flows() {
         if !names.insert(flow.name.as_str()) {
             problems.push(problem(
                 &flow.name,
                 None,
-                "duplicate_flow",
+                Rule::DuplicateFlow,
                 "two flows have this name".into(),
             ));
         }
@@ -99,13 +226,13 @@ pub fn validate_registry(registry: &Registry) -> Vec<Problem> {
             Some(_) => problems.push(problem(
                 name,
                 None,
-                "route_to_outbound_flow",
+                Rule::RouteToOutboundFlow,
                 format!("inbound calls to {number} are routed to an outbound flow"),
             )),
             None => problems.push(problem(
                 name,
                 None,
-                "missing_flow",
+                Rule::MissingFlow,
                 format!("inbound calls to {number} are routed to a flow that is not registered"),
             )),
         }
@@ -113,17 +240,25 @@ pub fn validate_registry(registry: &Registry) -> Vec<Problem> {
     problems
 }
 
-/// Every problem of one flow.
+/// Every problem of one flow, with the configuration's default limits and no lock.
 pub fn validate(flow: &Flow) -> Vec<Problem> {
+    check(flow, Limits::default(), None)
+}
+
+/// Every problem of one flow; `locked` is the flow's steps in the lock, if there is a lock.
+pub fn check(flow: &Flow, limits: Limits, locked: Option<&BTreeSet<String>>) -> Vec<Problem> {
     let mut v = Validator {
         flow,
         problems: Vec::new(),
     };
     v.run();
+    v.check_variables();
+    v.check_fetch_budget(limits);
+    v.check_moves(locked);
     v.problems
 }
 
-fn problem(flow: &str, step: Option<&str>, rule: &'static str, message: String) -> Problem {
+fn problem(flow: &str, step: Option<&str>, rule: Rule, message: String) -> Problem {
     Problem {
         flow: flow.to_owned(),
         step: step.map(str::to_owned),
@@ -138,21 +273,25 @@ struct Validator<'a> {
 }
 
 impl<'a> Validator<'a> {
-    fn report(&mut self, step: Option<&str>, rule: &'static str, message: String) {
+    fn report(&mut self, step: Option<&str>, rule: Rule, message: String) {
         self.problems
             .push(problem(&self.flow.name, step, rule, message));
     }
 
     fn run(&mut self) {
         let Some(start) = self.flow.start() else {
-            self.report(None, "empty_flow", "a flow needs at least one step".into());
+            self.report(
+                None,
+                Rule::EmptyFlow,
+                "a flow needs at least one step".into(),
+            );
             return;
         };
         if Language::parse(&self.flow.language).is_err() {
             let lang = self.flow.language.clone();
             self.report(
                 None,
-                "invalid_language",
+                Rule::InvalidLanguage,
                 format!("`{lang}` is not a Telesign TTS language"),
             );
         }
@@ -161,7 +300,7 @@ impl<'a> Validator<'a> {
             if !seen.insert(name.as_str()) {
                 self.report(
                     Some(name),
-                    "duplicate_step",
+                    Rule::DuplicateStep,
                     "two steps have this name".into(),
                 );
             }
@@ -169,12 +308,21 @@ impl<'a> Validator<'a> {
                 if self.flow.get(target).is_none() {
                     self.report(
                         Some(name),
-                        "missing_step",
+                        Rule::MissingStep,
                         format!("goes to `{target}`, which does not exist"),
                     );
                 }
             }
             self.check_values(name, step);
+        }
+        if let Some(target) = &self.flow.on_error {
+            if self.flow.get(target).is_none() {
+                self.report(
+                    None,
+                    Rule::MissingStep,
+                    format!("`.on_error(..)` names `{target}`, which does not exist"),
+                );
+            }
         }
         let entries = self.entries(start);
         for (name, step) in &self.flow.steps {
@@ -186,7 +334,7 @@ impl<'a> Validator<'a> {
                     if !may_answer(&entry.event(), method) {
                         self.report(
                             Some(name),
-                            "unsupported_call_state",
+                            Rule::UnsupportedCallState,
                             format!(
                                 "sends `{}` after {}, which Telesign refuses",
                                 method.as_str(),
@@ -199,7 +347,7 @@ impl<'a> Validator<'a> {
             if !reached {
                 self.report(
                     Some(name),
-                    "unreachable_step",
+                    Rule::UnreachableStep,
                     "no path from the start leads here".into(),
                 );
             }
@@ -215,6 +363,12 @@ impl<'a> Validator<'a> {
         };
         let mut seen = BTreeSet::new();
         let mut queue = VecDeque::from([(start, first)]);
+        // The error step can be entered after any event that may be answered.
+        if let Some((n, _)) = self.on_error_step() {
+            for entry in [first, Entry::MediaCompleted, Entry::LegCompleted] {
+                queue.push_back((n, entry));
+            }
+        }
         while let Some((name, entry)) = queue.pop_front() {
             if !seen.insert((name, entry)) {
                 continue;
@@ -224,7 +378,7 @@ impl<'a> Validator<'a> {
             };
             let after = match step {
                 // Steps without an action pass the call state on.
-                Step::Decide { .. } | Step::Fetch { .. } => entry,
+                Step::Decide { .. } | Step::Fetch { .. } | Step::Hours { .. } => entry,
                 Step::Dial { .. } => Entry::LegCompleted,
                 _ => Entry::MediaCompleted,
             };
@@ -235,6 +389,13 @@ impl<'a> Validator<'a> {
             }
         }
         seen
+    }
+
+    /// The flow's error step, as (name in the flow, step), if it exists.
+    fn on_error_step(&self) -> Option<(&'a str, &'a Step)> {
+        let target = self.flow.on_error.as_deref()?;
+        let (n, s) = self.flow.steps.iter().find(|(n, _)| n == target)?;
+        Some((n.as_str(), s))
     }
 
     /// Every step can lead to the end of the call, so no caller is stuck in a loop forever.
@@ -255,7 +416,7 @@ impl<'a> Validator<'a> {
             if !ends.contains(name.as_str()) {
                 self.report(
                     Some(name),
-                    "no_way_out",
+                    Rule::NoWayOut,
                     "no path from here ends the call".into(),
                 );
             }
@@ -277,7 +438,7 @@ impl<'a> Validator<'a> {
                 if options.is_empty() {
                     self.report(
                         Some(name),
-                        "menu_without_options",
+                        Rule::MenuWithoutOptions,
                         "a menu needs at least one option".into(),
                     );
                 }
@@ -290,21 +451,21 @@ impl<'a> Validator<'a> {
                     {
                         self.report(
                             Some(name),
-                            "invalid_key",
+                            Rule::InvalidKey,
                             format!("`{key}` is not a sequence of 0-9, * and #"),
                         );
                     }
                     if !keys.insert(key) {
                         self.report(
                             Some(name),
-                            "duplicate_key",
+                            Rule::DuplicateKey,
                             format!("key `{key}` is used twice"),
                         );
                     }
                     if u32::try_from(key.len()).unwrap_or(u32::MAX) > input.max_digits {
                         self.report(
                             Some(name),
-                            "invalid_key",
+                            Rule::InvalidKey,
                             format!("key `{key}` is longer than max_digits"),
                         );
                     }
@@ -321,75 +482,118 @@ impl<'a> Validator<'a> {
                 if *min_digits == 0 || *min_digits > input.max_digits {
                     self.report(
                         Some(name),
-                        "invalid_digits",
+                        Rule::InvalidDigits,
                         format!("min digits {min_digits} must be 1..={}", input.max_digits),
                     );
                 }
             }
             Step::Dial {
-                numbers, caller_id, ..
+                numbers,
+                caller_id,
+                options,
+                ..
             } => {
+                let checked =
+                    Dial::new("15555550100", "15555550100").and_then(|d| options.apply(d));
+                if let Err(e) = checked {
+                    self.report(Some(name), Rule::InvalidAction, e.to_string());
+                }
+                for text in numbers.iter().chain(caller_id) {
+                    self.check_template(name, text);
+                }
                 if numbers.is_empty() {
                     self.report(
                         Some(name),
-                        "dial_without_numbers",
+                        Rule::DialWithoutNumbers,
                         "a dial needs at least one number".into(),
                     );
                 }
                 for number in numbers.iter().chain(caller_id) {
-                    if placeholders(number).is_empty() && PhoneNumber::parse(number).is_err() {
+                    if !number.contains('{') && PhoneNumber::parse(number).is_err() {
                         self.report(
                             Some(name),
-                            "invalid_number",
+                            Rule::InvalidNumber,
                             format!("`{number}` is not a phone number"),
                         );
                     }
                 }
                 if let (Some(n), Some(c)) = (numbers.first(), caller_id) {
-                    if placeholders(n).is_empty() && placeholders(c).is_empty() {
+                    if !n.contains('{') && !c.contains('{') {
                         if let Err(e) = Dial::new(n, c) {
-                            self.report(Some(name), "invalid_action", e.to_string());
+                            self.report(Some(name), Rule::InvalidAction, e.to_string());
                         }
                     }
                 }
             }
             Step::SendDtmf { digits, .. } => {
                 if let Err(e) = SendDtmf::new(digits) {
-                    self.report(Some(name), "invalid_action", e.to_string());
+                    self.report(Some(name), Rule::InvalidAction, e.to_string());
                 }
             }
-            Step::Decide { targets, .. } | Step::Fetch { targets, .. } => {
+            Step::Decide { targets, .. } => {
                 if targets.is_empty() {
                     self.report(
                         Some(name),
-                        "no_targets",
+                        Rule::NoTargets,
                         "declare the steps the code may go to".into(),
                     );
                 }
             }
-            Step::Hangup => {}
+            Step::Hours { hours, .. } => {
+                for message in hours.problems() {
+                    self.report(Some(name), Rule::InvalidHours, message);
+                }
+            }
+            Step::Fetch { .. } | Step::Hangup => {}
         }
     }
 
     fn check_prompt(&mut self, name: &str, prompt: &Prompt) {
         match prompt {
+            Prompt::Parts(parts) => {
+                if parts.is_empty() {
+                    self.report(
+                        Some(name),
+                        Rule::EmptyMessage,
+                        "`parts([])` plays nothing".into(),
+                    );
+                }
+                for part in parts {
+                    self.check_prompt(name, part);
+                }
+            }
             Prompt::Speak { text, language } => {
+                self.check_template(name, text);
                 if text.trim().is_empty() {
-                    self.report(Some(name), "empty_message", "the prompt has no text".into());
+                    self.report(
+                        Some(name),
+                        Rule::EmptyMessage,
+                        "the prompt has no text".into(),
+                    );
                 }
                 if let Some(lang) = language {
                     if Language::parse(lang).is_err() {
                         self.report(
                             Some(name),
-                            "invalid_language",
+                            Rule::InvalidLanguage,
                             format!("`{lang}` is not a Telesign TTS language"),
                         );
                     }
                 }
             }
-            Prompt::Play { url } => {
+            Prompt::Play { url, or_say } => {
                 if let Err(e) = Play::new(url) {
-                    self.report(Some(name), "invalid_url", e.to_string());
+                    self.report(Some(name), Rule::InvalidUrl, e.to_string());
+                }
+                if let Some(text) = or_say {
+                    self.check_template(name, text);
+                }
+                if or_say.as_deref().is_some_and(|t| t.trim().is_empty()) {
+                    self.report(
+                        Some(name),
+                        Rule::EmptyMessage,
+                        "the spoken fallback of an audio prompt is empty".to_owned(),
+                    );
                 }
             }
         }
@@ -407,24 +611,28 @@ impl<'a> Validator<'a> {
                 }
             });
         if let Err(e) = result {
-            self.report(Some(name), "invalid_input", e.to_string());
+            self.report(Some(name), Rule::InvalidInput, e.to_string());
         }
     }
 }
 
 /// The action a step sends when entered (none for steps that only decide).
 fn first_method(step: &Step) -> Option<Method> {
+    fn of(prompt: &Prompt) -> Option<Method> {
+        match prompt {
+            Prompt::Speak { .. } => Some(Method::Speak),
+            Prompt::Play { .. } => Some(Method::Play),
+            Prompt::Parts(parts) => parts.first().and_then(of),
+        }
+    }
     match step {
         Step::Say { prompt, .. } | Step::Menu { prompt, .. } | Step::Gather { prompt, .. } => {
-            Some(match prompt {
-                Prompt::Speak { .. } => Method::Speak,
-                Prompt::Play { .. } => Method::Play,
-            })
+            of(prompt)
         }
         Step::Dial { .. } => Some(Method::Dial),
         Step::SendDtmf { .. } => Some(Method::SendDtmf),
         Step::Hangup => Some(Method::Hangup),
-        Step::Decide { .. } | Step::Fetch { .. } => None,
+        Step::Decide { .. } | Step::Fetch { .. } | Step::Hours { .. } => None,
     }
 }
 
@@ -440,8 +648,209 @@ fn ends_call(step: &Step) -> bool {
             on_no_answer,
             ..
         } => *after == Next::Hangup || *on_no_answer == Next::Hangup,
-        Step::Decide { .. } | Step::Fetch { .. } => false,
+        Step::Fetch { ok, error, .. } => *ok == Next::Hangup || *error == Next::Hangup,
+        Step::Hours { open, closed, .. } => *open == Next::Hangup || *closed == Next::Hangup,
+        Step::Decide { .. } => false,
     }
+}
+
+impl Validator<'_> {
+    /// Placeholders that do not parse.
+    fn check_template(&mut self, name: &str, text: &str) {
+        match template::parse(text) {
+            Ok(_) => {}
+            Err(e @ TemplateError::Malformed(_)) => {
+                self.report(Some(name), Rule::MalformedPlaceholder, e.to_string())
+            }
+            Err(e @ TemplateError::UnknownFilter { .. }) => {
+                self.report(Some(name), Rule::UnknownFilter, e.to_string())
+            }
+        }
+    }
+
+    /// Every placeholder without a default names a variable the call can have when the step is
+    /// entered: one the flow `needs`, `caller` and `called`, or one a step that can run before
+    /// sets (a gather, a menu's `save_as`, code that declares `.sets([..])`, an hours step's
+    /// `opening_hours`). The variable a gather collects is not there for its own prompt.
+    fn check_variables(&mut self) {
+        let flow = self.flow;
+        let Some(start) = flow.start() else { return };
+        let mut known: BTreeSet<&str> = ["caller", "called"].into_iter().collect();
+        known.extend(flow.needs.iter().map(String::as_str));
+        // Variables that can be set when each step is entered: a may-analysis, repeated until
+        // no set grows (they only grow, bounded by the flow's variable names).
+        let mut before: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        before.insert(start, BTreeSet::new());
+        if let Some(target) = flow.on_error.as_deref() {
+            before.entry(target).or_default();
+        }
+        loop {
+            let mut grew = false;
+            for (name, step) in &flow.steps {
+                let Some(mut vars) = before.get(name.as_str()).cloned() else {
+                    continue;
+                };
+                vars.extend(sets(step));
+                for target in step.targets() {
+                    let slot = before.entry(target).or_insert_with(|| {
+                        grew = true;
+                        BTreeSet::new()
+                    });
+                    let size = slot.len();
+                    slot.extend(vars.iter().copied());
+                    grew |= slot.len() != size;
+                }
+            }
+            if !grew {
+                break;
+            }
+        }
+        for (name, step) in &flow.steps {
+            let Some(vars) = before.get(name.as_str()) else {
+                continue;
+            };
+            for text in texts(step) {
+                let Ok(placeholders) = template::parse(text) else {
+                    continue;
+                };
+                for p in placeholders {
+                    if p.has_default() || known.contains(p.name) || vars.contains(p.name) {
+                        continue;
+                    }
+                    self.report(
+                        Some(name),
+                        Rule::UnknownVariable,
+                        format!(
+                            "`{{{}}}` names a variable the call cannot have here: not in \
+                             `.needs(..)`, not gathered, not set by code that runs before",
+                            p.name
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Warns when one event can run more `fetch` steps in a row (through steps without an
+    /// action of their own) than the event budget lets each take its full timeout.
+    fn check_fetch_budget(&mut self, limits: Limits) {
+        let affordable = limits.event_budget_ms / limits.fetch_timeout_ms.max(1);
+        for (name, step) in &self.flow.steps {
+            if !matches!(step, Step::Fetch { .. }) {
+                continue;
+            }
+            let chain = self.fetch_chain(name, &mut BTreeSet::new());
+            if chain > affordable {
+                self.report(
+                    Some(name),
+                    Rule::FetchBudget,
+                    format!(
+                        "one event can run {chain} fetch steps from here, {} ms each at most, \
+                         but all of them share EVENT_BUDGET_MS = {} ms",
+                        limits.fetch_timeout_ms, limits.event_budget_ms
+                    ),
+                );
+            }
+        }
+    }
+
+    /// The most `fetch` steps one event can run from `name` on (a loop counts as the most the
+    /// pipeline allows, [`crate::pipeline::event::MAX_FETCHES_PER_EVENT`] being its cap).
+    fn fetch_chain(&self, name: &str, seen: &mut BTreeSet<String>) -> u64 {
+        const LOOP: u64 = 4;
+        if !seen.insert(name.to_owned()) {
+            return LOOP;
+        }
+        let Some(step) = self.flow.get(name) else {
+            return 0;
+        };
+        let own = u64::from(matches!(step, Step::Fetch { .. }));
+        let passes_on = matches!(
+            step,
+            Step::Fetch { .. } | Step::Decide { .. } | Step::Hours { .. }
+        );
+        let rest = if passes_on {
+            step.targets()
+                .into_iter()
+                .map(|t| self.fetch_chain(t, &mut seen.clone()))
+                .max()
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        (own + rest).min(LOOP)
+    }
+
+    /// Every step of the lock still exists or has moved to one that does, every step is in the
+    /// lock, and every move names a step that exists.
+    fn check_moves(&mut self, locked: Option<&BTreeSet<String>>) {
+        for (old, new) in &self.flow.moved {
+            if self.flow.get(new).is_none() {
+                self.report(
+                    Some(old),
+                    Rule::MovedToMissing,
+                    format!("moved to `{new}`, which does not exist"),
+                );
+            }
+        }
+        let Some(locked) = locked else { return };
+        for step in locked {
+            if self.flow.resolve(step).is_none() {
+                self.report(
+                    Some(step),
+                    Rule::StepGone,
+                    "was deployed (flows/flows.lock) and is gone, with no successor".into(),
+                );
+            }
+        }
+        for (name, _) in &self.flow.steps {
+            if !locked.contains(name) {
+                self.report(
+                    Some(name),
+                    Rule::UnlockedStep,
+                    format!("is not in flows/flows.lock: run `{LOCK_COMMAND}`"),
+                );
+            }
+        }
+    }
+}
+
+/// The variables a step sets for the steps after it.
+fn sets(step: &Step) -> Vec<&str> {
+    match step {
+        Step::Gather { var, .. } => vec![var.as_str()],
+        Step::Menu { save_as, .. } => save_as.iter().map(String::as_str).collect(),
+        Step::Decide { sets, .. } | Step::Fetch { sets, .. } => {
+            sets.iter().map(String::as_str).collect()
+        }
+        Step::Hours { .. } => vec![OPENING_HOURS],
+        _ => Vec::new(),
+    }
+}
+
+/// Every template text of a step: prompts (their parts and spoken fallbacks), dial numbers.
+fn texts(step: &Step) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    fn collect<'s>(prompt: &'s Prompt, out: &mut Vec<&'s str>) {
+        match prompt {
+            Prompt::Speak { text, .. } => out.push(text),
+            Prompt::Play { or_say, .. } => out.extend(or_say.as_deref()),
+            Prompt::Parts(parts) => parts.iter().for_each(|p| collect(p, out)),
+        }
+    }
+    match step {
+        Step::Say { prompt, .. } | Step::Menu { prompt, .. } | Step::Gather { prompt, .. } => {
+            collect(prompt, &mut out)
+        }
+        Step::Dial {
+            numbers, caller_id, ..
+        } => {
+            out.extend(numbers.iter().map(String::as_str));
+            out.extend(caller_id.as_deref());
+        }
+        _ => {}
+    }
+    out
 }
 
 #[cfg(test)]
@@ -452,7 +861,7 @@ mod tests {
     fn rules(flow: &Flow) -> Vec<(&'static str, Option<String>)> {
         validate(flow)
             .into_iter()
-            .map(|p| (p.rule, p.step))
+            .map(|p| (p.rule.name(), p.step))
             .collect()
     }
 
@@ -493,7 +902,7 @@ mod tests {
             .step("agent", dial(["+15555550100"]));
         let problems = validate(&bad);
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert_eq!(problems[0].rule, "unsupported_call_state");
+        assert_eq!(problems[0].rule, Rule::UnsupportedCallState);
         assert_eq!(problems[0].step.as_deref(), Some("agent"));
         assert!(problems[0].to_string().contains("flow `f`, step `agent`"));
 
@@ -580,9 +989,184 @@ mod tests {
             .route("+15555550100", "missing");
         let found: Vec<_> = validate_registry(&registry)
             .into_iter()
-            .map(|p| p.rule)
+            .map(|p| p.rule.name())
             .collect();
         assert!(found.contains(&"route_to_outbound_flow"), "{found:?}");
         assert!(found.contains(&"missing_flow"), "{found:?}");
+    }
+
+    fn lookup(_: &Ctx) -> FetchRequest {
+        FetchRequest::get("https://example.com/x")
+    }
+
+    fn accept(_: &mut Ctx, _: &FetchResponse) -> Result<(), String> {
+        Ok(())
+    }
+
+    #[test]
+    fn every_placeholder_names_a_variable_the_call_can_have_there() {
+        let flow = Flow::outbound("o")
+            .needs(["name"])
+            .step(
+                "ask",
+                gather("Hi {name}, enter your code {code}.", "code")
+                    .digits(4, 4)
+                    .then("thanks"),
+            )
+            .step(
+                "thanks",
+                say("Thanks {name}, {code|digits}. {nmae} {x|or:friend}"),
+            );
+        assert_eq!(
+            rules(&flow),
+            [
+                ("unknown_variable", Some("ask".into())),
+                ("unknown_variable", Some("thanks".into())),
+            ],
+            "a gather's own variable is not there for its prompt; a typo is not there at all"
+        );
+        let typo = &validate(&flow)[1];
+        assert!(typo.message.contains("`{nmae}`"), "{typo}");
+    }
+
+    #[test]
+    fn variables_set_by_code_hours_and_menus_are_known_after_them_only() {
+        fn pick(_: &mut Ctx) -> Next {
+            Next::to("say")
+        }
+        let flow = Flow::inbound("i")
+            .step("early", say("{greeting} {opening_hours}").then("code"))
+            .step("code", decide(["say"], pick).sets(["greeting"]))
+            .step(
+                "say",
+                menu("{greeting}, press 1.")
+                    .option("1", "h")
+                    .save_as("choice"),
+            )
+            .step(
+                "h",
+                hours("America/New_York")
+                    .open(Mon, "09:00-10:00")
+                    .then_open("bye")
+                    .then_closed("bye"),
+            )
+            .step("bye", say("{greeting} {choice} {opening_hours} {caller}"));
+        assert_eq!(
+            validate(&flow)
+                .iter()
+                .map(|p| (p.rule, p.step.as_deref(), p.message.contains("{greeting}")))
+                .collect::<Vec<_>>(),
+            [
+                (Rule::UnknownVariable, Some("early"), true),
+                (Rule::UnknownVariable, Some("early"), false),
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_filters_and_malformed_placeholders_are_named() {
+        let flow = Flow::inbound("i")
+            .step("a", say("{caller|upper}").then("b"))
+            .step("b", say("Hello {caller"));
+        assert_eq!(
+            rules(&flow),
+            [
+                ("unknown_filter", Some("a".into())),
+                ("malformed_placeholder", Some("b".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn opening_hours_are_checked() {
+        let flow = Flow::inbound("i")
+            .step(
+                "h",
+                hours("America/New_Yrok")
+                    .open(Mon, "09:00-12:00, 11:00-13:00")
+                    .open(Tue, "9-5")
+                    .closed_on("2026-02-30")
+                    .then_open("a")
+                    .then_closed("a"),
+            )
+            .step("a", say("A"));
+        let found: Vec<String> = validate(&flow)
+            .into_iter()
+            .map(|p| {
+                assert_eq!(p.rule, Rule::InvalidHours);
+                p.message
+            })
+            .collect();
+        for want in [
+            "`9-5`",
+            "`2026-02-30`",
+            "`America/New_Yrok`",
+            "Monday overlap",
+        ] {
+            assert!(
+                found.iter().any(|m| m.contains(want)),
+                "{want} in {found:?}"
+            );
+        }
+        assert_eq!(found.len(), 4, "{found:?}");
+    }
+
+    #[test]
+    fn a_chain_of_fetches_longer_than_the_event_budget_is_a_warning() {
+        let flow = Flow::inbound("i")
+            .step("one", fetch(lookup).on_ok("two", accept).on_error("sorry"))
+            .step("two", fetch(lookup).on_ok("say", accept).on_error("sorry"))
+            .step("say", say("Done."))
+            .step("sorry", say("Sorry."));
+        let limits = Limits {
+            fetch_timeout_ms: 3_000,
+            event_budget_ms: 4_000,
+        };
+        let problems = check(&flow, limits, None);
+        assert_eq!(
+            problems
+                .iter()
+                .map(|p| (p.rule, p.step.as_deref()))
+                .collect::<Vec<_>>(),
+            [(Rule::FetchBudget, Some("one"))]
+        );
+        assert!(problems[0].rule.is_warning());
+        assert!(problems[0].to_string().contains("warning: [fetch_budget]"));
+        let roomy = Limits {
+            fetch_timeout_ms: 2_000,
+            event_budget_ms: 4_000,
+        };
+        assert_eq!(check(&flow, roomy, None), []);
+    }
+
+    #[test]
+    fn a_move_must_name_a_step_that_exists() {
+        let flow = Flow::inbound("i").moved("old", "gone").step("a", say("A"));
+        assert_eq!(rules(&flow), [("moved_to_missing", Some("old".into()))]);
+    }
+
+    #[test]
+    fn the_error_step_must_exist_and_counts_as_reachable() {
+        let flow = Flow::inbound("i")
+            .on_error("sorry")
+            .step("a", say("A"))
+            .step("sorry", say("Sorry."));
+        assert_eq!(validate(&flow), []);
+        let missing = Flow::inbound("i").on_error("sorry").step("a", say("A"));
+        assert_eq!(rules(&missing), [("missing_step", None)]);
+    }
+
+    #[test]
+    fn every_rule_has_a_distinct_name_and_a_hint() {
+        let names: BTreeSet<&str> = Rule::ALL.iter().map(|r| r.name()).collect();
+        assert_eq!(names.len(), Rule::ALL.len());
+        assert!(Rule::ALL.iter().all(|r| !r.hint().is_empty()));
+        assert_eq!(
+            Rule::ALL
+                .iter()
+                .filter(|r| r.is_warning())
+                .collect::<Vec<_>>(),
+            [&Rule::FetchBudget]
+        );
     }
 }

@@ -17,7 +17,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::log::mask_number;
 use crate::telesign::PhoneNumber;
 
-use super::ports::{CallRecords, Clock, DialQueue, Http, SessionStore};
+use super::ports::{CallRecords, Clock, DialQueue, Http, SessionStore, Sleep};
 use super::Pipeline;
 
 impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
@@ -36,6 +36,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             flow: request.flow,
             caller_id: request.caller_id.e164(),
             vars: request.vars,
+            options: request.options,
             // At most MAX_NUMBERS, checked by the parser.
             total: u32::try_from(total).unwrap_or(u32::MAX),
             created_ms: now_ms,
@@ -81,7 +82,7 @@ where
     R: CallRecords,
     H: Http,
     Q: DialQueue,
-    C: Clock,
+    C: Clock + Sleep,
 {
     pub fn new(pipeline: &'p Pipeline<'a, S, R, H>, queue: &'p Q, clock: &'p C) -> Self {
         Self {
@@ -162,6 +163,7 @@ where
             caller_id,
             vars: campaign.vars.clone(),
             external_id: campaigns::member_external_id(&campaign.id, index),
+            options: campaign.options.clone(),
         };
         let now_ms = self.clock.now_ms();
         entry.updated_ms = now_ms;

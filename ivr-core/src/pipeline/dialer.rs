@@ -47,7 +47,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             ));
         };
         let flow = outbound_flow(self.registry, &placing.flow)?;
-        let dial = dial_action(&placing.to, &placing.caller_id, &placing.external_id)?;
+        let dial = dial_action(placing)?;
         let request = dial_request(
             config.telesign_api_url.as_deref(),
             customer_id,

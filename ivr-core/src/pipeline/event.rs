@@ -1,12 +1,25 @@
 //! The event pipeline after the request is verified and decoded: load the session, let the
-//! engine decide, run the requests of `fetch` steps, persist, and say what to answer. Written
-//! against the [`super::ports`], so it runs the same with sessions in KV or in a Durable
-//! Object, and on the host against a store that fails on purpose.
+//! engine decide, run the requests of `fetch` steps (within the event's time budget), persist,
+//! and say what to answer and what to do after answering. Written against the
+//! [`super::ports`], so it runs the same with sessions in KV or in a Durable Object, and on the
+//! host against a store that fails on purpose.
 //!
-//! Order of writes, so a failure loses nothing: the session is saved before the answer is given
-//! (a failed save is a 503 and Telesign's retry finds the old session); at the end of a call the
-//! record is saved before the session is deleted (a failed record is a 503 and the retry finds the
-//! session again; a failed delete only leaves a session that expires on its own).
+//! What is kept when something fails, or arrives out of turn:
+//! - **A session write that fails** does not take the answer away: the caller is on the line,
+//!   and no Telesign page says that a voice event answered `5xx` is sent again, so the action
+//!   is answered and the write is tried again after the answer ([`Later::SaveSession`]). Were
+//!   it never to succeed, the next event meets the session before, and the engine answers it
+//!   with the prompt the call waits on rather than nothing.
+//! - **At the end of a call** the record is saved before the session is deleted: a failed record
+//!   write is a `503` (Telesign ignores the answer to `call_completed` anyway) and the session,
+//!   with everything the caller entered, stays for a retry; a failed delete only leaves a
+//!   session that expires on its own.
+//! - **An event still running when the call ends** (its `fetch` step waiting while
+//!   `call_completed` arrives and writes the record from the session as it was): with sessions
+//!   in KV, the late turn finds the record and folds what it added into it instead of saving a
+//!   session; and the call's end is settled again once the event budget has passed
+//!   ([`Later::Settle`]), which folds any session a late turn saved after all. A Durable Object
+//!   runs a call's events one at a time, so there it cannot happen.
 
 use crate::api::campaigns;
 use crate::engine::{self, Note, Outcome, Reply, Session, Write};
@@ -14,22 +27,48 @@ use crate::error::ApiError;
 use crate::log::{mask_number, RequestLog};
 use crate::telesign::{Action, Event, EventKind};
 
-use super::ports::{CallRecords, Http, SessionStore};
+use super::ports::{CallRecords, Http, SessionStore, Sleep};
 use super::Pipeline;
 
 /// How many `fetch` steps one event may run before the flow is considered looping.
 pub const MAX_FETCHES_PER_EVENT: usize = 4;
+/// How long after a call's end it is settled again: past the event budget, with room for the
+/// store's own latency.
+pub const SETTLE_MARGIN_MS: u64 = 1_000;
+/// Tries of a session write after the answer, waiting 1, 2, then 4 s (KV takes one write a
+/// second per key).
+pub const SAVE_RETRIES: u32 = 3;
+
+/// What the pipeline did with an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handled {
+    /// The action to answer with (HTTP 200), or none (HTTP 204).
+    pub reply: Option<Reply>,
+    /// Work to do after the answer has gone (`waitUntil`).
+    pub later: Vec<Later>,
+}
+
+/// Work the pipeline asks for after the answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Later {
+    /// The session could not be saved before the answer: save it, unless a later event saved
+    /// a newer one meanwhile.
+    SaveSession(Box<Session>),
+    /// The call ended: once `after_ms` has passed, fold into its record any session that an
+    /// event still running then saved.
+    Settle { reference_id: String, after_ms: u64 },
+}
 
 impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
-    /// Handles one verified, decoded event whose raw body is `body`. `Ok(None)` is "no action"
-    /// (HTTP 204).
+    /// Handles one verified, decoded event whose raw body is `body`, at `now_ms` (the event's
+    /// time: the engine's clock).
     pub async fn event(
         &self,
         event: &Event,
         body: &[u8],
         now_ms: u64,
         log: &mut RequestLog,
-    ) -> Result<Option<Reply>, ApiError> {
+    ) -> Result<Handled, ApiError> {
         let session = match self.sessions.session(&event.reference_id).await? {
             Some(session) => Some(session),
             // An outbound call whose session is not written yet: its pending entry.
@@ -49,13 +88,14 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             // Only the body is signed, so anyone who once saw an incoming_call could replay
             // it: a call that is over does not start again.
             log.note = Some("replayed_call".into());
-            return Ok(Some(Reply::from(&Action::Hangup)));
+            return Ok(answered(Some(Reply::from(&Action::Hangup))));
         }
 
-        let (reply, write, note) = self.step(session, event, body, now_ms).await;
+        let (reply, write, note, fetched) = self.step(session, event, body, now_ms).await;
         log.note = Some(note_name(note).into());
         log.action = reply.as_ref().map(|r| r.method.clone());
         let progress = campaigns::progress(&event.kind, &write, had_session, now_ms);
+        let mut handled = answered(reply);
 
         match write {
             Write::Nothing => {}
@@ -63,7 +103,13 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                 log.flow = Some(session.flow.clone());
                 log.step = Some(session.step.clone());
                 log.from = session.from.as_deref().map(mask_number);
-                self.sessions.save_session(&session).await?;
+                let in_flight = fetched && !self.sessions.one_event_at_a_time();
+                if in_flight && self.fold_if_ended(&session).await? {
+                    log.note = Some("folded_into_record".into());
+                } else if self.sessions.save_session(&session).await.is_err() {
+                    log.warning = Some("session not saved; tried again after the answer".into());
+                    handled.later.push(Later::SaveSession(session));
+                }
             }
             Write::Record(record) => {
                 log.flow = record.flow.clone();
@@ -75,15 +121,19 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                     let ttl = self.config.record_ttl_secs();
                     self.records.save_record(&record, ttl).await?;
                 }
-                if had_session
-                    && self
-                        .sessions
-                        .delete_session(&record.reference_id)
-                        .await
-                        .is_err()
-                {
-                    log.warning =
-                        Some("session not deleted after its record; it expires on its own".into());
+                if had_session {
+                    let deleted = self.sessions.delete_session(&record.reference_id).await;
+                    if deleted.is_err() {
+                        log.warning = Some(
+                            "session not deleted after its record; it expires on its own".into(),
+                        );
+                    }
+                    if !self.sessions.one_event_at_a_time() {
+                        handled.later.push(Later::Settle {
+                            reference_id: record.reference_id.clone(),
+                            after_ms: self.config.event_budget_ms + SETTLE_MARGIN_MS,
+                        });
+                    }
                 }
             }
         }
@@ -98,34 +148,85 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                 log.warning = Some("campaign progress not recorded".into());
             }
         }
-        Ok(reply)
+        Ok(handled)
     }
 
-    /// The engine's decision, with the HTTP requests of the flow's `fetch` steps run in between.
+    /// Does the work asked for after an answer. An error is logged by the caller; nothing is
+    /// left half-done by it.
+    pub async fn later(&self, later: Later, sleep: &impl Sleep) -> Result<(), ApiError> {
+        match later {
+            Later::SaveSession(session) => {
+                let mut last = Ok(());
+                for attempt in 0..SAVE_RETRIES {
+                    sleep.sleep_ms(1_000 << attempt).await;
+                    let stored = self.sessions.session(&session.reference_id).await?;
+                    if stored.is_some_and(|s| s.events >= session.events) {
+                        // A later event of the call was saved: ours is out of date.
+                        return Ok(());
+                    }
+                    last = self.sessions.save_session(&session).await;
+                    if last.is_ok() {
+                        break;
+                    }
+                }
+                last
+            }
+            Later::Settle {
+                reference_id,
+                after_ms,
+            } => {
+                sleep.sleep_ms(after_ms).await;
+                if let Some(session) = self.sessions.session(&reference_id).await? {
+                    self.fold_if_ended(&session).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// If the call of `session` has a record (it ended while this event ran), folds what the
+    /// session adds into the record and deletes the session. Whether it did.
+    async fn fold_if_ended(&self, session: &Session) -> Result<bool, ApiError> {
+        let Some(mut record) = self.records.record(&session.reference_id).await? else {
+            return Ok(false);
+        };
+        record.absorb(session);
+        let ttl = self.config.record_ttl_secs();
+        self.records.save_record(&record, ttl).await?;
+        self.sessions.delete_session(&session.reference_id).await?;
+        Ok(true)
+    }
+
+    /// The engine's decision, with the HTTP requests of the flow's `fetch` steps run in between,
+    /// all of them within `EVENT_BUDGET_MS`; whether any ran.
     async fn step(
         &self,
         session: Option<Session>,
         event: &Event,
         body: &[u8],
         now_ms: u64,
-    ) -> (Option<Reply>, Write, Note) {
+    ) -> (Option<Reply>, Write, Note, bool) {
         let registry = self.registry;
         let fingerprint = engine::fingerprint(body);
+        let deadline = self.clock.now_ms() + self.config.event_budget_ms;
         let mut outcome = engine::handle(registry, session, event, &fingerprint, now_ms);
         let mut fetches = 0;
         loop {
             match outcome {
-                Outcome::Done { reply, write, note } => return (reply, write, note),
+                Outcome::Done { reply, write, note } => return (reply, write, note, fetches > 0),
                 Outcome::Fetch { session, .. } if fetches == MAX_FETCHES_PER_EVENT => {
                     outcome = engine::give_up(registry, *session, event, &fingerprint, now_ms);
                 }
                 Outcome::Fetch { session, request } => {
                     fetches += 1;
-                    let result = self
-                        .http
-                        .send(&request, self.config.fetch_timeout_ms)
-                        .await
-                        .map_err(|e| e.to_string());
+                    let left = deadline.saturating_sub(self.clock.now_ms());
+                    let result = if left == 0 {
+                        Err("the event's time budget (EVENT_BUDGET_MS) is spent".to_owned())
+                    } else {
+                        let timeout = self.config.fetch_timeout_ms.min(left);
+                        let sent = self.http.send(&request, timeout).await;
+                        sent.map_err(|e| e.to_string())
+                    };
                     outcome = engine::resume(
                         registry,
                         *session,
@@ -140,6 +241,13 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
     }
 }
 
+fn answered(reply: Option<Reply>) -> Handled {
+    Handled {
+        reply,
+        later: Vec::new(),
+    }
+}
+
 fn note_name(note: Note) -> &'static str {
     match note {
         Note::Started => "started",
@@ -147,6 +255,7 @@ fn note_name(note: Note) -> &'static str {
         Note::Finished => "finished",
         Note::Duplicate => "duplicate",
         Note::Stale => "stale",
+        Note::Ambiguous => "ambiguous",
         Note::UnknownCall => "unknown_call",
         Note::NoFlow => "no_flow",
         Note::Ignored => "ignored",

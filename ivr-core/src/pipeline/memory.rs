@@ -14,7 +14,7 @@ use crate::engine::{CallRecord, Session};
 use crate::error::ApiError;
 use crate::flow::{FetchRequest, FetchResponse};
 
-use super::ports::{CallRecords, Clock, DialQueue, Http, HttpError, SessionStore};
+use super::ports::{CallRecords, Clock, DialQueue, Http, HttpError, SessionStore, Sleep};
 
 /// Runs a future whose I/O is all in memory. Panics if it would wait, which the ports here
 /// never do.
@@ -177,6 +177,9 @@ impl Clock for ManualClock {
     fn now_ms(&self) -> u64 {
         self.now_ms.get()
     }
+}
+
+impl Sleep for ManualClock {
     async fn sleep_ms(&self, ms: u64) {
         self.now_ms.set(self.now_ms.get() + ms);
     }

@@ -13,16 +13,19 @@ pub mod ports;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::flow::Registry;
-use ports::{CallRecords, SessionStore};
+use ports::{CallRecords, Clock, SessionStore};
 
 use crate::api::campaigns::{self, NumberEntry};
 
-/// What every part of the pipeline works with: the stores, outbound HTTP, the compiled flows
-/// and the configuration.
+/// What every part of the pipeline works with: the stores, outbound HTTP, the clock, the
+/// compiled flows and the configuration.
 pub struct Pipeline<'a, S, R, H> {
     pub sessions: &'a S,
     pub records: &'a R,
     pub http: &'a H,
+    /// Real time, to keep an event's `fetch` steps within `EVENT_BUDGET_MS` (the event's own
+    /// time, which tests may set, is passed with it).
+    pub clock: &'a dyn Clock,
     pub registry: &'a Registry,
     pub config: &'a Config,
 }

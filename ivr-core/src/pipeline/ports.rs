@@ -11,6 +11,11 @@ use crate::flow::{FetchRequest, FetchResponse};
 /// Where a live call's session is kept.
 #[allow(async_fn_in_trait)]
 pub trait SessionStore {
+    /// Whether the store hands a call's events to the pipeline one at a time (a Durable Object
+    /// per call does; KV does not, so an event can still be running when the call ends).
+    fn one_event_at_a_time(&self) -> bool {
+        false
+    }
     async fn session(&self, reference_id: &str) -> Result<Option<Session>, ApiError>;
     async fn save_session(&self, session: &Session) -> Result<(), ApiError>;
     async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError>;
@@ -86,9 +91,14 @@ pub trait DialQueue {
     async fn send_later(&self, message: &DialMessage, delay_secs: u32) -> Result<(), ApiError>;
 }
 
-/// Time, for the code that paces itself (the campaign consumer).
-#[allow(async_fn_in_trait)]
+/// The time, to measure what an event has spent (its `fetch` steps' budget) and to pace.
 pub trait Clock {
     fn now_ms(&self) -> u64;
+}
+
+/// Waiting, for the work done after an answer (retries, settling a call that ended) and the
+/// campaign consumer's pacing.
+#[allow(async_fn_in_trait)]
+pub trait Sleep {
     async fn sleep_ms(&self, ms: u64);
 }

@@ -13,7 +13,7 @@ use std::fmt;
 use std::ops::RangeInclusive;
 
 use serde::ser::SerializeStruct;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::language::Language;
 use super::phone::{serialize_digits, PhoneNumber};
@@ -38,6 +38,46 @@ pub const MAX_DTMF_LEN: usize = 64;
 
 /// Keys a caller can press to end digit collection.
 const TERMINATOR_KEYS: &str = "0123456789*#";
+/// What a call asks of its `dial` beyond the numbers: the parameters the fact sheet lists
+/// besides `to`, `caller_id_number` and `external_id`. The same for a `dial` step of a flow,
+/// `POST /calls` and `POST /campaigns` (stored with the campaign, so every field has a default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DialOptions {
+    /// `record_call`: record the call (the file name arrives in `call_completed`).
+    pub record_call: bool,
+    /// `max_call_duration`, in seconds (within [`MAX_CALL_DURATION_SECS_RANGE`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_call_duration: Option<u32>,
+    /// `send_dtmf`: tones sent once the number answers (an extension, a conference code).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_dtmf: Option<String>,
+    /// `is_primary`.
+    pub is_primary: bool,
+}
+
+impl DialOptions {
+    /// `dial` with these options, each checked as its own setter checks it. Only what was asked
+    /// for is sent (`record_call: false` is left out, as in Telesign's examples).
+    pub fn apply(&self, dial: Dial) -> Result<Dial, ActionError> {
+        let mut dial = if self.record_call {
+            dial.record_call(true)
+        } else {
+            dial
+        };
+        if let Some(seconds) = self.max_call_duration {
+            dial = dial.max_call_duration(seconds)?;
+        }
+        if let Some(tones) = &self.send_dtmf {
+            dial = dial.send_dtmf(tones)?;
+        }
+        if self.is_primary {
+            dial = dial.is_primary(true);
+        }
+        Ok(dial)
+    }
+}
+
 /// Tones Telesign can send, plus `w` for a half-second pause.
 const DTMF_CHARS: &str = "0123456789ABCD*#w";
 
@@ -54,19 +94,31 @@ pub enum Method {
     SendDtmf,
     /// End the call.
     Hangup,
+    /// Play several audio files and texts in one action. Telesign's fact sheet says
+    /// `incoming_call` may be answered with it, but no page we have documents its parameters
+    /// or its completion event, so the worker never sends it: a prompt of several parts is
+    /// played one part per event instead ([`crate::flow::Prompt::Parts`]). It is here so the
+    /// call-state rules (and the simulator they are generated for) know it.
+    PlayMultiple,
 }
 
 impl Method {
     /// Every method, for exhaustive checks.
-    pub const ALL: [Method; 5] = [
+    pub const ALL: [Method; 6] = [
         Method::Dial,
         Method::Play,
         Method::Speak,
         Method::SendDtmf,
         Method::Hangup,
+        Method::PlayMultiple,
     ];
 
-    /// The wire name: `dial`, `play`, `speak`, `send_dtmf` or `hangup`.
+    /// The method with this wire name.
+    pub fn parse(name: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+
+    /// The wire name: `dial`, `play`, `speak`, `send_dtmf`, `hangup` or `play_multiple`.
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Dial => "dial",
@@ -74,6 +126,7 @@ impl Method {
             Method::Speak => "speak",
             Method::SendDtmf => "send_dtmf",
             Method::Hangup => "hangup",
+            Method::PlayMultiple => "play_multiple",
         }
     }
 }

@@ -160,6 +160,9 @@ pub enum EventKind {
     SpeakCompleted(MediaCompleted),
     /// The call is over; Telesign ignores any reply.
     CallCompleted(CallCompleted),
+    /// `hangup`: the Base Event table names it as the "call ended" event. Its data is read as
+    /// `call_completed`'s (every field optional); it ends the call the same way.
+    Hangup(CallCompleted),
     /// A bridged (child) leg hung up; the call itself goes on.
     CallLegCompleted(CallLegCompleted),
     /// An event name this version does not know, with its `data` exactly as sent
@@ -236,6 +239,14 @@ pub struct CallLegCompleted {
 }
 
 impl EventKind {
+    /// The data of an event that says the call is over (`call_completed` or `hangup`).
+    pub fn call_ended(&self) -> Option<&CallCompleted> {
+        match self {
+            EventKind::CallCompleted(c) | EventKind::Hangup(c) => Some(c),
+            _ => None,
+        }
+    }
+
     /// The wire name, e.g. `play_completed`; for [`EventKind::Unknown`], the name as sent.
     pub fn name(&self) -> &str {
         match self {
@@ -244,6 +255,7 @@ impl EventKind {
             EventKind::PlayCompleted(_) => "play_completed",
             EventKind::SpeakCompleted(_) => "speak_completed",
             EventKind::CallCompleted(_) => "call_completed",
+            EventKind::Hangup(_) => "hangup",
             EventKind::CallLegCompleted(_) => "call_leg_completed",
             EventKind::Unknown { name, .. } => name,
         }
@@ -360,19 +372,8 @@ pub fn decode_event(body: &[u8]) -> Result<Event, DecodeError> {
         }
         "play_completed" => EventKind::PlayCompleted(Data::new(&raw_data)?.media()?),
         "speak_completed" => EventKind::SpeakCompleted(Data::new(&raw_data)?.media()?),
-        "call_completed" => {
-            let data = Data::new(&raw_data)?;
-            EventKind::CallCompleted(CallCompleted {
-                parties: data.parties()?,
-                direction: data.string("direction")?.and_then(Direction::parse),
-                status: data.string("status")?.unwrap_or_default().into(),
-                created_on_utc: data.owned_string("created_on_utc")?,
-                answered_on_utc: data.owned_string("answered_on_utc")?,
-                ended_on_utc: data.owned_string("ended_on_utc")?,
-                duration: data.unsigned("duration")?,
-                audio_recording_file_name: data.owned_string("audio_recording_file_name")?,
-            })
-        }
+        "call_completed" => EventKind::CallCompleted(Data::new(&raw_data)?.ended()?),
+        "hangup" => EventKind::Hangup(Data::new(&raw_data)?.ended()?),
         "call_leg_completed" => {
             let data = Data::new(&raw_data)?;
             EventKind::CallLegCompleted(CallLegCompleted {
@@ -476,6 +477,20 @@ impl<'a> Data<'a> {
         Ok(Parties {
             to: self.phone("to")?,
             from: self.phone("from")?,
+        })
+    }
+
+    /// The data of an event that ends the call (`call_completed`, `hangup`).
+    fn ended(&self) -> Result<CallCompleted, DecodeError> {
+        Ok(CallCompleted {
+            parties: self.parties()?,
+            direction: self.string("direction")?.and_then(Direction::parse),
+            status: self.string("status")?.unwrap_or_default().into(),
+            created_on_utc: self.owned_string("created_on_utc")?,
+            answered_on_utc: self.owned_string("answered_on_utc")?,
+            ended_on_utc: self.owned_string("ended_on_utc")?,
+            duration: self.unsigned("duration")?,
+            audio_recording_file_name: self.owned_string("audio_recording_file_name")?,
         })
     }
 

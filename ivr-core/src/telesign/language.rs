@@ -7,8 +7,8 @@ use serde::{Serialize, Serializer};
 /// A TTS language from the "Supported Languages for Text-to-Speech" table of Telesign's Voice
 /// API reference.
 ///
-/// That table lists **27** tags although the surrounding text (and our README) speak of 26;
-/// every tag in the table is supported here. Tags are matched in any case (`en-us`, `EN-US`)
+/// That table lists **27** tags (the spec folder's summary of the page counts 26; the table
+/// itself is the source): every tag in it is supported here. Tags are matched in any case (`en-us`, `EN-US`)
 /// and always written in the table's spelling (`en-US`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

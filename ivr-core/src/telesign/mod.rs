@@ -45,7 +45,9 @@ pub mod phone;
 pub mod rules;
 pub mod signature;
 
-pub use action::{Action, ActionError, CollectDigits, Dial, Method, Play, SendDtmf, Speak};
+pub use action::{
+    Action, ActionError, CollectDigits, Dial, DialOptions, Method, Play, SendDtmf, Speak,
+};
 pub use dial::{
     dial_request, interpret_dial_response, DialAccepted, DialError, DialRequest, DEFAULT_API_URL,
 };
@@ -55,5 +57,5 @@ pub use event::{
 };
 pub use language::{Language, UnknownLanguage};
 pub use phone::{PhoneNumber, PhoneNumberError};
-pub use rules::{allowed_methods, expects_reply, may_answer};
+pub use rules::{allowed_methods, completions, expects_reply, may_answer, Completion};
 pub use signature::{authorization_header, sign, verify, SignatureError};

@@ -5,12 +5,12 @@
 //!
 //! | event | allowed replies |
 //! | --- | --- |
-//! | `incoming_call` | `hangup`, `speak`, `play`, `dial` |
+//! | `incoming_call` | `hangup`, `speak`, `play`, `dial`, `play_multiple` |
 //! | `dial_completed`, answered | `speak`, `play`, `hangup`, `send_dtmf` |
 //! | `dial_completed`, failed or unknown status | none: the call never connected |
 //! | `play_completed`, `speak_completed` | `speak`, `play`, `hangup` |
 //! | `call_leg_completed` | `dial` (the next number), `speak`, `play`, `hangup` |
-//! | `call_completed` | none: Telesign ignores the reply |
+//! | `call_completed`, `hangup` | none: the call is over (Telesign ignores the reply) |
 //! | unknown event | none: we cannot know the call state |
 //!
 //! `play_completed` and `speak_completed` allow the same replies whatever their status: a
@@ -24,7 +24,13 @@ use super::event::{DialStatus, EventKind};
 /// expected.
 pub fn allowed_methods(event: &EventKind) -> &'static [Method] {
     match event {
-        EventKind::IncomingCall(_) => &[Method::Hangup, Method::Speak, Method::Play, Method::Dial],
+        EventKind::IncomingCall(_) => &[
+            Method::Hangup,
+            Method::Speak,
+            Method::Play,
+            Method::Dial,
+            Method::PlayMultiple,
+        ],
         EventKind::DialCompleted(dial) if dial.status == DialStatus::Answered => &[
             Method::Speak,
             Method::Play,
@@ -37,10 +43,157 @@ pub fn allowed_methods(event: &EventKind) -> &'static [Method] {
         EventKind::CallLegCompleted(_) => {
             &[Method::Dial, Method::Speak, Method::Play, Method::Hangup]
         }
-        EventKind::DialCompleted(_) | EventKind::CallCompleted(_) | EventKind::Unknown { .. } => {
-            &[]
-        }
+        EventKind::DialCompleted(_)
+        | EventKind::CallCompleted(_)
+        | EventKind::Hangup(_)
+        | EventKind::Unknown { .. } => &[],
     }
+}
+
+/// An event Telesign posts when an action is done, with the statuses it may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completion {
+    /// The event name, e.g. `speak_completed`.
+    pub event: &'static str,
+    /// The data field holding the outcome: `status`, or `hangup_cause` for legs.
+    pub field: &'static str,
+    /// Every value the pages list for that field.
+    pub values: &'static [&'static str],
+    /// Of those, the ones that only come when the action collected digits.
+    pub when_collecting: &'static [&'static str],
+}
+
+/// What Telesign posts after each action, as its pages list it: `speak` ends in
+/// `speak_completed` and `play` in `play_completed` (a digit timeout only when digits are
+/// collected); a `dial` is answered or fails (`dial_completed`) and each bridged leg ends with
+/// `call_leg_completed`; `hangup` ends the call (`call_completed`, or `hangup` as the Base
+/// Event table names it). No completion is documented for `send_dtmf` or `play_multiple`.
+pub fn completions(method: Method) -> &'static [Completion] {
+    const SPEAK: Completion = Completion {
+        event: "speak_completed",
+        field: "status",
+        values: &[
+            "speak_successful",
+            "speak_failed",
+            "digit_collection_timeout",
+        ],
+        when_collecting: &["digit_collection_timeout"],
+    };
+    const PLAY: Completion = Completion {
+        event: "play_completed",
+        field: "status",
+        values: &[
+            "playback_successful",
+            "playback_failed",
+            "digit_collection_timeout",
+        ],
+        when_collecting: &["digit_collection_timeout"],
+    };
+    const DIAL: Completion = Completion {
+        event: "dial_completed",
+        field: "status",
+        // `call_answered` as well: the API reference's play and speak sections name both.
+        values: &["answered", "call_answered", "failed"],
+        when_collecting: &[],
+    };
+    const LEG: Completion = Completion {
+        event: "call_leg_completed",
+        field: "hangup_cause",
+        values: &[
+            "call_answered",
+            "call_cancelled",
+            "call_not_answered",
+            "line_busy",
+            "call_blocked_by_customer_request",
+            "call_blocked_by_telesign",
+        ],
+        when_collecting: &[],
+    };
+    const ENDED: Completion = Completion {
+        event: "call_completed",
+        field: "status",
+        values: &["hangup"],
+        when_collecting: &[],
+    };
+    const HANGUP: Completion = Completion {
+        event: "hangup",
+        field: "status",
+        values: &["hangup"],
+        when_collecting: &[],
+    };
+    match method {
+        Method::Speak => &[SPEAK],
+        Method::Play => &[PLAY],
+        Method::Dial => &[DIAL, LEG],
+        Method::Hangup => &[ENDED, HANGUP],
+        Method::SendDtmf | Method::PlayMultiple => &[],
+    }
+}
+
+/// The rules above as JSON, for the call simulator (`scripts/simulator/telesign-rules.json`,
+/// written by `npm run flows:rules`): for every event name, the methods that may answer it (by
+/// the value of its outcome field where that matters), and for every method, what Telesign
+/// posts once it is done. Generated from [`allowed_methods`] and [`completions`], so the
+/// simulator plays by the same rules without a copy of them.
+pub fn rules_document() -> serde_json::Value {
+    use serde_json::{json, Map, Value};
+    let names = |methods: &[Method]| -> Vec<&str> { methods.iter().map(|m| m.as_str()).collect() };
+    let allowed = |body: Value| -> Vec<&'static str> {
+        let event = super::decode_event(body.to_string().as_bytes());
+        event.map_or_else(|_| Vec::new(), |e| names(allowed_methods(&e.kind)))
+    };
+    let mut events = Map::new();
+    for name in ["incoming_call", "call_completed", "hangup"] {
+        let methods = allowed(json!({"event": name, "reference_id": "r"}));
+        events.insert(name.to_owned(), json!({ "any": methods }));
+    }
+    for completion in Method::ALL.iter().flat_map(|m| completions(*m)) {
+        if events.contains_key(completion.event) {
+            continue;
+        }
+        let of = |value: &str| {
+            allowed(json!({"event": completion.event, "reference_id": "r",
+                "data": { completion.field: value }}))
+        };
+        let by_value: Map<String, Value> = completion
+            .values
+            .iter()
+            .map(|v| ((*v).to_owned(), json!(of(v))))
+            .collect();
+        let entry = json!({
+            "field": completion.field,
+            "by_value": by_value,
+            "otherwise": of("a_value_telesign_has_not_documented"),
+        });
+        events.insert(completion.event.to_owned(), entry);
+    }
+    let completions: Map<String, Value> = Method::ALL
+        .iter()
+        .map(|m| {
+            let list: Vec<Value> = completions(*m)
+                .iter()
+                .map(|c| {
+                    json!({"event": c.event, "field": c.field, "values": c.values,
+                        "when_collecting": c.when_collecting})
+                })
+                .collect();
+            (m.as_str().to_owned(), Value::Array(list))
+        })
+        .collect();
+    json!({
+        "generated_from": "ivr-core/src/telesign/rules.rs: npm run flows:rules writes this file; do not edit it",
+        "events": events,
+        "completions": completions,
+    })
+}
+
+/// Where [`rules_file`] is kept, from the repository root.
+pub const RULES_FILE: &str = "scripts/simulator/telesign-rules.json";
+
+/// [`rules_document`] as the text of [`RULES_FILE`].
+pub fn rules_file() -> String {
+    let text = serde_json::to_string_pretty(&rules_document()).unwrap_or_default();
+    text + "\n"
 }
 
 /// Whether Telesign accepts `method` as the reply to `event`.
@@ -86,7 +239,7 @@ mod tests {
         let cases: Vec<(EventKind, &[Method])> = vec![
             (
                 EventKind::IncomingCall(Parties::default()),
-                &[Hangup, Speak, Play, Dial],
+                &[Hangup, Speak, Play, Dial, PlayMultiple],
             ),
             (
                 dial_completed(DialStatus::Answered),

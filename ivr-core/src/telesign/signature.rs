@@ -81,8 +81,10 @@ impl std::error::Error for SignatureError {}
 /// Checks that `body` was signed by Telesign for `customer_id`.
 ///
 /// `authorization` and `x_ts_authorization` are the raw header values (`None` when absent; a
-/// blank value counts as absent). `Authorization` wins when present; `X-TS-Authorization`
-/// alone carries no customer id, so then only the signature is checked. The scheme must be
+/// blank value counts as absent). A `TSA` `Authorization` wins; `X-TS-Authorization` alone
+/// carries no customer id, so then only the signature is checked. An `Authorization` of
+/// another scheme (Basic credentials on the event URL, a proxy's) is passed over when
+/// `X-TS-Authorization` is there. The scheme must be
 /// `TSA` exactly, as Telesign sends it. Customer ids are compared ignoring ASCII case and
 /// surrounding whitespace; ids and signatures are compared in constant time.
 ///
@@ -160,13 +162,15 @@ impl<'a> Presented<'a> {
         x_ts_authorization: Option<&'a str>,
     ) -> Result<Self, SignatureError> {
         let non_blank = |value: Option<&'a str>| value.map(str::trim).filter(|v| !v.is_empty());
-        match (non_blank(authorization), non_blank(x_ts_authorization)) {
-            (Some(authorization), _) => Self::parse_tsa(authorization),
-            (None, Some(signature)) => Ok(Presented {
+        let tsa = non_blank(authorization).filter(|a| a.starts_with("TSA"));
+        match (tsa, non_blank(x_ts_authorization), non_blank(authorization)) {
+            (Some(authorization), _, _) => Self::parse_tsa(authorization),
+            (None, Some(signature), _) => Ok(Presented {
                 customer_id: None,
                 signature: token(signature)?,
             }),
-            (None, None) => Err(SignatureError::Missing),
+            (None, None, Some(_)) => Err(SignatureError::Malformed),
+            (None, None, None) => Err(SignatureError::Missing),
         }
     }
 
@@ -316,19 +320,23 @@ mod tests {
     }
 
     #[test]
-    fn authorization_wins_over_x_ts_authorization() {
+    fn a_tsa_authorization_wins_over_x_ts_authorization() {
         assert_eq!(
             verify(Some(&tsa("AAAA")), Some(SIGNATURE), BODY, CUSTOMER, KEY),
             Err(SignatureError::Mismatch)
         );
+    }
+
+    #[test]
+    fn basic_credentials_in_authorization_leave_the_check_to_x_ts_authorization() {
+        let basic = Some("Basic dXNlcjpwdw==");
+        assert_eq!(verify(basic, Some(SIGNATURE), BODY, CUSTOMER, KEY), Ok(()));
         assert_eq!(
-            verify(
-                Some("Basic dXNlcjpwdw=="),
-                Some(SIGNATURE),
-                BODY,
-                CUSTOMER,
-                KEY
-            ),
+            verify(basic, Some("AAAA"), BODY, CUSTOMER, KEY),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(basic, None, BODY, CUSTOMER, KEY),
             Err(SignatureError::Malformed)
         );
     }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::flow::Registry;
-use crate::telesign::PhoneNumber;
+use crate::telesign::{DialOptions, PhoneNumber};
 
 use super::body::{self, Fields};
 
@@ -39,9 +39,12 @@ pub struct CampaignRequest {
     pub numbers: Vec<PhoneNumber>,
     pub caller_id: PhoneNumber,
     pub vars: BTreeMap<String, String>,
+    pub options: DialOptions,
 }
 
-/// Reads `{"flow", "numbers": [...], "vars"?, "caller_id_number"?}`. Every number is checked
+/// Reads `{"flow", "numbers": [...], "vars"?, "caller_id_number"?}` and the dial options of
+/// `POST /calls` (`record_call`, `max_call_duration`, `send_dtmf`, `is_primary`), the same for
+/// every number. Every number is checked
 /// before anything is queued: one bad or repeated number refuses the whole campaign (422
 /// `invalid_number` / `duplicate_number`, naming its position).
 pub fn parse_campaign_request(
@@ -49,7 +52,9 @@ pub fn parse_campaign_request(
     registry: &Registry,
     default_caller_id: Option<&str>,
 ) -> Result<CampaignRequest, ApiError> {
-    let fields = Fields::parse(body, &["flow", "numbers", "vars", "caller_id_number"])?;
+    let mut allowed = vec!["flow", "numbers", "vars", "caller_id_number"];
+    allowed.extend(body::DIAL_OPTION_FIELDS);
+    let fields = Fields::parse(body, &allowed)?;
     let flow = fields.required_str("flow")?;
     let caller_id = fields.optional_str("caller_id_number")?;
     let list = match fields.get("numbers") {
@@ -84,12 +89,15 @@ pub fn parse_campaign_request(
         }
         numbers.push(number);
     }
-    Ok(CampaignRequest {
+    let request = CampaignRequest {
         flow: flow.name.clone(),
         caller_id: body::caller_id(caller_id, default_caller_id)?,
         vars: body::vars(fields.get("vars"))?,
+        options: body::dial_options(&fields)?,
         numbers,
-    })
+    };
+    body::needed_vars(flow, &request.vars)?;
+    Ok(request)
 }
 
 /// A campaign as stored (`campaign:<id>`): what each of its dials needs.
@@ -100,6 +108,9 @@ pub struct Campaign {
     /// E.164.
     pub caller_id: String,
     pub vars: BTreeMap<String, String>,
+    /// The dial options of every number (absent in campaigns stored before they existed).
+    #[serde(default)]
+    pub options: DialOptions,
     pub total: u32,
     pub created_ms: u64,
 }

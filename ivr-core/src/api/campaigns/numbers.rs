@@ -299,6 +299,7 @@ mod tests {
             vars: BTreeMap::new(),
             answers: vec![],
             visited: vec![],
+            failures: vec![],
             outcome: serde_json::from_value(json!(outcome)).unwrap(),
             status: Some("failed".into()),
             started_ms: None,
