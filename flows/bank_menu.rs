@@ -1,8 +1,9 @@
 //! `bank_menu`: the inbound phone tree of a retail bank (the default inbound flow).
 //!
-//! Welcome → main menu: 1 balance (account number, checked by Rust code, then looked up over HTTP),
-//! 2 cards (a submenu: lost card, activate a card, back), 9 repeat. Wrong keys and silence reprompt
-//! twice, then the caller is thanked and the call ends.
+//! Welcome → main menu: 1 balance (account number, its check digit verified by Rust code, then
+//! looked up over HTTP), 2 cards (a submenu: lost card, activate a card, back), 9 repeat. Wrong
+//! keys and silence reprompt twice, then the caller is thanked and the call ends. Whenever the
+//! flow cannot go on, the caller hears an apology instead of a bare hang-up.
 
 use ivr_core::flow::*;
 
@@ -12,6 +13,7 @@ const BALANCE_API: &str = "https://bank.example.com/v1/accounts";
 pub fn flow() -> Flow {
     Flow::inbound("bank_menu")
         .language("en-US")
+        .on_error("technical_difficulty")
         .step(
             "welcome",
             say("Thank you for calling Example Bank.").then("main_menu"),
@@ -40,12 +42,12 @@ pub fn flow() -> Flow {
             .terminators("#")
             .timeout_ms(10_000)
             .inter_digit_timeout_ms(4_000)
+            .check(luhn_valid)
             .invalid("Sorry, that account number is not valid.")
             .retries(2)
             .fallback("goodbye")
-            .then("check_account"),
+            .then("balance_lookup"),
         )
-        .step("check_account", decide(["balance_lookup"], check_account))
         .step(
             "balance_lookup",
             fetch(balance_request)
@@ -98,16 +100,13 @@ pub fn flow() -> Flow {
             "goodbye",
             say("Thank you for banking with Example Bank. Goodbye."),
         )
+        .step(
+            "technical_difficulty",
+            say("We are sorry, we are having technical difficulties. Please call again later."),
+        )
 }
 
 /// Account numbers carry a Luhn check digit: a mistyped number is caught before any lookup.
-fn check_account(ctx: &mut Ctx) -> Next {
-    match ctx.var("account") {
-        Some(account) if luhn_valid(account) => Next::to("balance_lookup"),
-        _ => Next::Retry,
-    }
-}
-
 fn luhn_valid(number: &str) -> bool {
     let mut sum = 0;
     for (i, c) in number.chars().rev().enumerate() {

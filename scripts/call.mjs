@@ -46,6 +46,8 @@ const USAGE = `usage: npm run call -- [options]
   --test-clock         send each event's simulated time (x-test-clock-ms) instead of waiting
                        for real before timeouts; only a worker with a TEST_CLOCK service binding
                        (the test harness's) honours it
+  --at TIME            with --test-clock: start the simulated clock at TIME (ISO 8601, e.g.
+                       2026-12-05T19:00:00Z; default Monday 2026-12-07 10:00 in New York)
   --patience MS        how long to wait for each answer (default ${DEFAULT_PATIENCE_MS}: our
                        assumption of Telesign's patience; no Telesign page gives a number)
   --dev-vars FILE      where the secrets are (default .dev.vars)
@@ -54,6 +56,13 @@ const USAGE = `usage: npm run call -- [options]
 
 const usage = (message) => usageExit(USAGE, message);
 const positive = (name, text) => positiveNumber(USAGE, name, text);
+
+/** `--at`: an ISO 8601 time, as milliseconds since the epoch, or usage and exit 2. */
+function instant(text) {
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}T/.test(text)) usageExit(USAGE, `--at takes an ISO 8601 time such as 2026-12-05T19:00:00Z, not \`${text}\``);
+  return ms;
+}
 
 /** KEY="value" lines of a .dev.vars file (comments and blank lines skipped). */
 function readDevVars(file) {
@@ -84,6 +93,7 @@ async function main() {
         "early-answer": { type: "boolean", default: false },
         "hangup-event": { type: "boolean", default: false },
         "test-clock": { type: "boolean", default: false },
+        at: { type: "string" },
         "api-port": { type: "string", default: "8788" },
         duplicate: { type: "string" },
         reorder: { type: "string" },
@@ -161,6 +171,8 @@ async function main() {
     };
   }
 
+  if (args.at != null && !args["test-clock"]) usage("--at needs --test-clock: without it the worker runs on its own clock");
+
   let result;
   try {
     result = await simulateCall({
@@ -173,6 +185,7 @@ async function main() {
       duplicate: args.duplicate != null ? positive("duplicate", args.duplicate) : null,
       reorder: args.reorder != null ? positive("reorder", args.reorder) : null,
       testClock: args["test-clock"],
+      ...(args.at != null ? { startMs: instant(args.at) } : {}),
       hangupEvent: args["hangup-event"],
       patienceMs: args.patience != null ? positive("patience", args.patience) : DEFAULT_PATIENCE_MS,
       say: (line) => out.write(`${line}\n`),

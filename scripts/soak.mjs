@@ -47,7 +47,8 @@ const AGENTS = "+15555550200";
 
 /**
  * The calls the soak places, round robin: what the caller does (`keys`: a key script, see
- * scripts/simulator/keys.mjs; `legs`; `hangupEvent`; outbound `answer`, `early`) and what the worker
+ * scripts/simulator/keys.mjs; `legs`; `hangupEvent`; outbound `answer`, `early`; `at`, when the call
+ * is placed, default the test clock's Monday morning) and what the worker
  * must keep. `answers` are [step, digits, result] in order; `visited` the steps entered; `failures`
  * [step, status] of the prompts Telesign could not play; `vars` values the record must hold.
  * Written from the flows in flows/ and docs/call-behaviour.md, not from the worker's answers.
@@ -59,7 +60,7 @@ export const SCENARIOS = [
     keys: "1,12345674#,hangup",
     outcome: "caller_hung_up",
     answers: [["main_menu", "1", "accepted"], ["account_number", "12345674", "accepted"]],
-    visited: ["welcome", "main_menu", "account_number", "check_account", "balance_lookup", "balance", "main_menu"],
+    visited: ["welcome", "main_menu", "account_number", "balance_lookup", "balance", "main_menu"],
     vars: { account: "12345674", balance: "1234.56" },
   },
   {
@@ -74,7 +75,7 @@ export const SCENARIOS = [
       ["main_menu", "", "no_input"],
       ["main_menu", "", "no_input"],
     ],
-    visited: ["welcome", "main_menu", "account_number", "check_account", "balance_lookup", "balance_unavailable", "main_menu", "goodbye"],
+    visited: ["welcome", "main_menu", "account_number", "balance_lookup", "balance_unavailable", "main_menu", "goodbye"],
     vars: { account: UNAVAILABLE_ACCOUNT },
   },
   {
@@ -87,7 +88,7 @@ export const SCENARIOS = [
       ["account_number", "12345678", "refused"],
       ["account_number", "12345674", "accepted"],
     ],
-    visited: ["welcome", "main_menu", "account_number", "check_account", "check_account", "balance_lookup", "balance", "main_menu"],
+    visited: ["welcome", "main_menu", "account_number", "balance_lookup", "balance", "main_menu"],
     vars: { account: "12345674", balance: "1234.56" },
   },
   {
@@ -150,7 +151,7 @@ export const SCENARIOS = [
     keys: "!1,12345674#,hangup",
     outcome: "caller_hung_up",
     answers: [["welcome", "1", "interrupted"], ["main_menu", "1", "accepted"], ["account_number", "12345674", "accepted"]],
-    visited: ["welcome", "main_menu", "account_number", "check_account", "balance_lookup", "balance", "main_menu"],
+    visited: ["welcome", "main_menu", "account_number", "balance_lookup", "balance", "main_menu"],
     vars: { account: "12345674", balance: "1234.56" },
   },
   {
@@ -193,7 +194,15 @@ export const SCENARIOS = [
     legs: "no,busy,no",
     outcome: "no_answer",
     answers: [],
-    visited: ["agents", "apology"],
+    visited: ["office_hours", "agents", "apology"],
+  },
+  {
+    name: "agents: outside opening hours, the caller hears them",
+    to: AGENTS,
+    at: Date.UTC(2026, 11, 5, 19, 0, 0), // Saturday 14:00 in New York, after Saturday's hours
+    outcome: "completed",
+    answers: [],
+    visited: ["office_hours", "closed"],
   },
   {
     name: "agents: the second agent answers, then hangs up",
@@ -201,7 +210,7 @@ export const SCENARIOS = [
     legs: "no,yes",
     outcome: "bridged",
     answers: [],
-    visited: ["agents"],
+    visited: ["office_hours", "agents"],
   },
   {
     name: "agents: the caller hangs up while bridged",
@@ -210,7 +219,7 @@ export const SCENARIOS = [
     legs: "yes",
     outcome: "bridged",
     answers: [],
-    visited: ["agents"],
+    visited: ["office_hours", "agents"],
   },
   {
     name: "reminder: hear it again, confirm",
@@ -504,6 +513,7 @@ export async function runSoak({
       reorder: plan.reorder,
       hangupEvent: scenario.hangupEvent ?? false,
       testClock: true,
+      ...(scenario.at != null ? { startMs: scenario.at } : {}),
       patienceMs,
     });
   }

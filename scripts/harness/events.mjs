@@ -3,10 +3,10 @@
 // send events and by the benchmarks (bench/). The wire format itself lives with the call simulator
 // (../simulator/telesign.mjs), which plays Telesign the same way.
 import * as wire from "../simulator/telesign.mjs";
-import { TEST_CLOCK_HEADER, eventBody, referenceId } from "../simulator/telesign.mjs";
+import { TEST_CLOCK_HEADER, TEST_EPOCH_MS, eventBody, referenceId } from "../simulator/telesign.mjs";
 import { SECRETS } from "./worker.mjs";
 
-export { eventBody, referenceId, TEST_CLOCK_HEADER };
+export { eventBody, referenceId, TEST_CLOCK_HEADER, TEST_EPOCH_MS };
 
 /** base64(HMAC-SHA256(key = base64decode(apiKey), body)), Telesign's webhook signature. */
 export function sign(body, apiKey = SECRETS.TELESIGN_API_KEY) {
@@ -55,13 +55,14 @@ export const CALL_COMPLETED = {
 
 /**
  * A Telesign call: posts its events in order with the call's numbers filled in. It keeps the call's
- * time (`now`, ms since the epoch) and sends it with each event in x-test-clock-ms, which a worker
+ * time (`now`, ms since the epoch, from TEST_EPOCH_MS unless given) and sends it with each event
+ * in x-test-clock-ms, which a worker
  * with the TEST_CLOCK binding (the harness's) takes as the engine's time: each event comes a second
  * after the one before, and a digit_collection_timeout no sooner than the prompt's `timeout` after
  * the prompt was answered, as Telesign sends it. `wait(ms)` moves the clock on.
  */
 export class Call {
-  constructor(worker, { from = "+15558675309", to = "+15555551212", reference = referenceId(), externalId, now = Date.now() } = {}) {
+  constructor(worker, { from = "+15558675309", to = "+15555551212", reference = referenceId(), externalId, now = TEST_EPOCH_MS } = {}) {
     Object.assign(this, { worker, from, to, reference, externalId, now });
     /** When the last event was answered, on the call's clock. */
     this.answeredAt = now;

@@ -14,7 +14,7 @@
 // sooner than the prompt's timeout after the prompt was answered, as Telesign would.
 
 import { allowedMethods, callEndEvents, checkReply, completionOf, couldBeNext, promptStatuses } from "./rules.mjs";
-import { TEST_CLOCK_HEADER, eventBody, referenceId, signedHeaders, utcStamp, wireNumber } from "./telesign.mjs";
+import { TEST_CLOCK_HEADER, TEST_EPOCH_MS, eventBody, referenceId, signedHeaders, utcStamp, wireNumber } from "./telesign.mjs";
 
 export const DEFAULT_FROM = "+15558675309";
 export const DEFAULT_TO = "+15555551212";
@@ -73,6 +73,8 @@ export class CallFailure extends Error {}
  * - `duplicate`, `reorder`: 1-based event numbers (see README, "Call simulator");
  * - `testClock`: send each event's simulated time in `x-test-clock-ms` (a worker with the
  *   TEST_CLOCK binding runs on it); without it the simulator waits real time before timeouts;
+ * - `startMs`: where the simulated clock starts (default TEST_EPOCH_MS, a Monday morning in New
+ *   York); only with `testClock`;
  * - `hangupEvent`: the call ends with Telesign's `hangup` event instead of `call_completed`;
  * - `patienceMs`, `settleMs`, `hangupDelayMs`: see the constants above;
  * - `say(line)`: receives the transcript, line by line.
@@ -115,6 +117,7 @@ class Simulation {
     duplicate = null,
     reorder = null,
     testClock = false,
+    startMs = TEST_EPOCH_MS,
     hangupEvent = false,
     patienceMs = DEFAULT_PATIENCE_MS,
     settleMs = DEFAULT_SETTLE_MS,
@@ -122,6 +125,7 @@ class Simulation {
     say = () => {},
   }) {
     Object.assign(this, { worker, secrets, caller, outbound, duplicate, reorder, testClock, patienceMs, settleMs, hangupDelayMs, say });
+    this.startAt = startMs;
     const ends = callEndEvents();
     this.endEvent = hangupEvent ? ends.find((e) => e !== "call_completed") : "call_completed";
     this.endEvents = ends;
@@ -137,7 +141,7 @@ class Simulation {
     this.record = null;
     this.sent = 0;
     // The simulated clock (real time without testClock), and what Telesign last got, and when.
-    this.now = Date.now();
+    this.now = testClock ? this.startAt : Date.now();
     this.startedMs = this.now;
     this.answeredMs = null;
     this.lastAction = null;

@@ -25,6 +25,12 @@ export function signedHeaders(body, { customerId, apiKey }) {
  */
 export const TEST_CLOCK_HEADER = "x-test-clock-ms";
 
+/**
+ * Where a test clock starts unless told otherwise: Monday 2026-12-07, 10:00 in New York (15:00
+ * UTC), within the opening hours of the sample flows, so no test depends on the hour it runs at.
+ */
+export const TEST_EPOCH_MS = Date.UTC(2026, 11, 7, 15, 0, 0);
+
 /** A fresh 32-hex-digit reference id, like Telesign's. */
 export function referenceId() {
   return randomUUID().replaceAll("-", "").toUpperCase();

@@ -103,7 +103,7 @@ describe("bank_menu, the default inbound flow", () => {
         ["main_menu", "", "no_input"],
       ],
     );
-    assert.deepEqual(rec.visited.slice(0, 4), ["welcome", "main_menu", "account_number", "check_account"]);
+    assert.deepEqual(rec.visited.slice(0, 4), ["welcome", "main_menu", "account_number", "balance_lookup"]);
   });
 
   test("cards submenu: activation digits are read back; the caller hangs up mid-flow", async () => {
@@ -158,6 +158,21 @@ describe("agent_forwarding, routed from +15555550200", () => {
     assert.equal(leg.action.method, "hangup");
     await call.hangup();
     assert.equal((await record(call.reference)).outcome, "bridged");
+  });
+
+  test("outside opening hours (New York time) the caller hears them instead of the agents", async () => {
+    // Saturday 2026-12-05 14:00 and Christmas Day 12:00 in New York; Friday 19:59 is still open.
+    for (const now of [Date.UTC(2026, 11, 5, 19), Date.UTC(2026, 11, 25, 17)]) {
+      const call = new Call(w, { to: "+15555550200", now });
+      const r = await call.incoming();
+      assertSpeak(r, "Our agents are available Monday to Friday from 8 AM to 8 PM, and Saturday from 9 AM to 1 PM, New York time.");
+      assert.equal((await call.completed(r.action)).action.method, "hangup");
+      await call.hangup();
+      const rec = await record(call.reference);
+      assert.deepEqual(rec.visited, ["office_hours", "closed"]);
+    }
+    const late = new Call(w, { to: "+15555550200", now: Date.UTC(2026, 11, 5, 0, 59) });
+    assert.equal((await late.incoming()).action.method, "dial");
   });
 });
 

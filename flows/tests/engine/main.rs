@@ -125,7 +125,6 @@ fn bank_balance_is_looked_up_and_the_call_record_tells_the_story() {
             "welcome",
             "main_menu",
             "account_number",
-            "check_account",
             "balance_lookup",
             "balance",
             "main_menu"
@@ -595,7 +594,26 @@ fn calls_to_the_support_number_hunt_through_the_agents_then_apologise() {
     let record = c.call_completed();
     assert_eq!(record.outcome.as_str(), "no_answer");
     assert_eq!(record.flow.as_deref(), Some("agent_forwarding"));
-    assert_eq!(record.visited, ["agents", "apology"]);
+    assert_eq!(record.visited, ["office_hours", "agents", "apology"]);
+}
+
+#[test]
+fn outside_opening_hours_the_support_line_says_when_the_agents_are_there() {
+    let r = registry();
+    // Sat 2026-12-05 14:00 and Fri 2026-12-25 12:00 in New York (after Saturday's hours, and a
+    // holiday); T0 (a Tuesday, 17:13) is within them.
+    for at in [1_796_497_200_000, 1_798_218_000_000] {
+        let mut c = Caller::dialing(&r, AGENT_LINE);
+        c.at(at);
+        c.incoming_call().says(
+            "Our agents are available Monday to Friday from 8 AM to 8 PM, and Saturday from \
+             9 AM to 1 PM, New York time.",
+        );
+        c.speak_completed("").hangs_up();
+        let record = c.call_completed();
+        assert_eq!(record.visited, ["office_hours", "closed"]);
+        assert_eq!(record.outcome.as_str(), "completed");
+    }
 }
 
 #[test]
@@ -657,7 +675,7 @@ fn a_caller_who_hangs_up_while_the_agents_ring_is_recorded() {
     c.leg_completed("call_not_answered");
     let record = c.call_completed();
     assert_eq!(record.outcome.as_str(), "caller_hung_up");
-    assert_eq!(record.visited, ["agents"]);
+    assert_eq!(record.visited, ["office_hours", "agents"]);
 }
 
 // ---- Choosing the flow, and calls without a session ------------------------------------------
@@ -1085,7 +1103,7 @@ fn a_flow_removed_while_a_call_is_live_ends_the_call_politely() {
 }
 
 #[test]
-fn resume_at_a_step_that_does_not_fetch_is_a_flow_error() {
+fn resume_at_a_step_that_does_not_fetch_is_a_flow_error_and_the_caller_hears_the_apology() {
     let r = registry();
     let c = at_main_menu(&r);
     let session: Session = c.session().unwrap_or_else(|| panic!("no session"));
@@ -1100,7 +1118,10 @@ fn resume_at_a_step_that_does_not_fetch_is_a_flow_error() {
         Ok(&response),
         T0,
     ));
-    assert_eq!(reply.method, "hangup");
+    // bank_menu's `on_error` step, instead of a bare hang-up.
+    assert_eq!(reply.method, "speak");
+    assert!(reply.json.contains("technical difficulties"), "{reply:?}");
+    assert_eq!(s.step, "technical_difficulty");
     assert_eq!(s.outcome.map(|o| o.as_str()), Some("flow_error"));
 }
 
@@ -1174,7 +1195,6 @@ fn a_key_during_the_welcome_ends_it_and_answers_the_main_menu() {
             "welcome",
             "main_menu",
             "account_number",
-            "check_account",
             "balance_lookup",
             "balance"
         ]

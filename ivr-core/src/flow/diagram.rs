@@ -32,6 +32,10 @@ pub fn mermaid(flow: &Flow) -> String {
     if let Some(first) = flow.start() {
         d.edge(START, ids.get(first), None, Line::Solid);
     }
+    if let Some(step) = flow.on_error.as_deref().filter(|s| flow.get(s).is_some()) {
+        d.node(format!("{ERROR}([\"{}\"])", label("the flow cannot go on")));
+        d.edge(ERROR, ids.get(step), None, Line::Dotted);
+    }
     for (name, step) in &flow.steps {
         let id = ids.own(name);
         d.node(node(id, name, step, &flow.language));
@@ -53,6 +57,7 @@ pub fn diagram_files(registry: &Registry) -> Vec<(String, String)> {
 const START: &str = "call_start";
 const END: &str = "call_end";
 const RETRY: &str = "call_retry";
+const ERROR: &str = "call_error";
 
 /// Mermaid ids of the steps: `s_` plus the name with anything but `[A-Za-z0-9_]` replaced, made
 /// unique with the step's position when two names map to the same id.
@@ -304,7 +309,20 @@ fn node(id: &str, name: &str, step: &Step, flow_language: &str) -> String {
         Step::Decide { .. } => ("code decides".to_owned(), "{{\"", "\"}}"),
         Step::Fetch { .. } => ("HTTP request".to_owned(), "[[\"", "\"]]"),
         Step::Hours { hours, .. } => (
-            format!("hours ({}): {}", hours.zone, hours.describe()),
+            {
+                let mut text = format!("hours ({}): {}", hours.zone, hours.describe());
+                let closed: Vec<String> = hours.closed_on.iter().map(|d| d.to_string()).collect();
+                if !closed.is_empty() {
+                    text.push_str(&format!("; closed {}", closed.join(", ")));
+                }
+                if !hours.special.is_empty() {
+                    text.push_str(&format!(
+                        "; {} dates with special hours",
+                        hours.special.len()
+                    ));
+                }
+                text
+            },
             "{{\"",
             "\"}}",
         ),

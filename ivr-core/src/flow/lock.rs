@@ -27,7 +27,7 @@ pub const LOCK_COMMAND: &str = "npm run flows:lock";
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lock {
-    /// Flow name to the names of the steps a live call may be at.
+    /// Flow name to the names of the steps a live call may be waiting at ([`Step::can_wait`]).
     pub flows: BTreeMap<String, BTreeSet<String>>,
     /// The IANA zones the flows' hours steps name.
     pub zones: BTreeSet<String>,
@@ -56,7 +56,12 @@ impl Lock {
         let mut lock = Lock::default();
         for flow in registry.flows() {
             let steps = lock.flows.entry(flow.name.clone()).or_default();
-            steps.extend(flow.steps.iter().map(|(n, _)| n.clone()));
+            steps.extend(
+                flow.steps
+                    .iter()
+                    .filter(|(_, s)| s.can_wait())
+                    .map(|(n, _)| n.clone()),
+            );
         }
         lock.zones = zones(registry);
         lock.zone_filter = zone_filter(&lock.zones);

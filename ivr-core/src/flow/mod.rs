@@ -316,6 +316,13 @@ pub enum Step {
 }
 
 impl Step {
+    /// Whether a call can be waiting at this step between two events: every step but those
+    /// that only decide where to go (`decide`, `hours`), which run within one event. These are
+    /// the steps `flows/flows.lock` keeps.
+    pub fn can_wait(&self) -> bool {
+        !matches!(self, Step::Decide { .. } | Step::Hours { .. })
+    }
+
     /// Every step this one can lead to, for validation and diagrams.
     pub fn targets(&self) -> Vec<&str> {
         fn next(n: &Next) -> Option<&str> {

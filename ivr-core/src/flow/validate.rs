@@ -803,8 +803,8 @@ impl Validator<'_> {
                 );
             }
         }
-        for (name, _) in &self.flow.steps {
-            if !locked.contains(name) {
+        for (name, step) in &self.flow.steps {
+            if step.can_wait() && !locked.contains(name) {
                 self.report(
                     Some(name),
                     Rule::UnlockedStep,
