@@ -1,8 +1,7 @@
 //! Your call flows. Each file describes one flow; [`registry`] registers them and says which flow
 //! answers inbound calls. Add a flow: write `flows/my_flow.rs` (start from a sample below), add
-//! `mod my_flow;` here and `.flow(my_flow::flow())` to the registry. `npm test` validates every
-//! registered flow (the `every_registered_flow_is_valid` test names the flow, step and rule of each
-//! problem).
+//! `mod my_flow;` here and `.flow(my_flow::flow())` to the registry, then run `npm run
+//! flows:check`, `npm run flows:lock` and `npm run flows:diagrams` (docs/writing-flows.md).
 
 mod agent_forwarding;
 mod appointment_reminder;
@@ -21,6 +20,16 @@ pub fn registry() -> Registry {
         // Calls to this (example) support number go straight to the agents.
         .route("+15555550200", "agent_forwarding")
 }
+
+/// The examples of docs/writing-flows.md, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/writing-flows.md")]
+pub struct WritingFlowsGuide;
+
+/// The Rust examples of the README, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct Readme;
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,8 @@
 //!   moved (`.moved(old, new)`) and refuses when one is gone without a successor; `--prune` keeps
 //!   only the steps of the flows as they are, once no call placed before can still be live.
 //! - `flows diagrams [--check] [--out DIR]` writes the Mermaid diagram of every flow to
-//!   `docs/flows/<flow>.mmd` (`npm run flows:diagrams`); with `--check` it writes nothing and exits
+//!   `docs/flows/<flow>.mmd`, all of them in `docs/flows/README.md`, and the checker's rules in
+//!   `docs/flows/checker-rules.md` (`npm run flows:diagrams`); with `--check` it writes nothing and exits
 //!   1 when a diagram is missing, stale, or left over from a flow that is gone.
 //!
 //! - `flows rules [--check]` writes Telesign's call-state rules, as the protocol module states
@@ -26,7 +27,8 @@ use std::process::ExitCode;
 
 use flows::registry;
 use ivr_core::config::Config;
-use ivr_core::flow::diagram::{diagram_files, DIAGRAM_DIR, REFRESH_COMMAND};
+use ivr_core::flow::diagram::{DIAGRAM_DIR, REFRESH_COMMAND};
+use ivr_core::flow::docs::docs_files;
 use ivr_core::flow::lock::{zone_filter, zones, Lock, LOCK_COMMAND, LOCK_FILE};
 use ivr_core::flow::validate::{check_registry, Limits, Problem};
 use ivr_core::telesign::rules::{rules_file, RULES_FILE};
@@ -168,7 +170,7 @@ fn diagrams(args: &[&str]) -> Result<ExitCode, String> {
             _ => return Err(USAGE.to_owned()),
         }
     }
-    let files = diagram_files(&registry());
+    let files = docs_files(&registry());
     if check_only {
         let stale = stale_diagrams(&dir, &files)?;
         if stale.is_empty() {

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use flows::registry;
-use ivr_core::flow::diagram::{diagram_files, DIAGRAM_DIR, REFRESH_COMMAND};
+use ivr_core::flow::diagram::{DIAGRAM_DIR, REFRESH_COMMAND};
+use ivr_core::flow::docs::docs_files;
 
 #[test]
 fn checked_in_diagrams_match_their_flows() {
@@ -12,7 +13,7 @@ fn checked_in_diagrams_match_their_flows() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join(DIAGRAM_DIR);
-    let files = diagram_files(&registry());
+    let files = docs_files(&registry());
     assert!(!files.is_empty(), "no flows registered");
     let mut stale = Vec::new();
     for (name, want) in &files {

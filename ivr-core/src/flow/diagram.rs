@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{Direction, Flow, Next, Prompt, Registry, Retries, Step};
+use super::{Direction, Flow, Next, Prompt, Retries, Step};
 
 /// Where the checked-in diagrams live, relative to the repository root.
 pub const DIAGRAM_DIR: &str = "docs/flows";
@@ -42,15 +42,6 @@ pub fn mermaid(flow: &Flow) -> String {
         d.step_edges(id, step, &ids);
     }
     d.finish(&flow.name)
-}
-
-/// The diagram file of every registered flow: (`<flow>.mmd`, its Mermaid source).
-pub fn diagram_files(registry: &Registry) -> Vec<(String, String)> {
-    registry
-        .flows()
-        .iter()
-        .map(|flow| (format!("{}.mmd", flow.name), mermaid(flow)))
-        .collect()
 }
 
 /// Fixed node ids; step ids all start with `s_`, so these cannot clash with a step.
@@ -290,6 +281,7 @@ fn node(id: &str, name: &str, step: &Step, flow_language: &str) -> String {
             var,
             min_digits,
             input,
+            check,
             ..
         } => {
             let count = if *min_digits == input.max_digits {
@@ -299,7 +291,12 @@ fn node(id: &str, name: &str, step: &Step, flow_language: &str) -> String {
             };
             (
                 format!(
-                    "gather {count} digits into {var}, {}",
+                    "gather {count} digits into {var}{}, {}",
+                    if check.is_some() {
+                        " (checked by code)"
+                    } else {
+                        ""
+                    },
                     prompt_text(prompt, flow_language)
                 ),
                 "[/\"",
@@ -307,6 +304,11 @@ fn node(id: &str, name: &str, step: &Step, flow_language: &str) -> String {
             )
         }
         Step::Decide { .. } => ("code decides".to_owned(), "{{\"", "\"}}"),
+        Step::Fetch { sets, .. } if !sets.is_empty() => (
+            format!("HTTP request, its answer read into {}", sets.join(", ")),
+            "[[\"",
+            "\"]]",
+        ),
         Step::Fetch { .. } => ("HTTP request".to_owned(), "[[\"", "\"]]"),
         Step::Hours { hours, .. } => (
             {

@@ -22,6 +22,7 @@
 mod build;
 mod ctx;
 pub mod diagram;
+pub mod docs;
 pub mod hours;
 pub mod lock;
 mod registry;
