@@ -1,9 +1,9 @@
 //! Per-event cost of the pure engine on the host (`cargo bench --bench engine`), for BENCHMARKS.md.
 //!
 //! The event measured is the busiest one of the `bank_menu` phone tree: the caller's account
-//! number arriving at the `account_number` gather. It runs the gather, the Luhn check of the
-//! `check_account` decide step, the `balance_lookup` fetch step (the engine hands the request to
-//! the shell and is resumed with the bank's answer) and the `balance` speak with its template. The
+//! number arriving at the `account_number` gather. It runs the gather with its Luhn check, the
+//! `balance_lookup` fetch step (the engine hands the request to the shell and is resumed with the
+//! bank's answer) and the `balance` speak with its template. The
 //! session it meets is the one a real call has by then, built by walking the call from
 //! `incoming_call` through the engine, and it is read and written as JSON text, as the store does.
 //!
