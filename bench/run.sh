@@ -22,7 +22,7 @@ if [ ! -f "$OUT/python/bottle.py" ]; then
 fi
 
 echo "[bench] engine on the host (cargo bench -p flows --bench engine)" >&2
-cargo bench --quiet --bench engine | tee "$OUT/engine.txt"
+cargo bench --quiet -p flows --bench engine | tee "$OUT/engine.txt"
 
 # The build and the measurements of build/ under one lock, so no other build replaces it meanwhile.
 echo "[bench] release build, size, load" >&2

@@ -16,6 +16,7 @@ use ivr_core::pipeline::keys::{campaign_numbers_prefix, NumberMeta, RECORD_PREFI
 use ivr_core::pipeline::ports::CallRecords;
 use ivr_core::pipeline::Pipeline;
 use ivr_core::routes::{query_of, query_pairs, ApiRoute};
+use ivr_core::tokens::Scope;
 
 use crate::env::{config, now_ms, random_uuid, registry, WorkerClock, RATE_LIMIT_BINDING};
 use crate::fetch::WorkerHttp;
@@ -33,9 +34,11 @@ pub async fn handle(
 ) -> Result<Response, ApiError> {
     let config = config(env);
     let authorization = req.headers().get("authorization").ok().flatten();
-    auth::check_bearer(authorization.as_deref(), config.api_token.as_deref())?;
-    if matches!(route, ApiRoute::PlaceCall | ApiRoute::StartCampaign) {
-        rate_limit(env, config.api_token.as_deref().unwrap_or_default()).await?;
+    let token = auth::check_bearer(authorization.as_deref(), &config.api_tokens)?;
+    log.token = Some(token.name.clone());
+    auth::require(token, route.scope())?;
+    if route.scope() == Scope::Dial {
+        rate_limit(env, &token.secret).await?;
     }
     let kv = Kv::open(env)?;
     let sessions = Sessions::open(env, config, &kv)?;

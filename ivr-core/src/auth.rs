@@ -14,6 +14,7 @@ use base64::Engine as _;
 use crate::config::{Config, WebhookAuth};
 use crate::error::{ApiError, ErrorCode};
 use crate::telesign::signature;
+use crate::tokens::{ApiToken, ApiTokens, Scope};
 
 /// Checks that an event comes from Telesign, as `WEBHOOK_AUTH` says: its signature for our
 /// customer id over `body`, or the event URL's Basic credentials. `authorization` and
@@ -80,26 +81,55 @@ fn check_signature(
     .map_err(|e| ApiError::new(ErrorCode::BadSignature, e.to_string()))
 }
 
-/// Checks `Authorization: Bearer <token>` against the configured token.
+/// Checks `Authorization: Bearer <token>` against every configured token, and returns the one
+/// presented.
 ///
-/// No token configured is a server error (500 `not_configured`), never an open door; a missing,
-/// malformed or wrong header is 401 `unauthorized`, with one message for all three so the answer
-/// does not tell a guesser how close it came.
-pub fn check_bearer(header: Option<&str>, configured: Option<&str>) -> Result<(), ApiError> {
-    let Some(expected) = configured.filter(|t| !t.is_empty()) else {
-        return Err(ApiError::new(
-            ErrorCode::NotConfigured,
-            "API_TOKEN must be set to use the call API",
-        ));
+/// No token configured, or a malformed `API_TOKENS`, is a server error (500 `not_configured`),
+/// never an open door; a missing, malformed or wrong header is 401 `unauthorized`, with one
+/// message for all three so the answer does not tell a guesser how close it came. Every token is
+/// compared, in constant time, whichever matches.
+pub fn check_bearer<'t>(
+    header: Option<&str>,
+    tokens: &'t ApiTokens,
+) -> Result<&'t ApiToken, ApiError> {
+    let tokens = match &tokens.0 {
+        Ok(tokens) if !tokens.is_empty() => tokens,
+        Ok(_) => {
+            return Err(ApiError::new(
+                ErrorCode::NotConfigured,
+                "API_TOKEN or API_TOKENS must be set to use the call API",
+            ))
+        }
+        Err(why) => return Err(ApiError::new(ErrorCode::NotConfigured, why.clone())),
     };
     let presented = header
         .and_then(|h| credentials(h, "bearer"))
         .unwrap_or_default();
-    if !presented.is_empty() && same_secret(presented.as_bytes(), expected.as_bytes()) {
-        Ok(())
-    } else {
-        Err(unauthorized())
+    let mut found = None;
+    for token in tokens {
+        let same = same_secret(presented.as_bytes(), token.secret.as_bytes());
+        if same && found.is_none() {
+            found = Some(token);
+        }
     }
+    found
+        .filter(|_| !presented.is_empty())
+        .ok_or_else(unauthorized)
+}
+
+/// 403 `insufficient_scope` unless `token` grants `scope`.
+pub fn require(token: &ApiToken, scope: Scope) -> Result<(), ApiError> {
+    if token.allows(scope) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::InsufficientScope,
+        format!(
+            "the token `{}` does not have the `{}` scope this route needs",
+            token.name,
+            scope.as_str()
+        ),
+    ))
 }
 
 /// The rate-limit key of a token: a short hash, so the token itself never leaves the worker.
@@ -193,7 +223,7 @@ mod tests {
     const TOKEN: &str = "dev-token-change-me";
 
     fn check(header: Option<&str>) -> Result<(), ApiError> {
-        check_bearer(header, Some(TOKEN))
+        check_bearer(header, &ApiTokens::parse(None, Some(TOKEN))).map(|_| ())
     }
 
     #[test]
@@ -237,11 +267,31 @@ mod tests {
 
     #[test]
     fn no_configured_token_is_a_server_error_not_an_open_door() {
-        for configured in [None, Some("")] {
-            let e = check_bearer(Some("Bearer "), configured).unwrap_err();
+        for configured in [
+            ApiTokens::parse(None, None),
+            ApiTokens::parse(Some(""), Some("")),
+            ApiTokens::parse(Some("ops:read"), Some(TOKEN)),
+        ] {
+            let e = check_bearer(Some("Bearer "), &configured).unwrap_err();
             assert_eq!((e.status, e.code.as_str()), (500, "not_configured"));
-            let e = check_bearer(None, configured).unwrap_err();
-            assert_eq!(e.status, 500);
+            let e = check_bearer(Some("Bearer dev-token-change-me"), &configured).unwrap_err();
+            assert_eq!(e.status, 500, "a malformed API_TOKENS lets no token in");
         }
+    }
+
+    #[test]
+    fn several_tokens_each_get_in_with_their_own_name_and_scopes() {
+        let tokens = ApiTokens::parse(Some("new:read+dial:n3w,ops:read:0ps"), Some("0ld"));
+        let name = |header: &str| check_bearer(Some(header), &tokens).map(|t| t.name.clone());
+        assert_eq!(name("Bearer 0ld").as_deref(), Ok("default"));
+        assert_eq!(name("Bearer n3w").as_deref(), Ok("new"));
+        assert_eq!(name("Bearer 0ps").as_deref(), Ok("ops"));
+        assert_eq!(name("Bearer 0p").unwrap_err().status, 401);
+        let ops = check_bearer(Some("Bearer 0ps"), &tokens).unwrap();
+        assert_eq!(require(ops, Scope::Read), Ok(()));
+        let e = require(ops, Scope::Dial).unwrap_err();
+        assert_eq!((e.status, e.code.as_str()), (403, "insufficient_scope"));
+        assert!(e.message.contains("`ops`") && e.message.contains("`dial`"));
+        assert!(!e.message.contains("0ps"));
     }
 }

@@ -2,6 +2,8 @@
 //! a `Config` out) so every default and bad value is tested on the host; the worker reads its
 //! environment once per isolate through it.
 
+use crate::tokens::ApiTokens;
+
 /// Settings read from the environment. Secrets are kept here and nowhere else; `Debug` hides them.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Config {
@@ -22,8 +24,9 @@ pub struct Config {
     pub record_retention_days: u64,
     /// `FETCH_TIMEOUT_MS` (default 3000): how long a flow's `fetch` step may wait.
     pub fetch_timeout_ms: u64,
-    /// `API_TOKEN` (secret): the bearer token of `/calls` and `/campaigns`.
-    pub api_token: Option<String>,
+    /// `API_TOKENS` and `API_TOKEN` (secrets): the bearer tokens of the call API, with their
+    /// names and scopes (see [`crate::tokens`]).
+    pub api_tokens: ApiTokens,
     /// `CALLER_ID`: the number outbound calls show when a request names none.
     pub caller_id: Option<String>,
     /// `TELESIGN_API_URL`: where dials are sent (default Telesign's worldwide `/v2/voice`).
@@ -77,7 +80,7 @@ impl std::fmt::Debug for Config {
             .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
             .field("record_retention_days", &self.record_retention_days)
             .field("fetch_timeout_ms", &self.fetch_timeout_ms)
-            .field("api_token", &self.api_token.as_ref().map(|_| "<set>"))
+            .field("api_tokens", &self.api_tokens)
             .field("caller_id", &self.caller_id.as_ref().map(|_| "<set>"))
             .field("telesign_api_url", &self.telesign_api_url)
             .field("dial_timeout_ms", &self.dial_timeout_ms)
@@ -116,7 +119,10 @@ impl Config {
             api_key: non_empty("TELESIGN_API_KEY"),
             record_retention_days: number("CALL_RECORD_RETENTION_DAYS", 90, 1..=3650),
             fetch_timeout_ms: number("FETCH_TIMEOUT_MS", 3_000, 100..=20_000),
-            api_token: non_empty("API_TOKEN"),
+            api_tokens: ApiTokens::parse(
+                non_empty("API_TOKENS").as_deref(),
+                non_empty("API_TOKEN").as_deref(),
+            ),
             caller_id: non_empty("CALLER_ID"),
             telesign_api_url: non_empty("TELESIGN_API_URL"),
             dial_timeout_ms: number("DIAL_TIMEOUT_MS", 10_000, 100..=30_000),
@@ -171,10 +177,8 @@ mod tests {
         assert_eq!(c.record_retention_days, 90);
         assert_eq!(c.record_ttl_secs(), 90 * 86_400);
         assert_eq!(c.fetch_timeout_ms, 3_000);
-        assert_eq!(
-            (c.api_token.as_deref(), c.caller_id.as_deref()),
-            (None, None)
-        );
+        assert_eq!(c.api_tokens, ApiTokens(Ok(vec![])));
+        assert_eq!(c.caller_id, None);
         assert_eq!(c.telesign_api_url, None);
         assert_eq!(c.dial_timeout_ms, 10_000);
         assert_eq!(c.campaign_dials_per_second, 5);
@@ -193,7 +197,12 @@ mod tests {
             ("CAMPAIGN_MAX_ATTEMPTS", "2"),
             ("CAMPAIGN_RETRY_BASE_SECS", "1"),
         ]);
-        assert_eq!(c.api_token.as_deref(), Some("t0k"));
+        let tokens = c
+            .api_tokens
+            .0
+            .as_ref()
+            .map(|t| (t[0].name.as_str(), t[0].secret.as_str()));
+        assert_eq!(tokens, Ok(("default", "t0k")));
         assert_eq!(c.caller_id.as_deref(), Some("+15554441313"));
         assert_eq!(
             c.telesign_api_url.as_deref(),

@@ -10,7 +10,7 @@
 //! - [`pipeline`]: what one webhook event, one outbound call or one campaign message does, over
 //!   the storage and HTTP [`pipeline::ports`] the worker shell implements;
 //! - beside them: [`config`] (parsed from a lookup function), [`routes`], [`error`] (stable
-//!   codes), [`auth`], [`log`] (the request log line).
+//!   codes), [`auth`] and [`tokens`] (who may call), [`log`] (the request log line).
 //!
 //! This crate does not depend on the Workers runtime, so the compiler keeps it sans-IO and plain
 //! host `cargo test` runs all of it.
@@ -29,3 +29,4 @@ pub mod log;
 pub mod pipeline;
 pub mod routes;
 pub mod telesign;
+pub mod tokens;

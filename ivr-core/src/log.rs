@@ -39,6 +39,9 @@ pub struct RequestLog {
     pub from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<Cow<'static, str>>,
+    /// The name of the API token the request was made with (never the token).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
     pub latency_ms: u64,
 }
 

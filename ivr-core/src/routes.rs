@@ -2,6 +2,7 @@
 //! tested on the host.
 
 use crate::error::ApiError;
+use crate::tokens::Scope;
 
 /// A matched route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,16 @@ pub enum ApiRoute {
     StartCampaign,
     /// `GET /campaigns/<id>`: a campaign's progress.
     Campaign(String),
+}
+
+impl ApiRoute {
+    /// The scope a token needs for this route: placing calls costs money, reading does not.
+    pub fn scope(&self) -> Scope {
+        match self {
+            ApiRoute::PlaceCall | ApiRoute::StartCampaign => Scope::Dial,
+            ApiRoute::ListCalls | ApiRoute::Call(_) | ApiRoute::Campaign(_) => Scope::Read,
+        }
+    }
 }
 
 /// Matches a method and path to a route, or answers 404 (unknown path) / 405 (known path, other method).
