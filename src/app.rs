@@ -5,6 +5,7 @@
 use serde::Serialize;
 use worker::{console_error, console_log, console_warn, web_sys, Context, Env, Response};
 
+use ivr_core::api::openapi;
 use ivr_core::engine::Reply;
 use ivr_core::error::ApiError;
 use ivr_core::log::RequestLog;
@@ -65,6 +66,7 @@ async fn handle(
             },
         ),
         Route::Webhook => answer(webhook::handle(req, env, ctx, log).await?),
+        Route::OpenApi => json_response(200, &openapi::document(VERSION)),
         Route::Api(api) => api::handle(api, req, env, log).await,
     }
 }

@@ -11,6 +11,8 @@ pub enum Route {
     Health,
     /// `POST /webhook`: Telesign's customer event URL.
     Webhook,
+    /// `GET /openapi.json`: the HTTP contract (no token).
+    OpenApi,
     /// The call API (bearer token required).
     Api(ApiRoute),
 }
@@ -45,6 +47,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     let (allow, route) = match path {
         "/healthz" => ("GET, HEAD", Route::Health),
         "/webhook" => ("POST", Route::Webhook),
+        "/openapi.json" => ("GET, HEAD", Route::OpenApi),
         "/calls" if method == "POST" => ("GET, POST", Route::Api(ApiRoute::PlaceCall)),
         "/calls" => ("GET, POST", Route::Api(ApiRoute::ListCalls)),
         "/campaigns" => ("POST", Route::Api(ApiRoute::StartCampaign)),

@@ -19,6 +19,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const DEFAULT_LIST_LIMIT: u64 = 20;
 pub const MAX_LIST_LIMIT: u64 = 100;
 
+/// The fields of a `POST /calls` body besides the dial options ([`body::DIAL_OPTION_FIELDS`]).
+pub const CALL_FIELDS: &[&str] = &["to", "flow", "caller_id_number", "vars", "external_id"];
+
 /// A valid request to place one call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallRequest {
@@ -39,7 +42,7 @@ pub fn parse_call_request(
     registry: &Registry,
     default_caller_id: Option<&str>,
 ) -> Result<CallRequest, ApiError> {
-    let mut allowed = vec!["to", "flow", "caller_id_number", "vars", "external_id"];
+    let mut allowed = CALL_FIELDS.to_vec();
     allowed.extend(body::DIAL_OPTION_FIELDS);
     let fields = Fields::parse(body, &allowed)?;
     let to = fields.required_str("to")?;

@@ -32,6 +32,9 @@ pub const SEND_BATCH: usize = 100;
 /// The prefix of the external ids of campaign calls, refused in `POST /calls`.
 pub const EXTERNAL_ID_PREFIX: &str = "cmp_";
 
+/// The fields of a `POST /campaigns` body besides the dial options.
+pub const CAMPAIGN_FIELDS: &[&str] = &["flow", "numbers", "vars", "caller_id_number"];
+
 /// A valid `POST /campaigns` body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CampaignRequest {
@@ -52,7 +55,7 @@ pub fn parse_campaign_request(
     registry: &Registry,
     default_caller_id: Option<&str>,
 ) -> Result<CampaignRequest, ApiError> {
-    let mut allowed = vec!["flow", "numbers", "vars", "caller_id_number"];
+    let mut allowed = CAMPAIGN_FIELDS.to_vec();
     allowed.extend(body::DIAL_OPTION_FIELDS);
     let fields = Fields::parse(body, &allowed)?;
     let flow = fields.required_str("flow")?;

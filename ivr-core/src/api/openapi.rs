@@ -1,0 +1,483 @@
+//! The worker's HTTP contract as an OpenAPI 3.1 document, served at `GET /openapi.json`.
+//!
+//! Built from the same sources the worker runs on, so it cannot drift from them: the operations
+//! are [`OPERATIONS`] (checked against the router by the tests below), the request fields are the
+//! lists the body parsers accept, the error codes are [`ErrorCode::ALL`], and the scopes are
+//! [`Scope`]s.
+
+use serde_json::{json, Map, Value};
+
+use crate::error::ErrorCode;
+use crate::tokens::Scope;
+
+use super::body::DIAL_OPTION_FIELDS;
+use super::calls::{CALL_FIELDS, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
+use super::campaigns::{CAMPAIGN_FIELDS, MAX_NUMBERS};
+
+/// Who may call an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (health, this document).
+    Open,
+    /// Telesign, with its signature (or the event URL's Basic credentials).
+    Telesign,
+    /// A bearer token with this scope.
+    Token(Scope),
+}
+
+/// One operation of the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation {
+    pub method: &'static str,
+    /// The OpenAPI path template, e.g. `/calls/{id}`.
+    pub path: &'static str,
+    pub id: &'static str,
+    pub summary: &'static str,
+    pub access: Access,
+    /// The success status.
+    pub status: u16,
+    /// The error codes the operation can answer, beyond those every operation of its access
+    /// can (see [`common_errors`]).
+    pub errors: &'static [ErrorCode],
+}
+
+use ErrorCode as E;
+
+/// Every operation the worker serves.
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        method: "get",
+        path: "/healthz",
+        id: "health",
+        summary: "Liveness and version",
+        access: Access::Open,
+        status: 200,
+        errors: &[],
+    },
+    Operation {
+        method: "get",
+        path: "/openapi.json",
+        id: "openapi",
+        summary: "This document",
+        access: Access::Open,
+        status: 200,
+        errors: &[],
+    },
+    Operation {
+        method: "post",
+        path: "/webhook",
+        id: "telesignEvent",
+        summary: "Telesign's customer event URL: a call event in, the next JSON-RPC action out (204: none)",
+        access: Access::Telesign,
+        status: 200,
+        errors: &[
+            E::UnreadableBody,
+            E::InvalidJson,
+            E::InvalidEvent,
+            E::MissingField,
+            E::InvalidField,
+            E::PayloadTooLarge,
+            E::StoredDataUnreadable,
+            E::StoreUnavailable,
+        ],
+    },
+    Operation {
+        method: "post",
+        path: "/calls",
+        id: "placeCall",
+        summary: "Place one outbound call running an outbound flow",
+        access: Access::Token(Scope::Dial),
+        status: 202,
+        errors: &[
+            E::InvalidJson,
+            E::InvalidBody,
+            E::UnknownField,
+            E::MissingField,
+            E::InvalidField,
+            E::PayloadTooLarge,
+            E::RateLimited,
+            E::InvalidNumber,
+            E::InvalidCallerId,
+            E::MissingCallerId,
+            E::UnknownFlow,
+            E::InvalidVars,
+            E::MissingVars,
+            E::InvalidExternalId,
+            E::InvalidDialOption,
+            E::PremiumToNumberRejected,
+            E::ToNumberBlockedByCountry,
+            E::ToNumberBlockedByCustomer,
+            E::ToNumberBlockedByTelesign,
+            E::CallerIdNumberNotOwned,
+            E::CallerIdNumberNotProvided,
+            E::InvalidPhoneNumber,
+            E::ToNumberNotProvided,
+            E::UnsupportedCallState,
+            E::DialRejected,
+            E::DialBadRequest,
+            E::TelesignCredentialsRejected,
+            E::TelesignRateLimited,
+            E::TelesignUnavailable,
+            E::TelesignError,
+            E::TelesignInvalidResponse,
+            E::TelesignTimeout,
+            E::TelesignUnreachable,
+            E::StoreUnavailable,
+        ],
+    },
+    Operation {
+        method: "get",
+        path: "/calls",
+        id: "listCalls",
+        summary: "Call records, newest first, a page at a time",
+        access: Access::Token(Scope::Read),
+        status: 200,
+        errors: &[E::InvalidQuery, E::StoreUnavailable, E::StoredDataUnreadable],
+    },
+    Operation {
+        method: "get",
+        path: "/calls/{id}",
+        id: "getCall",
+        summary: "The live session of a call, or its final record",
+        access: Access::Token(Scope::Read),
+        status: 200,
+        errors: &[
+            E::CallNotFound,
+            E::StoreUnavailable,
+            E::StoredDataUnreadable,
+        ],
+    },
+    Operation {
+        method: "post",
+        path: "/campaigns",
+        id: "startCampaign",
+        summary: "Dial one outbound flow to many numbers through the campaign queue",
+        access: Access::Token(Scope::Dial),
+        status: 202,
+        errors: &[
+            E::InvalidJson,
+            E::InvalidBody,
+            E::UnknownField,
+            E::MissingField,
+            E::InvalidField,
+            E::PayloadTooLarge,
+            E::RateLimited,
+            E::InvalidNumber,
+            E::InvalidNumbers,
+            E::DuplicateNumber,
+            E::InvalidCallerId,
+            E::MissingCallerId,
+            E::UnknownFlow,
+            E::InvalidVars,
+            E::MissingVars,
+            E::InvalidDialOption,
+            E::StoreUnavailable,
+            E::QueueUnavailable,
+        ],
+    },
+    Operation {
+        method: "get",
+        path: "/campaigns/{id}",
+        id: "getCampaign",
+        summary: "A campaign's progress",
+        access: Access::Token(Scope::Read),
+        status: 200,
+        errors: &[
+            E::CampaignNotFound,
+            E::StoreUnavailable,
+            E::StoredDataUnreadable,
+        ],
+    },
+];
+
+/// The codes any operation of `access` can answer: routing (every path), configuration, and
+/// authentication.
+pub fn common_errors(access: Access) -> Vec<ErrorCode> {
+    let mut codes = vec![E::NotFound, E::MethodNotAllowed, E::InternalError];
+    match access {
+        Access::Open => {}
+        Access::Telesign => {
+            codes.extend([E::BadSignature, E::NotConfigured, E::StoreNotConfigured])
+        }
+        Access::Token(_) => codes.extend([
+            E::Unauthorized,
+            E::InsufficientScope,
+            E::NotConfigured,
+            E::StoreNotConfigured,
+        ]),
+    }
+    codes
+}
+
+/// The document.
+pub fn document(version: &str) -> Value {
+    let mut paths = Map::new();
+    for op in OPERATIONS {
+        let entry = paths.entry(op.path.to_owned()).or_insert_with(|| json!({}));
+        if let Value::Object(map) = entry {
+            map.insert(op.method.to_owned(), operation(op));
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Telesign IVR worker",
+            "version": version,
+            "description": "The event URL Telesign posts call events to, and the call API: outbound calls, campaigns and call records. Errors are `{\"error\": {\"code\", \"message\"}}` with a stable code.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "An API token (API_TOKEN, or an API_TOKENS entry); its scopes are `read` and `dial`."},
+                "telesignSignature": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "`TSA <customer_id>:<base64 HMAC-SHA256 of the body>` (or X-TS-Authorization), or the event URL's Basic credentials with WEBHOOK_AUTH=basic."},
+            },
+            "schemas": schemas(),
+        },
+    })
+}
+
+fn operation(op: &Operation) -> Value {
+    let mut responses = Map::new();
+    let success = match op.id {
+        "telesignEvent" => {
+            json!({"description": "The next action", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Action"}}}})
+        }
+        "health" => {
+            json!({"description": "Alive", "content": {"application/json": {"schema": {"type": "object", "required": ["status", "version"], "properties": {"status": {"const": "ok"}, "version": {"type": "string"}}}}}})
+        }
+        "openapi" => {
+            json!({"description": "This document", "content": {"application/json": {"schema": {"type": "object"}}}})
+        }
+        "placeCall" => {
+            json!({"description": "Telesign accepted the dial", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}})
+        }
+        "startCampaign" => {
+            json!({"description": "Queued", "content": {"application/json": {"schema": {"type": "object", "required": ["campaign_id", "status", "total"], "properties": {"campaign_id": {"type": "string"}, "status": {"const": "queued"}, "total": {"type": "integer"}}}}}})
+        }
+        "listCalls" => {
+            json!({"description": "A page of call records", "content": {"application/json": {"schema": {"type": "object", "required": ["calls"], "properties": {"calls": {"type": "array", "items": {"type": "object"}}, "cursor": {"type": ["string", "null"]}}}}}})
+        }
+        _ => {
+            json!({"description": "Found", "content": {"application/json": {"schema": {"type": "object"}}}})
+        }
+    };
+    responses.insert(op.status.to_string(), success);
+    if op.id == "telesignEvent" {
+        responses.insert(
+            "204".to_owned(),
+            json!({"description": "No action is needed (the call ended, a number rings, an unknown event type)"}),
+        );
+    }
+    let mut codes = common_errors(op.access);
+    codes.extend(op.errors.iter().copied());
+    let mut by_status: std::collections::BTreeMap<u16, Vec<&str>> = Default::default();
+    for code in codes {
+        let list = by_status.entry(code.status()).or_default();
+        if !list.contains(&code.as_str()) {
+            list.push(code.as_str());
+        }
+    }
+    for (status, codes) in by_status {
+        responses.insert(
+            status.to_string(),
+            json!({
+                "description": format!("An error: {}", codes.join(", ")),
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }),
+        );
+    }
+    let mut out = json!({
+        "operationId": op.id,
+        "summary": op.summary,
+        "responses": responses,
+    });
+    let security = match op.access {
+        Access::Open => json!([]),
+        Access::Telesign => json!([{"telesignSignature": []}]),
+        Access::Token(scope) => json!([{"bearer": [scope.as_str()]}]),
+    };
+    out["security"] = security;
+    match op.id {
+        "placeCall" => out["requestBody"] = body("CallRequest"),
+        "startCampaign" => out["requestBody"] = body("CampaignRequest"),
+        "telesignEvent" => out["requestBody"] = body("Event"),
+        "getCall" | "getCampaign" => {
+            out["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "maxLength": 128}}]);
+        }
+        "listCalls" => {
+            out["parameters"] = json!([
+                {"name": "flow", "in": "query", "schema": {"type": "string"}},
+                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIST_LIMIT, "default": DEFAULT_LIST_LIMIT}},
+            ]);
+        }
+        _ => {}
+    }
+    out
+}
+
+fn body(schema: &str) -> Value {
+    json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
+}
+
+/// A property of a request body, by field name.
+fn field(name: &str) -> Value {
+    match name {
+        "to" | "caller_id_number" => json!({"type": "string", "pattern": "^\\+?[0-9]{7,15}$"}),
+        "flow" => json!({"type": "string", "description": "An outbound flow of this worker"}),
+        "vars" => {
+            json!({"type": "object", "additionalProperties": {"type": "string", "maxLength": 1024}, "description": "Values the flow's templates read; every var the flow `needs` is required"})
+        }
+        "external_id" => json!({"type": "string", "maxLength": 128}),
+        "numbers" => {
+            json!({"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": MAX_NUMBERS})
+        }
+        "record_call" | "is_primary" => json!({"type": "boolean"}),
+        "max_call_duration" => json!({"type": "integer", "minimum": 1, "maximum": 14_400}),
+        "send_dtmf" => json!({"type": "string", "pattern": "^[0-9A-D*#w]+$"}),
+        _ => json!({}),
+    }
+}
+
+fn object(fields: &[&str], required: &[&str]) -> Value {
+    let properties: Map<String, Value> = fields
+        .iter()
+        .chain(DIAL_OPTION_FIELDS.iter())
+        .map(|f| ((*f).to_owned(), field(f)))
+        .collect();
+    json!({"type": "object", "additionalProperties": false, "required": required, "properties": properties})
+}
+
+fn schemas() -> Value {
+    let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    json!({
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+                "code": {"type": "string", "enum": codes},
+                "message": {"type": "string"},
+            }}},
+        },
+        "CallRequest": object(CALL_FIELDS, &["to", "flow"]),
+        "CampaignRequest": object(CAMPAIGN_FIELDS, &["flow", "numbers"]),
+        "Accepted": {"type": "object", "required": ["reference_id", "external_id", "status"], "properties": {
+            "reference_id": {"type": "string"}, "external_id": {"type": "string"}, "status": {"const": "dial_accepted"},
+        }},
+        "Event": {"type": "object", "required": ["event", "reference_id"], "properties": {
+            "event": {"type": "string"}, "reference_id": {"type": "string"}, "data": {"type": "object"},
+        }},
+        "Action": {"type": "object", "required": ["jsonrpc", "method", "params"], "properties": {
+            "jsonrpc": {"const": "2.0"}, "method": {"type": "string"}, "params": {"type": "object"},
+        }},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routes::{route, ApiRoute, Route};
+
+    /// A concrete path for a template.
+    fn sample(path: &str) -> String {
+        path.replace("{id}", "0123456789abcdef0123456789abcdef")
+    }
+
+    #[test]
+    fn every_operation_is_a_route_with_the_access_it_documents() {
+        for op in OPERATIONS {
+            let method = op.method.to_uppercase();
+            let routed = route(&method, &sample(op.path))
+                .unwrap_or_else(|e| panic!("{} {}: {e:?}", op.method, op.path));
+            let access = match &routed {
+                Route::Health | Route::OpenApi => Access::Open,
+                Route::Webhook => Access::Telesign,
+                Route::Api(api) => Access::Token(api.scope()),
+            };
+            assert_eq!(access, op.access, "{} {}", op.method, op.path);
+        }
+    }
+
+    #[test]
+    fn every_route_is_an_operation() {
+        // Each path's `Allow` list (from a method it does not accept) names exactly the
+        // documented methods (HEAD aside, which HTTP gives every GET).
+        for op in OPERATIONS {
+            let e = route("PATCH", &sample(op.path)).unwrap_err();
+            let allowed: Vec<String> = e
+                .allow
+                .unwrap_or_default()
+                .split(", ")
+                .filter(|m| *m != "HEAD")
+                .map(str::to_lowercase)
+                .collect();
+            let mut documented: Vec<String> = OPERATIONS
+                .iter()
+                .filter(|o| o.path == op.path)
+                .map(|o| o.method.to_owned())
+                .collect();
+            documented.sort();
+            let mut allowed = allowed;
+            allowed.sort();
+            assert_eq!(allowed, documented, "{}", op.path);
+        }
+        // And the API routes the router knows are all documented.
+        for api in [
+            ApiRoute::PlaceCall,
+            ApiRoute::ListCalls,
+            ApiRoute::Call(String::new()),
+            ApiRoute::StartCampaign,
+            ApiRoute::Campaign(String::new()),
+        ] {
+            assert!(
+                OPERATIONS
+                    .iter()
+                    .any(|o| o.access == Access::Token(api.scope())),
+                "{api:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_document_names_every_error_code_and_every_body_field() {
+        let doc = document("test");
+        assert_eq!(doc["openapi"], "3.1.0");
+        let codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]
+            ["code"]["enum"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(codes.len(), ErrorCode::ALL.len());
+        let mut used: Vec<ErrorCode> = OPERATIONS
+            .iter()
+            .flat_map(|o| {
+                let mut all = common_errors(o.access);
+                all.extend(o.errors.iter().copied());
+                all
+            })
+            .collect();
+        used.sort_by_key(|c| c.as_str());
+        used.dedup();
+        let unused: Vec<&str> = ErrorCode::ALL
+            .iter()
+            .filter(|c| !used.contains(c))
+            .map(|c| c.as_str())
+            .collect();
+        // Kept for the queue consumer's logs, never an HTTP answer.
+        assert_eq!(
+            unused,
+            ["campaign_not_visible"],
+            "codes no operation answers"
+        );
+        let call = &doc["components"]["schemas"]["CallRequest"]["properties"];
+        for f in CALL_FIELDS.iter().chain(DIAL_OPTION_FIELDS.iter()) {
+            assert_ne!(call[*f], json!({}), "field {f} has no schema");
+        }
+        let paths = doc["paths"].as_object().map(|p| p.len());
+        assert_eq!(paths, Some(7));
+        assert_eq!(
+            doc["paths"]["/calls"]["post"]["security"],
+            json!([{"bearer": ["dial"]}])
+        );
+    }
+}
