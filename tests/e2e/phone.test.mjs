@@ -52,12 +52,12 @@ after(async () => {
   await w?.dispose();
 });
 
-async function openPhone() {
+async function openPhone(query = "") {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.setDefaultTimeout(STEP_MS);
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${phone.url}?mute`);
+  await page.goto(`${phone.url}?mute${query}`);
   await page.locator("#diagram svg").waitFor();
   return { page, errors };
 }
@@ -100,6 +100,25 @@ test("bank_menu: dial in, press 2 then 1, hear goodbye; the diagram follows, the
   assert.equal(await page.locator("#error").innerText(), "");
   assert.equal(await current(page), "");
   await page.screenshot({ path: `${SHOTS}bank_menu-record.png`, fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("keys during prompts: 2 stops the welcome and answers the menu; 1 pressed while the cards menu plays is its entry", async () => {
+  // Muted prompts play 3 s here, so the keys surely come while they play.
+  const { page, errors } = await openPhone("&playMs=3000");
+  await page.click("#call");
+  await page.locator("#hears.playing").filter({ hasText: "Thank you for calling Example Bank." }).waitFor();
+  await page.keyboard.press("2");
+  await page.locator("#hears.playing").filter({ hasText: "To report a lost or stolen card, press 1" }).waitFor();
+  await page.keyboard.press("1");
+  assert.equal(await page.locator("#hears.playing").count(), 1, "the key came while the prompt played");
+  await page.locator("#record dd[data-field=outcome]").waitFor();
+  const transcript = await page.locator("#exchange").innerText();
+  assert.match(transcript, /^speak_completed \(2\) → speak, collect up to 1$/m);
+  assert.doesNotMatch(transcript, /For your account balance, press 1/, "the menu took the key pressed during the welcome");
+  assert.match(transcript, /speak_completed \(1\) → speak\n/);
+  assert.equal(await page.locator("#record dd[data-field=visited]").innerText(), "welcome > main_menu > cards_menu > card_lost > goodbye");
   assert.deepEqual(errors, []);
   await page.close();
 });

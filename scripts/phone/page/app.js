@@ -5,6 +5,9 @@
 const $ = (id) => document.getElementById(id);
 const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 const POLL_MS = 120;
+const PARAMS = new URLSearchParams(location.search);
+/** How long a muted prompt plays (ms), from `?playMs=N`; by default it depends on its length. */
+const PLAY_MS = PARAMS.has("playMs") ? Number(PARAMS.get("playMs")) : null;
 
 let call = null; // { id, seq (question answered last), question, playing, buffer, timers }
 let flowShown = null;
@@ -141,8 +144,8 @@ function play(action, done) {
     speechSynthesis.speak(u);
     return;
   }
-  // Muted: the prompt "plays" for a fifth of the simulator's time, at most 2 s.
-  const ms = Math.min(2000, Math.max(1000, 60 * text.length) / 5);
+  // Muted: the prompt "plays" for a fifth of the simulator's time, at most 2 s (or `?playMs=N`).
+  const ms = PLAY_MS ?? Math.min(2000, Math.max(1000, 60 * text.length) / 5);
   call.timers.push(setTimeout(() => done(true), ms));
 }
 
@@ -405,7 +408,7 @@ api("/api/config").then(
   (c) => {
     config = c;
     $("config").textContent = `worker ${c.worker}${c.testClock ? ", test clock" : ""}${c.outbound ? "" : ", outbound calls off"}`;
-    if (new URLSearchParams(location.search).has("mute")) $("mute").checked = true;
+    if (PARAMS.has("mute")) $("mute").checked = true;
     showFlow(config.numbers[$("to").value]);
   },
   (e) => showError(`The phone server is not answering: ${e.message}`),
