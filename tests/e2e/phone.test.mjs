@@ -186,3 +186,56 @@ test("errors in plain words: bad secrets (401), no worker", async () => {
     await none.close();
   }
 });
+
+/**
+ * A stand-in worker for what the sample flows never do: `reply(event)` answers each /webhook event;
+ * GET /calls/<id> answers an ended call. Records the events it got.
+ */
+function fakeWorker(reply) {
+  const events = [];
+  return {
+    events,
+    async fetch(path, init = {}) {
+      if (path.startsWith("/calls/")) {
+        return Response.json({ state: "ended", call: { flow: "fake", outcome: "completed", visited: [] } });
+      }
+      const event = JSON.parse(init.body);
+      events.push(event);
+      const action = reply(event);
+      return action ? Response.json({ jsonrpc: "2.0", ...action }) : new Response(null, { status: 204 });
+    },
+  };
+}
+
+const FAKE_SECRETS = { customerId: "c", apiKey: "a2V5", apiToken: "t" };
+
+test("a play whose audio cannot load is reported as playback_failed; a forbidden reply is named", async () => {
+  const audio = fakeWorker((e) => {
+    if (e.event === "incoming_call") return { method: "play", params: { url: "https://127.0.0.1:9/welcome.mp3" } };
+    if (e.event === "play_completed") return { method: "hangup", params: {} };
+    return null;
+  });
+  const forbidden = fakeWorker((e) => (e.event === "incoming_call" ? { method: "bogus", params: {} } : null));
+  const withAudio = await startPhone({ worker: audio, secrets: FAKE_SECRETS, port: 0 });
+  const withForbidden = await startPhone({ worker: forbidden, secrets: FAKE_SECRETS, port: 0 });
+  try {
+    let page = await browser.newPage();
+    page.setDefaultTimeout(STEP_MS);
+    await page.goto(`${withAudio.url}?mute`);
+    await page.click("#call");
+    await page.locator("#record dd[data-field=outcome]").waitFor();
+    assert.deepEqual(audio.events.map((e) => [e.event, e.data.status ?? ""]).slice(0, 2), [["incoming_call", ""], ["play_completed", "playback_failed"]]);
+    assert.match(await page.locator("#exchange").innerText(), /caller hears: \(audio\) https:\/\/127\.0\.0\.1:9\/welcome\.mp3/);
+    await page.close();
+
+    page = await browser.newPage();
+    page.setDefaultTimeout(STEP_MS);
+    await page.goto(`${withForbidden.url}?mute`);
+    await page.click("#call");
+    await page.locator("#error").filter({ hasText: /The worker's reply breaks Telesign's call-state rules: .*`bogus` may not answer incoming_call/ }).waitFor();
+    await page.close();
+  } finally {
+    await withAudio.close();
+    await withForbidden.close();
+  }
+});
