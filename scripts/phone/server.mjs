@@ -193,6 +193,7 @@ export async function startPhone({ worker, workerUrl = "http://127.0.0.1:8787", 
       const [file, type] = STATIC[p];
       return new Response(await readFile(path.join(here, file)), { headers: { "content-type": type, "cache-control": "no-store" } });
     }
+    if (p === "/favicon.ico") return new Response(null, { status: 204 });
     if (request.method === "GET" && p === "/api/config") {
       return json({ worker: phone.workerUrl, testClock, outbound: Boolean(api), numbers: INBOUND_NUMBERS });
     }

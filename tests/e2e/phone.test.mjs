@@ -45,7 +45,7 @@ before(async () => {
     timeout: 30_000,
     args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-default-apps", "--disable-sync", "--no-first-run"],
   });
-});
+}, { timeout: 60_000 });
 after(async () => {
   await browser?.close();
   await phone?.close();
@@ -74,7 +74,7 @@ async function pressAt(page, text, key, step) {
 
 const current = (page) => page.locator("#diagram svg").getAttribute("data-current");
 
-test("bank_menu: dial in, press 2 then 1, hear goodbye; the diagram follows, the record shows", async () => {
+test("bank_menu: dial in, press 2 then 1, hear goodbye; the diagram follows, the record shows", { timeout: 60_000 }, async () => {
   const { page, errors } = await openPhone();
   await page.selectOption("#to", "+15555551212");
   await page.click("#call");
@@ -104,7 +104,7 @@ test("bank_menu: dial in, press 2 then 1, hear goodbye; the diagram follows, the
   await page.close();
 });
 
-test("keys during prompts: 2 stops the welcome and answers the menu; 1 pressed while the cards menu plays is its entry", async () => {
+test("keys during prompts: 2 stops the welcome and answers the menu; 1 pressed while the cards menu plays is its entry", { timeout: 60_000 }, async () => {
   // Muted prompts play 3 s here, so the keys surely come while they play.
   const { page, errors } = await openPhone("&playMs=3000");
   await page.click("#call");
@@ -123,7 +123,7 @@ test("keys during prompts: 2 stops the welcome and answers the menu; 1 pressed w
   await page.close();
 });
 
-test("appointment_reminder: an outbound call with vars, confirmed with 1", async () => {
+test("appointment_reminder: an outbound call with vars, confirmed with 1", { timeout: 60_000 }, async () => {
   const { page, errors } = await openPhone();
   await page.click("#outbound summary");
   await page.fill("#ob-flow", "appointment_reminder");
@@ -144,7 +144,7 @@ test("appointment_reminder: an outbound call with vars, confirmed with 1", async
   await page.close();
 });
 
-test("agent_forwarding: the first agent does not answer, the second does", async () => {
+test("agent_forwarding: the first agent does not answer, the second does", { timeout: 60_000 }, async () => {
   const { page, errors } = await openPhone();
   await page.selectOption("#to", "+15555550200");
   await page.click("#call");
@@ -165,7 +165,7 @@ test("agent_forwarding: the first agent does not answer, the second does", async
   await page.close();
 });
 
-test("errors in plain words: bad secrets (401), no worker", async () => {
+test("errors in plain words: bad secrets (401), no worker", { timeout: 60_000 }, async () => {
   const bad = await startPhone({ worker: w, secrets: { customerId: SECRETS.TELESIGN_CUSTOMER_ID, apiKey: Buffer.from("not-the-worker-key").toString("base64"), apiToken: SECRETS.API_TOKEN }, port: 0 });
   const none = await startPhone({ workerUrl: "http://127.0.0.1:9", secrets: { customerId: "c", apiKey: "a2V5", apiToken: "t" }, port: 0 });
   try {
@@ -209,7 +209,7 @@ function fakeWorker(reply) {
 
 const FAKE_SECRETS = { customerId: "c", apiKey: "a2V5", apiToken: "t" };
 
-test("a play whose audio cannot load is reported as playback_failed; a forbidden reply is named", async () => {
+test("a play whose audio cannot load is reported as playback_failed; a forbidden reply is named", { timeout: 60_000 }, async () => {
   const audio = fakeWorker((e) => {
     if (e.event === "incoming_call") return { method: "play", params: { url: "https://127.0.0.1:9/welcome.mp3" } };
     if (e.event === "play_completed") return { method: "hangup", params: {} };

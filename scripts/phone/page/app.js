@@ -137,16 +137,33 @@ function play(action, done) {
   }
   const text = action.params.tts.message;
   if (!muted && window.speechSynthesis) {
+    // The browser's voice stands in for Telesign's: if it cannot speak (no voice installed), the
+    // prompt plays silently as when muted; if it never says it finished (some browsers drop `end`
+    // events), the prompt ends as if it had been read at the simulator's pace.
+    let over = false;
+    const end = (silently = false) => {
+      if (over) return;
+      over = true;
+      if (silently) call.timers.push(setTimeout(() => done(true), mutedMs(text)));
+      else done(true);
+    };
     const u = new SpeechSynthesisUtterance(text);
     u.lang = action.params.tts.language ?? "en-US";
-    u.onend = () => done(true);
-    u.onerror = (e) => done(e.error === "interrupted" || e.error === "canceled" ? null : false);
+    u.onend = end;
+    u.onerror = (e) => {
+      if (e.error === "interrupted" || e.error === "canceled") over = true;
+      else end(true);
+    };
     speechSynthesis.speak(u);
+    call.timers.push(setTimeout(() => end(), 2000 + 1.5 * Math.max(1000, 60 * text.length)));
     return;
   }
-  // Muted: the prompt "plays" for a fifth of the simulator's time, at most 2 s (or `?playMs=N`).
-  const ms = PLAY_MS ?? Math.min(2000, Math.max(1000, 60 * text.length) / 5);
-  call.timers.push(setTimeout(() => done(true), ms));
+  call.timers.push(setTimeout(() => done(true), mutedMs(text)));
+}
+
+/** Muted, a prompt "plays" for a fifth of the simulator's time, at most 2 s (or `?playMs=N`). */
+function mutedMs(text) {
+  return PLAY_MS ?? Math.min(2000, Math.max(1000, 60 * text.length) / 5);
 }
 
 function heard(action) {
