@@ -170,7 +170,7 @@ test("errors in plain words: bad secrets (401), no worker", { timeout: 60_000 },
   const none = await startPhone({ workerUrl: "http://127.0.0.1:9", secrets: { customerId: "c", apiKey: "a2V5", apiToken: "t" }, port: 0 });
   try {
     for (const [server, expected] of [
-      [bad, /refused the signed event \(401\): the secrets in \.dev\.vars are not the worker's/],
+      [bad, /refused the signed event \(401\): the secrets in \.dev\.vars are not the worker's[^]*No call record: the worker never took this call/],
       [none, /The worker is not answering at http:\/\/127\.0\.0\.1:9\. Is it running \(npm run dev\)\?/],
     ]) {
       const page = await browser.newPage();

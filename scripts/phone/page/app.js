@@ -36,6 +36,7 @@ function plain(failure, worker) {
   if (/unsupported_call_state|may not answer|takes no action|left in silence|not a JSON-RPC/.test(failure)) {
     return `The worker's reply breaks Telesign's call-state rules: ${failure}`;
   }
+  if (/^GET \/calls\/\w+ answered HTTP 404/.test(failure)) return `No call record: the worker never took this call. (${failure})`;
   if (/within \d+ ms/.test(failure)) return `The worker took too long to answer: ${failure}`;
   return failure;
 }
