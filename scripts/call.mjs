@@ -5,12 +5,11 @@
 // (a forbidden action, an error, silence where an action is due, an answer later than --patience),
 // 2 bad usage.
 
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { InteractiveCaller, ScriptedCaller, parseKeyScript, parseLegAnswers } from "./simulator/keys.mjs";
 import { DEFAULT_FROM, DEFAULT_PATIENCE_MS, DEFAULT_TO, simulateCall, urlWorker } from "./simulator/simulator.mjs";
 import { FakeTelesignApi } from "./simulator/telesign_api.mjs";
-import { positive as positiveNumber, usageExit } from "./simulator/cli.mjs";
+import { positive as positiveNumber, readDevVars, usageExit } from "./simulator/cli.mjs";
 
 const USAGE = `usage: npm run call -- [options]
 
@@ -63,18 +62,6 @@ function instant(text) {
   if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}T/.test(text)) usageExit(USAGE, `--at takes an ISO 8601 time such as 2026-12-05T19:00:00Z, not \`${text}\``);
   return ms;
 }
-
-/** KEY="value" lines of a .dev.vars file (comments and blank lines skipped). */
-function readDevVars(file) {
-  const vars = {};
-  for (const line of readFileSync(file, "utf8").split(/\r?\n/)) {
-    const m = line.match(/^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/i);
-    if (!m) continue;
-    vars[m[1]] = m[2].replace(/^"(.*)"$/, "$1").replace(/^'(.*)'$/, "$1");
-  }
-  return vars;
-}
-
 
 async function main() {
   let args;

@@ -5,7 +5,8 @@
 # Installs: the wasm32-unknown-unknown target, rustfmt and clippy; worker-build (pinned); the
 # wasm-bindgen CLI at exactly the wasm-bindgen version in Cargo.lock; the npm packages pinned in
 # package-lock.json (wrangler, miniflare, binaryen's wasm-opt, and a Node 22 binary for wrangler,
-# which refuses the Node 20 these machines have); and .dev.vars from .dev.vars.example.
+# which refuses the Node 20 these machines have); Debian's chromium (apt-get), the browser the dev
+# phone's tests drive; and .dev.vars from .dev.vars.example.
 #
 # Meant to be sourced (`. scripts/setup.sh`) so that PATH gains the project's tools.
 set -euo pipefail
@@ -86,6 +87,15 @@ if ! node_ok; then
   node_ok || { say "no Node >= ${MIN_NODE_MAJOR}.${MIN_NODE_MINOR} available"; exit 1; }
 fi
 export PATH="$ROOT/node_modules/.bin:$PATH"
+
+# --- Browser for the dev phone's tests (tests/e2e/phone.test.mjs) ---------------------------------
+# playwright-core drives Debian's chromium (Playwright's own browser download is not from a package registry).
+if ! command -v chromium >/dev/null 2>&1; then
+  say "installing chromium (apt-get, once)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >&2
+fi
 
 # --- Local secrets ----------------------------------------------------------------------------
 if [ ! -f "$ROOT/.dev.vars" ]; then

@@ -77,7 +77,9 @@ export class CallFailure extends Error {}
  *   York); only with `testClock`;
  * - `hangupEvent`: the call ends with Telesign's `hangup` event instead of `call_completed`;
  * - `patienceMs`, `settleMs`, `hangupDelayMs`: see the constants above;
- * - `say(line)`: receives the transcript, line by line.
+ * - `say(line)`: receives the transcript, line by line;
+ * - `exchange`: an array the exchange is written into while the call runs (the dev phone reads it
+ *   live); a fresh one by default.
  */
 export async function simulateCall(options) {
   const sim = new Simulation(options);
@@ -123,6 +125,7 @@ class Simulation {
     settleMs = DEFAULT_SETTLE_MS,
     hangupDelayMs = DEFAULT_HANGUP_DELAY_MS,
     say = () => {},
+    exchange = [],
   }) {
     Object.assign(this, { worker, secrets, caller, outbound, duplicate, reorder, testClock, patienceMs, settleMs, hangupDelayMs, say });
     this.startAt = startMs;
@@ -134,7 +137,7 @@ class Simulation {
     this.to = outbound ? outbound.to : to;
     this.reference = outbound ? null : referenceId();
     this.externalId = null;
-    this.exchange = [];
+    this.exchange = exchange;
     this.history = [];
     this.failures = [];
     this.notes = [];
@@ -514,7 +517,7 @@ class Simulation {
     };
     const collect = p.collect_digits;
     if (!collect) {
-      const during = await this.caller.duringPlainPrompt();
+      const during = await this.caller.duringPlainPrompt(action);
       if (during?.kind === "fail") return failed();
       this.say(`  caller hears: ${heard}`);
       if (during?.kind === "keys") {
@@ -524,7 +527,7 @@ class Simulation {
       }
       return completion(this.later(plays), status.success);
     }
-    const entry = await this.caller.keys();
+    const entry = await this.caller.keys(action);
     if (entry.kind === "fail") return failed();
     this.say(`  caller hears: ${heard}`);
     if (entry.kind === "hangup") {
