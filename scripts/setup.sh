@@ -6,7 +6,8 @@
 # wasm-bindgen CLI at exactly the wasm-bindgen version in Cargo.lock; the npm packages pinned in
 # package-lock.json (wrangler, miniflare, binaryen's wasm-opt, and a Node 22 binary for wrangler,
 # which refuses the Node 20 these machines have); Debian's chromium (apt-get), the browser the dev
-# phone's tests drive; and .dev.vars from .dev.vars.example.
+# phone's tests drive; schemathesis (PyPI, pinned) in a virtual environment under .tools/, which
+# fuzzes the call API from its OpenAPI document; and .dev.vars from .dev.vars.example.
 #
 # Meant to be sourced (`. scripts/setup.sh`) so that PATH gains the project's tools.
 set -euo pipefail
@@ -96,6 +97,16 @@ if ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >&2
 fi
+
+# --- schemathesis, which fuzzes the worker from its OpenAPI document (tests/e2e/schemathesis.test.mjs)
+SCHEMATHESIS_VERSION="4.32.5"
+SCHEMATHESIS_VENV="$ROOT/.tools/schemathesis"
+if [ "$("$SCHEMATHESIS_VENV/bin/schemathesis" --version 2>/dev/null || true)" != "schemathesis, version ${SCHEMATHESIS_VERSION}" ]; then
+  say "installing schemathesis ${SCHEMATHESIS_VERSION} into .tools/schemathesis (a virtual environment, once)"
+  python3 -m venv "$SCHEMATHESIS_VENV" >&2
+  "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==${SCHEMATHESIS_VERSION}" >&2
+fi
+export SCHEMATHESIS_BIN="$SCHEMATHESIS_VENV/bin/schemathesis"
 
 # --- Local secrets ----------------------------------------------------------------------------
 if [ ! -f "$ROOT/.dev.vars" ]; then

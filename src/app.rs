@@ -11,7 +11,7 @@ use ivr_core::error::ApiError;
 use ivr_core::log::RequestLog;
 use ivr_core::routes::{path_of, route, Route};
 
-use crate::env::now_ms;
+use crate::env::{now_ms, registry};
 use crate::http::{empty_response, json_response, json_text_response};
 use crate::{api, webhook};
 
@@ -66,7 +66,7 @@ async fn handle(
             },
         ),
         Route::Webhook => answer(webhook::handle(req, env, ctx, log).await?),
-        Route::OpenApi => json_response(200, &openapi::document(VERSION)),
+        Route::OpenApi => json_response(200, &openapi::document(VERSION, registry())),
         Route::Api(api) => api::handle(api, req, env, log).await,
     }
 }

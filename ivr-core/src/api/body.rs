@@ -15,7 +15,7 @@ use crate::telesign::{Dial, DialOptions, PhoneNumber};
 pub const MAX_VARS: usize = 64;
 /// Var names: 1 to 64 ASCII letters, digits and `_` (what flow templates can name).
 pub const MAX_VAR_NAME_LEN: usize = 64;
-/// Var values: at most 1024 bytes each.
+/// Var values: at most 1024 characters each.
 pub const MAX_VAR_VALUE_LEN: usize = 1024;
 
 /// A request body: a JSON object whose fields are all known.
@@ -71,8 +71,14 @@ impl Fields {
     pub fn optional_u32(&self, name: &str) -> Result<Option<u32>, ApiError> {
         match self.get(name) {
             None => Ok(None),
+            // `600.0` is a whole number too (JSON Schema's `integer`).
             Some(v) => v
                 .as_u64()
+                .or_else(|| {
+                    v.as_f64()
+                        .filter(|f| f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(f))
+                        .map(|f| f as u64)
+                })
                 .and_then(|n| u32::try_from(n).ok())
                 .map(Some)
                 .ok_or_else(|| wrong_type(name, "a whole number of seconds")),
@@ -207,9 +213,11 @@ pub fn vars(value: Option<&Value>) -> Result<BTreeMap<String, String>, ApiError>
                 )));
             }
             match value {
-                Value::String(s) if s.len() <= MAX_VAR_VALUE_LEN => Ok((name.clone(), s.clone())),
+                Value::String(s) if s.chars().count() <= MAX_VAR_VALUE_LEN => {
+                    Ok((name.clone(), s.clone()))
+                }
                 Value::String(_) => Err(invalid(format!(
-                    "var `{name}` is longer than {MAX_VAR_VALUE_LEN} bytes"
+                    "var `{name}` is longer than {MAX_VAR_VALUE_LEN} characters"
                 ))),
                 _ => Err(invalid(format!("var `{name}` must be a string"))),
             }

@@ -369,7 +369,7 @@ mod tests {
     fn dial_options_are_read_checked_and_sent_as_asked() {
         let r = parse(
             json!({"to": "+15555551212", "flow": "appointment_reminder",
-                   "record_call": true, "max_call_duration": 600, "send_dtmf": "ww123#",
+                   "record_call": true, "max_call_duration": 600.0, "send_dtmf": "ww123#",
                    "is_primary": true}),
             Some("15550000000"),
         )
@@ -401,6 +401,7 @@ mod tests {
             (json!({"send_dtmf": "12x"}), (422, "invalid_dial_option")),
             (json!({"max_call_duration": "60"}), (400, "invalid_field")),
             (json!({"max_call_duration": 1.5}), (400, "invalid_field")),
+            (json!({"max_call_duration": -60}), (400, "invalid_field")),
             (json!({"record_call": "yes"}), (400, "invalid_field")),
         ];
         for (extra, expected) in refused {

@@ -8,6 +8,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::error::ErrorCode;
+use crate::flow::{Direction, Registry};
+use crate::telesign::action::{MAX_DTMF_LEN, MAX_EXTERNAL_ID_LEN};
 use crate::tokens::Scope;
 
 use super::body::DIAL_OPTION_FIELDS;
@@ -209,8 +211,9 @@ pub fn common_errors(access: Access) -> Vec<ErrorCode> {
     codes
 }
 
-/// The document.
-pub fn document(version: &str) -> Value {
+/// The document, for the flows of `registry` (the outbound ones are the `flow` values the call
+/// API accepts, each with the vars it needs).
+pub fn document(version: &str, registry: &Registry) -> Value {
     let mut paths = Map::new();
     for op in OPERATIONS {
         let entry = paths.entry(op.path.to_owned()).or_insert_with(|| json!({}));
@@ -231,7 +234,7 @@ pub fn document(version: &str) -> Value {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "An API token (API_TOKEN, or an API_TOKENS entry); its scopes are `read` and `dial`."},
                 "telesignSignature": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "`TSA <customer_id>:<base64 HMAC-SHA256 of the body>` (or X-TS-Authorization), or the event URL's Basic credentials with WEBHOOK_AUTH=basic."},
             },
-            "schemas": schemas(),
+            "schemas": schemas(registry),
         },
     })
 }
@@ -320,35 +323,87 @@ fn body(schema: &str) -> Value {
     json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
 }
 
+/// A phone number as the API reads it.
+const NUMBER_PATTERN: &str = r"^\+?[0-9]{7,15}$";
+
 /// A property of a request body, by field name.
-fn field(name: &str) -> Value {
+fn field(name: &str, outbound: &[&str]) -> Value {
     match name {
-        "to" | "caller_id_number" => json!({"type": "string", "pattern": "^\\+?[0-9]{7,15}$"}),
-        "flow" => json!({"type": "string", "description": "An outbound flow of this worker"}),
-        "vars" => {
-            json!({"type": "object", "additionalProperties": {"type": "string", "maxLength": 1024}, "description": "Values the flow's templates read; every var the flow `needs` is required"})
+        "to" | "caller_id_number" => json!({"type": "string", "pattern": NUMBER_PATTERN}),
+        "flow" => {
+            json!({"type": "string", "enum": outbound, "description": "An outbound flow of this worker"})
         }
-        "external_id" => json!({"type": "string", "maxLength": 128}),
+        "vars" => json!({
+            "type": "object",
+            "maxProperties": super::body::MAX_VARS,
+            "propertyNames": {"pattern": "^[A-Za-z0-9_]{1,64}$"},
+            "additionalProperties": {"type": "string", "maxLength": super::body::MAX_VAR_VALUE_LEN},
+            "description": "Values the flow's templates read; every var the flow needs is required",
+        }),
+        "external_id" => json!({
+            "type": "string",
+            "maxLength": MAX_EXTERNAL_ID_LEN,
+            "pattern": r"^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$",
+            "not": {"pattern": r"^\s*cmp_"},
+            "description": "Your id for the call, echoed on its events; not starting with `cmp_` (campaigns use it)",
+        }),
         "numbers" => {
-            json!({"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": MAX_NUMBERS})
+            json!({"type": "array", "items": {"type": "string", "pattern": NUMBER_PATTERN},
+            "minItems": 1, "maxItems": MAX_NUMBERS, "uniqueItems": true})
         }
         "record_call" | "is_primary" => json!({"type": "boolean"}),
         "max_call_duration" => json!({"type": "integer", "minimum": 1, "maximum": 14_400}),
-        "send_dtmf" => json!({"type": "string", "pattern": "^[0-9A-D*#w]+$"}),
+        "send_dtmf" => {
+            json!({"type": "string", "pattern": "^[0-9A-D*#w]+$", "maxLength": MAX_DTMF_LEN})
+        }
         _ => json!({}),
     }
 }
 
-fn object(fields: &[&str], required: &[&str]) -> Value {
+/// A request body that names an outbound flow: its fields, and for each flow the vars it needs
+/// (present and not blank).
+fn object(fields: &[&str], required: &[&str], registry: &Registry) -> Value {
+    let outbound: Vec<&str> = registry
+        .flows()
+        .iter()
+        .filter(|f| f.direction == Direction::Outbound)
+        .map(|f| f.name.as_str())
+        .collect();
+    // An optional field may also be `null`, which the API reads as absent.
     let properties: Map<String, Value> = fields
         .iter()
         .chain(DIAL_OPTION_FIELDS.iter())
-        .map(|f| ((*f).to_owned(), field(f)))
+        .map(|f| {
+            let schema = field(f, &outbound);
+            let schema = if required.contains(f) {
+                schema
+            } else {
+                json!({"anyOf": [schema, {"type": "null"}]})
+            };
+            ((*f).to_owned(), schema)
+        })
         .collect();
-    json!({"type": "object", "additionalProperties": false, "required": required, "properties": properties})
+    let needs: Vec<Value> = registry
+        .flows()
+        .iter()
+        .filter(|f| f.direction == Direction::Outbound && !f.needs.is_empty())
+        .map(|f| {
+            let vars: Map<String, Value> = f
+                .needs
+                .iter()
+                .map(|n| (n.clone(), json!({"type": "string", "pattern": r"\S"})))
+                .collect();
+            json!({
+                "if": {"properties": {"flow": {"const": f.name}}, "required": ["flow"]},
+                "then": {"required": ["vars"], "properties": {"vars": {"type": "object", "required": f.needs, "properties": vars}}},
+            })
+        })
+        .collect();
+    json!({"type": "object", "additionalProperties": false, "required": required,
+        "properties": properties, "allOf": needs})
 }
 
-fn schemas() -> Value {
+fn schemas(registry: &Registry) -> Value {
     let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
     json!({
         "Error": {
@@ -359,8 +414,8 @@ fn schemas() -> Value {
                 "message": {"type": "string"},
             }}},
         },
-        "CallRequest": object(CALL_FIELDS, &["to", "flow"]),
-        "CampaignRequest": object(CAMPAIGN_FIELDS, &["flow", "numbers"]),
+        "CallRequest": object(CALL_FIELDS, &["to", "flow"], registry),
+        "CampaignRequest": object(CAMPAIGN_FIELDS, &["flow", "numbers"], registry),
         "Accepted": {"type": "object", "required": ["reference_id", "external_id", "status"], "properties": {
             "reference_id": {"type": "string"}, "external_id": {"type": "string"}, "status": {"const": "dial_accepted"},
         }},
@@ -440,7 +495,20 @@ mod tests {
 
     #[test]
     fn the_document_names_every_error_code_and_every_body_field() {
-        let doc = document("test");
+        let registry = Registry::new()
+            .flow(
+                crate::flow::Flow::outbound("remind")
+                    .needs(["name"])
+                    .step("a", crate::flow::say("Hi {name}")),
+            )
+            .flow(crate::flow::Flow::inbound("menu").step("a", crate::flow::say("Hi")));
+        let doc = document("test", &registry);
+        let call_schema = &doc["components"]["schemas"]["CallRequest"];
+        assert_eq!(call_schema["properties"]["flow"]["enum"], json!(["remind"]));
+        assert_eq!(
+            call_schema["allOf"][0]["then"]["properties"]["vars"]["required"],
+            json!(["name"])
+        );
         assert_eq!(doc["openapi"], "3.1.0");
         let codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]
             ["code"]["enum"]
@@ -471,7 +539,8 @@ mod tests {
         );
         let call = &doc["components"]["schemas"]["CallRequest"]["properties"];
         for f in CALL_FIELDS.iter().chain(DIAL_OPTION_FIELDS.iter()) {
-            assert_ne!(call[*f], json!({}), "field {f} has no schema");
+            let schema = call[*f].get("anyOf").map_or(&call[*f], |any| &any[0]);
+            assert_ne!(schema, &json!({}), "field {f} has no schema");
         }
         let paths = doc["paths"].as_object().map(|p| p.len());
         assert_eq!(paths, Some(7));

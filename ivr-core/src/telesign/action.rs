@@ -31,7 +31,8 @@ pub const MAX_CALL_DURATION_SECS_RANGE: RangeInclusive<u32> = 1..=14_400;
 pub const MAX_MESSAGE_CHARS: usize = 4_000;
 /// Longest audio URL, in bytes.
 pub const MAX_URL_LEN: usize = 2_048;
-/// Longest `external_id`, in bytes; it comes back on every event, so it should stay small.
+/// Longest `external_id`, in characters (our limit: Telesign documents none); it comes back on
+/// every event, so it should stay small.
 pub const MAX_EXTERNAL_ID_LEN: usize = 128;
 /// Longest `send_dtmf` string (digits plus `w` pauses).
 pub const MAX_DTMF_LEN: usize = 64;
@@ -253,12 +254,12 @@ impl Dial {
     }
 
     /// Our id for the call, echoed on each of its events: non-empty once trimmed, at most
-    /// [`MAX_EXTERNAL_ID_LEN`] bytes, no control characters.
+    /// [`MAX_EXTERNAL_ID_LEN`] characters, no control characters.
     pub fn external_id(mut self, id: &str) -> Result<Self, ActionError> {
         let id = id.trim();
         let problem = if id.is_empty() {
             "must not be empty".to_owned()
-        } else if id.len() > MAX_EXTERNAL_ID_LEN {
+        } else if id.chars().count() > MAX_EXTERNAL_ID_LEN {
             format!("must be at most {MAX_EXTERNAL_ID_LEN} bytes")
         } else if id.chars().any(char::is_control) {
             "must not contain control characters".to_owned()
