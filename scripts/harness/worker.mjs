@@ -41,7 +41,7 @@ export { TEST_CLOCK_HEADER } from "../simulator/telesign.mjs";
  * the engine's time for that event (the simulator's clock: minutes of prompt timeouts in
  * milliseconds). wrangler.toml declares no such binding: a deployed worker ignores the header.
  */
-export async function startWorker({ bindings = {}, outboundService, apiRateLimit = 1000, testClock = true } = {}) {
+export async function startWorker({ bindings = {}, outboundService, apiRateLimit = 1000, testClock = true, port } = {}) {
   // Every line the worker logs (console.log/warn/error), for tests that read the logs.
   const logs = [];
   const collect = (stream) => {
@@ -54,6 +54,9 @@ export async function startWorker({ bindings = {}, outboundService, apiRateLimit
     });
   };
   const mf = new Miniflare({
+    // A fixed port on 127.0.0.1 for tests that call the worker as a user would (curl); otherwise
+    // a free one, reached through dispatchFetch.
+    ...(port ? { host: "127.0.0.1", port } : {}),
     handleRuntimeStdio(stdout, stderr) {
       collect(stdout);
       collect(stderr);

@@ -1,0 +1,64 @@
+// The README's curl examples, run as written against a worker on 127.0.0.1:8787 with the
+// README's local token and a fake Telesign on 127.0.0.1:8788 (what "Call API" tells a user to
+// start), each answer's status checked against the `# NNN` line under it. Ids that only exist in
+// the README's own run (a reference id, a campaign id) are replaced by the ones this run got.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startWorker } from "../../scripts/harness/worker.mjs";
+import { FakeTelesignApi } from "../../scripts/simulator/telesign_api.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const README = readFileSync(path.join(root, "README.md"), "utf8");
+const LOCAL_TOKEN = /Bearer (dev-token-change-me)/.exec(README)[1];
+
+/** Every curl command of the README's `sh` blocks with the status its next `# NNN` line names. */
+export function curlExamples(markdown) {
+  const examples = [];
+  for (const block of markdown.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    const lines = block[1].replace(/\\\n\s*/g, " ").split("\n");
+    lines.forEach((line, i) => {
+      if (!line.startsWith("curl ")) return;
+      const expect = /^# (\d{3})\b/.exec(lines[i + 1] ?? "");
+      if (expect) examples.push({ command: line, status: Number(expect[1]), shown: lines[i + 1] });
+    });
+  }
+  return examples;
+}
+
+let w;
+let telesign;
+before(async () => {
+  telesign = new FakeTelesignApi();
+  const api = await telesign.listen(8788);
+  w = await startWorker({ port: 8787, bindings: { API_TOKEN: LOCAL_TOKEN, TELESIGN_API_URL: api, CALLER_ID: "+15554441313" } });
+});
+after(async () => {
+  await w.dispose();
+  await telesign.close();
+});
+
+test("every curl example of the README answers the status it shows", async () => {
+  const examples = curlExamples(README);
+  assert.ok(examples.length >= 5, `only ${examples.length} curl examples found`);
+  const ids = new Map(); // the README's id -> this run's
+  for (const { command, status, shown } of examples) {
+    let cmd = command;
+    for (const [from, to] of ids) cmd = cmd.replaceAll(from, to);
+    // Not execFileSync: the fake Telesign answering the worker's dial runs in this process.
+    const { stdout: out } = await promisify(execFile)("bash", ["-c", `${cmd} -w '\\n%{http_code}'`], { encoding: "utf8", timeout: 20_000 });
+    const body = out.slice(0, out.lastIndexOf("\n"));
+    const got = Number(out.slice(out.lastIndexOf("\n") + 1));
+    assert.equal(got, status, `${command}\n-> ${got} ${body}`);
+    // Ids the README shows in an answer stand for the ones this run got.
+    for (const key of ["reference_id", "campaign_id"]) {
+      const readmeId = new RegExp(`"${key}":"([0-9A-Fa-f]{32})"`).exec(shown)?.[1];
+      const ourId = JSON.parse(body || "{}")[key];
+      if (readmeId && ourId) ids.set(readmeId, ourId);
+    }
+  }
+});
