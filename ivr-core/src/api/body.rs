@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::flow::{Flow, Registry};
-use crate::telesign::{Dial, DialOptions, PhoneNumber};
+use crate::telesign::{DialOptions, PhoneNumber};
 
 /// At most this many vars per call.
 pub const MAX_VARS: usize = 64;
@@ -162,8 +162,8 @@ pub fn dial_options(fields: &Fields) -> Result<DialOptions, ApiError> {
         send_dtmf: fields.optional_str("send_dtmf")?.map(str::to_owned),
         is_primary: fields.optional_bool("is_primary")?,
     };
-    Dial::new("15555550100", "15555550100")
-        .and_then(|dial| options.apply(dial))
+    options
+        .check()
         .map_err(|e| ApiError::new(ErrorCode::InvalidDialOption, e.to_string()))?;
     Ok(options)
 }

@@ -91,13 +91,6 @@ pub const OPERATIONS: &[Operation] = &[
         access: Access::Token(Scope::Dial),
         status: 202,
         errors: &[
-            E::InvalidJson,
-            E::InvalidBody,
-            E::UnknownField,
-            E::MissingField,
-            E::InvalidField,
-            E::PayloadTooLarge,
-            E::RateLimited,
             E::InvalidNumber,
             E::InvalidCallerId,
             E::MissingCallerId,
@@ -157,13 +150,6 @@ pub const OPERATIONS: &[Operation] = &[
         access: Access::Token(Scope::Dial),
         status: 202,
         errors: &[
-            E::InvalidJson,
-            E::InvalidBody,
-            E::UnknownField,
-            E::MissingField,
-            E::InvalidField,
-            E::PayloadTooLarge,
-            E::RateLimited,
             E::InvalidNumber,
             E::InvalidNumbers,
             E::DuplicateNumber,
@@ -192,8 +178,8 @@ pub const OPERATIONS: &[Operation] = &[
     },
 ];
 
-/// The codes any operation of `access` can answer: routing (every path), configuration, and
-/// authentication.
+/// The codes any operation of `access` can answer: routing (every path), configuration,
+/// authentication, and for the dialling ones their JSON body and rate limit.
 pub fn common_errors(access: Access) -> Vec<ErrorCode> {
     let mut codes = vec![E::NotFound, E::MethodNotAllowed, E::InternalError];
     match access {
@@ -201,12 +187,26 @@ pub fn common_errors(access: Access) -> Vec<ErrorCode> {
         Access::Telesign => {
             codes.extend([E::BadSignature, E::NotConfigured, E::StoreNotConfigured])
         }
-        Access::Token(_) => codes.extend([
-            E::Unauthorized,
-            E::InsufficientScope,
-            E::NotConfigured,
-            E::StoreNotConfigured,
-        ]),
+        Access::Token(scope) => {
+            codes.extend([
+                E::Unauthorized,
+                E::InsufficientScope,
+                E::NotConfigured,
+                E::StoreNotConfigured,
+            ]);
+            // The operations that dial read a JSON body and are rate limited per token.
+            if scope == Scope::Dial {
+                codes.extend([
+                    E::InvalidJson,
+                    E::InvalidBody,
+                    E::UnknownField,
+                    E::MissingField,
+                    E::InvalidField,
+                    E::PayloadTooLarge,
+                    E::RateLimited,
+                ]);
+            }
+        }
     }
     codes
 }

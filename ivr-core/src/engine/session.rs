@@ -121,7 +121,8 @@ named_enum! {
     pub enum AnswerResult {
         /// A menu option or a valid gathered value.
         Accepted = "accepted",
-        /// Accepted, then refused by user code (a `decide` step answering `Next::Retry`).
+        /// Well-formed, then refused by user code (a gather's `.check`, or a `decide` step
+        /// answering `Next::Retry`).
         Refused = "refused",
         /// Not an option of the menu, or a value of the wrong length.
         Invalid = "invalid",

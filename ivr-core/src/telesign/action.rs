@@ -77,6 +77,14 @@ impl DialOptions {
         }
         Ok(dial)
     }
+
+    /// Whether Telesign would take these options, checked as [`DialOptions::apply`] checks
+    /// them: for the flow checker and the API's request bodies, before any number is known.
+    pub fn check(&self) -> Result<(), ActionError> {
+        Dial::new("15555550100", "15555550100")
+            .and_then(|dial| self.apply(dial))
+            .map(|_| ())
+    }
 }
 
 /// Tones Telesign can send, plus `w` for a half-second pause.
