@@ -353,7 +353,7 @@ export function enteredAnswers(answers) {
 }
 
 /**
- * What is wrong with one call: its simulation, its record (`call:<reference_id>` as read from KV,
+ * What is wrong with one call: its simulation, its record (the `calls` row in D1,
  * or null) against its plan. An empty list is a call that went right. `lost` says whether the
  * problems lose data (no record, or answers other than those pressed).
  */
@@ -542,8 +542,7 @@ export async function runSoak({
         if (e.duplicate) duplicates++;
         if (e.stale_of != null) reordered++;
       }
-      const text = result.reference ? await kv.get(`call:${result.reference}`) : null;
-      const record = text ? JSON.parse(text) : null;
+      const record = result.reference ? await w.record(result.reference) : null;
       if (record) recordsChecked++;
       const check = checkCall(plan, result, record);
       if (check.lost) lost++;
@@ -562,7 +561,10 @@ export async function runSoak({
     }
     const sessionsLeft = live.length + byPrefix("session:").length;
     const pendingLeft = byPrefix("pending:").length;
-    const strayRecords = byPrefix("call:").filter((k) => !references.has(k.slice("call:".length)));
+    const recorded = (await (await w.db()).prepare("SELECT reference_id FROM calls").all()).results;
+    const strayRecords = recorded.map((r) => r.reference_id).filter((id) => !references.has(id));
+    const outboxLeft = byPrefix("outbox:").length;
+    if (outboxLeft) problems.push(`${outboxLeft} records left in the KV outbox: D1 refused them`);
     if (sessionsLeft) problems.push(`${sessionsLeft} sessions left behind: ${[...live, ...byPrefix("session:")].slice(0, 5).join(", ")}`);
     if (pendingLeft) problems.push(`${pendingLeft} pending outbound entries left behind`);
     if (strayRecords.length) problems.push(`${strayRecords.length} call records of no call placed: ${strayRecords.slice(0, 5).join(", ")}`);

@@ -2,7 +2,8 @@
 //! routes that place calls, and the moving of data between the request, the core's
 //! [`ivr_core::api`] rules and [`Pipeline`], the stores and the queue.
 
-use serde::Serialize;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use worker::{web_sys, Env, Response};
 
@@ -10,19 +11,23 @@ use ivr_core::api::calls::{self, Accepted, Placing};
 use ivr_core::api::campaigns;
 use ivr_core::auth;
 use ivr_core::config::Config;
+use ivr_core::engine::CallRecord;
 use ivr_core::error::{ApiError, ErrorCode};
 use ivr_core::log::RequestLog;
-use ivr_core::pipeline::keys::{campaign_numbers_prefix, NumberMeta, RECORD_PREFIX};
 use ivr_core::pipeline::ports::CallRecords;
 use ivr_core::pipeline::Pipeline;
+use ivr_core::records::filter::{Use, MAX_LIMIT};
+use ivr_core::records::{csv, sql, stats, CallFilter, Cursor};
 use ivr_core::routes::{query_of, query_pairs, ApiRoute};
 use ivr_core::tokens::Scope;
 
+use crate::d1::{rows_of, CallsDb};
 use crate::env::{config, now_ms, random_uuid, registry, WorkerClock, RATE_LIMIT_BINDING};
 use crate::fetch::WorkerHttp;
-use crate::http::{internal, json_response, read_body};
+use crate::http::{internal, json_response, json_text_response, read_body};
 use crate::kv::Kv;
 use crate::queue::WorkerQueue;
+use crate::records::Records;
 use crate::sessions::Sessions;
 
 /// Answers one route of the call API.
@@ -41,10 +46,11 @@ pub async fn handle(
         rate_limit(env, &token.secret).await?;
     }
     let kv = Kv::open(env)?;
+    let records = Records::open(&kv, env);
     let sessions = Sessions::open(env, config, &kv)?;
     let pipeline = Pipeline {
         sessions: &sessions,
-        records: &kv,
+        records: &records,
         http: &WorkerHttp,
         clock: &WorkerClock,
         registry: registry(),
@@ -55,17 +61,18 @@ pub async fn handle(
             let body = read_body(req, calls::MAX_BODY_BYTES).await?;
             place_call(&pipeline, &body, config, log).await
         }
-        ApiRoute::ListCalls => {
-            let pairs = query_pairs(query_of(&req.url()));
-            let query = calls::parse_list_query(pairs.iter().map(|(k, v)| (&**k, &**v)))?;
-            list_calls(&kv, query).await
+        ApiRoute::ListCalls => list_calls(records.db?, filter(req, Use::List)?).await,
+        ApiRoute::ExportCalls => export_calls(records.db?, filter(req, Use::Export)?),
+        ApiRoute::FlowStats(flow) => {
+            let filter = filter(req, Use::Stats)?;
+            flow_stats(records.db?, &flow, filter).await
         }
         ApiRoute::Call(id) => json_response(200, &pipeline.call_view(&id).await?),
         ApiRoute::StartCampaign => {
             let body = read_body(req, campaigns::MAX_BODY_BYTES).await?;
             start_campaign(&pipeline, &body, env, config, log).await
         }
-        ApiRoute::Campaign(id) => get_campaign(&kv, &id).await,
+        ApiRoute::Campaign(id) => get_campaign(&records, &id).await,
     }
 }
 
@@ -91,7 +98,7 @@ async fn rate_limit(env: &Env, token: &str) -> Result<(), ApiError> {
 }
 
 async fn place_call(
-    pipeline: &Pipeline<'_, Sessions, Kv, WorkerHttp>,
+    pipeline: &Pipeline<'_, Sessions, Records, WorkerHttp>,
     body: &[u8],
     config: &Config,
     log: &mut RequestLog,
@@ -119,20 +126,123 @@ async fn place_call(
     )
 }
 
-async fn list_calls(kv: &Kv, query: calls::ListQuery) -> Result<Response, ApiError> {
-    let page = kv.list(RECORD_PREFIX, query.cursor, query.limit).await?;
-    let keys: Vec<String> = page
-        .keys
-        .into_iter()
-        .filter(|(_, meta)| calls::listed(meta.as_ref(), query.flow.as_deref()))
-        .map(|(name, _)| name)
-        .collect();
-    let records = kv.records_at(&keys).await?;
-    json_response(200, &json!({"calls": records, "cursor": page.cursor}))
+/// The query of `req` read for `used`.
+fn filter(req: &web_sys::Request, used: Use) -> Result<CallFilter, ApiError> {
+    let pairs = query_pairs(query_of(&req.url()));
+    CallFilter::parse(used, pairs.iter().map(|(k, v)| (&**k, &**v)))
+}
+
+#[derive(Deserialize)]
+struct ListedRow {
+    ended_ms: u64,
+    reference_id: String,
+    record: String,
+}
+
+/// `GET /calls`: one page, newest first. One row more than the page is read to know whether
+/// another page follows; the records are copied into the answer as stored (no re-encoding).
+async fn list_calls(db: CallsDb, filter: CallFilter) -> Result<Response, ApiError> {
+    let mut rows: Vec<ListedRow> = db.rows(&sql::list(&filter, Some(filter.limit + 1))).await?;
+    let more = rows.len() > filter.limit as usize;
+    rows.truncate(filter.limit as usize);
+    let cursor = more.then(|| rows.last()).flatten().map(|last| Cursor {
+        ended_ms: last.ended_ms,
+        reference_id: last.reference_id.clone(),
+    });
+    let mut body = String::from(r#"{"calls":["#);
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&row.record);
+    }
+    body.push_str(r#"],"cursor":"#);
+    body.push_str(&serde_json::to_string(&cursor.map(|c| c.encode())).map_err(encoding)?);
+    body.push('}');
+    json_text_response(200, body)
+}
+
+fn encoding(e: serde_json::Error) -> ApiError {
+    ApiError::new(ErrorCode::InternalError, format!("encoding: {e}"))
+}
+
+/// `GET /calls.csv`: every matching call, streamed a page of rows at a time (keyset pages of
+/// [`MAX_LIMIT`]), so an export of any size holds one page in memory. A D1 failure after the
+/// first page ends the stream with an error: the client sees a truncated download, not a
+/// complete-looking file.
+fn export_calls(db: CallsDb, filter: CallFilter) -> Result<Response, ApiError> {
+    use futures_util::stream;
+    let first = Some(csv::HEADER.as_bytes().to_vec());
+    let pages = stream::try_unfold(Some(filter), move |next| {
+        let db = db.clone();
+        async move {
+            let Some(mut filter) = next else {
+                return Ok(None);
+            };
+            let rows: Vec<ListedRow> = db
+                .rows(&sql::list(&filter, Some(MAX_LIMIT)))
+                .await
+                .map_err(|e| worker::Error::RustError(e.message))?;
+            let mut chunk = String::new();
+            for row in &rows {
+                let record: CallRecord = serde_json::from_str(&row.record)
+                    .map_err(|e| worker::Error::RustError(e.to_string()))?;
+                chunk.push_str(&csv::row(&record));
+            }
+            let next = (rows.len() == MAX_LIMIT as usize)
+                .then(|| rows.last())
+                .flatten()
+                .map(|last| {
+                    filter.cursor = Some(Cursor {
+                        ended_ms: last.ended_ms,
+                        reference_id: last.reference_id.clone(),
+                    });
+                    filter
+                });
+            Ok::<_, worker::Error>(Some((chunk.into_bytes(), next)))
+        }
+    });
+    let body = stream::iter(first.map(Ok::<_, worker::Error>)).chain(pages);
+    let resp = Response::from_stream(body).map_err(internal)?;
+    let headers = resp.headers();
+    headers
+        .set("content-type", "text/csv; charset=utf-8")
+        .map_err(internal)?;
+    headers
+        .set("content-disposition", "attachment; filename=\"calls.csv\"")
+        .map_err(internal)?;
+    Ok(resp)
+}
+
+/// `GET /flows/<name>/stats`: the flow's funnel over its calls that ended in the range (all of
+/// them when no range is given).
+async fn flow_stats(db: CallsDb, name: &str, filter: CallFilter) -> Result<Response, ApiError> {
+    let flow = registry()
+        .get(name)
+        .ok_or_else(|| ApiError::new(ErrorCode::FlowNotFound, format!("no flow {name}")))?;
+    let since = filter.since_ms.unwrap_or(0);
+    let until = filter.until_ms.unwrap_or(i64::MAX as u64);
+    let results = db
+        .batch_rows(&stats::statements(flow, since, until))
+        .await?;
+    let [outcomes, visits, answers, keys, medians] = results.as_slice() else {
+        return Err(ApiError::new(
+            ErrorCode::InternalError,
+            "D1 answered a batch of five queries with another number of results",
+        ));
+    };
+    let rows = stats::Rows {
+        outcomes: rows_of(outcomes)?,
+        visits: rows_of(visits)?,
+        answers: rows_of(answers)?,
+        keys: rows_of(keys)?,
+        medians: rows_of(medians)?,
+    };
+    json_response(200, &stats::assemble(flow, since, until, rows))
 }
 
 async fn start_campaign(
-    pipeline: &Pipeline<'_, Sessions, Kv, WorkerHttp>,
+    pipeline: &Pipeline<'_, Sessions, Records, WorkerHttp>,
     body: &[u8],
     env: &Env,
     config: &Config,
@@ -151,29 +261,13 @@ async fn start_campaign(
     )
 }
 
-async fn get_campaign(kv: &Kv, id: &str) -> Result<Response, ApiError> {
+async fn get_campaign(records: &Records, id: &str) -> Result<Response, ApiError> {
     let not_found = || ApiError::new(ErrorCode::CampaignNotFound, format!("no campaign {id}"));
     if !campaigns::valid_campaign_id(id) {
         return Err(not_found());
     }
-    let campaign = kv.campaign(id).await?.ok_or_else(not_found)?;
-    let prefix = campaign_numbers_prefix(id);
-    let mut states = Vec::new();
-    let mut cursor = None;
-    // Each number has at most one key, so the listing ends within total / 1000 + 1 pages.
-    for _ in 0..=campaign.total / 1000 + 1 {
-        let page = kv.list(&prefix, cursor, 1000).await?;
-        states.extend(page.keys.into_iter().filter_map(|(_, meta)| {
-            serde_json::from_value::<NumberMeta>(meta?)
-                .ok()
-                .map(|m| m.state)
-        }));
-        cursor = page.cursor;
-        if cursor.is_none() {
-            break;
-        }
-    }
-    let counts = campaigns::counts(campaign.total, states);
+    let campaign = records.campaign(id).await?.ok_or_else(not_found)?;
+    let counts = records.campaign_counts(&campaign).await?;
     json_response(
         200,
         &CampaignView {

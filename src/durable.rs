@@ -20,6 +20,7 @@ use ivr_core::telesign::decode_event;
 use crate::env::now_ms;
 use crate::http::{empty_response, json_response};
 use crate::kv::Kv;
+use crate::records::Records;
 use crate::sessions::{
     ObjectAnswer, ObjectStorage, Sessions, EVENT_PATH, EVENT_TIME_HEADER, SESSION_PATH,
 };
@@ -97,11 +98,12 @@ impl CallSession {
     ) -> Result<Option<Reply>, ApiError> {
         let event = decode_event(body).map_err(|e| ApiError::from(&e))?;
         let kv = Kv::open(&self.env)?;
+        let records = Records::open(&kv, &self.env);
         let config = crate::env::config(&self.env);
-        let handled = webhook::run(sessions, &kv, config, &event, body, now_ms, log).await?;
+        let handled = webhook::run(sessions, &records, config, &event, body, now_ms, log).await?;
         if !handled.later.is_empty() {
             let storage = Sessions::Object(ObjectStorage(self.state.storage()));
-            let work = webhook::after_answer(handled.later, storage, kv, config);
+            let work = webhook::after_answer(handled.later, storage, records, config);
             self.state.wait_until(work);
         }
         Ok(handled.reply)

@@ -20,6 +20,8 @@ pub const CALL_SESSIONS_BINDING: &str = "CALL_SESSIONS";
 pub const QUEUE_BINDING: &str = "CAMPAIGN_QUEUE";
 /// The Workers Rate Limiting binding of the routes that place calls.
 pub const RATE_LIMIT_BINDING: &str = "API_RATE_LIMITER";
+/// The D1 database of call records and campaign results.
+pub const CALLS_DB_BINDING: &str = "CALLS_DB";
 
 /// This isolate's configuration. Vars and secrets are fixed for a deployed version (a new
 /// secret or var makes a new version, with new isolates), so they are read from the environment

@@ -9,16 +9,20 @@
 
 mod api;
 mod app;
+mod d1;
 pub mod durable;
 mod env;
 mod fetch;
 mod http;
 mod kv;
 mod queue;
+mod records;
 mod sessions;
 mod webhook;
 
-use worker::{event, web_sys, Context, Env, MessageBatch, Response, Result};
+use worker::{
+    event, web_sys, Context, Env, MessageBatch, Response, Result, ScheduleContext, ScheduledEvent,
+};
 
 /// Reports panics to the console (visible in `wrangler tail`) instead of dying with an opaque
 /// "unreachable" trap. workers-rs 0.8 does not install a hook of its own, so we install
@@ -39,4 +43,21 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
 #[event(queue)]
 async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
     queue::consume(batch, env).await
+}
+
+/// The cron trigger (wrangler.toml, `[triggers]`): moves records waiting in KV to D1 and deletes
+/// records older than `CALL_RECORD_RETENTION_DAYS` ([`records::maintain`]).
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let config = env::config(&env);
+    let done = match kv::Kv::open(&env) {
+        Ok(kv) => {
+            let records = records::Records::open(&kv, &env);
+            records::maintain(&records, env::now_ms(), config.record_retention_days).await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = done {
+        worker::console_error!("scheduled maintenance of call records: {}", e.message);
+    }
 }

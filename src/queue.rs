@@ -16,6 +16,7 @@ use ivr_core::pipeline::Pipeline;
 use crate::env::{config, registry, WorkerClock, QUEUE_BINDING};
 use crate::fetch::WorkerHttp;
 use crate::kv::Kv;
+use crate::records::Records;
 use crate::sessions::Sessions;
 
 /// How long a message waits before it is tried again after an error of ours (KV, a campaign not
@@ -67,9 +68,9 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> worker::Result<()
         .build();
     let opened = Kv::open(&env).and_then(|kv| {
         let sessions = Sessions::open(&env, config, &kv)?;
-        Ok((kv, sessions, WorkerQueue::open(&env)?))
+        Ok((Records::open(&kv, &env), sessions, WorkerQueue::open(&env)?))
     });
-    let (kv, sessions, queue) = match opened {
+    let (records, sessions, queue) = match opened {
         Ok(opened) => opened,
         Err(e) => {
             console_error!("campaign consumer not configured: {}", e.message);
@@ -79,7 +80,7 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> worker::Result<()
     };
     let pipeline = Pipeline {
         sessions: &sessions,
-        records: &kv,
+        records: &records,
         http: &WorkerHttp,
         clock: &WorkerClock,
         registry: registry(),

@@ -16,6 +16,7 @@ use crate::env::{config, event_time, registry, WorkerClock};
 use crate::fetch::WorkerHttp;
 use crate::http::read_body;
 use crate::kv::Kv;
+use crate::records::Records;
 use crate::sessions::{forward_event, Sessions};
 
 /// The largest event body accepted; Telesign's events are a few hundred bytes.
@@ -51,20 +52,26 @@ pub async fn handle(
         return forward_event(env, &event.reference_id, &body, now, log).await;
     }
     let kv = Kv::open(env)?;
-    let sessions = Sessions::Kv(kv.clone());
-    let handled = run(&sessions, &kv, config, &event, &body, now, log).await?;
+    let records = Records::open(&kv, env);
+    let sessions = Sessions::Kv(kv);
+    let handled = run(&sessions, &records, config, &event, &body, now, log).await?;
     if !handled.later.is_empty() {
-        ctx.wait_until(after_answer(handled.later, sessions, kv, config));
+        ctx.wait_until(after_answer(handled.later, sessions, records, config));
     }
     Ok(handled.reply)
 }
 
 /// The pipeline's work after an answer (a session write tried again, a call's end settled),
 /// each logged when it fails.
-pub async fn after_answer(later: Vec<Later>, sessions: Sessions, kv: Kv, config: &Config) {
+pub async fn after_answer(
+    later: Vec<Later>,
+    sessions: Sessions,
+    records: Records,
+    config: &Config,
+) {
     let pipeline = Pipeline {
         sessions: &sessions,
-        records: &kv,
+        records: &records,
         http: &WorkerHttp,
         clock: &WorkerClock,
         registry: registry(),
@@ -81,7 +88,7 @@ pub async fn after_answer(later: Vec<Later>, sessions: Sessions, kv: Kv, config:
 /// worker (sessions in KV) and the call objects (sessions in their storage).
 pub async fn run(
     sessions: &Sessions,
-    kv: &Kv,
+    records: &Records,
     config: &Config,
     event: &Event,
     body: &[u8],
@@ -90,7 +97,7 @@ pub async fn run(
 ) -> Result<Handled, ApiError> {
     let pipeline = Pipeline {
         sessions,
-        records: kv,
+        records,
         http: &WorkerHttp,
         clock: &WorkerClock,
         registry: registry(),

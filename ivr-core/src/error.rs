@@ -79,6 +79,7 @@ error_codes! {
     InvalidExternalId = "invalid_external_id", 422, "`external_id` is empty, too long, or in the form campaigns use.";
     CallNotFound = "call_not_found", 404, "No live session or call record has this id.";
     CampaignNotFound = "campaign_not_found", 404, "No campaign has this id.";
+    FlowNotFound = "flow_not_found", 404, "No flow of this worker has that name.";
     PremiumToNumberRejected = "premium_to_number_rejected", 422, "Telesign refused to call a premium number.";
     ToNumberBlockedByCountry = "to_number_blocked_by_country", 422, "Telesign blocks calls to the number's country.";
     ToNumberBlockedByCustomer = "to_number_blocked_by_customer", 422, "Your Telesign account blocks the number.";

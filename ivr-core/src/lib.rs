@@ -27,6 +27,7 @@ pub mod flow;
 mod hex;
 pub mod log;
 pub mod pipeline;
+pub mod records;
 pub mod routes;
 pub mod telesign;
 pub mod tokens;

@@ -24,8 +24,12 @@ pub enum ApiRoute {
     PlaceCall,
     /// `GET /calls`: list call records.
     ListCalls,
+    /// `GET /calls.csv`: call records as CSV, with the filters of `GET /calls`.
+    ExportCalls,
     /// `GET /calls/<reference_id>`: one call, live or ended.
     Call(String),
+    /// `GET /flows/<name>/stats`: the per-step funnel of one flow's calls.
+    FlowStats(String),
     /// `POST /campaigns`: dial a flow to many numbers.
     StartCampaign,
     /// `GET /campaigns/<id>`: a campaign's progress.
@@ -37,7 +41,11 @@ impl ApiRoute {
     pub fn scope(&self) -> Scope {
         match self {
             ApiRoute::PlaceCall | ApiRoute::StartCampaign => Scope::Dial,
-            ApiRoute::ListCalls | ApiRoute::Call(_) | ApiRoute::Campaign(_) => Scope::Read,
+            ApiRoute::ListCalls
+            | ApiRoute::ExportCalls
+            | ApiRoute::Call(_)
+            | ApiRoute::FlowStats(_)
+            | ApiRoute::Campaign(_) => Scope::Read,
         }
     }
 }
@@ -50,11 +58,19 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         "/openapi.json" => ("GET, HEAD", Route::OpenApi),
         "/calls" if method == "POST" => ("GET, POST", Route::Api(ApiRoute::PlaceCall)),
         "/calls" => ("GET, POST", Route::Api(ApiRoute::ListCalls)),
+        "/calls.csv" => ("GET", Route::Api(ApiRoute::ExportCalls)),
         "/campaigns" => ("POST", Route::Api(ApiRoute::StartCampaign)),
         _ => match (segment(path, "/calls/"), segment(path, "/campaigns/")) {
             (Some(id), _) => ("GET", Route::Api(ApiRoute::Call(id.to_owned()))),
             (_, Some(id)) => ("GET", Route::Api(ApiRoute::Campaign(id.to_owned()))),
-            _ => return Err(ApiError::not_found(path)),
+            _ => match path
+                .strip_prefix("/flows/")
+                .and_then(|rest| rest.strip_suffix("/stats"))
+                .filter(|name| !name.is_empty() && !name.contains('/'))
+            {
+                Some(flow) => ("GET", Route::Api(ApiRoute::FlowStats(flow.to_owned()))),
+                None => return Err(ApiError::not_found(path)),
+            },
         },
     };
     if allow.split(", ").any(|m| m == method) {

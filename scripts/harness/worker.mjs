@@ -4,6 +4,7 @@
 import { Miniflare } from "miniflare";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -21,6 +22,28 @@ export const CAMPAIGN_QUEUE = "campaign-dials";
  * whole suite on the Durable Object backend (scripts/test.sh runs it on both).
  */
 export const SESSION_BACKEND = process.env.E2E_SESSION_BACKEND ?? "kv";
+
+/** The SQL statements of migrations/*.sql, in file order (comments dropped, split at `;` line ends). */
+export function migrationStatements() {
+  const dir = path.join(root, "migrations");
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()
+    .flatMap((f) =>
+      readFileSync(path.join(dir, f), "utf8")
+        .split("\n")
+        .filter((line) => !line.trimStart().startsWith("--"))
+        .join("\n")
+        .split(/;\s*\n/)
+        .map((s) => s.trim().replace(/;$/, ""))
+        .filter(Boolean),
+    );
+}
+
+/** Applies the migrations to a D1 database, as `wrangler d1 migrations apply` does. */
+export async function migrate(db) {
+  await db.batch(migrationStatements().map((sql) => db.prepare(sql)));
+}
 
 /** A call's live session through the call API (whatever the backend), or null once it ended. */
 export async function liveSession(worker, reference) {
@@ -70,6 +93,8 @@ export async function startWorker({ bindings = {}, outboundService, apiRateLimit
     ],
     compatibilityDate: "2026-07-01",
     kvNamespaces: ["SESSIONS"],
+    // Call records (wrangler.toml: [[d1_databases]]), in memory; migrated below.
+    d1Databases: { CALLS_DB: "calls" },
     durableObjects: { CALL_SESSIONS: "CallSession" },
     bindings: { WEBHOOK_AUTH: "on", SESSION_BACKEND, ...SECRETS, ...bindings },
     outboundService,
@@ -81,11 +106,21 @@ export async function startWorker({ bindings = {}, outboundService, apiRateLimit
     queueConsumers: { [CAMPAIGN_QUEUE]: { maxBatchSize: 4, maxBatchTimeout: 1, maxRetries: 10 } },
   });
   await mf.ready;
+  await migrate(await mf.getD1Database("CALLS_DB"));
   const worker = {
     mf,
     logs,
     fetch: (p, init) => mf.dispatchFetch(new URL(p, "http://worker.test").toString(), init),
     kv: () => mf.getKVNamespace("SESSIONS"),
+    db: () => mf.getD1Database("CALLS_DB"),
+    /** A call's record as D1 holds it (null if none), read from the table, not through the API. */
+    record: async (reference) => {
+      const db = await mf.getD1Database("CALLS_DB");
+      const row = await db.prepare("SELECT record FROM calls WHERE reference_id = ?1").bind(reference).first();
+      return row ? JSON.parse(row.record) : null;
+    },
+    /** Runs the cron trigger once (wrangler.toml: [triggers]), as Cloudflare does every 5 minutes. */
+    scheduled: async () => (await mf.getWorker()).scheduled({ cron: "*/5 * * * *" }),
     dispose: () => mf.dispose(),
   };
   worker.session = (reference) => liveSession(worker, reference);

@@ -13,8 +13,8 @@ const TOKEN = SECRETS.API_TOKEN;
 const CUSTOMER = SECRETS.TELESIGN_CUSTOMER_ID;
 /** Another base64 key: a signature made with it is a valid HMAC, just not ours. */
 const OTHER_KEY = Buffer.from("not-the-telesign-api-key-of-this-worker").toString("base64");
-/** Every prefix the worker writes under (src/store.rs). */
-const PREFIXES = ["session:", "call:", "pending:", "campaign:"];
+/** Every prefix the worker writes under in KV (ivr-core/src/pipeline/keys.rs). */
+const PREFIXES = ["session:", "outbox:", "call:", "pending:", "campaign:"];
 
 /** The worker's outbound requests: none is expected from any row (no dial, no balance lookup). */
 const outbound = [];
@@ -224,9 +224,8 @@ const rows = [
     req: () => webhook(event("call_completed", { status: "hangup", direction: "inbound" }, fx.orphan)),
     status: 204,
     code: null,
-    writes: () => [`call:${fx.orphan}`],
     check: async () => {
-      const record = JSON.parse(await (await w.kv()).get(`call:${fx.orphan}`));
+      const record = await w.record(fx.orphan);
       assert.equal(record.outcome, "unknown_call");
     },
   },

@@ -18,7 +18,7 @@ test("the document is served without a token and is OpenAPI 3.1", async () => {
   assert.match(res.headers.get("content-type"), /^application\/json/);
   const doc = await res.json();
   assert.equal(doc.openapi, "3.1.0");
-  assert.deepEqual(Object.keys(doc.paths).sort(), ["/calls", "/calls/{id}", "/campaigns", "/campaigns/{id}", "/healthz", "/openapi.json", "/webhook"]);
+  assert.deepEqual(Object.keys(doc.paths).sort(), ["/calls", "/calls.csv", "/calls/{id}", "/campaigns", "/campaigns/{id}", "/flows/{name}/stats", "/healthz", "/openapi.json", "/webhook"]);
   assert.deepEqual(doc.paths["/calls"].get.security, [{ bearer: ["read"] }]);
   assert.deepEqual(doc.components.schemas.CallRequest.required, ["to", "flow"]);
 });
@@ -28,7 +28,9 @@ test("every documented operation is routed by the worker, and its errors use doc
   const codes = new Set(doc.components.schemas.Error.properties.error.properties.code.enum);
   for (const [path, ops] of Object.entries(doc.paths)) {
     for (const method of Object.keys(ops)) {
-      const url = path.replace("{id}", "0123456789abcdef0123456789abcdef");
+      // A flow the document names as the `{name}` of its path.
+      const name = (ops[method].parameters ?? []).find((p) => p.in === "path" && p.name === "name")?.schema.enum[0];
+      const url = path.replace("{id}", "0123456789abcdef0123456789abcdef").replace("{name}", name);
       const res = await w.fetch(url, {
         method: method.toUpperCase(),
         headers: { authorization: `Bearer ${SECRETS.API_TOKEN}`, "content-type": "application/json" },

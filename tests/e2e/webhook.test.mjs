@@ -27,10 +27,7 @@ after(() => w.dispose());
 function session(reference) {
   return w.session(reference);
 }
-async function record(reference) {
-  const text = await (await w.kv()).get(`call:${reference}`);
-  return text && JSON.parse(text);
-}
+const record = (reference) => w.record(reference);
 
 /** Waits (bounded) until at least `count` log lines match `predicate`; returns them. */
 async function waitForLogs(worker, predicate, count = 1) {

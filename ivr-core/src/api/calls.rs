@@ -15,9 +15,6 @@ use super::campaigns::EXTERNAL_ID_PREFIX;
 
 /// The largest `POST /calls` body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// `GET /calls`: records per page by default, and at most.
-pub const DEFAULT_LIST_LIMIT: u64 = 20;
-pub const MAX_LIST_LIMIT: u64 = 100;
 
 /// The fields of a `POST /calls` body besides the dial options ([`body::DIAL_OPTION_FIELDS`]).
 pub const CALL_FIELDS: &[&str] = &["to", "flow", "caller_id_number", "vars", "external_id"];
@@ -252,70 +249,13 @@ pub fn failed_dial_record(placing: &Placing, failure: &DialFailure, now_ms: u64)
         vars: placing.vars.clone(),
         answers: Vec::new(),
         visited: Vec::new(),
+        visited_ms: Vec::new(),
         failures: Vec::new(),
         outcome: failure.outcome(),
         status: failure.telesign_status().map(str::to_owned),
         started_ms: Some(now_ms),
         ended_ms: now_ms,
     }
-}
-
-/// `GET /calls` query: `flow`, `cursor`, `limit`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListQuery {
-    pub flow: Option<String>,
-    pub cursor: Option<String>,
-    pub limit: u64,
-}
-
-/// Reads the decoded query pairs of `GET /calls`; 400 `invalid_query` on anything unknown,
-/// repeated or out of range.
-pub fn parse_list_query<'a>(
-    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Result<ListQuery, ApiError> {
-    let invalid = |why: String| ApiError::new(ErrorCode::InvalidQuery, why);
-    let mut query = ListQuery {
-        flow: None,
-        cursor: None,
-        limit: DEFAULT_LIST_LIMIT,
-    };
-    let mut seen: Vec<&str> = Vec::new();
-    for (name, value) in pairs {
-        if seen.contains(&name) {
-            return Err(invalid(format!("`{name}` is given twice")));
-        }
-        seen.push(name);
-        match name {
-            "flow" if !value.is_empty() => query.flow = Some(value.to_owned()),
-            "cursor" if !value.is_empty() => query.cursor = Some(value.to_owned()),
-            "flow" | "cursor" => {}
-            "limit" => {
-                query.limit = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIST_LIMIT).contains(n))
-                    .ok_or_else(|| invalid(format!("`limit` must be 1 to {MAX_LIST_LIMIT}")))?;
-            }
-            other => {
-                return Err(invalid(format!(
-                    "unknown parameter `{other}`; allowed: flow, cursor, limit"
-                )))
-            }
-        }
-    }
-    Ok(query)
-}
-
-/// Whether a listed record (by its KV metadata) belongs in the answer. Records written before
-/// metadata existed have none: they are kept when no flow is asked for.
-pub fn listed(metadata: Option<&serde_json::Value>, flow: Option<&str>) -> bool {
-    let Some(flow) = flow else {
-        return true;
-    };
-    metadata
-        .and_then(|m| m.get("flow"))
-        .and_then(serde_json::Value::as_str)
-        == Some(flow)
 }
 
 /// Call ids in paths: Telesign's reference ids (32 hex digits, sometimes UUIDs) and the
@@ -602,52 +542,6 @@ mod tests {
         assert_eq!(record.direction.map(Direction::as_str), Some("outbound"));
         assert_eq!((record.started_ms, record.ended_ms), (Some(42), 42));
         assert_eq!(record.vars, placing.vars);
-    }
-
-    #[test]
-    fn list_query() {
-        assert_eq!(
-            parse_list_query([]).unwrap(),
-            ListQuery {
-                flow: None,
-                cursor: None,
-                limit: DEFAULT_LIST_LIMIT
-            }
-        );
-        let q = parse_list_query([
-            ("flow", "appointment_reminder"),
-            ("cursor", "abc"),
-            ("limit", "5"),
-        ])
-        .unwrap();
-        assert_eq!(
-            (q.flow.as_deref(), q.cursor.as_deref(), q.limit),
-            (Some("appointment_reminder"), Some("abc"), 5)
-        );
-        assert_eq!(parse_list_query([("flow", "")]).unwrap().flow, None);
-        for bad in [
-            vec![("limit", "0")],
-            vec![("limit", "101")],
-            vec![("limit", "x")],
-            vec![("page", "2")],
-            vec![("flow", "a"), ("flow", "b")],
-        ] {
-            assert_eq!(
-                code(parse_list_query(bad.clone()).unwrap_err()),
-                (400, "invalid_query"),
-                "{bad:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn listing_filters_on_metadata() {
-        let meta = json!({"flow": "appointment_reminder", "outcome": "completed", "ended_ms": 1});
-        assert!(listed(Some(&meta), None));
-        assert!(listed(Some(&meta), Some("appointment_reminder")));
-        assert!(!listed(Some(&meta), Some("bank_menu")));
-        assert!(listed(None, None));
-        assert!(!listed(None, Some("bank_menu")));
     }
 
     #[test]

@@ -13,8 +13,10 @@ use crate::telesign::action::{MAX_DTMF_LEN, MAX_EXTERNAL_ID_LEN};
 use crate::tokens::Scope;
 
 use super::body::DIAL_OPTION_FIELDS;
-use super::calls::{CALL_FIELDS, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
+use super::calls::CALL_FIELDS;
 use super::campaigns::{CAMPAIGN_FIELDS, MAX_NUMBERS};
+use crate::engine::CallOutcome;
+use crate::records::filter::{Use, DEFAULT_LIMIT, MAX_LIMIT};
 
 /// Who may call an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,7 +129,41 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Call records, newest first, a page at a time",
         access: Access::Token(Scope::Read),
         status: 200,
-        errors: &[E::InvalidQuery, E::StoreUnavailable, E::StoredDataUnreadable],
+        errors: &[
+            E::InvalidQuery,
+            E::StoreNotConfigured,
+            E::StoreUnavailable,
+            E::StoredDataUnreadable,
+        ],
+    },
+    Operation {
+        method: "get",
+        path: "/calls.csv",
+        id: "exportCalls",
+        summary: "Call records as CSV (one row per call), with the filters of listCalls",
+        access: Access::Token(Scope::Read),
+        status: 200,
+        errors: &[
+            E::InvalidQuery,
+            E::StoreNotConfigured,
+            E::StoreUnavailable,
+            E::StoredDataUnreadable,
+        ],
+    },
+    Operation {
+        method: "get",
+        path: "/flows/{name}/stats",
+        id: "flowStats",
+        summary: "A flow's funnel: calls, outcomes, and per step visits, exits, entries and time",
+        access: Access::Token(Scope::Read),
+        status: 200,
+        errors: &[
+            E::InvalidQuery,
+            E::FlowNotFound,
+            E::StoreNotConfigured,
+            E::StoreUnavailable,
+            E::StoredDataUnreadable,
+        ],
     },
     Operation {
         method: "get",
@@ -218,7 +254,7 @@ pub fn document(version: &str, registry: &Registry) -> Value {
     for op in OPERATIONS {
         let entry = paths.entry(op.path.to_owned()).or_insert_with(|| json!({}));
         if let Value::Object(map) = entry {
-            map.insert(op.method.to_owned(), operation(op));
+            map.insert(op.method.to_owned(), operation(op, registry));
         }
     }
     json!({
@@ -239,7 +275,7 @@ pub fn document(version: &str, registry: &Registry) -> Value {
     })
 }
 
-fn operation(op: &Operation) -> Value {
+fn operation(op: &Operation, registry: &Registry) -> Value {
     let mut responses = Map::new();
     let success = match op.id {
         "telesignEvent" => {
@@ -259,6 +295,9 @@ fn operation(op: &Operation) -> Value {
         }
         "listCalls" => {
             json!({"description": "A page of call records", "content": {"application/json": {"schema": {"type": "object", "required": ["calls"], "properties": {"calls": {"type": "array", "items": {"type": "object"}}, "cursor": {"type": ["string", "null"]}}}}}})
+        }
+        "exportCalls" => {
+            json!({"description": "The records, a header row first", "content": {"text/csv": {"schema": {"type": "string"}}}})
         }
         _ => {
             json!({"description": "Found", "content": {"application/json": {"schema": {"type": "object"}}}})
@@ -307,16 +346,53 @@ fn operation(op: &Operation) -> Value {
         "getCall" | "getCampaign" => {
             out["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "maxLength": 128}}]);
         }
-        "listCalls" => {
-            out["parameters"] = json!([
-                {"name": "flow", "in": "query", "schema": {"type": "string"}},
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIST_LIMIT, "default": DEFAULT_LIST_LIMIT}},
-            ]);
+        "listCalls" => out["parameters"] = query(Use::List),
+        "exportCalls" => out["parameters"] = query(Use::Export),
+        "flowStats" => {
+            let flows: Vec<&str> = registry.flows().iter().map(|f| f.name.as_str()).collect();
+            let mut parameters = vec![
+                json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string", "enum": flows}}),
+            ];
+            parameters.extend(query(Use::Stats).as_array().cloned().unwrap_or_default());
+            out["parameters"] = Value::Array(parameters);
         }
         _ => {}
     }
     out
+}
+
+/// The query parameters of a records route, from the parser's own list.
+fn query(used: Use) -> Value {
+    // An empty value is the parameter left out (as an empty form field sends it).
+    let time = json!({"anyOf": [
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "format": "date"},
+        {"type": "string", "pattern": "^[0-9]{0,15}$"},
+    ], "description": "ISO 8601 date or date-time, or ms since 1970"});
+    let choice = |names: Vec<&'static str>| {
+        let mut names = names;
+        names.push("");
+        json!({"type": "string", "enum": names})
+    };
+    let parameters: Vec<Value> = used
+        .parameters()
+        .iter()
+        .map(|name| {
+            let schema = match *name {
+                "outcome" => choice(CallOutcome::ALL.iter().map(|o| o.as_str()).collect()),
+                "direction" => choice(Direction::ALL.iter().map(|d| d.as_str()).collect()),
+                "number" => json!({"type": "string", "pattern": r"^(\+?[0-9]{7,15})?$"}),
+                "since" | "until" => time.clone(),
+                "limit" => {
+                    json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT})
+                }
+                "cursor" => json!({"type": "string", "pattern": r"^([0-9]{1,19}\.[A-Za-z0-9._-]{1,128})?$"}),
+                _ => json!({"type": "string"}),
+            };
+            json!({"name": name, "in": "query", "schema": schema})
+        })
+        .collect();
+    Value::Array(parameters)
 }
 
 fn body(schema: &str) -> Value {
@@ -436,6 +512,7 @@ mod tests {
     /// A concrete path for a template.
     fn sample(path: &str) -> String {
         path.replace("{id}", "0123456789abcdef0123456789abcdef")
+            .replace("{name}", "bank_menu")
     }
 
     #[test]
@@ -480,6 +557,8 @@ mod tests {
         for api in [
             ApiRoute::PlaceCall,
             ApiRoute::ListCalls,
+            ApiRoute::ExportCalls,
+            ApiRoute::FlowStats(String::new()),
             ApiRoute::Call(String::new()),
             ApiRoute::StartCampaign,
             ApiRoute::Campaign(String::new()),
@@ -543,7 +622,7 @@ mod tests {
             assert_ne!(schema, &json!({}), "field {f} has no schema");
         }
         let paths = doc["paths"].as_object().map(|p| p.len());
-        assert_eq!(paths, Some(7));
+        assert_eq!(paths, Some(9));
         assert_eq!(
             doc["paths"]["/calls"]["post"]["security"],
             json!([{"bearer": ["dial"]}])

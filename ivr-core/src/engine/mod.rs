@@ -230,6 +230,7 @@ pub fn outbound_session(
         vars,
         answers: Vec::new(),
         visited: Vec::new(),
+        visited_ms: Vec::new(),
         retries: 0,
         hunt: 0,
         rung: Vec::new(),

@@ -22,6 +22,7 @@ pub(super) fn finish(session: Option<Session>, event: &Event, now_ms: u64) -> Ou
         vars: Default::default(),
         answers: Vec::new(),
         visited: Vec::new(),
+        visited_ms: Vec::new(),
         failures: Vec::new(),
         outcome: CallOutcome::UnknownCall,
         status: None,
@@ -43,6 +44,7 @@ pub(super) fn finish(session: Option<Session>, event: &Event, now_ms: u64) -> Ou
         record.vars = s.vars;
         record.answers = s.answers;
         record.visited = s.visited;
+        record.visited_ms = s.visited_ms;
         record.failures = s.failures;
         record.outcome = outcome;
         record.started_ms = Some(s.started_ms);

@@ -35,6 +35,10 @@ pub struct Session {
     /// Every step entered, in order.
     #[serde(default)]
     pub visited: Vec<String>,
+    /// When each step of `visited` was entered (ms); empty in sessions written before steps
+    /// were timed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub visited_ms: Vec<u64>,
     /// Retries used at the current input step.
     #[serde(default)]
     pub retries: u32,
@@ -269,6 +273,9 @@ pub struct CallRecord {
     pub vars: BTreeMap<String, String>,
     pub answers: Vec<Answer>,
     pub visited: Vec<String>,
+    /// When each step of `visited` was entered (ms), for the time spent in each step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub visited_ms: Vec<u64>,
     /// Prompts Telesign could not play.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<MediaFailure>,
@@ -288,6 +295,7 @@ impl CallRecord {
         }
         if late.visited.len() > self.visited.len() {
             self.visited.clone_from(&late.visited);
+            self.visited_ms.clone_from(&late.visited_ms);
         }
         if late.failures.len() > self.failures.len() {
             self.failures.clone_from(&late.failures);

@@ -410,6 +410,7 @@ impl<'a> Turn<'a> {
             let step = self.flow.get(&name).ok_or(FlowError)?;
             self.session.step = name.clone();
             self.session.visited.push(name.clone());
+            self.session.visited_ms.push(self.now_ms);
             self.session.media_retries = 0;
             self.session.spoken_fallback = false;
             self.session.part = 0;

@@ -12,24 +12,24 @@ use super::parse_member;
 /// The longest retry delay, whatever the backoff or `Retry-After` says.
 pub const MAX_RETRY_DELAY_SECS: u64 = 3_600;
 
-/// Where one number of a campaign is. Numbers move forward only (see [`NumberState::rank`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NumberState {
-    /// Waiting for its dial (or its retry).
-    Queued,
-    /// Telesign accepted the dial; the phone is ringing.
-    Dialing,
-    /// The call was answered and runs its flow.
-    Answered,
-    /// The answered call ended.
-    Completed,
-    /// The number was not reached: a rejected or failed dial, or no answer.
-    Failed,
+named_enum! {
+    /// Where one number of a campaign is. Numbers move forward only (see [`NumberState::rank`]).
+    pub enum NumberState {
+        /// Waiting for its dial (or its retry).
+        Queued = "queued",
+        /// Telesign accepted the dial; the phone is ringing.
+        Dialing = "dialing",
+        /// The call was answered and runs its flow.
+        Answered = "answered",
+        /// The answered call ended.
+        Completed = "completed",
+        /// The number was not reached: a rejected or failed dial, or no answer.
+        Failed = "failed",
+    }
 }
 
 impl NumberState {
-    fn rank(self) -> u8 {
+    pub(crate) fn rank(self) -> u8 {
         match self {
             NumberState::Queued => 0,
             NumberState::Dialing => 1,
@@ -299,6 +299,7 @@ mod tests {
             vars: BTreeMap::new(),
             answers: vec![],
             visited: vec![],
+            visited_ms: vec![],
             failures: vec![],
             outcome: serde_json::from_value(json!(outcome)).unwrap(),
             status: Some("failed".into()),

@@ -1,0 +1,286 @@
+//! The statements the worker runs against `CALLS_DB`. The tables are created by
+//! `migrations/0001_call_records.sql`; a column named here and not there fails the end-to-end
+//! tests, which run these statements in Miniflare's D1 (real SQLite).
+
+use serde::Serialize;
+
+use crate::api::campaigns::{NumberEntry, NumberState};
+use crate::engine::{CallOutcome, CallRecord};
+
+use super::{CallFilter, SqlValue, Statement};
+
+/// The statements that write one record, run as one batch (a transaction): the call's row, its
+/// steps and its answers, replacing what an earlier write of the same call stored (a late event
+/// folded into the record rewrites it whole).
+pub fn write_record(record: &CallRecord, document: &str) -> Vec<Statement> {
+    let id = || SqlValue::from(record.reference_id.as_str());
+    let call = Statement::new(
+        "INSERT INTO calls (reference_id, flow, direction, from_number, to_number, external_id, \
+         outcome, status, started_ms, ended_ms, duration, record) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+         ON CONFLICT (reference_id) DO UPDATE SET flow = excluded.flow, \
+         direction = excluded.direction, from_number = excluded.from_number, \
+         to_number = excluded.to_number, external_id = excluded.external_id, \
+         outcome = excluded.outcome, status = excluded.status, started_ms = excluded.started_ms, \
+         ended_ms = excluded.ended_ms, duration = excluded.duration, record = excluded.record",
+        vec![
+            id(),
+            record.flow.as_deref().into(),
+            record.direction.map(|d| d.as_str()).into(),
+            record.from.as_deref().into(),
+            record.to.as_deref().into(),
+            record.external_id.as_deref().into(),
+            record.outcome.as_str().into(),
+            record.status.as_deref().into(),
+            record.started_ms.into(),
+            record.ended_ms.into(),
+            record.duration.into(),
+            document.into(),
+        ],
+    );
+    vec![
+        call,
+        Statement::new("DELETE FROM call_steps WHERE reference_id = ?1", vec![id()]),
+        Statement::new(
+            "INSERT INTO call_steps (reference_id, seq, step, entered_ms, left_ms, next_step) \
+             SELECT ?1, key, json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
+             json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?2)",
+            vec![id(), json(&steps(record)).into()],
+        ),
+        Statement::new(
+            "DELETE FROM call_answers WHERE reference_id = ?1",
+            vec![id()],
+        ),
+        Statement::new(
+            "INSERT INTO call_answers (reference_id, seq, step, digits, result, at_ms) \
+             SELECT ?1, key, json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
+             json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?2)",
+            vec![id(), json(&answers(record)).into()],
+        ),
+    ]
+}
+
+/// One visit of a step: its name, when it was entered and left (ms; unknown in records of calls
+/// whose session predates step times), and the step entered next (none for the last).
+type Visit<'a> = (&'a str, Option<u64>, Option<u64>, Option<&'a str>);
+
+/// The visits of a record, each left when the next was entered (the last when the call ended).
+pub fn steps(record: &CallRecord) -> Vec<Visit<'_>> {
+    let timed = record.visited_ms.len() == record.visited.len();
+    record
+        .visited
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let next = record.visited.get(i + 1).map(String::as_str);
+            let entered = timed.then(|| record.visited_ms[i]);
+            let left = timed.then(|| {
+                record
+                    .visited_ms
+                    .get(i + 1)
+                    .copied()
+                    .unwrap_or(record.ended_ms)
+            });
+            (step.as_str(), entered, left, next)
+        })
+        .collect()
+}
+
+fn answers(record: &CallRecord) -> Vec<(&str, &str, &str, u64)> {
+    record
+        .answers
+        .iter()
+        .map(|a| {
+            (
+                a.step.as_str(),
+                a.digits.as_str(),
+                a.result.as_str(),
+                a.at_ms,
+            )
+        })
+        .collect()
+}
+
+/// Plain tuples of strings and numbers always encode.
+fn json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The record of one call (its `record` column), or no row.
+pub fn record(reference_id: &str) -> Statement {
+    Statement::new(
+        "SELECT record FROM calls WHERE reference_id = ?1",
+        vec![reference_id.into()],
+    )
+}
+
+/// The records matching `filter`, newest first, after its cursor: at most `limit` rows (`None`:
+/// all of them).
+pub fn list(filter: &CallFilter, limit: Option<u32>) -> Statement {
+    let mut sql = String::from("SELECT ended_ms, reference_id, record FROM calls WHERE 1 = 1");
+    let mut params: Vec<SqlValue> = Vec::new();
+    let mut clause = |sql_text: &str, values: Vec<SqlValue>| {
+        // Each fragment names its values ?A, ?B: numbered here, in order.
+        let mut fragment = sql_text.to_owned();
+        for (letter, value) in ["?A", "?B"].iter().zip(values) {
+            params.push(value);
+            fragment = fragment.replace(letter, &format!("?{}", params.len()));
+        }
+        sql.push_str(" AND ");
+        sql.push_str(&fragment);
+    };
+    if let Some(flow) = &filter.flow {
+        clause("flow = ?A", vec![flow.as_str().into()]);
+    }
+    if let Some(outcome) = filter.outcome {
+        clause("outcome = ?A", vec![outcome.as_str().into()]);
+    }
+    if let Some(direction) = filter.direction {
+        clause("direction = ?A", vec![direction.as_str().into()]);
+    }
+    if let Some(number) = &filter.number {
+        clause(
+            "(from_number = ?A OR to_number = ?B)",
+            vec![number.as_str().into(), number.as_str().into()],
+        );
+    }
+    if let Some(since) = filter.since_ms {
+        clause("ended_ms >= ?A", vec![since.into()]);
+    }
+    if let Some(until) = filter.until_ms {
+        clause("ended_ms < ?A", vec![until.into()]);
+    }
+    if let Some(cursor) = &filter.cursor {
+        clause(
+            "(ended_ms, reference_id) < (?A, ?B)",
+            vec![cursor.ended_ms.into(), cursor.reference_id.as_str().into()],
+        );
+    }
+    sql.push_str(" ORDER BY ended_ms DESC, reference_id DESC");
+    if let Some(limit) = limit {
+        params.push(limit.into());
+        sql.push_str(&format!(" LIMIT ?{}", params.len()));
+    }
+    Statement::new(sql, params)
+}
+
+/// Writes a campaign number's result, unless another writer has meanwhile moved it further (a
+/// final result is never replaced, and no state goes back): `entry` was computed by
+/// [`crate::api::campaigns::advance`] from what was read, and this check makes the write safe
+/// when the webhook and a queue consumer update the same number at once.
+pub fn save_number(campaign: &str, entry: &NumberEntry) -> Statement {
+    Statement::new(
+        "INSERT INTO campaign_numbers (campaign_id, idx, to_number, state, rank, attempts, \
+         reference_id, outcome, status, updated_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+         ON CONFLICT (campaign_id, idx) DO UPDATE SET to_number = excluded.to_number, \
+         state = excluded.state, rank = excluded.rank, attempts = excluded.attempts, \
+         reference_id = excluded.reference_id, outcome = excluded.outcome, \
+         status = excluded.status, updated_ms = excluded.updated_ms \
+         WHERE campaign_numbers.rank < ?11 AND excluded.rank >= campaign_numbers.rank",
+        vec![
+            campaign.into(),
+            entry.index.into(),
+            entry.to.as_deref().into(),
+            entry.state.as_str().into(),
+            u32::from(entry.state.rank()).into(),
+            entry.attempts.into(),
+            entry.reference_id.as_deref().into(),
+            entry.outcome.map(CallOutcome::as_str).into(),
+            entry.status.as_deref().into(),
+            entry.updated_ms.into(),
+            u32::from(NumberState::Completed.rank()).into(),
+        ],
+    )
+}
+
+/// A campaign number's result, with the column names of [`NumberEntry`]'s fields.
+pub fn number(campaign: &str, index: u32) -> Statement {
+    Statement::new(
+        "SELECT idx AS \"index\", to_number AS \"to\", state, attempts, reference_id, outcome, \
+         status, updated_ms FROM campaign_numbers WHERE campaign_id = ?1 AND idx = ?2",
+        vec![campaign.into(), index.into()],
+    )
+}
+
+/// How many of a campaign's numbers are in each state (rows `state`, `n`).
+pub fn number_states(campaign: &str) -> Statement {
+    Statement::new(
+        "SELECT state, count(*) AS n FROM campaign_numbers WHERE campaign_id = ?1 GROUP BY state",
+        vec![campaign.into()],
+    )
+}
+
+/// Deletes at most `batch` of the oldest calls that ended before `before_ms` (their steps and
+/// answers first, in the same batch), and campaign numbers not updated since.
+pub fn retention(before_ms: u64, batch: u32) -> Vec<Statement> {
+    let old = "reference_id IN (SELECT reference_id FROM calls WHERE ended_ms < ?1 \
+               ORDER BY ended_ms LIMIT ?2)";
+    let params = || vec![before_ms.into(), batch.into()];
+    vec![
+        Statement::new(format!("DELETE FROM call_steps WHERE {old}"), params()),
+        Statement::new(format!("DELETE FROM call_answers WHERE {old}"), params()),
+        Statement::new(format!("DELETE FROM calls WHERE {old}"), params()),
+        Statement::new(
+            "DELETE FROM campaign_numbers WHERE rowid IN (SELECT rowid FROM campaign_numbers \
+             WHERE updated_ms < ?1 LIMIT ?2)",
+            params(),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::filter::{Cursor, Use};
+
+    #[test]
+    fn every_filter_is_a_bound_parameter() {
+        let hostile = "x' OR '1'='1";
+        let filter = CallFilter {
+            flow: Some(hostile.into()),
+            number: Some("+15551234567".into()),
+            since_ms: Some(1),
+            cursor: Some(Cursor {
+                ended_ms: 9,
+                reference_id: "r".into(),
+            }),
+            ..CallFilter::parse(Use::List, []).unwrap()
+        };
+        let s = list(&filter, Some(21));
+        assert!(!s.sql.contains(hostile));
+        assert_eq!(
+            s.sql,
+            "SELECT ended_ms, reference_id, record FROM calls WHERE 1 = 1 AND flow = ?1 \
+             AND (from_number = ?2 OR to_number = ?3) AND ended_ms >= ?4 \
+             AND (ended_ms, reference_id) < (?5, ?6) ORDER BY ended_ms DESC, reference_id DESC \
+             LIMIT ?7"
+        );
+        assert_eq!(s.params.len(), 7);
+        assert_eq!(s.params[0], SqlValue::Text(hostile.into()));
+    }
+
+    #[test]
+    fn visits_are_left_when_the_next_step_is_entered_or_the_call_ends() {
+        let record: CallRecord = serde_json::from_value(serde_json::json!({
+            "reference_id": "r", "flow": "f", "direction": "inbound", "from": null, "to": null,
+            "external_id": null, "created_on_utc": null, "answered_on_utc": null,
+            "ended_on_utc": null, "duration": null, "audio_recording_file_name": null,
+            "vars": {}, "answers": [], "visited": ["a", "b"], "visited_ms": [100, 250],
+            "outcome": "completed", "status": null, "started_ms": 90, "ended_ms": 400
+        }))
+        .unwrap();
+        assert_eq!(
+            steps(&record),
+            vec![
+                ("a", Some(100), Some(250), Some("b")),
+                ("b", Some(250), Some(400), None)
+            ]
+        );
+        let untimed = CallRecord {
+            visited_ms: vec![],
+            ..record
+        };
+        assert_eq!(steps(&untimed)[0], ("a", None, None, Some("b")));
+    }
+}

@@ -1,0 +1,188 @@
+//! Call records and campaign results: the core's [`CallRecords`] port over D1 (`CALLS_DB`) and
+//! KV. A record goes to D1 when its call ends; if D1 fails, to KV under `outbox:<id>`, from
+//! where the scheduled handler ([`maintain`]) moves it to D1. Reading a record looks in D1,
+//! then the outbox, then under `call:<id>` (records of versions before D1, which [`maintain`]
+//! moves too). Pending outbound calls and campaigns stay in KV.
+
+use serde::Deserialize;
+use serde_json::json;
+use worker::{console_log, console_warn};
+
+use ivr_core::api::campaigns::{self, Campaign, Counts, NumberEntry, NumberState};
+use ivr_core::engine::{CallRecord, Session};
+use ivr_core::error::ApiError;
+use ivr_core::pipeline::keys::*;
+use ivr_core::pipeline::ports::CallRecords;
+use ivr_core::records::sql;
+
+use crate::d1::CallsDb;
+use crate::kv::Kv;
+
+/// The stores of what outlives a call.
+#[derive(Clone)]
+pub struct Records {
+    pub kv: Kv,
+    /// `None` when the binding is missing: records then wait in the outbox.
+    pub db: Result<CallsDb, ApiError>,
+}
+
+#[derive(Deserialize)]
+struct RecordRow {
+    record: String,
+}
+
+#[derive(Deserialize)]
+struct StateRow {
+    state: NumberState,
+    n: u32,
+}
+
+/// How many records one run of the scheduled handler moves from KV to D1, and how many old
+/// rows it deletes: well within a scheduled invocation's limits (an assumption: 1000
+/// subrequests per invocation on the paid plan, 50 on the free one; D1 calls count).
+const MOVES_PER_RUN: u64 = 40;
+const DELETES_PER_RUN: u32 = 5_000;
+
+impl Records {
+    pub fn open(kv: &Kv, env: &worker::Env) -> Self {
+        Records {
+            kv: kv.clone(),
+            db: CallsDb::open(env),
+        }
+    }
+
+    fn db(&self) -> Result<&CallsDb, ApiError> {
+        self.db.as_ref().map_err(Clone::clone)
+    }
+
+    /// Writes a record to D1 (one batch).
+    pub async fn write_to_db(&self, record: &CallRecord) -> Result<(), ApiError> {
+        let document = serde_json::to_string(record)
+            .map_err(|e| ApiError::new(ivr_core::error::ErrorCode::InternalError, e.to_string()))?;
+        self.db()?
+            .batch(&sql::write_record(record, &document))
+            .await
+    }
+
+    /// A campaign's counts, from its numbers' rows.
+    pub async fn campaign_counts(&self, campaign: &Campaign) -> Result<Counts, ApiError> {
+        let rows: Vec<StateRow> = self.db()?.rows(&sql::number_states(&campaign.id)).await?;
+        Ok(campaigns::counts(
+            campaign.total,
+            rows.into_iter()
+                .flat_map(|r| std::iter::repeat_n(r.state, r.n as usize)),
+        ))
+    }
+}
+
+impl CallRecords for Records {
+    async fn pending(&self, external_id: &str) -> Result<Option<Session>, ApiError> {
+        self.kv.get_json(&pending_key(external_id)).await
+    }
+    async fn save_pending(&self, external_id: &str, session: &Session) -> Result<(), ApiError> {
+        self.kv
+            .put_json(&pending_key(external_id), session, PENDING_TTL_SECS)
+            .await
+    }
+    async fn delete_pending(&self, external_id: &str) -> Result<(), ApiError> {
+        self.kv
+            .delete(&pending_key(external_id), "deleting the pending call")
+            .await
+    }
+    async fn record(&self, reference_id: &str) -> Result<Option<CallRecord>, ApiError> {
+        let from_db = match self.db() {
+            Ok(db) => db.rows::<RecordRow>(&sql::record(reference_id)).await,
+            Err(e) => Err(e),
+        };
+        match from_db {
+            Ok(rows) if !rows.is_empty() => {
+                return rows
+                    .first()
+                    .map(|row| serde_json::from_str(&row.record))
+                    .transpose()
+                    .map_err(|e| {
+                        ApiError::new(
+                            ivr_core::error::ErrorCode::StoredDataUnreadable,
+                            format!("the record of {reference_id}: {e}"),
+                        )
+                    });
+            }
+            // Not in D1 (or D1 failing): the outbox, then a record of an earlier version.
+            _ => {}
+        }
+        if let Some(record) = self.kv.get_json(&outbox_key(reference_id)).await? {
+            return Ok(Some(record));
+        }
+        self.kv.get_json(&record_key(reference_id)).await
+    }
+    async fn save_record(&self, record: &CallRecord, ttl_secs: u64) -> Result<(), ApiError> {
+        match self.write_to_db(record).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                console_warn!(
+                    "{}",
+                    json!({"level": "warn", "event": "record_outbox",
+                           "reference_id": record.reference_id, "error": e.message})
+                );
+                self.kv
+                    .put_json(&outbox_key(&record.reference_id), record, ttl_secs)
+                    .await
+            }
+        }
+    }
+    async fn campaign(&self, id: &str) -> Result<Option<Campaign>, ApiError> {
+        self.kv.get_json(&campaign_key(id)).await
+    }
+    async fn save_campaign(&self, campaign: &Campaign, ttl_secs: u64) -> Result<(), ApiError> {
+        self.kv
+            .put_json(&campaign_key(&campaign.id), campaign, ttl_secs)
+            .await
+    }
+    async fn number_entry(
+        &self,
+        campaign: &str,
+        index: u32,
+    ) -> Result<Option<NumberEntry>, ApiError> {
+        let rows: Vec<NumberEntry> = self.db()?.rows(&sql::number(campaign, index)).await?;
+        Ok(rows.into_iter().next())
+    }
+    async fn save_number_entry(
+        &self,
+        campaign: &str,
+        entry: &NumberEntry,
+        _ttl_secs: u64,
+    ) -> Result<(), ApiError> {
+        self.db()?.batch(&[sql::save_number(campaign, entry)]).await
+    }
+}
+
+/// The scheduled handler's work: records waiting in the outbox (and records of versions before
+/// D1) moved to D1, then rows older than `CALL_RECORD_RETENTION_DAYS` deleted. A record is
+/// deleted from KV only after D1 took it.
+pub async fn maintain(records: &Records, now_ms: u64, retention_days: u64) -> Result<(), ApiError> {
+    let mut moved = 0;
+    for prefix in [OUTBOX_PREFIX, RECORD_PREFIX] {
+        for key in records.kv.list(prefix, MOVES_PER_RUN - moved).await? {
+            let Some(record) = records.kv.get_json::<CallRecord>(&key).await? else {
+                continue;
+            };
+            records.write_to_db(&record).await?;
+            records.kv.delete(&key, "deleting a moved record").await?;
+            moved += 1;
+        }
+        if moved >= MOVES_PER_RUN {
+            break;
+        }
+    }
+    let before_ms = now_ms.saturating_sub(retention_days * 86_400_000);
+    records
+        .db()?
+        .batch(&sql::retention(before_ms, DELETES_PER_RUN))
+        .await?;
+    console_log!(
+        "{}",
+        json!({"level": "info", "event": "records_maintained", "moved": moved,
+               "deleted_before_ms": before_ms})
+    );
+    Ok(())
+}
