@@ -1,7 +1,7 @@
 // `npm run phone`: the dev phone. A page in the browser to call the local worker as a caller would:
 // the keypad, what the caller hears (spoken by the browser), the flow's diagram following the call,
 // and every event and answer. The server (scripts/phone/server.mjs) plays Telesign for the page with
-// the call simulator's code; see README, "Dev phone".
+// the call simulator's code; see docs/simulator.md, "The dev phone".
 import { parseArgs } from "node:util";
 import { readDevVars, positive, usageExit } from "./simulator/cli.mjs";
 import { FakeTelesignApi } from "./simulator/telesign_api.mjs";

@@ -57,7 +57,7 @@ pub enum WebhookAuth {
     Off,
 }
 
-/// Where live sessions are kept (see README, "Sessions: KV or Durable Objects").
+/// Where live sessions are kept (see docs/sessions.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionBackend {
     /// Workers KV (the default): eventually consistent, one write per second per key.

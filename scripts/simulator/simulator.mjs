@@ -70,7 +70,7 @@ export class CallFailure extends Error {}
  * - `outbound`: `{ flow, to, vars, callerId, api, answer, early }` places the call with
  *   `POST /calls` instead, `api` being the FakeTelesignApi the worker dials through; `early`: the
  *   called person answers, and Telesign posts dial_completed, before its `202` reaches the worker;
- * - `duplicate`, `reorder`: 1-based event numbers (see README, "Call simulator");
+ * - `duplicate`, `reorder`: 1-based event numbers (see docs/simulator.md);
  * - `testClock`: send each event's simulated time in `x-test-clock-ms` (a worker with the
  *   TEST_CLOCK binding runs on it); without it the simulator waits real time before timeouts;
  * - `startMs`: where the simulated clock starts (default TEST_EPOCH_MS, a Monday morning in New

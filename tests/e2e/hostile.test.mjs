@@ -1,6 +1,6 @@
 // Bad input, end to end: a table of malformed and hostile requests against the release build in
 // workerd (Miniflare, real local KV). Each row is sent on its own; it must get its documented status
-// and error code (README, "Routes", "POST /webhook", "Call API"), and the whole KV namespace (every
+// and error code (docs/call-api.md, docs/webhook.md), and the whole KV namespace (every
 // key with its value and metadata: sessions, call records, pending calls, campaigns) is compared
 // before and after: unchanged, or changed exactly by the keys the row names. A live call and an
 // ended one are there for the rows to aim at.

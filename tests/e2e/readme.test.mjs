@@ -1,10 +1,12 @@
-// The README's curl examples, run as written against a worker on 127.0.0.1:8787 with the
-// README's local token and a fake Telesign on 127.0.0.1:8788 (what "Call API" tells a user to
-// start), each answer's status checked against the `# NNN` line under it. Ids that only exist in
-// the README's own run (a reference id, a campaign id) are replaced by the ones this run got.
+// The curl examples of the README and of every guide in docs/, run as written against a worker on
+// 127.0.0.1:8787 with the docs' local token and a fake Telesign on 127.0.0.1:8788 (what
+// docs/call-api.md, "Try it locally", tells a user to start), each answer's status checked against
+// the `# NNN` line under it. Ids that only exist in the docs' own run (a reference id, a campaign
+// id) are replaced by the ones this run got, across pages in order. And every other command block
+// of those pages is marked `<!-- illustrative -->` (docs/testing.md).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import path from "node:path";
@@ -13,10 +15,12 @@ import { startWorker } from "../../scripts/harness/worker.mjs";
 import { FakeTelesignApi } from "../../scripts/simulator/telesign_api.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const README = readFileSync(path.join(root, "README.md"), "utf8");
-const LOCAL_TOKEN = /Bearer (dev-token-change-me)/.exec(README)[1];
+/** README.md, then every docs/*.md in name order: the pages whose examples are checked here. */
+const PAGES = ["README.md", ...readdirSync(path.join(root, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)];
+const TEXTS = new Map(PAGES.map((page) => [page, readFileSync(path.join(root, page), "utf8")]));
+const LOCAL_TOKEN = /Bearer (dev-token-change-me)/.exec([...TEXTS.values()].join("\n"))[1];
 
-/** Every curl command of the README's `sh` blocks with the status its next `# NNN` line names. */
+/** Every curl command of a page's `sh` blocks with the status its next `# NNN` line names. */
 export function curlExamples(markdown) {
   const examples = [];
   for (const block of markdown.matchAll(/```sh\n([\s\S]*?)```/g)) {
@@ -42,10 +46,41 @@ after(async () => {
   await telesign.close();
 });
 
-test("every curl example of the README answers the status it shows", async () => {
-  const examples = curlExamples(README);
+/**
+ * The command blocks (`sh`, `console`, `bash`, `shell`) of a page that no test runs: neither holds
+ * a curl example nor has `<!-- illustrative -->` on the line above it. Each as `page:line`.
+ */
+export function unmarkedCommandBlocks(page, markdown) {
+  const lines = markdown.split("\n");
+  const out = [];
+  let open = null; // the opening line's index while inside a block
+  lines.forEach((line, i) => {
+    const fence = /^\s*```(\w*)/.exec(line);
+    if (!fence) return;
+    if (open === null) {
+      open = i;
+      return;
+    }
+    const lang = /^\s*```(\w*)/.exec(lines[open])[1];
+    if (["sh", "console", "bash", "shell"].includes(lang)) {
+      const body = lines.slice(open, i + 1).join("\n") + "\n";
+      const marked = lines[open - 1]?.trim() === "<!-- illustrative -->";
+      if (!marked && curlExamples(body).length === 0) out.push(`${page}:${open + 1}`);
+    }
+    open = null;
+  });
+  return out;
+}
+
+test("every command block of the docs is run by a test or marked illustrative", () => {
+  const unmarked = PAGES.flatMap((page) => unmarkedCommandBlocks(page, TEXTS.get(page)));
+  assert.deepEqual(unmarked, [], "mark each with a line <!-- illustrative --> above it, or make it a tested curl example");
+});
+
+test("every curl example of the README and docs/ answers the status it shows", async () => {
+  const examples = PAGES.flatMap((page) => curlExamples(TEXTS.get(page)));
   assert.ok(examples.length >= 5, `only ${examples.length} curl examples found`);
-  const ids = new Map(); // the README's id -> this run's
+  const ids = new Map(); // the docs' id -> this run's
   for (const { command, status, shown } of examples) {
     let cmd = command;
     for (const [from, to] of ids) cmd = cmd.replaceAll(from, to);
@@ -54,7 +89,7 @@ test("every curl example of the README answers the status it shows", async () =>
     const body = out.slice(0, out.lastIndexOf("\n"));
     const got = Number(out.slice(out.lastIndexOf("\n") + 1));
     assert.equal(got, status, `${command}\n-> ${got} ${body}`);
-    // Ids the README shows in an answer stand for the ones this run got.
+    // Ids the docs show in an answer stand for the ones this run got.
     for (const key of ["reference_id", "campaign_id"]) {
       const readmeId = new RegExp(`"${key}":"([0-9A-Fa-f]{32})"`).exec(shown)?.[1];
       const ourId = JSON.parse(body || "{}")[key];

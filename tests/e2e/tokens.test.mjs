@@ -1,6 +1,6 @@
 // Several API tokens at once (rotation) with scopes: `read` may list calls and read campaigns,
 // `dial` may place calls and start campaigns; a wrong scope is 403 insufficient_scope. The log
-// line names the token, never shows it. README, "Call API".
+// line names the token, never shows it. docs/call-api.md, "Tokens, scopes and rate limits".
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, SECRETS } from "../../scripts/harness/worker.mjs";
