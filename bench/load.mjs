@@ -201,9 +201,17 @@ const median = (xs) => {
 
 const pkg = (name) => JSON.parse(readFileSync(path.join(root, "node_modules", name, "package.json"), "utf8")).version;
 
+/** CPU seconds the whole machine has been busy (every core, /proc/stat; steal counted as busy). */
+function machineBusySeconds() {
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq + steal) / CLK_TCK;
+}
+
 async function main() {
   const started = Date.now();
   const loadavgStart = os.loadavg();
+  const busyStart = machineBusySeconds();
+  const ownStart = cpuSeconds(process.pid);
   const peers = [];
   try {
     for (const name of ["rust", "js", "floor"]) peers.push(await startPeer(name));
@@ -300,6 +308,14 @@ async function main() {
         note: process.env.BENCH_NOTE ?? "",
       },
     };
+    // How busy the machine was meanwhile, and how much of that was this benchmark (node, autocannon,
+    // the peers and the finished cold-start workerds): the rest is what else ran on a shared machine.
+    const wall = (Date.now() - started) / 1000;
+    const busy = machineBusySeconds() - busyStart;
+    const own = cpuSeconds(process.pid) - ownStart;
+    out.wall_seconds = wall;
+    out.machine.busy_cores = busy / wall;
+    out.machine.others_cores = Math.max(0, busy - own) / wall;
     mkdirSync(path.join(root, "target/bench"), { recursive: true });
     writeFileSync(path.join(root, "target/bench/load.json"), JSON.stringify(out, null, 2));
   } finally {

@@ -8,6 +8,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 . scripts/setup.sh
 OUT="$ROOT/target/bench"
+# The command the load figures name as theirs (load.mjs writes it into load.json).
+export BENCH_COMMAND="${BENCH_COMMAND:-npm run bench}"
 mkdir -p "$OUT"
 TWIGGY_VERSION="0.8.0"
 
