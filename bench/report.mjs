@@ -142,6 +142,19 @@ function loadSection() {
       (r.cold ? `; cold ${ms(r.cold.ms)}${flow ? ` (${signed(r.cold.worker_ms)})` : ""}` : "");
     lines.push(`| ${name} | ${rs.map(cell).join(" | ")} |`);
   }
+  // The within-round comparisons the medians above are taken from.
+  const js = load.per_round.js;
+  lines.push(
+    `| rust / js | ` +
+      load.per_round.rust
+        .map(
+          (r, i) =>
+            `CPU per event ${times(r.cpu_us_per_event / js[i].cpu_us_per_event)}, share ` +
+            `${times(r.worker_cpu_us_per_event / js[i].worker_cpu_us_per_event)}; cold start ${signed(r.cold.ms - js[i].cold.ms)}`,
+        )
+        .join(" | ") +
+      " |",
+  );
   return lines;
 }
 
