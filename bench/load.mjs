@@ -70,19 +70,38 @@ async function playCall(peer, events = CALL.length) {
     const res = await fetch(`${peer.url}/webhook`, { method: "POST", headers, body });
     replies.push([res.status, await res.text()]);
   }
+  replies.reference = reference;
   return replies;
 }
 
-/** The balance path up to the balance reply (the busiest event). */
+/** What a worker peer stored under `key`, without what differs from call to call (times, ids, fingerprints). */
+async function storedShape(peer, key) {
+  const text = await peer.stored(key);
+  const strip = (v) =>
+    Array.isArray(v)
+      ? v.map(strip)
+      : v && typeof v === "object"
+        ? Object.fromEntries(
+            Object.keys(v)
+              .filter((k) => !/_ms$|^fingerprint$|^reference_id$/.test(k))
+              .sort()
+              .map((k) => [k, strip(v[k])]),
+          )
+        : v;
+  return JSON.stringify(strip(text === null ? null : JSON.parse(text)));
+}
+
+/** The balance path up to the balance reply (the busiest event), a mistyped account number first. */
 async function playBalance(peer) {
   const reference = referenceId();
-  const digits = ["", "1", "12345674#"];
+  const digits = ["", "1", "12345678#", "12345674#"];
   let last;
   for (const [event, data] of [["incoming_call", {}], ...digits.map((d) => ["speak_completed", { status: "speak_successful", collected_digits: d }])]) {
     const body = eventBody(event, reference, { from: FROM, to: TO, ...data });
     const res = await fetch(`${peer.url}/webhook`, { method: "POST", headers: signedHeaders(body), body });
     last = [res.status, await res.text()];
   }
+  last.reference = reference;
   return last;
 }
 
@@ -100,11 +119,20 @@ async function checkParity(peers) {
       }
     });
   }
+  const js = peers.find((p) => p.name === "js");
   const balance = await playBalance(rust);
-  const jsBalance = await playBalance(peers.find((p) => p.name === "js"));
+  const jsBalance = await playBalance(js);
   if (balance[1] !== jsBalance[1] || !balance[1].includes("1234.56")) {
     throw new Error(`balance replies differ:\n${balance[1]}\n${jsBalance[1]}`);
   }
+  // The JS worker does the same work: it stores the same call record and the same session.
+  const jsCall = await playCall(js);
+  const same = async (what, rustKey, jsKey) => {
+    const [a, b] = [await storedShape(rust, rustKey), await storedShape(js, jsKey)];
+    if (a !== b || a === "null") throw new Error(`the ${what} stored by rust and js differ:\n${a}\n${b}`);
+  };
+  await same("call record", `call:${expected.reference}`, `call:${jsCall.reference}`);
+  await same("session on the balance path", `session:${balance.reference}`, `session:${jsBalance.reference}`);
   return expected;
 }
 

@@ -99,7 +99,13 @@ export async function startWorkerPeer(name, extra = {}) {
     ...extra,
   });
   const url = await mf.ready;
-  return { name, url: url.origin, stop: () => mf.dispose() };
+  return {
+    name,
+    url: url.origin,
+    /** The text stored under `key` in the peer's KV namespace, or null. */
+    stored: async (key) => (await mf.getKVNamespace("SESSIONS")).get(key),
+    stop: () => mf.dispose(),
+  };
 }
 
 /** A free TCP port on 127.0.0.1. */
