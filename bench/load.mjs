@@ -1,24 +1,43 @@
 // End-to-end load benchmark on loopback (127.0.0.1 only). Starts four peers, checks that they answer
-// one call the same way, then loads them in interleaved rounds with autocannon and writes
-// target/bench/load.json. The peers:
+// one call the same way, then runs interleaved rounds and writes target/bench/load.json. In each
+// round, for each peer in turn: a cold start (a fresh Miniflare, so a fresh workerd, timed until it
+// answers its first incoming_call, then disposed), then the load on the peer's long-running
+// instance with autocannon, its workerd's CPU time (/proc/<pid>/stat) read before and after. The
+// peers:
 //   rust   - this worker, the release build/ in workerd (Miniflare 4), local KV;
 //   js     - bench/js-worker, the same phone tree in JavaScript, same KV reads and writes;
 //   floor  - bench/floor-worker, one KV get + one KV put + a constant reply;
 //   python - bench/python-bottle, the seeds' bottle handler (skipped if bottle is not installed).
 // Each autocannon connection plays one caller after another: every caller is a fresh reference_id
 // going through the cards path of bank_menu (7 signed events, see CALL in peers.mjs).
-// Environment: BENCH_ROUNDS (5), BENCH_SECONDS (4 per peer per round), BENCH_CONNECTIONS (16).
+// Environment: BENCH_ROUNDS (3), BENCH_CALLS (400 per peer per round, rounded up to a multiple of
+// the connections), BENCH_CONNECTIONS (8).
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { SECRETS } from "../scripts/harness/worker.mjs";
 import { eventBody, referenceId, signedHeaders } from "../scripts/harness/events.mjs";
-import { CALL, FROM, TO, callRequests, freePort, root, signedEvent, startWorkerPeer } from "./peers.mjs";
+import {
+  CALL,
+  CLK_TCK,
+  FROM,
+  TO,
+  callRequests,
+  cpuSeconds,
+  freePort,
+  newWorkerd,
+  root,
+  signedEvent,
+  startWorkerPeer,
+  workerdPids,
+} from "./peers.mjs";
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
+// Whole calls per connection, so that every caller's call is complete.
+const CALLS = Math.ceil(Number(process.env.BENCH_CALLS ?? 400) / CONNECTIONS) * CONNECTIONS;
 const WARMUP_SECONDS = 2;
 
 async function startPython() {
@@ -33,7 +52,7 @@ async function startPython() {
   for (let i = 0; i < 100; i++) {
     try {
       await fetch(`${url}/webhook`, { method: "POST", body: "{}" });
-      return { name: "python", url, stop: async () => child.kill() };
+      return { name: "python", url, pid: child.pid, stop: async () => child.kill() };
     } catch {
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -51,19 +70,38 @@ async function playCall(peer, events = CALL.length) {
     const res = await fetch(`${peer.url}/webhook`, { method: "POST", headers, body });
     replies.push([res.status, await res.text()]);
   }
+  replies.reference = reference;
   return replies;
 }
 
-/** The balance path up to the balance reply (the busiest event). */
+/** What a worker peer stored under `key`, without what differs from call to call (times, ids, fingerprints). */
+async function storedShape(peer, key) {
+  const text = await peer.stored(key);
+  const strip = (v) =>
+    Array.isArray(v)
+      ? v.map(strip)
+      : v && typeof v === "object"
+        ? Object.fromEntries(
+            Object.keys(v)
+              .filter((k) => !/_ms$|^fingerprint$|^reference_id$/.test(k))
+              .sort()
+              .map((k) => [k, strip(v[k])]),
+          )
+        : v;
+  return JSON.stringify(strip(text === null ? null : JSON.parse(text)));
+}
+
+/** The balance path up to the balance reply (the busiest event), a mistyped account number first. */
 async function playBalance(peer) {
   const reference = referenceId();
-  const digits = ["", "1", "12345674#"];
+  const digits = ["", "1", "12345678#", "12345674#"];
   let last;
   for (const [event, data] of [["incoming_call", {}], ...digits.map((d) => ["speak_completed", { status: "speak_successful", collected_digits: d }])]) {
     const body = eventBody(event, reference, { from: FROM, to: TO, ...data });
     const res = await fetch(`${peer.url}/webhook`, { method: "POST", headers: signedHeaders(body), body });
     last = [res.status, await res.text()];
   }
+  last.reference = reference;
   return last;
 }
 
@@ -81,16 +119,63 @@ async function checkParity(peers) {
       }
     });
   }
+  const js = peers.find((p) => p.name === "js");
   const balance = await playBalance(rust);
-  const jsBalance = await playBalance(peers.find((p) => p.name === "js"));
+  const jsBalance = await playBalance(js);
   if (balance[1] !== jsBalance[1] || !balance[1].includes("1234.56")) {
     throw new Error(`balance replies differ:\n${balance[1]}\n${jsBalance[1]}`);
   }
+  // The JS worker does the same work: it stores the same call record and the same session.
+  const jsCall = await playCall(js);
+  const same = async (what, rustKey, jsKey) => {
+    const [a, b] = [await storedShape(rust, rustKey), await storedShape(js, jsKey)];
+    if (a !== b || a === "null") throw new Error(`the ${what} stored by rust and js differ:\n${a}\n${b}`);
+  };
+  await same("call record", `call:${expected.reference}`, `call:${jsCall.reference}`);
+  await same("session on the balance path", `session:${balance.reference}`, `session:${jsBalance.reference}`);
   return expected;
 }
 
-/** One autocannon run against a peer; latencies are kept at full (sub-millisecond) precision. */
-async function load(peer, seconds, expected) {
+/** Starts a worker peer, remembering its workerd's pid. */
+async function startPeer(name) {
+  const before = workerdPids();
+  const peer = await startWorkerPeer(name);
+  return { ...peer, pid: newWorkerd(before) };
+}
+
+/**
+ * A cold start of a worker peer: a new Miniflare instance (a fresh workerd, the worker loaded from
+ * nothing) until it has answered the call's first event (an incoming_call), then disposed.
+ */
+async function coldStart(name, expected) {
+  const before = workerdPids();
+  const t0 = performance.now();
+  const peer = await startWorkerPeer(name);
+  const ready = performance.now();
+  try {
+    const { body, headers } = signedEvent(0, referenceId());
+    const res = await fetch(`${peer.url}/webhook`, { method: "POST", headers, body });
+    const text = await res.text();
+    const answered = performance.now();
+    if (res.status !== 200 || (name !== "floor" && text !== expected[0][1])) {
+      throw new Error(`${name} answered its first incoming_call after a cold start with ${res.status} ${text}`);
+    }
+    return {
+      ms: answered - t0,
+      ready_ms: ready - t0, // until Miniflare's ready (workerd listening)
+      first_request_ms: answered - ready,
+      cpu_ms: 1000 * cpuSeconds(newWorkerd(before)), // the fresh workerd's CPU up to then
+    };
+  } finally {
+    await peer.stop();
+  }
+}
+
+/**
+ * One autocannon run of CALLS calls against a peer; latencies are kept at full (sub-millisecond)
+ * precision. With `seconds`, a run of that length instead (the warm-up).
+ */
+async function load(peer, expected, seconds) {
   let wrong = 0;
   const requests = callRequests((i, status, body) => {
     const want = peer.name === "floor" ? 200 : expected[i][0];
@@ -98,24 +183,41 @@ async function load(peer, seconds, expected) {
     if (!ok) wrong++;
   });
   const latencies = [];
+  const cpuBefore = peer.pid ? cpuSeconds(peer.pid) : NaN;
+  const started = performance.now();
   const instance = autocannon({
     url: peer.url,
     connections: CONNECTIONS,
-    duration: seconds,
+    ...(seconds ? { duration: seconds } : { amount: CALLS * CALL.length }),
     requests,
     timeout: 10,
+    // autocannon notices that the run is over at its next sample: soon, rather than within a second.
+    sampleInt: 50,
   });
-  instance.on("response", (_client, _status, _bytes, ms) => latencies.push(ms));
+  let last = started;
+  instance.on("response", (_client, _status, _bytes, ms) => {
+    latencies.push(ms);
+    last = performance.now();
+  });
   const result = await instance;
+  // Until the last reply (autocannon's duration counts to its next sample, in whole seconds).
+  const elapsed = ((seconds ? performance.now() : last) - started) / 1000;
+  // A moment for whatever the peer does after its last reply, then its CPU time again.
+  await new Promise((r) => setTimeout(r, 100));
+  const cpu = peer.pid ? cpuSeconds(peer.pid) - cpuBefore : NaN;
   latencies.sort((a, b) => a - b);
   const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
   return {
     requests: result.requests.total,
     // Only replies that were exactly right count as served.
-    rps: (result.requests.total - wrong) / result.duration,
+    rps: (result.requests.total - wrong) / elapsed,
     p50_ms: pct(50),
     p99_ms: pct(99),
     errors: result.errors + result.timeouts + wrong,
+    seconds: elapsed,
+    // The peer's CPU time in the window, per event answered (µs); /proc counts in clock ticks.
+    cpu_s: cpu,
+    cpu_us_per_event: (1e6 * cpu) / result.requests.total,
   };
 }
 
@@ -125,35 +227,59 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
+const pkg = (name) => JSON.parse(readFileSync(path.join(root, "node_modules", name, "package.json"), "utf8")).version;
+
+/** CPU seconds the whole machine has been busy (every core, /proc/stat; steal counted as busy). */
+function machineBusySeconds() {
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq + steal) / CLK_TCK;
+}
+
 async function main() {
   const started = Date.now();
+  const loadavgStart = os.loadavg();
+  const busyStart = machineBusySeconds();
+  const ownStart = cpuSeconds(process.pid);
   const peers = [];
   try {
-    for (const name of ["rust", "js", "floor"]) peers.push(await startWorkerPeer(name));
+    for (const name of ["rust", "js", "floor"]) peers.push(await startPeer(name));
     const python = await startPython();
     if (python) peers.push(python);
     else console.error("[load] bottle is not installed in target/bench/python: the python peer is skipped");
 
     const expected = await checkParity(peers);
     console.error(`[load] parity: ${peers.map((p) => p.name).join(", ")} answer the call alike`);
-    for (const peer of peers) await load(peer, WARMUP_SECONDS, expected);
+    for (const peer of peers) await load(peer, expected, WARMUP_SECONDS);
 
     const rounds = Object.fromEntries(peers.map((p) => [p.name, []]));
     for (let r = 0; r < ROUNDS; r++) {
       // Rotate the order each round, so no peer always runs first or last.
       const order = peers.map((_, i) => peers[(i + r) % peers.length]);
       for (const peer of order) {
-        const result = await load(peer, SECONDS, expected);
+        const cold = peer.name === "python" ? null : await coldStart(peer.name, expected);
+        const result = { ...(await load(peer, expected)), cold };
         rounds[peer.name].push(result);
         console.error(
-          `[load] round ${r + 1}/${ROUNDS} ${peer.name.padEnd(6)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50_ms.toFixed(2)} ms  p99 ${result.p99_ms.toFixed(2)} ms  errors ${result.errors}`,
+          `[load] round ${r + 1}/${ROUNDS} ${peer.name.padEnd(6)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50_ms.toFixed(2)} ms  p99 ${result.p99_ms.toFixed(2)} ms  errors ${result.errors}  CPU ${result.cpu_us_per_event.toFixed(0)} µs/event` +
+            (cold ? `  cold start ${cold.ms.toFixed(0)} ms` : ""),
         );
       }
+    }
+    // The worker's own share: CPU per event and cold start minus the floor's in the same round.
+    for (const [name, rs] of Object.entries(rounds)) {
+      if (name === "python") continue; // not in workerd: no floor to subtract
+      rs.forEach((run, r) => {
+        const floor = rounds.floor[r];
+        run.worker_cpu_us_per_event = run.cpu_us_per_event - floor.cpu_us_per_event;
+        if (run.cold) run.cold.worker_ms = run.cold.ms - floor.cold.ms;
+      });
     }
     // Peer `a` against peer `b` on `field`: the median over the rounds of the ratio within each
     // round. A round runs the peers back to back, so each ratio compares runs seconds apart, which
     // keeps the drift of a shared machine's speed out of the ratios.
-    const versus = (a, b, field) => median(rounds[a].map((run, r) => run[field] / rounds[b][r][field]));
+    const versus = (a, b, field) => median(rounds[a].map((run, r) => get(run, field) / get(rounds[b][r], field)));
+    const get = (run, field) => field.split(".").reduce((x, k) => x?.[k], run) ?? NaN;
+    const med = (rs, field) => median(rs.map((x) => get(x, field)));
     const summary = Object.fromEntries(
       Object.entries(rounds).map(([name, rs]) => [
         name,
@@ -163,22 +289,61 @@ async function main() {
           p99_ms: median(rs.map((x) => x.p99_ms)),
           errors: rs.reduce((n, x) => n + x.errors, 0),
           requests: rs.reduce((n, x) => n + x.requests, 0),
-          vs_js: { rps: versus(name, "js", "rps"), p99_ms: versus(name, "js", "p99_ms") },
+          cpu_us_per_event: med(rs, "cpu_us_per_event"),
+          worker_cpu_us_per_event: med(rs, "worker_cpu_us_per_event"),
+          cold_ms: med(rs, "cold.ms"),
+          cold_ready_ms: med(rs, "cold.ready_ms"),
+          cold_first_request_ms: med(rs, "cold.first_request_ms"),
+          cold_cpu_ms: med(rs, "cold.cpu_ms"),
+          worker_cold_ms: med(rs, "cold.worker_ms"),
+          vs_js: {
+            rps: versus(name, "js", "rps"),
+            p99_ms: versus(name, "js", "p99_ms"),
+            cpu_us_per_event: versus(name, "js", "cpu_us_per_event"),
+            worker_cpu_us_per_event: versus(name, "js", "worker_cpu_us_per_event"),
+            // Cold starts differ by a few milliseconds at most between some peers: a ratio of
+            // such differences is noise, so the within-round difference is given instead.
+            cold_minus_js_ms: median(rs.map((run, r) => get(run, "cold.ms") - get(rounds.js[r], "cold.ms"))),
+          },
           vs_floor: { rps: versus(name, "floor", "rps") },
         },
       ]),
     );
     const out = {
       date: new Date().toISOString(),
+      command: process.env.BENCH_COMMAND ?? "node bench/load.mjs",
       rounds: ROUNDS,
-      seconds_per_round: SECONDS,
+      calls_per_round: CALLS,
       connections: CONNECTIONS,
+      clk_tck: CLK_TCK,
       events_per_call: CALL.length,
       call_path: CALL.map(([e, d]) => (d.collected_digits ? `${e}(${d.collected_digits})` : e)),
       summary,
       per_round: rounds,
       wall_seconds: (Date.now() - started) / 1000,
+      machine: {
+        cpu: os.cpus()[0]?.model ?? "unknown CPU",
+        cores: os.cpus().length,
+        memory_gib: Math.round(os.totalmem() / 2 ** 30),
+        os: `${os.type()} ${os.release()}`,
+        loadavg_start: loadavgStart,
+        loadavg_end: os.loadavg(),
+        node: process.version,
+        miniflare: pkg("miniflare"),
+        workerd: pkg("workerd"),
+        autocannon: pkg("autocannon"),
+        // What else ran on the machine, said by whoever runs the benchmark (BENCH_NOTE).
+        note: process.env.BENCH_NOTE ?? "",
+      },
     };
+    // How busy the machine was meanwhile, and how much of that was this benchmark (node, autocannon,
+    // the peers and the finished cold-start workerds): the rest is what else ran on a shared machine.
+    const wall = (Date.now() - started) / 1000;
+    const busy = machineBusySeconds() - busyStart;
+    const own = cpuSeconds(process.pid) - ownStart;
+    out.wall_seconds = wall;
+    out.machine.busy_cores = busy / wall;
+    out.machine.others_cores = Math.max(0, busy - own) / wall;
     mkdirSync(path.join(root, "target/bench"), { recursive: true });
     writeFileSync(path.join(root, "target/bench/load.json"), JSON.stringify(out, null, 2));
   } finally {

@@ -1,6 +1,9 @@
 // What the load benchmark (load.mjs) and the CPU profile (profile.mjs) share: the benchmarked call,
-// its signed events, and the worker peers started in workerd through Miniflare on 127.0.0.1.
+// its signed events, the worker peers started in workerd through Miniflare on 127.0.0.1, and the
+// CPU time of their workerd processes (/proc, Linux only).
 import { Miniflare } from "miniflare";
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -96,7 +99,13 @@ export async function startWorkerPeer(name, extra = {}) {
     ...extra,
   });
   const url = await mf.ready;
-  return { name, url: url.origin, stop: () => mf.dispose() };
+  return {
+    name,
+    url: url.origin,
+    /** The text stored under `key` in the peer's KV namespace, or null. */
+    stored: async (key) => (await mf.getKVNamespace("SESSIONS")).get(key),
+    stop: () => mf.dispose(),
+  };
 }
 
 /** A free TCP port on 127.0.0.1. */
@@ -108,4 +117,71 @@ export async function freePort() {
     });
     server.on("error", reject);
   });
+}
+
+/** The workerd processes this node process spawned (Miniflare starts one per instance), by pid. */
+export function workerdPids() {
+  const pids = new Set();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = procStat(entry);
+    if (stat && stat.comm === "workerd" && stat.ppid === process.pid && stat.state !== "Z") pids.add(Number(entry));
+  }
+  return pids;
+}
+
+/** The one workerd started since `before` (a set from workerdPids()). */
+export function newWorkerd(before) {
+  const fresh = [...workerdPids()].filter((pid) => !before.has(pid));
+  if (fresh.length !== 1) throw new Error(`expected one new workerd process, found ${fresh.length}`);
+  return fresh[0];
+}
+
+/** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`). */
+export const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+function procStat(pid) {
+  let text;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null; // gone meanwhile
+  }
+  // "pid (comm) state ppid ...": comm may hold spaces, so the fields are counted after its ")".
+  const close = text.lastIndexOf(")");
+  const f = text.slice(close + 2).split(" ");
+  return {
+    comm: text.slice(text.indexOf("(") + 1, close),
+    state: f[0],
+    ppid: Number(f[1]),
+    // utime + stime (all threads of the process) + cutime + cstime (its waited-for children).
+    ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]),
+  };
+}
+
+/**
+ * CPU seconds used so far by process `pid` (every thread) and its descendants (live ones read
+ * directly, finished ones through cutime/cstime), from /proc/<pid>/stat.
+ */
+export function cpuSeconds(pid) {
+  const stats = new Map();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = procStat(entry);
+    if (stat) stats.set(Number(entry), stat);
+  }
+  let ticks = 0;
+  const todo = [pid];
+  while (todo.length) {
+    const p = todo.pop();
+    ticks += stats.get(p)?.ticks ?? 0;
+    for (const [child, stat] of stats) if (stat.ppid === p) todo.push(child);
+  }
+  return ticks / CLK_TCK;
 }

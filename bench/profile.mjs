@@ -11,7 +11,7 @@ import { callRequests, freePort, root, startWorkerPeer, workerPeer } from "./pee
 
 const PEER = process.argv[2] ?? "rust";
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 8);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const TOP = 25;
 
 /** A minimal DevTools protocol client over the inspector's WebSocket. */

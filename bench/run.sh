@@ -2,12 +2,16 @@
 # `npm run bench`: regenerates every figure of BENCHMARKS.md (between its "figures" markers).
 # Sets up (idempotent), installs twiggy and bottle once, builds the release worker, then measures
 # size, the engine on the host (divan) and the four peers under load on 127.0.0.1 (bench/load.mjs).
-# About 2 minutes once the project's own setup has run; 6.4 minutes on a fresh 2-core machine.
+# About 2.5 minutes once the project's own setup has run, about 7 on a fresh 2-core machine: the
+# 6.4 minutes measured there had a 90 s load part; the load part now (3 rounds of 400 calls per
+# peer, cold starts, CPU) took 115 s alone on a shared 2-core machine.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 . scripts/setup.sh
 OUT="$ROOT/target/bench"
+# The command the load figures name as theirs (load.mjs writes it into load.json).
+export BENCH_COMMAND="${BENCH_COMMAND:-npm run bench}"
 mkdir -p "$OUT"
 TWIGGY_VERSION="0.8.0"
 

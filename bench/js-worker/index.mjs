@@ -2,8 +2,10 @@
 // instead of using this project: one module worker, the flow as a table, the same KV reads and
 // writes as the Rust worker (JSON text under session:<reference_id>, the call record under
 // call:<reference_id> with metadata, the session deleted when the call ends), the same signature
-// check (WebCrypto HMAC-SHA256), the same redelivery handling (a hash of the body among the last 8
-// events, with the reply given) and the same replies byte for byte on the benchmarked path.
+// check (WebCrypto HMAC-SHA256), the same redelivery handling (a 64-bit hash of the body, kept with
+// the last event and its reply, the reply as nested JSON), the same flow shape (the account number's
+// Luhn check on the gather itself, refused entries retried; the balance lookup as a fetch step with
+// an ok and an error way) and the same replies byte for byte on the benchmarked path.
 // It is the "JS" peer of BENCHMARKS.md, not part of the product.
 
 const SESSION_TTL = 5 * 3600;
@@ -34,12 +36,13 @@ const FLOW = {
       terminators: "#",
       timeout: 10000,
       inter_digit_timeout: 4000,
+      check: luhnValid,
       invalid: "Sorry, that account number is not valid.",
       fallback: "goodbye",
-      next: "check_account",
+      next: "balance_lookup",
     },
-    check_account: { run: (s) => (luhnValid(s.vars.account ?? "") ? "balance_lookup" : RETRY) },
-    balance_lookup: { run: lookUpBalance },
+    // A 2xx answer that `read` accepts goes to `ok`; anything else (or a failed request) to `error`.
+    balance_lookup: { fetch: balanceRequest, read: readBalance, ok: "balance", error: "balance_unavailable" },
     balance: { say: "The balance of the account ending in {account|last4} is {balance} dollars.", next: "main_menu" },
     balance_unavailable: { say: "Sorry, we cannot look up your balance right now.", next: "main_menu" },
     cards_menu: {
@@ -64,7 +67,6 @@ const FLOW = {
     goodbye: { say: "Thank you for banking with Example Bank. Goodbye." },
   },
 };
-const RETRY = Symbol("retry");
 const MAX_RETRIES = 2;
 
 export default {
@@ -123,17 +125,17 @@ async function handle(request, env, log) {
 
     let s = session;
     if (!s) {
-      if (event.event !== "incoming_call") return reply(action("hangup", {}));
+      if (event.event !== "incoming_call") return reply(JSON.stringify(action("hangup", {})));
       // A replayed incoming_call of a call that is over starts nothing.
-      if (await env.SESSIONS.get(`call:${id}`)) return reply(action("hangup", {}));
+      if (await env.SESSIONS.get(`call:${id}`)) return reply(JSON.stringify(action("hangup", {})));
       s = newSession(id, data);
       const out = await follow(s, FLOW.start);
       return save(env, s, event, fp, out);
     }
     const last = s.last;
-    if (!expects(s, event) && last?.fingerprint === fp) return last.reply ? reply(last.reply) : noReply();
+    if (!expects(s, event) && last?.fingerprint === fp) return last.reply ? reply(JSON.stringify(last.reply)) : noReply();
     if (event.event === "incoming_call") {
-      return s.events === 1 && last?.event === "incoming_call" ? reply(last.reply) : noReply();
+      return s.events === 1 && last?.event === "incoming_call" ? reply(JSON.stringify(last.reply)) : noReply();
     }
     if (event.event !== "speak_completed" || s.wait !== "speak") return noReply();
     return save(env, s, event, fp, await mediaCompleted(s, data));
@@ -174,9 +176,10 @@ async function signatureValid(headers, body, env) {
   return crypto.subtle.verify("HMAC", hmacKey, signature, new TextEncoder().encode(body));
 }
 
+// The first 64 bits of the body's SHA-256, as long as the Rust worker's FNV-1a fingerprint.
 async function fingerprint(body) {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body)));
-  return Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+  return Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function newSession(id, data) {
@@ -210,12 +213,13 @@ function expects(s, event) {
   return !(collecting && data.status === "speak_successful" && !data.collected_digits);
 }
 
-async function save(env, s, event, fp, json) {
-  s.last = { fingerprint: fp, event: event.event, reply: json };
+/** Stores the session with the reply `out` (an action object) and answers with it. */
+async function save(env, s, event, fp, out) {
+  s.last = { fingerprint: fp, event: event.event, reply: out };
   s.events += 1;
   s.updated_ms = Date.now();
   await env.SESSIONS.put(`session:${s.reference_id}`, JSON.stringify(s), { expirationTtl: SESSION_TTL });
-  return reply(json);
+  return reply(JSON.stringify(out));
 }
 
 async function mediaCompleted(s, data) {
@@ -243,8 +247,12 @@ async function mediaCompleted(s, data) {
     answer("accepted");
     return follow(s, target);
   }
-  if (digits.length < step.min || digits.length > step.max) {
+  if (!/^\d+$/.test(digits) || digits.length < step.min || digits.length > step.max) {
     answer("invalid");
+    return retry(s, step, step.invalid);
+  }
+  if (step.check && !step.check(digits)) {
+    answer("refused");
     return retry(s, step, step.invalid);
   }
   answer("accepted");
@@ -252,23 +260,20 @@ async function mediaCompleted(s, data) {
   return follow(s, step.next);
 }
 
-/** Moves the call to `name` and on through steps without a prompt; returns the reply JSON. */
+/** Moves the call to `name` and on through steps without a prompt; returns the reply (an action). */
 async function follow(s, name) {
   for (let hops = 0; hops < 32; hops++) {
-    if (name === RETRY) {
-      s.step = s.input_step;
-      return retry(s, FLOW.steps[s.step], FLOW.steps[s.step].invalid);
-    }
     const step = FLOW.steps[name];
     s.step = name;
     s.visited.push(name);
-    s.retries = 0;
     if (step.say !== undefined) return speak(s, render(step.say, s));
     if (step.menu !== undefined || step.gather !== undefined) {
+      // The retry count starts afresh at each input step entered.
+      s.retries = 0;
       s.input_step = name;
       return prompt(s, step);
     }
-    name = await step.run(s);
+    name = (await fetchStep(s, step)) ? step.ok : step.error;
   }
   throw new Error("the flow loops");
 }
@@ -307,7 +312,7 @@ function speak(s, message, collect_digits) {
 }
 
 function action(method, params) {
-  return JSON.stringify({ jsonrpc: "2.0", method, params });
+  return { jsonrpc: "2.0", method, params };
 }
 
 function render(text, s) {
@@ -321,7 +326,7 @@ function render(text, s) {
 }
 
 function luhnValid(number) {
-  if (!/^\d+$/.test(number)) return false;
+  if (!/^\d+$/.test(number)) return false; // also the empty string
   let sum = 0;
   [...number].reverse().forEach((c, i) => {
     let d = Number(c);
@@ -331,18 +336,27 @@ function luhnValid(number) {
   return sum % 10 === 0;
 }
 
-async function lookUpBalance(s) {
+function balanceRequest(s) {
+  return new Request(`${BALANCE_API}/${s.vars.account ?? ""}/balance`, { headers: { accept: "application/json" } });
+}
+
+/** Expects `{"balance": "1234.56"}` (a string or a number); anything else is refused. */
+function readBalance(s, text) {
+  const balance = JSON.parse(text).balance;
+  if (typeof balance !== "string" && typeof balance !== "number") throw new Error("no balance");
+  s.vars.balance = String(balance);
+}
+
+/** Runs a fetch step: whether the answer was 2xx and `read` accepted it. */
+async function fetchStep(s, step) {
   try {
-    const res = await fetch(`${BALANCE_API}/${s.vars.account}/balance`, {
-      headers: { accept: "application/json" },
-      signal: AbortSignal.timeout(3000),
-    });
-    const balance = res.ok ? (await res.json()).balance : undefined;
-    if (typeof balance !== "string" && typeof balance !== "number") return "balance_unavailable";
-    s.vars.balance = String(balance);
-    return "balance";
+    const res = await fetch(step.fetch(s), { signal: AbortSignal.timeout(3000) });
+    const text = await res.text();
+    if (res.status < 200 || res.status >= 300) return false;
+    step.read(s, text);
+    return true;
   } catch {
-    return "balance_unavailable";
+    return false;
   }
 }
 
