@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { SECRETS } from "../scripts/harness/worker.mjs";
+import { SECRETS, migrate } from "../scripts/harness/worker.mjs";
 import { CALL_COMPLETED, eventBody, referenceId, signedHeaders } from "../scripts/harness/events.mjs";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -93,17 +93,27 @@ export async function startWorkerPeer(name, extra = {}) {
     modules: true,
     compatibilityDate: "2026-07-01",
     kvNamespaces: ["SESSIONS"],
+    // The Rust worker writes call records to D1 (the other peers to KV, as it did before D1).
+    ...(name === "rust" ? { d1Databases: { CALLS_DB: "calls" } } : {}),
     bindings: { WEBHOOK_AUTH: "on", ...SECRETS },
     outboundService,
     ...workerPeer(name),
     ...extra,
   });
   const url = await mf.ready;
+  const db = name === "rust" ? await mf.getD1Database("CALLS_DB") : null;
+  if (db) await migrate(db);
   return {
     name,
     url: url.origin,
-    /** The text stored under `key` in the peer's KV namespace, or null. */
-    stored: async (key) => (await mf.getKVNamespace("SESSIONS")).get(key),
+    /** The text stored under `key` in the peer's KV namespace (a `call:` record: in D1 if it has one), or null. */
+    stored: async (key) => {
+      if (db && key.startsWith("call:")) {
+        const row = await db.prepare("SELECT record FROM calls WHERE reference_id = ?1").bind(key.slice(5)).first();
+        return row ? row.record : null;
+      }
+      return (await mf.getKVNamespace("SESSIONS")).get(key);
+    },
     stop: () => mf.dispose(),
   };
 }
