@@ -5,10 +5,10 @@
 use serde::Serialize;
 use worker::{console_error, console_log, console_warn, web_sys, Context, Env, Response};
 
-use ivr_core::api::openapi;
 use ivr_core::engine::Reply;
 use ivr_core::error::ApiError;
 use ivr_core::log::RequestLog;
+use ivr_core::openapi;
 use ivr_core::routes::{path_of, route, Route};
 
 use crate::env::{now_ms, registry};

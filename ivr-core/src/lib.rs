@@ -9,6 +9,8 @@
 //! - [`api`]: the rules of the worker's own API (request bodies, dial failures, campaigns);
 //! - [`pipeline`]: what one webhook event, one outbound call or one campaign message does, over
 //!   the storage and HTTP [`pipeline::ports`] the worker shell implements;
+//! - [`records`]: the SQL of call records in D1 (statements, filters, the CSV, per-step stats);
+//! - [`openapi`]: the HTTP contract, generated from the routes, the bodies and the error codes;
 //! - beside them: [`config`] (parsed from a lookup function), [`routes`], [`error`] (stable
 //!   codes), [`auth`] and [`tokens`] (who may call), [`log`] (the request log line).
 //!
@@ -26,6 +28,7 @@ pub mod error;
 pub mod flow;
 mod hex;
 pub mod log;
+pub mod openapi;
 pub mod pipeline;
 pub mod records;
 pub mod routes;

@@ -7,4 +7,3 @@
 pub mod body;
 pub mod calls;
 pub mod campaigns;
-pub mod openapi;

@@ -12,9 +12,9 @@ use crate::flow::{Direction, Registry};
 use crate::telesign::action::{MAX_DTMF_LEN, MAX_EXTERNAL_ID_LEN};
 use crate::tokens::Scope;
 
-use super::body::DIAL_OPTION_FIELDS;
-use super::calls::CALL_FIELDS;
-use super::campaigns::{CAMPAIGN_FIELDS, MAX_NUMBERS};
+use crate::api::body::DIAL_OPTION_FIELDS;
+use crate::api::calls::CALL_FIELDS;
+use crate::api::campaigns::{CAMPAIGN_FIELDS, MAX_NUMBERS};
 use crate::engine::CallOutcome;
 use crate::records::filter::{Use, DEFAULT_LIMIT, MAX_LIMIT};
 
@@ -411,9 +411,9 @@ fn field(name: &str, outbound: &[&str]) -> Value {
         }
         "vars" => json!({
             "type": "object",
-            "maxProperties": super::body::MAX_VARS,
+            "maxProperties": crate::api::body::MAX_VARS,
             "propertyNames": {"pattern": "^[A-Za-z0-9_]{1,64}$"},
-            "additionalProperties": {"type": "string", "maxLength": super::body::MAX_VAR_VALUE_LEN},
+            "additionalProperties": {"type": "string", "maxLength": crate::api::body::MAX_VAR_VALUE_LEN},
             "description": "Values the flow's templates read; every var the flow needs is required",
         }),
         "external_id" => json!({
