@@ -61,11 +61,11 @@ pub async fn handle(
             let body = read_body(req, calls::MAX_BODY_BYTES).await?;
             place_call(&pipeline, &body, config, log).await
         }
-        ApiRoute::ListCalls => list_calls(records.db?, filter(req, Use::List)?).await,
-        ApiRoute::ExportCalls => export_calls(records.db?, filter(req, Use::Export)?),
+        ApiRoute::ListCalls => list_calls(records.db()?, filter(req, Use::List)?).await,
+        ApiRoute::ExportCalls => export_calls(records.db()?.clone(), filter(req, Use::Export)?),
         ApiRoute::FlowStats(flow) => {
             let filter = filter(req, Use::Stats)?;
-            flow_stats(records.db?, &flow, filter).await
+            flow_stats(records.db()?, &flow, filter).await
         }
         ApiRoute::Call(id) => json_response(200, &pipeline.call_view(&id).await?),
         ApiRoute::StartCampaign => {
@@ -141,7 +141,7 @@ struct ListedRow {
 
 /// `GET /calls`: one page, newest first. One row more than the page is read to know whether
 /// another page follows; the records are copied into the answer as stored (no re-encoding).
-async fn list_calls(db: CallsDb, filter: CallFilter) -> Result<Response, ApiError> {
+async fn list_calls(db: &CallsDb, filter: CallFilter) -> Result<Response, ApiError> {
     let mut rows: Vec<ListedRow> = db.rows(&sql::list(&filter, Some(filter.limit + 1))).await?;
     let more = rows.len() > filter.limit as usize;
     rows.truncate(filter.limit as usize);
@@ -216,15 +216,13 @@ fn export_calls(db: CallsDb, filter: CallFilter) -> Result<Response, ApiError> {
 
 /// `GET /flows/<name>/stats`: the flow's funnel over its calls that ended in the range (all of
 /// them when no range is given).
-async fn flow_stats(db: CallsDb, name: &str, filter: CallFilter) -> Result<Response, ApiError> {
+async fn flow_stats(db: &CallsDb, name: &str, filter: CallFilter) -> Result<Response, ApiError> {
     let flow = registry()
         .get(name)
         .ok_or_else(|| ApiError::new(ErrorCode::FlowNotFound, format!("no flow {name}")))?;
     let since = filter.since_ms.unwrap_or(0);
     let until = filter.until_ms.unwrap_or(i64::MAX as u64);
-    let results = db
-        .batch_rows(&stats::statements(flow, since, until))
-        .await?;
+    let results = db.batch(&stats::statements(flow, since, until)).await?;
     let [outcomes, visits, answers, keys, medians] = results.as_slice() else {
         return Err(ApiError::new(
             ErrorCode::InternalError,

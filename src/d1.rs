@@ -3,7 +3,7 @@
 
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
-use worker::d1::{D1Database, D1PreparedStatement};
+use worker::d1::{D1Database, D1PreparedStatement, D1Result};
 use worker::Env;
 
 use ivr_core::error::{ApiError, ErrorCode};
@@ -48,17 +48,14 @@ impl CallsDb {
             .map_err(|e| failed("binding a query", e))
     }
 
-    /// Runs `statements` as one batch: all of them or none.
-    pub async fn batch(&self, statements: &[Statement]) -> Result<(), ApiError> {
+    /// Runs `statements` as one batch (a transaction: all of them or none), answering each
+    /// one's result, to be read with [`rows_of`].
+    pub async fn batch(&self, statements: &[Statement]) -> Result<Vec<D1Result>, ApiError> {
         let prepared = statements
             .iter()
             .map(|s| self.prepare(s))
             .collect::<Result<Vec<_>, _>>()?;
-        self.0
-            .batch(prepared)
-            .await
-            .map(|_| ())
-            .map_err(|e| failed("writing to D1", e))
+        self.0.batch(prepared).await.map_err(|e| failed("D1", e))
     }
 
     /// The rows of one query.
@@ -71,29 +68,12 @@ impl CallsDb {
             .all()
             .await
             .map_err(|e| failed("reading D1", e))?;
-        result
-            .results()
-            .map_err(|e| ApiError::new(ErrorCode::StoredDataUnreadable, format!("a D1 row: {e}")))
-    }
-
-    /// The rows of several queries run in one batch (one snapshot), each read by `read`.
-    pub async fn batch_rows(
-        &self,
-        statements: &[Statement],
-    ) -> Result<Vec<worker::d1::D1Result>, ApiError> {
-        let prepared = statements
-            .iter()
-            .map(|s| self.prepare(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.0
-            .batch(prepared)
-            .await
-            .map_err(|e| failed("reading D1", e))
+        rows_of(&result)
     }
 }
 
-/// The rows of one result of [`CallsDb::batch_rows`].
-pub fn rows_of<T: DeserializeOwned>(result: &worker::d1::D1Result) -> Result<Vec<T>, ApiError> {
+/// The rows of one result of [`CallsDb::batch`].
+pub fn rows_of<T: DeserializeOwned>(result: &D1Result) -> Result<Vec<T>, ApiError> {
     result
         .results()
         .map_err(|e| ApiError::new(ErrorCode::StoredDataUnreadable, format!("a D1 row: {e}")))

@@ -18,12 +18,13 @@ use ivr_core::records::sql;
 use crate::d1::CallsDb;
 use crate::kv::Kv;
 
-/// The stores of what outlives a call.
+/// The stores of what outlives a call. D1 is opened when first needed: most events never
+/// touch it (only a call's end, and the call API's reads).
 #[derive(Clone)]
 pub struct Records {
     pub kv: Kv,
-    /// `None` when the binding is missing: records then wait in the outbox.
-    pub db: Result<CallsDb, ApiError>,
+    env: worker::Env,
+    db: std::cell::OnceCell<Result<CallsDb, ApiError>>,
 }
 
 #[derive(Deserialize)]
@@ -47,12 +48,17 @@ impl Records {
     pub fn open(kv: &Kv, env: &worker::Env) -> Self {
         Records {
             kv: kv.clone(),
-            db: CallsDb::open(env),
+            env: env.clone(),
+            db: std::cell::OnceCell::new(),
         }
     }
 
-    fn db(&self) -> Result<&CallsDb, ApiError> {
-        self.db.as_ref().map_err(Clone::clone)
+    /// The database; an error when the binding is missing (records then wait in the outbox).
+    pub fn db(&self) -> Result<&CallsDb, ApiError> {
+        self.db
+            .get_or_init(|| CallsDb::open(&self.env))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Writes a record to D1 (one batch).
@@ -62,6 +68,7 @@ impl Records {
         self.db()?
             .batch(&sql::write_record(record, &document))
             .await
+            .map(drop)
     }
 
     /// A campaign's counts, from its numbers' rows.
@@ -152,7 +159,10 @@ impl CallRecords for Records {
         entry: &NumberEntry,
         _ttl_secs: u64,
     ) -> Result<(), ApiError> {
-        self.db()?.batch(&[sql::save_number(campaign, entry)]).await
+        self.db()?
+            .batch(&[sql::save_number(campaign, entry)])
+            .await
+            .map(drop)
     }
 }
 
