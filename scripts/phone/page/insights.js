@@ -47,7 +47,9 @@ function nodeCounts(s) {
   if (s.invalid) parts.push(`invalid ${s.invalid}`);
   if (s.refused) parts.push(`refused ${s.refused}`);
   if (s.entered && s.median_ms != null) parts.push(`median ${ms(s.median_ms)}`);
-  let text = parts.join(" · ");
+  const rows = [];
+  for (let i = 0; i < parts.length; i += 2) rows.push(parts.slice(i, i + 2).join(" · "));
+  let text = rows.join("<br/>");
   if (s.keys && Object.keys(s.keys).length) text += `<br/>keys ${keysText(s.keys)}`;
   return text;
 }
@@ -92,9 +94,10 @@ export function annotate(source, stats) {
       linkStyles.push(`    linkStyle ${index} stroke:#c0392b,stroke-width:${(1.5 + 4 * Math.min(1, n / maxEdge)).toFixed(1)}px`);
       return `${indent}${from} ${arrow}|"${label ? `${label} · ` : ""}${n}×"| ${to}`;
     }
-    const node = line.match(/^\s*s_(\w+)\W/);
-    const s = node && byStep.get(node[1]);
-    if (s) return line.replace(`<b>${s.step}</b>`, `<b>${s.step}</b><br/><i>${mm(nodeCounts(s))}</i>`);
+    // A step's node: its name and kind, then its counts (the prompt's text is the phone view's).
+    const node = line.match(/^(\s*s_(\w+)[^"]*)"(.*)"([^"]*)$/);
+    const s = node && byStep.get(node[2]);
+    if (s) return `${node[1]}"<b>${s.step}</b> (${s.kind})<br/><i>${mm(nodeCounts(s))}</i>"${node[4]}`;
     return line;
   });
   const styles = stats.steps
