@@ -216,7 +216,15 @@ export async function startPhone({ worker, workerUrl = "http://127.0.0.1:8787", 
       return json({ flows: names });
     }
     const stats = p.match(/^\/api\/flows\/([^/]+)\/stats$/);
-    if (request.method === "GET" && stats) return flowStats(decodeURIComponent(stats[1]), url.searchParams);
+    if (request.method === "GET" && stats) {
+      let name;
+      try {
+        name = decodeURIComponent(stats[1]);
+      } catch {
+        return json({ error: { code: "invalid_flow", message: `\`${stats[1]}\` is not a flow name` } }, 400);
+      }
+      return flowStats(name, url.searchParams);
+    }
     if (request.method === "POST" && p === "/api/calls") {
       const body = await request.json().catch(() => ({}));
       if (body.outbound && !api) return json({ error: "outbound calls need the simulated Telesign API (see --api-port)" }, 400);

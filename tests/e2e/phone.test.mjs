@@ -365,14 +365,27 @@ test("insights: bank_menu's funnel of scripted calls on the diagram and in the t
   assert.deepEqual(errors, []);
   await page.close();
 
+  // No worker; a worker whose records database has no tables (migrations not applied).
   const none = await startPhone({ workerUrl: "http://127.0.0.1:9", secrets: FAKE_SECRETS, port: 0 });
+  const unmigrated = await startPhone({
+    worker: { fetch: async () => Response.json({ error: { code: "store_unavailable", message: "D1 batch: no such table: calls" } }, { status: 503 }) },
+    secrets: FAKE_SECRETS,
+    port: 0,
+  });
   try {
-    const down = await browser.newPage();
-    down.setDefaultTimeout(STEP_MS);
-    await down.goto(`${none.url}?mute#insights`);
-    await down.locator("#in-error").filter({ hasText: /The worker is not answering: cannot reach the worker at http:\/\/127\.0\.0\.1:9.*Is it running \(npm run dev\)\?/ }).waitFor();
-    await down.close();
+    for (const [server, expected] of [
+      [none, /The worker is not answering: cannot reach the worker at http:\/\/127\.0\.0\.1:9.*Is it running \(npm run dev\)\?/],
+      [unmigrated, /The worker's call records database failed: D1 batch: no such table: calls\. Locally, have its migrations been applied\?/],
+    ]) {
+      const other = await browser.newPage();
+      other.setDefaultTimeout(STEP_MS);
+      await other.goto(`${server.url}?mute#insights`);
+      await other.locator("#in-error").filter({ hasText: expected }).waitFor();
+      assert.equal(await other.locator("#in-totals").innerText(), "");
+      await other.close();
+    }
   } finally {
     await none.close();
+    await unmigrated.close();
   }
 });

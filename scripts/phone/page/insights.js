@@ -19,6 +19,11 @@ function plain(status, body, flow) {
   if (status === 400 && e.code === "invalid_query") {
     return `The date range is not understood: ${message.replace(/`/g, "")}. Leave a field empty for no limit.`;
   }
+  if (e.code === "invalid_flow") return `“${flow}” is not a flow name.`;
+  if (e.code === "store_not_configured") return `The worker has no call records database (its CALLS_DB binding is missing: see wrangler.toml): ${message}.`;
+  if (e.code === "store_unavailable") {
+    return `The worker's call records database failed: ${message}. Locally, have its migrations been applied? (npm run dev applies them.)`;
+  }
   if (status === 401) return "The worker refused the API token (401): API_TOKEN in .dev.vars is not the worker's.";
   return `The worker could not answer the stats (HTTP ${status}${e.code ? `, ${e.code}` : ""})${message ? `: ${message}` : ""}.`;
 }
