@@ -1,6 +1,7 @@
 // `npm run phone`: the dev phone. A page in the browser to call the local worker as a caller would:
 // the keypad, what the caller hears (spoken by the browser), the flow's diagram following the call,
-// and every event and answer. The server (scripts/phone/server.mjs) plays Telesign for the page with
+// every event and answer, and an insights view (a flow's funnel from the call records on its
+// diagram). The server (scripts/phone/server.mjs) plays Telesign for the page with
 // the call simulator's code; see docs/simulator.md, "The dev phone".
 import { parseArgs } from "node:util";
 import { readDevVars, positive, usageExit } from "./simulator/cli.mjs";

@@ -5,11 +5,13 @@
 // (BrowserCaller): each time the simulation asks the caller something (the keys at a prompt, what a
 // rung number does), the question is published in the call's state, which the page polls, and the
 // page's answer resolves it. Outbound calls go through the worker's POST /calls, with a
-// FakeTelesignApi standing in for Telesign's REST API.
+// FakeTelesignApi standing in for Telesign's REST API. The insights view reads a flow's funnel
+// through GET /api/flows/<name>/stats, which this server asks of the worker's GET
+// /flows/<name>/stats with the API token (the browser never sees the token).
 //
 // Layering: scripts/phone.mjs (CLI) -> this file -> ../simulator/*; the page is static files.
 
-import { readFile } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { serveFetch } from "../simulator/serve.mjs";
@@ -24,6 +26,7 @@ export const INBOUND_NUMBERS = { "+15555551212": "bank_menu", "+15555550200": "a
 const STATIC = {
   "/": ["page/index.html", "text/html; charset=utf-8"],
   "/app.js": ["page/app.js", "text/javascript; charset=utf-8"],
+  "/insights.js": ["page/insights.js", "text/javascript; charset=utf-8"],
   "/style.css": ["page/style.css", "text/css; charset=utf-8"],
   "/vendor/mermaid.min.js": ["../../node_modules/mermaid/dist/mermaid.min.js", "text/javascript; charset=utf-8"],
 };
@@ -205,6 +208,23 @@ export async function startPhone({ worker, workerUrl = "http://127.0.0.1:8787", 
         return new Response(`no diagram for flow ${flow[1]} in docs/flows/`, { status: 404 });
       }
     }
+    if (request.method === "GET" && p === "/api/flows") {
+      const names = (await readdir(path.join(root, "docs/flows")).catch(() => []))
+        .filter((f) => /^[a-z0-9_]+\.mmd$/.test(f))
+        .map((f) => f.slice(0, -4))
+        .sort();
+      return json({ flows: names });
+    }
+    const stats = p.match(/^\/api\/flows\/([^/]+)\/stats$/);
+    if (request.method === "GET" && stats) {
+      let name;
+      try {
+        name = decodeURIComponent(stats[1]);
+      } catch {
+        return json({ error: { code: "invalid_flow", message: `\`${stats[1]}\` is not a flow name` } }, 400);
+      }
+      return flowStats(name, url.searchParams);
+    }
     if (request.method === "POST" && p === "/api/calls") {
       const body = await request.json().catch(() => ({}));
       if (body.outbound && !api) return json({ error: "outbound calls need the simulated Telesign API (see --api-port)" }, 400);
@@ -229,6 +249,36 @@ export async function startPhone({ worker, workerUrl = "http://127.0.0.1:8787", 
       return json({ ok: true });
     }
     return new Response("not found", { status: 404 });
+  }
+
+  /**
+   * The worker's GET /flows/<name>/stats for the insights view: `since` and `until` passed on when
+   * given. The worker's answer (its JSON, its status) goes back as it is; a worker that cannot be
+   * reached is a 502 `{ error: { code: "worker_unreachable", message } }`.
+   */
+  async function flowStats(name, params) {
+    const query = new URLSearchParams();
+    for (const key of ["since", "until"]) {
+      const value = (params.get(key) ?? "").trim();
+      if (value) query.set(key, value);
+    }
+    const q = query.toString();
+    let res;
+    try {
+      res = await phone.worker.fetch(`/flows/${encodeURIComponent(name)}/stats${q ? `?${q}` : ""}`, {
+        headers: { authorization: `Bearer ${phone.secrets.apiToken}` },
+      });
+    } catch (e) {
+      return json({ error: { code: "worker_unreachable", message: `cannot reach the worker at ${phone.workerUrl}: ${e.cause?.message ?? e.message}` } }, 502);
+    }
+    const text = await res.text();
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = { error: { code: "not_json", message: `the worker answered HTTP ${res.status}: ${text.slice(0, 200)}` } };
+    }
+    return json(body, res.status);
   }
 
   function pendingHangup(call) {

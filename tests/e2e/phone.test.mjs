@@ -1,12 +1,14 @@
 // The dev phone (npm run phone) in a real browser: Debian's chromium through playwright-core, the
 // phone server started in-process against the harness worker (on its test clock), outbound calls
-// through a fake Telesign API. Screenshots go to target/phone/.
+// through a fake Telesign API; the insights view over calls scripted with the harness's Call.
+// Screenshots go to target/phone/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { startWorker, SECRETS } from "../../scripts/harness/worker.mjs";
+import { Call } from "../../scripts/harness/events.mjs";
 import { FakeTelesignApi, FAKE_TELESIGN_URL } from "../../scripts/simulator/telesign_api.mjs";
 import { startPhone } from "../../scripts/phone.mjs";
 
@@ -237,5 +239,153 @@ test("a play whose audio cannot load is reported as playback_failed; a forbidden
   } finally {
     await withAudio.close();
     await withForbidden.close();
+  }
+});
+
+/**
+ * Three bank_menu calls on 2027-01-04 (after every call the page places on the test clock, which
+ * starts 2026-12-07), one an hour, each event a second after the one before:
+ * - A: welcome, then hangs up at the main menu without pressing anything;
+ * - B: welcome, lets the main menu time out (no input: asked again), then hangs up there;
+ * - C: welcome, presses 2 (cards), then 1 (lost card): card_lost, goodbye, the call completes.
+ * Read off the flow: 3 calls (2 caller_hung_up, 1 completed); welcome entered 3, all to main_menu;
+ * main_menu entered 3 (B's reprompt is the same visit), hung up 2, no input 1, one visit on to
+ * cards_menu with key 2; cards_menu entered 1, key 1, on to card_lost; card_lost to goodbye; the
+ * call ends at goodbye; account_number (and the other steps) entered 0.
+ */
+async function scriptInsightCalls() {
+  const day = Date.UTC(2027, 0, 4, 9, 0, 0);
+  const hour = 3_600_000;
+  const a = new Call(w, { from: "+15550000101", now: day });
+  let x = await a.incoming();
+  await a.completed(x.action);
+  await a.hangup();
+  const b = new Call(w, { from: "+15550000102", now: day + hour });
+  x = await b.incoming();
+  x = await b.completed(x.action);
+  await b.completed(x.action, "");
+  await b.hangup();
+  const c = new Call(w, { from: "+15550000103", now: day + 2 * hour });
+  x = await c.incoming();
+  x = await c.completed(x.action);
+  x = await c.completed(x.action, "2");
+  x = await c.completed(x.action, "1");
+  x = await c.completed(x.action);
+  x = await c.completed(x.action);
+  assert.equal(x.action?.method, "hangup", "goodbye ends the call");
+  await c.hangup();
+}
+
+/** Clicks Show in the insights view and waits for the answer to be shown. */
+async function showInsights(page) {
+  const before = Number((await page.locator("#insights-view").getAttribute("data-shown")) ?? 0);
+  await page.click("#in-show");
+  await page.waitForFunction((n) => Number(document.querySelector("#insights-view").dataset.shown ?? 0) > n, before);
+}
+
+test("insights: bank_menu's funnel of scripted calls on the diagram and in the tables; errors in plain words", { timeout: 90_000 }, async () => {
+  await scriptInsightCalls();
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.setDefaultTimeout(STEP_MS);
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${phone.url}?mute`);
+  await page.click("#tab-insights");
+  assert.equal(await page.locator("#phone-view").isHidden(), true);
+  // Opened with no range: every bank_menu call the worker recorded, these three at least.
+  await page.waitForFunction(() => document.querySelector("#insights-view").dataset.shown === "1");
+  assert.equal(await page.locator("#in-error").innerText(), "");
+  assert.ok(Number(await page.locator("#in-calls").getAttribute("data-calls")) >= 3);
+
+  await page.fill("#in-flow", "bank_menu");
+  await page.fill("#in-since", "2027-01-04");
+  await page.fill("#in-until", "2027-01-05");
+  await showInsights(page);
+  assert.equal(await page.locator("#in-error").innerText(), "");
+  assert.equal(await page.locator("#in-calls").getAttribute("data-calls"), "3");
+  assert.match(await page.locator("#in-calls").innerText(), /^3 calls of bank_menu ended from 2027-01-04T00:00:00Z until 2027-01-05T00:00:00Z$/);
+  assert.deepEqual((await page.locator("#in-outcomes li").allInnerTexts()).sort(), ["caller_hung_up: 2", "completed: 1"]);
+
+  const row = async (step) => {
+    const r = page.locator(`#in-steps tr[data-step=${step}]`);
+    const out = {};
+    for (const f of ["entered", "completed", "no_input", "invalid", "refused", "hung_up", "keys", "ended"]) out[f] = await r.locator(`td[data-field=${f}]`).innerText();
+    return out;
+  };
+  assert.deepEqual(await row("welcome"), { entered: "3", completed: "3", no_input: "0", invalid: "0", refused: "0", hung_up: "0", keys: "", ended: "" });
+  assert.deepEqual(await row("main_menu"), { entered: "3", completed: "1", no_input: "1", invalid: "0", refused: "0", hung_up: "2", keys: "2: 1", ended: "caller_hung_up 2" });
+  assert.deepEqual(await row("cards_menu"), { entered: "1", completed: "1", no_input: "0", invalid: "0", refused: "0", hung_up: "0", keys: "1: 1", ended: "" });
+  assert.equal((await row("card_lost")).entered, "1");
+  assert.deepEqual(await row("goodbye"), { entered: "1", completed: "1", no_input: "0", invalid: "0", refused: "0", hung_up: "0", keys: "", ended: "completed 1" });
+  assert.equal((await row("account_number")).entered, "0", "a step no call reached is listed with zeros");
+  assert.equal(await page.locator("#in-steps tr[data-step=welcome] td[data-field=median]").innerText(), "1.0 s");
+
+  const edges = await page.locator("#in-edges tr[data-from]").evaluateAll((rows) => rows.map((r) => `${r.dataset.from} > ${r.dataset.to}: ${r.querySelector("[data-field=visits]").textContent}`));
+  assert.deepEqual(edges, [
+    "welcome > main_menu: 3",
+    "main_menu > cards_menu: 1",
+    "main_menu > (call ended: caller_hung_up): 2",
+    "cards_menu > card_lost: 1",
+    "card_lost > goodbye: 1",
+    "goodbye > (call ended: completed): 1",
+  ]);
+
+  // The diagram: each node carries its counts, its fill scales with its entries.
+  const node = (step) => page.locator(`#in-diagram g.node[data-step=${step}]`);
+  assert.equal(await node("main_menu").getAttribute("data-entered"), "3");
+  assert.equal(await node("main_menu").getAttribute("data-hung-up"), "2");
+  assert.equal(await node("main_menu").getAttribute("data-no-input"), "1");
+  assert.match(await node("main_menu").locator(".label").textContent(), /main_menu \(menu\)entered 3 · hung up 2no input 1/);
+  assert.match(await node("main_menu").locator(".label").textContent(), /keys 2: 1/);
+  assert.match(await node("account_number").locator(".label").textContent(), /entered 0/);
+  assert.match(await node("main_menu").locator("title").textContent(), /median time 1\.0 s/);
+  const fill = (step) => node(step).locator("rect, polygon, path").first().evaluate((el) => getComputedStyle(el).fill);
+  const [busiest, unentered, once] = [await fill("main_menu"), await fill("account_number"), await fill("cards_menu")];
+  assert.equal(busiest, await fill("welcome"), "welcome and main_menu are both entered 3 times");
+  assert.equal(busiest, "rgb(239, 101, 72)", "the busiest step has the deepest colour");
+  assert.equal(unentered, "rgb(244, 244, 244)", "a step not entered is grey");
+  assert.notEqual(once, busiest);
+  const edgeLabels = await page.locator("#in-diagram .edgeLabel").allTextContents();
+  for (const label of ["3×", "2 · 1×", "1 · 1×"]) assert.ok(edgeLabels.some((l) => l.trim() === label), `an edge labelled ${label} in ${JSON.stringify(edgeLabels)}`);
+  await page.screenshot({ path: `${SHOTS}insights-bank_menu.png`, fullPage: true });
+
+  // Errors in plain words: an unknown flow, a date the worker cannot read, no worker.
+  await page.fill("#in-flow", "no_such_flow");
+  await showInsights(page);
+  assert.match(await page.locator("#in-error").innerText(), /The worker has no flow named “no_such_flow”/);
+  assert.equal(await page.locator("#in-diagram svg").count(), 0);
+  await page.fill("#in-flow", "bank_menu");
+  await page.fill("#in-since", "yesterday");
+  await showInsights(page);
+  assert.match(await page.locator("#in-error").innerText(), /The date range is not understood: since must be an ISO 8601 date or date-time/);
+  await page.fill("#in-since", "");
+  await page.fill("#in-until", "");
+  await showInsights(page);
+  assert.equal(await page.locator("#in-error").innerText(), "");
+  assert.deepEqual(errors, []);
+  await page.close();
+
+  // No worker; a worker whose records database has no tables (migrations not applied).
+  const none = await startPhone({ workerUrl: "http://127.0.0.1:9", secrets: FAKE_SECRETS, port: 0 });
+  const unmigrated = await startPhone({
+    worker: { fetch: async () => Response.json({ error: { code: "store_unavailable", message: "D1 batch: no such table: calls" } }, { status: 503 }) },
+    secrets: FAKE_SECRETS,
+    port: 0,
+  });
+  try {
+    for (const [server, expected] of [
+      [none, /The worker is not answering: cannot reach the worker at http:\/\/127\.0\.0\.1:9.*Is it running \(npm run dev\)\?/],
+      [unmigrated, /The worker's call records database failed: D1 batch: no such table: calls\. Locally, have its migrations been applied\?/],
+    ]) {
+      const other = await browser.newPage();
+      other.setDefaultTimeout(STEP_MS);
+      await other.goto(`${server.url}?mute#insights`);
+      await other.locator("#in-error").filter({ hasText: expected }).waitFor();
+      assert.equal(await other.locator("#in-totals").innerText(), "");
+      await other.close();
+    }
+  } finally {
+    await none.close();
+    await unmigrated.close();
   }
 });
