@@ -150,7 +150,7 @@ async function startPeer(name) {
 async function coldStart(name, expected) {
   const before = workerdPids();
   const t0 = performance.now();
-  const peer = await startWorkerPeer(name);
+  const peer = await startWorkerPeer(name, {}, { migrate: false });
   const ready = performance.now();
   try {
     const { body, headers } = signedEvent(0, referenceId());

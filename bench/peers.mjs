@@ -79,8 +79,12 @@ export function workerPeer(name, build = path.join(root, "build")) {
   }
 }
 
-/** Starts a worker peer in its own workerd with a local KV namespace; `extra` adds Miniflare options. */
-export async function startWorkerPeer(name, extra = {}) {
+/**
+ * Starts a worker peer in its own workerd with a local KV namespace (and, for the Rust and JS
+ * workers, the D1 database of call records, migrated unless `migrate` is false: a cold start
+ * measures the worker, not the harness's migration); `extra` adds Miniflare options.
+ */
+export async function startWorkerPeer(name, extra = {}, { migrate: migrated = true } = {}) {
   const mf = new Miniflare({
     name,
     host: "127.0.0.1",
@@ -93,16 +97,16 @@ export async function startWorkerPeer(name, extra = {}) {
     modules: true,
     compatibilityDate: "2026-07-01",
     kvNamespaces: ["SESSIONS"],
-    // The Rust worker writes call records to D1 (the other peers to KV, as it did before D1).
-    ...(name === "rust" ? { d1Databases: { CALLS_DB: "calls" } } : {}),
+    // The Rust and JS workers write call records to D1 (the floor keeps to one KV get and put).
+    ...(name === "rust" || name === "js" ? { d1Databases: { CALLS_DB: "calls" } } : {}),
     bindings: { WEBHOOK_AUTH: "on", ...SECRETS },
     outboundService,
     ...workerPeer(name),
     ...extra,
   });
   const url = await mf.ready;
-  const db = name === "rust" ? await mf.getD1Database("CALLS_DB") : null;
-  if (db) await migrate(db);
+  const db = name === "rust" || name === "js" ? await mf.getD1Database("CALLS_DB") : null;
+  if (db && migrated) await migrate(db);
   return {
     name,
     url: url.origin,

@@ -27,8 +27,9 @@ use crate::fetch::WorkerHttp;
 use crate::http::{internal, json_response, json_text_response, read_body};
 use crate::kv::Kv;
 use crate::queue::WorkerQueue;
-use crate::records::Records;
+use crate::records::{Records, MOVES_PER_RUN};
 use crate::sessions::Sessions;
+use ivr_core::pipeline::keys::RECORD_PREFIX;
 
 /// Answers one route of the call API.
 pub async fn handle(
@@ -73,6 +74,11 @@ pub async fn handle(
             start_campaign(&pipeline, &body, env, config, log).await
         }
         ApiRoute::Campaign(id) => get_campaign(&records, &id).await,
+        ApiRoute::MigrateRecords => {
+            let (moved, remaining) =
+                crate::records::move_to_db(&records, RECORD_PREFIX, MOVES_PER_RUN).await?;
+            json_response(200, &json!({"moved": moved, "remaining": remaining}))
+        }
     }
 }
 

@@ -41,7 +41,7 @@ struct StateRow {
 /// How many records one run of the scheduled handler moves from KV to D1, and how many old
 /// rows it deletes: well within a scheduled invocation's limits (an assumption: 1000
 /// subrequests per invocation on the paid plan, 50 on the free one; D1 calls count).
-const MOVES_PER_RUN: u64 = 40;
+pub const MOVES_PER_RUN: u64 = 40;
 const DELETES_PER_RUN: u32 = 5_000;
 
 impl Records {
@@ -166,23 +166,35 @@ impl CallRecords for Records {
     }
 }
 
+/// Moves up to `limit` records kept in KV under `prefix` into D1, each deleted from KV only
+/// after D1 took it; answers how many moved and whether more may be left.
+pub async fn move_to_db(
+    records: &Records,
+    prefix: &str,
+    limit: u64,
+) -> Result<(u64, bool), ApiError> {
+    let keys = records.kv.list(prefix, limit).await?;
+    let full = keys.len() as u64 >= limit;
+    let mut moved = 0;
+    for key in keys {
+        if let Some(record) = records.kv.get_json::<CallRecord>(&key).await? {
+            records.write_to_db(&record).await?;
+            moved += 1;
+        }
+        records.kv.delete(&key, "deleting a moved record").await?;
+    }
+    Ok((moved, full))
+}
+
 /// The scheduled handler's work: records waiting in the outbox (and records of versions before
 /// D1) moved to D1, then rows older than `CALL_RECORD_RETENTION_DAYS` deleted. A record is
 /// deleted from KV only after D1 took it.
 pub async fn maintain(records: &Records, now_ms: u64, retention_days: u64) -> Result<(), ApiError> {
-    let mut moved = 0;
-    for prefix in [OUTBOX_PREFIX, RECORD_PREFIX] {
-        for key in records.kv.list(prefix, MOVES_PER_RUN - moved).await? {
-            let Some(record) = records.kv.get_json::<CallRecord>(&key).await? else {
-                continue;
-            };
-            records.write_to_db(&record).await?;
-            records.kv.delete(&key, "deleting a moved record").await?;
-            moved += 1;
-        }
-        if moved >= MOVES_PER_RUN {
-            break;
-        }
+    let (mut moved, _) = move_to_db(records, OUTBOX_PREFIX, MOVES_PER_RUN).await?;
+    if moved < MOVES_PER_RUN {
+        moved += move_to_db(records, RECORD_PREFIX, MOVES_PER_RUN - moved)
+            .await?
+            .0;
     }
     let before_ms = now_ms.saturating_sub(retention_days * 86_400_000);
     records

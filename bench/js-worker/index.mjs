@@ -113,12 +113,9 @@ async function handle(request, env, log) {
     const fp = await fingerprint(body);
 
     if (event.event === "call_completed") {
-      if (!session && (await env.SESSIONS.get(`call:${id}`))) return new Response(null, { status: 204 });
+      if (!session && (await recorded(env, id))) return new Response(null, { status: 204 });
       const record = callRecord(session, event, data);
-      await env.SESSIONS.put(`call:${id}`, JSON.stringify(record), {
-        expirationTtl: RECORD_TTL,
-        metadata: { flow: record.flow, outcome: record.outcome, ended_ms: record.ended_ms },
-      });
+      await writeRecord(env, record);
       if (session) await env.SESSIONS.delete(`session:${id}`);
       return new Response(null, { status: 204 });
     }
@@ -127,7 +124,7 @@ async function handle(request, env, log) {
     if (!s) {
       if (event.event !== "incoming_call") return reply(JSON.stringify(action("hangup", {})));
       // A replayed incoming_call of a call that is over starts nothing.
-      if (await env.SESSIONS.get(`call:${id}`)) return reply(JSON.stringify(action("hangup", {})));
+      if (await recorded(env, id)) return reply(JSON.stringify(action("hangup", {})));
       s = newSession(id, data);
       const out = await follow(s, FLOW.start);
       return save(env, s, event, fp, out);
@@ -358,6 +355,45 @@ async function fetchStep(s, step) {
   } catch {
     return false;
   }
+}
+
+/** Whether the call has a record (D1 as the Rust worker keeps them; KV without the binding). */
+async function recorded(env, id) {
+  if (!env.CALLS_DB) return (await env.SESSIONS.get(`call:${id}`)) !== null;
+  return (await env.CALLS_DB.prepare("SELECT 1 FROM calls WHERE reference_id = ?1").bind(id).first()) !== null;
+}
+
+/** The record in one D1 batch, the statements of the Rust worker (ivr-core/src/records/sql.rs). */
+async function writeRecord(env, r) {
+  if (!env.CALLS_DB) {
+    await env.SESSIONS.put(`call:${r.reference_id}`, JSON.stringify(r), { expirationTtl: RECORD_TTL });
+    return;
+  }
+  const db = env.CALLS_DB;
+  const steps = r.visited.map((step, i) => [step, null, null, r.visited[i + 1] ?? null]);
+  const answers = r.answers.map((a) => [a.step, a.digits, a.result, a.at_ms]);
+  await db.batch([
+    db
+      .prepare(
+        "INSERT INTO calls (reference_id, flow, direction, from_number, to_number, external_id, outcome, status, started_ms, ended_ms, duration, record) " +
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (reference_id) DO UPDATE SET record = excluded.record",
+      )
+      .bind(r.reference_id, r.flow, r.direction, r.from, r.to, r.external_id, r.outcome, r.status, r.started_ms, r.ended_ms, r.duration, JSON.stringify(r)),
+    db.prepare("DELETE FROM call_steps WHERE reference_id = ?1").bind(r.reference_id),
+    db
+      .prepare(
+        "INSERT INTO call_steps (reference_id, seq, step, entered_ms, left_ms, next_step) SELECT ?1, key, json_extract(value, '$[0]'), " +
+          "json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?2)",
+      )
+      .bind(r.reference_id, JSON.stringify(steps)),
+    db.prepare("DELETE FROM call_answers WHERE reference_id = ?1").bind(r.reference_id),
+    db
+      .prepare(
+        "INSERT INTO call_answers (reference_id, seq, step, digits, result, at_ms) SELECT ?1, key, json_extract(value, '$[0]'), " +
+          "json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?2)",
+      )
+      .bind(r.reference_id, JSON.stringify(answers)),
+  ]);
 }
 
 function callRecord(s, event, data) {

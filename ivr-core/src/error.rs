@@ -65,7 +65,7 @@ error_codes! {
     InvalidQuery = "invalid_query", 400, "A query parameter is unknown, repeated or out of range.";
     BadSignature = "bad_signature", 401, "The Telesign signature is missing, malformed or does not match the body.";
     Unauthorized = "unauthorized", 401, "No or wrong bearer token.";
-    InsufficientScope = "insufficient_scope", 403, "The token is valid but lacks the scope the route needs (`read` or `dial`).";
+    InsufficientScope = "insufficient_scope", 403, "The token is valid but lacks the scope the route needs (`read`, `dial` or `admin`).";
     RateLimited = "rate_limited", 429, "Too many calls placed with this token; see `Retry-After`.";
     InvalidNumber = "invalid_number", 422, "A phone number is not 7 to 15 digits with an optional `+`.";
     InvalidNumbers = "invalid_numbers", 422, "A campaign's number list is empty or too long.";

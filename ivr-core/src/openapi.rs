@@ -166,6 +166,18 @@ pub const OPERATIONS: &[Operation] = &[
         ],
     },
     Operation {
+        method: "post",
+        path: "/records/migrate",
+        id: "migrateRecords",
+        summary: "Moves up to 40 call records of versions before D1 from KV to D1; call again while `remaining`",
+        access: Access::Token(Scope::Admin),
+        status: 200,
+        errors: &[
+            E::StoreUnavailable,
+            E::StoredDataUnreadable,
+        ],
+    },
+    Operation {
         method: "get",
         path: "/calls/{id}",
         id: "getCall",
@@ -295,6 +307,9 @@ fn operation(op: &Operation, registry: &Registry) -> Value {
         }
         "listCalls" => {
             json!({"description": "A page of call records", "content": {"application/json": {"schema": {"type": "object", "required": ["calls"], "properties": {"calls": {"type": "array", "items": {"type": "object"}}, "cursor": {"type": ["string", "null"]}}}}}})
+        }
+        "migrateRecords" => {
+            json!({"description": "Moved", "content": {"application/json": {"schema": {"type": "object", "required": ["moved", "remaining"], "properties": {"moved": {"type": "integer"}, "remaining": {"type": "boolean"}}}}}})
         }
         "exportCalls" => {
             json!({"description": "The records, a header row first", "content": {"text/csv": {"schema": {"type": "string"}}}})
@@ -559,6 +574,7 @@ mod tests {
             ApiRoute::ListCalls,
             ApiRoute::ExportCalls,
             ApiRoute::FlowStats(String::new()),
+            ApiRoute::MigrateRecords,
             ApiRoute::Call(String::new()),
             ApiRoute::StartCampaign,
             ApiRoute::Campaign(String::new()),
@@ -622,7 +638,7 @@ mod tests {
             assert_ne!(schema, &json!({}), "field {f} has no schema");
         }
         let paths = doc["paths"].as_object().map(|p| p.len());
-        assert_eq!(paths, Some(9));
+        assert_eq!(paths, Some(10));
         assert_eq!(
             doc["paths"]["/calls"]["post"]["security"],
             json!([{"bearer": ["dial"]}])

@@ -34,6 +34,8 @@ pub enum ApiRoute {
     StartCampaign,
     /// `GET /campaigns/<id>`: a campaign's progress.
     Campaign(String),
+    /// `POST /records/migrate`: moves call records of versions before D1 from KV to D1.
+    MigrateRecords,
 }
 
 impl ApiRoute {
@@ -41,6 +43,7 @@ impl ApiRoute {
     pub fn scope(&self) -> Scope {
         match self {
             ApiRoute::PlaceCall | ApiRoute::StartCampaign => Scope::Dial,
+            ApiRoute::MigrateRecords => Scope::Admin,
             ApiRoute::ListCalls
             | ApiRoute::ExportCalls
             | ApiRoute::Call(_)
@@ -59,6 +62,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         "/calls" if method == "POST" => ("GET, POST", Route::Api(ApiRoute::PlaceCall)),
         "/calls" => ("GET, POST", Route::Api(ApiRoute::ListCalls)),
         "/calls.csv" => ("GET", Route::Api(ApiRoute::ExportCalls)),
+        "/records/migrate" => ("POST", Route::Api(ApiRoute::MigrateRecords)),
         "/campaigns" => ("POST", Route::Api(ApiRoute::StartCampaign)),
         _ => match (segment(path, "/calls/"), segment(path, "/campaigns/")) {
             (Some(id), _) => ("GET", Route::Api(ApiRoute::Call(id.to_owned()))),

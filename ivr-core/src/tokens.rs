@@ -3,7 +3,7 @@
 //! the scopes it grants.
 //!
 //! `API_TOKENS` (a secret) holds entries `name:scopes:token`, separated by commas or new lines;
-//! scopes are `read` and `dial` joined by `+` (`read+dial`), or `all`. `API_TOKEN`, the single
+//! scopes are `read`, `dial` and `admin` joined by `+` (`read+dial`), or `all`. `API_TOKEN`, the single
 //! token of earlier versions, keeps working as the token named `default` with every scope.
 
 use std::fmt;
@@ -15,15 +15,18 @@ pub enum Scope {
     Read,
     /// Place calls and start campaigns.
     Dial,
+    /// Maintain stored records (`POST /records/migrate`).
+    Admin,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 2] = [Scope::Read, Scope::Dial];
+    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Dial, Scope::Admin];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Read => "read",
             Scope::Dial => "dial",
+            Scope::Admin => "admin",
         }
     }
 
@@ -149,10 +152,10 @@ mod tests {
         assert_eq!(
             names(&t),
             [
-                ("default", vec!["read", "dial"]),
+                ("default", vec!["read", "dial", "admin"]),
                 ("ops", vec!["read"]),
                 ("billing", vec!["read", "dial"]),
-                ("ci", vec!["read", "dial"]),
+                ("ci", vec!["read", "dial", "admin"]),
             ]
         );
         // Everything after the second colon is the token, colons included.

@@ -4,6 +4,8 @@
 // of earlier versions, retention), and injection attempts in every filter.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { SECRETS, startWorker } from "../../scripts/harness/worker.mjs";
 import { Call, TEST_EPOCH_MS } from "../../scripts/harness/events.mjs";
 
@@ -236,4 +238,32 @@ test("the cron moves records of versions before D1 and deletes records past thei
   const leftover = (await (await w.db()).prepare("SELECT count(*) AS n FROM call_steps WHERE reference_id = ?1").bind(old.reference).first()).n;
   assert.equal(leftover, 0, "its steps went with it");
   assert.ok(await w.record(calls.a), "recent records stay");
+});
+
+test("npm run records:migrate moves every record of versions before D1, 40 a request", async () => {
+  const port = 8796;
+  const other = await startWorker({ port });
+  try {
+    const kv = await other.kv();
+    const base = await w.record(calls.b);
+    const ids = Array.from({ length: 45 }, (_, i) => `LEGACY${String(i).padStart(26, "0")}`);
+    for (const id of ids) await kv.put(`call:${id}`, JSON.stringify({ ...base, reference_id: id }));
+    const { stdout } = await promisify(execFile)("node", ["scripts/records-migrate.mjs", "--url", `http://127.0.0.1:${port}`], {
+      env: { ...process.env, API_TOKEN: SECRETS.API_TOKEN },
+    });
+    assert.match(stdout, /45 records moved/);
+    for (const id of ids) assert.equal((await other.record(id))?.reference_id, id);
+    assert.deepEqual((await kv.list({ prefix: "call:" })).keys, []);
+    // Only a token with the admin scope may.
+    const readOnly = await startWorker({ bindings: { API_TOKENS: "reports:read:reports-token-0001" } });
+    try {
+      const res = await readOnly.fetch("/records/migrate", { method: "POST", headers: { authorization: "Bearer reports-token-0001" } });
+      assert.equal(res.status, 403);
+      assert.equal((await res.json()).error.code, "insufficient_scope");
+    } finally {
+      await readOnly.dispose();
+    }
+  } finally {
+    await other.dispose();
+  }
 });
