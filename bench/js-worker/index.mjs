@@ -359,8 +359,15 @@ async function fetchStep(s, step) {
 
 /** Whether the call has a record (D1 as the Rust worker keeps them; KV without the binding). */
 async function recorded(env, id) {
-  if (!env.CALLS_DB) return (await env.SESSIONS.get(`call:${id}`)) !== null;
-  return (await env.CALLS_DB.prepare("SELECT 1 FROM calls WHERE reference_id = ?1").bind(id).first()) !== null;
+  // As the Rust worker: D1 first; KV (its outbox) when D1 has no row or fails.
+  if (env.CALLS_DB) {
+    try {
+      if ((await env.CALLS_DB.prepare("SELECT 1 FROM calls WHERE reference_id = ?1").bind(id).first()) !== null) return true;
+    } catch {
+      // D1 unavailable: fall through to KV.
+    }
+  }
+  return (await env.SESSIONS.get(`call:${id}`)) !== null;
 }
 
 /** The record in one D1 batch, the statements of the Rust worker (ivr-core/src/records/sql.rs). */
