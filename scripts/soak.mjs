@@ -563,7 +563,7 @@ export async function runSoak({
     const pendingLeft = byPrefix("pending:").length;
     const recorded = (await (await w.db()).prepare("SELECT reference_id FROM calls").all()).results;
     const strayRecords = recorded.map((r) => r.reference_id).filter((id) => !references.has(id));
-    const outboxLeft = byPrefix("outbox:").length;
+    const outboxLeft = byPrefix("call:").length;
     if (outboxLeft) problems.push(`${outboxLeft} records left in the KV outbox: D1 refused them`);
     if (sessionsLeft) problems.push(`${sessionsLeft} sessions left behind: ${[...live, ...byPrefix("session:")].slice(0, 5).join(", ")}`);
     if (pendingLeft) problems.push(`${pendingLeft} pending outbound entries left behind`);

@@ -1,7 +1,7 @@
 //! Call records and campaign results: the core's [`CallRecords`] port over D1 (`CALLS_DB`) and
-//! KV. A record goes to D1 when its call ends; if D1 fails, to KV under `outbox:<id>`, from
+//! KV. A record goes to D1 when its call ends; if D1 fails, to KV under `call:<id>`, from
 //! where the scheduled handler ([`maintain`]) moves it to D1. Reading a record looks in D1,
-//! then the outbox, then under `call:<id>` (records of versions before D1, which [`maintain`]
+//! then under `call:<id>` (the outbox, and records of versions before D1, which [`maintain`]
 //! moves too). Pending outbound calls and campaigns stay in KV.
 
 use serde::Deserialize;
@@ -31,6 +31,10 @@ pub struct Records {
 struct RecordRow {
     record: String,
 }
+
+/// A row of [`sql::record_exists`].
+#[derive(Deserialize)]
+struct Found {}
 
 #[derive(Deserialize)]
 struct StateRow {
@@ -114,13 +118,26 @@ impl CallRecords for Records {
                         )
                     });
             }
-            // Not in D1 (or D1 failing): the outbox, then a record of an earlier version.
+            // Not in D1 (or D1 failing): the outbox, or a record of an earlier version.
             _ => {}
         }
-        if let Some(record) = self.kv.get_json(&outbox_key(reference_id)).await? {
-            return Ok(Some(record));
-        }
         self.kv.get_json(&record_key(reference_id)).await
+    }
+    /// A replayed `incoming_call` is checked on every call's first event: one indexed lookup in
+    /// D1 and one KV read, not the record itself.
+    async fn record_exists(&self, reference_id: &str) -> Result<bool, ApiError> {
+        if let Ok(db) = self.db() {
+            if let Ok(rows) = db.rows::<Found>(&sql::record_exists(reference_id)).await {
+                if !rows.is_empty() {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(self
+            .kv
+            .get_json::<serde::de::IgnoredAny>(&record_key(reference_id))
+            .await?
+            .is_some())
     }
     async fn save_record(&self, record: &CallRecord, ttl_secs: u64) -> Result<(), ApiError> {
         match self.write_to_db(record).await {
@@ -132,7 +149,7 @@ impl CallRecords for Records {
                            "reference_id": record.reference_id, "error": e.message})
                 );
                 self.kv
-                    .put_json(&outbox_key(&record.reference_id), record, ttl_secs)
+                    .put_json(&record_key(&record.reference_id), record, ttl_secs)
                     .await
             }
         }
@@ -190,12 +207,7 @@ pub async fn move_to_db(
 /// D1) moved to D1, then rows older than `CALL_RECORD_RETENTION_DAYS` deleted. A record is
 /// deleted from KV only after D1 took it.
 pub async fn maintain(records: &Records, now_ms: u64, retention_days: u64) -> Result<(), ApiError> {
-    let (mut moved, _) = move_to_db(records, OUTBOX_PREFIX, MOVES_PER_RUN).await?;
-    if moved < MOVES_PER_RUN {
-        moved += move_to_db(records, RECORD_PREFIX, MOVES_PER_RUN - moved)
-            .await?
-            .0;
-    }
+    let (moved, _) = move_to_db(records, RECORD_PREFIX, MOVES_PER_RUN).await?;
     let before_ms = now_ms.saturating_sub(retention_days * 86_400_000);
     records
         .db()?

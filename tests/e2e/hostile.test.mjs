@@ -14,7 +14,7 @@ const CUSTOMER = SECRETS.TELESIGN_CUSTOMER_ID;
 /** Another base64 key: a signature made with it is a valid HMAC, just not ours. */
 const OTHER_KEY = Buffer.from("not-the-telesign-api-key-of-this-worker").toString("base64");
 /** Every prefix the worker writes under in KV (ivr-core/src/pipeline/keys.rs). */
-const PREFIXES = ["session:", "outbox:", "call:", "pending:", "campaign:"];
+const PREFIXES = ["session:", "call:", "pending:", "campaign:"];
 
 /** The worker's outbound requests: none is expected from any row (no dial, no balance lookup). */
 const outbound = [];

@@ -206,7 +206,7 @@ test("a record D1 refuses waits in the KV outbox, is found by GET /calls/<id>, a
   const x = await call.incoming();
   await call.completed(x.action);
   assert.equal((await call.hangup()).status, 204);
-  const waiting = await (await w.kv()).get(`outbox:${call.reference}`);
+  const waiting = await (await w.kv()).get(`call:${call.reference}`);
   assert.ok(waiting, "the record is in the outbox");
   const found = await get(`/calls/${call.reference}`);
   assert.equal(found.status, 200);
@@ -216,7 +216,7 @@ test("a record D1 refuses waits in the KV outbox, is found by GET /calls/<id>, a
 
   await db.exec("ALTER TABLE calls_away RENAME TO calls");
   await w.scheduled();
-  assert.equal(await (await w.kv()).get(`outbox:${call.reference}`), null, "moved out of the outbox");
+  assert.equal(await (await w.kv()).get(`call:${call.reference}`), null, "moved out of the outbox");
   assert.deepEqual(await w.record(call.reference), JSON.parse(waiting));
 });
 

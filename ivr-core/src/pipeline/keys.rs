@@ -1,9 +1,9 @@
 //! The storage layout in Workers KV: the name of every stored value and how long it lives. KV holds all of them; a call's Durable Object
 //! (`SESSION_BACKEND=durable_object`) keeps only its session, under [`OBJECT_SESSION_KEY`].
 //!
-//! Keys: `session:<reference_id>` while a call lasts, `outbox:<reference_id>` for the record of a
-//! finished call that D1 could not take (records live in D1, see [`crate::records`]), `call:<reference_id>`
-//! for records written by versions before D1, `pending:<external_id>` for an outbound call whose
+//! Keys: `session:<reference_id>` while a call lasts, `call:<reference_id>` for the record of a
+//! finished call that D1 could not take (records live in D1, see [`crate::records`]) or that a
+//! version before D1 wrote, `pending:<external_id>` for an outbound call whose
 //! dial is under way, `campaign:<id>` for a campaign (its numbers' results are in D1).
 
 /// The storage key of the session inside its call's Durable Object.
@@ -20,16 +20,10 @@ pub fn record_key(reference_id: &str) -> String {
     format!("call:{reference_id}")
 }
 
-/// The prefix every call record key starts with. Records are written to D1 now; keys under it
-/// are from earlier versions, moved to D1 by the scheduled handler.
+/// The prefix of call records kept in KV: records D1 could not take when their call ended (the
+/// outbox), and records of versions before D1. The scheduled handler moves both to D1. One
+/// prefix for both, so that finding a record outside D1 is one KV read.
 pub const RECORD_PREFIX: &str = "call:";
-
-/// A record D1 could not take when its call ended, kept until the scheduled handler moves it.
-pub fn outbox_key(reference_id: &str) -> String {
-    format!("{OUTBOX_PREFIX}{reference_id}")
-}
-
-pub const OUTBOX_PREFIX: &str = "outbox:";
 
 /// A pending outbound call is only a fallback for the few seconds between the dial and the write
 /// of its session, so it expires soon (KV's minimum TTL is 60 s).

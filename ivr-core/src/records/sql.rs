@@ -114,6 +114,14 @@ pub fn record(reference_id: &str) -> Statement {
     )
 }
 
+/// Whether a call has a record (a row if so).
+pub fn record_exists(reference_id: &str) -> Statement {
+    Statement::new(
+        "SELECT 1 AS found FROM calls WHERE reference_id = ?1",
+        vec![reference_id.into()],
+    )
+}
+
 /// The records matching `filter`, newest first, after its cursor: at most `limit` rows (`None`:
 /// all of them).
 pub fn list(filter: &CallFilter, limit: Option<u32>) -> Statement {
