@@ -47,6 +47,14 @@ pub struct Operation {
 
 use ErrorCode as E;
 
+/// What a query of the call records in D1 can answer.
+const RECORD_QUERY_ERRORS: &[ErrorCode] = &[
+    E::InvalidQuery,
+    E::StoreNotConfigured,
+    E::StoreUnavailable,
+    E::StoredDataUnreadable,
+];
+
 /// Every operation the worker serves.
 pub const OPERATIONS: &[Operation] = &[
     Operation {
@@ -129,12 +137,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Call records, newest first, a page at a time",
         access: Access::Token(Scope::Read),
         status: 200,
-        errors: &[
-            E::InvalidQuery,
-            E::StoreNotConfigured,
-            E::StoreUnavailable,
-            E::StoredDataUnreadable,
-        ],
+        errors: RECORD_QUERY_ERRORS,
     },
     Operation {
         method: "get",
@@ -143,12 +146,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Call records as CSV (one row per call), with the filters of listCalls",
         access: Access::Token(Scope::Read),
         status: 200,
-        errors: &[
-            E::InvalidQuery,
-            E::StoreNotConfigured,
-            E::StoreUnavailable,
-            E::StoredDataUnreadable,
-        ],
+        errors: RECORD_QUERY_ERRORS,
     },
     Operation {
         method: "get",
