@@ -242,7 +242,10 @@ async fn flow_stats(db: &CallsDb, name: &str, filter: CallFilter) -> Result<Resp
         keys: rows_of(keys)?,
         medians: rows_of(medians)?,
     };
-    json_response(200, &stats::assemble(flow, since, until, rows))
+    json_response(
+        200,
+        &stats::assemble(flow, filter.since_ms, filter.until_ms, rows),
+    )
 }
 
 async fn start_campaign(

@@ -122,8 +122,9 @@ pub struct Rows {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FlowStats {
     pub flow: String,
-    pub since_ms: u64,
-    pub until_ms: u64,
+    /// The range asked for (`null`: open at that end).
+    pub since_ms: Option<u64>,
+    pub until_ms: Option<u64>,
     /// Calls of the flow that ended in the range.
     pub calls: u64,
     pub outcomes: BTreeMap<CallOutcome, u64>,
@@ -178,7 +179,12 @@ pub fn kind(step: &Step) -> &'static str {
 }
 
 /// Puts the rows together in `flow`'s order.
-pub fn assemble(flow: &Flow, since_ms: u64, until_ms: u64, rows: Rows) -> FlowStats {
+pub fn assemble(
+    flow: &Flow,
+    since_ms: Option<u64>,
+    until_ms: Option<u64>,
+    rows: Rows,
+) -> FlowStats {
     let mut steps: Vec<StepStats> = flow
         .steps
         .iter()
@@ -322,7 +328,7 @@ mod tests {
                 median_ms: 1500.5,
             }],
         };
-        let stats = assemble(&flow(), 0, 10, rows);
+        let stats = assemble(&flow(), None, Some(10), rows);
         assert_eq!(stats.calls, 3);
         let names: Vec<&str> = stats.steps.iter().map(|s| s.step.as_str()).collect();
         assert_eq!(names, ["main", "bye", "end", "old"]);

@@ -175,7 +175,7 @@ function showTotals(stats) {
   const p = document.createElement("p");
   p.id = "in-calls";
   p.dataset.calls = stats.calls;
-  p.textContent = `${stats.calls} call${stats.calls === 1 ? "" : "s"} of ${stats.flow} ended ${stats.since_ms ? `from ${when(stats.since_ms)}` : "since the first record"} ${stats.until_ms < 8.64e15 ? `until ${when(stats.until_ms)}` : "until now"}`;
+  p.textContent = `${stats.calls} call${stats.calls === 1 ? "" : "s"} of ${stats.flow} ended ${stats.since_ms ? `from ${when(stats.since_ms)}` : "since the first record"} ${stats.until_ms != null ? `until ${when(stats.until_ms)}` : "until now"}`;
   const ul = document.createElement("ul");
   ul.id = "in-outcomes";
   for (const [o, n] of Object.entries(stats.outcomes)) {
