@@ -145,16 +145,23 @@ struct ListedRow {
     record: String,
 }
 
+impl ListedRow {
+    /// Where the page after this row starts.
+    fn cursor(&self) -> Cursor {
+        Cursor {
+            ended_ms: self.ended_ms,
+            reference_id: self.reference_id.clone(),
+        }
+    }
+}
+
 /// `GET /calls`: one page, newest first. One row more than the page is read to know whether
 /// another page follows; the records are copied into the answer as stored (no re-encoding).
 async fn list_calls(db: &CallsDb, filter: CallFilter) -> Result<Response, ApiError> {
     let mut rows: Vec<ListedRow> = db.rows(&sql::list(&filter, Some(filter.limit + 1))).await?;
     let more = rows.len() > filter.limit as usize;
     rows.truncate(filter.limit as usize);
-    let cursor = more.then(|| rows.last()).flatten().map(|last| Cursor {
-        ended_ms: last.ended_ms,
-        reference_id: last.reference_id.clone(),
-    });
+    let cursor = more.then(|| rows.last()).flatten().map(ListedRow::cursor);
     let mut body = String::from(r#"{"calls":["#);
     for (i, row) in rows.iter().enumerate() {
         if i > 0 {
@@ -199,10 +206,7 @@ fn export_calls(db: CallsDb, filter: CallFilter) -> Result<Response, ApiError> {
                 .then(|| rows.last())
                 .flatten()
                 .map(|last| {
-                    filter.cursor = Some(Cursor {
-                        ended_ms: last.ended_ms,
-                        reference_id: last.reference_id.clone(),
-                    });
+                    filter.cursor = Some(last.cursor());
                     filter
                 });
             Ok::<_, worker::Error>(Some((chunk.into_bytes(), next)))

@@ -101,26 +101,19 @@ impl CallRecords for Records {
             .await
     }
     async fn record(&self, reference_id: &str) -> Result<Option<CallRecord>, ApiError> {
-        let from_db = match self.db() {
-            Ok(db) => db.rows::<RecordRow>(&sql::record(reference_id)).await,
-            Err(e) => Err(e),
-        };
-        match from_db {
-            Ok(rows) if !rows.is_empty() => {
-                return rows
-                    .first()
-                    .map(|row| serde_json::from_str(&row.record))
-                    .transpose()
-                    .map_err(|e| {
+        if let Ok(db) = self.db() {
+            if let Ok(rows) = db.rows::<RecordRow>(&sql::record(reference_id)).await {
+                if let Some(row) = rows.first() {
+                    return serde_json::from_str(&row.record).map(Some).map_err(|e| {
                         ApiError::new(
                             ivr_core::error::ErrorCode::StoredDataUnreadable,
                             format!("the record of {reference_id}: {e}"),
                         )
                     });
+                }
             }
-            // Not in D1 (or D1 failing): the outbox, or a record of an earlier version.
-            _ => {}
         }
+        // Not in D1 (or D1 failing): the outbox, or a record of an earlier version.
         self.kv.get_json(&record_key(reference_id)).await
     }
     /// A replayed `incoming_call` is checked on every call's first event: one indexed lookup in

@@ -4,9 +4,10 @@
 
 use chrono::{DateTime, NaiveDate};
 
+use crate::api::calls::valid_call_id;
 use crate::engine::CallOutcome;
 use crate::error::{ApiError, ErrorCode};
-use crate::telesign::Direction;
+use crate::telesign::{Direction, PhoneNumber};
 
 /// Calls per page of `GET /calls` unless `limit` says otherwise.
 pub const DEFAULT_LIMIT: u32 = 20;
@@ -60,12 +61,7 @@ impl Cursor {
 
     pub fn decode(text: &str) -> Option<Self> {
         let (ms, id) = text.split_once('.')?;
-        let valid_id = !id.is_empty()
-            && id.len() <= 128
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-        (valid_id && ms.bytes().all(|b| b.is_ascii_digit())).then_some(())?;
+        (valid_call_id(id) && ms.bytes().all(|b| b.is_ascii_digit())).then_some(())?;
         Some(Cursor {
             ended_ms: ms.parse().ok()?,
             reference_id: id.to_owned(),
@@ -159,16 +155,14 @@ fn invalid(why: String) -> ApiError {
 /// A phone number as records keep it (E.164 with `+`). A `+` written unencoded in a query
 /// arrives as a space (form decoding), so a leading space counts as `+`.
 fn number(value: &str) -> Result<String, ApiError> {
-    let digits = value
-        .strip_prefix('+')
-        .or_else(|| value.strip_prefix(' '))
-        .unwrap_or(value);
-    if (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(format!("+{digits}"))
-    } else {
-        Err(invalid(
+    let plus = value.strip_prefix(' ').map(|digits| format!("+{digits}"));
+    let value = plus.as_deref().unwrap_or(value);
+    // PhoneNumber::parse trims whitespace; a filter with any other whitespace is refused.
+    match PhoneNumber::parse(value) {
+        Ok(number) if !value.contains(char::is_whitespace) => Ok(number.e164()),
+        _ => Err(invalid(
             "`number` must be a phone number of 7 to 15 digits (E.164, `+` written %2B)".to_owned(),
-        ))
+        )),
     }
 }
 
