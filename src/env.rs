@@ -9,8 +9,8 @@ use ivr_core::flow::Registry;
 use ivr_core::pipeline::ports::{Clock, Sleep};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use worker::js_sys::Reflect;
-use worker::{web_sys, Date, Delay, Env};
+use worker::js_sys::{self, Reflect};
+use worker::{web_sys, Delay, Env};
 
 /// The KV namespace of sessions, call records, pending calls and campaigns.
 pub const KV_BINDING: &str = "SESSIONS";
@@ -37,9 +37,9 @@ pub fn registry() -> &'static Registry {
     REGISTRY.get_or_init(flows::registry)
 }
 
-/// Milliseconds since the epoch.
+/// Milliseconds since the epoch: `Date.now()`, without the `Date` object `worker::Date` makes.
 pub fn now_ms() -> u64 {
-    Date::now().as_millis()
+    js_sys::Date::now() as u64
 }
 
 /// The runtime's clock. Workers advance `Date.now()` only at I/O (a timing side channel
@@ -68,11 +68,15 @@ pub const TEST_CLOCK_BINDING: &str = "TEST_CLOCK";
 pub const TEST_CLOCK_HEADER: &str = "x-test-clock-ms";
 
 /// The time an event is handled at: the test clock's, where the binding allows it, else now.
+/// Whether the binding is there is looked up once per isolate, like the configuration.
 pub fn event_time(env: &Env, req: &web_sys::Request) -> u64 {
-    let binding = Reflect::get(env, &JsValue::from_str(TEST_CLOCK_BINDING)).ok();
-    let is_service = binding
-        .and_then(|b| Reflect::get(&b, &JsValue::from_str("fetch")).ok())
-        .is_some_and(|f| f.is_function());
+    static TEST_CLOCK: OnceLock<bool> = OnceLock::new();
+    let is_service = *TEST_CLOCK.get_or_init(|| {
+        Reflect::get(env, &JsValue::from_str(TEST_CLOCK_BINDING))
+            .ok()
+            .and_then(|b| Reflect::get(&b, &JsValue::from_str("fetch")).ok())
+            .is_some_and(|f| f.is_function())
+    });
     let set = is_service
         .then(|| req.headers().get(TEST_CLOCK_HEADER).ok().flatten())
         .flatten()

@@ -61,8 +61,8 @@ pub async fn handle(
     Ok(handled.reply)
 }
 
-/// The pipeline's work after an answer (a session write tried again, a call's end settled),
-/// each logged when it fails.
+/// The pipeline's work after an answer (a session write tried again), each logged when it
+/// fails.
 pub async fn after_answer(
     later: Vec<Later>,
     sessions: Sessions,

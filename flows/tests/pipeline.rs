@@ -12,7 +12,7 @@ use ivr_core::log::RequestLog;
 use ivr_core::pipeline::event::Later;
 use ivr_core::pipeline::event::MAX_FETCHES_PER_EVENT;
 use ivr_core::pipeline::memory::{run, Fault, ManualClock, Memory, ScriptedHttp};
-use ivr_core::pipeline::ports::{Http, HttpError};
+use ivr_core::pipeline::ports::{Http, HttpError, SessionStore};
 use ivr_core::pipeline::Pipeline;
 use ivr_core::telesign::decode_event;
 
@@ -348,9 +348,37 @@ fn a_failed_campaign_count_does_not_fail_the_call() {
     );
 }
 
+/// Telesign's `call_completed` for the call, handled by another instance of the worker through
+/// the same store (it reads the session as it is, writes the record, deletes the session).
+fn hang_up_elsewhere(store: &Memory, registry: &Registry, config: &Config, clock: &ManualClock) {
+    let unused = ScriptedHttp::always(Err(HttpError::Failed {
+        message: "unused".into(),
+    }));
+    let other = Pipeline {
+        sessions: store,
+        records: store,
+        http: &unused,
+        clock,
+        registry,
+        config,
+    };
+    let body = serde_json::json!({"event": "call_completed", "reference_id": REF,
+        "data": {"status": "hangup", "direction": "inbound"}})
+    .to_string();
+    let event = decode_event(body.as_bytes()).expect("event");
+    let ended = run(other.event(
+        &event,
+        body.as_bytes(),
+        2_000_000,
+        &mut RequestLog::default(),
+    ))
+    .expect("recorded");
+    assert_eq!(ended.reply, None);
+    assert!(store.records.borrow().contains_key(REF));
+}
+
 /// The bank's balance API, answering slowly: while it takes its time, the caller hangs up, and
-/// Telesign's `call_completed` is handled (by another instance of the worker, through the same
-/// store) before the balance comes back.
+/// Telesign's `call_completed` is handled before the balance comes back.
 struct HangsUpDuringLookup<'a> {
     store: &'a Memory,
     registry: &'a Registry,
@@ -364,35 +392,53 @@ impl Http for HangsUpDuringLookup<'_> {
         _request: &FetchRequest,
         _timeout_ms: u64,
     ) -> Result<FetchResponse, HttpError> {
-        let unused = ScriptedHttp::always(Err(HttpError::Failed {
-            message: "unused".into(),
-        }));
-        let other = Pipeline {
-            sessions: self.store,
-            records: self.store,
-            http: &unused,
-            clock: self.clock,
-            registry: self.registry,
-            config: self.config,
-        };
-        let body = serde_json::json!({"event": "call_completed", "reference_id": REF,
-            "data": {"status": "hangup", "direction": "inbound"}})
-        .to_string();
-        let event = decode_event(body.as_bytes()).expect("event");
-        let ended = other
-            .event(
-                &event,
-                body.as_bytes(),
-                2_000_000,
-                &mut RequestLog::default(),
-            )
-            .await
-            .expect("recorded");
-        assert_eq!(ended.reply, None);
-        assert!(self.store.records.borrow().contains_key(REF));
+        hang_up_elsewhere(self.store, self.registry, self.config, self.clock);
         self.clock.now_ms.set(self.clock.now_ms.get() + 1_500);
         Ok(FetchResponse::new(200, r#"{"balance": "7.00"}"#))
     }
+}
+
+/// The session store, with the caller hanging up at the worst moment for a turn that ran a
+/// `fetch` step: after the turn looked for a record (none yet) and before its session is saved.
+struct HangsUpBeforeSave<'a> {
+    store: &'a Memory,
+    registry: &'a Registry,
+    config: &'a Config,
+    clock: &'a ManualClock,
+    hung_up: Cell<bool>,
+}
+
+impl SessionStore for HangsUpBeforeSave<'_> {
+    async fn session(&self, reference_id: &str) -> Result<Option<engine::Session>, ApiError> {
+        self.store.session(reference_id).await
+    }
+    async fn save_session(&self, session: &engine::Session) -> Result<(), ApiError> {
+        if !self.hung_up.replace(true) {
+            hang_up_elsewhere(self.store, self.registry, self.config, self.clock);
+        }
+        self.store.save_session(session).await
+    }
+    async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError> {
+        self.store.delete_session(reference_id).await
+    }
+}
+
+/// The (step, digits, result) of each answer of the call's record.
+fn recorded_answers(store: &Memory) -> Vec<(String, String, String)> {
+    let records = store.records.borrow();
+    let record = records.get(REF).expect("the record");
+    assert_eq!(record.outcome.as_str(), "caller_hung_up");
+    record
+        .answers
+        .iter()
+        .map(|a| {
+            (
+                a.step.clone(),
+                a.digits.clone(),
+                a.result.as_str().to_owned(),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -422,55 +468,83 @@ fn an_account_number_typed_before_a_hang_up_reaches_the_record_though_its_lookup
     run(pipeline.event(&event, body.as_bytes(), 1_900_000, &mut log)).expect("handled");
     assert_eq!(log.note.as_deref(), Some("folded_into_record"));
     assert!(h.session().is_none(), "no session is left behind");
-    let records = h.store.records.borrow();
-    let record = records.get(REF).expect("the record");
-    assert_eq!(record.outcome.as_str(), "caller_hung_up");
-    let last = record.answers.last().expect("answers");
+    let last = recorded_answers(&h.store).pop().expect("answers");
     assert_eq!(
+        last,
         (
-            last.step.as_str(),
-            last.digits.as_str(),
-            last.result.as_str()
-        ),
-        ("account_number", "12345674", "accepted")
+            "account_number".into(),
+            "12345674".into(),
+            "accepted".into()
+        )
     );
-    assert_eq!(record.vars.get("balance").map(String::as_str), Some("7.00"));
+    assert_eq!(
+        h.store.records.borrow()[REF]
+            .vars
+            .get("balance")
+            .map(String::as_str),
+        Some("7.00")
+    );
 }
 
 #[test]
-fn a_session_saved_after_the_call_ended_is_folded_into_the_record_when_the_call_is_settled() {
+fn a_session_saved_just_after_the_call_ended_is_folded_into_the_record_by_its_own_turn() {
+    let h = Harness::new(bank(Ok(r#"{"balance": "7.00"}"#)));
+    at_account_prompt(&h);
+    let sessions = HangsUpBeforeSave {
+        store: &h.store,
+        registry: &h.registry,
+        config: &h.config,
+        clock: &h.clock,
+        hung_up: Cell::new(false),
+    };
+    let pipeline = Pipeline {
+        sessions: &sessions,
+        records: &h.store,
+        http: &h.bank,
+        clock: &h.clock,
+        registry: &h.registry,
+        config: &h.config,
+    };
+    let body = serde_json::json!({"event": "speak_completed", "reference_id": REF,
+        "data": {"status": "speak_successful", "collected_digits": "12345674#"}})
+    .to_string();
+    let event = decode_event(body.as_bytes()).expect("event");
+    let mut log = RequestLog::default();
+    let handled =
+        run(pipeline.event(&event, body.as_bytes(), 1_900_000, &mut log)).expect("handled");
+    assert!(sessions.hung_up.get(), "the call ended before the save");
+    assert_eq!(log.note.as_deref(), Some("folded_into_record"));
+    assert_eq!(
+        handled.later,
+        [],
+        "nothing is left to settle after the answer"
+    );
+    assert!(h.session().is_none(), "no session is left behind");
+    let last = recorded_answers(&h.store).pop().expect("answers");
+    assert_eq!(
+        last,
+        (
+            "account_number".into(),
+            "12345674".into(),
+            "accepted".into()
+        )
+    );
+    assert_eq!(
+        h.store.records.borrow()[REF]
+            .vars
+            .get("balance")
+            .map(String::as_str),
+        Some("7.00")
+    );
+}
+
+#[test]
+fn a_call_end_asks_for_no_work_after_its_answer() {
     let h = Harness::new(bank(Ok("{}")));
     at_account_prompt(&h);
-    let before_hangup = h.session().expect("live");
     h.hangup().expect("recorded");
-    // The call's end asks to be settled once the event budget has passed.
-    let later = h.later.borrow().clone();
-    assert_eq!(
-        later,
-        [Later::Settle {
-            reference_id: REF.into(),
-            after_ms: 5_000
-        }]
-    );
-    // An event that was still running (and did not see the record) saves its session late.
-    let mut late = before_hangup;
-    late.answers.push(ivr_core::engine::Answer {
-        step: "account_number".into(),
-        digits: "12345674".into(),
-        result: ivr_core::engine::AnswerResult::Accepted,
-        at_ms: 1,
-    });
-    late.events += 1;
-    h.store.sessions.borrow_mut().insert(REF.into(), late);
-    assert_eq!(h.after_answer(), [Ok(())]);
+    assert_eq!(*h.later.borrow(), []);
     assert!(h.session().is_none());
-    let records = h.store.records.borrow();
-    let digits: Vec<&str> = records[REF]
-        .answers
-        .iter()
-        .map(|a| a.digits.as_str())
-        .collect();
-    assert_eq!(digits, ["1", "12345674"]);
 }
 
 /// An API that takes `takes_ms` of the pipeline's clock for each request, and keeps the time
