@@ -9,9 +9,10 @@
 //   floor  - bench/floor-worker, one KV get + one KV put + a constant reply;
 //   python - bench/python-bottle, the seeds' bottle handler (skipped if bottle is not installed).
 // Each autocannon connection plays one caller after another: every caller is a fresh reference_id
-// going through the cards path of bank_menu (7 signed events, see CALL in peers.mjs).
+// going through the cards path of bank_menu (7 signed events, see CALL in peers.mjs). Then rounds
+// with the workerd peers loaded at the same time, for CPU per event under the same conditions.
 // Environment: BENCH_ROUNDS (3), BENCH_CALLS (400 per peer per round, rounded up to a multiple of
-// the connections), BENCH_CONNECTIONS (8).
+// the connections), BENCH_CONNECTIONS (8), BENCH_TOGETHER_ROUNDS (3), BENCH_TOGETHER_CALLS (250).
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
@@ -39,6 +40,9 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 // Whole calls per connection, so that every caller's call is complete.
 const CALLS = Math.ceil(Number(process.env.BENCH_CALLS ?? 400) / CONNECTIONS) * CONNECTIONS;
 const WARMUP_SECONDS = 2;
+/** Rounds of the workerd peers loaded at the same time, for CPU per event (BENCH_TOGETHER_ROUNDS). */
+const TOGETHER_ROUNDS = Number(process.env.BENCH_TOGETHER_ROUNDS ?? 3);
+const TOGETHER_CALLS = Math.ceil(Number(process.env.BENCH_TOGETHER_CALLS ?? 250) / CONNECTIONS) * CONNECTIONS;
 
 async function startPython() {
   const deps = path.join(root, "target/bench/python");
@@ -175,7 +179,7 @@ async function coldStart(name, expected) {
  * One autocannon run of CALLS calls against a peer; latencies are kept at full (sub-millisecond)
  * precision. With `seconds`, a run of that length instead (the warm-up).
  */
-async function load(peer, expected, seconds) {
+async function load(peer, expected, seconds, calls = CALLS) {
   let wrong = 0;
   const requests = callRequests((i, status, body) => {
     const want = peer.name === "floor" ? 200 : expected[i][0];
@@ -188,7 +192,7 @@ async function load(peer, expected, seconds) {
   const instance = autocannon({
     url: peer.url,
     connections: CONNECTIONS,
-    ...(seconds ? { duration: seconds } : { amount: CALLS * CALL.length }),
+    ...(seconds ? { duration: seconds } : { amount: calls * CALL.length }),
     requests,
     timeout: 10,
     // autocannon notices that the run is over at its next sample: soon, rather than within a second.
@@ -265,6 +269,22 @@ async function main() {
         );
       }
     }
+    // CPU per event again, the workerd peers loaded at the same time: each sees the same machine
+    // (a shared machine's speed drifts by tens of percent between runs seconds apart, which the
+    // back-to-back rounds above cannot fully cancel). Their absolute figures are inflated by the
+    // contention; the differences and ratios within a round are the figures to read.
+    const together = [];
+    const workerdPeers = peers.filter((p) => p.name !== "python");
+    for (let r = 0; r < TOGETHER_ROUNDS; r++) {
+      const results = await Promise.all(workerdPeers.map((p) => load(p, expected, undefined, TOGETHER_CALLS)));
+      const round = Object.fromEntries(workerdPeers.map((p, i) => [p.name, { cpu_us_per_event: results[i].cpu_us_per_event, errors: results[i].errors }]));
+      for (const name of ["rust", "js"]) round[name].worker_cpu_us_per_event = round[name].cpu_us_per_event - round.floor.cpu_us_per_event;
+      together.push(round);
+      console.error(
+        `[load] together ${r + 1}/${TOGETHER_ROUNDS} ` +
+          workerdPeers.map((p) => `${p.name} ${round[p.name].cpu_us_per_event.toFixed(0)} µs/event`).join(", "),
+      );
+    }
     // The worker's own share: CPU per event and cold start minus the floor's in the same round.
     for (const [name, rs] of Object.entries(rounds)) {
       if (name === "python") continue; // not in workerd: no floor to subtract
@@ -309,6 +329,26 @@ async function main() {
         },
       ]),
     );
+    const togetherOf = (name, field) => median(together.map((round) => round[name][field]));
+    const concurrent = {
+      rounds: TOGETHER_ROUNDS,
+      calls_per_round: TOGETHER_CALLS,
+      per_round: together,
+      summary: Object.fromEntries(
+        workerdPeers.map((p) => [
+          p.name,
+          {
+            cpu_us_per_event: togetherOf(p.name, "cpu_us_per_event"),
+            worker_cpu_us_per_event: p.name === "floor" ? NaN : togetherOf(p.name, "worker_cpu_us_per_event"),
+            errors: together.reduce((n, round) => n + round[p.name].errors, 0),
+          },
+        ]),
+      ),
+      rust_vs_js: {
+        cpu_us_per_event: median(together.map((round) => round.rust.cpu_us_per_event / round.js.cpu_us_per_event)),
+        worker_cpu_us_per_event: median(together.map((round) => round.rust.worker_cpu_us_per_event / round.js.worker_cpu_us_per_event)),
+      },
+    };
     const out = {
       date: new Date().toISOString(),
       command: process.env.BENCH_COMMAND ?? "node bench/load.mjs",
@@ -320,6 +360,7 @@ async function main() {
       call_path: CALL.map(([e, d]) => (d.collected_digits ? `${e}(${d.collected_digits})` : e)),
       summary,
       per_round: rounds,
+      concurrent,
       wall_seconds: (Date.now() - started) / 1000,
       machine: {
         cpu: os.cpus()[0]?.model ?? "unknown CPU",
