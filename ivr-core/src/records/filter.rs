@@ -2,7 +2,7 @@
 //! once into typed values, so a bad date or an unknown outcome is a `400 invalid_query` that
 //! names the parameter, before any SQL runs.
 
-use chrono::{DateTime, NaiveDate};
+use chrono::NaiveDate;
 
 use crate::api::calls::valid_call_id;
 use crate::engine::CallOutcome;
@@ -171,15 +171,9 @@ fn number(value: &str) -> Result<String, ApiError> {
 fn time(name: &str, value: &str) -> Result<u64, ApiError> {
     let ms = if value.bytes().all(|b| b.is_ascii_digit()) {
         value.parse::<u64>().ok()
-    } else if let Ok(at) = DateTime::parse_from_rfc3339(value) {
-        // Before 1970 there were no calls: the range starts at 0.
-        Some(u64::try_from(at.timestamp_millis()).unwrap_or(0))
     } else {
-        value
-            .parse::<NaiveDate>()
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|at| u64::try_from(at.and_utc().timestamp_millis()).unwrap_or(0))
+        // Before 1970 there were no calls: the range starts at 0.
+        iso_ms(value).map(|ms| u64::try_from(ms).unwrap_or(0))
     };
     ms.ok_or_else(|| {
         invalid(format!(
@@ -189,9 +183,131 @@ fn time(name: &str, value: &str) -> Result<u64, ApiError> {
     })
 }
 
+/// An RFC 3339 date-time (fractions of a second past the millisecond dropped) or a date, in
+/// milliseconds since the epoch. Read by hand: chrono's format parser (`parse_from_rfc3339`,
+/// `NaiveDate::from_str`) costs about 10 KB of wasm for these two formats; chrono still checks the
+/// calendar. Its parser is the oracle of the tests.
+fn iso_ms(value: &str) -> Option<i64> {
+    let b = value.as_bytes();
+    let num = |from: usize, len: usize| -> Option<u32> {
+        let digits = b.get(from..from + len)?;
+        digits.iter().try_fold(0u32, |n, d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let year = i32::try_from(num(0, 4)?).ok()?;
+    let date = NaiveDate::from_ymd_opt(year, num(5, 2)?, num(8, 2)?)?;
+    if b.len() == 10 {
+        return Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis());
+    }
+    let separators: [(usize, &[u8]); 3] = [(10, b"Tt "), (13, b":"), (16, b":")];
+    if !separators
+        .iter()
+        .all(|(at, ok)| b.get(*at).is_some_and(|c| ok.contains(c)))
+    {
+        return None;
+    }
+    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let mut at = 19;
+    let mut milli = 0;
+    if b.get(at) == Some(&b'.') {
+        let digits = b[at + 1..]
+            .iter()
+            .take_while(|d| d.is_ascii_digit())
+            .count();
+        if digits == 0 {
+            return None;
+        }
+        milli = (0..3).fold(0, |n, i| {
+            n * 10 + num(at + 1 + i, 1).filter(|_| i < digits).unwrap_or(0)
+        });
+        at += 1 + digits;
+    }
+    let offset_min = match &b[at..] {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (h, m) = (num(at + 1, 2)?, num(at + 4, 2)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let minutes = i64::from(h * 60 + m);
+            if *sign == b'-' {
+                -minutes
+            } else {
+                minutes
+            }
+        }
+        _ => return None,
+    };
+    // A leap second (`:60`) is chrono's second 59 with 1000 ms more.
+    let (second, milli) = if second == 60 {
+        (59, 1000 + milli)
+    } else {
+        (second, milli)
+    };
+    let local = date.and_hms_milli_opt(hour, minute, second, milli)?;
+    Some(local.and_utc().timestamp_millis() - offset_min * 60_000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// chrono's own parsers, which the worker leaves out of the wasm: what `iso_ms` must agree with.
+    fn chrono_ms(value: &str) -> Option<i64> {
+        if value.len() == 10 {
+            let date = value.parse::<NaiveDate>().ok()?;
+            return Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis());
+        }
+        chrono::DateTime::parse_from_rfc3339(value)
+            .ok()
+            .map(|at| at.timestamp_millis())
+    }
+
+    #[test]
+    fn dates_and_date_times_are_read_as_chrono_reads_them() {
+        let cases = [
+            "2026-12-01",
+            "2024-02-29",
+            "2025-02-29",
+            "2026-13-01",
+            "2026-12-32",
+            "2026-12-01T09:30:00Z",
+            "2026-12-01t09:30:00z",
+            "2026-12-01 09:30:00Z",
+            "2026-12-01T09:30:00-05:00",
+            "2026-12-01T09:30:00+14:00",
+            "2026-12-01T23:59:59+23:59",
+            "2026-12-01T09:30:00+24:00",
+            "2026-12-01T09:30:00+05:60",
+            "2026-12-01T09:30:00.5Z",
+            "2026-12-01T09:30:00.123Z",
+            "2026-12-01T09:30:00.123456789+01:00",
+            "2026-12-01T09:30:00.Z",
+            "2026-12-01T09:30:60Z",
+            "2026-12-01T09:30:60.250Z",
+            "2026-12-01T09:30:61Z",
+            "2026-12-01T24:00:00Z",
+            "2026-12-01T09:60:00Z",
+            "2026-12-01T09:30Z",
+            "2026-12-01T09:30:00",
+            "2026-12-01T09:30:00+0500",
+            "2026-12-01T09:30:00 Z",
+            "1969-12-31T23:59:59Z",
+            "0000-01-01",
+            "+2026-12-01",
+            "2026-1-01",
+            "２026-12-01",
+            "2026-12-01T09:30:00Z ",
+            "",
+        ];
+        for case in cases {
+            assert_eq!(iso_ms(case), chrono_ms(case), "{case:?}");
+        }
+    }
 
     fn list(pairs: &[(&str, &str)]) -> Result<CallFilter, ApiError> {
         CallFilter::parse(Use::List, pairs.iter().copied())
