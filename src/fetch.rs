@@ -6,7 +6,10 @@ use std::time::Duration;
 use futures_util::future::{select, Either};
 use ivr_core::flow::{FetchRequest, FetchResponse};
 use ivr_core::pipeline::ports::{Http, HttpError};
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+use worker::wasm_bindgen::JsValue;
+use worker::{AbortController, Delay, Fetch, Headers};
+
+use crate::http::outbound_request;
 
 /// The Workers `fetch`.
 pub struct WorkerHttp;
@@ -24,11 +27,9 @@ impl Http for WorkerHttp {
         for (name, value) in &request.headers {
             headers.set(name, value).map_err(failed)?;
         }
-        let mut init = RequestInit::new();
-        init.with_method(Method::from(request.method.clone()))
-            .with_headers(headers)
-            .with_body(request.body.as_deref().map(Into::into));
-        let req = Request::new_with_init(&request.url, &init).map_err(failed)?;
+        let body = request.body.as_deref().map(JsValue::from_str);
+        let req = outbound_request(&request.method, &request.url, &headers, body.as_ref())
+            .map_err(failed)?;
         let controller = AbortController::default();
         let signal = controller.signal();
         let exchange = async {

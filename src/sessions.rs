@@ -6,9 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
-use worker::{
-    js_sys::Uint8Array, Env, Headers, Method, ObjectNamespace, Request, RequestInit, Storage,
-};
+use worker::{js_sys::Uint8Array, Env, Headers, Method, ObjectNamespace, Storage};
 
 use ivr_core::config::{Config, SessionBackend};
 use ivr_core::engine::{RawJson, Reply, Session};
@@ -18,6 +16,7 @@ use ivr_core::pipeline::keys::{OBJECT_SESSION_KEY, SESSION_TTL_SECS};
 use ivr_core::pipeline::ports::SessionStore;
 
 use crate::env::CALL_SESSIONS_BINDING;
+use crate::http::outbound_request;
 use crate::kv::Kv;
 
 /// Requests between the worker and the objects use this origin; it never leaves the runtime.
@@ -111,11 +110,9 @@ async fn call_object(
         if let Some(ms) = event_time_ms {
             headers.set(EVENT_TIME_HEADER, &ms.to_string())?;
         }
-        let mut init = RequestInit::new();
-        init.with_method(method)
-            .with_headers(headers)
-            .with_body(body.map(|b| JsValue::from(Uint8Array::from(b))));
-        let req = Request::new_with_init(&format!("{ORIGIN}{path}"), &init)?;
+        let body = body.map(|b| JsValue::from(Uint8Array::from(b)));
+        let url = format!("{ORIGIN}{path}");
+        let req = outbound_request(method.as_ref(), &url, &headers, body.as_ref())?;
         stub.fetch_with_request(req).await
     };
     send.await.map_err(unavailable)
