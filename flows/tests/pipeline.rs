@@ -539,12 +539,85 @@ fn a_session_saved_just_after_the_call_ended_is_folded_into_the_record_by_its_ow
 }
 
 #[test]
-fn a_call_end_asks_for_no_work_after_its_answer() {
+fn a_session_saved_after_the_call_ended_is_folded_into_the_record_when_the_call_is_settled() {
     let h = Harness::new(bank(Ok("{}")));
     at_account_prompt(&h);
+    let before_hangup = h.session().expect("live");
     h.hangup().expect("recorded");
-    assert_eq!(*h.later.borrow(), []);
+    // The call's end asks to be settled once the event budget has passed.
+    let later = h.later.borrow().clone();
+    assert_eq!(
+        later,
+        [Later::Settle {
+            reference_id: REF.into(),
+            after_ms: 5_000
+        }]
+    );
+    // An event that was still running (and did not see the record) saves its session late.
+    let mut late = before_hangup;
+    late.answers.push(ivr_core::engine::Answer {
+        step: "account_number".into(),
+        digits: "12345674".into(),
+        result: ivr_core::engine::AnswerResult::Accepted,
+        at_ms: 1,
+    });
+    late.events += 1;
+    h.store.sessions.borrow_mut().insert(REF.into(), late);
+    assert_eq!(h.after_answer(), [Ok(())]);
     assert!(h.session().is_none());
+    let records = h.store.records.borrow();
+    let digits: Vec<&str> = records[REF]
+        .answers
+        .iter()
+        .map(|a| a.digits.as_str())
+        .collect();
+    assert_eq!(digits, ["1", "12345674"]);
+}
+
+/// A turn without a `fetch` step that raced the call's end: it saved its session after
+/// `call_completed` wrote the record and deleted the session. Only the call's settle can see it.
+#[test]
+fn a_plain_turn_saved_after_the_call_ended_is_folded_in_when_the_call_is_settled() {
+    let h = Harness::new(bank(Ok("{}")));
+    at_account_prompt(&h);
+    let before_hangup = h.session().expect("live");
+    // The caller's digits, handled from the session as it was before the hang-up...
+    h.spoke("1234").expect("answered");
+    let late = h.session().expect("the turn's session");
+    h.store
+        .sessions
+        .borrow_mut()
+        .insert(REF.into(), before_hangup);
+    // ...while call_completed records the call from the older session and deletes it.
+    h.hangup().expect("recorded");
+    let later = std::mem::take(&mut *h.later.borrow_mut());
+    // The turn's save lands after the delete.
+    h.store
+        .sessions
+        .borrow_mut()
+        .insert(REF.into(), late.clone());
+    *h.later.borrow_mut() = later;
+    assert_eq!(h.after_answer(), [Ok(())]);
+    assert!(h.session().is_none(), "no session is left behind");
+    let answers = recorded_answers(&h.store);
+    assert_eq!(
+        answers.len(),
+        late.answers.len(),
+        "the late turn's answers are in the record"
+    );
+}
+
+#[test]
+fn a_turn_that_cannot_look_for_the_record_still_answers_and_keeps_its_session() {
+    let h = Harness::new(bank(Ok(r#"{"balance": "7.00"}"#)));
+    at_account_prompt(&h);
+    h.store.fail(Fault::ReadRecord);
+    says(h.spoke("12345674#"), "7.00");
+    assert_eq!(
+        h.log.borrow().warning.as_deref(),
+        Some("could not look for the call's record; session kept")
+    );
+    assert!(h.session().is_some(), "the session is saved");
 }
 
 /// An API that takes `takes_ms` of the pipeline's clock for each request, and keeps the time

@@ -313,7 +313,8 @@ describe("redeliveries told apart by time", () => {
 
 describe("a hang-up while a slow step runs", () => {
   // The balance lookup answers after a second; the caller hangs up 300 ms into it. Budget and
-  // timeout are lowered so that the test stays short; the lookup still ends within them.
+  // timeout are lowered so that the worst case (the call's end settled again EVENT_BUDGET_MS + 1 s
+  // later) stays short; the lookup still ends within them.
   const EVENT_BUDGET_MS = 2000;
   test("the record has the account number typed, and no session is left", async () => {
     const slow = await startWorker({
@@ -329,7 +330,7 @@ describe("a hang-up while a slow step runs", () => {
       assert.match(r.transcript, /the caller hangs up while the worker still answers event 4/);
       const entry = r.exchange.find((e) => e.n === 4);
       assert.equal(entry.status, 200, "the keys' event is answered all the same");
-      // Folded by the late turn: no session, and the record keeps what the caller typed.
+      // Folded (by the late turn, or when settled): no session, and the record keeps what the caller typed.
       const deadline = Date.now() + EVENT_BUDGET_MS + 2000;
       let rec;
       for (;;) {

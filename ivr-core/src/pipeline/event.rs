@@ -14,14 +14,15 @@
 //!   write is a `503` (Telesign ignores the answer to `call_completed` anyway) and the session,
 //!   with everything the caller entered, stays for a retry; a failed delete only leaves a
 //!   session that expires on its own.
-//! - **An event still running when the call ends** (its `fetch` step waiting while
-//!   `call_completed` arrives and writes the record from the session as it was): with sessions
-//!   in KV, the late turn looks for the record before it saves its session and again after: if
-//!   the record is there, it folds what it added into the record and deletes the session. The
-//!   record is written before the session is deleted, so a save that lands after that delete
-//!   finds the record when it looks again. The check costs the turns that ran a `fetch` step
-//!   (and writes retried after an answer), not every call's end. A Durable Object runs a call's
-//!   events one at a time, so there it cannot happen.
+//! - **An event still running when the call ends** (`call_completed` arriving while another event
+//!   of the call is being handled, and writing the record from the session as it was): with
+//!   sessions in KV, a turn that ran a `fetch` step (the slow ones) looks for the record before it
+//!   saves its session and again just after, and folds what it added into the record instead of
+//!   leaving a session; and the call's end is settled again once the event budget has passed
+//!   ([`Later::Settle`]), which folds any session that any turn saved after the record was
+//!   written. A failure of those checks never takes the caller's answer away: the session is
+//!   saved, and the settle looks again. A Durable Object runs a call's events one at a time, so
+//!   there it cannot happen.
 
 use crate::api::campaigns;
 use crate::engine::{self, Note, Outcome, Reply, Session, Write};
@@ -34,6 +35,9 @@ use super::Pipeline;
 
 /// How many `fetch` steps one event may run before the flow is considered looping.
 pub const MAX_FETCHES_PER_EVENT: usize = 4;
+/// How long after a call's end it is settled again: past the event budget, with room for the
+/// store's own latency.
+pub const SETTLE_MARGIN_MS: u64 = 1_000;
 /// Tries of a session write after the answer, waiting 1, 2, then 4 s (KV takes one write a
 /// second per key).
 pub const SAVE_RETRIES: u32 = 3;
@@ -53,6 +57,9 @@ pub enum Later {
     /// The session could not be saved before the answer: save it, unless a later event saved
     /// a newer one meanwhile.
     SaveSession(Box<Session>),
+    /// The call ended: once `after_ms` has passed, fold into its record any session that an
+    /// event still running then saved.
+    Settle { reference_id: String, after_ms: u64 },
 }
 
 impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
@@ -99,15 +106,15 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                 log.flow = Some(session.flow.clone());
                 log.step = Some(session.step.clone());
                 log.from = session.from.as_deref().map(mask_number);
-                // A turn that waited on a `fetch` step may have outlived its call.
+                // A turn that waited on a `fetch` step may have outlived its call: it looks for
+                // the record before saving and again after (the call may end in between).
                 let in_flight = fetched && !self.sessions.one_event_at_a_time();
-                if in_flight && self.fold_if_ended(&session).await? {
+                if in_flight && self.folded(&session, log).await {
                     log.note = Some("folded_into_record".into());
                 } else if self.sessions.save_session(&session).await.is_err() {
                     log.warning = Some("session not saved; tried again after the answer".into());
                     handled.later.push(Later::SaveSession(session));
-                } else if in_flight && self.fold_if_ended(&session).await? {
-                    // The call ended between the first look and the save.
+                } else if in_flight && self.folded(&session, log).await {
                     log.note = Some("folded_into_record".into());
                 }
             }
@@ -127,6 +134,12 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                         log.warning = Some(
                             "session not deleted after its record; it expires on its own".into(),
                         );
+                    }
+                    if !self.sessions.one_event_at_a_time() {
+                        handled.later.push(Later::Settle {
+                            reference_id: record.reference_id.clone(),
+                            after_ms: self.config.event_budget_ms + SETTLE_MARGIN_MS,
+                        });
                     }
                 }
             }
@@ -160,14 +173,35 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                     }
                     last = self.sessions.save_session(&session).await;
                     if last.is_ok() {
-                        // The call may have ended while the write waited.
-                        if !self.sessions.one_event_at_a_time() {
-                            self.fold_if_ended(&session).await?;
-                        }
+                        // The call may have ended while the write waited (in a Durable Object
+                        // too: this runs after the object's turn).
+                        self.fold_if_ended(&session).await?;
                         break;
                     }
                 }
                 last
+            }
+            Later::Settle {
+                reference_id,
+                after_ms,
+            } => {
+                sleep.sleep_ms(after_ms).await;
+                if let Some(session) = self.sessions.session(&reference_id).await? {
+                    self.fold_if_ended(&session).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// [`Self::fold_if_ended`] for a turn about to answer: a store failure is a warning, not a
+    /// lost answer (the session is saved or kept, and the call's settle looks again).
+    async fn folded(&self, session: &Session, log: &mut RequestLog) -> bool {
+        match self.fold_if_ended(session).await {
+            Ok(folded) => folded,
+            Err(_) => {
+                log.warning = Some("could not look for the call's record; session kept".into());
+                false
             }
         }
     }
