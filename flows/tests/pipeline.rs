@@ -607,6 +607,26 @@ fn a_plain_turn_saved_after_the_call_ended_is_folded_in_when_the_call_is_settled
     );
 }
 
+/// A session behind the record (a write retried after the answer, landing after later events
+/// and the call's end) adds no variables: the record keeps the values the call moved on to.
+#[test]
+fn an_older_session_saved_late_does_not_put_back_old_variables() {
+    let h = Harness::new(bank(Ok(r#"{"balance": "7.00"}"#)));
+    at_account_prompt(&h);
+    let mut older = h.session().expect("live");
+    older.vars.insert("balance".into(), "0.00".into());
+    says(h.spoke("12345674#"), "7.00");
+    h.hangup().expect("recorded");
+    h.store.sessions.borrow_mut().insert(REF.into(), older);
+    assert_eq!(h.after_answer(), [Ok(())]);
+    assert!(h.session().is_none());
+    let records = h.store.records.borrow();
+    assert_eq!(
+        records[REF].vars.get("balance").map(String::as_str),
+        Some("7.00")
+    );
+}
+
 #[test]
 fn a_turn_that_cannot_look_for_the_record_still_answers_and_keeps_its_session() {
     let h = Harness::new(bank(Ok(r#"{"balance": "7.00"}"#)));

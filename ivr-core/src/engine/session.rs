@@ -288,8 +288,14 @@ pub struct CallRecord {
 
 impl CallRecord {
     /// Takes in what a session saved after this record was written adds: the entries, steps,
-    /// variables and failures of an event that was still running when the call ended.
+    /// variables and failures of an event that was still running when the call ended. A session
+    /// behind the record (fewer steps visited: a write retried after a later event's) adds no
+    /// variables, so it cannot put back values the call had moved past.
     pub fn absorb(&mut self, late: &Session) {
+        if late.visited.len() >= self.visited.len() {
+            self.vars
+                .extend(late.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
         if late.answers.len() > self.answers.len() {
             self.answers.clone_from(&late.answers);
         }
@@ -300,8 +306,6 @@ impl CallRecord {
         if late.failures.len() > self.failures.len() {
             self.failures.clone_from(&late.failures);
         }
-        self.vars
-            .extend(late.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
 }
 
