@@ -441,6 +441,36 @@ fn recorded_answers(store: &Memory) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The caller types a valid account number at the `account_number` gather.
+fn type_account_number<S: SessionStore, H: Http>(
+    pipeline: &Pipeline<'_, S, Memory, H>,
+) -> (ivr_core::pipeline::event::Handled, RequestLog) {
+    let body = serde_json::json!({"event": "speak_completed", "reference_id": REF,
+        "data": {"status": "speak_successful", "collected_digits": "12345674#"}})
+    .to_string();
+    let event = decode_event(body.as_bytes()).expect("event");
+    let mut log = RequestLog::default();
+    let handled =
+        run(pipeline.event(&event, body.as_bytes(), 1_900_000, &mut log)).expect("handled");
+    (handled, log)
+}
+
+/// No session is left, and the record has the account number and the balance looked up for it.
+fn assert_account_number_folded(h: &Harness) {
+    assert!(h.session().is_none(), "no session is left behind");
+    let last = recorded_answers(&h.store).pop().expect("answers");
+    let expected = ("account_number", "12345674", "accepted");
+    assert_eq!(
+        (last.0.as_str(), last.1.as_str(), last.2.as_str()),
+        expected
+    );
+    let records = h.store.records.borrow();
+    assert_eq!(
+        records[REF].vars.get("balance").map(String::as_str),
+        Some("7.00")
+    );
+}
+
 #[test]
 fn an_account_number_typed_before_a_hang_up_reaches_the_record_though_its_lookup_was_still_running()
 {
@@ -460,30 +490,9 @@ fn an_account_number_typed_before_a_hang_up_reaches_the_record_though_its_lookup
         registry: &h.registry,
         config: &h.config,
     };
-    let body = serde_json::json!({"event": "speak_completed", "reference_id": REF,
-        "data": {"status": "speak_successful", "collected_digits": "12345674#"}})
-    .to_string();
-    let event = decode_event(body.as_bytes()).expect("event");
-    let mut log = RequestLog::default();
-    run(pipeline.event(&event, body.as_bytes(), 1_900_000, &mut log)).expect("handled");
+    let (_, log) = type_account_number(&pipeline);
     assert_eq!(log.note.as_deref(), Some("folded_into_record"));
-    assert!(h.session().is_none(), "no session is left behind");
-    let last = recorded_answers(&h.store).pop().expect("answers");
-    assert_eq!(
-        last,
-        (
-            "account_number".into(),
-            "12345674".into(),
-            "accepted".into()
-        )
-    );
-    assert_eq!(
-        h.store.records.borrow()[REF]
-            .vars
-            .get("balance")
-            .map(String::as_str),
-        Some("7.00")
-    );
+    assert_account_number_folded(&h);
 }
 
 #[test]
@@ -505,13 +514,7 @@ fn a_session_saved_just_after_the_call_ended_is_folded_into_the_record_by_its_ow
         registry: &h.registry,
         config: &h.config,
     };
-    let body = serde_json::json!({"event": "speak_completed", "reference_id": REF,
-        "data": {"status": "speak_successful", "collected_digits": "12345674#"}})
-    .to_string();
-    let event = decode_event(body.as_bytes()).expect("event");
-    let mut log = RequestLog::default();
-    let handled =
-        run(pipeline.event(&event, body.as_bytes(), 1_900_000, &mut log)).expect("handled");
+    let (handled, log) = type_account_number(&pipeline);
     assert!(sessions.hung_up.get(), "the call ended before the save");
     assert_eq!(log.note.as_deref(), Some("folded_into_record"));
     assert_eq!(
@@ -519,23 +522,7 @@ fn a_session_saved_just_after_the_call_ended_is_folded_into_the_record_by_its_ow
         [],
         "nothing is left to settle after the answer"
     );
-    assert!(h.session().is_none(), "no session is left behind");
-    let last = recorded_answers(&h.store).pop().expect("answers");
-    assert_eq!(
-        last,
-        (
-            "account_number".into(),
-            "12345674".into(),
-            "accepted".into()
-        )
-    );
-    assert_eq!(
-        h.store.records.borrow()[REF]
-            .vars
-            .get("balance")
-            .map(String::as_str),
-        Some("7.00")
-    );
+    assert_account_number_folded(&h);
 }
 
 #[test]
