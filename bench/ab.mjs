@@ -9,7 +9,7 @@
 // BENCH_CONNECTIONS (8), AB_GET (a path: that GET instead of the call).
 import autocannon from "autocannon";
 import path from "node:path";
-import { CALL, callRequests, cpuSeconds, newWorkerd, startWorkerPeer, workerPeer, workerdPids } from "./peers.mjs";
+import { CALL, callRequests, cpuDuring, startMeasuredPeer, workerPeer } from "./peers.mjs";
 
 const [A, B] = process.argv.slice(2);
 if (!A || !B) throw new Error("usage: node bench/ab.mjs <build dir|js|floor> <build dir|js|floor>");
@@ -19,15 +19,10 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 /** AB_GET=/healthz: that GET instead of the call (the cost of serving a request at all). */
 const GET = process.env.AB_GET;
 
-async function start(which) {
-  const before = workerdPids();
-  const named = which === "js" || which === "floor";
-  const peer = named
-    ? await startWorkerPeer(which)
-    : which.endsWith(".mjs")
-      ? await startWorkerPeer("js", { scriptPath: path.resolve(which) })
-      : await startWorkerPeer("rust", workerPeer("rust", path.resolve(which)));
-  return { ...peer, pid: newWorkerd(before) };
+function start(which) {
+  if (which === "js" || which === "floor") return startMeasuredPeer(which);
+  if (which.endsWith(".mjs")) return startMeasuredPeer("js", { scriptPath: path.resolve(which) });
+  return startMeasuredPeer("rust", workerPeer("rust", path.resolve(which)));
 }
 
 /** CPU µs per event of `peer`'s workerd over CALLS calls (every reply checked for its status). */
@@ -38,11 +33,11 @@ async function cpuPerEvent(peer) {
     : callRequests((i, status) => {
         if (status !== (i === CALL.length - 1 ? 204 : 200) && !(peer.name === "floor" && status === 200)) wrong++;
       });
-  const before = cpuSeconds(peer.pid);
-  const result = await autocannon({ url: peer.url, connections: CONNECTIONS, amount: CALLS * CALL.length, requests, timeout: 10, sampleInt: 50 });
-  await new Promise((r) => setTimeout(r, 100));
+  const { result, cpu_s } = await cpuDuring(peer.pid, () =>
+    autocannon({ url: peer.url, connections: CONNECTIONS, amount: CALLS * CALL.length, requests, timeout: 10, sampleInt: 50 }),
+  );
   if (wrong || result.errors || result.timeouts) throw new Error(`${peer.name}: ${wrong} wrong replies, ${result.errors} errors`);
-  return (1e6 * (cpuSeconds(peer.pid) - before)) / result.requests.total;
+  return (1e6 * cpu_s) / result.requests.total;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -26,11 +26,13 @@ import {
   FROM,
   TO,
   callRequests,
+  cpuDuring,
   cpuSeconds,
   freePort,
   newWorkerd,
   root,
   signedEvent,
+  startMeasuredPeer,
   startWorkerPeer,
   workerdPids,
 } from "./peers.mjs";
@@ -140,13 +142,6 @@ async function checkParity(peers) {
   return expected;
 }
 
-/** Starts a worker peer, remembering its workerd's pid. */
-async function startPeer(name) {
-  const before = workerdPids();
-  const peer = await startWorkerPeer(name);
-  return { ...peer, pid: newWorkerd(before) };
-}
-
 /**
  * A cold start of a worker peer: a new Miniflare instance (a fresh workerd, the worker loaded from
  * nothing) until it has answered the call's first event (an incoming_call), then disposed.
@@ -187,28 +182,29 @@ async function load(peer, expected, seconds, calls = CALLS) {
     if (!ok) wrong++;
   });
   const latencies = [];
-  const cpuBefore = peer.pid ? cpuSeconds(peer.pid) : NaN;
-  const started = performance.now();
-  const instance = autocannon({
-    url: peer.url,
-    connections: CONNECTIONS,
-    ...(seconds ? { duration: seconds } : { amount: calls * CALL.length }),
-    requests,
-    timeout: 10,
-    // autocannon notices that the run is over at its next sample: soon, rather than within a second.
-    sampleInt: 50,
+  const {
+    result: { result, elapsed },
+    cpu_s: cpu,
+  } = await cpuDuring(peer.pid, async () => {
+    const started = performance.now();
+    const instance = autocannon({
+      url: peer.url,
+      connections: CONNECTIONS,
+      ...(seconds ? { duration: seconds } : { amount: calls * CALL.length }),
+      requests,
+      timeout: 10,
+      // autocannon notices that the run is over at its next sample: soon, rather than within a second.
+      sampleInt: 50,
+    });
+    let last = started;
+    instance.on("response", (_client, _status, _bytes, ms) => {
+      latencies.push(ms);
+      last = performance.now();
+    });
+    const result = await instance;
+    // Until the last reply (autocannon's duration counts to its next sample, in whole seconds).
+    return { result, elapsed: ((seconds ? performance.now() : last) - started) / 1000 };
   });
-  let last = started;
-  instance.on("response", (_client, _status, _bytes, ms) => {
-    latencies.push(ms);
-    last = performance.now();
-  });
-  const result = await instance;
-  // Until the last reply (autocannon's duration counts to its next sample, in whole seconds).
-  const elapsed = ((seconds ? performance.now() : last) - started) / 1000;
-  // A moment for whatever the peer does after its last reply, then its CPU time again.
-  await new Promise((r) => setTimeout(r, 100));
-  const cpu = peer.pid ? cpuSeconds(peer.pid) - cpuBefore : NaN;
   latencies.sort((a, b) => a - b);
   const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
   return {
@@ -246,7 +242,7 @@ async function main() {
   const ownStart = cpuSeconds(process.pid);
   const peers = [];
   try {
-    for (const name of ["rust", "js", "floor"]) peers.push(await startPeer(name));
+    for (const name of ["rust", "js", "floor"]) peers.push(await startMeasuredPeer(name));
     const python = await startPython();
     if (python) peers.push(python);
     else console.error("[load] bottle is not installed in target/bench/python: the python peer is skipped");

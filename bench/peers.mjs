@@ -151,6 +151,24 @@ export function newWorkerd(before) {
   return fresh[0];
 }
 
+/** startWorkerPeer, with the pid of the workerd it spawned (whose CPU time is the peer's). */
+export async function startMeasuredPeer(name, extra = {}) {
+  const before = workerdPids();
+  const peer = await startWorkerPeer(name, extra);
+  return { ...peer, pid: newWorkerd(before) };
+}
+
+/**
+ * What `run` answers, and the CPU seconds process `pid` used while it ran and for a moment after
+ * (whatever the peer does after its last reply).
+ */
+export async function cpuDuring(pid, run) {
+  const before = cpuSeconds(pid);
+  const result = await run();
+  await new Promise((r) => setTimeout(r, 100));
+  return { result, cpu_s: cpuSeconds(pid) - before };
+}
+
 /** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`). */
 export const CLK_TCK = (() => {
   try {
