@@ -21,6 +21,7 @@ use ivr_core::records::{csv, sql, stats, CallFilter, Cursor};
 use ivr_core::routes::{query_of, query_pairs, ApiRoute};
 use ivr_core::tokens::Scope;
 
+use crate::apart::apart;
 use crate::d1::{rows_of, CallsDb};
 use crate::env::{config, now_ms, random_uuid, registry, WorkerClock, RATE_LIMIT_BINDING};
 use crate::fetch::WorkerHttp;
@@ -60,23 +61,27 @@ pub async fn handle(
     match route {
         ApiRoute::PlaceCall => {
             let body = read_body(req, calls::MAX_BODY_BYTES).await?;
-            place_call(&pipeline, &body, config, log).await
+            apart(place_call(&pipeline, &body, config, log)).await
         }
-        ApiRoute::ListCalls => list_calls(records.db()?, filter(req, Use::List)?).await,
+        ApiRoute::ListCalls => apart(list_calls(records.db()?, filter(req, Use::List)?)).await,
         ApiRoute::ExportCalls => export_calls(records.db()?.clone(), filter(req, Use::Export)?),
         ApiRoute::FlowStats(flow) => {
             let filter = filter(req, Use::Stats)?;
-            flow_stats(records.db()?, &flow, filter).await
+            apart(flow_stats(records.db()?, &flow, filter)).await
         }
-        ApiRoute::Call(id) => json_response(200, &pipeline.call_view(&id).await?),
+        ApiRoute::Call(id) => json_response(200, &apart(pipeline.call_view(&id)).await?),
         ApiRoute::StartCampaign => {
             let body = read_body(req, campaigns::MAX_BODY_BYTES).await?;
-            start_campaign(&pipeline, &body, env, config, log).await
+            apart(start_campaign(&pipeline, &body, env, config, log)).await
         }
-        ApiRoute::Campaign(id) => get_campaign(&records, &id).await,
+        ApiRoute::Campaign(id) => apart(get_campaign(&records, &id)).await,
         ApiRoute::MigrateRecords => {
-            let (moved, remaining) =
-                crate::records::move_to_db(&records, RECORD_PREFIX, MOVES_PER_RUN).await?;
+            let (moved, remaining) = apart(crate::records::move_to_db(
+                &records,
+                RECORD_PREFIX,
+                MOVES_PER_RUN,
+            ))
+            .await?;
             json_response(200, &json!({"moved": moved, "remaining": remaining}))
         }
     }

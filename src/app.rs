@@ -10,6 +10,7 @@ use ivr_core::error::ApiError;
 use ivr_core::log::RequestLog;
 use ivr_core::routes::{path_of, route, Route};
 
+use crate::apart::apart;
 use crate::env::now_ms;
 use crate::http::{empty_response, json_response, json_text_response};
 use crate::{api, webhook};
@@ -68,9 +69,9 @@ async fn handle(
                 version: VERSION,
             },
         ),
-        Route::Webhook => answer(webhook::handle(req, env, ctx, log).await?),
+        Route::Webhook => answer(apart(webhook::handle(req, env, ctx, log)).await?),
         Route::OpenApi => json_text_response(200, OPENAPI.to_owned()),
-        Route::Api(api) => api::handle(api, req, env, log).await,
+        Route::Api(api) => apart(api::handle(api, req, env, log)).await,
     }
 }
 

@@ -7,6 +7,7 @@
 //! Durable Objects), [`fetch`] (outbound HTTP), [`http`] (bodies and answers) and [`env`]
 //! (bindings, configuration, the clock).
 
+mod apart;
 mod api;
 mod app;
 mod d1;

@@ -1,0 +1,20 @@
+//! Keeps a route's handler out of its caller's wasm function.
+//!
+//! Every `async fn` awaited inside another is inlined into the caller's state machine, so the
+//! fetch handler used to be one 85 KB wasm function holding every route. V8 compiles a wasm
+//! function when it is first called (Liftoff, lazily) and that one function took 8 ms of it
+//! (`node --trace-wasm-compilation-times`), paid by the first request of every fresh isolate
+//! whatever its route. Handed over as a boxed future from a function that is never inlined, a
+//! route's state machine is its own function, compiled only when that route is first taken; the
+//! box is one allocation per request. See BENCHMARKS.md, "Cold start".
+
+use std::future::Future;
+
+use futures_util::future::LocalBoxFuture;
+
+/// `future`, boxed behind a call the optimiser cannot see through, so that its state machine
+/// stays a function of its own.
+#[inline(never)]
+pub fn apart<'a, T>(future: impl Future<Output = T> + 'a) -> LocalBoxFuture<'a, T> {
+    Box::pin(future)
+}
