@@ -271,7 +271,29 @@ lines.push(
     .join(", ")}.`,
 );
 lines.push("");
-if (size.twiggy_top) {
+if (size.by_crate) {
+  const total = size.by_crate.reduce((sum, c) => sum + c.raw, 0);
+  const pct = (raw) => `${((100 * raw) / total).toFixed(1)}%`;
+  lines.push(
+    "What takes the room, by crate (raw bytes of code and data: `twiggy top` of the same build with its " +
+      "function names kept, `target/bench/named.wasm`, grouped by the first path segment of each name; an impl " +
+      "`<T as Trait>` counts for the crate of `T`):",
+  );
+  lines.push("");
+  lines.push("| Crate | Raw | Share |");
+  lines.push("|---|---:|---:|");
+  const shown = size.by_crate.slice(0, 14);
+  for (const c of shown) lines.push(`| ${c.crate} | ${c.raw} B | ${pct(c.raw)} |`);
+  const rest = size.by_crate.slice(shown.length);
+  const restBytes = rest.reduce((sum, c) => sum + c.raw, 0);
+  lines.push(`| ${rest.length} more | ${restBytes} B | ${pct(restBytes)} |`);
+  lines.push("");
+  lines.push("The largest items:");
+  lines.push("");
+  lines.push("| Item | Raw |");
+  lines.push("|---|---:|");
+  for (const item of size.largest) lines.push(`| \`${item.name.replaceAll("|", "\\|")}\` | ${item.raw} B |`);
+} else if (size.twiggy_top) {
   lines.push("`twiggy top -n 15 build/index_bg.wasm`:");
   lines.push("");
   lines.push("```text");

@@ -13,6 +13,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 CHRONO_TZ_TIMEZONE_FILTER="$(node -p 'JSON.parse(require("fs").readFileSync("flows/flows.lock", "utf8")).zone_filter')"
 export CHRONO_TZ_TIMEZONE_FILTER
 worker-build --release
+# The bench's size breakdown reads the functions' names from a copy taken here (same code).
+if [ -n "${KEEP_NAMED_WASM:-}" ]; then cp build/index_bg.wasm "$KEEP_NAMED_WASM"; fi
 # worker-build keeps the name section (about 120 KB raw, 30 KB gzip) for readable stack traces;
 # panic messages and their source locations do not need it, so it is stripped.
 "$WASM_OPT_BIN" --strip-debug --strip-producers build/index_bg.wasm -o build/index_bg.wasm

@@ -1,0 +1,133 @@
+// What a fresh isolate of the Rust worker compiles on its first requests. V8 compiles a wasm
+// function the first time it is called (Liftoff, lazily), so a fresh isolate's first requests pay
+// for compiling every function on their path; this shows which, and how long each took.
+//
+// It runs the release build's own JS and wasm (build/ or the directory given) in this Node's V8
+// (`--trace-wasm-compilation-times`), with `cloudflare:workers` stubbed and the bindings played by
+// plain objects (a Map as KV, a D1 that finds no rows): not workerd, whose V8 is newer and whose
+// bindings cost more, so the figures are indicative; the cold start itself is measured in workerd
+// by `npm run bench` (bench/load.mjs). Usage: node bench/first-request.mjs [build-dir]; RUNS (5).
+import { execFileSync } from "node:child_process";
+import { register } from "node:module";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const here = fileURLToPath(import.meta.url);
+const root = path.resolve(path.dirname(here), "..");
+
+/** Module hooks: `cloudflare:workers` as a stub, a `.wasm` import as its compiled module. */
+const HOOKS = `
+export async function resolve(spec, ctx, next) {
+  if (spec === "cloudflare:workers") return { url: "stub:cloudflare-workers", shortCircuit: true };
+  if (spec.endsWith(".wasm")) return { url: new URL(spec, ctx.parentURL).href + "?module", shortCircuit: true };
+  return next(spec, ctx);
+}
+export async function load(url, ctx, next) {
+  if (url === "stub:cloudflare-workers") {
+    return { format: "module", shortCircuit: true,
+      source: "export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }" };
+  }
+  if (url.endsWith("?module")) {
+    const file = JSON.stringify(new URL(url.slice(0, -"?module".length)).pathname);
+    return { format: "module", shortCircuit: true,
+      source: "import { readFileSync } from 'node:fs'; export default new WebAssembly.Module(readFileSync(" + file + "));" };
+  }
+  return next(url, ctx);
+}`;
+
+/** The child: loads the worker, then plays the requests, a marker line before each. */
+async function child(build) {
+  globalThis.addEventListener ??= () => {};
+  const { SECRETS } = await import("../scripts/harness/worker.mjs");
+  const { signedEvent } = await import("./peers.mjs");
+  const { referenceId } = await import("../scripts/harness/events.mjs");
+  // Node's own fetch classes load on first use: warmed here so that they are not counted.
+  await new Response("x", { headers: new Headers({ a: "b" }) }).text();
+  new Request("http://x/", { method: "POST", body: "x" });
+  register(`data:text/javascript,${encodeURIComponent(HOOKS)}`);
+  console.log("@@ load");
+  const t0 = performance.now();
+  const worker = await import(pathToFileURL(path.join(build, "index.js")).href);
+  console.log(`@@ ms ${performance.now() - t0}`);
+  const result = { results: [], success: true, meta: {} };
+  class D1PreparedStatement {
+    bind() { return this; }
+    async first() { return null; }
+    async all() { return result; }
+    async run() { return result; }
+  }
+  class D1Database {
+    prepare() { return new D1PreparedStatement(); }
+    async batch(statements) { return statements.map(() => result); }
+  }
+  const kv = new Map();
+  const env = {
+    SESSIONS: { get: async (k) => kv.get(k) ?? null, put: async (k, v) => void kv.set(k, v), delete: async (k) => void kv.delete(k) },
+    CALLS_DB: new D1Database(),
+    WEBHOOK_AUTH: "on",
+    ...SECRETS,
+  };
+  const app = new worker.default({ waitUntil() {}, passThroughOnException() {} }, env);
+  // A fresh isolate's first request is a call's first event; /healthz then shows what the
+  // other routes still compile.
+  const requests = [
+    ...[1, 2].map(() => ["POST /webhook (incoming_call)", () => {
+      const { body, headers } = signedEvent(0, referenceId());
+      return new Request("http://localhost/webhook", { method: "POST", headers, body });
+    }]),
+    ["GET /healthz", () => new Request("http://localhost/healthz")],
+  ];
+  for (const [name, request] of requests) {
+    console.log(`@@ ${name}`);
+    const t = performance.now();
+    const res = await app.fetch(request());
+    await res.text();
+    if (res.status !== 200) throw new Error(`${name}: ${res.status}`);
+    console.log(`@@ ms ${performance.now() - t}`);
+  }
+}
+
+/** One run of the child under `flags`: its steps, with V8's compile trace summed per step. */
+function run(build, flags) {
+  const out = execFileSync(process.execPath, [...flags, here, "--child", build], { encoding: "utf8", maxBuffer: 64 << 20 });
+  const steps = [];
+  for (const line of out.split("\n")) {
+    if (line.startsWith("@@ ms ")) steps.at(-1).ms = Number(line.slice(6));
+    else if (line.startsWith("@@ ")) steps.push({ name: line.slice(3), functions: 0, largest: null });
+    const m = /^Compiled function .*#(\d+) using \w+, took (\d+) ms .* bodysize (\d+)/.exec(line);
+    if (m && steps.length) {
+      const step = steps.at(-1);
+      step.functions++;
+      const [, index, ms, body] = m.map(Number);
+      if (!step.largest || body > step.largest.body) step.largest = { index, ms, body };
+    }
+  }
+  return steps;
+}
+
+/**
+ * The parent: RUNS runs of the child with V8's default lazy compilation and as many with every
+ * function compiled when the module is (`--no-wasm-lazy-compilation`), medians of each step's
+ * time: their difference is about what compiling on first call costs that step. One more run
+ * under `--trace-wasm-compilation-times` counts the functions each step compiled.
+ */
+function parent(build) {
+  const RUNS = Number(process.env.RUNS ?? 5);
+  const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const times = (flags) => {
+    const runs = Array.from({ length: RUNS }, () => run(build, flags));
+    return runs[0].map((_, i) => median(runs.map((r) => r[i].ms)));
+  };
+  const lazy = times([]);
+  const eager = times(["--no-wasm-lazy-compilation"]);
+  const traced = run(build, ["--trace-wasm-compilation-times"]);
+  console.log(`${path.relative(root, build) || "."}, in Node ${process.versions.node} (V8 ${process.versions.v8}), medians of ${RUNS} runs:`);
+  console.log("  step                            lazy (default)   all compiled at load   wasm functions compiled (lazy), the largest");
+  traced.forEach((s, i) => {
+    const largest = s.largest ? `, function ${s.largest.index}: ${s.largest.body} B of code, ${s.largest.ms} ms` : "";
+    console.log(`  ${s.name.padEnd(30)} ${lazy[i].toFixed(1).padStart(9)} ms ${eager[i].toFixed(1).padStart(16)} ms   ${String(s.functions).padStart(4)}${largest}`);
+  });
+}
+
+if (process.argv[2] === "--child") await child(process.argv[3]);
+else parent(path.resolve(process.argv[2] ?? path.join(root, "build")));
