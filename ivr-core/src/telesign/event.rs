@@ -9,8 +9,11 @@
 
 use std::fmt;
 
+use std::borrow::Cow;
+
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::phone::PhoneNumber;
 
@@ -338,17 +341,23 @@ impl fmt::Display for Field {
 }
 
 /// Decodes a webhook body. Pass the raw bytes, the same ones the signature was checked over.
+///
+/// The body is read in one pass into borrowed fields ([`Loose`]): only the fields this decoder
+/// reads are kept, strings without escapes are not copied, and no `serde_json::Value` tree is
+/// built (but for the `data` of an event type this version does not know, kept as sent).
 pub fn decode_event(body: &[u8]) -> Result<Event, DecodeError> {
-    let value: Value = serde_json::from_slice(body).map_err(|err| DecodeError {
-        kind: DecodeErrorKind::InvalidJson(err.to_string()),
-    })?;
-    let Value::Object(mut root) = value else {
+    let invalid_json = |detail: String| DecodeError {
+        kind: DecodeErrorKind::InvalidJson(detail),
+    };
+    let Shape::Object(root) =
+        serde_json::from_slice(body).map_err(|e| invalid_json(e.to_string()))?
+    else {
         return Err(DecodeError {
             kind: DecodeErrorKind::NotAnObject,
         });
     };
 
-    let name = required_string(&root, "event")?.to_owned();
+    let name = required_string(&root, "event")?.into_owned();
     let reference_id = required_string(&root, "reference_id")?;
     if reference_id.len() > MAX_REFERENCE_ID_LEN {
         return Err(DecodeError::invalid(
@@ -356,35 +365,44 @@ pub fn decode_event(body: &[u8]) -> Result<Event, DecodeError> {
             "longer than 128 bytes",
         ));
     }
-    let reference_id = reference_id.to_owned();
+    let reference_id = reference_id.into_owned();
     let external_id =
-        optional_string(root.get("external_id"), Field::Top("external_id"))?.map(str::to_owned);
-    let raw_data = root.remove("data").unwrap_or(Value::Null);
+        optional_string(root.get("external_id"), Field::Top("external_id"))?.map(Cow::into_owned);
+    let read_data = || Data::new(root.data.map(|data| *data));
 
     let kind = match name.as_str() {
-        "incoming_call" => EventKind::IncomingCall(Data::new(&raw_data)?.parties()?),
+        "incoming_call" => EventKind::IncomingCall(read_data()?.parties()?),
         "dial_completed" => {
-            let data = Data::new(&raw_data)?;
+            let data = read_data()?;
             EventKind::DialCompleted(DialCompleted {
                 parties: data.parties()?,
-                status: data.string("status")?.unwrap_or_default().into(),
+                status: data.string("status")?.unwrap_or_default().as_ref().into(),
             })
         }
-        "play_completed" => EventKind::PlayCompleted(Data::new(&raw_data)?.media()?),
-        "speak_completed" => EventKind::SpeakCompleted(Data::new(&raw_data)?.media()?),
-        "call_completed" => EventKind::CallCompleted(Data::new(&raw_data)?.ended()?),
-        "hangup" => EventKind::Hangup(Data::new(&raw_data)?.ended()?),
+        "play_completed" => EventKind::PlayCompleted(read_data()?.media()?),
+        "speak_completed" => EventKind::SpeakCompleted(read_data()?.media()?),
+        "call_completed" => EventKind::CallCompleted(read_data()?.ended()?),
+        "hangup" => EventKind::Hangup(read_data()?.ended()?),
         "call_leg_completed" => {
-            let data = Data::new(&raw_data)?;
+            let data = read_data()?;
             EventKind::CallLegCompleted(CallLegCompleted {
                 parties: data.parties()?,
                 caller_id: data.phone("caller_id")?,
-                hangup_cause: data.string("hangup_cause")?.unwrap_or_default().into(),
+                hangup_cause: data
+                    .string("hangup_cause")?
+                    .unwrap_or_default()
+                    .as_ref()
+                    .into(),
             })
         }
+        // The rare event type this version does not know: its `data` as sent, from the body
+        // read again as a whole (valid JSON, as just read).
         _ => EventKind::Unknown {
+            data: match serde_json::from_slice::<Value>(body) {
+                Ok(Value::Object(mut root)) => root.remove("data").unwrap_or(Value::Null),
+                _ => Value::Null,
+            },
             name,
-            data: raw_data,
         },
     };
 
@@ -395,20 +413,203 @@ pub fn decode_event(body: &[u8]) -> Result<Event, DecodeError> {
     })
 }
 
+/// One JSON value as the decoder sees it: the types its fields may have, borrowed from the
+/// body where it can (a string with escapes is copied), and anything else as `Other`.
+#[derive(Debug)]
+enum Loose<'a> {
+    Null,
+    Str(Cow<'a, str>),
+    Unsigned(u64),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Loose<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(LooseVisitor)
+    }
+}
+
+struct LooseVisitor;
+
+impl<'de> Visitor<'de> for LooseVisitor {
+    type Value = Loose<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Loose<'de>, E> {
+        Ok(Loose::Null)
+    }
+
+    fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Loose<'de>, E> {
+        Ok(Loose::Str(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<Loose<'de>, E> {
+        Ok(Loose::Str(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_string<E>(self, text: String) -> Result<Loose<'de>, E> {
+        Ok(Loose::Str(Cow::Owned(text)))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Loose<'de>, E> {
+        Ok(Loose::Unsigned(n))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Loose<'de>, E> {
+        Ok(u64::try_from(n).map_or(Loose::Other, Loose::Unsigned))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Loose<'de>, E> {
+        Ok(Loose::Other)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Loose<'de>, E> {
+        Ok(Loose::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Loose<'de>, A::Error> {
+        while seq.next_element::<Loose>()?.is_some() {}
+        Ok(Loose::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Loose<'de>, A::Error> {
+        while map.next_entry::<Loose, Loose>()?.is_some() {}
+        Ok(Loose::Other)
+    }
+}
+
+/// The fields this decoder reads, at the top level and in `data`: one list for both, so that one
+/// reader serves every object of the body.
+const FIELDS: [&str; 15] = [
+    "event",
+    "reference_id",
+    "external_id",
+    "to",
+    "from",
+    "status",
+    "collected_digits",
+    "caller_id",
+    "hangup_cause",
+    "direction",
+    "created_on_utc",
+    "answered_on_utc",
+    "ended_on_utc",
+    "duration",
+    "audio_recording_file_name",
+];
+
+/// One JSON object: the [`FIELDS`] it has, the last of a repeated key winning (as in a map), and
+/// its `data`. Every other key is read through (so that its syntax is checked) and dropped.
+struct Object<'a> {
+    values: [Option<Loose<'a>>; FIELDS.len()],
+    data: Option<Box<Shape<'a>>>,
+}
+
+impl<'a> Object<'a> {
+    fn get(&self, key: &str) -> Option<&Loose<'a>> {
+        let at = FIELDS.iter().position(|name| *name == key)?;
+        self.values[at].as_ref()
+    }
+}
+
+/// A JSON value as far as the decoder cares: an [`Object`], or what else it is. Every value is
+/// read to its end, so that the syntax of the whole body is checked.
+// An object is read once per JSON object of the body (two an event) and moved a few times: a
+// box would cost an allocation for each, a copy of its 368 bytes costs less.
+#[allow(clippy::large_enum_variant)]
+enum Shape<'a> {
+    Null,
+    Object(Object<'a>),
+    /// A list, with its first element (the others read through).
+    List(Option<Box<Shape<'a>>>),
+    /// A string, number or boolean.
+    Scalar,
+}
+
+impl<'de> Deserialize<'de> for Shape<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ShapeVisitor)
+    }
+}
+
+struct ShapeVisitor;
+
+impl<'de> Visitor<'de> for ShapeVisitor {
+    type Value = Shape<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape<'de>, A::Error> {
+        let mut object = Object {
+            values: [const { None }; FIELDS.len()],
+            data: None,
+        };
+        while let Some(key) = map.next_key::<Loose<'de>>()? {
+            let Loose::Str(key) = key else {
+                map.next_value::<Loose>()?;
+                continue;
+            };
+            if key == "data" {
+                object.data = Some(Box::new(map.next_value()?));
+            } else if let Some(at) = FIELDS.iter().position(|name| *name == key) {
+                object.values[at] = Some(map.next_value()?);
+            } else {
+                map.next_value::<Loose>()?;
+            }
+        }
+        Ok(Shape::Object(object))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape<'de>, A::Error> {
+        let first = seq.next_element::<Shape<'de>>()?.map(Box::new);
+        while seq.next_element::<Loose>()?.is_some() {}
+        Ok(Shape::List(first))
+    }
+
+    fn visit_unit<E>(self) -> Result<Shape<'de>, E> {
+        Ok(Shape::Null)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Shape<'de>, E> {
+        Ok(Shape::Scalar)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Shape<'de>, E> {
+        Ok(Shape::Scalar)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Shape<'de>, E> {
+        Ok(Shape::Scalar)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Shape<'de>, E> {
+        Ok(Shape::Scalar)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Shape<'de>, E> {
+        Ok(Shape::Scalar)
+    }
+}
+
 /// A top-level string that must be present and non-empty.
-fn required_string<'a>(
-    root: &'a Map<String, Value>,
-    key: &'static str,
-) -> Result<&'a str, DecodeError> {
+fn required_string<'a>(root: &Object<'a>, key: &'static str) -> Result<Cow<'a, str>, DecodeError> {
     optional_string(root.get(key), Field::Top(key))?.ok_or(DecodeError::missing(Field::Top(key)))
 }
 
 /// Missing, `null` and `""` are all "not given"; any other non-string is an error.
-fn optional_string(value: Option<&Value>, field: Field) -> Result<Option<&str>, DecodeError> {
+fn optional_string<'a>(
+    value: Option<&Loose<'a>>,
+    field: Field,
+) -> Result<Option<Cow<'a, str>>, DecodeError> {
     match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) if text.is_empty() => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text)),
+        None | Some(Loose::Null) => Ok(None),
+        Some(Loose::Str(text)) if text.is_empty() => Ok(None),
+        Some(Loose::Str(text)) => Ok(Some(text.clone())),
         Some(_) => Err(DecodeError::invalid(field, "expected a string")),
     }
 }
@@ -418,55 +619,53 @@ fn optional_string(value: Option<&Value>, field: Field) -> Result<Option<&str>, 
 /// Telesign's Base Event table types `data` as "Dictionary, List" and the incoming_call table
 /// as a "list of dictionaries", while every example sends one object: we take an object, or
 /// the first element of a list, and read a missing or `null` `data` as empty.
-struct Data<'a>(Option<&'a Map<String, Value>>);
+struct Data<'a>(Option<Object<'a>>);
 
 impl<'a> Data<'a> {
-    fn new(raw: &'a Value) -> Result<Self, DecodeError> {
-        let object = match raw {
-            Value::Null => None,
-            Value::Object(map) => Some(map),
-            Value::Array(items) => match items.first() {
-                None => None,
-                Some(Value::Object(map)) => Some(map),
-                Some(_) => {
-                    return Err(DecodeError::invalid(
-                        Field::Top("data"),
-                        "expected a list of objects",
-                    ))
-                }
-            },
-            _ => {
-                return Err(DecodeError::invalid(
-                    Field::Top("data"),
-                    "expected an object or a list of objects",
-                ))
-            }
+    fn new(shape: Option<Shape<'a>>) -> Result<Self, DecodeError> {
+        let Some(shape) = shape else {
+            return Ok(Data(None));
         };
-        Ok(Data(object))
+        match shape {
+            Shape::Null | Shape::List(None) => Ok(Data(None)),
+            Shape::Object(fields) => Ok(Data(Some(fields))),
+            Shape::List(Some(first)) => match *first {
+                Shape::Object(fields) => Ok(Data(Some(fields))),
+                _ => Err(DecodeError::invalid(
+                    Field::Top("data"),
+                    "expected a list of objects",
+                )),
+            },
+            Shape::Scalar => Err(DecodeError::invalid(
+                Field::Top("data"),
+                "expected an object or a list of objects",
+            )),
+        }
     }
 
-    fn get(&self, key: &str) -> Option<&'a Value> {
-        self.0.and_then(|map| map.get(key))
+    fn get(&self, key: &str) -> Option<&Loose<'a>> {
+        self.0.as_ref().and_then(|fields| fields.get(key))
     }
 
-    fn string(&self, key: &'static str) -> Result<Option<&'a str>, DecodeError> {
+    fn string(&self, key: &'static str) -> Result<Option<Cow<'a, str>>, DecodeError> {
         optional_string(self.get(key), Field::Data(key))
     }
 
     fn owned_string(&self, key: &'static str) -> Result<Option<String>, DecodeError> {
-        Ok(self.string(key)?.map(str::to_owned))
+        Ok(self.string(key)?.map(Cow::into_owned))
     }
 
     fn phone(&self, key: &'static str) -> Result<Option<PhoneNumber>, DecodeError> {
         Ok(self
             .string(key)?
-            .and_then(|text| PhoneNumber::parse(text).ok()))
+            .and_then(|text| PhoneNumber::parse(&text).ok()))
     }
 
     fn unsigned(&self, key: &'static str) -> Result<Option<u64>, DecodeError> {
         match self.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(value) => value.as_u64().map(Some).ok_or(DecodeError::invalid(
+            None | Some(Loose::Null) => Ok(None),
+            Some(Loose::Unsigned(n)) => Ok(Some(*n)),
+            Some(_) => Err(DecodeError::invalid(
                 Field::Data(key),
                 "expected a non-negative integer",
             )),
@@ -484,8 +683,11 @@ impl<'a> Data<'a> {
     fn ended(&self) -> Result<CallCompleted, DecodeError> {
         Ok(CallCompleted {
             parties: self.parties()?,
-            direction: self.string("direction")?.and_then(Direction::parse),
-            status: self.string("status")?.unwrap_or_default().into(),
+            direction: self
+                .string("direction")?
+                .as_deref()
+                .and_then(Direction::parse),
+            status: self.string("status")?.unwrap_or_default().as_ref().into(),
             created_on_utc: self.owned_string("created_on_utc")?,
             answered_on_utc: self.owned_string("answered_on_utc")?,
             ended_on_utc: self.owned_string("ended_on_utc")?,
@@ -497,7 +699,7 @@ impl<'a> Data<'a> {
     fn media(&self) -> Result<MediaCompleted, DecodeError> {
         Ok(MediaCompleted {
             parties: self.parties()?,
-            status: self.string("status")?.unwrap_or_default().into(),
+            status: self.string("status")?.unwrap_or_default().as_ref().into(),
             collected_digits: self.owned_string("collected_digits")?.unwrap_or_default(),
         })
     }
@@ -777,6 +979,20 @@ mod tests {
     }
 
     #[test]
+    fn a_repeated_key_takes_its_last_value() {
+        let body = br#"{"event":"incoming_call","reference_id":"R","event":"dial_completed",
+            "data":{"status":"answered"},"data":{"status":"answered","status":"failed"}}"#;
+        let event = decode_event(body).unwrap();
+        assert_eq!(
+            event.kind,
+            EventKind::DialCompleted(DialCompleted {
+                parties: Parties::default(),
+                status: DialStatus::Failed,
+            })
+        );
+    }
+
+    #[test]
     fn not_json() {
         for body in [
             &b""[..],
@@ -786,6 +1002,13 @@ mod tests {
             b"{'test': 123}",
             b"{\"event\":\"x\",\"reference_id\":\"R\"} trailing",
             b"\xff\xfe{}",
+            // Invalid JSON in a field the decoder does not use, or before a field it misses, is
+            // still invalid JSON: a lone surrogate, a number out of range, bytes not UTF-8.
+            br#"{"event":"incoming_call","reference_id":"R","x":"\ud800"}"#,
+            br#"{"event":"incoming_call","reference_id":"R","x":[1e999]}"#,
+            b"{\"event\":\"incoming_call\",\"reference_id\":\"R\",\"x\":{\"y\":\"\xff\"}}",
+            br#"{"event":"incoming_call","data":{"to":"\ud800"}}"#,
+            br#"{"event":"new_thing","reference_id":"R","data":{"n":-1e999}}"#,
         ] {
             let err = decode_event(body).unwrap_err();
             assert_eq!(err.code(), "invalid_json", "{body:?}");
