@@ -12,6 +12,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const out = (f) => path.join(root, "target/bench", f);
 const LOAD_ONLY = process.argv.includes("--load");
 const load = JSON.parse(readFileSync(out("load.json"), "utf8"));
+/** "3 cold starts" (load.json before BENCH_COLD_STARTS: one). */
+const coldStarts = (load) => ((load.cold_starts ?? 1) === 1 ? "a cold start" : `${load.cold_starts} cold starts`);
 const size = LOAD_ONLY ? null : JSON.parse(readFileSync(out("size.json"), "utf8"));
 const engine = LOAD_ONLY ? null : readFileSync(out("engine.txt"), "utf8");
 
@@ -86,8 +88,8 @@ function loadSection() {
   );
   lines.push("");
   lines.push(
-    `${load.rounds} interleaved rounds (the order rotates each round); in each, every peer in turn gets a ` +
-      `cold start and then ${load.calls_per_round} calls from ${load.connections} concurrent callers, each a ` +
+    `${load.rounds} interleaved rounds (the order rotates each round); in each, every peer in turn gets ` +
+      `${coldStarts(load)} and then ${load.calls_per_round} calls from ${load.connections} concurrent callers, each a ` +
       `fresh reference_id through ${load.events_per_call} signed events: ${load.call_path.join(" → ")} ` +
       `(${load.calls_per_round * load.events_per_call} events per peer per round). Figures are medians of the ` +
       `rounds, errors summed; ratios are medians of the ratios within each round (peers measured back to back). ` +
@@ -113,7 +115,8 @@ function loadSection() {
       `${(1e6 / load.clk_tck / perRound).toFixed(1)} µs per event). It includes Miniflare's entry worker and the ` +
       `local KV, which run in the same workerd. The worker's share is that minus the floor's CPU per event in ` +
       `the same round. Cold start: a new Miniflare instance (a fresh workerd) from its creation until the ` +
-      `reply to its first incoming_call, then disposed; minus the floor's in the same round. The Python peer's ` +
+      `reply to its first incoming_call, then disposed (${coldStarts(load)} in a row, the median kept); ` +
+      `minus the floor's in the same round. The Python peer's ` +
       `CPU is its process's; it has no cold start here.`,
   );
   lines.push("");
