@@ -40,7 +40,8 @@ import {
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 // One cold start a peer and round moved by tens of ms from a shared machine's noise alone.
-const COLD_STARTS = Math.max(1, Number(process.env.BENCH_COLD_STARTS ?? 3));
+const COLD_STARTS = Number(process.env.BENCH_COLD_STARTS ?? 3);
+if (!Number.isInteger(COLD_STARTS) || COLD_STARTS < 1) throw new Error(`BENCH_COLD_STARTS must be a whole number from 1, not ${process.env.BENCH_COLD_STARTS}`);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 // Whole calls per connection, so that every caller's call is complete.
 const CALLS = Math.ceil(Number(process.env.BENCH_CALLS ?? 400) / CONNECTIONS) * CONNECTIONS;

@@ -30,6 +30,7 @@ cargo bench --quiet -p flows --bench engine | tee "$OUT/engine.txt"
 
 # The build and the measurements of build/ under one lock, so no other build replaces it meanwhile.
 echo "[bench] release build, size, load" >&2
+rm -f "$OUT/named.wasm" # kept by this run's build only
 flock /tmp/wasm-build.lock sh -c "KEEP_NAMED_WASM='$OUT/named.wasm' bash scripts/build.sh > '$OUT/build.log' 2>&1 && node bench/size.mjs && node bench/load.mjs && node bench/record-write.mjs" || {
   echo "[bench] failed; the build log is $OUT/build.log" >&2; exit 1; }
 node bench/report.mjs

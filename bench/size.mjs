@@ -56,6 +56,8 @@ function crateOf(name) {
   if (name.startsWith("data segment") || name.startsWith("data[")) return "data segments";
   if (name.startsWith("import ")) return "imports";
   if (name.startsWith("js_sys::futures::future_to_promise::{{closure}}")) return "entry points' async handlers (in `js_sys::futures::future_to_promise`)";
+  // A name without a path: an export of the wasm-bindgen glue, or a section's own item.
+  if (!name.includes("::")) return "exports and other items";
   const m = /^<?(?:&(?:mut )?|dyn |\[)*([A-Za-z_][A-Za-z0-9_]*)/.exec(name);
   if (m?.[1] === "T") return "generic code"; // `<T as Trait>::f`, monomorphised
   if (!m) return "other";
