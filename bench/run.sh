@@ -4,7 +4,7 @@
 # size, the engine on the host (divan) and the four peers under load on 127.0.0.1 (bench/load.mjs).
 # About 2.5 minutes once the project's own setup has run, about 7 on a fresh 2-core machine: the
 # 6.4 minutes measured there had a 90 s load part; the load part now (3 rounds of 400 calls per
-# peer, cold starts, CPU) took 115 s alone on a shared 2-core machine.
+# peer, three cold starts a round, CPU, the rounds loaded together) took 109 s of a 2 min 38 s run.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
