@@ -4,8 +4,9 @@
 //! Entry points are here; [`app`] serves HTTP (routes to [`webhook`] and [`api`], and turns
 //! errors into answers and log lines), [`queue`] consumes the campaign queue, [`durable`] is the
 //! call-session Durable Object. Below them: [`sessions`] and [`kv`] (the storage ports over KV and
-//! Durable Objects), [`fetch`] (outbound HTTP), [`http`] (bodies and answers) and [`env`]
-//! (bindings, configuration, the clock).
+//! Durable Objects), [`fetch`] (outbound HTTP), [`http`] (bodies and answers), [`env`]
+//! (bindings, configuration, the clock) and [`apart`] (a route's handler as its own wasm
+//! function).
 
 mod apart;
 mod api;
