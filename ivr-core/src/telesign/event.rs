@@ -341,14 +341,14 @@ impl fmt::Display for Field {
 
 /// Decodes a webhook body. Pass the raw bytes, the same ones the signature was checked over.
 ///
-/// The body is read in one pass into borrowed fields ([`Loose`]): only the fields this decoder
+/// The body is read in one pass into borrowed fields ([`Json`]): only the fields this decoder
 /// reads are kept, strings without escapes are not copied, and no `serde_json::Value` tree is
 /// built (but for the `data` of an event type this version does not know, kept as sent).
 pub fn decode_event(body: &[u8]) -> Result<Event, DecodeError> {
     let invalid_json = |detail: String| DecodeError {
         kind: DecodeErrorKind::InvalidJson(detail),
     };
-    let Shape::Object(root) =
+    let Json::Object(root) =
         serde_json::from_slice(body).map_err(|e| invalid_json(e.to_string()))?
     else {
         return Err(DecodeError {
@@ -367,7 +367,7 @@ pub fn decode_event(body: &[u8]) -> Result<Event, DecodeError> {
     let reference_id = reference_id.to_owned();
     let external_id =
         optional_string(root.get("external_id"), Field::Top("external_id"))?.map(str::to_owned);
-    let read_data = || Data::new(root.data.map(|data| *data));
+    let read_data = || Data::new(root.data);
 
     let kind = match name.as_str() {
         "incoming_call" => EventKind::IncomingCall(read_data()?.parties()?),
@@ -409,72 +409,20 @@ pub fn decode_event(body: &[u8]) -> Result<Event, DecodeError> {
     })
 }
 
-/// One JSON value as the decoder sees it: the types its fields may have, borrowed from the
-/// body where it can (a string with escapes is copied), and anything else as `Other`.
+/// One JSON value as the decoder sees it, borrowed from the body where it can (a string with
+/// escapes is copied): an object's [`FIELDS`] and its `data`, a list's first element, and the
+/// scalars its fields may be. Every value is read to its end, so that the syntax of the whole
+/// body is checked.
 #[derive(Debug)]
-enum Loose<'a> {
+enum Json<'a> {
     Null,
     Str(Cow<'a, str>),
     Unsigned(u64),
+    Object(Box<Object<'a>>),
+    /// A list, with its first element (the others read through).
+    List(Option<Box<Json<'a>>>),
+    /// A negative or fractional number, or a boolean.
     Other,
-}
-
-impl<'de> Deserialize<'de> for Loose<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(LooseVisitor)
-    }
-}
-
-struct LooseVisitor;
-
-impl<'de> Visitor<'de> for LooseVisitor {
-    type Value = Loose<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_unit<E>(self) -> Result<Loose<'de>, E> {
-        Ok(Loose::Null)
-    }
-
-    fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Loose<'de>, E> {
-        Ok(Loose::Str(Cow::Borrowed(text)))
-    }
-
-    fn visit_str<E>(self, text: &str) -> Result<Loose<'de>, E> {
-        Ok(Loose::Str(Cow::Owned(text.to_owned())))
-    }
-
-    fn visit_string<E>(self, text: String) -> Result<Loose<'de>, E> {
-        Ok(Loose::Str(Cow::Owned(text)))
-    }
-
-    fn visit_u64<E>(self, n: u64) -> Result<Loose<'de>, E> {
-        Ok(Loose::Unsigned(n))
-    }
-
-    fn visit_i64<E>(self, n: i64) -> Result<Loose<'de>, E> {
-        Ok(u64::try_from(n).map_or(Loose::Other, Loose::Unsigned))
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Loose<'de>, E> {
-        Ok(Loose::Other)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Loose<'de>, E> {
-        Ok(Loose::Other)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Loose<'de>, A::Error> {
-        while seq.next_element::<Loose>()?.is_some() {}
-        Ok(Loose::Other)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Loose<'de>, A::Error> {
-        while map.next_entry::<Loose, Loose>()?.is_some() {}
-        Ok(Loose::Other)
-    }
 }
 
 /// The fields this decoder reads, at the top level and in `data`: one list for both, so that one
@@ -498,99 +446,89 @@ const FIELDS: [&str; 15] = [
 ];
 
 /// One JSON object: the [`FIELDS`] it has, the last of a repeated key winning (as in a map), and
-/// its `data`. Every other key is read through (so that its syntax is checked) and dropped.
+/// its `data`. Every other key is read and dropped.
+#[derive(Debug)]
 struct Object<'a> {
-    values: [Option<Loose<'a>>; FIELDS.len()],
-    data: Option<Box<Shape<'a>>>,
+    values: [Option<Json<'a>>; FIELDS.len()],
+    data: Option<Json<'a>>,
 }
 
 impl<'a> Object<'a> {
-    fn get(&self, key: &str) -> Option<&Loose<'a>> {
+    fn get(&self, key: &str) -> Option<&Json<'a>> {
         let at = FIELDS.iter().position(|name| *name == key)?;
         self.values[at].as_ref()
     }
 }
 
-/// A JSON value as far as the decoder cares: an [`Object`], or what else it is. Every value is
-/// read to its end, so that the syntax of the whole body is checked.
-// An object is read once per JSON object of the body (two an event) and moved a few times: a
-// box would cost an allocation for each, a copy of its bytes (368 on a 64-bit host, fewer on
-// wasm32) costs less.
-#[allow(clippy::large_enum_variant)]
-enum Shape<'a> {
-    Null,
-    Object(Object<'a>),
-    /// A list, with its first element (the others read through).
-    List(Option<Box<Shape<'a>>>),
-    /// A string, number or boolean.
-    Scalar,
-}
-
-impl<'de> Deserialize<'de> for Shape<'de> {
+impl<'de> Deserialize<'de> for Json<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ShapeVisitor)
+        deserializer.deserialize_any(JsonVisitor)
     }
 }
 
-struct ShapeVisitor;
+struct JsonVisitor;
 
-impl<'de> Visitor<'de> for ShapeVisitor {
-    type Value = Shape<'de>;
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Json<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape<'de>, A::Error> {
+    fn visit_unit<E>(self) -> Result<Json<'de>, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Json<'de>, E> {
+        Ok(Json::Str(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<Json<'de>, E> {
+        Ok(Json::Str(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_string<E>(self, text: String) -> Result<Json<'de>, E> {
+        Ok(Json::Str(Cow::Owned(text)))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Json<'de>, E> {
+        Ok(Json::Unsigned(n))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Json<'de>, E> {
+        Ok(u64::try_from(n).map_or(Json::Other, Json::Unsigned))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Json<'de>, E> {
+        Ok(Json::Other)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Json<'de>, E> {
+        Ok(Json::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
+        let first = seq.next_element::<Json<'de>>()?.map(Box::new);
+        while seq.next_element::<Json>()?.is_some() {}
+        Ok(Json::List(first))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
         let mut object = Object {
             values: [const { None }; FIELDS.len()],
             data: None,
         };
-        while let Some(key) = map.next_key::<Loose<'de>>()? {
-            // JSON keys are strings; a deserializer whose keys are not is read through.
-            let Loose::Str(key) = key else {
-                map.next_value::<Loose>()?;
-                continue;
-            };
+        while let Some(key) = map.next_key::<Json<'de>>()? {
+            let value = map.next_value::<Json<'de>>()?;
+            // JSON keys are strings; a key of any other kind is dropped with its value.
+            let Json::Str(key) = key else { continue };
             if key == "data" {
-                object.data = Some(Box::new(map.next_value()?));
+                object.data = Some(value);
             } else if let Some(at) = FIELDS.iter().position(|name| *name == key) {
-                object.values[at] = Some(map.next_value()?);
-            } else {
-                map.next_value::<Loose>()?;
+                object.values[at] = Some(value);
             }
         }
-        Ok(Shape::Object(object))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape<'de>, A::Error> {
-        let first = seq.next_element::<Shape<'de>>()?.map(Box::new);
-        while seq.next_element::<Loose>()?.is_some() {}
-        Ok(Shape::List(first))
-    }
-
-    fn visit_unit<E>(self) -> Result<Shape<'de>, E> {
-        Ok(Shape::Null)
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Shape<'de>, E> {
-        Ok(Shape::Scalar)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Shape<'de>, E> {
-        Ok(Shape::Scalar)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Shape<'de>, E> {
-        Ok(Shape::Scalar)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Shape<'de>, E> {
-        Ok(Shape::Scalar)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Shape<'de>, E> {
-        Ok(Shape::Scalar)
+        Ok(Json::Object(Box::new(object)))
     }
 }
 
@@ -601,13 +539,13 @@ fn required_string<'v>(root: &'v Object<'_>, key: &'static str) -> Result<&'v st
 
 /// Missing, `null` and `""` are all "not given"; any other non-string is an error.
 fn optional_string<'v>(
-    value: Option<&'v Loose<'_>>,
+    value: Option<&'v Json<'_>>,
     field: Field,
 ) -> Result<Option<&'v str>, DecodeError> {
     match value {
-        None | Some(Loose::Null) => Ok(None),
-        Some(Loose::Str(text)) if text.is_empty() => Ok(None),
-        Some(Loose::Str(text)) => Ok(Some(text)),
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::Str(text)) if text.is_empty() => Ok(None),
+        Some(Json::Str(text)) => Ok(Some(text)),
         Some(_) => Err(DecodeError::invalid(field, "expected a string")),
     }
 }
@@ -617,31 +555,28 @@ fn optional_string<'v>(
 /// Telesign's Base Event table types `data` as "Dictionary, List" and the incoming_call table
 /// as a "list of dictionaries", while every example sends one object: we take an object, or
 /// the first element of a list, and read a missing or `null` `data` as empty.
-struct Data<'a>(Option<Object<'a>>);
+struct Data<'a>(Option<Box<Object<'a>>>);
 
 impl<'a> Data<'a> {
-    fn new(shape: Option<Shape<'a>>) -> Result<Self, DecodeError> {
-        let Some(shape) = shape else {
-            return Ok(Data(None));
-        };
-        match shape {
-            Shape::Null | Shape::List(None) => Ok(Data(None)),
-            Shape::Object(fields) => Ok(Data(Some(fields))),
-            Shape::List(Some(first)) => match *first {
-                Shape::Object(fields) => Ok(Data(Some(fields))),
+    fn new(data: Option<Json<'a>>) -> Result<Self, DecodeError> {
+        match data {
+            None | Some(Json::Null) | Some(Json::List(None)) => Ok(Data(None)),
+            Some(Json::Object(fields)) => Ok(Data(Some(fields))),
+            Some(Json::List(Some(first))) => match *first {
+                Json::Object(fields) => Ok(Data(Some(fields))),
                 _ => Err(DecodeError::invalid(
                     Field::Top("data"),
                     "expected a list of objects",
                 )),
             },
-            Shape::Scalar => Err(DecodeError::invalid(
+            Some(_) => Err(DecodeError::invalid(
                 Field::Top("data"),
                 "expected an object or a list of objects",
             )),
         }
     }
 
-    fn get(&self, key: &str) -> Option<&Loose<'a>> {
+    fn get(&self, key: &str) -> Option<&Json<'a>> {
         self.0.as_ref().and_then(|fields| fields.get(key))
     }
 
@@ -661,8 +596,8 @@ impl<'a> Data<'a> {
 
     fn unsigned(&self, key: &'static str) -> Result<Option<u64>, DecodeError> {
         match self.get(key) {
-            None | Some(Loose::Null) => Ok(None),
-            Some(Loose::Unsigned(n)) => Ok(Some(*n)),
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::Unsigned(n)) => Ok(Some(*n)),
             Some(_) => Err(DecodeError::invalid(
                 Field::Data(key),
                 "expected a non-negative integer",
