@@ -8,7 +8,9 @@
 // bindings cost more, so the figures are indicative; the cold start itself is measured in workerd
 // by `npm run bench` (bench/load.mjs). Usage: node bench/first-request.mjs [build-dir]; RUNS (5).
 import { execFileSync } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { register } from "node:module";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -35,8 +37,11 @@ export async function load(url, ctx, next) {
   return next(url, ctx);
 }`;
 
-/** The child: loads the worker, then plays the requests, a marker line before each. */
-async function child(build) {
+/**
+ * The child: loads the worker, then plays the first `steps` requests (all of them without a
+ * limit), a marker line before each and its time after.
+ */
+async function child(build, steps = Infinity) {
   globalThis.addEventListener ??= () => {};
   const { SECRETS } = await import("../scripts/harness/worker.mjs");
   const { signedEvent } = await import("./peers.mjs");
@@ -77,7 +82,7 @@ async function child(build) {
     }]),
     ["GET /healthz", () => new Request("http://localhost/healthz")],
   ];
-  for (const [name, request] of requests) {
+  for (const [name, request] of requests.slice(0, steps)) {
     console.log(`@@ ${name}`);
     const t = performance.now();
     const res = await app.fetch(request());
@@ -87,47 +92,67 @@ async function child(build) {
   }
 }
 
-/** One run of the child under `flags`: its steps, with V8's compile trace summed per step. */
-function run(build, flags) {
-  const out = execFileSync(process.execPath, [...flags, here, "--child", build], { encoding: "utf8", maxBuffer: 64 << 20 });
-  const steps = [];
-  for (const line of out.split("\n")) {
-    if (line.startsWith("@@ ms ")) steps.at(-1).ms = Number(line.slice(6));
-    else if (line.startsWith("@@ ")) steps.push({ name: line.slice(3), functions: 0, largest: null });
-    const m = /^Compiled function .*#(\d+) using \w+, took (\d+) ms .* bodysize (\d+)/.exec(line);
-    if (m && steps.length) {
-      const step = steps.at(-1);
-      step.functions++;
-      const [, index, ms, body] = m.map(Number);
-      if (!step.largest || body > step.largest.body) step.largest = { index, ms, body };
-    }
+/** One run of the child under `flags` (and `steps`): each step's name and time. */
+function run(build, flags, steps) {
+  const args = [...flags, here, "--child", build, ...(steps === undefined ? [] : [String(steps)])];
+  // Into a file, not a pipe: through a pipe, the end of V8's trace went missing.
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "first-request-")), "out.txt");
+  const fd = openSync(file, "w");
+  try {
+    execFileSync(process.execPath, args, { stdio: ["ignore", fd, "inherit"] });
+  } finally {
+    closeSync(fd);
   }
-  return steps;
+  const out = readFileSync(file, "utf8");
+  rmSync(path.dirname(file), { recursive: true });
+  const result = { steps: [], compiled: new Map() };
+  for (const line of out.split("\n")) {
+    if (line.startsWith("@@ ms ")) result.steps.at(-1).ms = Number(line.slice(6));
+    else if (line.startsWith("@@ ")) result.steps.push({ name: line.slice(3) });
+    const m = /^Compiled function .*#(\d+) using \w+, took (\d+) ms .* bodysize (\d+)/.exec(line);
+    if (m) result.compiled.set(Number(m[1]), { ms: Number(m[2]), body: Number(m[3]) });
+  }
+  return result;
+}
+
+/**
+ * The wasm functions each step compiles. V8's trace and the child's markers are written through
+ * different buffers, so lines cannot be told apart by step: the child is run traced once per
+ * step count instead, and a step's functions are those compiled with it and not without.
+ */
+function compiledPerStep(build, count) {
+  const runs = Array.from({ length: count }, (_, i) => run(build, ["--trace-wasm-compilation-times"], i).compiled);
+  return runs.map((compiled, i) => {
+    const before = i === 0 ? new Map() : runs[i - 1];
+    const added = [...compiled].filter(([index]) => !before.has(index));
+    const largest = added.reduce((big, [index, f]) => (!big || f.body > big.body ? { index, ...f } : big), null);
+    return { functions: added.length, largest };
+  });
 }
 
 /**
  * The parent: RUNS runs of the child with V8's default lazy compilation and as many with every
  * function compiled when the module is (`--no-wasm-lazy-compilation`), medians of each step's
- * time: their difference is about what compiling on first call costs that step. One more run
- * under `--trace-wasm-compilation-times` counts the functions each step compiled.
+ * time: their difference is about what compiling on first call costs that step. Runs under
+ * `--trace-wasm-compilation-times` count the functions each step compiled.
  */
 function parent(build) {
   const RUNS = Number(process.env.RUNS ?? 5);
   const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const times = (flags) => {
-    const runs = Array.from({ length: RUNS }, () => run(build, flags));
-    return runs[0].map((_, i) => median(runs.map((r) => r[i].ms)));
+    const runs = Array.from({ length: RUNS }, () => run(build, flags).steps);
+    return runs[0].map((step, i) => ({ name: step.name, ms: median(runs.map((r) => r[i].ms)) }));
   };
   const lazy = times([]);
   const eager = times(["--no-wasm-lazy-compilation"]);
-  const traced = run(build, ["--trace-wasm-compilation-times"]);
+  const traced = compiledPerStep(build, lazy.length);
   console.log(`${path.relative(root, build) || "."}, in Node ${process.versions.node} (V8 ${process.versions.v8}), medians of ${RUNS} runs:`);
   console.log("  step                            lazy (default)   all compiled at load   wasm functions compiled (lazy), the largest");
   traced.forEach((s, i) => {
     const largest = s.largest ? `, function ${s.largest.index}: ${s.largest.body} B of code, ${s.largest.ms} ms` : "";
-    console.log(`  ${s.name.padEnd(30)} ${lazy[i].toFixed(1).padStart(9)} ms ${eager[i].toFixed(1).padStart(16)} ms   ${String(s.functions).padStart(4)}${largest}`);
+    console.log(`  ${lazy[i].name.padEnd(30)} ${lazy[i].ms.toFixed(1).padStart(9)} ms ${eager[i].ms.toFixed(1).padStart(16)} ms   ${String(s.functions).padStart(4)}${largest}`);
   });
 }
 
-if (process.argv[2] === "--child") await child(process.argv[3]);
+if (process.argv[2] === "--child") await child(process.argv[3], process.argv[4] === undefined ? Infinity : Number(process.argv[4]));
 else parent(path.resolve(process.argv[2] ?? path.join(root, "build")));
