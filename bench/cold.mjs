@@ -5,8 +5,7 @@
 // the workerd's CPU time until ready and for the first call (/proc, in clock ticks); medians.
 // Usage: npm run bench:cold -- <build-dir> [<build-dir> ...]; COLD_ROUNDS (9).
 import path from "node:path";
-import { referenceId } from "../scripts/harness/events.mjs";
-import { CLK_TCK, cpuSeconds, newWorkerd, signedEvent, startWorkerPeer, workerdPids, workerPeer } from "./peers.mjs";
+import { CLK_TCK, coldStart, workerPeer } from "./peers.mjs";
 
 const ROUNDS = Number(process.env.COLD_ROUNDS ?? 9);
 const builds = process.argv.slice(2);
@@ -15,40 +14,24 @@ if (builds.length === 0) {
   process.exit(2);
 }
 
-/** One incoming_call of a fresh call, its wall time in ms. */
-async function incomingCall(url) {
-  const { body, headers } = signedEvent(0, referenceId());
-  const t0 = performance.now();
-  const res = await fetch(`${url}/webhook`, { method: "POST", headers, body });
-  const text = await res.text();
+/** One cold start of a peer with Miniflare options `options`, and a second call after it. */
+async function coldRun(name, options) {
   // The flow's first action (bench/load.mjs checks it byte for byte against its parity call).
-  if (res.status !== 200 || !text.includes('"jsonrpc":"2.0"')) throw new Error(`incoming_call answered ${res.status} ${text}`);
-  return performance.now() - t0;
-}
-
-/** One cold start of `name` (a label) with Miniflare options `peer`. */
-async function coldStart(name, options) {
-  const before = workerdPids();
-  const t0 = performance.now();
-  // Not migrated: a cold start measures the worker, not the harness (as bench/load.mjs does).
-  const peer = await startWorkerPeer(name, options, { migrate: false });
-  const ready = performance.now() - t0;
-  try {
-    const pid = newWorkerd(before);
-    const cpuReady = cpuSeconds(pid);
-    const first = await incomingCall(peer.url);
-    const cpuFirst = cpuSeconds(pid) - cpuReady;
-    const second = await incomingCall(peer.url);
-    return { ready, first, second, cpu_ready: 1000 * cpuReady, cpu_first: 1000 * cpuFirst };
-  } finally {
-    await peer.stop();
-  }
+  const check = (text) => text.includes('"jsonrpc":"2.0"');
+  const cold = await coldStart(name, { options, check, calls: 2 });
+  return {
+    ready: cold.ready_ms,
+    first: cold.first_request_ms,
+    second: cold.later_requests_ms[0],
+    cpu_ready: cold.cpu_ready_ms,
+    cpu_first: cold.cpu_ms - cold.cpu_ready_ms,
+  };
 }
 
 const peers = [...builds.map((b) => [path.relative(process.cwd(), b) || b, "rust", workerPeer("rust", path.resolve(b))]), ["js", "js", {}]];
 const runs = new Map(peers.map(([label]) => [label, []]));
 for (let round = 0; round < ROUNDS; round++) {
-  for (const [label, name, options] of peers) runs.get(label).push(await coldStart(name, options));
+  for (const [label, name, options] of peers) runs.get(label).push(await coldRun(name, options));
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`${ROUNDS} cold starts each, interleaved; medians (workerd CPU in ticks of ${1000 / CLK_TCK} ms):`);

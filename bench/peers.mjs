@@ -151,6 +151,50 @@ export function newWorkerd(before) {
   return fresh[0];
 }
 
+/**
+ * A cold start of a worker peer: a new Miniflare instance (a fresh workerd, the worker loaded from
+ * nothing; D1 not migrated, so that it measures the worker, not the harness) until it has answered
+ * an incoming_call, then `calls - 1` more of fresh calls, then disposed. `check(text)` says whether
+ * a reply is right. Times in ms; CPU is the fresh workerd's, until ready and until the first reply.
+ */
+export async function coldStart(name, { options = {}, check = () => true, calls = 1 } = {}) {
+  const before = workerdPids();
+  const t0 = performance.now();
+  const peer = await startWorkerPeer(name, options, { migrate: false });
+  const ready = performance.now();
+  try {
+    const pid = newWorkerd(before);
+    const cpuReady = cpuSeconds(pid);
+    /** One incoming_call of a fresh call: when it was answered. */
+    const incomingCall = async () => {
+      const { body, headers } = signedEvent(0, referenceId());
+      const res = await fetch(`${peer.url}/webhook`, { method: "POST", headers, body });
+      const text = await res.text();
+      if (res.status !== 200 || !check(text)) {
+        throw new Error(`${name} answered an incoming_call after a cold start with ${res.status} ${text}`);
+      }
+      return performance.now();
+    };
+    const answered = await incomingCall();
+    const cpuFirst = cpuSeconds(pid);
+    const later = [];
+    for (let i = 1; i < calls; i++) {
+      const sent = performance.now();
+      later.push((await incomingCall()) - sent);
+    }
+    return {
+      ms: answered - t0,
+      ready_ms: ready - t0, // until Miniflare's ready (workerd listening)
+      first_request_ms: answered - ready,
+      later_requests_ms: later,
+      cpu_ready_ms: 1000 * cpuReady,
+      cpu_ms: 1000 * cpuFirst, // the fresh workerd's CPU until the first reply
+    };
+  } finally {
+    await peer.stop();
+  }
+}
+
 /** startWorkerPeer, with the pid of the workerd it spawned (whose CPU time is the peer's). */
 export async function startMeasuredPeer(name, extra = {}) {
   const before = workerdPids();

@@ -6,7 +6,8 @@
 //! (`node --trace-wasm-compilation-times`), paid by the first request of every fresh isolate
 //! whatever its route. Handed over as a boxed future from a function that is never inlined, a
 //! route's state machine is its own function, compiled only when that route is first taken; each
-//! box is one allocation (two on an API route: its dispatch and its handler). See BENCHMARKS.md, "Cold start".
+//! box is one allocation (two on an API route: its dispatch and its handler). See BENCHMARKS.md,
+//! "Cold start".
 
 use std::future::Future;
 
