@@ -2,7 +2,7 @@
 // function the first time it is called (Liftoff, lazily), so a fresh isolate's first requests pay
 // for compiling every function on their path; this shows which, and how long each took.
 //
-// It runs the release build's own JS and wasm (build/ or the directory given) in this Node's V8
+// It runs the release build's own JS and wasm (build-test/ or the directory given) in this Node's V8
 // (`--trace-wasm-compilation-times`), with `cloudflare:workers` stubbed and the bindings played by
 // plain objects (a Map as KV, a D1 that finds no rows): not workerd, whose V8 is newer and whose
 // bindings cost more, so the figures are indicative; the cold start itself is measured in workerd
@@ -155,4 +155,4 @@ function parent(build) {
 }
 
 if (process.argv[2] === "--child") await child(process.argv[3], process.argv[4] === undefined ? Infinity : Number(process.argv[4]));
-else parent(path.resolve(process.argv[2] ?? path.join(root, "build")));
+else parent(path.resolve(process.argv[2] ?? path.join(root, "build-test")));

@@ -9,7 +9,7 @@
 //   floor  - bench/floor-worker, one KV get + one KV put + a constant reply;
 //   python - bench/python-bottle, the seeds' bottle handler (skipped if bottle is not installed).
 // Each autocannon connection plays one caller after another: every caller is a fresh reference_id
-// going through the cards path of bank_menu (7 signed events, see CALL in peers.mjs). Then rounds
+// going through the cards path of bank (7 signed events, see CALL in peers.mjs). Then rounds
 // with the workerd peers loaded at the same time, for CPU per event under the same conditions.
 // Environment: BENCH_ROUNDS (3), BENCH_CALLS (400 per peer per round, rounded up to a multiple of
 // the connections), BENCH_CONNECTIONS (8), BENCH_COLD_STARTS (3 per peer per round),

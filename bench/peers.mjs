@@ -15,7 +15,7 @@ export const FROM = "+15558675309";
 export const TO = "+15555550100";
 
 /**
- * The benchmarked call: the cards path of bank_menu, which makes no outbound request (the balance
+ * The benchmarked call: the cards path of bank, which makes no outbound request (the balance
  * path's fetch is covered by the parity check and the host benchmark instead). Each entry is the
  * event and its data; the reply status expected is 200 but for call_completed (204).
  */
@@ -59,7 +59,7 @@ async function outboundService(request) {
 }
 
 /** The Miniflare options of each worker peer; `build` is the Rust worker's build directory. */
-export function workerPeer(name, build = path.join(root, "build")) {
+export function workerPeer(name, build = path.join(root, "build-test")) {
   switch (name) {
     case "rust":
       return {

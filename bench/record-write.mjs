@@ -17,7 +17,7 @@ const quantile = (xs, q) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 };
 
-/** Plays `n` short bank_menu calls (incoming, the welcome's completion, call_completed), timing the last two. */
+/** Plays `n` short bank calls (incoming, the welcome's completion, call_completed), timing the last two. */
 async function play(w, n) {
   const midCall = [];
   const callEnd = [];

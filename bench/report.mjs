@@ -329,7 +329,7 @@ if (recordWrite) {
   lines.push(`| D1 refusing: KV outbox | ${f(recordWrite.outbox.mid_call)} | ${f(recordWrite.outbox.call_end)} |`);
   lines.push("");
 }
-lines.push("### Engine on the host (`cargo bench -p flows --bench engine`, divan)");
+lines.push("### Engine on the host (`cargo bench -p test-flows --bench engine`, divan)");
 lines.push("");
 if (engineRuns.length > 1) {
   const all = engineRuns.map((run) => medians(run).busiest_event).join(", ");

@@ -29,13 +29,13 @@ fi
 # BENCH_ENGINE_RUNS times (3) and report.mjs keeps the fastest run, naming the others.
 rm -f "$OUT"/engine.txt "$OUT"/engine.*.txt
 for i in $(seq 1 "${BENCH_ENGINE_RUNS:-3}"); do
-  echo "[bench] engine on the host (cargo bench -p flows --bench engine), run $i" >&2
-  cargo bench --quiet -p flows --bench engine | tee "$OUT/engine.$i.txt"
+  echo "[bench] engine on the host (cargo bench -p test-flows --bench engine), run $i" >&2
+  cargo bench --quiet -p test-flows --bench engine | tee "$OUT/engine.$i.txt"
 done
 
-# The build and the measurements of build/ under one lock, so no other build replaces it meanwhile.
+# The build of the test flows and the measurements of build-test/ under one lock, so no other build replaces it meanwhile.
 echo "[bench] release build, size, load" >&2
 rm -f "$OUT/named.wasm" # kept by this run's build only
-flock /tmp/wasm-build.lock sh -c "KEEP_NAMED_WASM='$OUT/named.wasm' bash scripts/build.sh > '$OUT/build.log' 2>&1 && node bench/size.mjs && node bench/load.mjs && node bench/record-write.mjs" || {
+flock /tmp/wasm-build.lock sh -c "KEEP_NAMED_WASM='$OUT/named.wasm' bash scripts/build.sh --test-flows > '$OUT/build.log' 2>&1 && node bench/size.mjs && node bench/load.mjs && node bench/record-write.mjs" || {
   echo "[bench] failed; the build log is $OUT/build.log" >&2; exit 1; }
 node bench/report.mjs

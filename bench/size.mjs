@@ -1,4 +1,4 @@
-// Size of the release build (build/): raw and gzip -9 of index_bg.wasm and index.js, the wasm's
+// Size of the release build of the test flows (build-test/): raw and gzip -9 of index_bg.wasm and index.js, the wasm's
 // custom sections, and, when twiggy is installed, what takes the room: the largest items and the
 // bytes of each crate, read from the same code with its function names (target/bench/named.wasm,
 // which `npm run bench` keeps). Writes target/bench/size.json.
@@ -88,11 +88,11 @@ function byCrate(rows) {
   return [...sizes].sort((a, b) => b[1] - a[1]).map(([crate, raw]) => ({ crate, raw }));
 }
 
-const files = ["build/index_bg.wasm", "build/index.js"].map((f) => {
+const files = ["build-test/index_bg.wasm", "build-test/index.js"].map((f) => {
   const file = path.join(root, f);
   return { file: f, raw: readFileSync(file).length, gzip9: gzip9(file) };
 });
-const wasm = path.join(root, "build/index_bg.wasm");
+const wasm = path.join(root, "build-test/index_bg.wasm");
 // The same code with its name section (kept by scripts/build.sh for `npm run bench`), if there.
 const named = path.join(root, "target/bench/named.wasm");
 const names = existsSync(named) && statSync(named).mtimeMs >= statSync(wasm).mtimeMs - 60_000 ? named : null;

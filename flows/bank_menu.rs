@@ -42,7 +42,7 @@ pub fn flow() -> Flow {
             .terminators("#")
             .timeout_ms(10_000)
             .inter_digit_timeout_ms(4_000)
-            .check(luhn_valid)
+            .check(luhn)
             .invalid("Sorry, that account number is not valid.")
             .retries(2)
             .fallback("goodbye")
@@ -106,27 +106,6 @@ pub fn flow() -> Flow {
         )
 }
 
-/// Account numbers carry a Luhn check digit: a mistyped number is caught before any lookup.
-fn luhn_valid(number: &str) -> bool {
-    let mut sum = 0;
-    for (i, c) in number.chars().rev().enumerate() {
-        let Some(d) = c.to_digit(10) else {
-            return false;
-        };
-        sum += if i % 2 == 1 {
-            let d2 = d * 2;
-            if d2 > 9 {
-                d2 - 9
-            } else {
-                d2
-            }
-        } else {
-            d
-        };
-    }
-    !number.is_empty() && sum % 10 == 0
-}
-
 fn balance_request(ctx: &Ctx) -> FetchRequest {
     let account = ctx.var("account").unwrap_or_default();
     FetchRequest::get(format!("{BALANCE_API}/{account}/balance"))
@@ -145,18 +124,4 @@ fn read_balance(ctx: &mut Ctx, response: &FetchResponse) -> Result<(), String> {
     };
     ctx.set_var("balance", balance);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::luhn_valid;
-
-    #[test]
-    fn luhn_check_digit() {
-        assert!(luhn_valid("79927398713"));
-        assert!(luhn_valid("12345674"));
-        assert!(!luhn_valid("12345678"));
-        assert!(!luhn_valid("1234567a"));
-        assert!(!luhn_valid(""));
-    }
 }

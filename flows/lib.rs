@@ -21,16 +21,6 @@ pub fn registry() -> Registry {
         .route("+15555550200", "agent_forwarding")
 }
 
-/// The examples of docs/writing-flows.md, compiled and run as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../docs/writing-flows.md")]
-pub struct WritingFlowsGuide;
-
-/// The Rust examples of the README, compiled and run as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-pub struct Readme;
-
 #[cfg(test)]
 mod tests {
     use ivr_core::flow::validate::validate_registry;

@@ -10,10 +10,14 @@ import { InteractiveCaller, ScriptedCaller, parseKeyScript, parseLegAnswers } fr
 import { DEFAULT_FROM, DEFAULT_PATIENCE_MS, DEFAULT_TO, simulateCall, urlWorker } from "./simulator/simulator.mjs";
 import { FakeTelesignApi } from "./simulator/telesign_api.mjs";
 import { positive as positiveNumber, readDevVars, usageExit } from "./simulator/cli.mjs";
+import { describeFlows, dialPlan, fetchFlows, numberOf } from "./simulator/flows.mjs";
 
 const USAGE = `usage: npm run call -- [options]
 
   --url URL            the worker (default http://127.0.0.1:8787, the one \`npm run dev\` serves)
+  --flows              list the worker's flows (GET /flows): the numbers that reach each inbound
+                       flow, the vars each outbound flow needs; then exit
+  --flow NAME          inbound: call the number that reaches the flow NAME (from GET /flows)
   --from NUMBER        inbound: the caller (default ${DEFAULT_FROM})
   --to NUMBER          inbound: the number called, which picks the flow (default ${DEFAULT_TO});
                        outbound: the number to call
@@ -69,6 +73,8 @@ async function main() {
     ({ values: args } = parseArgs({
       options: {
         url: { type: "string", default: "http://127.0.0.1:8787" },
+        flows: { type: "boolean", default: false },
+        flow: { type: "string" },
         from: { type: "string" },
         to: { type: "string" },
         keys: { type: "string" },
@@ -114,6 +120,27 @@ async function main() {
     usage("TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY are needed to sign events: put them in .dev.vars (`. scripts/setup.sh` creates it) or the environment");
   }
 
+  const worker = urlWorker(args.url);
+  // What the worker's flows are, when the options need it: asked of the worker itself.
+  let catalogue = null;
+  if (args.flows || args.flow != null || args.outbound) {
+    if (!secrets.apiToken) usage("API_TOKEN is needed to read the worker's flows (GET /flows): put it in .dev.vars or the environment");
+    try {
+      catalogue = await fetchFlows(worker, secrets.apiToken);
+    } catch (e) {
+      if (args.flows || args.flow != null) usage(`cannot read the worker's flows at ${args.url}: ${e.cause?.message ?? e.message}`);
+    }
+  }
+  if (args.flows) {
+    for (const line of describeFlows(catalogue)) console.log(line);
+    return 0;
+  }
+  if (args.flow != null) {
+    if (args.outbound) usage("--flow is for inbound calls; an outbound call names its flow with --outbound");
+    if (args.to) usage("--flow and --to both say which number to call: give one");
+    args.to = numberOf(dialPlan(catalogue), args.flow) ?? usage(`no inbound flow \`${args.flow}\` in the worker: \`npm run call -- --flows\` lists them`);
+  }
+
   let legAnswers = [];
   let caller;
   try {
@@ -137,6 +164,10 @@ async function main() {
       if (eq < 1) usage(`--var takes NAME=VALUE, not \`${pair}\``);
       vars[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
+    const needed = catalogue?.flows?.find((f) => f.name === args.outbound && f.direction === "outbound");
+    if (catalogue && !needed) usage(`no outbound flow \`${args.outbound}\` in the worker: \`npm run call -- --flows\` lists them`);
+    const missing = (needed?.needs ?? []).filter((v) => !(v in vars));
+    if (missing.length) usage(`the flow ${args.outbound} needs ${missing.map((v) => `--var ${v}=...`).join(" ")}`);
     api = new FakeTelesignApi(secrets);
     const port = Number(args["api-port"]);
     let apiUrl;
@@ -163,7 +194,7 @@ async function main() {
   let result;
   try {
     result = await simulateCall({
-      worker: urlWorker(args.url),
+      worker,
       secrets,
       caller,
       from: args.from ?? DEFAULT_FROM,

@@ -39,7 +39,7 @@ const CALLER_ID = "+15555551212";
  * passing for lost data, and answers slower than that assumption are counted apart (`slow answers`).
  */
 export const SOAK_PATIENCE_MS = 30_000;
-/** bank_menu's balance API answers 503 for this account (a Luhn-valid number). */
+/** bank's balance API answers 503 for this account (a Luhn-valid number). */
 const UNAVAILABLE_ACCOUNT = "00000000";
 
 const BANK = "+15555551212";
@@ -51,7 +51,7 @@ const AGENTS = "+15555550200";
  * is placed, default the test clock's Monday morning) and what the worker
  * must keep. `answers` are [step, digits, result] in order; `visited` the steps entered; `failures`
  * [step, status] of the prompts Telesign could not play; `vars` values the record must hold.
- * Written from the flows in flows/ and docs/call-behaviour.md, not from the worker's answers.
+ * Written from the test flows in tests/flows/ and docs/call-behaviour.md, not from the worker's answers.
  */
 export const SCENARIOS = [
   {
@@ -223,7 +223,7 @@ export const SCENARIOS = [
   },
   {
     name: "reminder: hear it again, confirm",
-    outbound: "appointment_reminder",
+    outbound: "reminder",
     keys: "9,1",
     outcome: "completed",
     answers: [["reminder", "9", "repeat"], ["reminder", "1", "accepted"]],
@@ -232,7 +232,7 @@ export const SCENARIOS = [
   },
   {
     name: "reminder: a wrong key, cancel",
-    outbound: "appointment_reminder",
+    outbound: "reminder",
     keys: "5,2",
     outcome: "completed",
     answers: [["reminder", "5", "invalid"], ["reminder", "2", "accepted"]],
@@ -241,7 +241,7 @@ export const SCENARIOS = [
   },
   {
     name: "reminder: no answer at all",
-    outbound: "appointment_reminder",
+    outbound: "reminder",
     keys: "-,-,-",
     outcome: "completed",
     answers: [["reminder", "", "no_input"], ["reminder", "", "no_input"], ["reminder", "", "no_input"]],
@@ -249,7 +249,7 @@ export const SCENARIOS = [
   },
   {
     name: "reminder: picked up before Telesign's 202 reached the worker, confirm",
-    outbound: "appointment_reminder",
+    outbound: "reminder",
     early: true,
     keys: "1",
     outcome: "completed",
@@ -259,7 +259,7 @@ export const SCENARIOS = [
   },
   {
     name: "reminder: nobody picks up",
-    outbound: "appointment_reminder",
+    outbound: "reminder",
     answer: false,
     outcome: "dial_failed",
     answers: [],
@@ -268,11 +268,11 @@ export const SCENARIOS = [
 ];
 
 /** The flows the scenarios cover. */
-export const FLOWS = ["bank_menu", "agent_forwarding", "appointment_reminder"];
+export const FLOWS = ["bank", "forwarding", "reminder"];
 
 function flowOf(scenario) {
   if (scenario.outbound) return scenario.outbound;
-  return scenario.to === AGENTS ? "agent_forwarding" : "bank_menu";
+  return scenario.to === AGENTS ? "forwarding" : "bank";
 }
 
 /** A small seeded PRNG (mulberry32), so that a soak can be run again exactly. */

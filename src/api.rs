@@ -32,6 +32,9 @@ use crate::records::{Records, MOVES_PER_RUN};
 use crate::sessions::Sessions;
 use ivr_core::pipeline::keys::RECORD_PREFIX;
 
+/// The flows compiled into this build, written by build.rs from `ivr_core::flow::catalogue`.
+const FLOWS: &str = include_str!(concat!(env!("OUT_DIR"), "/flows.json"));
+
 /// Answers one route of the call API.
 pub async fn handle(
     route: ApiRoute,
@@ -65,6 +68,7 @@ pub async fn handle(
         }
         ApiRoute::ListCalls => apart(list_calls(records.db()?, filter(req, Use::List)?)).await,
         ApiRoute::ExportCalls => export_calls(records.db()?.clone(), filter(req, Use::Export)?),
+        ApiRoute::Flows => json_text_response(200, FLOWS.to_owned()),
         ApiRoute::FlowStats(flow) => {
             let filter = filter(req, Use::Stats)?;
             apart(flow_stats(records.db()?, &flow, filter)).await

@@ -31,10 +31,15 @@ pub fn config(env: &Env) -> &'static Config {
     CONFIG.get_or_init(|| Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string())))
 }
 
-/// The flows compiled into the worker, built once per isolate.
+/// The flows compiled into the worker, built once per isolate: yours (`flows/`), or the
+/// project's test flows (`tests/flows/`) in the build the end-to-end tests run.
 pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(flows::registry)
+    #[cfg(feature = "test-flows")]
+    let flows = test_flows::registry;
+    #[cfg(not(feature = "test-flows"))]
+    let flows = flows::registry;
+    REGISTRY.get_or_init(flows)
 }
 
 /// Milliseconds since the epoch: `Date.now()`, without the `Date` object `worker::Date` makes.

@@ -1,4 +1,4 @@
-// The bank phone tree of flows/bank_menu.rs written the way a JavaScript user would write it
+// The bank phone tree of tests/flows/bank.rs (a test flow) written the way a JavaScript user would write it
 // instead of using this project: one module worker, the flow as a table, the same KV reads and
 // writes as the Rust worker (JSON text under session:<reference_id>, the call record under
 // call:<reference_id> with metadata, the session deleted when the call ends), the same signature
@@ -183,7 +183,7 @@ function newSession(id, data) {
   const now = Date.now();
   return {
     reference_id: id,
-    flow: "bank_menu",
+    flow: "bank",
     direction: "inbound",
     from: data.from ?? null,
     to: data.to ?? null,

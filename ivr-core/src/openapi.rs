@@ -150,6 +150,15 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
+        path: "/flows",
+        id: "listFlows",
+        summary: "The flows compiled in: which numbers reach each, the vars an outbound flow needs, its steps and its diagram",
+        access: Access::Token(Scope::Read),
+        status: 200,
+        errors: &[],
+    },
+    Operation {
+        method: "get",
         path: "/flows/{name}/stats",
         id: "flowStats",
         summary: "A flow's funnel: calls, outcomes, and per step visits, exits, entries and time",
@@ -308,6 +317,9 @@ fn operation(op: &Operation, registry: &Registry) -> Value {
         }
         "migrateRecords" => {
             json!({"description": "Moved", "content": {"application/json": {"schema": {"type": "object", "required": ["moved", "remaining"], "properties": {"moved": {"type": "integer"}, "remaining": {"type": "boolean"}}}}}})
+        }
+        "listFlows" => {
+            json!({"description": "The flows", "content": {"application/json": {"schema": {"type": "object", "required": ["flows"], "properties": {"flows": {"type": "array", "items": {"type": "object", "required": ["name", "direction", "language", "numbers", "default_inbound", "needs", "steps", "diagram"]}}}}}}})
         }
         "exportCalls" => {
             json!({"description": "The records, a header row first", "content": {"text/csv": {"schema": {"type": "string"}}}})
@@ -571,6 +583,7 @@ mod tests {
             ApiRoute::PlaceCall,
             ApiRoute::ListCalls,
             ApiRoute::ExportCalls,
+            ApiRoute::Flows,
             ApiRoute::FlowStats(String::new()),
             ApiRoute::MigrateRecords,
             ApiRoute::Call(String::new()),
@@ -636,7 +649,7 @@ mod tests {
             assert_ne!(schema, &json!({}), "field {f} has no schema");
         }
         let paths = doc["paths"].as_object().map(|p| p.len());
-        assert_eq!(paths, Some(10));
+        assert_eq!(paths, Some(11));
         assert_eq!(
             doc["paths"]["/calls"]["post"]["security"],
             json!([{"bearer": ["dial"]}])

@@ -28,6 +28,8 @@ pub enum ApiRoute {
     ExportCalls,
     /// `GET /calls/<reference_id>`: one call, live or ended.
     Call(String),
+    /// `GET /flows`: the flows compiled in, their numbers, vars and diagrams.
+    Flows,
     /// `GET /flows/<name>/stats`: the per-step funnel of one flow's calls.
     FlowStats(String),
     /// `POST /campaigns`: dial a flow to many numbers.
@@ -47,6 +49,7 @@ impl ApiRoute {
             ApiRoute::ListCalls
             | ApiRoute::ExportCalls
             | ApiRoute::Call(_)
+            | ApiRoute::Flows
             | ApiRoute::FlowStats(_)
             | ApiRoute::Campaign(_) => Scope::Read,
         }
@@ -64,6 +67,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         "/calls.csv" => ("GET", Route::Api(ApiRoute::ExportCalls)),
         "/records/migrate" => ("POST", Route::Api(ApiRoute::MigrateRecords)),
         "/campaigns" => ("POST", Route::Api(ApiRoute::StartCampaign)),
+        "/flows" => ("GET", Route::Api(ApiRoute::Flows)),
         _ => match (segment(path, "/calls/"), segment(path, "/campaigns/")) {
             (Some(id), _) => ("GET", Route::Api(ApiRoute::Call(id.to_owned()))),
             (_, Some(id)) => ("GET", Route::Api(ApiRoute::Campaign(id.to_owned()))),

@@ -1,6 +1,8 @@
-// Starts the release build (build/worker/shim.mjs) in workerd through Miniflare 4, with a real local
-// KV namespace SESSIONS, the way `wrangler dev` runs it. Shared by the end-to-end tests (tests/e2e/)
-// and the soak (scripts/soak.mjs); the benchmarks (bench/) use its SECRETS.
+// Starts a release build in workerd through Miniflare 4, with a real local KV namespace SESSIONS,
+// the way `wrangler dev` runs it: the build of the project's test flows (build-test/, from
+// `scripts/build.sh --test-flows`) unless told otherwise, so that the tests never depend on the
+// flows in flows/, which belong to their owner. Shared by the end-to-end tests (tests/e2e/) and the
+// soak (scripts/soak.mjs); the benchmarks (bench/) use its SECRETS.
 import { Miniflare } from "miniflare";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -13,6 +15,11 @@ export const SECRETS = {
   TELESIGN_API_KEY: "bXktMzItYnl0ZS10ZWxlc2lnbi1hcGkta2V5LTAwMDE=",
   API_TOKEN: "test-token",
 };
+
+/** The build with the project's test flows (tests/flows/), which the tests drive. */
+export const TEST_BUILD = "build-test";
+/** The build with your flows (flows/), as `wrangler dev` and `wrangler deploy` build it. */
+export const USER_BUILD = "build";
 
 /** The campaign queue, as wrangler.toml binds it (producer and consumer in the same worker). */
 export const CAMPAIGN_QUEUE = "campaign-dials";
@@ -57,14 +64,14 @@ export async function liveSession(worker, reference) {
 export { TEST_CLOCK_HEADER } from "../simulator/telesign.mjs";
 
 /**
- * Starts the worker. `bindings` override or add vars; `outboundService` intercepts the worker's
+ * Starts the worker (`build`: TEST_BUILD, or USER_BUILD for your flows). `bindings` override or add vars; `outboundService` intercepts the worker's
  * outbound fetch (the fake Telesign API). The campaign queue runs too: Miniflare delivers its
  * batches to the worker's queue handler after at most a second. `testClock` (default on) adds
  * the TEST_CLOCK service binding, so that the `x-test-clock-ms` header of a /webhook request sets
  * the engine's time for that event (the simulator's clock: minutes of prompt timeouts in
  * milliseconds). wrangler.toml declares no such binding: a deployed worker ignores the header.
  */
-export async function startWorker({ bindings = {}, outboundService, apiRateLimit = 1000, testClock = true, port } = {}) {
+export async function startWorker({ bindings = {}, outboundService, apiRateLimit = 1000, testClock = true, port, build = TEST_BUILD } = {}) {
   // Every line the worker logs (console.log/warn/error), for tests that read the logs.
   const logs = [];
   const collect = (stream) => {
@@ -85,8 +92,8 @@ export async function startWorker({ bindings = {}, outboundService, apiRateLimit
       collect(stderr);
     },
     modules: true,
-    scriptPath: path.join(root, "build/worker/shim.mjs"),
-    modulesRoot: path.join(root, "build"),
+    scriptPath: path.join(root, build, "worker/shim.mjs"),
+    modulesRoot: path.join(root, build),
     modulesRules: [
       { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
       { type: "CompiledWasm", include: ["**/*.wasm"] },

@@ -11,17 +11,14 @@
 //
 // Layering: scripts/phone.mjs (CLI) -> this file -> ../simulator/*; the page is static files.
 
-import { readFile, readdir } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { serveFetch } from "../simulator/serve.mjs";
 import { simulateCall, urlWorker } from "../simulator/simulator.mjs";
+import { dialPlan, fetchFlows } from "../simulator/flows.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, "../..");
-
-/** The numbers that reach each inbound sample flow (the worker's routing). */
-export const INBOUND_NUMBERS = { "+15555551212": "bank_menu", "+15555550200": "agent_forwarding" };
 
 const STATIC = {
   "/": ["page/index.html", "text/html; charset=utf-8"],
@@ -150,6 +147,16 @@ export async function startPhone({ worker, workerUrl = "http://127.0.0.1:8787", 
 
   const json = (body, status = 200) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
+  /** The worker's flows (GET /flows), asked again at most every few seconds. */
+  let catalogue = null;
+  let askedAt = 0;
+  async function flows() {
+    if (catalogue && Date.now() - askedAt < 3000) return catalogue;
+    catalogue = await fetchFlows(phone.worker, phone.secrets.apiToken);
+    askedAt = Date.now();
+    return catalogue;
+  }
+
   function place(body) {
     const id = String(++nextId);
     const call = new PhoneCall(id, phone);
@@ -198,22 +205,25 @@ export async function startPhone({ worker, workerUrl = "http://127.0.0.1:8787", 
     }
     if (p === "/favicon.ico") return new Response(null, { status: 204 });
     if (request.method === "GET" && p === "/api/config") {
-      return json({ worker: phone.workerUrl, testClock, outbound: Boolean(api), numbers: INBOUND_NUMBERS });
+      let plan = { numbers: {}, outbound: [], names: [] };
+      let flowsError = null;
+      try {
+        plan = dialPlan(await flows());
+      } catch (e) {
+        flowsError = `cannot read the worker's flows at ${phone.workerUrl}: ${e.cause?.message ?? e.message}`;
+      }
+      return json({ worker: phone.workerUrl, testClock, outbound: Boolean(api), ...plan, flowsError });
     }
     const flow = p.match(/^\/flows\/([a-z0-9_]+)\.mmd$/);
     if (request.method === "GET" && flow) {
-      try {
-        return new Response(await readFile(path.join(root, "docs/flows", `${flow[1]}.mmd`)), { headers: { "content-type": "text/plain; charset=utf-8" } });
-      } catch {
-        return new Response(`no diagram for flow ${flow[1]} in docs/flows/`, { status: 404 });
-      }
+      const found = (await flows().catch(() => null))?.flows?.find((f) => f.name === flow[1]);
+      if (!found) return new Response(`the worker has no flow ${flow[1]}`, { status: 404 });
+      return new Response(found.diagram, { headers: { "content-type": "text/plain; charset=utf-8" } });
     }
     if (request.method === "GET" && p === "/api/flows") {
-      const names = (await readdir(path.join(root, "docs/flows")).catch(() => []))
-        .filter((f) => /^[a-z0-9_]+\.mmd$/.test(f))
-        .map((f) => f.slice(0, -4))
-        .sort();
-      return json({ flows: names });
+      const { status, body } = await askWorker("/flows");
+      if (status !== 200) return json(body, status);
+      return json({ flows: (body.flows ?? []).map((f) => f.name) });
     }
     const stats = p.match(/^\/api\/flows\/([^/]+)\/stats$/);
     if (request.method === "GET" && stats) {
@@ -263,22 +273,27 @@ export async function startPhone({ worker, workerUrl = "http://127.0.0.1:8787", 
       if (value) query.set(key, value);
     }
     const q = query.toString();
+    const { status, body } = await askWorker(`/flows/${encodeURIComponent(name)}/stats${q ? `?${q}` : ""}`);
+    return json(body, status);
+  }
+
+  /**
+   * A GET of the worker's API with the token: `{ status, body }`, the worker's JSON as it is; a
+   * worker that cannot be reached is a 502 `{ error: { code: "worker_unreachable", message } }`.
+   */
+  async function askWorker(p) {
     let res;
     try {
-      res = await phone.worker.fetch(`/flows/${encodeURIComponent(name)}/stats${q ? `?${q}` : ""}`, {
-        headers: { authorization: `Bearer ${phone.secrets.apiToken}` },
-      });
+      res = await phone.worker.fetch(p, { headers: { authorization: `Bearer ${phone.secrets.apiToken}` } });
     } catch (e) {
-      return json({ error: { code: "worker_unreachable", message: `cannot reach the worker at ${phone.workerUrl}: ${e.cause?.message ?? e.message}` } }, 502);
+      return { status: 502, body: { error: { code: "worker_unreachable", message: `cannot reach the worker at ${phone.workerUrl}: ${e.cause?.message ?? e.message}` } } };
     }
     const text = await res.text();
-    let body;
     try {
-      body = JSON.parse(text);
+      return { status: res.status, body: JSON.parse(text) };
     } catch {
-      body = { error: { code: "not_json", message: `the worker answered HTTP ${res.status}: ${text.slice(0, 200)}` } };
+      return { status: res.status, body: { error: { code: "not_json", message: `the worker answered HTTP ${res.status}: ${text.slice(0, 200)}` } } };
     }
-    return json(body, res.status);
   }
 
   function pendingHangup(call) {

@@ -120,7 +120,7 @@ export function callEndEvents() {
 /**
  * Whether Telesign could post `event` (with `data`) as the genuine next event of the call, `elapsedMs`
  * after it got `lastAction` (the last action, null when the last event needed none, such as a bridged
- * leg answering). The same oracle as `could_follow` in flows/tests/engine/caller.rs, stated from
+ * leg answering). The same oracle as `could_follow` in tests/flows/tests/engine/caller.rs, stated from
  * Telesign's side: what its pages list after each action (the generated completions), plus two
  * readings the engine documents:
  * - a digit_collection_timeout comes no sooner than the prompt's collect_digits.timeout after the

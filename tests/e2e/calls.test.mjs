@@ -35,7 +35,7 @@ function placeCall(body, headers = AUTH) {
 
 const reminder = (extra = {}) => ({
   to: TO,
-  flow: "appointment_reminder",
+  flow: "reminder",
   vars: { name: "Alex", when: "Tuesday at 2 PM" },
   ...extra,
 });
@@ -79,10 +79,10 @@ test("bad requests are refused with stable codes before anything is sent to Tele
     ["{", 400, "invalid_json"],
     ["[]", 400, "invalid_body"],
     [{ ...reminder(), extra: 1 }, 400, "unknown_field"],
-    [{ flow: "appointment_reminder" }, 400, "missing_field"],
+    [{ flow: "reminder" }, 400, "missing_field"],
     [reminder({ to: "555-1212" }), 422, "invalid_number"],
     [reminder({ flow: "no_such_flow" }), 422, "unknown_flow"],
-    [reminder({ flow: "bank_menu" }), 422, "unknown_flow"],
+    [reminder({ flow: "bank" }), 422, "unknown_flow"],
     [reminder({ vars: { name: 5 } }), 422, "invalid_vars"],
     [reminder({ caller_id_number: "12" }), 422, "invalid_caller_id"],
     [reminder({ external_id: "cmp_reserved_1" }), 422, "invalid_external_id"],
@@ -135,7 +135,7 @@ test("the dial request is exactly Telesign's and the session is stored under the
   });
 
   const session = await w.session(reference);
-  assert.equal(session.flow, "appointment_reminder");
+  assert.equal(session.flow, "reminder");
   assert.equal(session.direction, "outbound");
   assert.equal(session.wait, "answer");
   assert.equal(session.external_id, "order-17");
@@ -226,7 +226,7 @@ test("a full outbound call: POST /calls, dial_completed, digits, call_completed,
   const record = ended.body.call;
   assert.equal(record.reference_id, reference);
   assert.equal(record.external_id, externalId);
-  assert.equal(record.flow, "appointment_reminder");
+  assert.equal(record.flow, "reminder");
   assert.equal(record.direction, "outbound");
   assert.equal(record.outcome, "completed");
   assert.equal(record.vars.choice, "confirmed");
@@ -276,7 +276,7 @@ test("a dial_completed with status failed ends in a dial_failed record", async (
   assert.equal(ended.body.state, "ended");
   assert.equal(ended.body.call.outcome, "dial_failed");
   assert.equal(ended.body.call.status, "failed");
-  assert.equal(ended.body.call.flow, "appointment_reminder");
+  assert.equal(ended.body.call.flow, "reminder");
 });
 
 test("Telesign's other answers map to clear responses and leave a record, nothing else", async () => {
@@ -312,11 +312,11 @@ test("Telesign's other answers map to clear responses and leave a record, nothin
 });
 
 test("GET /calls lists records by flow with a KV cursor", async () => {
-  const all = await get("/calls?flow=appointment_reminder&limit=100");
+  const all = await get("/calls?flow=reminder&limit=100");
   assert.equal(all.status, 200);
   assert.ok(all.body.calls.length >= 3, `${all.body.calls.length} records`);
-  assert.ok(all.body.calls.every((c) => c.flow === "appointment_reminder"));
-  assert.deepEqual((await get("/calls?flow=bank_menu")).body, { calls: [], cursor: null });
+  assert.ok(all.body.calls.every((c) => c.flow === "reminder"));
+  assert.deepEqual((await get("/calls?flow=bank")).body, { calls: [], cursor: null });
 
   const seen = [];
   let cursor = null;

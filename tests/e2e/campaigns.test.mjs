@@ -55,7 +55,7 @@ async function waitFor(id, done, what) {
 }
 
 test("campaign routes want the bearer token", async () => {
-  const res = await startCampaign({ flow: "appointment_reminder", numbers: [`+${OK}`] }, {});
+  const res = await startCampaign({ flow: "reminder", numbers: [`+${OK}`] }, {});
   assert.equal(res.status, 401);
   assert.match(res.headers.get("www-authenticate"), /^Bearer /);
   const get = await w.fetch("/campaigns/0123456789abcdef0123456789abcdef");
@@ -64,14 +64,14 @@ test("campaign routes want the bearer token", async () => {
 
 test("numbers are validated up front and nothing is queued for a bad campaign", async () => {
   const cases = [
-    [{ flow: "appointment_reminder", numbers: [`+${OK}`, "12345"] }, 422, "invalid_number", /numbers\[1\]/],
-    [{ flow: "appointment_reminder", numbers: [`+${OK}`, OK] }, 422, "duplicate_number", /numbers\[1\]/],
-    [{ flow: "appointment_reminder", numbers: [] }, 422, "invalid_numbers", /1 to 50000/],
-    [{ flow: "bank_menu", numbers: [`+${OK}`] }, 422, "unknown_flow", /inbound/],
-    [{ flow: "appointment_reminder" }, 400, "missing_field", /numbers/],
-    [{ flow: "appointment_reminder", numbers: [`+${OK}`], vars: { a: 1 } }, 422, "invalid_vars", /string/],
-    [{ flow: "appointment_reminder", numbers: [`+${OK}`], vars: { name: "Sam" } }, 422, "missing_vars", /missing: when/],
-    [{ flow: "appointment_reminder", numbers: [`+${OK}`], ...VARS, max_call_duration: 0 }, 422, "invalid_dial_option", /max_call_duration/],
+    [{ flow: "reminder", numbers: [`+${OK}`, "12345"] }, 422, "invalid_number", /numbers\[1\]/],
+    [{ flow: "reminder", numbers: [`+${OK}`, OK] }, 422, "duplicate_number", /numbers\[1\]/],
+    [{ flow: "reminder", numbers: [] }, 422, "invalid_numbers", /1 to 50000/],
+    [{ flow: "bank", numbers: [`+${OK}`] }, 422, "unknown_flow", /inbound/],
+    [{ flow: "reminder" }, 400, "missing_field", /numbers/],
+    [{ flow: "reminder", numbers: [`+${OK}`], vars: { a: 1 } }, 422, "invalid_vars", /string/],
+    [{ flow: "reminder", numbers: [`+${OK}`], vars: { name: "Sam" } }, 422, "missing_vars", /missing: when/],
+    [{ flow: "reminder", numbers: [`+${OK}`], ...VARS, max_call_duration: 0 }, 422, "invalid_dial_option", /max_call_duration/],
   ];
   for (const [body, status, code, message] of cases) {
     const res = await startCampaign(body);
@@ -80,7 +80,7 @@ test("numbers are validated up front and nothing is queued for a bad campaign", 
     assert.equal(error.code, code);
     assert.match(error.message, message);
   }
-  const huge = JSON.stringify({ flow: "appointment_reminder", numbers: Array(80_000).fill("+15555550001") });
+  const huge = JSON.stringify({ flow: "reminder", numbers: Array(80_000).fill("+15555550001") });
   const res = await startCampaign(huge);
   assert.equal(res.status, 413);
   assert.equal((await res.json()).error.code, "payload_too_large");
@@ -106,7 +106,7 @@ test("a campaign with a rejected number and a rate-limited one", async () => {
   telesign.answerFor(LIMITED, answers.rateLimited("1"), answers.accepted(limitedReference));
 
   const res = await startCampaign({
-    flow: "appointment_reminder",
+    flow: "reminder",
     numbers: [`+${OK}`, `+${BLOCKED}`, `+${LIMITED}`],
     vars: { name: "Sam", when: "Friday at 9 AM" },
     record_call: true,
@@ -121,7 +121,7 @@ test("a campaign with a rejected number and a rate-limited one", async () => {
 
   const dialled = await waitFor(id, (c) => c.dialing === 2 && c.failed === 1, "2 dialing and 1 failed");
   assert.deepEqual(dialled.counts, { total: 3, queued: 0, dialing: 2, answered: 0, failed: 1, completed: 0 });
-  assert.equal(dialled.flow, "appointment_reminder");
+  assert.equal(dialled.flow, "reminder");
   assert.equal(dialled.finished, false);
 
   // Each number was dialled with its campaign external id; the rate-limited one twice, the
@@ -165,7 +165,7 @@ test("a campaign with a rejected number and a rate-limited one", async () => {
   assert.deepEqual(done.counts, { total: 3, queued: 0, dialing: 0, answered: 0, failed: 2, completed: 1 });
   assert.equal(done.finished, true);
 
-  const calls = await w.fetch("/calls?flow=appointment_reminder&limit=100", { headers: AUTH });
+  const calls = await w.fetch("/calls?flow=reminder&limit=100", { headers: AUTH });
   const outcomes = (await calls.json()).calls.map((c) => c.outcome).sort();
   assert.deepEqual(outcomes, ["completed", "dial_failed", "dial_rejected"]);
 });

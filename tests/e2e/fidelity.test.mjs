@@ -4,7 +4,7 @@
 // call does not wait for, redeliveries told apart by time, a hang-up while a slow step runs, an
 // outbound call answered before Telesign's 202 arrived, and Basic credentials on the event URL.
 // Each expectation is docs/call-behaviour.md's (the table it has for every event in every state) or
-// Telesign's pages (/work/shared/telesign-voice/), with the texts of flows/bank_menu.rs; the calls
+// Telesign's pages (/work/shared/telesign-voice/), with the texts of tests/flows/bank.rs; the calls
 // run on the harness's test clock (x-test-clock-ms), so a prompt's timeout passes without waiting.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
@@ -17,7 +17,7 @@ import { FakeTelesignApi } from "../../scripts/simulator/telesign_api.mjs";
 const secrets = { customerId: SECRETS.TELESIGN_CUSTOMER_ID, apiKey: SECRETS.TELESIGN_API_KEY, apiToken: SECRETS.API_TOKEN };
 const AGENTS = "+15555550200";
 const TELESIGN_API_URL = "https://telesign.test/v2/voice";
-/** bank_menu's texts (flows/bank_menu.rs). */
+/** bank's texts (tests/flows/bank.rs). */
 const TEXT = {
   welcome: "Thank you for calling Example Bank.",
   menu: "For your account balance, press 1",
@@ -60,7 +60,7 @@ function assertSpeak(reply, text, { collects } = {}) {
   return reply.action;
 }
 
-/** A bank_menu call up to its main menu: [call, welcome reply, menu reply]. */
+/** A bank call up to its main menu: [call, welcome reply, menu reply]. */
 async function atMainMenu(options = {}) {
   const call = new Call(w, options);
   const welcome = await call.incoming();
@@ -270,7 +270,7 @@ describe("events the call does not wait for", () => {
   });
 
   test("after the worker hung up: 204", async () => {
-    // bank_menu: cards (event 3), lost card (4), goodbye (5), hangup (6); then a late event 4.
+    // bank: cards (event 3), lost card (4), goodbye (5), hangup (6); then a late event 4.
     const r = await simulate({ keys: "2,1", reorder: 6 });
     const late = r.exchange.find((e) => e.stale_of != null);
     assert.ok(late, r.transcript);
@@ -361,7 +361,7 @@ describe("an outbound call answered before Telesign's 202 reached the worker", (
     const before = api.dials().length;
     const r = await simulate({
       keys: "1",
-      outbound: { flow: "appointment_reminder", to: "+15558675310", vars: { name: "Alex", when: "Tuesday at 2 PM" }, api, early: true },
+      outbound: { flow: "reminder", to: "+15558675310", vars: { name: "Alex", when: "Tuesday at 2 PM" }, api, early: true },
     });
     assert.match(r.transcript, /picks up before Telesign's 202 reached the worker/);
     // The event went first: the first event of the exchange precedes Telesign's 202.

@@ -29,7 +29,7 @@ const fx = {};
 
 before(async () => {
   w = await startWorker({ outboundService, bindings: { CALLER_ID: "+15555551212" } });
-  // A live bank_menu call waiting at the main menu.
+  // A live bank call waiting at the main menu.
   const live = new Call(w);
   const welcome = await live.incoming();
   const menu = await live.completed(welcome.action);
@@ -86,7 +86,7 @@ const api = (method, path, { token = `Bearer ${TOKEN}`, body, headers = {} } = {
   body,
 });
 const placeCall = (fields) => api("POST", "/calls", { body: typeof fields === "string" ? fields : JSON.stringify(fields) });
-const REMINDER = { flow: "appointment_reminder", to: "+15558675309", vars: { name: "Alex", when: "Monday at 9" } };
+const REMINDER = { flow: "reminder", to: "+15558675309", vars: { name: "Alex", when: "Monday at 9" } };
 
 // --- the table ----------------------------------------------------------------------------
 // status; code: the error code, or null for a success answer; writes: the keys the row may
@@ -257,23 +257,23 @@ const rows = [
     status: 401,
     code: "unauthorized",
   },
-  { name: "POST /campaigns without a token", req: () => api("POST", "/campaigns", { token: null, body: JSON.stringify({ flow: "appointment_reminder", numbers: ["+15555550001"] }) }), status: 401, code: "unauthorized" },
+  { name: "POST /campaigns without a token", req: () => api("POST", "/campaigns", { token: null, body: JSON.stringify({ flow: "reminder", numbers: ["+15555550001"] }) }), status: 401, code: "unauthorized" },
   // Call API bodies: refused before anything is stored or dialled.
-  { name: "POST /calls: not JSON", req: () => placeCall("to=+15558675309&flow=appointment_reminder"), status: 400, code: "invalid_json" },
+  { name: "POST /calls: not JSON", req: () => placeCall("to=+15558675309&flow=reminder"), status: 400, code: "invalid_json" },
   { name: "POST /calls: a JSON list", req: () => placeCall([REMINDER]), status: 400, code: "invalid_body" },
   { name: "POST /calls: an unknown field", req: () => placeCall({ ...REMINDER, record: true }), status: 400, code: "unknown_field" },
-  { name: "POST /calls: no `to`", req: () => placeCall({ flow: "appointment_reminder" }), status: 400, code: "missing_field" },
+  { name: "POST /calls: no `to`", req: () => placeCall({ flow: "reminder" }), status: 400, code: "missing_field" },
   { name: "POST /calls: `to` is a number", req: () => placeCall({ ...REMINDER, to: 15558675309 }), status: 400, code: "invalid_field" },
-  { name: "POST /calls: vars nested 5,000 deep", req: () => placeCall(`{"flow":"appointment_reminder","to":"+15558675309","vars":${'{"a":'.repeat(5000)}"x"${"}".repeat(5000)}}`), status: 400, code: "invalid_json" },
+  { name: "POST /calls: vars nested 5,000 deep", req: () => placeCall(`{"flow":"reminder","to":"+15558675309","vars":${'{"a":'.repeat(5000)}"x"${"}".repeat(5000)}}`), status: 400, code: "invalid_json" },
   { name: "POST /calls: 70 KB of vars", req: () => placeCall({ ...REMINDER, vars: { name: "x".repeat(70_000) } }), status: 413, code: "payload_too_large" },
   { name: "POST /calls: `to` is not a number", req: () => placeCall({ ...REMINDER, to: "+1 (555) CALL-NOW" }), status: 422, code: "invalid_number" },
-  { name: "POST /calls: an inbound flow", req: () => placeCall({ ...REMINDER, flow: "bank_menu" }), status: 422, code: "unknown_flow" },
+  { name: "POST /calls: an inbound flow", req: () => placeCall({ ...REMINDER, flow: "bank" }), status: 422, code: "unknown_flow" },
   { name: "POST /calls: a var that is not a string", req: () => placeCall({ ...REMINDER, vars: { name: { first: "Alex" } } }), status: 422, code: "invalid_vars" },
   { name: "POST /calls: an external_id in the campaigns' form", req: () => placeCall({ ...REMINDER, external_id: "cmp_forged_1" }), status: 422, code: "invalid_external_id" },
   { name: "GET /calls?limit=1000", req: () => api("GET", "/calls?limit=1000"), status: 400, code: "invalid_query" },
   { name: "GET /calls?flow=a&flow=b", req: () => api("GET", "/calls?flow=a&flow=b"), status: 400, code: "invalid_query" },
-  { name: "POST /campaigns: a repeated number", req: () => api("POST", "/campaigns", { body: JSON.stringify({ flow: "appointment_reminder", numbers: ["+15555550001", "+15555550001"] }) }), status: 422, code: "duplicate_number" },
-  { name: "POST /campaigns: no numbers", req: () => api("POST", "/campaigns", { body: JSON.stringify({ flow: "appointment_reminder", numbers: [] }) }), status: 422, code: "invalid_numbers" },
+  { name: "POST /campaigns: a repeated number", req: () => api("POST", "/campaigns", { body: JSON.stringify({ flow: "reminder", numbers: ["+15555550001", "+15555550001"] }) }), status: 422, code: "duplicate_number" },
+  { name: "POST /campaigns: no numbers", req: () => api("POST", "/campaigns", { body: JSON.stringify({ flow: "reminder", numbers: [] }) }), status: 422, code: "invalid_numbers" },
 ];
 
 // --- running the table ---------------------------------------------------------------------

@@ -18,7 +18,7 @@ test("the document is served without a token and is OpenAPI 3.1", async () => {
   assert.match(res.headers.get("content-type"), /^application\/json/);
   const doc = await res.json();
   assert.equal(doc.openapi, "3.1.0");
-  assert.deepEqual(Object.keys(doc.paths).sort(), ["/calls", "/calls.csv", "/calls/{id}", "/campaigns", "/campaigns/{id}", "/flows/{name}/stats", "/healthz", "/openapi.json", "/records/migrate", "/webhook"]);
+  assert.deepEqual(Object.keys(doc.paths).sort(), ["/calls", "/calls.csv", "/calls/{id}", "/campaigns", "/campaigns/{id}", "/flows", "/flows/{name}/stats", "/healthz", "/openapi.json", "/records/migrate", "/webhook"]);
   assert.deepEqual(doc.paths["/calls"].get.security, [{ bearer: ["read"] }]);
   assert.deepEqual(doc.components.schemas.CallRequest.required, ["to", "flow"]);
 });
@@ -47,4 +47,20 @@ test("every documented operation is routed by the worker, and its errors use doc
       }
     }
   }
+});
+
+test("GET /flows lists the flows compiled in: numbers, vars, steps and diagrams; a read token is needed", async () => {
+  assert.equal((await w.fetch("/flows")).status, 401);
+  const res = await w.fetch("/flows", { headers: { authorization: `Bearer ${SECRETS.API_TOKEN}` } });
+  assert.equal(res.status, 200);
+  const { flows } = await res.json();
+  const byName = Object.fromEntries(flows.map((f) => [f.name, f]));
+  // The test flows of tests/flows/lib.rs.
+  assert.deepEqual(Object.keys(byName), ["bank", "reminder", "forwarding"]);
+  assert.equal(byName.bank.default_inbound, true);
+  assert.deepEqual(byName.forwarding.numbers, ["+15555550200"]);
+  assert.deepEqual(byName.reminder.needs, ["name", "when"]);
+  assert.equal(byName.reminder.direction, "outbound");
+  assert.deepEqual(byName.bank.steps.slice(0, 2), ["welcome", "main_menu"]);
+  assert.match(byName.bank.diagram, /flowchart TD/);
 });

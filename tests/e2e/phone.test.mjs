@@ -76,7 +76,7 @@ async function pressAt(page, text, key, step) {
 
 const current = (page) => page.locator("#diagram svg").getAttribute("data-current");
 
-test("bank_menu: dial in, press 2 then 1, hear goodbye; the diagram follows, the record shows", { timeout: 60_000 }, async () => {
+test("bank: dial in, press 2 then 1, hear goodbye; the diagram follows, the record shows", { timeout: 60_000 }, async () => {
   const { page, errors } = await openPhone();
   await page.selectOption("#to", "+15555551212");
   await page.click("#call");
@@ -89,7 +89,7 @@ test("bank_menu: dial in, press 2 then 1, hear goodbye; the diagram follows, the
   assert.equal(await page.locator("#diagram g.node.current").count(), 1);
   assert.match(await page.locator("#diagram g.node.current").getAttribute("id"), /flowchart-s_card_lost-/);
   assert.ok((await page.locator("#diagram g.node.visited").count()) >= 4);
-  await page.screenshot({ path: `${SHOTS}bank_menu-card_lost.png`, fullPage: true });
+  await page.screenshot({ path: `${SHOTS}bank-card_lost.png`, fullPage: true });
   await page.locator("#record dd[data-field=outcome]").waitFor();
   const transcript = await page.locator("#exchange").innerText();
   assert.match(transcript, /incoming_call → speak/);
@@ -101,7 +101,7 @@ test("bank_menu: dial in, press 2 then 1, hear goodbye; the diagram follows, the
   assert.match(await page.locator("#status").innerText(), /every answer followed Telesign's rules/);
   assert.equal(await page.locator("#error").innerText(), "");
   assert.equal(await current(page), "");
-  await page.screenshot({ path: `${SHOTS}bank_menu-record.png`, fullPage: true });
+  await page.screenshot({ path: `${SHOTS}bank-record.png`, fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -125,10 +125,12 @@ test("keys during prompts: 2 stops the welcome and answers the menu; 1 pressed w
   await page.close();
 });
 
-test("appointment_reminder: an outbound call with vars, confirmed with 1", { timeout: 60_000 }, async () => {
+test("reminder: an outbound call with vars, confirmed with 1", { timeout: 60_000 }, async () => {
   const { page, errors } = await openPhone();
   await page.click("#outbound summary");
-  await page.fill("#ob-flow", "appointment_reminder");
+  await page.selectOption("#ob-flow", "reminder");
+  // The worker's flows name the vars the flow needs: the page lists them to be filled in.
+  assert.equal(await page.inputValue("#ob-vars"), "name=\nwhen=");
   await page.fill("#ob-to", "+15558675309");
   await page.fill("#ob-vars", "name=Alex\nwhen=Tuesday at 2 PM");
   await page.click("#ob-call");
@@ -140,13 +142,13 @@ test("appointment_reminder: an outbound call with vars, confirmed with 1", { tim
   assert.match(transcript, /Your appointment is confirmed/);
   assert.match(await page.locator("#record dd[data-field=vars]").innerText(), /choice=confirmed/);
   assert.equal(await page.locator("#record dd[data-field=visited]").innerText(), "reminder > confirmed");
-  assert.equal(await page.locator("#flow-name").innerText(), "appointment_reminder");
-  await page.screenshot({ path: `${SHOTS}appointment_reminder.png`, fullPage: true });
+  assert.equal(await page.locator("#flow-name").innerText(), "reminder");
+  await page.screenshot({ path: `${SHOTS}reminder.png`, fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
 });
 
-test("agent_forwarding: the first agent does not answer, the second does", { timeout: 60_000 }, async () => {
+test("forwarding: the first agent does not answer, the second does", { timeout: 60_000 }, async () => {
   const { page, errors } = await openPhone();
   await page.selectOption("#to", "+15555550200");
   await page.click("#call");
@@ -161,7 +163,7 @@ test("agent_forwarding: the first agent does not answer, the second does", { tim
   const transcript = await page.locator("#exchange").innerText();
   assert.match(transcript, /call_leg_completed \(call_not_answered\) → dial/);
   assert.match(transcript, /dial_completed \(answered\)/);
-  await page.screenshot({ path: `${SHOTS}agent_forwarding.png`, fullPage: true });
+  await page.screenshot({ path: `${SHOTS}forwarding.png`, fullPage: true });
   assert.equal(await page.locator("#error").innerText(), "");
   assert.deepEqual(errors, []);
   await page.close();
@@ -243,7 +245,7 @@ test("a play whose audio cannot load is reported as playback_failed; a forbidden
 });
 
 /**
- * Three bank_menu calls on 2027-01-04 (after every call the page places on the test clock, which
+ * Three bank calls on 2027-01-04 (after every call the page places on the test clock, which
  * starts 2026-12-07), one an hour, each event a second after the one before:
  * - A: welcome, then hangs up at the main menu without pressing anything;
  * - B: welcome, lets the main menu time out (no input: asked again), then hangs up there;
@@ -283,7 +285,7 @@ async function showInsights(page) {
   await page.waitForFunction((n) => Number(document.querySelector("#insights-view").dataset.shown ?? 0) > n, before);
 }
 
-test("insights: bank_menu's funnel of scripted calls on the diagram and in the tables; errors in plain words", { timeout: 90_000 }, async () => {
+test("insights: bank's funnel of scripted calls on the diagram and in the tables; errors in plain words", { timeout: 90_000 }, async () => {
   await scriptInsightCalls();
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.setDefaultTimeout(STEP_MS);
@@ -292,18 +294,18 @@ test("insights: bank_menu's funnel of scripted calls on the diagram and in the t
   await page.goto(`${phone.url}?mute`);
   await page.click("#tab-insights");
   assert.equal(await page.locator("#phone-view").isHidden(), true);
-  // Opened with no range: every bank_menu call the worker recorded, these three at least.
+  // Opened with no range: every bank call the worker recorded, these three at least.
   await page.waitForFunction(() => document.querySelector("#insights-view").dataset.shown === "1");
   assert.equal(await page.locator("#in-error").innerText(), "");
   assert.ok(Number(await page.locator("#in-calls").getAttribute("data-calls")) >= 3);
 
-  await page.fill("#in-flow", "bank_menu");
+  await page.fill("#in-flow", "bank");
   await page.fill("#in-since", "2027-01-04");
   await page.fill("#in-until", "2027-01-05");
   await showInsights(page);
   assert.equal(await page.locator("#in-error").innerText(), "");
   assert.equal(await page.locator("#in-calls").getAttribute("data-calls"), "3");
-  assert.match(await page.locator("#in-calls").innerText(), /^3 calls of bank_menu ended from 2027-01-04T00:00:00Z until 2027-01-05T00:00:00Z$/);
+  assert.match(await page.locator("#in-calls").innerText(), /^3 calls of bank ended from 2027-01-04T00:00:00Z until 2027-01-05T00:00:00Z$/);
   assert.deepEqual((await page.locator("#in-outcomes li").allInnerTexts()).sort(), ["caller_hung_up: 2", "completed: 1"]);
 
   const row = async (step) => {
@@ -347,14 +349,14 @@ test("insights: bank_menu's funnel of scripted calls on the diagram and in the t
   assert.notEqual(once, busiest);
   const edgeLabels = await page.locator("#in-diagram .edgeLabel").allTextContents();
   for (const label of ["3×", "2 · 1×", "1 · 1×"]) assert.ok(edgeLabels.some((l) => l.trim() === label), `an edge labelled ${label} in ${JSON.stringify(edgeLabels)}`);
-  await page.screenshot({ path: `${SHOTS}insights-bank_menu.png`, fullPage: true });
+  await page.screenshot({ path: `${SHOTS}insights-bank.png`, fullPage: true });
 
   // Errors in plain words: an unknown flow, a date the worker cannot read, no worker.
   await page.fill("#in-flow", "no_such_flow");
   await showInsights(page);
   assert.match(await page.locator("#in-error").innerText(), /The worker has no flow named “no_such_flow”/);
   assert.equal(await page.locator("#in-diagram svg").count(), 0);
-  await page.fill("#in-flow", "bank_menu");
+  await page.fill("#in-flow", "bank");
   await page.fill("#in-since", "yesterday");
   await showInsights(page);
   assert.match(await page.locator("#in-error").innerText(), /The date range is not understood: since must be an ISO 8601 date or date-time/);

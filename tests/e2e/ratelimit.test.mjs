@@ -14,7 +14,7 @@ test("placing calls faster than the limit is 429 rate_limited with Retry-After; 
   try {
     const headers = { authorization: `Bearer ${SECRETS.API_TOKEN}`, "content-type": "application/json" };
     const place = () =>
-      w.fetch("/calls", { method: "POST", headers, body: JSON.stringify({ to: "+15555551212", flow: "appointment_reminder", vars: { name: "Alex", when: "Monday at 9" } }) });
+      w.fetch("/calls", { method: "POST", headers, body: JSON.stringify({ to: "+15555551212", flow: "reminder", vars: { name: "Alex", when: "Monday at 9" } }) });
     assert.equal((await place()).status, 202);
     assert.equal((await place()).status, 202);
     const limited = await place();
@@ -25,7 +25,7 @@ test("placing calls faster than the limit is 429 rate_limited with Retry-After; 
     const campaign = await w.fetch("/campaigns", {
       method: "POST",
       headers,
-      body: JSON.stringify({ flow: "appointment_reminder", numbers: ["+15555550001"], vars: { name: "Alex", when: "Monday at 9" } }),
+      body: JSON.stringify({ flow: "reminder", numbers: ["+15555550001"], vars: { name: "Alex", when: "Monday at 9" } }),
     });
     assert.equal(campaign.status, 429);
     const list = await w.fetch("/calls?limit=1", { headers });

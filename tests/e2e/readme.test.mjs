@@ -19,6 +19,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const PAGES = ["README.md", ...readdirSync(path.join(root, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)];
 const TEXTS = new Map(PAGES.map((page) => [page, readFileSync(path.join(root, page), "utf8")]));
 const LOCAL_TOKEN = /Bearer (dev-token-change-me)/.exec([...TEXTS.values()].join("\n"))[1];
+/**
+ * The guides' examples name the sample flows of flows/; this test runs them against the project's
+ * test flows (tests/flows/), each of which began as the sample named here, so that an owner who
+ * edits or deletes a sample does not break it.
+ */
+const TEST_FLOW_OF_SAMPLE = { bank_menu: "bank", appointment_reminder: "reminder", agent_forwarding: "forwarding" };
 
 /** Every curl command of a page's `sh` blocks with the status its next `# NNN` line names. */
 export function curlExamples(markdown) {
@@ -84,6 +90,7 @@ test("every curl example of the README and docs/ answers the status it shows", a
   for (const { command, status, shown } of examples) {
     let cmd = command;
     for (const [from, to] of ids) cmd = cmd.replaceAll(from, to);
+    for (const [sample, flow] of Object.entries(TEST_FLOW_OF_SAMPLE)) cmd = cmd.replace(new RegExp(`\\b${sample}\\b`, "g"), flow);
     // Not execFileSync: the fake Telesign answering the worker's dial runs in this process.
     const { stdout: out } = await promisify(execFile)("bash", ["-c", `${cmd} -w '\\n%{http_code}'`], { encoding: "utf8", timeout: 20_000 });
     const body = out.slice(0, out.lastIndexOf("\n"));

@@ -1,6 +1,6 @@
 // Call records in D1 (Miniflare's local D1, real SQLite): records after whole calls, every filter
 // of GET /calls, pagination, the CSV export, the per-step stats of scripted calls whose funnel is
-// worked out below from flows/bank_menu.rs by hand, D1 failing, the cron trigger (outbox, records
+// worked out below from tests/flows/bank.rs by hand, D1 failing, the cron trigger (outbox, records
 // of earlier versions, retention), and injection attempts in every filter.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -22,7 +22,7 @@ async function get(path) {
 }
 
 /**
- * Three bank_menu calls an hour apart, each event a second after the one before (the harness's
+ * Three bank calls an hour apart, each event a second after the one before (the harness's
  * clock). Their funnel, read off the flow (welcome says, then the main menu; 2 is cards, 7 is no
  * option; the cards menu's * goes back):
  * - A (+15550000001): welcome → main_menu "2" → cards_menu "*" → main_menu, hangs up there.
@@ -75,8 +75,8 @@ test("GET /calls filters by flow, outcome, direction, number and time, newest fi
     assert.equal(status, 200, `${query}: ${JSON.stringify(body)}`);
     return body.calls.map((c) => c.reference_id);
   };
-  assert.deepEqual(await ids("flow=bank_menu"), [calls.c, calls.b, calls.a]);
-  assert.deepEqual(await ids("flow=agent_forwarding"), []);
+  assert.deepEqual(await ids("flow=bank"), [calls.c, calls.b, calls.a]);
+  assert.deepEqual(await ids("flow=forwarding"), []);
   assert.deepEqual(await ids("outcome=caller_hung_up"), [calls.c, calls.b, calls.a]);
   assert.deepEqual(await ids("outcome=completed"), []);
   assert.deepEqual(await ids("direction=inbound"), [calls.c, calls.b, calls.a]);
@@ -93,10 +93,10 @@ test("GET /calls filters by flow, outcome, direction, number and time, newest fi
 });
 
 test("GET /calls pages with a keyset cursor until there is none", async () => {
-  const first = await get("/calls?flow=bank_menu&limit=2");
+  const first = await get("/calls?flow=bank&limit=2");
   assert.deepEqual(first.body.calls.map((c) => c.reference_id), [calls.c, calls.b]);
   assert.equal(typeof first.body.cursor, "string");
-  const second = await get(`/calls?flow=bank_menu&limit=2&cursor=${encodeURIComponent(first.body.cursor)}`);
+  const second = await get(`/calls?flow=bank&limit=2&cursor=${encodeURIComponent(first.body.cursor)}`);
   assert.deepEqual(second.body.calls.map((c) => c.reference_id), [calls.a]);
   assert.equal(second.body.cursor, null);
 });
@@ -120,12 +120,12 @@ test("bad filters are 400 invalid_query naming the parameter", async () => {
   }
   const csv = await get("/calls.csv?cursor=1.a");
   assert.equal(csv.status, 400);
-  const stats = await get("/flows/bank_menu/stats?flow=bank_menu");
+  const stats = await get("/flows/bank/stats?flow=bank");
   assert.equal(stats.status, 400);
 });
 
 test("SQL injection attempts in every filter are values, never SQL", async () => {
-  const attempts = ["x' OR '1'='1", "bank_menu' --", "'; DROP TABLE calls; --", "bank_menu\" OR 1=1 --"];
+  const attempts = ["x' OR '1'='1", "bank' --", "'; DROP TABLE calls; --", "bank\" OR 1=1 --"];
   for (const attempt of attempts) {
     const q = encodeURIComponent(attempt);
     const listed = await get(`/calls?flow=${q}`);
@@ -139,15 +139,15 @@ test("SQL injection attempts in every filter are values, never SQL", async () =>
     assert.equal(csv.body.trim().split("\r\n").length, 1, "the header only");
     const stats = await get(`/flows/${q}/stats`);
     assert.equal(stats.status, 404);
-    const stats2 = await get(`/flows/bank_menu/stats?since=${q}`);
+    const stats2 = await get(`/flows/bank/stats?since=${q}`);
     assert.equal(stats2.status, 400);
   }
   // The table is still there, with every call.
-  assert.equal((await get("/calls?flow=bank_menu")).body.calls.length, 3);
+  assert.equal((await get("/calls?flow=bank")).body.calls.length, 3);
 });
 
 test("GET /calls.csv exports every matching call with a header, spreadsheet-safe", async () => {
-  const { status, type, body } = await get("/calls.csv?flow=bank_menu");
+  const { status, type, body } = await get("/calls.csv?flow=bank");
   assert.equal(status, 200);
   assert.match(type, /^text\/csv/);
   const lines = body.split("\r\n");
@@ -165,8 +165,8 @@ test("GET /calls.csv exports every matching call with a header, spreadsheet-safe
   assert.equal(filtered.body.split("\r\n").length, 3);
 });
 
-test("GET /flows/bank_menu/stats is the funnel of the scripted calls", async () => {
-  const { status, body } = await get("/flows/bank_menu/stats");
+test("GET /flows/bank/stats is the funnel of the scripted calls", async () => {
+  const { status, body } = await get("/flows/bank/stats");
   assert.equal(status, 200, JSON.stringify(body));
   assert.equal(body.calls, 3);
   assert.deepEqual(body.outcomes, { caller_hung_up: 3 });
@@ -191,7 +191,7 @@ test("GET /flows/bank_menu/stats is the funnel of the scripted calls", async () 
   assert.equal(step("account_number").entered, 0, "steps no call reached are listed, with zeros");
   assert.equal(step("account_number").keys, undefined, "a gather's digits are never counted");
 
-  const later = await get(`/flows/bank_menu/stats?since=${TEST_EPOCH_MS + HOUR / 2}`);
+  const later = await get(`/flows/bank/stats?since=${TEST_EPOCH_MS + HOUR / 2}`);
   assert.equal(later.body.calls, 2);
   assert.equal(later.body.steps.find((s) => s.step === "main_menu").entered, 2);
   const unknown = await get("/flows/no_such_flow/stats");

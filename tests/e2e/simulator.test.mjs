@@ -51,7 +51,7 @@ function assertOk(result) {
   assert.ok(result.ok, `${result.failures.join("; ")}\n${result.transcript}`);
 }
 
-describe("bank_menu, walked by scripted keys", () => {
+describe("bank, walked by scripted keys", () => {
   test("balance: account number, lookup, back to the menu, caller hangs up", async () => {
     const r = await call({ keys: "1,12345674#,hangup" });
     assertOk(r);
@@ -112,7 +112,7 @@ describe("bank_menu, walked by scripted keys", () => {
   });
 });
 
-describe("agent_forwarding, the hunt list", () => {
+describe("forwarding, the hunt list", () => {
   const to = "+15555550200";
 
   test("nobody answers: three dials in turn, then the apology", async () => {
@@ -122,7 +122,7 @@ describe("agent_forwarding, the hunt list", () => {
       assert.match(r.transcript, new RegExp(`-> dial ${agent}`));
     }
     assert.match(r.transcript, /Sorry, all of our agents are busy right now/);
-    assert.equal(r.record.flow, "agent_forwarding");
+    assert.equal(r.record.flow, "forwarding");
     assert.equal(r.record.outcome, "no_answer");
   });
 
@@ -135,9 +135,9 @@ describe("agent_forwarding, the hunt list", () => {
   });
 });
 
-describe("appointment_reminder, outbound through POST /calls", () => {
+describe("reminder, outbound through POST /calls", () => {
   const outbound = (extra = {}) => ({
-    flow: "appointment_reminder",
+    flow: "reminder",
     to: "+15558675309",
     vars: { name: "Alex", when: "Tuesday at 2 PM" },
     api,
@@ -281,7 +281,7 @@ describe("the simulator's own checks", () => {
     assert.match(checkReply("speak_completed", { status: "speak_successful" }, null, { after: speak }), /left in silence/);
   });
 
-  test("couldBeNext is the engine's oracle (flows/tests/engine/caller.rs could_follow)", () => {
+  test("couldBeNext is the engine's oracle (tests/flows/tests/engine/caller.rs could_follow)", () => {
     const collect = (extra = {}) => ({ ...speak, params: { ...speak.params, collect_digits: { max: 1, timeout: 5000, ...extra } } });
     const media = (status, collected_digits = "") => ({ status, collected_digits });
     // A timeout: only from a collecting prompt, and no sooner than its timeout after it.
@@ -376,7 +376,7 @@ describe("npm run call (the CLI)", () => {
     assert.equal(code, 0, stdout + stderr);
     assert.match(stdout, /keys \(digits \* #; Enter = no input; h = hang up\) >/);
     assert.match(stdout, /Your cards are now blocked/);
-    assert.match(stdout, /call record:\n\s+flow\s+bank_menu\n\s+outcome\s+completed/);
+    assert.match(stdout, /call record:\n\s+flow\s+bank\n\s+outcome\s+completed/);
     assert.match(stdout, /ok: every answer followed Telesign's rules/);
   });
 
@@ -398,7 +398,7 @@ describe("npm run call (the CLI)", () => {
     const front = await serve(dialer);
     try {
       const { code, stdout, stderr } = await cli(
-        ["--outbound", "appointment_reminder", "--to", "+15558675309", "--var", "name=Sam", "--var", "when=Friday at 9",
+        ["--outbound", "reminder", "--to", "+15558675309", "--var", "name=Sam", "--var", "when=Friday at 9",
           "--api-port", String(port), "--keys", "2"],
         { url: front.url },
       );

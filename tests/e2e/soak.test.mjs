@@ -57,7 +57,7 @@ describe("soak", () => {
     const result = { reference: "R1", failures: [], exchange };
     const good = {
       reference_id: "R1",
-      flow: "bank_menu",
+      flow: "bank",
       outcome: "caller_hung_up",
       answers: plan.scenario.answers.map(([step, digits, result]) => ({ step, digits, result })),
       visited: plan.scenario.visited,

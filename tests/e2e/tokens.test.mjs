@@ -24,7 +24,7 @@ before(async () => {
 });
 after(() => w.dispose());
 
-const REMINDER = JSON.stringify({ to: "+15555551212", flow: "appointment_reminder", vars: { name: "Alex", when: "Monday at 9" } });
+const REMINDER = JSON.stringify({ to: "+15555551212", flow: "reminder", vars: { name: "Alex", when: "Monday at 9" } });
 
 function as(token, method, path, body) {
   return w.fetch(path, {
@@ -39,7 +39,7 @@ test("each token gets what its scopes allow, and a wrong scope is 403 insufficie
     [TOKENS.reader, "GET", "/calls", undefined, 200],
     [TOKENS.reader, "GET", "/campaigns/0123456789abcdef0123456789abcdef", undefined, 404],
     [TOKENS.reader, "POST", "/calls", REMINDER, 403],
-    [TOKENS.reader, "POST", "/campaigns", JSON.stringify({ flow: "appointment_reminder", numbers: ["+15555550001"] }), 403],
+    [TOKENS.reader, "POST", "/campaigns", JSON.stringify({ flow: "reminder", numbers: ["+15555550001"] }), 403],
     [TOKENS.dialer, "GET", "/calls", undefined, 403],
     [TOKENS.dialer, "GET", "/calls/ABC", undefined, 403],
     [TOKENS.dialer, "POST", "/calls", REMINDER, 202],

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { SECRETS, startWorker } from "../../scripts/harness/worker.mjs";
 import { Call, eventBody, postBody, postEvent, referenceId, signedHeaders } from "../../scripts/harness/events.mjs";
 
-/** The bank's balance API of the bank_menu sample, played by the test. */
+/** The bank's balance API of the bank sample, played by the test. */
 const balanceRequests = [];
 async function outboundService(request) {
   const url = new URL(request.url);
@@ -48,7 +48,7 @@ function assertSpeak(reply, fragment) {
   return reply.action;
 }
 
-describe("bank_menu, the default inbound flow", () => {
+describe("bank, the default inbound flow", () => {
   test("balance path: account entry, Luhn check, HTTP lookup, back to the menu, goodbye, record", async () => {
     const call = new Call(w);
     let a = assertSpeak(await call.incoming(), "Thank you for calling Example Bank");
@@ -75,14 +75,14 @@ describe("bank_menu, the default inbound flow", () => {
     assert.deepEqual(hangup.action, { jsonrpc: "2.0", method: "hangup", params: {} });
 
     const live = await session(call.reference);
-    assert.equal(live.flow, "bank_menu");
+    assert.equal(live.flow, "bank");
     assert.equal(live.wait, "hangup");
 
     const done = await call.hangup();
     assert.equal(done.status, 204);
     assert.equal(await session(call.reference), null, "the session is deleted");
     const rec = await record(call.reference);
-    assert.equal(rec.flow, "bank_menu");
+    assert.equal(rec.flow, "bank");
     assert.equal(rec.direction, "inbound");
     assert.equal(rec.from, "+15558675309");
     assert.equal(rec.outcome, "completed");
@@ -126,7 +126,7 @@ describe("bank_menu, the default inbound flow", () => {
   });
 });
 
-describe("agent_forwarding, routed from +15555550200", () => {
+describe("forwarding, routed from +15555550200", () => {
   test("rings each agent in turn, then apologises", async () => {
     const call = new Call(w, { to: "+15555550200" });
     let r = await call.incoming();

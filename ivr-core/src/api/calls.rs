@@ -251,6 +251,7 @@ pub fn failed_dial_record(placing: &Placing, failure: &DialFailure, now_ms: u64)
         visited: Vec::new(),
         visited_ms: Vec::new(),
         failures: Vec::new(),
+        fetches: Vec::new(),
         outcome: failure.outcome(),
         status: failure.telesign_status().map(str::to_owned),
         started_ms: Some(now_ms),

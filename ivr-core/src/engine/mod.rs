@@ -23,13 +23,16 @@ mod record;
 pub mod session;
 mod turn;
 
-use crate::flow::{Direction, FetchRequest, FetchResponse, Flow, Next, Registry, Step};
+use crate::flow::{
+    Branch, Ctx, Direction, FetchRequest, FetchResponse, Flow, Next, ParseFn, Registry, Step, Taken,
+};
 use crate::telesign::{may_answer, Action, Event, EventKind, Method, Parties};
 pub use fit::fingerprint;
 use fit::{replay, Fit};
 use record::finish;
 pub use session::{
-    Answer, AnswerResult, CallOutcome, CallRecord, MediaFailure, RawJson, Seen, Session, Wait,
+    Answer, AnswerResult, CallOutcome, CallRecord, FetchOutcome, MediaFailure, RawJson, Seen,
+    Session, Wait,
 };
 use turn::{ended_badly, FlowError, Turn};
 
@@ -46,11 +49,15 @@ pub enum Outcome {
         reply: Option<Reply>,
         write: Write,
         note: Note,
+        /// The branches the call took in this event, in order (for flow tests' coverage).
+        taken: Vec<Taken>,
     },
-    /// Run this HTTP request for a `fetch` step, then call [`resume`] with its result.
+    /// Run this HTTP request for a `fetch` step, then call [`resume`] with its result (and
+    /// `taken`, the branches taken so far).
     Fetch {
         session: Box<Session>,
         request: FetchRequest,
+        taken: Vec<Taken>,
     },
 }
 
@@ -162,30 +169,115 @@ pub fn handle(
 pub fn resume(
     registry: &Registry,
     session: Session,
+    taken: Vec<Taken>,
     event: &Event,
     fingerprint: &str,
     response: Result<&FetchResponse, &str>,
     now_ms: u64,
 ) -> Outcome {
+    let status = response.ok().map(|r| r.status);
+    // A 2xx answer the step's code accepts goes on; anything else takes the error way.
+    let read = |parse: ParseFn, ctx: &mut Ctx| match response {
+        Ok(r) if (200..300).contains(&r.status) => parse(ctx, r),
+        Ok(r) => Err(format!("HTTP {}", r.status)),
+        Err(e) => Err(e.to_owned()),
+    };
+    resume_with(
+        registry,
+        session,
+        taken,
+        event,
+        fingerprint,
+        status,
+        read,
+        now_ms,
+    )
+}
+
+/// What a recorded call's `fetch` step came to, replayed without its request
+/// (`npm run flows:replay`): `ok` takes the step's `on_ok` way with the variables it declares
+/// (`.sets([..])`) taken from `vars`, the record's; otherwise its `on_error` way.
+#[derive(Debug, Clone, Copy)]
+pub struct Replayed<'a> {
+    pub status: Option<u16>,
+    pub ok: bool,
+    pub vars: &'a std::collections::BTreeMap<String, String>,
+}
+
+/// [`resume`] with a recorded outcome instead of an answer.
+pub fn resume_replayed(
+    registry: &Registry,
+    session: Session,
+    taken: Vec<Taken>,
+    event: &Event,
+    fingerprint: &str,
+    replayed: Replayed<'_>,
+    now_ms: u64,
+) -> Outcome {
+    let sets: Vec<String> = match registry
+        .get(&session.flow)
+        .and_then(|flow| flow.get(&session.step))
+    {
+        Some(Step::Fetch { sets, .. }) => sets.clone(),
+        _ => Vec::new(),
+    };
+    let read = |_: ParseFn, ctx: &mut Ctx| {
+        if !replayed.ok {
+            return Err("replayed failure".to_owned());
+        }
+        for name in &sets {
+            if let Some(value) = replayed.vars.get(name) {
+                ctx.set_var(name, value.clone());
+            }
+        }
+        Ok(())
+    };
+    let status = replayed.status;
+    resume_with(
+        registry,
+        session,
+        taken,
+        event,
+        fingerprint,
+        status,
+        read,
+        now_ms,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn resume_with(
+    registry: &Registry,
+    session: Session,
+    taken: Vec<Taken>,
+    event: &Event,
+    fingerprint: &str,
+    status: Option<u16>,
+    read: impl FnOnce(ParseFn, &mut Ctx) -> Result<(), String>,
+    now_ms: u64,
+) -> Outcome {
     let mut turn = match Turn::start(registry, session, event, fingerprint, now_ms) {
         Ok(turn) => turn,
-        Err(ended) => return ended,
+        Err(ended) => return *ended,
     };
+    turn.taken = taken;
     let next = match turn.flow.get(&turn.session.step) {
         Some(Step::Fetch {
             parse, ok, error, ..
         }) => {
-            // A 2xx answer the step's code accepts goes on; anything else takes the error way.
-            let read = match response {
-                Ok(r) if (200..300).contains(&r.status) => parse(&mut turn.ctx(), r),
-                Ok(r) => Err(format!("HTTP {}", r.status)),
-                Err(e) => Err(e.to_owned()),
+            let accepted = read(*parse, &mut turn.ctx()).is_ok();
+            turn.session.fetches.push(FetchOutcome {
+                step: turn.session.step.clone(),
+                status,
+                ok: accepted,
+                at_ms: now_ms,
+            });
+            let (branch, next) = match accepted {
+                true => (Branch::Ok, ok.clone()),
+                false => (Branch::Error, error.clone()),
             };
-            Ok(if read.is_ok() {
-                ok.clone()
-            } else {
-                error.clone()
-            })
+            turn.took_here(branch);
+            Ok(next)
         }
         _ => Err(FlowError),
     };
@@ -204,7 +296,7 @@ pub fn give_up(
 ) -> Outcome {
     match Turn::start(registry, session, event, fingerprint, now_ms) {
         Ok(turn) => turn.conclude(Err(FlowError), fingerprint, Note::Advanced),
-        Err(ended) => ended,
+        Err(ended) => *ended,
     }
 }
 
@@ -238,6 +330,7 @@ pub fn outbound_session(
         media_retries: 0,
         spoken_fallback: false,
         failures: Vec::new(),
+        fetches: Vec::new(),
         input_step: None,
         outcome: None,
         started_ms: now_ms,
@@ -291,7 +384,12 @@ fn new_inbound(flow: &Flow, event: &Event, parties: &Parties, now_ms: u64) -> Se
 }
 
 pub(crate) fn done(reply: Option<Reply>, write: Write, note: Note) -> Outcome {
-    Outcome::Done { reply, write, note }
+    Outcome::Done {
+        reply,
+        write,
+        note,
+        taken: Vec::new(),
+    }
 }
 
 pub(crate) fn stale() -> Outcome {

@@ -61,6 +61,9 @@ pub struct Session {
     /// Prompts Telesign could not play (`speak_failed`, `playback_failed`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<MediaFailure>,
+    /// What each `fetch` step's request came to, in order (what `npm run flows:replay` replays).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fetches: Vec<FetchOutcome>,
     /// The last menu or gather step, where `Next::Retry` goes back to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_step: Option<String>,
@@ -113,6 +116,17 @@ pub struct MediaFailure {
     pub step: String,
     /// Telesign's status, e.g. `speak_failed` or `playback_failed`.
     pub status: String,
+    pub at_ms: u64,
+}
+
+/// What one `fetch` step's request came to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchOutcome {
+    pub step: String,
+    /// The answer's HTTP status; `None` when none came (a timeout, a failed connection).
+    pub status: Option<u16>,
+    /// Whether the call went on at the step's `on_ok` (a 2xx answer its code accepted).
+    pub ok: bool,
     pub at_ms: u64,
 }
 
@@ -279,6 +293,9 @@ pub struct CallRecord {
     /// Prompts Telesign could not play.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<MediaFailure>,
+    /// What each `fetch` step's request came to, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fetches: Vec<FetchOutcome>,
     pub outcome: CallOutcome,
     /// Telesign's final status (`hangup`, `failed`, ...).
     pub status: Option<String>,
@@ -305,6 +322,9 @@ impl CallRecord {
         }
         if late.failures.len() > self.failures.len() {
             self.failures.clone_from(&late.failures);
+        }
+        if late.fetches.len() > self.fetches.len() {
+            self.fetches.clone_from(&late.fetches);
         }
     }
 }

@@ -2,8 +2,8 @@
 //! to its next action, and checks every action against the call-state rules before it is sent.
 
 use crate::flow::{
-    hours::OPENING_HOURS, template, Ctx, FetchRequest, Flow, Input, Next, Prompt, Registry,
-    Retries, Step,
+    hours::OPENING_HOURS, template, Branch, Ctx, FetchRequest, Flow, Input, Next, Prompt, Registry,
+    Retries, Step, Taken,
 };
 use crate::telesign::{
     may_answer, Action, CollectDigits, Dial, DialStatus, Event, EventKind, HangupCause,
@@ -60,6 +60,8 @@ pub(super) struct Turn<'a> {
     missing: Option<String>,
     /// The turn is already on its way to a fallback after an error: a second error hangs up.
     recovering: bool,
+    /// The branches this turn took, in order.
+    pub(super) taken: Vec<Taken>,
 }
 
 impl<'a> Turn<'a> {
@@ -72,6 +74,7 @@ impl<'a> Turn<'a> {
             keys_ahead: None,
             missing: None,
             recovering: false,
+            taken: Vec::new(),
         }
     }
 
@@ -83,10 +86,10 @@ impl<'a> Turn<'a> {
         event: &'a Event,
         fingerprint: &str,
         now_ms: u64,
-    ) -> Result<Self, Outcome> {
+    ) -> Result<Self, Box<Outcome>> {
         match registry.get(&session.flow) {
             Some(flow) => Ok(Turn::new(flow, session, event, now_ms)),
-            None => Err(ended_badly(session, event, fingerprint, now_ms)),
+            None => Err(Box::new(ended_badly(session, event, fingerprint, now_ms))),
         }
     }
 
@@ -123,6 +126,7 @@ impl<'a> Turn<'a> {
                     Some(Step::SendDtmf { next, .. }) => next.clone(),
                     _ => return Some(Err(FlowError)),
                 };
+                self.took_here(Branch::Next);
                 Some(self.follow(next))
             }
             _ => None,
@@ -189,6 +193,7 @@ impl<'a> Turn<'a> {
                     self.answer(&name, &keys, AnswerResult::Interrupted);
                     self.keys_ahead = Some(keys);
                 }
+                self.took(&name, Branch::Next);
                 self.follow(next.clone())
             }
             Step::Menu { .. } | Step::Gather { .. } => self.entry(&name, step, &keys),
@@ -213,6 +218,7 @@ impl<'a> Turn<'a> {
         // Digits pressed before a timeout still count; only an empty entry is "no input".
         if digits.is_empty() {
             self.answer(name, digits, AnswerResult::NoInput);
+            self.took(name, Branch::NoInput);
             return self.retry(name, &retries.no_input, retries);
         }
         match step {
@@ -224,11 +230,13 @@ impl<'a> Turn<'a> {
             } => {
                 if repeat.as_deref() == Some(digits) {
                     self.answer(name, digits, AnswerResult::Repeat);
+                    self.took(name, Branch::Repeat);
                     return self.prompt_for_input(step);
                 }
                 match options.iter().find(|(k, _)| k == digits) {
                     Some((_, target)) => {
                         self.answer(name, digits, AnswerResult::Accepted);
+                        self.took(name, Branch::Key(digits.to_owned()));
                         if let Some(var) = save_as {
                             self.session.vars.insert(var.clone(), target.clone());
                         }
@@ -236,6 +244,7 @@ impl<'a> Turn<'a> {
                     }
                     None => {
                         self.answer(name, digits, AnswerResult::Invalid);
+                        self.took(name, Branch::Invalid);
                         self.retry(name, &retries.invalid, retries)
                     }
                 }
@@ -253,13 +262,16 @@ impl<'a> Turn<'a> {
                 let only_digits = digits.bytes().all(|b| b.is_ascii_digit());
                 if !only_digits || len < *min_digits || len > input.max_digits {
                     self.answer(name, digits, AnswerResult::Invalid);
+                    self.took(name, Branch::Invalid);
                     return self.retry(name, &retries.invalid, retries);
                 }
                 if check.is_some_and(|check| !check(digits)) {
                     self.answer(name, digits, AnswerResult::Refused);
+                    self.took(name, Branch::Refused);
                     return self.retry(name, &retries.invalid, retries);
                 }
                 self.answer(name, digits, AnswerResult::Accepted);
+                self.took(name, Branch::Next);
                 self.session.vars.insert(var.clone(), digits.to_owned());
                 self.follow(next.clone())
             }
@@ -301,8 +313,12 @@ impl<'a> Turn<'a> {
             self.session.media_retries = 1;
         } else {
             return match step {
-                Step::Say { next, .. } => self.follow(next.clone()),
+                Step::Say { next, .. } => {
+                    self.took(name, Branch::Next);
+                    self.follow(next.clone())
+                }
                 _ => {
+                    self.took(name, Branch::Fallback);
                     let fallback = input_retries(step).and_then(|r| r.fallback.as_deref());
                     self.follow(fallback.map_or(Next::Hangup, Next::to))
                 }
@@ -315,6 +331,20 @@ impl<'a> Turn<'a> {
             }
             _ => self.prompt_for_input(step),
         }
+    }
+
+    /// Notes a branch taken at `step`, for the trace of the turn.
+    pub(super) fn took(&mut self, step: &str, branch: Branch) {
+        self.taken.push(Taken {
+            step: step.to_owned(),
+            branch,
+        });
+    }
+
+    /// Notes a branch taken at the step the call is at.
+    pub(super) fn took_here(&mut self, branch: Branch) {
+        let step = self.session.step.clone();
+        self.took(&step, branch);
     }
 
     fn answer(&mut self, step: &str, digits: &str, result: AnswerResult) {
@@ -330,6 +360,7 @@ impl<'a> Turn<'a> {
     fn retry(&mut self, name: &str, notice: &str, retries: &Retries) -> TurnResult {
         self.session.retries += 1;
         if self.session.retries > retries.max {
+            self.took(name, Branch::Fallback);
             return self.follow(retries.fallback.as_deref().map_or(Next::Hangup, Next::to));
         }
         let step = self.flow.get(name).ok_or(FlowError)?;
@@ -372,6 +403,7 @@ impl<'a> Turn<'a> {
         };
         if *cause == HangupCause::CallAnswered {
             self.session.outcome = Some(CallOutcome::Bridged);
+            self.took_here(Branch::After);
             return self.follow(after.clone());
         }
         self.session.hunt += 1;
@@ -381,6 +413,7 @@ impl<'a> Turn<'a> {
                 if self.session.outcome.is_none() {
                     self.session.outcome = Some(CallOutcome::NoAnswer);
                 }
+                self.took_here(Branch::NoAnswer);
                 self.follow(on_no_answer.clone())
             }
         }
@@ -400,6 +433,7 @@ impl<'a> Turn<'a> {
                             answer.result = AnswerResult::Refused;
                         }
                     }
+                    self.took(&name, Branch::Refused);
                     self.session.step = name.clone();
                     let step = self.flow.get(&name).ok_or(FlowError)?;
                     let retries = input_retries(step).ok_or(FlowError)?;
@@ -435,6 +469,9 @@ impl<'a> Turn<'a> {
                     targets, decide, ..
                 } => {
                     next = checked(decide(&mut self.ctx()), targets)?;
+                    if let Next::Step(target) = &next {
+                        self.took(&name, Branch::Chosen(target.clone()));
+                    }
                 }
                 Step::Hours {
                     hours,
@@ -442,8 +479,12 @@ impl<'a> Turn<'a> {
                     closed,
                 } => {
                     next = match hours.is_open_at(self.now_ms).ok_or(FlowError)? {
-                        true => open.clone(),
+                        true => {
+                            self.took(&name, Branch::Open);
+                            open.clone()
+                        }
                         false => {
+                            self.took(&name, Branch::Closed);
                             let words = hours.describe();
                             self.session.vars.insert(OPENING_HOURS.to_owned(), words);
                             closed.clone()
@@ -644,6 +685,7 @@ impl<'a> Turn<'a> {
                 return Outcome::Fetch {
                     session: Box::new(self.session),
                     request,
+                    taken: self.taken,
                 }
             }
             Some(Produced::Action(action)) => Some(Reply::from(&action)),
@@ -656,7 +698,12 @@ impl<'a> Turn<'a> {
             reply.as_ref(),
             self.now_ms,
         );
-        done(reply, Write::Session(Box::new(self.session)), note)
+        Outcome::Done {
+            reply,
+            write: Write::Session(Box::new(self.session)),
+            note,
+            taken: self.taken,
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{Direction, Flow, Next, Prompt, Retries, Step};
+use super::{Branch, Dest, Direction, Flow, Next, Prompt, Step};
 
 /// Where the checked-in diagrams live, relative to the repository root.
 pub const DIAGRAM_DIR: &str = "docs/flows";
@@ -22,6 +22,21 @@ const PROMPT_CHARS: usize = 60;
 
 /// The Mermaid source (a `flowchart TD`) of `flow`, ending with a newline.
 pub fn mermaid(flow: &Flow) -> String {
+    draw(flow, None)
+}
+
+/// What flow tests reached of a flow: whether a step was entered, whether a branch was taken.
+pub struct Reached<'a> {
+    pub step: &'a dyn Fn(&str) -> bool,
+    pub branch: &'a dyn Fn(&str, &Branch) -> bool,
+}
+
+/// [`mermaid`], with the steps and branches flow tests never reached drawn in red, dashed.
+pub fn mermaid_with_coverage(flow: &Flow, reached: &Reached) -> String {
+    draw(flow, Some(reached))
+}
+
+fn draw(flow: &Flow, reached: Option<&Reached>) -> String {
     let ids = NodeIds::new(flow);
     let mut d = Diagram::default();
     let start = match flow.direction {
@@ -39,7 +54,11 @@ pub fn mermaid(flow: &Flow) -> String {
     for (name, step) in &flow.steps {
         let id = ids.own(name);
         d.node(node(id, name, step, &flow.language));
-        d.step_edges(id, step, &ids);
+        if reached.is_some_and(|r| !(r.step)(name)) {
+            d.unreached_nodes.push(id.to_owned());
+        }
+        let branch_reached = |branch: &Branch| reached.is_none_or(|r| (r.branch)(name, branch));
+        d.step_edges(id, step, &ids, &branch_reached);
     }
     d.finish(&flow.name)
 }
@@ -118,6 +137,10 @@ struct Diagram {
     uses_end: bool,
     uses_retry: bool,
     missing: Vec<String>,
+    /// Indexes of the edges of branches flow tests never took.
+    unreached_edges: Vec<usize>,
+    /// Ids of the steps flow tests never entered.
+    unreached_nodes: Vec<String>,
 }
 
 impl Diagram {
@@ -172,78 +195,72 @@ impl Diagram {
         }
     }
 
-    /// The reprompt loop of an input step and where it goes when the retries are spent.
-    fn retries(&mut self, id: &str, retries: &Retries, ids: &NodeIds) {
-        let times = if retries.max == 1 { "once" } else { "times" };
-        let loop_text = if retries.max == 1 {
-            format!("no input / invalid: reprompt {times}")
-        } else {
-            format!("no input / invalid: reprompt {} {times}", retries.max)
-        };
-        if retries.max > 0 {
-            self.edge(id, NodeRef::Step(id), Some(&loop_text), Line::Dotted);
+    /// The edges of a step, one per way out ([`Step::exits`]); the reprompts of an input step
+    /// (no input, invalid, refused) share one loop. An edge whose branch `reached` denies is
+    /// marked.
+    fn step_edges(
+        &mut self,
+        id: &str,
+        step: &Step,
+        ids: &NodeIds,
+        reached: &dyn Fn(&Branch) -> bool,
+    ) {
+        if matches!(step, Step::Hangup) {
+            return self.next(id, &Next::Hangup, None, Line::Solid, ids);
         }
-        let give_up = match &retries.fallback {
-            Some(step) => Next::Step(step.clone()),
-            None => Next::Hangup,
-        };
-        self.next(id, &give_up, Some("retries spent"), Line::Dotted, ids);
-    }
-
-    fn step_edges(&mut self, id: &str, step: &Step, ids: &NodeIds) {
-        match step {
-            Step::Say { next, .. } | Step::SendDtmf { next, .. } => {
-                self.next(id, next, None, Line::Solid, ids)
-            }
-            Step::Menu {
-                options,
-                repeat,
-                retries,
-                ..
-            } => {
-                for (keys, target) in options {
-                    self.edge(id, ids.get(target), Some(keys), Line::Solid);
-                }
-                if let Some(keys) = repeat {
-                    let text = format!("{keys}: repeat");
+        let exits = step.exits();
+        let reprompts: Vec<&Branch> = exits
+            .iter()
+            .filter(|e| e.to == Dest::Again && e.branch != Branch::Repeat)
+            .map(|e| &e.branch)
+            .collect();
+        let mut looped = false;
+        for exit in &exits {
+            let before = self.edges.len();
+            match (&exit.branch, &exit.to) {
+                (Branch::Repeat, _) => {
+                    let text = format!("{}: repeat", repeat_keys(step));
                     self.edge(id, NodeRef::Step(id), Some(&text), Line::Solid);
                 }
-                self.retries(id, retries, ids);
-            }
-            Step::Gather {
-                var, next, retries, ..
-            } => {
-                let text = format!("digits → {var}");
-                self.next(id, next, Some(&text), Line::Solid, ids);
-                self.retries(id, retries, ids);
-            }
-            Step::Decide { targets, .. } => {
-                for target in targets {
-                    self.edge(id, ids.get(target), Some("code"), Line::Solid);
+                (_, Dest::Again) if looped => continue,
+                (_, Dest::Again) => {
+                    looped = true;
+                    let missed: Vec<String> = reprompts
+                        .iter()
+                        .filter(|b| !reached(b))
+                        .map(|b| b.name())
+                        .collect();
+                    if let Some(text) = reprompt_text(step) {
+                        self.edge(id, NodeRef::Step(id), Some(&text), Line::Dotted);
+                    }
+                    if !missed.is_empty() && self.edges.len() > before {
+                        self.unreached_edges.push(before);
+                    }
+                    continue;
+                }
+                (branch, to) => {
+                    let text = edge_text(step, branch);
+                    let line = if branch.is_unhappy() {
+                        Line::Dotted
+                    } else {
+                        Line::Solid
+                    };
+                    self.dest(id, to, text.as_deref(), line, ids);
                 }
             }
-            Step::Fetch { ok, error, .. } => {
-                self.next(id, ok, Some("answered"), Line::Solid, ids);
-                self.next(id, error, Some("failed"), Line::Dotted, ids);
+            if !reached(&exit.branch) && self.edges.len() > before {
+                self.unreached_edges.push(before);
             }
-            Step::Hours { open, closed, .. } => {
-                self.next(id, open, Some("open"), Line::Solid, ids);
-                self.next(id, closed, Some("closed"), Line::Solid, ids);
-            }
-            Step::Dial {
-                numbers,
-                after,
-                on_no_answer,
-                ..
-            } => {
-                self.next(id, after, Some("answered, agent hung up"), Line::Solid, ids);
-                let text = match numbers.len() {
-                    1 => "no answer".to_owned(),
-                    n => format!("none of the {n} answered"),
-                };
-                self.next(id, on_no_answer, Some(&text), Line::Dotted, ids);
-            }
-            Step::Hangup => self.next(id, &Next::Hangup, None, Line::Solid, ids),
+        }
+    }
+
+    /// An edge to where an exit leads.
+    fn dest(&mut self, from: &str, to: &Dest, text: Option<&str>, line: Line, ids: &NodeIds) {
+        match to {
+            Dest::Step(target) => self.edge(from, ids.get(target), text, line),
+            Dest::Hangup => self.next(from, &Next::Hangup, text, line, ids),
+            Dest::Retry => self.next(from, &Next::Retry, text, line, ids),
+            Dest::Again => self.edge(from, NodeRef::Step(from), text, line),
         }
     }
 
@@ -263,8 +280,66 @@ impl Diagram {
             // Writing to a String cannot fail.
             let _ = writeln!(out, "    {line}");
         }
+        if !self.unreached_nodes.is_empty() {
+            out.push_str("    classDef unreached fill:#fde2e2,stroke:#d33,stroke-width:2px\n");
+            let _ = writeln!(
+                out,
+                "    class {} unreached",
+                self.unreached_nodes.join(",")
+            );
+        }
+        for i in &self.unreached_edges {
+            let _ = writeln!(
+                out,
+                "    linkStyle {i} stroke:#d33,stroke-width:3px,stroke-dasharray:6 4"
+            );
+        }
         out
     }
+}
+
+/// The keys of a menu's repeat option.
+fn repeat_keys(step: &Step) -> &str {
+    match step {
+        Step::Menu {
+            repeat: Some(keys), ..
+        } => keys,
+        _ => "",
+    }
+}
+
+/// The label of an input step's reprompt loop, when it reprompts at all.
+fn reprompt_text(step: &Step) -> Option<String> {
+    let retries = match step {
+        Step::Menu { retries, .. } | Step::Gather { retries, .. } => retries,
+        _ => return None,
+    };
+    match retries.max {
+        0 => None,
+        1 => Some("no input / invalid: reprompt once".to_owned()),
+        n => Some(format!("no input / invalid: reprompt {n} times")),
+    }
+}
+
+/// The label of the edge of `branch`.
+fn edge_text(step: &Step, branch: &Branch) -> Option<String> {
+    Some(match (branch, step) {
+        (Branch::Next, Step::Gather { var, .. }) => format!("digits → {var}"),
+        (Branch::Next, _) => return None,
+        (Branch::Key(keys), _) => keys.clone(),
+        (Branch::Fallback, _) => "retries spent".to_owned(),
+        (Branch::Chosen(_), _) => "code".to_owned(),
+        (Branch::Ok, _) => "answered".to_owned(),
+        (Branch::Error, _) => "failed".to_owned(),
+        (Branch::Open, _) => "open".to_owned(),
+        (Branch::Closed, _) => "closed".to_owned(),
+        (Branch::After, _) => "answered, agent hung up".to_owned(),
+        (Branch::NoAnswer, Step::Dial { numbers, .. }) if numbers.len() > 1 => {
+            format!("none of the {} answered", numbers.len())
+        }
+        (Branch::NoAnswer, _) => "no answer".to_owned(),
+        (Branch::Repeat | Branch::NoInput | Branch::Invalid | Branch::Refused, _) => branch.name(),
+    })
 }
 
 /// The node of a step: its shape says its kind, its text its name and what it does.

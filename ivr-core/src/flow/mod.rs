@@ -20,9 +20,12 @@
 //! ```
 
 mod build;
+pub mod catalogue;
+pub mod checks;
 mod ctx;
 pub mod diagram;
 pub mod docs;
+pub mod exits;
 pub mod hours;
 pub mod lock;
 mod registry;
@@ -30,7 +33,9 @@ pub mod template;
 pub mod validate;
 
 pub use build::*;
+pub use checks::luhn;
 pub use ctx::{Ctx, FetchRequest, FetchResponse};
+pub use exits::{Branch, Dest, Exit, Taken};
 pub use hours::Weekday::{self, Fri, Mon, Sat, Sun, Thu, Tue, Wed};
 pub use registry::Registry;
 
@@ -322,51 +327,6 @@ impl Step {
     /// the steps `flows/flows.lock` keeps.
     pub fn can_wait(&self) -> bool {
         !matches!(self, Step::Decide { .. } | Step::Hours { .. })
-    }
-
-    /// Every step this one can lead to, for validation and diagrams.
-    pub fn targets(&self) -> Vec<&str> {
-        fn next(n: &Next) -> Option<&str> {
-            match n {
-                Next::Step(s) => Some(s),
-                _ => None,
-            }
-        }
-        let mut out: Vec<&str> = Vec::new();
-        match self {
-            Step::Say { next: n, .. } | Step::SendDtmf { next: n, .. } => out.extend(next(n)),
-            Step::Menu {
-                options, retries, ..
-            } => {
-                out.extend(options.iter().map(|(_, t)| t.as_str()));
-                out.extend(retries.fallback.as_deref());
-            }
-            Step::Gather {
-                next: n, retries, ..
-            } => {
-                out.extend(next(n));
-                out.extend(retries.fallback.as_deref());
-            }
-            Step::Decide { targets, .. } => out.extend(targets.iter().map(String::as_str)),
-            Step::Fetch { ok, error, .. } => {
-                out.extend(next(ok));
-                out.extend(next(error));
-            }
-            Step::Hours { open, closed, .. } => {
-                out.extend(next(open));
-                out.extend(next(closed));
-            }
-            Step::Dial {
-                after,
-                on_no_answer,
-                ..
-            } => {
-                out.extend(next(after));
-                out.extend(next(on_no_answer));
-            }
-            Step::Hangup => {}
-        }
-        out
     }
 
     /// Whether the step asks the caller for digits.

@@ -11,7 +11,7 @@ use std::fmt;
 use super::hours::OPENING_HOURS;
 use super::lock::{Lock, LOCK_COMMAND};
 use super::template::{self, TemplateError};
-use super::{Direction, Flow, Input, Next, Prompt, Registry, Step};
+use super::{Direction, Flow, Input, Prompt, Registry, Step};
 use crate::config::Config;
 use crate::telesign::{
     may_answer, CallLegCompleted, CollectDigits, Dial, DialCompleted, DialStatus, EventKind,
@@ -404,7 +404,7 @@ impl<'a> Validator<'a> {
         loop {
             let before = ends.len();
             for (name, step) in &self.flow.steps {
-                if ends_call(step) || step.targets().iter().any(|t| ends.contains(t)) {
+                if step.ends_call() || step.targets().iter().any(|t| ends.contains(t)) {
                     ends.insert(name);
                 }
             }
@@ -631,24 +631,6 @@ fn first_method(step: &Step) -> Option<Method> {
         Step::SendDtmf { .. } => Some(Method::SendDtmf),
         Step::Hangup => Some(Method::Hangup),
         Step::Decide { .. } | Step::Fetch { .. } | Step::Hours { .. } => None,
-    }
-}
-
-/// Whether a step can end the call by itself (a hangup, or a give-up path that hangs up).
-fn ends_call(step: &Step) -> bool {
-    match step {
-        Step::Hangup => true,
-        Step::Say { next, .. } | Step::SendDtmf { next, .. } => *next == Next::Hangup,
-        Step::Menu { retries, .. } => retries.fallback.is_none(),
-        Step::Gather { next, retries, .. } => *next == Next::Hangup || retries.fallback.is_none(),
-        Step::Dial {
-            after,
-            on_no_answer,
-            ..
-        } => *after == Next::Hangup || *on_no_answer == Next::Hangup,
-        Step::Fetch { ok, error, .. } => *ok == Next::Hangup || *error == Next::Hangup,
-        Step::Hours { open, closed, .. } => *open == Next::Hangup || *closed == Next::Hangup,
-        Step::Decide { .. } => false,
     }
 }
 

@@ -27,6 +27,7 @@
 use crate::api::campaigns;
 use crate::engine::{self, Note, Outcome, Reply, Session, Write};
 use crate::error::ApiError;
+use crate::flow::Taken;
 use crate::log::{mask_number, RequestLog};
 use crate::telesign::{Action, Event, EventKind};
 
@@ -49,6 +50,8 @@ pub struct Handled {
     pub reply: Option<Reply>,
     /// Work to do after the answer has gone (`waitUntil`).
     pub later: Vec<Later>,
+    /// The branches the call took (for flow tests' coverage; the worker does not keep them).
+    pub taken: Vec<Taken>,
 }
 
 /// Work the pipeline asks for after the answer.
@@ -94,11 +97,12 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             return Ok(answered(Some(Reply::from(&Action::Hangup))));
         }
 
-        let (reply, write, note, fetched) = self.step(session, event, body, now_ms).await;
+        let (reply, write, note, taken, fetched) = self.step(session, event, body, now_ms).await;
         log.note = Some(note_name(note).into());
         log.action = reply.as_ref().map(|r| r.method.clone());
         let progress = campaigns::progress(&event.kind, &write, had_session, now_ms);
         let mut handled = answered(reply);
+        handled.taken = taken;
 
         match write {
             Write::Nothing => {}
@@ -227,7 +231,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
         event: &Event,
         body: &[u8],
         now_ms: u64,
-    ) -> (Option<Reply>, Write, Note, bool) {
+    ) -> (Option<Reply>, Write, Note, Vec<Taken>, bool) {
         let registry = self.registry;
         let fingerprint = engine::fingerprint(body);
         let deadline = self.clock.now_ms() + self.config.event_budget_ms;
@@ -235,11 +239,20 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
         let mut fetches = 0;
         loop {
             match outcome {
-                Outcome::Done { reply, write, note } => return (reply, write, note, fetches > 0),
+                Outcome::Done {
+                    reply,
+                    write,
+                    note,
+                    taken,
+                } => return (reply, write, note, taken, fetches > 0),
                 Outcome::Fetch { session, .. } if fetches == MAX_FETCHES_PER_EVENT => {
                     outcome = engine::give_up(registry, *session, event, &fingerprint, now_ms);
                 }
-                Outcome::Fetch { session, request } => {
+                Outcome::Fetch {
+                    session,
+                    request,
+                    taken,
+                } => {
                     fetches += 1;
                     let left = deadline.saturating_sub(self.clock.now_ms());
                     let result = if left == 0 {
@@ -252,6 +265,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                     outcome = engine::resume(
                         registry,
                         *session,
+                        taken,
                         event,
                         &fingerprint,
                         result.as_ref().map_err(String::as_str),
@@ -267,6 +281,7 @@ fn answered(reply: Option<Reply>) -> Handled {
     Handled {
         reply,
         later: Vec::new(),
+        taken: Vec::new(),
     }
 }
 

@@ -420,15 +420,46 @@ function highlight(step, visited) {
 }
 
 // --- start ------------------------------------------------------------------------------------
-let config = { numbers: {} };
+let config = { numbers: {}, outbound: [] };
 mermaid.initialize({ startOnLoad: false, securityLevel: "strict", flowchart: { htmlLabels: true } });
+
+/** `name=` lines for the vars an outbound flow needs, keeping values already typed. */
+function varsTemplate(flow) {
+  const typed = {};
+  for (const line of $("ob-vars").value.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0) typed[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  }
+  const needs = config.outbound.find((f) => f.name === flow)?.needs ?? [];
+  return needs.map((v) => `${v}=${typed[v] ?? ""}`).join("\n");
+}
+
+/** Fills the number and flow menus with the worker's flows. */
+function fillMenus() {
+  const option = (value, text) => {
+    const o = document.createElement("option");
+    o.value = value;
+    o.textContent = text;
+    return o;
+  };
+  $("to").replaceChildren(...Object.entries(config.numbers).map(([n, f]) => option(n, `${n} (${f})`)));
+  $("ob-flow").replaceChildren(...config.outbound.map((f) => option(f.name, f.name)));
+  $("ob-vars").value = varsTemplate($("ob-flow").value);
+  if (!$("in-flow").value && config.names?.length) $("in-flow").value = config.names[0];
+}
+
 api("/api/config").then(
   (c) => {
     config = c;
     $("config").textContent = `worker ${c.worker}${c.testClock ? ", test clock" : ""}${c.outbound ? "" : ", outbound calls off"}`;
+    if (c.flowsError) showError(c.flowsError);
     if (PARAMS.has("mute")) $("mute").checked = true;
+    fillMenus();
     showFlow(config.numbers[$("to").value]);
   },
   (e) => showError(`The phone server is not answering: ${e.message}`),
 );
+$("ob-flow").addEventListener("change", () => {
+  $("ob-vars").value = varsTemplate($("ob-flow").value);
+});
 $("to").addEventListener("change", () => showFlow(config.numbers[$("to").value]));

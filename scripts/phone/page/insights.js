@@ -241,6 +241,7 @@ function clear() {
 /** Asks for the stats of the form's flow and range and shows them (or says what went wrong). */
 export async function showInsights() {
   loaded = true;
+  if ((await flowNames) === null) return;
   const flow = $("in-flow").value.trim();
   $("in-error").textContent = "";
   const status = $("in-show");
@@ -301,14 +302,21 @@ for (const id of ["in-flow", "in-since", "in-until"]) {
     if (e.key === "Enter") showInsights();
   });
 }
-fetch("/api/flows")
-  .then((r) => r.json())
-  .then(({ flows }) => {
-    for (const f of flows ?? []) {
+/** The worker's flows, for the flow field's suggestions; null (and the error shown) when unknown. */
+const flowNames = fetch("/api/flows")
+  .then(async (r) => {
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(plain(r.status, body, ""));
+    for (const f of body.flows ?? []) {
       const o = document.createElement("option");
       o.value = f;
       $("in-flows").append(o);
     }
+    if (!$("in-flow").value && body.flows?.length) $("in-flow").value = body.flows[0];
+    return body.flows ?? [];
   })
-  .catch(() => {});
+  .catch((e) => {
+    $("in-error").textContent = e.message;
+    return null;
+  });
 if (location.hash === "#insights") showView("insights");

@@ -301,6 +301,7 @@ mod tests {
             visited: vec![],
             visited_ms: vec![],
             failures: vec![],
+            fetches: vec![],
             outcome: serde_json::from_value(json!(outcome)).unwrap(),
             status: Some("failed".into()),
             started_ms: None,

@@ -1,6 +1,6 @@
 //! Per-event cost of the pure engine on the host (`cargo bench --bench engine`), for BENCHMARKS.md.
 //!
-//! The event measured is the busiest one of the `bank_menu` phone tree: the caller's account
+//! The event measured is the busiest one of the `bank` phone tree: the caller's account
 //! number arriving at the `account_number` gather. It runs the gather with its Luhn check, the
 //! `balance_lookup` fetch step (the engine hands the request to the shell and is resumed with the
 //! bank's answer) and the `balance` speak with its template. The
@@ -43,7 +43,7 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let registry = flows::registry();
+        let registry = test_flows::registry();
         let mut stored: Option<String> = None;
         let walk = [
             event_body("incoming_call", json!({})),
@@ -102,10 +102,11 @@ fn busiest(f: &Fixture, body: &[u8], stored: &str) -> (String, String) {
     let response = FetchResponse::new(200, BALANCE.to_owned());
     loop {
         match outcome {
-            Outcome::Fetch { session, .. } => {
+            Outcome::Fetch { session, taken, .. } => {
                 outcome = engine::resume(
                     &f.registry,
                     *session,
+                    taken,
                     &event,
                     &fingerprint,
                     Ok(&response),

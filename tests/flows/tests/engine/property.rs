@@ -202,7 +202,7 @@ fn random_calls(registry: &Registry, sample: Sample, seed: u64) -> Run {
             }
             Sample::AppointmentReminder => Caller::placed(
                 registry,
-                "appointment_reminder",
+                "reminder",
                 &[("name", "Alex"), ("when", "Monday")],
             ),
         };
@@ -299,14 +299,14 @@ fn deliver_checked(
 }
 
 const SAMPLES: [(Sample, &str); 3] = [
-    (Sample::BankMenu, "bank_menu"),
-    (Sample::AppointmentReminder, "appointment_reminder"),
-    (Sample::AgentForwarding, "agent_forwarding"),
+    (Sample::BankMenu, "bank"),
+    (Sample::AppointmentReminder, "reminder"),
+    (Sample::AgentForwarding, "forwarding"),
 ];
 
 #[test]
 fn random_calls_keep_every_promise() {
-    let r = flows::registry();
+    let r = test_flows::registry();
     let mut notes = BTreeSet::new();
     for (sample, flow) in SAMPLES {
         let mut visited = BTreeSet::new();

@@ -47,7 +47,7 @@ impl Harness {
         Self {
             store: Memory::default(),
             bank,
-            registry: flows::registry(),
+            registry: test_flows::registry(),
             config: Config::from_lookup(|_| None),
             now: Cell::new(1_000_000),
             log: RefCell::new(RequestLog::default()),
@@ -293,7 +293,7 @@ fn a_looping_fetch_flow_is_cut_off_after_four_requests() {
 #[test]
 fn an_early_dial_completed_runs_the_flow_from_the_pending_entry() {
     let h = Harness::new(bank(Ok("{}")));
-    let flow = h.registry.get("appointment_reminder").expect("sample flow");
+    let flow = h.registry.get("reminder").expect("sample flow");
     let mut vars = BTreeMap::new();
     vars.insert("name".to_owned(), "Alex".to_owned());
     vars.insert("when".to_owned(), "Monday at 9".to_owned());
@@ -320,7 +320,7 @@ fn an_early_dial_completed_runs_the_flow_from_the_pending_entry() {
 #[test]
 fn a_failed_campaign_count_does_not_fail_the_call() {
     let h = Harness::new(bank(Ok("{}")));
-    let flow = h.registry.get("appointment_reminder").expect("sample flow");
+    let flow = h.registry.get("reminder").expect("sample flow");
     let session = engine::outbound_session(
         flow,
         REF,

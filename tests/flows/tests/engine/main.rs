@@ -19,7 +19,7 @@ use ivr_core::flow::*;
 use ivr_core::telesign::decode_event;
 
 fn registry() -> Registry {
-    flows::registry()
+    test_flows::registry()
 }
 
 /// A registry of one inbound flow, the default for every number.
@@ -39,7 +39,7 @@ const GOODBYE: &str = "Thank you for banking with Example Bank. Goodbye.";
 /// An account number whose Luhn check digit is right.
 const ACCOUNT: &str = "12345674";
 
-/// A `bank_menu` call, welcomed and at the main menu.
+/// A `bank` call, welcomed and at the main menu.
 fn at_main_menu(registry: &Registry) -> Caller<'_> {
     let mut c = Caller::dialing(registry, BANK_LINE);
     let welcome = c.incoming_call();
@@ -79,7 +79,7 @@ fn triples(list: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
         .collect()
 }
 
-// ---- bank_menu ------------------------------------------------------------------------------
+// ---- bank ----------------------------------------------------------------------------------
 
 #[test]
 fn bank_balance_is_looked_up_and_the_call_record_tells_the_story() {
@@ -100,7 +100,7 @@ fn bank_balance_is_looked_up_and_the_call_record_tells_the_story() {
 
     let record = c.call_completed();
     assert_eq!(record.outcome.as_str(), "caller_hung_up");
-    assert_eq!(record.flow.as_deref(), Some("bank_menu"));
+    assert_eq!(record.flow.as_deref(), Some("bank"));
     assert_eq!(record.direction.map(|d| d.as_str()), Some("inbound"));
     assert_eq!(record.from.as_deref(), Some(CALLER));
     assert_eq!(record.to.as_deref(), Some(BANK_LINE));
@@ -462,12 +462,12 @@ fn a_withheld_caller_id_is_still_answered() {
     assert_eq!(c.session().and_then(|s| s.from), None);
 }
 
-// ---- appointment_reminder -------------------------------------------------------------------
+// ---- reminder -------------------------------------------------------------------------------
 
 fn reminder(registry: &Registry) -> Caller<'_> {
     Caller::placed(
         registry,
-        "appointment_reminder",
+        "reminder",
         &[("name", "Alex"), ("when", "Tuesday at 2 PM")],
     )
 }
@@ -573,7 +573,7 @@ fn a_reminder_ignores_events_before_it_is_answered() {
     c.dial_completed("answered").prompts(REMINDER);
 }
 
-// ---- agent_forwarding -----------------------------------------------------------------------
+// ---- forwarding -----------------------------------------------------------------------------
 
 #[test]
 fn calls_to_the_support_number_hunt_through_the_agents_then_apologise() {
@@ -593,7 +593,7 @@ fn calls_to_the_support_number_hunt_through_the_agents_then_apologise() {
     c.speak_completed("").hangs_up();
     let record = c.call_completed();
     assert_eq!(record.outcome.as_str(), "no_answer");
-    assert_eq!(record.flow.as_deref(), Some("agent_forwarding"));
+    assert_eq!(record.flow.as_deref(), Some("forwarding"));
     assert_eq!(record.visited, ["office_hours", "agents", "apology"]);
 }
 
@@ -684,11 +684,11 @@ fn a_caller_who_hangs_up_while_the_agents_ring_is_recorded() {
 fn inbound_calls_are_routed_by_the_called_number() {
     let r = registry();
     for (to, flow) in [
-        (AGENT_LINE, "agent_forwarding"),
-        ("15555550200", "agent_forwarding"),
-        (BANK_LINE, "bank_menu"),
-        ("+15555550999", "bank_menu"),
-        ("", "bank_menu"),
+        (AGENT_LINE, "forwarding"),
+        ("15555550200", "forwarding"),
+        (BANK_LINE, "bank"),
+        ("+15555550999", "bank"),
+        ("", "bank"),
     ] {
         let mut c = Caller::dialing(&r, to);
         c.incoming_call();
@@ -1113,12 +1113,13 @@ fn resume_at_a_step_that_does_not_fetch_is_a_flow_error_and_the_caller_hears_the
     let (reply, s) = hung_up(resume(
         &r,
         session,
+        Vec::new(),
         &event,
         &fingerprint(&body),
         Ok(&response),
         T0,
     ));
-    // bank_menu's `on_error` step, instead of a bare hang-up.
+    // bank's `on_error` step, instead of a bare hang-up.
     assert_eq!(reply.method, "speak");
     assert!(reply.json.contains("technical difficulties"), "{reply:?}");
     assert_eq!(s.step, "technical_difficulty");
@@ -1137,12 +1138,18 @@ fn the_same_inputs_give_the_same_outcome() {
     let run = || handle(&r, c.session(), &event, &fp, T0 + 99);
     let first = run();
     assert_eq!(first, run());
-    let Outcome::Fetch { session, request } = first else {
+    let Outcome::Fetch {
+        session, request, ..
+    } = first
+    else {
         panic!("{first:?}")
     };
     assert_eq!(request.method, "GET");
     let answer = FetchResponse::new(200, r#"{"balance":"1"}"#);
-    let go = || resume(&r, (*session).clone(), &event, &fp, Ok(&answer), T0 + 99);
+    let go = || {
+        let session = (*session).clone();
+        resume(&r, session, Vec::new(), &event, &fp, Ok(&answer), T0 + 99)
+    };
     assert_eq!(go(), go());
     assert_eq!(fingerprint(&body), fp);
     assert_eq!(fp.len(), 16);

@@ -15,9 +15,9 @@ use ivr_core::engine::{
 use ivr_core::flow::{FetchRequest, FetchResponse, Registry};
 use ivr_core::telesign::{completions, decode_event, may_answer, Event, EventKind, Method};
 
-/// The number a caller dials when no route applies (so `bank_menu` answers).
+/// The number a caller dials when no route applies (so `bank` answers).
 pub const BANK_LINE: &str = "+15555550100";
-/// The number routed to `agent_forwarding`.
+/// The number routed to `forwarding`.
 pub const AGENT_LINE: &str = "+15555550200";
 /// The person on the other end.
 pub const CALLER: &str = "+15558675309";
@@ -394,8 +394,14 @@ impl<'r> Caller<'r> {
         let mut fetches = 0;
         let (reply, write, note) = loop {
             match outcome {
-                Outcome::Done { reply, write, note } => break (reply, write, note),
-                Outcome::Fetch { session, request } => {
+                Outcome::Done {
+                    reply, write, note, ..
+                } => break (reply, write, note),
+                Outcome::Fetch {
+                    session,
+                    request,
+                    taken,
+                } => {
                     fetches += 1;
                     assert!(fetches <= MAX_FETCHES, "fetch steps loop");
                     self.requests.push(request);
@@ -406,6 +412,7 @@ impl<'r> Caller<'r> {
                     outcome = resume(
                         self.registry,
                         *session,
+                        taken,
                         &event,
                         &fp,
                         answer.as_ref().map_err(String::as_str),

@@ -1,0 +1,38 @@
+//! `forwarding`: in opening hours, inbound calls ring the agents one after the other; when none
+//! answers, the caller hears an apology. Outside opening hours (and on the holidays) the caller
+//! hears when the agents are there instead.
+//!
+//! A fixture of the project's own tests (the sample `flows/agent_forwarding.rs` began as the same
+//! flow). Telesign accepts `dial` only as the first answer to `incoming_call` (or after a leg
+//! ended), so the call is bridged straight away: the hours step sends no action of its own.
+
+use ivr_core::flow::*;
+
+pub fn flow() -> Flow {
+    Flow::inbound("forwarding")
+        .step(
+            "office_hours",
+            hours("America/New_York")
+                .open(Mon..=Fri, "08:00-20:00")
+                .open(Sat, "09:00-13:00")
+                .closed_on("2026-12-25")
+                .closed_on("2027-01-01")
+                .then_open("agents")
+                .then_closed("closed"),
+        )
+        .step(
+            "agents",
+            dial(["+15555550101", "+15555550102", "+15555550103"]).on_no_answer("apology"),
+        )
+        .step(
+            "apology",
+            say("Sorry, all of our agents are busy right now. Please call again later. Goodbye."),
+        )
+        .step(
+            "closed",
+            say(
+                "Thank you for calling. Our agents are available {opening_hours}, New York time. \
+                 Please call again then. Goodbye.",
+            ),
+        )
+}

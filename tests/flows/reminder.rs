@@ -1,0 +1,39 @@
+//! `reminder`: an outbound reminder call, placed with the vars `name` and `when`.
+//!
+//! A fixture of the project's own tests (the sample `flows/appointment_reminder.rs` began as the
+//! same flow). The called person confirms (1), cancels (2) or hears the message again (9). The
+//! choice is kept in the variable `choice` (`confirmed`, `cancelled`), and so in the call record.
+
+use ivr_core::flow::*;
+
+pub fn flow() -> Flow {
+    Flow::outbound("reminder")
+        .needs(["name", "when"])
+        .step(
+            "reminder",
+            menu(
+                "Hello {name}. This is Example Clinic reminding you of your appointment on \
+                 {when}. To confirm, press 1. To cancel, press 2. To hear this message again, \
+                 press 9.",
+            )
+            .option("1", "confirmed")
+            .option("2", "cancelled")
+            .repeat("9")
+            .save_as("choice")
+            .timeout_ms(8_000)
+            .retries(2)
+            .fallback("no_response"),
+        )
+        .step(
+            "confirmed",
+            say("Thank you. Your appointment is confirmed. Goodbye."),
+        )
+        .step(
+            "cancelled",
+            say("Your appointment has been cancelled. Please call us to book a new one. Goodbye."),
+        )
+        .step(
+            "no_response",
+            say("We did not receive an answer. We will call again later. Goodbye."),
+        )
+}
