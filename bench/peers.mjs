@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { SECRETS, migrate } from "../scripts/harness/worker.mjs";
+import { FLOW_SETTINGS, SECRETS, migrate } from "../scripts/harness/worker.mjs";
 import { CALL_COMPLETED, eventBody, referenceId, signedHeaders } from "../scripts/harness/events.mjs";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -99,7 +99,7 @@ export async function startWorkerPeer(name, extra = {}, { migrate: migrated = tr
     kvNamespaces: ["SESSIONS"],
     // The Rust and JS workers write call records to D1 (the floor keeps to one KV get and put).
     ...(name === "rust" || name === "js" ? { d1Databases: { CALLS_DB: "calls" } } : {}),
-    bindings: { WEBHOOK_AUTH: "on", ...SECRETS },
+    bindings: { WEBHOOK_AUTH: "on", ...SECRETS, ...FLOW_SETTINGS },
     outboundService,
     ...workerPeer(name),
     ...extra,

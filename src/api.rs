@@ -13,6 +13,7 @@ use ivr_core::auth;
 use ivr_core::config::Config;
 use ivr_core::engine::CallRecord;
 use ivr_core::error::{ApiError, ErrorCode};
+use ivr_core::flow::Registry;
 use ivr_core::log::RequestLog;
 use ivr_core::pipeline::ports::CallRecords;
 use ivr_core::pipeline::Pipeline;
@@ -58,7 +59,7 @@ pub async fn handle(
         records: &records,
         http: &WorkerHttp,
         clock: &WorkerClock,
-        registry: registry(),
+        registry: registry(env),
         config,
     };
     match route {
@@ -71,7 +72,7 @@ pub async fn handle(
         ApiRoute::Flows => json_text_response(200, FLOWS.to_owned()),
         ApiRoute::FlowStats(flow) => {
             let filter = filter(req, Use::Stats)?;
-            apart(flow_stats(records.db()?, &flow, filter)).await
+            apart(flow_stats(records.db()?, pipeline.registry, &flow, filter)).await
         }
         ApiRoute::Call(id) => json_response(200, &apart(pipeline.call_view(&id)).await?),
         ApiRoute::StartCampaign => {
@@ -118,7 +119,7 @@ async fn place_call(
     config: &Config,
     log: &mut RequestLog,
 ) -> Result<Response, ApiError> {
-    let request = calls::parse_call_request(body, registry(), config.caller_id.as_deref())?;
+    let request = calls::parse_call_request(body, pipeline.registry, config.caller_id.as_deref())?;
     log.flow = Some(request.flow.clone());
     let placing = Placing {
         external_id: request.external_id.unwrap_or_else(random_uuid),
@@ -235,8 +236,13 @@ fn export_calls(db: CallsDb, filter: CallFilter) -> Result<Response, ApiError> {
 
 /// `GET /flows/<name>/stats`: the flow's funnel over its calls that ended in the range (all of
 /// them when no range is given).
-async fn flow_stats(db: &CallsDb, name: &str, filter: CallFilter) -> Result<Response, ApiError> {
-    let flow = registry()
+async fn flow_stats(
+    db: &CallsDb,
+    registry: &Registry,
+    name: &str,
+    filter: CallFilter,
+) -> Result<Response, ApiError> {
+    let flow = registry
         .get(name)
         .ok_or_else(|| ApiError::new(ErrorCode::FlowNotFound, format!("no flow {name}")))?;
     let since = filter.since_ms.unwrap_or(0);
@@ -268,7 +274,8 @@ async fn start_campaign(
     config: &Config,
     log: &mut RequestLog,
 ) -> Result<Response, ApiError> {
-    let request = campaigns::parse_campaign_request(body, registry(), config.caller_id.as_deref())?;
+    let request =
+        campaigns::parse_campaign_request(body, pipeline.registry, config.caller_id.as_deref())?;
     log.flow = Some(request.flow.clone());
     let queue = WorkerQueue::open(env)?;
     let id = random_uuid().replace('-', "");

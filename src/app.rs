@@ -7,11 +7,12 @@ use worker::{console_error, console_log, console_warn, web_sys, Context, Env, Re
 
 use ivr_core::engine::Reply;
 use ivr_core::error::ApiError;
+use ivr_core::flow::Registry;
 use ivr_core::log::RequestLog;
 use ivr_core::routes::{path_of, route, Route};
 
 use crate::apart::apart;
-use crate::env::now_ms;
+use crate::env::{now_ms, registry};
 use crate::http::{empty_response, json_response, json_text_response};
 use crate::{api, webhook};
 
@@ -38,6 +39,9 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> worker::Res
             error_response(&e)?
         }
     };
+    if crate::env::config(&env).dev_clock_ms.is_some() && log.warning.is_none() {
+        log.warning = Some("DEV_CLOCK is set: this worker's calls run on a shifted clock".into());
+    }
     log.status = resp.status_code();
     log.latency_ms = now_ms().saturating_sub(started);
     let line = log.line();
@@ -53,6 +57,31 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> worker::Res
 struct Health {
     status: &'static str,
     version: &'static str,
+    /// `flow: SETTING` for each setting a flow declares that has no value.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    missing_settings: Vec<String>,
+}
+
+/// `GET /healthz`: alive, or `503 misconfigured` while a flow lacks a setting it declares (its
+/// calls would end in its `on_error` step).
+fn health(registry: &Registry) -> Result<Response, ApiError> {
+    let missing: Vec<String> = registry
+        .missing_settings()
+        .into_iter()
+        .map(|(flow, name)| format!("{flow}: {name}"))
+        .collect();
+    let (status, code) = match missing.is_empty() {
+        true => ("ok", 200),
+        false => ("misconfigured", 503),
+    };
+    json_response(
+        code,
+        &Health {
+            status,
+            version: VERSION,
+            missing_settings: missing,
+        },
+    )
 }
 
 async fn handle(
@@ -62,13 +91,7 @@ async fn handle(
     log: &mut RequestLog,
 ) -> Result<Response, ApiError> {
     match route(&log.method, &log.path)? {
-        Route::Health => json_response(
-            200,
-            &Health {
-                status: "ok",
-                version: VERSION,
-            },
-        ),
+        Route::Health => health(registry(env)),
         Route::Webhook => answer(apart(webhook::handle(req, env, ctx, log)).await?),
         Route::OpenApi => json_text_response(200, OPENAPI.to_owned()),
         Route::Api(api) => apart(api::handle(api, req, env, log)).await,

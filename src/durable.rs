@@ -99,11 +99,11 @@ impl CallSession {
         let event = decode_event(body).map_err(|e| ApiError::from(&e))?;
         let kv = Kv::open(&self.env)?;
         let records = Records::open(&kv, &self.env);
-        let config = crate::env::config(&self.env);
-        let handled = webhook::run(sessions, &records, config, &event, body, now_ms, log).await?;
+        let setup = crate::env::setup(&self.env);
+        let handled = webhook::run(sessions, &records, setup, &event, body, now_ms, log).await?;
         if !handled.later.is_empty() {
             let storage = Sessions::Object(ObjectStorage(self.state.storage()));
-            let work = webhook::after_answer(handled.later, storage, records, config);
+            let work = webhook::after_answer(handled.later, storage, records, setup);
             self.state.wait_until(work);
         }
         Ok(handled.reply)

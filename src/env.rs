@@ -23,23 +23,40 @@ pub const RATE_LIMIT_BINDING: &str = "API_RATE_LIMITER";
 /// The D1 database of call records and campaign results.
 pub const CALLS_DB_BINDING: &str = "CALLS_DB";
 
-/// This isolate's configuration. Vars and secrets are fixed for a deployed version (a new
-/// secret or var makes a new version, with new isolates), so they are read from the environment
-/// once rather than with a dozen JS calls on every request.
-pub fn config(env: &Env) -> &'static Config {
-    static CONFIG: OnceLock<Config> = OnceLock::new();
-    CONFIG.get_or_init(|| Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string())))
+/// What this isolate reads from its environment once: the configuration, and the flows with the
+/// settings they declare. Vars and secrets are fixed for a deployed version (a new secret or var
+/// makes a new version, with new isolates), so they are read once rather than with a dozen JS
+/// calls on every request.
+pub struct Setup {
+    pub config: Config,
+    pub registry: Registry,
 }
 
-/// The flows compiled into the worker, built once per isolate: yours (`flows/`), or the
-/// project's test flows (`tests/flows/`) in the build the end-to-end tests run.
-pub fn registry() -> &'static Registry {
-    static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    #[cfg(feature = "test-flows")]
-    let flows = test_flows::registry;
-    #[cfg(not(feature = "test-flows"))]
-    let flows = flows::registry;
-    REGISTRY.get_or_init(flows)
+pub fn setup(env: &Env) -> &'static Setup {
+    static SETUP: OnceLock<Setup> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        let lookup = |name: &str| env.var(name).ok().map(|v| v.to_string());
+        // Yours (`flows/`), or the project's test flows (`tests/flows/`) in the build the
+        // end-to-end tests run.
+        #[cfg(feature = "test-flows")]
+        let flows = test_flows::registry();
+        #[cfg(not(feature = "test-flows"))]
+        let flows = flows::registry();
+        Setup {
+            config: Config::from_lookup(lookup),
+            registry: flows.with_settings(lookup),
+        }
+    })
+}
+
+/// This isolate's configuration.
+pub fn config(env: &Env) -> &'static Config {
+    &setup(env).config
+}
+
+/// The flows compiled into the worker, with the values of the settings they declare.
+pub fn registry(env: &Env) -> &'static Registry {
+    &setup(env).registry
 }
 
 /// Milliseconds since the epoch: `Date.now()`, without the `Date` object `worker::Date` makes.
@@ -75,6 +92,9 @@ pub const TEST_CLOCK_HEADER: &str = "x-test-clock-ms";
 /// The time an event is handled at: the test clock's, where the binding allows it, else now.
 /// Whether the binding is there is looked up once per isolate, like the configuration.
 pub fn event_time(env: &Env, req: &web_sys::Request) -> u64 {
+    if let Some(start) = config(env).dev_clock_ms {
+        return dev_clock(start);
+    }
     static TEST_CLOCK: OnceLock<bool> = OnceLock::new();
     let is_service = *TEST_CLOCK.get_or_init(|| {
         Reflect::get(env, &JsValue::from_str(TEST_CLOCK_BINDING))
@@ -87,6 +107,15 @@ pub fn event_time(env: &Env, req: &web_sys::Request) -> u64 {
         .flatten()
         .and_then(|v| v.trim().parse::<u64>().ok());
     set.unwrap_or_else(now_ms)
+}
+
+/// `DEV_CLOCK` (`npm run dev -- --clock`): the clock reads `start` at this isolate's first event
+/// and runs on from there.
+fn dev_clock(start: u64) -> u64 {
+    static FIRST_EVENT_MS: OnceLock<u64> = OnceLock::new();
+    let now = now_ms();
+    let first = *FIRST_EVENT_MS.get_or_init(|| now);
+    start + now.saturating_sub(first)
 }
 
 #[wasm_bindgen]

@@ -83,7 +83,7 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> worker::Result<()
         records: &records,
         http: &WorkerHttp,
         clock: &WorkerClock,
-        registry: registry(),
+        registry: registry(&env),
         config,
     };
     let mut consumer = Consumer::new(&pipeline, &queue, &WorkerClock);

@@ -4,7 +4,7 @@
 
 use worker::{console_error, web_sys, Context, Env};
 
-use ivr_core::config::{Config, SessionBackend};
+use ivr_core::config::SessionBackend;
 use ivr_core::engine::Reply;
 use ivr_core::error::ApiError;
 use ivr_core::log::RequestLog;
@@ -12,7 +12,7 @@ use ivr_core::pipeline::event::{Handled, Later};
 use ivr_core::pipeline::Pipeline;
 use ivr_core::telesign::{decode_event, Event};
 
-use crate::env::{config, event_time, registry, WorkerClock};
+use crate::env::{event_time, setup, Setup, WorkerClock};
 use crate::fetch::WorkerHttp;
 use crate::http::read_body;
 use crate::kv::Kv;
@@ -31,7 +31,8 @@ pub async fn handle(
     log: &mut RequestLog,
 ) -> Result<Option<Reply>, ApiError> {
     let body = read_body(req, MAX_BODY_BYTES).await?;
-    let config = config(env);
+    let setup = setup(env);
+    let config = &setup.config;
     let headers = req.headers();
     let header = |name: &str| headers.get(name).ok().flatten();
     let checked = ivr_core::auth::verify_event(
@@ -54,28 +55,23 @@ pub async fn handle(
     let kv = Kv::open(env)?;
     let records = Records::open(&kv, env);
     let sessions = Sessions::Kv(kv);
-    let handled = run(&sessions, &records, config, &event, &body, now, log).await?;
+    let handled = run(&sessions, &records, setup, &event, &body, now, log).await?;
     if !handled.later.is_empty() {
-        ctx.wait_until(after_answer(handled.later, sessions, records, config));
+        ctx.wait_until(after_answer(handled.later, sessions, records, setup));
     }
     Ok(handled.reply)
 }
 
 /// The pipeline's work after an answer (a session write tried again), each logged when it
 /// fails.
-pub async fn after_answer(
-    later: Vec<Later>,
-    sessions: Sessions,
-    records: Records,
-    config: &Config,
-) {
+pub async fn after_answer(later: Vec<Later>, sessions: Sessions, records: Records, setup: &Setup) {
     let pipeline = Pipeline {
         sessions: &sessions,
         records: &records,
         http: &WorkerHttp,
         clock: &WorkerClock,
-        registry: registry(),
-        config,
+        registry: &setup.registry,
+        config: &setup.config,
     };
     for work in later {
         if let Err(e) = pipeline.later(work, &WorkerClock).await {
@@ -89,7 +85,7 @@ pub async fn after_answer(
 pub async fn run(
     sessions: &Sessions,
     records: &Records,
-    config: &Config,
+    setup: &Setup,
     event: &Event,
     body: &[u8],
     now_ms: u64,
@@ -100,8 +96,8 @@ pub async fn run(
         records,
         http: &WorkerHttp,
         clock: &WorkerClock,
-        registry: registry(),
-        config,
+        registry: &setup.registry,
+        config: &setup.config,
     };
     pipeline.event(event, body, now_ms, log).await
 }

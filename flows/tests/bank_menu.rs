@@ -1,14 +1,17 @@
 //! Tests of the `bank_menu` flow, written with the flow-testing kit (docs/testing-flows.md).
 //! They are yours: change them along with the flow. `npm run flows:test` runs them.
 
-use ivr_testkit::{Answer, Call};
+use ivr_testkit::{Answer, Call, Phone};
 
 /// Any number without a route of its own reaches the default inbound flow, `bank_menu`.
 const BANK: &str = "+15555551212";
 
 #[test]
 fn the_caller_hears_the_balance_of_a_valid_account() {
-    let mut call = Call::dial(flows::registry(), BANK);
+    let mut call = Phone::new(flows::registry())
+        .setting("BANK_API_URL", "https://bank.example.com/v1")
+        .setting("BANK_API_KEY", "k-123")
+        .dial(BANK);
     call.hears("Thank you for calling Example Bank.")
         .hears("For your account balance, press 1.")
         .press("1")
@@ -24,6 +27,9 @@ fn the_caller_hears_the_balance_of_a_valid_account() {
         requests[0].url,
         "https://bank.example.com/v1/accounts/12345674/balance"
     );
+    assert!(requests[0]
+        .headers
+        .contains(&("authorization".into(), "Bearer k-123".into())));
     assert_eq!(call.var("balance").as_deref(), Some("1234.56"));
 }
 

@@ -41,6 +41,9 @@ pub struct Config {
     pub campaign_retry_base_secs: u64,
     /// `SESSION_BACKEND` (default `kv`): where live sessions are kept.
     pub session_backend: SessionBackend,
+    /// `DEV_CLOCK` (RFC 3339): for local development only (`npm run dev -- --clock`), the
+    /// moment the worker's clock starts at; it runs on from there. Never set in wrangler.toml.
+    pub dev_clock_ms: Option<u64>,
 }
 
 /// How `/webhook` checks that an event comes from Telesign (`WEBHOOK_AUTH`).
@@ -88,6 +91,7 @@ impl std::fmt::Debug for Config {
             .field("campaign_max_attempts", &self.campaign_max_attempts)
             .field("campaign_retry_base_secs", &self.campaign_retry_base_secs)
             .field("session_backend", &self.session_backend)
+            .field("dev_clock_ms", &self.dev_clock_ms)
             .finish()
     }
 }
@@ -137,6 +141,9 @@ impl Config {
                 }
                 _ => SessionBackend::Kv,
             },
+            dev_clock_ms: non_empty("DEV_CLOCK")
+                .and_then(|v| crate::records::filter::iso_ms(&v))
+                .and_then(|ms| u64::try_from(ms).ok()),
         }
     }
 
@@ -157,6 +164,14 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| (*v).to_owned())
         })
+    }
+
+    #[test]
+    fn the_dev_clock_is_an_rfc_3339_moment_or_nothing() {
+        assert_eq!(config(&[]).dev_clock_ms, None);
+        let c = config(&[("DEV_CLOCK", "2026-12-25T10:00:00-05:00")]);
+        assert_eq!(c.dev_clock_ms, Some(1_798_210_800_000));
+        assert_eq!(config(&[("DEV_CLOCK", "tomorrow")]).dev_clock_ms, None);
     }
 
     #[test]

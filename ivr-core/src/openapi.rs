@@ -301,7 +301,7 @@ fn operation(op: &Operation, registry: &Registry) -> Value {
             json!({"description": "The next action", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Action"}}}})
         }
         "health" => {
-            json!({"description": "Alive", "content": {"application/json": {"schema": {"type": "object", "required": ["status", "version"], "properties": {"status": {"const": "ok"}, "version": {"type": "string"}}}}}})
+            json!({"description": "Alive", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}})
         }
         "openapi" => {
             json!({"description": "This document", "content": {"application/json": {"schema": {"type": "object"}}}})
@@ -329,6 +329,12 @@ fn operation(op: &Operation, registry: &Registry) -> Value {
         }
     };
     responses.insert(op.status.to_string(), success);
+    if op.id == "health" {
+        responses.insert(
+            "503".to_owned(),
+            json!({"description": "A flow lacks a setting it declares (`missing_settings`): its calls end in its `on_error` step", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}),
+        );
+    }
     if op.id == "telesignEvent" {
         responses.insert(
             "204".to_owned(),
@@ -514,6 +520,15 @@ fn schemas(registry: &Registry) -> Value {
                 "code": {"type": "string", "enum": codes},
                 "message": {"type": "string"},
             }}},
+        },
+        "Health": {
+            "type": "object",
+            "required": ["status", "version"],
+            "properties": {
+                "status": {"enum": ["ok", "misconfigured"]},
+                "version": {"type": "string"},
+                "missing_settings": {"type": "array", "items": {"type": "string"}, "description": "`flow: SETTING` for each setting a flow declares that has no value"},
+            },
         },
         "CallRequest": object(CALL_FIELDS, &["to", "flow"], registry),
         "CampaignRequest": object(CAMPAIGN_FIELDS, &["flow", "numbers"], registry),

@@ -16,6 +16,12 @@ export const SECRETS = {
   API_TOKEN: "test-token",
 };
 
+/**
+ * The settings the test flows declare (tests/flows/lib.rs `settings`), as a deploy would give them
+ * in wrangler.toml [vars] and secrets.
+ */
+export const FLOW_SETTINGS = { BANK_API_URL: "https://bank.example.com/v1", BANK_API_KEY: "test-bank-key" };
+
 /** The build with the project's test flows (tests/flows/), which the tests drive. */
 export const TEST_BUILD = "build-test";
 /** The build with your flows (flows/), as `wrangler dev` and `wrangler deploy` build it. */
@@ -103,7 +109,7 @@ export async function startWorker({ bindings = {}, outboundService, apiRateLimit
     // Call records (wrangler.toml: [[d1_databases]]), in memory; migrated below.
     d1Databases: { CALLS_DB: "calls" },
     durableObjects: { CALL_SESSIONS: "CallSession" },
-    bindings: { WEBHOOK_AUTH: "on", SESSION_BACKEND, ...SECRETS, ...bindings },
+    bindings: { WEBHOOK_AUTH: "on", SESSION_BACKEND, ...SECRETS, ...(build === TEST_BUILD ? FLOW_SETTINGS : {}), ...bindings },
     outboundService,
     // Any service binding named TEST_CLOCK turns the header on; it is never called.
     serviceBindings: testClock ? { TEST_CLOCK: async () => new Response("") } : {},

@@ -163,6 +163,7 @@ pub struct Phone {
     registry: Registry,
     start_ms: u64,
     from: String,
+    settings: BTreeMap<String, String>,
 }
 
 impl Phone {
@@ -172,7 +173,15 @@ impl Phone {
             registry,
             start_ms: START_MS,
             from: CALLER.to_owned(),
+            settings: BTreeMap::new(),
         }
+    }
+
+    /// The value of a setting the flows declare (`Flow::config`, `Flow::secrets`). One not
+    /// given is `test:NAME`, so that the flows' code runs.
+    pub fn setting(mut self, name: &str, value: &str) -> Phone {
+        self.settings.insert(name.to_owned(), value.to_owned());
+        self
     }
 
     /// Calls start at this moment (RFC 3339, e.g. `"2026-12-25T10:00:00-05:00"`): opening hours
@@ -264,8 +273,14 @@ impl Call {
 
     fn new(phone: Phone, to: String, from: String, outbound: bool) -> Call {
         let Phone {
-            registry, start_ms, ..
+            registry,
+            start_ms,
+            settings,
+            ..
         } = phone;
+        let registry = registry
+            .with_settings(|name| settings.get(name).cloned())
+            .with_missing_settings(placeholder);
         let clock = KitClock::new(start_ms);
         let config = kit_config();
         let reference_id = "4B17C0000000000000000000000000A1".to_owned();
@@ -846,6 +861,11 @@ fn kit_config() -> Config {
         "TELESIGN_API_KEY" => Some("a2l0LXRlc3Qta2V5".to_owned()),
         _ => None,
     })
+}
+
+/// The value of a setting a test does not give: `test:NAME`, so that the flows' code runs.
+pub(crate) fn placeholder(name: &str) -> Option<String> {
+    Some(format!("test:{name}"))
 }
 
 /// Milliseconds since the epoch of an RFC 3339 date-time.

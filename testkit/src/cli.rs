@@ -35,7 +35,7 @@ use std::process::ExitCode;
 use ivr_core::config::Config;
 use ivr_core::flow::docs::docs_files;
 use ivr_core::flow::lock::{zone_filter, zones, Lock};
-use ivr_core::flow::validate::{check_registry, Limits, Problem};
+use ivr_core::flow::validate::{check_registry, check_settings, Environment, Limits, Problem};
 use ivr_core::flow::Registry;
 
 use crate::{coverage, replay};
@@ -52,6 +52,9 @@ pub struct Project {
     pub coverage_command: String,
     /// The share of branches (percent) the flow tests must reach, for `flows check`.
     pub min_coverage: Option<u32>,
+    /// Where the worker's vars (`[vars]`) and the list of its secrets are, for the checker to
+    /// hold the flows' settings against; `None`, not checked.
+    pub environment: Option<(PathBuf, PathBuf)>,
 }
 
 impl Project {
@@ -65,6 +68,7 @@ impl Project {
             coverage_dir: "target/flow-coverage".into(),
             coverage_command: "npm run flows:coverage".into(),
             min_coverage: None,
+            environment: Some(("wrangler.toml".into(), ".dev.vars.example".into())),
         }
     }
 
@@ -115,7 +119,14 @@ fn check(registry: &Registry, project: &Project) -> Result<ExitCode, String> {
     let lock_command = &project.lock_command;
     let lock = Lock::parse(&read(&project.lock_file)?)?;
     let limits = Limits::of(&Config::from_lookup(|name| std::env::var(name).ok()));
-    let problems = check_registry(registry, limits, Some(&lock));
+    let mut problems = check_registry(registry, limits, Some(&lock));
+    if let Some((wrangler, example)) = &project.environment {
+        let env = Environment {
+            vars: toml_table_keys(&read(wrangler)?, "vars"),
+            secrets: env_file_keys(&read(example)?),
+        };
+        problems.extend(check_settings(registry, &env));
+    }
     let flows = registry.flows().len();
     for p in &problems {
         println!("{}\n", report(p));
@@ -206,6 +217,35 @@ fn lock(registry: &Registry, project: &Project, prune: bool) -> Result<ExitCode,
     };
     write(&project.lock_file, &next.render())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The keys of the table `[name]` of a TOML file, read line by line (`KEY = value` lines up to
+/// the next table; comments skipped): enough for wrangler.toml's `[vars]`.
+pub fn toml_table_keys(text: &str, name: &str) -> BTreeSet<String> {
+    let header = format!("[{name}]");
+    let mut inside = false;
+    let mut keys = BTreeSet::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            inside = line == header;
+        } else if inside && !line.starts_with('#') {
+            if let Some((key, _)) = line.split_once('=') {
+                keys.insert(key.trim().trim_matches('"').to_owned());
+            }
+        }
+    }
+    keys
+}
+
+/// The names of a `.dev.vars`-style file: `NAME=value` lines, comments skipped.
+pub fn env_file_keys(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(key, _)| key.trim().to_owned())
+        .filter(|key| !key.is_empty())
+        .collect()
 }
 
 /// A file's text; an absent file is empty.
@@ -405,6 +445,17 @@ mod tests {
         assert!(found.contains("b.mmd is missing"), "{found}");
         assert!(found.contains("gone.mmd has no flow any more"), "{found}");
         assert!(!found.contains("c.mmd"), "{found}");
+    }
+
+    #[test]
+    fn vars_and_secrets_are_read_from_wrangler_toml_and_the_example_file() {
+        let toml =
+            "name = \"x\"\n[vars]\n# a comment\nA = \"1\"\nB=\"2\"\n[[queues.producers]]\nC = 3\n";
+        let keys: Vec<String> = toml_table_keys(toml, "vars").into_iter().collect();
+        assert_eq!(keys, ["A", "B"]);
+        let example = "# secrets\nKEY=\nOTHER = x\n\n";
+        let keys: Vec<String> = env_file_keys(example).into_iter().collect();
+        assert_eq!(keys, ["KEY", "OTHER"]);
     }
 
     #[test]

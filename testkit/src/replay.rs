@@ -20,7 +20,7 @@ use ivr_core::engine::{
 use ivr_core::flow::{Flow, Registry, Step};
 use ivr_core::telesign::{decode_event, Direction};
 
-use crate::call::Heard;
+use crate::call::{placeholder, Heard};
 
 /// How a recorded call fares against the flows of now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,11 +82,21 @@ pub fn read_records(text: &str) -> Result<Vec<CallRecord>, String> {
 
 /// Replays every record.
 pub fn replay_all(registry: &Registry, records: &[CallRecord]) -> Vec<Replay> {
-    records.iter().map(|r| replay(registry, r)).collect()
+    let registry = with_placeholders(registry);
+    records.iter().map(|r| replay_with(&registry, r)).collect()
 }
 
 /// Replays one record.
 pub fn replay(registry: &Registry, record: &CallRecord) -> Replay {
+    replay_with(&with_placeholders(registry), record)
+}
+
+/// The flows with a stand-in for each setting without a value: a replay sends no request.
+fn with_placeholders(registry: &Registry) -> Registry {
+    registry.clone().with_missing_settings(placeholder)
+}
+
+fn replay_with(registry: &Registry, record: &CallRecord) -> Replay {
     let verdict = match replayable(registry, record) {
         Err(why) => Verdict::NotReplayable(why),
         Ok(flow) => Driver::new(registry, flow, record).run(),

@@ -19,12 +19,21 @@ let catalogue;
 before(async () => {
   // Any HTTP service a flow calls answers 503 here: each flow must cope with that by its rules.
   const outboundService = async (request) => (new URL(request.url).hostname === "telesign.test" ? api.fetch(request) : new Response("stand-in", { status: 503 }));
-  w = await startWorker({ build: USER_BUILD, outboundService, bindings: { TELESIGN_API_URL: "https://telesign.test/v2/voice", CALLER_ID: "+15554441313" } });
+  const bindings = { TELESIGN_API_URL: "https://telesign.test/v2/voice", CALLER_ID: "+15554441313" };
+  w = await startWorker({ build: USER_BUILD, outboundService, bindings });
   catalogue = await fetchFlows(w, SECRETS.API_TOKEN);
+  // The settings your flows declare (GET /flows names them), each given a value as a deploy would.
+  const settings = Object.fromEntries(catalogue.flows.flatMap((f) => [...f.config, ...f.secrets]).map((name) => [name, `https://settings.test/${name}`]));
+  if (Object.keys(settings).length > 0) {
+    await w.dispose();
+    w = await startWorker({ build: USER_BUILD, outboundService, bindings: { ...bindings, ...settings } });
+  }
 });
 after(() => w?.dispose());
 
-test("GET /flows lists your flows, each with a diagram, and every inbound one has a number", () => {
+test("GET /flows lists your flows, each with a diagram, and every inbound one has a number; /healthz is ok", async () => {
+  const health = await w.fetch("/healthz");
+  assert.equal(health.status, 200, await health.text());
   assert.ok(catalogue.flows.length >= 1, "flows/lib.rs registers no flow");
   for (const f of catalogue.flows) {
     assert.match(f.diagram, /^%% Flow `/, f.name);

@@ -8,12 +8,11 @@
 
 use ivr_core::flow::*;
 
-/// The bank's balance API. A sample: point it at your own service.
-const BALANCE_API: &str = "https://bank.example.com/v1/accounts";
-
 pub fn flow() -> Flow {
     Flow::inbound("bank")
         .language("en-US")
+        .config(["BANK_API_URL"])
+        .secrets(["BANK_API_KEY"])
         .on_error("technical_difficulty")
         .step(
             "welcome",
@@ -108,9 +107,12 @@ pub fn flow() -> Flow {
 }
 
 fn balance_request(ctx: &Ctx) -> FetchRequest {
+    let api = ctx.setting("BANK_API_URL").unwrap_or_default();
+    let key = ctx.setting("BANK_API_KEY").unwrap_or_default();
     let account = ctx.var("account").unwrap_or_default();
-    FetchRequest::get(format!("{BALANCE_API}/{account}/balance"))
+    FetchRequest::get(format!("{api}/accounts/{account}/balance"))
         .header("accept", "application/json")
+        .header("x-api-key", key)
 }
 
 /// Expects `{"balance": "1234.56"}` (a string or a number); anything else is refused, and the

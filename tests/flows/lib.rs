@@ -8,10 +8,18 @@ mod reminder;
 
 use ivr_core::flow::Registry;
 
-/// The number the fixtures' default inbound flow answers in the tests (any unrouted number does).
-pub const BANK_LINE: &str = "+15555551212";
 /// The number routed to `forwarding`.
-pub const AGENT_LINE: &str = "+15555550200";
+const AGENT_LINE: &str = "+15555550200";
+
+/// The values of the settings the test flows declare, as the tests' workers are given them
+/// (scripts/harness/worker.mjs): `registry().with_settings(settings)`.
+pub fn settings(name: &str) -> Option<String> {
+    match name {
+        "BANK_API_URL" => Some("https://bank.example.com/v1".to_owned()),
+        "BANK_API_KEY" => Some("test-bank-key".to_owned()),
+        _ => None,
+    }
+}
 
 /// The fixture flows, as the test build of the worker registers them.
 pub fn registry() -> Registry {

@@ -468,6 +468,7 @@ impl<'a> Turn<'a> {
                 Step::Decide {
                     targets, decide, ..
                 } => {
+                    self.settings_ready()?;
                     next = checked(decide(&mut self.ctx()), targets)?;
                     if let Next::Step(target) = &next {
                         self.took(&name, Branch::Chosen(target.clone()));
@@ -492,6 +493,7 @@ impl<'a> Turn<'a> {
                     };
                 }
                 Step::Fetch { request, .. } => {
+                    self.settings_ready()?;
                     return Ok(Some(Produced::Fetch(request(&self.ctx()))));
                 }
                 Step::Dial { .. } => {
@@ -650,6 +652,15 @@ impl<'a> Turn<'a> {
         })
     }
 
+    /// The flow's code runs only with every setting it declares: without, a flow error (the
+    /// shell logs which are missing).
+    fn settings_ready(&self) -> Result<(), FlowError> {
+        match self.flow.settings.missing().is_empty() {
+            true => Ok(()),
+            false => Err(FlowError),
+        }
+    }
+
     pub(super) fn ctx(&mut self) -> Ctx<'_> {
         let s = &mut self.session;
         let (caller, called) = match s.direction {
@@ -660,6 +671,7 @@ impl<'a> Turn<'a> {
             vars: &mut s.vars,
             caller,
             called,
+            settings: self.flow.settings.values(),
         }
     }
 

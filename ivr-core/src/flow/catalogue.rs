@@ -29,6 +29,8 @@ pub fn catalogue(registry: &Registry) -> Value {
                 "numbers": numbers,
                 "default_inbound": default && flow.direction == Direction::Inbound,
                 "needs": flow.needs,
+                "config": flow.settings.config,
+                "secrets": flow.settings.secrets,
                 "steps": flow.steps.iter().map(|(name, _)| name).collect::<Vec<_>>(),
                 "diagram": mermaid(flow),
             })

@@ -8,6 +8,7 @@ pub struct Ctx<'a> {
     pub(crate) vars: &'a mut BTreeMap<String, String>,
     pub(crate) caller: Option<&'a str>,
     pub(crate) called: Option<&'a str>,
+    pub(crate) settings: &'a BTreeMap<String, String>,
 }
 
 impl Ctx<'_> {
@@ -25,6 +26,12 @@ impl Ctx<'_> {
     /// The number that was called, in E.164 form.
     pub fn called(&self) -> Option<&str> {
         self.called
+    }
+    /// A setting the flow declares (`Flow::config`, `Flow::secrets`), from the worker's
+    /// environment. A declared one always has a value while the flow's code runs: a worker
+    /// without it does not run the code (the call goes to the flow's `on_error` step).
+    pub fn setting(&self, name: &str) -> Option<&str> {
+        self.settings.get(name).map(String::as_str)
     }
 }
 

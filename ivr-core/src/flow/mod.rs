@@ -29,6 +29,7 @@ pub mod exits;
 pub mod hours;
 pub mod lock;
 mod registry;
+pub mod settings;
 pub mod template;
 pub mod validate;
 
@@ -38,6 +39,7 @@ pub use ctx::{Ctx, FetchRequest, FetchResponse};
 pub use exits::{Branch, Dest, Exit, Taken};
 pub use hours::Weekday::{self, Fri, Mon, Sat, Sun, Thu, Tue, Wed};
 pub use registry::Registry;
+pub use settings::Settings;
 
 /// Who starts the calls a flow handles: Telesign's `incoming_call` (inbound) or our own dial
 /// (outbound, answered by `dial_completed`). It decides which actions the first step may send.
@@ -59,6 +61,8 @@ pub struct Flow {
     /// Steps renamed since an earlier version (old name, new name): a live call at an old name
     /// goes on at the new one.
     pub moved: Vec<(String, String)>,
+    /// The configuration and secrets the flow's code reads (`ctx.setting(name)`).
+    pub settings: Settings,
 }
 
 impl Flow {
@@ -81,6 +85,7 @@ impl Flow {
             needs: Vec::new(),
             on_error: None,
             moved: Vec::new(),
+            settings: Settings::default(),
         }
     }
 
@@ -114,6 +119,23 @@ impl Flow {
         moved
             .map(|(_, new)| new.as_str())
             .filter(|n| self.get(n).is_some())
+    }
+
+    /// Configuration the flow's code reads with `ctx.setting(name)`: values of wrangler.toml
+    /// `[vars]` (locally, `.dev.vars` overrides them), such as your API's base URL. The checker
+    /// requires each name in wrangler.toml; a worker without a value answers the flow's calls
+    /// with its `on_error` step and says so in the log and in `GET /healthz`.
+    pub fn config<const N: usize>(mut self, names: [&str; N]) -> Self {
+        self.settings.config = names.iter().map(|n| (*n).to_owned()).collect();
+        self
+    }
+
+    /// Secrets the flow's code reads with `ctx.setting(name)`: set with `wrangler secret put
+    /// NAME` (locally in `.dev.vars`), never in wrangler.toml. The checker requires each name in
+    /// `.dev.vars.example`. Their values reach no session, record or log line.
+    pub fn secrets<const N: usize>(mut self, names: [&str; N]) -> Self {
+        self.settings.secrets = names.iter().map(|n| (*n).to_owned()).collect();
+        self
     }
 
     /// The default TTS language of this flow.

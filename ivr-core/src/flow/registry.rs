@@ -35,6 +35,36 @@ impl Registry {
         self
     }
 
+    /// Takes the value of every setting the flows declare that `lookup` knows (the worker's
+    /// environment).
+    pub fn with_settings(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        for flow in &mut self.flows {
+            flow.settings.fill(&lookup, false);
+        }
+        self
+    }
+
+    /// Gives the settings without a value the one `lookup` gives (a stand-in, in tests).
+    pub fn with_missing_settings(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        for flow in &mut self.flows {
+            flow.settings.fill(&lookup, true);
+        }
+        self
+    }
+
+    /// `(flow, setting)` for every declared setting without a value.
+    pub fn missing_settings(&self) -> Vec<(&str, &str)> {
+        self.flows
+            .iter()
+            .flat_map(|f| {
+                f.settings
+                    .missing()
+                    .into_iter()
+                    .map(|s| (f.name.as_str(), s))
+            })
+            .collect()
+    }
+
     pub fn flows(&self) -> &[Flow] {
         &self.flows
     }

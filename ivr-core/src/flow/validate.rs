@@ -63,7 +63,7 @@ rules! {
     MissingStep = "missing_step", false, "Add a step with that name, or fix the name in `.then(..)`, `.option(..)`, `.fallback(..)`, `.on_error(..)`.";
     UnreachableStep = "unreachable_step", false, "Lead to it from another step, or remove it.";
     NoWayOut = "no_way_out", false, "Give the loop an exit: a `.fallback(..)`, a step that hangs up, or a `say` without `.then(..)`.";
-    UnsupportedCallState = "unsupported_call_state", false, "Telesign accepts `dial` only first (inbound) or after a dial, and `send_dtmf` only first in an outbound call: move the step, or put a `say` before it.";
+    UnsupportedCallState = "unsupported_call_state", false, "Telesign accepts `dial` only as the first answer to `incoming_call` (after steps that send nothing: `hours`, `decide`, `fetch`) or after a dial's leg ended (`.on_no_answer(..)`, `.after(..)`), and `send_dtmf` only as the first answer to an answered outbound call: no prompt may come before them. To offer agents from a menu, route a number straight to the dial instead (docs/writing-flows.md, \"What Telesign cannot do\").";
     MenuWithoutOptions = "menu_without_options", false, "Add `.option(key, step)`.";
     InvalidKey = "invalid_key", false, "Use keys made of 0-9, * and #, no longer than `.max_digits(..)`.";
     DuplicateKey = "duplicate_key", false, "Each key may lead to one step only.";
@@ -86,6 +86,10 @@ rules! {
     StepGone = "step_gone", false, "A live call may be at this step (it is in flows/flows.lock): declare its successor with `.moved(\"old\", \"new\")`, or run `npm run flows:lock -- --prune` once no call can be there (a session is kept 5 hours at most, `SESSION_TTL_SECS`).";
     UnlockedStep = "unlocked_step", false, "Run `npm run flows:lock` and commit flows/flows.lock, so that a later deploy knows a live call may be at this step.";
     MovedToMissing = "moved_to_missing", false, "`.moved(old, new)` must name a step of this flow as `new`.";
+    UnlistedConfig = "unlisted_config", false, "Add the name to wrangler.toml's [vars] with the value deployed workers use (locally, .dev.vars overrides it).";
+    UnlistedSecret = "unlisted_secret", false, "Add a line `NAME=` to .dev.vars.example (the local value goes in .dev.vars), and set it with `wrangler secret put NAME` before deploying.";
+    DevClockInVars = "dev_clock_in_vars", false, "Remove DEV_CLOCK from wrangler.toml's [vars]: it shifts the worker's clock, for local development only (`npm run dev -- --clock TIME`).";
+    SecretInVars = "secret_in_vars", false, "Remove it from wrangler.toml's [vars], which is committed: set it with `wrangler secret put NAME` (locally, in .dev.vars).";
 }
 
 impl fmt::Display for Rule {
@@ -189,6 +193,52 @@ impl Entry {
             Entry::LegCompleted => "call_leg_completed",
         }
     }
+}
+
+/// The names the project's files give the worker's environment: wrangler.toml's `[vars]` and
+/// the secrets `.dev.vars.example` lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Environment {
+    pub vars: BTreeSet<String>,
+    pub secrets: BTreeSet<String>,
+}
+
+/// The settings the flows declare against `env`: configuration in wrangler.toml's `[vars]`,
+/// secrets in `.dev.vars.example` and never in wrangler.toml.
+pub fn check_settings(registry: &Registry, env: &Environment) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if env.vars.contains("DEV_CLOCK") {
+        let message =
+            "wrangler.toml [vars] sets DEV_CLOCK, which shifts every deployed call's clock";
+        problems.push(problem(
+            "wrangler.toml",
+            None,
+            Rule::DevClockInVars,
+            message.into(),
+        ));
+    }
+    for flow in registry.flows() {
+        for name in &flow.settings.config {
+            if !env.vars.contains(name) {
+                let message =
+                    format!("reads the setting {name}, which wrangler.toml [vars] does not list");
+                problems.push(problem(&flow.name, None, Rule::UnlistedConfig, message));
+            }
+        }
+        for name in &flow.settings.secrets {
+            if env.vars.contains(name) {
+                let message =
+                    format!("the secret {name} is in wrangler.toml [vars], which is committed");
+                problems.push(problem(&flow.name, None, Rule::SecretInVars, message));
+            }
+            if !env.secrets.contains(name) {
+                let message =
+                    format!("reads the secret {name}, which .dev.vars.example does not list");
+                problems.push(problem(&flow.name, None, Rule::UnlistedSecret, message));
+            }
+        }
+    }
+    problems
 }
 
 /// Every problem of every flow of the registry, and of its inbound routing, with the
@@ -1147,6 +1197,39 @@ mod tests {
                 .filter(|r| r.is_warning())
                 .collect::<Vec<_>>(),
             [&Rule::FetchBudget]
+        );
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+    use crate::flow::{say, Flow};
+
+    #[test]
+    fn settings_are_held_against_wrangler_toml_and_the_secrets_example() {
+        let registry = Registry::new().flow(
+            Flow::inbound("f")
+                .config(["URL", "MISSING_URL"])
+                .secrets(["KEY", "LEAKED", "UNLISTED"])
+                .step("a", say("Hi")),
+        );
+        let env = Environment {
+            vars: ["URL", "LEAKED", "DEV_CLOCK"].map(String::from).into(),
+            secrets: ["KEY", "LEAKED"].map(String::from).into(),
+        };
+        let rules: Vec<Rule> = check_settings(&registry, &env)
+            .iter()
+            .map(|p| p.rule)
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                Rule::DevClockInVars,
+                Rule::UnlistedConfig,
+                Rule::SecretInVars,
+                Rule::UnlistedSecret
+            ]
         );
     }
 }

@@ -87,6 +87,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             },
         };
         let had_session = session.is_some();
+        self.note_missing_settings(session.as_ref(), event, log);
         if !had_session
             && matches!(event.kind, EventKind::IncomingCall(_))
             && self.records.record_exists(&event.reference_id).await?
@@ -160,6 +161,40 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             }
         }
         Ok(handled)
+    }
+
+    /// A flow without a value for a setting it declares cannot run its code: its calls go to
+    /// its `on_error` step, and each event's log line says which settings are missing.
+    fn note_missing_settings(
+        &self,
+        session: Option<&Session>,
+        event: &Event,
+        log: &mut RequestLog,
+    ) {
+        let flow = match (session, &event.kind) {
+            (Some(s), _) => self.registry.get(&s.flow),
+            (None, EventKind::IncomingCall(parties)) => {
+                let to = parties.to.as_ref().map(|p| p.e164());
+                self.registry.inbound_for(to.as_deref())
+            }
+            _ => None,
+        };
+        let Some(flow) = flow else {
+            return;
+        };
+        let missing = flow.settings.missing();
+        if !missing.is_empty() {
+            log.warning = Some(
+                format!(
+                "flow `{}` has no value for {}: set it in wrangler.toml [vars] or with `wrangler \
+                 secret put` (locally, .dev.vars); its code does not run, and its calls end in its \
+                 on_error step",
+                flow.name,
+                missing.join(", ")
+            )
+                .into(),
+            );
+        }
     }
 
     /// Does the work asked for after an answer. An error is logged by the caller; nothing is

@@ -187,7 +187,7 @@ fn time(name: &str, value: &str) -> Result<u64, ApiError> {
 /// milliseconds since the epoch. Read by hand: chrono's format parser (`parse_from_rfc3339`,
 /// `NaiveDate::from_str`) costs about 10 KB of wasm for these two formats; chrono still checks the
 /// calendar. Its parser is the oracle of the tests.
-fn iso_ms(value: &str) -> Option<i64> {
+pub(crate) fn iso_ms(value: &str) -> Option<i64> {
     let b = value.as_bytes();
     let num = |from: usize, len: usize| -> Option<u32> {
         let digits = b.get(from..from + len)?;

@@ -43,7 +43,7 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let registry = test_flows::registry();
+        let registry = test_flows::registry().with_settings(test_flows::settings);
         let mut stored: Option<String> = None;
         let walk = [
             event_body("incoming_call", json!({})),

@@ -34,6 +34,7 @@ fn project() -> Project {
         coverage_command: "IVR_FLOW_COVERAGE=target/test-flows/coverage cargo test -p test-flows"
             .into(),
         min_coverage: None,
+        environment: None,
     }
 }
 

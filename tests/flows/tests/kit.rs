@@ -8,10 +8,15 @@ use ivr_testkit::replay::{read_records, replay, replay_all, report, Verdict};
 use ivr_testkit::{Answer, Call, Phone};
 
 const BANK: &str = "+15555551212";
+
+/// The test flows, with the settings the tests' workers get.
+fn flows() -> Registry {
+    test_flows::registry().with_settings(test_flows::settings)
+}
 const AGENTS: &str = "+15555550200";
 
 fn balance_call() -> Call {
-    let mut call = Call::dial(test_flows::registry(), BANK);
+    let mut call = Call::dial(flows(), BANK);
     call.hears("Thank you for calling Example Bank.")
         .hears("For your account balance, press 1.")
         .press("1")
@@ -78,7 +83,7 @@ fn a_scripted_call_goes_through_the_pipeline_and_keeps_its_record() {
 #[test]
 fn a_failed_expectation_names_the_flow_and_step_and_prints_the_call_so_far() {
     let failed = std::panic::catch_unwind(|| {
-        let mut call = Call::dial(test_flows::registry(), BANK);
+        let mut call = Call::dial(flows(), BANK);
         call.hears("Thank you for calling")
             .hears("For your account balance")
             .press("1")
@@ -103,7 +108,7 @@ fn a_failed_expectation_names_the_flow_and_step_and_prints_the_call_so_far() {
 #[test]
 fn a_request_without_a_stand_in_answer_fails_with_a_hint() {
     let failed = std::panic::catch_unwind(|| {
-        let mut call = Call::dial(test_flows::registry(), BANK);
+        let mut call = Call::dial(flows(), BANK);
         call.hears("Thank you")
             .hears("For your account balance")
             .press("1")
@@ -124,7 +129,7 @@ fn a_request_without_a_stand_in_answer_fails_with_a_hint() {
 
 #[test]
 fn a_slow_answer_is_a_timeout_and_takes_the_error_way() {
-    let mut call = Call::dial(test_flows::registry(), BANK);
+    let mut call = Call::dial(flows(), BANK);
     call.hears("Thank you")
         .hears("For your account balance")
         .press("1")
@@ -138,14 +143,14 @@ fn a_slow_answer_is_a_timeout_and_takes_the_error_way() {
 #[test]
 fn the_clock_decides_opening_hours() {
     // The kit's clock starts on a Tuesday at 10 AM in New York: open.
-    let mut open = Call::dial(test_flows::registry(), AGENTS);
+    let mut open = Call::dial(flows(), AGENTS);
     open.rings("+15555550101")
         .no_answer()
         .rings("+15555550102")
         .agent_answers_then_hangs_up()
         .hangs_up();
     assert_eq!(open.record().outcome, CallOutcome::Bridged);
-    let mut closed = Phone::new(test_flows::registry())
+    let mut closed = Phone::new(flows())
         .at("2026-12-25T10:00:00-05:00")
         .from("+15550001111")
         .dial(AGENTS);
@@ -158,7 +163,7 @@ fn the_clock_decides_opening_hours() {
 #[test]
 fn an_outbound_call_gets_its_vars_and_can_go_unanswered() {
     let mut call = Call::place(
-        test_flows::registry(),
+        flows(),
         "reminder",
         &[("name", "Sam"), ("when", "Friday at 9 AM")],
     );
@@ -169,11 +174,7 @@ fn an_outbound_call_gets_its_vars_and_can_go_unanswered() {
         .hears("confirmed")
         .hangs_up();
     assert_eq!(call.var("choice").as_deref(), Some("confirmed"));
-    let mut missed = Call::place(
-        test_flows::registry(),
-        "reminder",
-        &[("name", "Sam"), ("when", "Friday")],
-    );
+    let mut missed = Call::place(flows(), "reminder", &[("name", "Sam"), ("when", "Friday")]);
     missed.is_not_answered();
     assert_eq!(missed.record().outcome, CallOutcome::DialFailed);
 }

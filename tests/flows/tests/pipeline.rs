@@ -47,7 +47,7 @@ impl Harness {
         Self {
             store: Memory::default(),
             bank,
-            registry: test_flows::registry(),
+            registry: test_flows::registry().with_settings(test_flows::settings),
             config: Config::from_lookup(|_| None),
             now: Cell::new(1_000_000),
             log: RefCell::new(RequestLog::default()),

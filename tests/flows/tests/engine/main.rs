@@ -19,7 +19,7 @@ use ivr_core::flow::*;
 use ivr_core::telesign::decode_event;
 
 fn registry() -> Registry {
-    test_flows::registry()
+    test_flows::registry().with_settings(test_flows::settings)
 }
 
 /// A registry of one inbound flow, the default for every number.
@@ -93,7 +93,8 @@ fn bank_balance_is_looked_up_and_the_call_record_tells_the_story() {
         vec![FetchRequest::get(format!(
             "https://bank.example.com/v1/accounts/{ACCOUNT}/balance"
         ))
-        .header("accept", "application/json")],
+        .header("accept", "application/json")
+        .header("x-api-key", "test-bank-key")],
         "exactly one lookup, although the event was delivered twice"
     );
     c.speak_completed("").prompts(MAIN_MENU);
@@ -1382,4 +1383,26 @@ fn a_timeout_sooner_than_the_prompts_timeout_is_a_redelivery_and_a_later_one_is_
     assert_eq!(second.note, Note::Advanced);
     let kinds: Vec<String> = results(&c).into_iter().map(|a| a.2).collect();
     assert_eq!(kinds, ["no_input", "no_input"]);
+}
+
+// ---- Settings -------------------------------------------------------------------------------
+
+#[test]
+fn a_flow_without_a_setting_it_declares_does_not_run_its_code_and_ends_in_its_apology() {
+    let r = test_flows::registry().with_settings(|name| match name {
+        "BANK_API_URL" => Some("https://bank.example.com/v1".to_owned()),
+        _ => None,
+    });
+    assert_eq!(r.missing_settings(), [("bank", "BANK_API_KEY")]);
+    let mut c = at_account_prompt(&r);
+    c.speak_completed(&format!("{ACCOUNT}#"))
+        .says("We are sorry, we are having technical difficulties.");
+    assert!(
+        c.requests.is_empty(),
+        "the request was built without its key"
+    );
+    assert_eq!(
+        c.session().and_then(|s| s.outcome).map(|o| o.as_str()),
+        Some("flow_error")
+    );
 }

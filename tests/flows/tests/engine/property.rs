@@ -306,7 +306,7 @@ const SAMPLES: [(Sample, &str); 3] = [
 
 #[test]
 fn random_calls_keep_every_promise() {
-    let r = test_flows::registry();
+    let r = test_flows::registry().with_settings(test_flows::settings);
     let mut notes = BTreeSet::new();
     for (sample, flow) in SAMPLES {
         let mut visited = BTreeSet::new();

@@ -1,0 +1,79 @@
+//! The configuration and secrets a flow's code reads: declared by name in the flow
+//! (`.config(["BANK_API_URL"])`, `.secrets(["BANK_API_KEY"])`), their values taken from the
+//! worker's environment (wrangler.toml `[vars]`, `wrangler secret put`, `.dev.vars` locally) when
+//! the registry is built. Values never reach a session, a record or a log line: code reads them
+//! with `ctx.setting(name)` while it runs.
+
+use std::collections::BTreeMap;
+
+/// What a flow declares it reads, and the values found for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Plain configuration (wrangler.toml `[vars]`).
+    pub config: Vec<String>,
+    /// Secrets (`wrangler secret put NAME`; `.dev.vars` locally).
+    pub secrets: Vec<String>,
+    values: BTreeMap<String, String>,
+}
+
+impl Settings {
+    /// Every declared name, configuration first.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.config.iter().chain(&self.secrets).map(String::as_str)
+    }
+
+    /// Takes the value of each declared name that `lookup` knows (a blank one counts as
+    /// unknown); the others keep theirs. With `only_missing`, names that have a value keep it.
+    pub fn fill(&mut self, lookup: &impl Fn(&str) -> Option<String>, only_missing: bool) {
+        let found: Vec<(String, String)> = self
+            .names()
+            .filter(|name| !(only_missing && self.values.contains_key(*name)))
+            .filter_map(|name| {
+                let value = lookup(name).filter(|v| !v.trim().is_empty())?;
+                Some((name.to_owned(), value))
+            })
+            .collect();
+        self.values.extend(found);
+    }
+
+    /// The declared names without a value.
+    pub fn missing(&self) -> Vec<&str> {
+        self.names()
+            .filter(|name| !self.values.contains_key(*name))
+            .collect()
+    }
+
+    pub(crate) fn values(&self) -> &BTreeMap<String, String> {
+        &self.values
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_taken_for_declared_names_only_and_blanks_are_missing() {
+        let mut s = Settings {
+            config: vec!["URL".into(), "BLANK".into()],
+            secrets: vec!["KEY".into()],
+            ..Settings::default()
+        };
+        s.fill(
+            &|name| match name {
+                "URL" => Some("https://api.example.com".into()),
+                "BLANK" => Some("  ".into()),
+                "OTHER" => Some("x".into()),
+                _ => None,
+            },
+            false,
+        );
+        assert_eq!(s.missing(), ["BLANK", "KEY"]);
+        assert_eq!(s.values().len(), 1);
+        assert_eq!(s.names().collect::<Vec<_>>(), ["URL", "BLANK", "KEY"]);
+        s.fill(&|name| Some(format!("default {name}")), true);
+        assert_eq!(s.missing(), Vec::<&str>::new());
+        assert_eq!(s.values()["URL"], "https://api.example.com");
+        assert_eq!(s.values()["KEY"], "default KEY");
+    }
+}
