@@ -343,6 +343,19 @@ lines.push("```text");
 lines.push(engine.trimEnd());
 lines.push("```");
 lines.push("");
+if (existsSync(out("kit.txt"))) {
+  lines.push("### A flow test's call on the host (`cargo bench -p test-flows --bench kit`, divan)");
+  lines.push("");
+  lines.push(
+    "One whole call of a flow test (docs/testing-flows.md): the balance path of the `bank` test flow through the kit's `Call`, " +
+      "8 events through the event pipeline with in-memory ports, a stand-in answer, the record written; the registry built each time, as each test builds it. Release build (`cargo test` builds without optimisation, several times slower).",
+  );
+  lines.push("");
+  lines.push("```text");
+  lines.push(readFileSync(out("kit.txt"), "utf8").trimEnd());
+  lines.push("```");
+  lines.push("");
+}
 lines.push(LOAD_BEGIN);
 lines.push(...loadSection());
 lines.push(LOAD_END);

@@ -33,6 +33,10 @@ for i in $(seq 1 "${BENCH_ENGINE_RUNS:-3}"); do
   cargo bench --quiet -p test-flows --bench engine | tee "$OUT/engine.$i.txt"
 done
 
+# A flow test's simulated call through the kit (testkit/), on the host.
+echo "[bench] a flow test's call on the host (cargo bench -p test-flows --bench kit)" >&2
+cargo bench --quiet -p test-flows --bench kit | tee "$OUT/kit.txt"
+
 # The build of the test flows and the measurements of build-test/ under one lock, so no other build replaces it meanwhile.
 echo "[bench] release build, size, load" >&2
 rm -f "$OUT/named.wasm" # kept by this run's build only

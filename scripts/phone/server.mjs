@@ -24,6 +24,7 @@ const STATIC = {
   "/": ["page/index.html", "text/html; charset=utf-8"],
   "/app.js": ["page/app.js", "text/javascript; charset=utf-8"],
   "/insights.js": ["page/insights.js", "text/javascript; charset=utf-8"],
+  "/zoom.js": ["page/zoom.js", "text/javascript; charset=utf-8"],
   "/style.css": ["page/style.css", "text/css; charset=utf-8"],
   "/vendor/mermaid.min.js": ["../../node_modules/mermaid/dist/mermaid.min.js", "text/javascript; charset=utf-8"],
 };

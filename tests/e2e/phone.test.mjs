@@ -125,6 +125,28 @@ test("keys during prompts: 2 stops the welcome and answers the menu; 1 pressed w
   await page.close();
 });
 
+test("the flow's diagram zooms with its buttons and the wheel, pans by dragging, and fits again", { timeout: 60_000 }, async () => {
+  const { page, errors } = await openPhone();
+  const svg = page.locator("#diagram svg");
+  assert.equal(await svg.getAttribute("data-zoom"), "1.00");
+  await page.click('#diagram-zoom button[data-zoom="zoom in"]');
+  assert.equal(await svg.getAttribute("data-zoom"), "1.25");
+  const box = await svg.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.wheel(0, -100);
+  await page.waitForFunction(() => document.querySelector("#diagram svg").dataset.zoom === "1.56");
+  const before = (await svg.getAttribute("viewBox")).split(" ").map(Number);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 - 80, box.y + box.height / 2 - 40, { steps: 4 });
+  await page.mouse.up();
+  const after = (await svg.getAttribute("viewBox")).split(" ").map(Number);
+  assert.ok(after[0] > before[0] && after[1] > before[1], `dragging left and up moves the view right and down: ${before} -> ${after}`);
+  await page.click('#diagram-zoom button[data-zoom="fit"]');
+  assert.equal(await svg.getAttribute("data-zoom"), "1.00");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("reminder: an outbound call with vars, confirmed with 1", { timeout: 60_000 }, async () => {
   const { page, errors } = await openPhone();
   await page.click("#outbound summary");

@@ -36,6 +36,11 @@ pub fn registry() -> Registry {
 #[doc = include_str!("../../docs/writing-flows.md")]
 pub struct WritingFlowsGuide;
 
+/// The examples of docs/testing-flows.md, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/testing-flows.md")]
+pub struct TestingFlowsGuide;
+
 /// The Rust examples of the README, compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

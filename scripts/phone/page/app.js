@@ -2,6 +2,8 @@
 // call, polls the call's state, and answers each question the call asks the caller (the keys at a
 // prompt, what a rung number does). What the caller hears is spoken with speechSynthesis (a
 // `speak`) or played with <audio> (a `play`); the flow's diagram follows the worker's session.
+import { zoomable } from "./zoom.js";
+
 const $ = (id) => document.getElementById(id);
 const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 const POLL_MS = 120;
@@ -388,6 +390,7 @@ async function showFlow(flow) {
   try {
     const { svg } = await mermaid.render(`diagram${++diagramN}`, await res.text());
     $("diagram").innerHTML = svg;
+    zoomable($("diagram"), $("diagram-zoom"));
     lastHighlight = "";
   } catch (e) {
     $("diagram").textContent = `Mermaid cannot draw ${flow}: ${e.message}`;

@@ -1,9 +1,11 @@
 // The dev phone's insights view: a flow's funnel over a time range, from the worker's call records
 // (GET /flows/<name>/stats, asked through the phone server's GET /api/flows/<name>/stats, which
-// holds the API token). The flow's diagram (docs/flows/<flow>.mmd) is drawn with its nodes filled
+// holds the API token). The flow's diagram (from the worker's GET /flows) is drawn with its nodes filled
 // by how often each step was entered (relative to the busiest step), each node labelled with its
 // counts, and each edge with how many visits went along it; tables beside it list every step and
 // every way out of it, and the totals (calls, outcomes) head the form.
+import { zoomable } from "./zoom.js";
+
 const $ = (id) => document.getElementById(id);
 
 let renderN = 0;
@@ -205,12 +207,13 @@ async function showDiagram(stats) {
   $("in-flow-name").textContent = stats.flow;
   const res = await fetch(`/flows/${stats.flow}.mmd`);
   if (!res.ok) {
-    $("in-diagram").textContent = `No diagram for ${stats.flow} in docs/flows/ (the tables list its steps).`;
+    $("in-diagram").textContent = `No diagram for ${stats.flow} from the worker (the tables list its steps).`;
     return;
   }
   try {
     const { svg } = await mermaid.render(`insights${++renderN}`, annotate(await res.text(), stats));
     $("in-diagram").innerHTML = svg;
+    zoomable($("in-diagram"), $("in-diagram-zoom"));
   } catch (e) {
     $("in-diagram").textContent = `Mermaid cannot draw ${stats.flow}: ${e.message}`;
     return;
