@@ -343,6 +343,16 @@ lines.push("```text");
 lines.push(engine.trimEnd());
 lines.push("```");
 lines.push("");
+if (existsSync(out("hold.txt"))) {
+  lines.push("### A held lookup on the host (`cargo bench -p test-flows --bench hold`, divan)");
+  lines.push("");
+  lines.push(...HOLD_NOTE);
+  lines.push("");
+  lines.push("```text");
+  lines.push(readFileSync(out("hold.txt"), "utf8").trimEnd());
+  lines.push("```");
+  lines.push("");
+}
 if (existsSync(out("kit.txt"))) {
   lines.push("### A flow test's call on the host (`cargo bench -p test-flows --bench kit`, divan)");
   lines.push("");
@@ -359,6 +369,15 @@ if (existsSync(out("kit.txt"))) {
 lines.push(LOAD_BEGIN);
 lines.push(...loadSection());
 lines.push(LOAD_END);
+
+/** What the held lookup's figures are, and what a hold costs in storage (from the design). */
+const HOLD_NOTE = [
+  "The `held` test flow (tests/flows/held.rs): `hold_starts` is the event that reaches the held `fetch` step, answered with the hold while the request is handed to the shell to run after the answer; " +
+    "`answer_read_after_the_answer` is the step's code reading the answer, after the answer; `hold_ends_with_the_answer` and `hold_ends_before_the_answer` are the end of a hold prompt, going on with the outcome or playing the next hold. " +
+    "Each decodes the event, steps the engine and encodes the session, as the shell does: compare with the engine's `busiest_event` above, whose lookup runs within the event.",
+  "",
+  "In storage, a held lookup adds one write (its outcome, `lookup:<reference_id>:<n>` in KV or `lookup:<n>` in the call's Durable Object, from `waitUntil`) and one read at the end of each hold prompt; the request itself runs outside the event's CPU, after the answer.",
+];
 
 const begin = "<!-- figures:begin -->";
 const end = "<!-- figures:end -->";

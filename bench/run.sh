@@ -33,6 +33,10 @@ for i in $(seq 1 "${BENCH_ENGINE_RUNS:-3}"); do
   cargo bench --quiet -p test-flows --bench engine | tee "$OUT/engine.$i.txt"
 done
 
+# What a held lookup adds per event (the held test flow), on the host.
+echo "[bench] a held lookup's events on the host (cargo bench -p test-flows --bench hold)" >&2
+cargo bench --quiet -p test-flows --bench hold | tee "$OUT/hold.txt"
+
 # A flow test's simulated call through the kit (testkit/), on the host.
 echo "[bench] a flow test's call on the host (cargo bench -p test-flows --bench kit)" >&2
 cargo bench --quiet -p test-flows --bench kit | tee "$OUT/kit.txt"

@@ -27,8 +27,13 @@ mod tests {
 
     #[test]
     fn every_registered_flow_is_valid() {
+        // Warnings pass, as in `npm run flows:check`.
         let problems = validate_registry(&super::registry());
-        let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        assert!(problems.is_empty(), "flow problems:\n{}", listed.join("\n"));
+        let errors: Vec<String> = problems
+            .iter()
+            .filter(|p| !p.rule.is_warning())
+            .map(ToString::to_string)
+            .collect();
+        assert!(errors.is_empty(), "flow problems:\n{}", errors.join("\n"));
     }
 }

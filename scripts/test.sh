@@ -94,6 +94,7 @@ done
 printf '\n'
 if [ "${#failed_layers[@]}" -gt 0 ]; then
   printf 'failed layers:\n'; printf '  %s\n' "${failed_layers[@]}"
+  echo "all layers: ${total_passed} passed, ${total_failed} failed; ${#failed_layers[@]} layer(s) failed"
+  exit 1
 fi
 echo "all layers: ${total_passed} passed, ${total_failed} failed"
-[ "${#failed_layers[@]}" -eq 0 ]

@@ -247,7 +247,10 @@ async fn flow_stats(
         .ok_or_else(|| ApiError::new(ErrorCode::FlowNotFound, format!("no flow {name}")))?;
     let since = filter.since_ms.unwrap_or(0);
     let until = filter.until_ms.unwrap_or(i64::MAX as u64);
-    let results = db.batch(&stats::statements(flow, since, until)).await?;
+    let language = filter.language.as_deref();
+    let results = db
+        .batch(&stats::statements(flow, since, until, language))
+        .await?;
     let [outcomes, visits, answers, keys, medians] = results.as_slice() else {
         return Err(ApiError::new(
             ErrorCode::InternalError,

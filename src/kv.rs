@@ -9,7 +9,7 @@ use worker::wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::Env;
 
-use ivr_core::engine::Session;
+use ivr_core::engine::{LookupOutcome, Session};
 use ivr_core::error::{ApiError, ErrorCode};
 use ivr_core::pipeline::keys::*;
 use ivr_core::pipeline::ports::SessionStore;
@@ -163,5 +163,20 @@ impl SessionStore for Kv {
     async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError> {
         self.delete(&session_key(reference_id), "deleting the session")
             .await
+    }
+    async fn lookup(
+        &self,
+        reference_id: &str,
+        index: u32,
+    ) -> Result<Option<LookupOutcome>, ApiError> {
+        self.get_json(&lookup_key(reference_id, index)).await
+    }
+    async fn save_lookup(
+        &self,
+        reference_id: &str,
+        outcome: &LookupOutcome,
+    ) -> Result<(), ApiError> {
+        let key = lookup_key(reference_id, outcome.index);
+        self.put_json(&key, outcome, SESSION_TTL_SECS).await
     }
 }

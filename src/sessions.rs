@@ -9,10 +9,10 @@ use wasm_bindgen::JsValue;
 use worker::{js_sys::Uint8Array, Env, Headers, Method, ObjectNamespace, Storage};
 
 use ivr_core::config::{Config, SessionBackend};
-use ivr_core::engine::{RawJson, Reply, Session};
+use ivr_core::engine::{LookupOutcome, RawJson, Reply, Session};
 use ivr_core::error::{ApiError, ErrorCode};
 use ivr_core::log::RequestLog;
-use ivr_core::pipeline::keys::{OBJECT_SESSION_KEY, SESSION_TTL_SECS};
+use ivr_core::pipeline::keys::{object_lookup_key, OBJECT_SESSION_KEY, SESSION_TTL_SECS};
 use ivr_core::pipeline::ports::SessionStore;
 
 use crate::env::CALL_SESSIONS_BINDING;
@@ -93,6 +93,33 @@ impl ObjectStorage {
         self.0.delete_all().await.map_err(unavailable)?;
         self.0.delete_alarm().await.map_err(unavailable)
     }
+
+    async fn lookup(&self, index: u32) -> Result<Option<LookupOutcome>, ApiError> {
+        let text: Option<String> = self
+            .0
+            .get(&object_lookup_key(index))
+            .await
+            .map_err(unavailable)?;
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::StoredDataUnreadable,
+                    format!("the lookup's outcome is not readable: {e}"),
+                )
+            })
+        })
+        .transpose()
+    }
+
+    /// Kept under the object's alarm too: an outcome that comes after the call ended (and the
+    /// object was cleared) is cleared with the object.
+    async fn save_lookup(&self, outcome: &LookupOutcome) -> Result<(), ApiError> {
+        let text = serde_json::to_string(outcome).map_err(|e| ApiError::internal(e.to_string()))?;
+        let key = object_lookup_key(outcome.index);
+        self.0.put(&key, text).await.map_err(unavailable)?;
+        let ttl_ms = i64::try_from(SESSION_TTL_SECS * 1000).unwrap_or(i64::MAX);
+        self.0.set_alarm(ttl_ms).await.map_err(unavailable)
+    }
 }
 
 /// Sends `method path` with `body` to the object of `reference_id`.
@@ -167,6 +194,35 @@ impl SessionStore for Sessions {
             Sessions::Objects(_) => Ok(()),
         }
     }
+
+    async fn lookup(
+        &self,
+        reference_id: &str,
+        index: u32,
+    ) -> Result<Option<LookupOutcome>, ApiError> {
+        match self {
+            Sessions::Kv(kv) => kv.lookup(reference_id, index).await,
+            Sessions::Object(storage) => storage.lookup(index).await,
+            Sessions::Objects(_) => Err(inside_the_object()),
+        }
+    }
+
+    async fn save_lookup(
+        &self,
+        reference_id: &str,
+        outcome: &LookupOutcome,
+    ) -> Result<(), ApiError> {
+        match self {
+            Sessions::Kv(kv) => kv.save_lookup(reference_id, outcome).await,
+            Sessions::Object(storage) => storage.save_lookup(outcome).await,
+            Sessions::Objects(_) => Err(inside_the_object()),
+        }
+    }
+}
+
+/// Lookups of calls in Durable Objects run in their objects, which alone read and write them.
+fn inside_the_object() -> ApiError {
+    ApiError::internal("a call's lookups are kept inside its Durable Object")
 }
 
 /// What an object answers for an event: the reply (or the error) and its part of the log line.

@@ -24,6 +24,11 @@ pub struct Config {
     pub record_retention_days: u64,
     /// `FETCH_TIMEOUT_MS` (default 3000): how long a flow's `fetch` step may wait.
     pub fetch_timeout_ms: u64,
+    /// `HELD_FETCH_TIMEOUT_MS` (default 15000): how long the request of a `fetch` step with a
+    /// hold may take. It runs after the answer while the caller hears the hold, so the event's
+    /// budget does not bound it; `waitUntil` work may run for some 30 s after the response (our
+    /// reading of Cloudflare's documentation), hence at most 25000.
+    pub held_fetch_timeout_ms: u64,
     /// `API_TOKENS` and `API_TOKEN` (secrets): the bearer tokens of the call API, with their
     /// names and scopes (see [`crate::tokens`]).
     pub api_tokens: ApiTokens,
@@ -83,6 +88,7 @@ impl std::fmt::Debug for Config {
             .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
             .field("record_retention_days", &self.record_retention_days)
             .field("fetch_timeout_ms", &self.fetch_timeout_ms)
+            .field("held_fetch_timeout_ms", &self.held_fetch_timeout_ms)
             .field("api_tokens", &self.api_tokens)
             .field("caller_id", &self.caller_id.as_ref().map(|_| "<set>"))
             .field("telesign_api_url", &self.telesign_api_url)
@@ -123,6 +129,7 @@ impl Config {
             api_key: non_empty("TELESIGN_API_KEY"),
             record_retention_days: number("CALL_RECORD_RETENTION_DAYS", 90, 1..=3650),
             fetch_timeout_ms: number("FETCH_TIMEOUT_MS", 3_000, 100..=20_000),
+            held_fetch_timeout_ms: number("HELD_FETCH_TIMEOUT_MS", 15_000, 100..=25_000),
             api_tokens: ApiTokens::parse(
                 non_empty("API_TOKENS").as_deref(),
                 non_empty("API_TOKEN").as_deref(),

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::error::ErrorCode;
 use crate::flow::{Direction, Registry};
 use crate::telesign::action::{MAX_DTMF_LEN, MAX_EXTERNAL_ID_LEN};
+use crate::telesign::Language;
 use crate::tokens::Scope;
 
 use crate::api::body::DIAL_OPTION_FIELDS;
@@ -411,7 +412,8 @@ fn query(used: Use) -> Value {
         .map(|name| {
             let schema = match *name {
                 "outcome" => choice(CallOutcome::ALL.iter().map(|o| o.as_str()).collect()),
-                "direction" => choice(Direction::ALL.iter().map(|d| d.as_str()).collect()),
+                                "direction" => choice(Direction::ALL.iter().map(|d| d.as_str()).collect()),
+                "language" => choice(Language::ALL.iter().map(|l| l.as_str()).collect()),
                 "number" => json!({"type": "string", "pattern": r"^(\+?[0-9]{7,15})?$"}),
                 "since" | "until" => time.clone(),
                 "limit" => {

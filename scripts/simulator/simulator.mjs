@@ -94,12 +94,32 @@ export async function simulateCall(options) {
   return sim.result();
 }
 
+/** A call view's text (`GET /calls/<id>`) without the session's count of repeats of its last body. */
+export function withoutRepeats(text) {
+  try {
+    const view = JSON.parse(text);
+    if (view?.call?.last) delete view.call.last.repeats;
+    return JSON.stringify(view);
+  } catch {
+    return text;
+  }
+}
+
 /** A worker reached over HTTP at `base` (`http://127.0.0.1:8787`, a deployed worker's URL). */
 export function urlWorker(base) {
   return { fetch: (path, init) => fetch(new URL(path, base), init) };
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The same end of a prompt that nobody answered, answered with the same action this many times in
+ * a row, stops the call as a loop (more than a flow's own repeats of a message, and than the
+ * worker's bound on answering one body as a redelivery).
+ */
+export const LOOP_REPEATS = 12;
+/** A call that has not ended after this many events is stopped. */
+export const MAX_EVENTS = 2000;
 
 /** How long a prompt plays, on the simulated clock. */
 export function promptMs(action) {
@@ -311,6 +331,7 @@ class Simulation {
     this.say(`[${n}] ${describeEvent(event, data).padEnd(44)} -> ${describeReply(reply)}  (${reply.ms} ms)`);
     const problem = checkReply(event, data, reply.action, { after: this.lastAction });
     if (problem) throw new CallFailure(`event ${n}: ${problem}`);
+    this.checkProgress(n, body, reply);
     // What Telesign got last, and when: what it may post next.
     this.lastAction = reply.action;
     this.lastReply = reply;
@@ -321,6 +342,26 @@ class Simulation {
       await this.redeliver(n, event, data, body, reply);
     }
     return reply;
+  }
+
+  /**
+   * Stops a call that repeats itself: the same event answered with the same action
+   * LOOP_REPEATS times in a row (no caller is answering anything: the worker takes each end of a
+   * prompt for the one before), or one that goes on past MAX_EVENTS events.
+   */
+  checkProgress(n, body, reply) {
+    // Only the ends of prompts nobody answered count: a caller may press a menu's repeat key, or
+    // stay silent through its reprompts, as often as the flow lets them.
+    const data = JSON.parse(body).data ?? {};
+    const unanswered = /_successful$/.test(data.status ?? "") && !data.collected_digits;
+    const key = unanswered ? `${body}\n${JSON.stringify(reply.action)}` : null;
+    this.repeated = key && this.repeated?.key === key ? { key, count: this.repeated.count + 1 } : { key, count: 1 };
+    if (key && this.repeated.count >= LOOP_REPEATS) {
+      throw new CallFailure(
+        `the call repeats itself: event ${n} is the ${this.repeated.count}th identical ${JSON.parse(body).event} in a row, each answered with the same ${reply.action?.method ?? "no action"}; the worker takes each as the one before (a loop), so the call was stopped`,
+      );
+    }
+    if (n >= MAX_EVENTS) throw new CallFailure(`the call went on for ${n} events without ending; it was stopped`);
   }
 
   /**
@@ -336,13 +377,16 @@ class Simulation {
     if (failed) throw failed.reason;
   }
 
-  /** The call as the worker holds it (`GET /calls/<id>`), to tell whether an event changed it. */
+    /**
+   * The call as the worker holds it (`GET /calls/<id>`), to tell whether an event changed it: all
+   * of it but the count of how often its last event came again, which a redelivery writes.
+   */
   async liveView() {
     try {
       const res = await this.worker.fetch(`/calls/${this.reference}`, {
         headers: { authorization: `Bearer ${this.secrets.apiToken}` },
       });
-      return `${res.status} ${await res.text()}`;
+      return `${res.status} ${withoutRepeats(await res.text())}`;
     } catch (e) {
       return `unreadable: ${e.message}`;
     }

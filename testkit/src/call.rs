@@ -11,6 +11,7 @@ use ivr_core::config::Config;
 use ivr_core::engine::{CallRecord, Session, Wait};
 use ivr_core::flow::{FetchRequest, Registry, Taken};
 use ivr_core::log::RequestLog;
+use ivr_core::pipeline::event::Later;
 use ivr_core::pipeline::memory::{run, Memory};
 use ivr_core::pipeline::Pipeline;
 use ivr_core::telesign::{decode_event, may_answer, EventKind, Method};
@@ -141,6 +142,10 @@ pub struct Call {
     record: Option<CallRecord>,
     taken: Vec<Taken>,
     flow: Option<String>,
+    /// Held requests under way: (when the answer comes, when it started, the work).
+    background: Vec<(u64, u64, Later)>,
+    /// The last body posted, and its transcript label.
+    last_body: Option<(String, String)>,
 }
 
 /// Where a test call starts from: the flows, the clock, the caller's number. [`Call::dial`] and
@@ -310,6 +315,8 @@ impl Call {
             record: None,
             taken: Vec::new(),
             flow: None,
+            background: Vec::new(),
+            last_body: None,
         }
     }
 
@@ -412,6 +419,29 @@ impl Call {
             Some(Heard::Speech { language: l, .. }) if l == language => self,
             _ => self.fail(&format!("expected speech in {language}")),
         }
+    }
+
+    /// The caller waits on hold: the hold prompts of a `fetch` step play through, one after the
+    /// other, until the call goes on with the request's outcome (or gives up on it). Fails when
+    /// no hold plays.
+    #[track_caller]
+    pub fn on_hold(&mut self) -> &mut Self {
+        let held = |call: &Call| call.session().is_some_and(|s| s.held.is_some());
+        if !held(self) {
+            self.fail("expected the caller to be on hold while a request runs");
+        }
+        let mut plays = 0;
+        while held(self) {
+            let Some(current) = self.current.clone().filter(Heard::is_prompt) else {
+                self.fail("expected a hold prompt");
+            };
+            plays += 1;
+            let event = media_event(&current);
+            let status = media_status(&current, "successful");
+            let _ = writeln!(self.transcript, "    (hold {plays})");
+            self.media(event, status, "", format!("{event} ({status})"));
+        }
+        self
     }
 
     /// What the caller hears (or what the worker asked for) now, if anything.
@@ -698,6 +728,8 @@ impl Call {
             "duration": 59,
         });
         self.post("call_completed", data, "call_completed".to_owned());
+        // Requests still under way finish after the call, as on Cloudflare.
+        self.run_background(u64::MAX);
         let record = self.store.records.borrow().get(&self.reference_id).cloned();
         match record {
             Some(record) => self.record = Some(record),
@@ -706,6 +738,45 @@ impl Call {
         if self.session().is_some() {
             self.fail("the call's session outlived call_completed");
         }
+    }
+
+    /// Runs the held requests whose answers have come by `until_ms`, each on the clock as it was
+    /// when it started, so that its outcome carries the time its answer came.
+    fn run_background(&mut self, until_ms: u64) {
+        let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.background)
+            .into_iter()
+            .partition(|(at, _, _)| *at <= until_ms);
+        self.background = waiting;
+        for (at, started, later) in due {
+            let now = self.clock.now();
+            let sent_before = self.http.sent.borrow().len();
+            self.clock.set(started);
+            let _ = run(self.pipeline().later(later, &self.clock));
+            self.clock.set(now.max(at));
+            let _ = writeln!(self.transcript, "    (a held request, after the answer)");
+            self.note_requests(sent_before);
+            let unanswered = self.http.sent.borrow()[sent_before..]
+                .iter()
+                .any(|s| s.answer.is_none());
+            if unanswered {
+                self.fail(
+                    "a held fetch step sent a request the test gave no answer for: queue one \
+                     with `.answer_fetch(Answer::json(..))` before the event that reaches the step",
+                );
+            }
+        }
+    }
+
+    /// Telesign delivers the last event again, byte for byte (its events carry no id): the
+    /// worker must answer it as it did (a redelivery), or take it as the call's next event when
+    /// that event could be the same bytes; either way nothing is lost.
+    #[track_caller]
+    pub fn redelivers(&mut self) -> &mut Self {
+        let Some((body, label)) = self.last_body.clone() else {
+            self.fail("Telesign has delivered no event to deliver again");
+        };
+        self.deliver(body, format!("{label}, again"));
+        self
     }
 
     /// Posts one event as Telesign would and takes the worker's answer.
@@ -719,7 +790,13 @@ impl Call {
         if let Some(external_id) = &self.external_id {
             body["external_id"] = json!(external_id);
         }
-        let body = body.to_string();
+        self.deliver(body.to_string(), label);
+    }
+
+    #[track_caller]
+    fn deliver(&mut self, body: String, label: String) {
+        self.run_background(self.clock.now());
+        self.last_body = Some((body.clone(), label.clone()));
         let event = match decode_event(body.as_bytes()) {
             Ok(event) => event,
             Err(e) => self.fail(&format!("the kit built an event the worker refuses: {e}")),
@@ -735,7 +812,7 @@ impl Call {
             .event(&event, body.as_bytes(), now, &mut log));
         let handled = match handled {
             Ok(handled) => handled,
-            Err(e) => self.fail(&format!("the worker failed {name}: {e}")),
+            Err(e) => self.fail(&format!("the worker failed {label}: {e}")),
         };
         let reply: Option<Value> = handled
             .reply
@@ -762,13 +839,23 @@ impl Call {
             }
         }
         for later in handled.later {
-            let _ = run(self.pipeline().later(later, &self.clock));
+            match later {
+                // A held request runs beside the call: its answer comes when the stand-in says.
+                Later::Lookup { .. } => {
+                    let started = self.clock.now();
+                    let took = self.http.next_delay_ms(self.config.held_fetch_timeout_ms);
+                    self.background.push((started + took, started, later));
+                }
+                later => {
+                    let _ = run(self.pipeline().later(later, &self.clock));
+                }
+            }
         }
         let live = self.session().is_some_and(|s| s.wait != Wait::Hangup);
         let ends = event.kind.call_ended().is_some();
         if reply.is_none() && live && !ends && !matches!(waited, Some(Wait::Bridge)) {
             self.fail(&format!(
-                "the worker answered {name} with no action while the caller is on the line: \
+                "the worker answered {label} with no action while the caller is on the line: \
                  the caller would hear silence"
             ));
         }

@@ -121,9 +121,15 @@ fn check(registry: &Registry, project: &Project) -> Result<ExitCode, String> {
     let limits = Limits::of(&Config::from_lookup(|name| std::env::var(name).ok()));
     let mut problems = check_registry(registry, limits, Some(&lock));
     if let Some((wrangler, example)) = &project.environment {
+        // `.dev.vars` beside the example, when there is one: what `npm run dev` runs with.
+        let local = example.with_file_name(".dev.vars");
         let env = Environment {
             vars: toml_table_keys(&read(wrangler)?, "vars"),
             secrets: env_file_keys(&read(example)?),
+            local: local
+                .exists()
+                .then(|| read(&local).map(|t| env_file_keys(&t)))
+                .transpose()?,
         };
         problems.extend(check_settings(registry, &env));
     }

@@ -14,8 +14,8 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use ivr_core::engine::{
-    fingerprint, handle, outbound_session, resume_replayed, AnswerResult, CallOutcome, CallRecord,
-    Outcome, Replayed, Session, Write,
+    fingerprint, handle, outbound_session, resume_lookup, resume_replayed, AnswerResult,
+    CallOutcome, CallRecord, LookupOutcome, Outcome, Session, Write,
 };
 use ivr_core::flow::{Flow, Registry, Step};
 use ivr_core::telesign::{decode_event, Direction};
@@ -44,6 +44,8 @@ pub struct Parting {
     pub replayed: Option<String>,
     /// What the caller would hear there instead.
     pub hears: Option<String>,
+    /// The flow that answers the recorded call's number now, when it is another one.
+    pub flow_now: Option<String>,
 }
 
 /// One recorded call, replayed.
@@ -101,6 +103,17 @@ fn replay_with(registry: &Registry, record: &CallRecord) -> Replay {
         Err(why) => Verdict::NotReplayable(why),
         Ok(flow) => Driver::new(registry, flow, record).run(),
     };
+    // A number routed to another flow since: the paths part at the start, and the report says
+    // which flow answers now.
+    let verdict = match verdict {
+        Verdict::Parted(mut p) => {
+            p.flow_now = now_answering(registry, record)
+                .filter(|f| Some(f.name.as_str()) != record.flow.as_deref())
+                .map(|f| f.name.clone());
+            Verdict::Parted(p)
+        }
+        other => other,
+    };
     Replay {
         reference_id: record.reference_id.clone(),
         flow: record.flow.clone(),
@@ -136,6 +149,12 @@ pub fn report(replays: &[Replay]) -> String {
                     "parts  {} ({flow}): {after} the recorded call {went}; now it {goes}",
                     r.reference_id
                 );
+                if let Some(flow) = &p.flow_now {
+                    let _ = writeln!(
+                        out,
+                        "       the number is answered by the flow `{flow}` now"
+                    );
+                }
                 if let Some(hears) = &p.hears {
                     let _ = writeln!(out, "       the caller would hear: {hears}");
                 }
@@ -158,7 +177,16 @@ pub fn report(replays: &[Replay]) -> String {
     out
 }
 
-/// The record's flow, when the record holds what a replay needs.
+/// The flow that answers the recorded call now: the one its number reaches (inbound), or its
+/// own (outbound).
+fn now_answering<'r>(registry: &'r Registry, record: &CallRecord) -> Option<&'r Flow> {
+    match record.direction {
+        Some(Direction::Outbound) => registry.get(record.flow.as_deref()?),
+        _ => registry.inbound_for(record.to.as_deref()),
+    }
+}
+
+/// The record's flow as it is now, when the record holds what a replay needs.
 fn replayable<'r>(registry: &'r Registry, record: &CallRecord) -> Result<&'r Flow, String> {
     let name = record
         .flow
@@ -167,6 +195,10 @@ fn replayable<'r>(registry: &'r Registry, record: &CallRecord) -> Result<&'r Flo
     let flow = registry
         .get(name)
         .ok_or_else(|| format!("the flow `{name}` is not in the flows any more"))?;
+    if now_answering(registry, record).is_none() {
+        let to = record.to.as_deref().unwrap_or("?");
+        return Err(format!("no flow answers {to} any more"));
+    }
     if record.visited.is_empty() {
         return Err(format!(
             "the call never reached a step (outcome {})",
@@ -180,16 +212,22 @@ fn replayable<'r>(registry: &'r Registry, record: &CallRecord) -> Result<&'r Flo
     }) {
         return Err(format!("the entry at step `{}` is not kept", a.step));
     }
-    let fetch_visits = record
+    let fetch_visits: Vec<&String> = record
         .visited
         .iter()
-        .filter(|s| matches!(flow.get(s), Some(Step::Fetch { .. })))
-        .count();
-    if fetch_visits > record.fetches.len() {
-        return Err(
-            "the record keeps no outcome of its fetch steps (written before records kept them)"
-                .to_owned(),
-        );
+        .filter(|s| {
+            matches!(
+                flow.get(flow.resolve(s).unwrap_or(s)),
+                Some(Step::Fetch { .. })
+            )
+        })
+        .collect();
+    if fetch_visits.len() > record.fetches.len() {
+        let step = fetch_visits[record.fetches.len()];
+        return Err(format!(
+            "the record keeps no outcome of the fetch step `{step}` (its request never ran, or \
+             the record was written before records kept outcomes)"
+        ));
     }
     Ok(flow)
 }
@@ -297,6 +335,11 @@ impl<'r> Driver<'r> {
         ))
     }
 
+    /// A recorded step's name as the flow names it now: the step it moved to, if it did.
+    fn now_named<'s>(&'s self, step: &'s str) -> &'s str {
+        self.flow.resolve(step).unwrap_or(step)
+    }
+
     fn visited(&self) -> &[String] {
         self.session.as_ref().map_or(&[], |s| s.visited.as_slice())
     }
@@ -305,8 +348,14 @@ impl<'r> Driver<'r> {
     /// stops and the other goes on.
     fn compare(&self, done: bool) -> Option<Verdict> {
         let ours = self.visited();
-        let theirs = &self.record.visited;
-        let shared = ours.iter().zip(theirs).take_while(|(a, b)| a == b).count();
+        // The recorded steps by the names they have now (`.moved(old, new)`).
+        let theirs: Vec<String> = self
+            .record
+            .visited
+            .iter()
+            .map(|s| self.now_named(s).to_owned())
+            .collect();
+        let shared = ours.iter().zip(&theirs).take_while(|(a, b)| a == b).count();
         let parted = shared < ours.len().min(theirs.len())
             || ours.len() > theirs.len()
             || (done && ours.len() != theirs.len());
@@ -320,6 +369,7 @@ impl<'r> Driver<'r> {
                     .as_ref()
                     .and_then(Heard::of)
                     .map(|h| h.describe()),
+                flow_now: None,
             })
         })
     }
@@ -362,11 +412,11 @@ impl<'r> Driver<'r> {
                     _ => "speak_failed",
                 };
                 match self.next_input() {
-                    Some(Input::Failure(f)) if f.step == step => {
+                    Some(Input::Failure(f)) if self.now_named(&f.step) == step => {
                         self.failures += 1;
                         Some((event, json!({ "status": failed, "collected_digits": "" })))
                     }
-                    Some(Input::Entry(a)) if collects && a.step == step => {
+                    Some(Input::Entry(a)) if collects && self.now_named(&a.step) == step => {
                         self.answers += 1;
                         if a.result == AnswerResult::NoInput {
                             self.now_ms += self.timeout_ms(&step);
@@ -380,7 +430,9 @@ impl<'r> Driver<'r> {
                         Some((event, json!({ "status": ok, "collected_digits": keys })))
                     }
                     Some(Input::Entry(a))
-                        if !collects && a.step == step && a.result == AnswerResult::Interrupted =>
+                        if !collects
+                            && self.now_named(&a.step) == step
+                            && a.result == AnswerResult::Interrupted =>
                     {
                         self.answers += 1;
                         Some((event, json!({ "status": ok, "collected_digits": a.digits })))
@@ -415,6 +467,41 @@ impl<'r> Driver<'r> {
                 json!({ "status": "speak_successful", "collected_digits": "" }),
             )),
         }
+    }
+
+    /// The next `fetch` outcome the record keeps, for the step `session` is at: its way, and the
+    /// variables the step declares with the record's values. None left: the replayed call runs
+    /// a request the recorded one did not, and parts here.
+    fn recorded_fetch(&mut self, session: Session) -> Result<(Session, LookupOutcome), Verdict> {
+        let Some(recorded) = self.record.fetches.get(self.fetches) else {
+            let step = session.step.clone();
+            self.session = Some(session);
+            return Err(Verdict::Parted(Parting {
+                after: self.visited().iter().rev().nth(1).cloned(),
+                recorded: None,
+                replayed: Some(step),
+                hears: None,
+                flow_now: None,
+            }));
+        };
+        self.fetches += 1;
+        let sets: &[String] = match self.flow.get(&session.step) {
+            Some(Step::Fetch { sets, .. }) => sets,
+            _ => &[],
+        };
+        let vars = sets
+            .iter()
+            .filter_map(|v| Some((v.clone(), self.record.vars.get(v)?.clone())))
+            .collect();
+        let lookup = LookupOutcome {
+            step: recorded.step.clone(),
+            index: u32::try_from(self.fetches - 1).unwrap_or(u32::MAX),
+            status: recorded.status,
+            ok: recorded.ok,
+            vars,
+            at_ms: recorded.at_ms,
+        };
+        Ok((session, lookup))
     }
 
     /// An entry as the caller typed it: its digits, and the step's terminator when it ended
@@ -479,29 +566,26 @@ impl<'r> Driver<'r> {
                     return Ok(());
                 }
                 Outcome::Fetch { session, taken, .. } => {
-                    let Some(recorded) = self.record.fetches.get(self.fetches) else {
-                        let step = session.step.clone();
-                        self.session = Some(*session);
-                        return Err(Verdict::Parted(Parting {
-                            after: self.visited().iter().rev().nth(1).cloned(),
-                            recorded: None,
-                            replayed: Some(step),
-                            hears: None,
-                        }));
-                    };
-                    self.fetches += 1;
-                    let replayed = Replayed {
-                        status: recorded.status,
-                        ok: recorded.ok,
-                        vars: &self.record.vars,
-                    };
+                    let (session, lookup) = self.recorded_fetch(*session)?;
                     outcome = resume_replayed(
                         self.registry,
-                        *session,
+                        session,
                         taken,
                         &event,
                         &fp,
-                        replayed,
+                        &lookup,
+                        self.now_ms,
+                    );
+                }
+                Outcome::Lookup { session, taken, .. } => {
+                    let (session, lookup) = self.recorded_fetch(*session)?;
+                    outcome = resume_lookup(
+                        self.registry,
+                        session,
+                        taken,
+                        &event,
+                        &fp,
+                        Some(&lookup),
                         self.now_ms,
                     );
                 }

@@ -124,6 +124,15 @@ pub(crate) struct StandIns {
     pub next_reference: RefCell<String>,
 }
 
+impl StandIns {
+    /// How long the next queued answer takes (`timeout_ms` for one that never comes, or none).
+    pub fn next_delay_ms(&self, timeout_ms: u64) -> u64 {
+        let queued = self.queued.borrow();
+        let delay = queued.front().and_then(|a| a.after_ms);
+        delay.map_or(timeout_ms, |ms| ms.min(timeout_ms))
+    }
+}
+
 impl Http for StandIns {
     async fn send(
         &self,

@@ -14,7 +14,7 @@ const CUSTOMER = SECRETS.TELESIGN_CUSTOMER_ID;
 /** Another base64 key: a signature made with it is a valid HMAC, just not ours. */
 const OTHER_KEY = Buffer.from("not-the-telesign-api-key-of-this-worker").toString("base64");
 /** Every prefix the worker writes under in KV (ivr-core/src/pipeline/keys.rs). */
-const PREFIXES = ["session:", "call:", "pending:", "campaign:"];
+const PREFIXES = ["session:", "call:", "pending:", "campaign:", "lookup:"];
 
 /** The worker's outbound requests: none is expected from any row (no dial, no balance lookup). */
 const outbound = [];
@@ -278,7 +278,10 @@ const rows = [
 
 // --- running the table ---------------------------------------------------------------------
 
-/** Every key of the namespace with its value and metadata. */
+/**
+ * Every key of the namespace with its value and metadata. A session's count of how often its last
+ * body came again is left out: a redelivery writes that count and nothing else.
+ */
 async function snapshot() {
   const kv = await w.kv();
   const entries = {};
@@ -286,7 +289,13 @@ async function snapshot() {
   do {
     const page = await kv.list({ cursor });
     for (const key of page.keys) {
-      entries[key.name] = { value: await kv.get(key.name), metadata: key.metadata ?? null };
+      let value = await kv.get(key.name);
+      if (key.name.startsWith("session:")) {
+        const session = JSON.parse(value);
+        if (session.last) delete session.last.repeats;
+        value = JSON.stringify(session);
+      }
+      entries[key.name] = { value, metadata: key.metadata ?? null };
     }
     cursor = page.list_complete ? undefined : page.cursor;
   } while (cursor);

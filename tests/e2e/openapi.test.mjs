@@ -56,7 +56,9 @@ test("GET /flows lists the flows compiled in: numbers, vars, steps and diagrams;
   const { flows } = await res.json();
   const byName = Object.fromEntries(flows.map((f) => [f.name, f]));
   // The test flows of tests/flows/lib.rs.
-  assert.deepEqual(Object.keys(byName), ["bank", "reminder", "forwarding"]);
+  assert.deepEqual(Object.keys(byName), ["bank", "reminder", "forwarding", "held", "bilingual"]);
+  assert.deepEqual(byName.held.numbers, ["+15555550300"]);
+  assert.deepEqual(byName.bilingual.language, "en-US");
   assert.equal(byName.bank.default_inbound, true);
   assert.deepEqual(byName.forwarding.numbers, ["+15555550200"]);
   assert.deepEqual(byName.reminder.needs, ["name", "when"]);

@@ -190,6 +190,15 @@ describe("the simulator's own checks", () => {
     assert.match(r.failures[0], /no action in reply to incoming_call: the caller is left in silence/);
   });
 
+  test("a call that repeats itself is stopped, and the failure says why", async () => {
+    // Every end of the prompt is answered with the same prompt: the bug of a worker that takes
+    // each identical speak_completed for a redelivery of the one before.
+    const r = await run(fakeWorker((e) => (e === "call_completed" ? [204] : [200, speak])));
+    assert.equal(r.ok, false);
+    assert.match(r.failures[0], /the call repeats itself: event \d+ is the 12th identical speak_completed in a row, each answered with the same speak/);
+    assert.ok(r.exchange.length < 30, `stopped after ${r.exchange.length} events`);
+  });
+
   test("an error answer fails the call", async () => {
     const r = await run(fakeWorker(() => [500, { error: { code: "internal_error", message: "boom" } }]));
     assert.equal(r.ok, false);

@@ -252,6 +252,7 @@ pub fn failed_dial_record(placing: &Placing, failure: &DialFailure, now_ms: u64)
         visited_ms: Vec::new(),
         failures: Vec::new(),
         fetches: Vec::new(),
+        language: None,
         outcome: failure.outcome(),
         status: failure.telesign_status().map(str::to_owned),
         started_ms: Some(now_ms),

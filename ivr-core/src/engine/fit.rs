@@ -4,7 +4,7 @@
 //! (as a fingerprint, with the answer given) and a body equal to it is a redelivery only when
 //! what the session knows rules it out as the next event.
 
-use crate::flow::{Flow, Step};
+use crate::flow::{Flow, Input, Prompt, Step};
 use crate::telesign::{Event, EventKind, MediaCompleted, MediaStatus};
 
 use super::{Reply, Seen, Session, Wait};
@@ -103,14 +103,7 @@ pub(super) fn classify(
 /// Whether a completion with the last event's body can be the end of the prompt now playing
 /// (see [`classify`]).
 fn could_be_new(flow: &Flow, session: &Session, m: &MediaCompleted, now_ms: u64) -> bool {
-    let input = match flow.get(&session.step) {
-        Some(Step::Menu { input, .. } | Step::Gather { input, .. })
-            if session.wait != Wait::Notice =>
-        {
-            Some(input)
-        }
-        _ => None,
-    };
+    let input = collecting(flow, session);
     let keys = m.collected_digits.chars().any(is_phone_key);
     match (&m.status, input) {
         // Without keys, collection waited `timeout` for the first digit; with keys, at least
@@ -128,6 +121,25 @@ fn could_be_new(flow: &Flow, session: &Session, m: &MediaCompleted, now_ms: u64)
         (MediaStatus::Completed, None) => !keys,
         _ => true,
     }
+}
+
+/// The digit collection of the prompt now playing, if it collects: an input step's prompt, but
+/// not its retry notice, nor a part of a prompt of several before the last (only the last part
+/// collects). A part that collects nothing ends like a plain prompt, so the end of part one and
+/// the end of part two can be the same bytes: each is the next event, not a redelivery.
+fn collecting<'f>(flow: &'f Flow, session: &Session) -> Option<&'f Input> {
+    let (prompt, input) = match flow.get(&session.step)? {
+        Step::Menu { prompt, input, .. } | Step::Gather { prompt, input, .. } => (prompt, input),
+        _ => return None,
+    };
+    if session.wait == Wait::Notice {
+        return None;
+    }
+    let last_part = match prompt {
+        Prompt::Parts(parts) => usize::try_from(session.part).is_ok_and(|at| at + 1 >= parts.len()),
+        _ => true,
+    };
+    last_part.then_some(input)
 }
 
 /// A key a phone has: `0`-`9`, `*`, `#`. Nothing else Telesign reports reaches a session.
@@ -158,6 +170,7 @@ pub(super) fn remember(
         fingerprint: fp.to_owned(),
         event: event.kind.name().to_owned(),
         reply: reply.map(|r| r.json.clone()),
+        repeats: 0,
     });
     session.events = session.events.saturating_add(1);
     session.updated_ms = now_ms;

@@ -31,14 +31,20 @@ pub use fit::fingerprint;
 use fit::{replay, Fit};
 use record::finish;
 pub use session::{
-    Answer, AnswerResult, CallOutcome, CallRecord, FetchOutcome, MediaFailure, RawJson, Seen,
-    Session, Wait,
+    Answer, AnswerResult, CallOutcome, CallRecord, FetchOutcome, Held, LookupOutcome, MediaFailure,
+    RawJson, Seen, Session, Wait,
 };
 use turn::{ended_badly, FlowError, Turn};
 
 /// How many steps without an action of their own (`decide`, `fetch`) one event may pass through;
 /// more means the flow loops.
 pub const MAX_HOPS: usize = 32;
+
+/// How many times in a row the same body is answered as a redelivery (Telesign's other webhooks
+/// retry up to 4 times). The same body once more is judged as another body would be (the next
+/// event, or one the call does not wait for): whatever the flow, no body brings back the same
+/// answer as a redelivery without bound.
+pub const MAX_REDELIVERIES: u32 = 4;
 
 /// What the engine asks the shell to do with one event.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +57,9 @@ pub enum Outcome {
         note: Note,
         /// The branches the call took in this event, in order (for flow tests' coverage).
         taken: Vec<Taken>,
+        /// The request of a held `fetch` step, to run after the answer: its outcome goes to the
+        /// store ([`read_lookup`]), where the end of the hold looks for it.
+        lookup: Option<Box<Lookup>>,
     },
     /// Run this HTTP request for a `fetch` step, then call [`resume`] with its result (and
     /// `taken`, the branches taken so far).
@@ -59,6 +68,22 @@ pub enum Outcome {
         request: FetchRequest,
         taken: Vec<Taken>,
     },
+    /// A hold prompt ended: read the outcome of the call's lookup `index` from the store (if it
+    /// has come), then call [`resume_lookup`] with it.
+    Lookup {
+        session: Box<Session>,
+        taken: Vec<Taken>,
+        index: u32,
+    },
+}
+
+/// The request of a held `fetch` step, run after the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    /// Which lookup of the call it is ([`Held::index`]).
+    pub index: u32,
+    pub step: String,
+    pub request: FetchRequest,
 }
 
 /// An action to answer with, already encoded.
@@ -127,10 +152,18 @@ pub fn handle(
         session.step = step.to_owned();
     }
     let last = session.last.as_ref();
-    let same_body = last.is_some_and(|seen| seen.fingerprint == fingerprint);
+    // The same body once more than a redelivery comes is judged as another body would be.
+    let same_body =
+        last.is_some_and(|seen| seen.fingerprint == fingerprint && seen.repeats < MAX_REDELIVERIES);
     match fit::classify(flow, &session, &event.kind, same_body, now_ms) {
         Fit::Apply => {}
-        Fit::Redelivery => return done(last.and_then(replay), Write::Nothing, Note::Duplicate),
+        Fit::Redelivery => {
+            let reply = last.and_then(replay);
+            if let Some(seen) = session.last.as_mut() {
+                seen.repeats += 1;
+            }
+            return done(reply, Write::Session(Box::new(session)), Note::Duplicate);
+        }
         Fit::Ambiguous => {
             // The prompt the call waits on, again, if the event may be answered with it.
             let reply = last
@@ -194,45 +227,27 @@ pub fn resume(
     )
 }
 
-/// What a recorded call's `fetch` step came to, replayed without its request
-/// (`npm run flows:replay`): `ok` takes the step's `on_ok` way with the variables it declares
-/// (`.sets([..])`) taken from `vars`, the record's; otherwise its `on_error` way.
-#[derive(Debug, Clone, Copy)]
-pub struct Replayed<'a> {
-    pub status: Option<u16>,
-    pub ok: bool,
-    pub vars: &'a std::collections::BTreeMap<String, String>,
-}
-
-/// [`resume`] with a recorded outcome instead of an answer.
+/// [`resume`] with an outcome known beforehand (a recorded call's, `npm run flows:replay`)
+/// instead of an answer: its variables are set and its way taken, without the step's code.
 pub fn resume_replayed(
     registry: &Registry,
     session: Session,
     taken: Vec<Taken>,
     event: &Event,
     fingerprint: &str,
-    replayed: Replayed<'_>,
+    outcome: &LookupOutcome,
     now_ms: u64,
 ) -> Outcome {
-    let sets: Vec<String> = match registry
-        .get(&session.flow)
-        .and_then(|flow| flow.get(&session.step))
-    {
-        Some(Step::Fetch { sets, .. }) => sets.clone(),
-        _ => Vec::new(),
-    };
     let read = |_: ParseFn, ctx: &mut Ctx| {
-        if !replayed.ok {
+        if !outcome.ok {
             return Err("replayed failure".to_owned());
         }
-        for name in &sets {
-            if let Some(value) = replayed.vars.get(name) {
-                ctx.set_var(name, value.clone());
-            }
+        for (name, value) in &outcome.vars {
+            ctx.set_var(name, value.clone());
         }
         Ok(())
     };
-    let status = replayed.status;
+    let status = outcome.status;
     resume_with(
         registry,
         session,
@@ -318,6 +333,7 @@ pub fn outbound_session(
         to: Some(to.to_owned()),
         external_id: external_id.map(str::to_owned),
         step: String::new(),
+        language: Some(flow.language.clone()),
         wait: Wait::Answer,
         vars,
         answers: Vec::new(),
@@ -331,6 +347,7 @@ pub fn outbound_session(
         spoken_fallback: false,
         failures: Vec::new(),
         fetches: Vec::new(),
+        held: None,
         input_step: None,
         outcome: None,
         started_ms: now_ms,
@@ -389,7 +406,73 @@ pub(crate) fn done(reply: Option<Reply>, write: Write, note: Note) -> Outcome {
         write,
         note,
         taken: Vec::new(),
+        lookup: None,
     }
+}
+
+/// What the request of a held lookup came to, read by its step's code as [`resume`] would read
+/// it, but on a copy of the call's variables: the shell runs this after the answer and keeps the
+/// outcome until the hold ends.
+pub fn read_lookup(
+    registry: &Registry,
+    session: &Session,
+    lookup: &Lookup,
+    response: Result<&FetchResponse, &str>,
+    now_ms: u64,
+) -> LookupOutcome {
+    let status = response.ok().map(|r| r.status);
+    let flow = registry.get(&session.flow);
+    let parse = match flow.and_then(|f| f.get(&lookup.step)) {
+        Some(Step::Fetch { parse, .. }) => Some(*parse),
+        _ => None,
+    };
+    let mut vars = session.vars.clone();
+    let read = match (parse, flow, response) {
+        (Some(parse), Some(flow), Ok(r)) if (200..300).contains(&r.status) => {
+            let (caller, called) = turn::parties(session);
+            let mut ctx = Ctx {
+                vars: &mut vars,
+                caller,
+                called,
+                settings: flow.settings.values(),
+            };
+            parse(&mut ctx, r)
+        }
+        _ => Err(String::new()),
+    };
+    let ok = read.is_ok();
+    let changed = vars
+        .into_iter()
+        .filter(|(k, v)| ok && session.vars.get(k) != Some(v))
+        .collect();
+    LookupOutcome {
+        step: lookup.step.clone(),
+        index: lookup.index,
+        status,
+        ok,
+        vars: changed,
+        at_ms: now_ms,
+    }
+}
+
+/// Continues a call at the end of a hold prompt, with the outcome of its held request if it has
+/// come (`None`: not yet).
+pub fn resume_lookup(
+    registry: &Registry,
+    session: Session,
+    taken: Vec<Taken>,
+    event: &Event,
+    fingerprint: &str,
+    outcome: Option<&LookupOutcome>,
+    now_ms: u64,
+) -> Outcome {
+    let mut turn = match Turn::start(registry, session, event, fingerprint, now_ms) {
+        Ok(turn) => turn,
+        Err(ended) => return *ended,
+    };
+    turn.taken = taken;
+    let result = turn.lookup_read(outcome);
+    turn.conclude(result, fingerprint, Note::Advanced)
 }
 
 pub(crate) fn stale() -> Outcome {

@@ -24,6 +24,7 @@ pub(super) fn finish(session: Option<Session>, event: &Event, now_ms: u64) -> Ou
         visited: Vec::new(),
         visited_ms: Vec::new(),
         failures: Vec::new(),
+        language: None,
         fetches: Vec::new(),
         outcome: CallOutcome::UnknownCall,
         status: None,
@@ -47,6 +48,7 @@ pub(super) fn finish(session: Option<Session>, event: &Event, now_ms: u64) -> Ou
         record.visited = s.visited;
         record.visited_ms = s.visited_ms;
         record.failures = s.failures;
+        record.language = s.language;
         record.fetches = s.fetches;
         record.outcome = outcome;
         record.started_ms = Some(s.started_ms);

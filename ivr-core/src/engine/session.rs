@@ -24,6 +24,10 @@ pub struct Session {
     pub external_id: Option<String>,
     /// The step the call is at.
     pub step: String,
+    /// The language the call is spoken in: the flow's own until a `set_language` step
+    /// switches it (`None` in sessions of versions before languages: the flow's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     /// What the worker is waiting for from Telesign.
     pub wait: Wait,
     /// Values collected from the caller, passed when the call was placed, or set by user code.
@@ -64,6 +68,10 @@ pub struct Session {
     /// What each `fetch` step's request came to, in order (what `npm run flows:replay` replays).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fetches: Vec<FetchOutcome>,
+    /// A `fetch` step with a hold whose request runs after the answer: the call waits for it
+    /// while the hold plays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<Held>,
     /// The last menu or gather step, where `Next::Retry` goes back to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_step: Option<String>,
@@ -117,6 +125,47 @@ pub struct MediaFailure {
     /// Telesign's status, e.g. `speak_failed` or `playback_failed`.
     pub status: String,
     pub at_ms: u64,
+}
+
+/// A held `fetch` step waiting for its request's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    /// Which lookup of the call it is (the key of its outcome in the store): how many `fetch`
+    /// outcomes the call had when it started.
+    pub index: u32,
+    /// Hold prompts played so far, the one playing included.
+    pub plays: u32,
+    /// When the request was handed to the shell.
+    pub since_ms: u64,
+}
+
+/// What the request of a held `fetch` step came to, read by the step's code after the answer and
+/// kept in the store until the hold ends (or a replay's recorded outcome): the variables the code
+/// set, and which way the step goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LookupOutcome {
+    pub step: String,
+    pub index: u32,
+    /// The answer's HTTP status; `None` when none came.
+    pub status: Option<u16>,
+    /// Whether the step goes on at `on_ok`.
+    pub ok: bool,
+    /// The variables the step's code set (none when it refused the answer).
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    pub at_ms: u64,
+}
+
+impl LookupOutcome {
+    /// As the call record keeps it.
+    pub fn fetch_outcome(&self) -> FetchOutcome {
+        FetchOutcome {
+            step: self.step.clone(),
+            status: self.status,
+            ok: self.ok,
+            at_ms: self.at_ms,
+        }
+    }
 }
 
 /// What one `fetch` step's request came to.
@@ -204,6 +253,9 @@ pub struct Seen {
     /// The JSON-RPC action answered, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<RawJson>,
+    /// How many times this body has come again and been answered as a redelivery.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub repeats: u32,
 }
 
 /// A JSON text kept as it is: nested verbatim in the session's JSON (`"reply":{"jsonrpc":...}`)
@@ -293,6 +345,9 @@ pub struct CallRecord {
     /// Prompts Telesign could not play.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<MediaFailure>,
+    /// The language the call was spoken in last (see [`Session::language`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     /// What each `fetch` step's request came to, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fetches: Vec<FetchOutcome>,
@@ -424,6 +479,7 @@ mod tests {
             reply: Some(RawJson::encode(
                 &serde_json::json!({"jsonrpc": "2.0", "method": "hangup", "params": {}}),
             )),
+            repeats: 0,
         };
         let text = serde_json::to_string(&seen).unwrap();
         assert_eq!(

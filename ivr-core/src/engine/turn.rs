@@ -12,8 +12,8 @@ use crate::telesign::{
 
 use super::fit::{is_phone_key, remember};
 use super::{
-    done, hangup_reply, Answer, AnswerResult, CallOutcome, Direction, MediaFailure, Note, Outcome,
-    Reply, Session, Wait, Write, MAX_HOPS,
+    done, hangup_reply, Answer, AnswerResult, CallOutcome, Direction, FetchOutcome, Held, Lookup,
+    LookupOutcome, MediaFailure, Note, Outcome, Reply, Session, Wait, Write, MAX_HOPS,
 };
 
 /// The flow of a live call is gone: hang up politely and say so in the record.
@@ -39,10 +39,12 @@ pub(super) fn ended_badly(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct FlowError;
 
-/// What a turn produced: an action to send, none, or a request to run first.
+/// What a turn produced: an action to send, none, a request to run first, or (at the end of a
+/// hold) the outcome of the held request to read.
 pub(super) enum Produced {
     Action(Action),
     Fetch(FetchRequest),
+    AwaitLookup(u32),
 }
 
 pub(super) type TurnResult = Result<Option<Produced>, FlowError>;
@@ -62,6 +64,8 @@ pub(super) struct Turn<'a> {
     recovering: bool,
     /// The branches this turn took, in order.
     pub(super) taken: Vec<Taken>,
+    /// The request of a held `fetch` step, to run after the answer.
+    lookup: Option<Lookup>,
 }
 
 impl<'a> Turn<'a> {
@@ -75,6 +79,7 @@ impl<'a> Turn<'a> {
             missing: None,
             recovering: false,
             taken: Vec::new(),
+            lookup: None,
         }
     }
 
@@ -154,15 +159,19 @@ impl<'a> Turn<'a> {
     fn media_completed(&mut self, m: &MediaCompleted) -> TurnResult {
         let name = self.session.step.clone();
         let step = self.flow.get(&name).ok_or(FlowError)?;
-        if m.status == MediaStatus::Failed {
-            return self.media_failed(&name, step);
-        }
         // Only keys a phone has are kept: nothing else reaches a session or a record.
         let keys: String = m
             .collected_digits
             .chars()
             .filter(|c| is_phone_key(*c))
             .collect();
+        if let (Step::Fetch { .. }, Some(held)) = (step, &self.session.held) {
+            let failed = m.status == MediaStatus::Failed;
+            return Ok(Some(self.hold_ended(&name, held.index, &keys, failed)));
+        }
+        if m.status == MediaStatus::Failed {
+            return self.media_failed(&name, step);
+        }
         if self.session.wait == Wait::Notice {
             // The retry notice before an audio prompt was said (or stopped by keys, which then
             // answer the prompt itself).
@@ -172,7 +181,7 @@ impl<'a> Turn<'a> {
                 self.entry(&name, step, &keys)
             };
         }
-        if let Some(prompt) = prompt_of(step).filter(|p| self.more_parts(p)) {
+        if let Some(prompt) = self.prompt_of(step).filter(|p| self.more_parts(p)) {
             // A part of a prompt of several ended: keys answer (or stop) the whole prompt,
             // otherwise the next part plays.
             if keys.is_empty() {
@@ -365,23 +374,34 @@ impl<'a> Turn<'a> {
         }
         let step = self.flow.get(name).ok_or(FlowError)?;
         let (prompt, input) = input_prompt(step).ok_or(FlowError)?;
-        let notice = notice.trim();
+        let notice = self.said(notice.trim())?;
         self.session.part = 0;
         match prompt {
-            Prompt::Speak { text, language } if !notice.is_empty() => {
+            Prompt::Speak {
+                text,
+                language: None,
+            } if !notice.is_empty() => {
+                let text = format!("{notice} {}", self.said(text)?);
+                let speak = self.speak(&text, None, Some(input))?;
+                self.send(Action::Speak(speak))
+            }
+            Prompt::Speak {
+                text,
+                language: Some(language),
+            } if !notice.is_empty() => {
                 let text = format!("{notice} {}", self.render(text)?);
-                let speak = self.speak(&text, language.as_deref(), Some(input))?;
+                let speak = self.speak(&text, Some(language), Some(input))?;
                 self.send(Action::Speak(speak))
             }
             Prompt::Play {
                 or_say: Some(text), ..
             } if !notice.is_empty() && self.session.spoken_fallback => {
-                let text = format!("{notice} {}", self.render(text)?);
+                let text = format!("{notice} {}", self.said(text)?);
                 let speak = self.speak(&text, None, Some(input))?;
                 self.send(Action::Speak(speak))
             }
             Prompt::Play { .. } | Prompt::Parts(_) if !notice.is_empty() => {
-                let action = self.speak(notice, None, None)?;
+                let action = self.speak(&notice, None, None)?;
                 self.session.wait = Wait::Notice;
                 self.allowed(Action::Speak(action))
                     .map(|a| Some(Produced::Action(a)))
@@ -486,11 +506,34 @@ impl<'a> Turn<'a> {
                         }
                         false => {
                             self.took(&name, Branch::Closed);
-                            let words = hours.describe();
+                            let words = hours.describe_in(self.language());
                             self.session.vars.insert(OPENING_HOURS.to_owned(), words);
                             closed.clone()
                         }
                     };
+                }
+                Step::Fetch {
+                    request,
+                    hold: Some(hold),
+                    ..
+                } => {
+                    // The hold answers at once; the request runs after the answer.
+                    self.settings_ready()?;
+                    let request = request(&self.ctx());
+                    let index = u32::try_from(self.session.fetches.len()).unwrap_or(u32::MAX);
+                    self.session.held = Some(Held {
+                        index,
+                        plays: 1,
+                        since_ms: self.now_ms,
+                    });
+                    self.lookup = Some(Lookup {
+                        index,
+                        step: name,
+                        request,
+                    });
+                    let first = hold.prompts.first().ok_or(FlowError)?;
+                    let action = self.prompt_action(first, None)?;
+                    return self.send(action);
                 }
                 Step::Fetch { request, .. } => {
                     self.settings_ready()?;
@@ -507,6 +550,14 @@ impl<'a> Turn<'a> {
                 Step::SendDtmf { digits, .. } => {
                     let action = SendDtmf::new(digits).map_err(|_| FlowError)?;
                     return self.send(Action::SendDtmf(action));
+                }
+                Step::SetLanguage {
+                    language,
+                    next: then,
+                } => {
+                    self.session.language = Some(language.clone());
+                    self.took(&name, Branch::Next);
+                    next = then.clone();
                 }
                 Step::Hangup => return self.send(Action::Hangup),
             }
@@ -534,21 +585,31 @@ impl<'a> Turn<'a> {
                 let last = at + 1 == parts.len();
                 self.prompt_action(part, input.filter(|_| last))
             }
-            Prompt::Speak { text, language } => {
+            Prompt::Speak {
+                text,
+                language: None,
+            } => {
+                let text = self.said(text)?;
+                Ok(Action::Speak(self.speak(&text, None, input)?))
+            }
+            // Text in a language of its own is spoken as written.
+            Prompt::Speak {
+                text,
+                language: Some(language),
+            } => {
                 let text = self.render(text)?;
-                Ok(Action::Speak(self.speak(
-                    &text,
-                    language.as_deref(),
-                    input,
-                )?))
+                Ok(Action::Speak(self.speak(&text, Some(language), input)?))
             }
             Prompt::Play {
                 or_say: Some(text), ..
             } if self.session.spoken_fallback => {
-                let text = self.render(text)?;
+                let text = self.said(text)?;
                 Ok(Action::Speak(self.speak(&text, None, input)?))
             }
             Prompt::Play { url, .. } => {
+                // A phrasebook may pair an audio file with its recording in another language.
+                let flow = self.flow;
+                let url = flow.translate(self.language(), url);
                 let mut play = Play::new(url).map_err(|_| FlowError)?;
                 if let Some(input) = input {
                     play = play.collect(collect_digits(input)?);
@@ -558,13 +619,28 @@ impl<'a> Turn<'a> {
         }
     }
 
+    /// The language the call is spoken in.
+    fn language(&self) -> &str {
+        self.session
+            .language
+            .as_deref()
+            .unwrap_or(&self.flow.language)
+    }
+
+    /// A text of the flow's as the caller hears it: in the call's language, placeholders filled.
+    fn said(&mut self, text: &str) -> Result<String, FlowError> {
+        let flow = self.flow;
+        let language = self.language().to_owned();
+        self.render(flow.translate(&language, text))
+    }
+
     fn speak(
         &self,
         text: &str,
         language: Option<&str>,
         input: Option<&Input>,
     ) -> Result<Speak, FlowError> {
-        let language = language.unwrap_or(&self.flow.language);
+        let language = language.unwrap_or(self.language());
         let mut speak = Speak::new(text, language).map_err(|_| FlowError)?;
         if let Some(input) = input {
             speak = speak.collect(collect_digits(input)?);
@@ -667,12 +743,84 @@ impl<'a> Turn<'a> {
             Direction::Inbound => (s.from.as_deref(), s.to.as_deref()),
             Direction::Outbound => (s.to.as_deref(), s.from.as_deref()),
         };
+        // (`parties` would borrow the whole session, which the variables borrow mutably.)
         Ctx {
             vars: &mut s.vars,
             caller,
             called,
             settings: self.flow.settings.values(),
         }
+    }
+
+    /// A hold prompt of a held `fetch` step ended (played through, stopped by keys, or not
+    /// played at all): keys are kept in the record, and the call goes on with the request's
+    /// outcome once the shell has read it.
+    fn hold_ended(&mut self, name: &str, index: u32, keys: &str, failed: bool) -> Produced {
+        if failed {
+            let status = match self.event.kind {
+                EventKind::PlayCompleted(_) => "playback_failed",
+                _ => "speak_failed",
+            };
+            self.session.failures.push(MediaFailure {
+                step: name.to_owned(),
+                status: status.to_owned(),
+                at_ms: self.now_ms,
+            });
+        }
+        if !keys.is_empty() {
+            self.answer(name, keys, AnswerResult::Interrupted);
+        }
+        Produced::AwaitLookup(index)
+    }
+
+    /// The outcome of the held request, as the shell read it: the way on, when it has come; the
+    /// next hold prompt while it has not; the error way once the hold has played its most.
+    pub(super) fn lookup_read(&mut self, outcome: Option<&LookupOutcome>) -> TurnResult {
+        let name = self.session.step.clone();
+        let Some(Step::Fetch {
+            ok,
+            error,
+            hold: Some(hold),
+            ..
+        }) = self.flow.get(&name)
+        else {
+            return Err(FlowError);
+        };
+        let held = self.session.held.clone().ok_or(FlowError)?;
+        if let Some(outcome) = outcome {
+            self.session.held = None;
+            for (var, value) in &outcome.vars {
+                self.session.vars.insert(var.clone(), value.clone());
+            }
+            self.session.fetches.push(outcome.fetch_outcome());
+            let (branch, next) = match outcome.ok {
+                true => (Branch::Ok, ok),
+                false => (Branch::Error, error),
+            };
+            self.took(&name, branch);
+            return self.follow(next.clone());
+        }
+        if held.plays < hold.max_plays {
+            let at = usize::try_from(held.plays).unwrap_or(0) % hold.prompts.len().max(1);
+            self.session.held = Some(Held {
+                plays: held.plays + 1,
+                ..held
+            });
+            self.session.part = 0;
+            let prompt = hold.prompts.get(at).ok_or(FlowError)?;
+            let action = self.prompt_action(prompt, None)?;
+            return self.send(action);
+        }
+        // The hold has played its most: the request is given up.
+        self.session.held = None;
+        self.session.fetches.push(FetchOutcome {
+            step: name.clone(),
+            status: None,
+            ok: false,
+            at_ms: self.now_ms,
+        });
+        self.took(&name, Branch::Error);
+        self.follow(error.clone())
     }
 
     /// Finishes the turn: a flow error hangs up politely; the event is remembered.
@@ -700,6 +848,13 @@ impl<'a> Turn<'a> {
                     taken: self.taken,
                 }
             }
+            Some(Produced::AwaitLookup(index)) => {
+                return Outcome::Lookup {
+                    session: Box::new(self.session),
+                    taken: self.taken,
+                    index,
+                }
+            }
             Some(Produced::Action(action)) => Some(Reply::from(&action)),
             None => None,
         };
@@ -710,11 +865,14 @@ impl<'a> Turn<'a> {
             reply.as_ref(),
             self.now_ms,
         );
+        // A lookup starts only with the hold that answers it.
+        let lookup = self.lookup.filter(|_| reply.is_some()).map(Box::new);
         Outcome::Done {
             reply,
             write: Write::Session(Box::new(self.session)),
             note,
             taken: self.taken,
+            lookup,
         }
     }
 }
@@ -741,6 +899,24 @@ impl Turn<'_> {
 }
 
 impl Turn<'_> {
+    /// What a step plays now, if it plays something: a held `fetch` step, the hold prompt that
+    /// plays.
+    fn prompt_of<'s>(&self, step: &'s Step) -> Option<&'s Prompt> {
+        match step {
+            Step::Say { prompt, .. } | Step::Menu { prompt, .. } | Step::Gather { prompt, .. } => {
+                Some(prompt)
+            }
+            Step::Fetch {
+                hold: Some(hold), ..
+            } => {
+                let plays = self.session.held.as_ref().map_or(1, |h| h.plays);
+                let at = usize::try_from(plays.saturating_sub(1)).unwrap_or(0);
+                hold.prompts.get(at % hold.prompts.len().max(1))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether `prompt` has parts after the one that just ended.
     fn more_parts(&self, prompt: &Prompt) -> bool {
         match prompt {
@@ -749,16 +925,6 @@ impl Turn<'_> {
             }
             _ => false,
         }
-    }
-}
-
-/// What a step plays, if it plays something.
-fn prompt_of(step: &Step) -> Option<&Prompt> {
-    match step {
-        Step::Say { prompt, .. } | Step::Menu { prompt, .. } | Step::Gather { prompt, .. } => {
-            Some(prompt)
-        }
-        _ => None,
     }
 }
 
@@ -771,6 +937,11 @@ static MEDIA_COMPLETED_STATE: EventKind = EventKind::SpeakCompleted(MediaComplet
     status: MediaStatus::Completed,
     collected_digits: String::new(),
 });
+
+/// The caller and the called number of a call: the other party is `to` on an outbound call.
+pub(super) fn parties(s: &Session) -> (Option<&str>, Option<&str>) {
+    (caller(s), called(s))
+}
 
 fn caller(s: &Session) -> Option<&str> {
     match s.direction {

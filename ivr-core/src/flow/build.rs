@@ -2,7 +2,8 @@
 
 use super::hours::{Days, Hours};
 use super::{
-    CheckFn, DecideFn, DialOptions, Input, Next, ParseFn, Prompt, RequestFn, Retries, Step,
+    CheckFn, DecideFn, DialOptions, Hold, Input, Next, ParseFn, Prompt, RequestFn, Retries, Step,
+    HOLD_MAX_PLAYS,
 };
 
 /// An audio file prompt: `say(audio("https://example.com/welcome.wav"))`.
@@ -41,17 +42,30 @@ pub fn say(prompt: impl Into<Prompt>) -> Then {
     })
 }
 
-/// A step with one way on (`say`, `send_dtmf`): it hangs up after itself unless `.then(..)`
-/// names the next step.
+/// A step with one way on (`say`, `send_dtmf`, `set_language`): it hangs up after itself unless
+/// `.then(..)` names the next step.
 pub struct Then(Step);
 
 impl Then {
     pub fn then(mut self, step: &str) -> Self {
-        if let Step::Say { next, .. } | Step::SendDtmf { next, .. } = &mut self.0 {
+        if let Step::Say { next, .. }
+        | Step::SendDtmf { next, .. }
+        | Step::SetLanguage { next, .. } = &mut self.0
+        {
             *next = Next::to(step);
         }
         self
     }
+}
+
+/// Switch the call to `language`, one the flow speaks (`Flow::translations`), then go on at
+/// `.then(..)`: `menu(..).option("8", "spanish")` with
+/// `.step("spanish", set_language("es-US").then("main_menu"))`.
+pub fn set_language(language: &str) -> Then {
+    Then(Step::SetLanguage {
+        language: language.to_owned(),
+        next: Next::Hangup,
+    })
 }
 
 impl From<Then> for Step {
@@ -281,6 +295,7 @@ pub fn fetch(request: RequestFn) -> FetchBuilder {
         ok: Next::Hangup,
         error: Next::Hangup,
         sets: Vec::new(),
+        hold: None,
     })
 }
 
@@ -306,6 +321,29 @@ impl FetchBuilder {
     pub fn sets<const N: usize>(mut self, vars: [&str; N]) -> Self {
         if let Step::Fetch { sets, .. } = &mut self.0 {
             *sets = names(vars);
+        }
+        self
+    }
+    /// What the caller hears while the request runs: text (in the flow's language), audio (hold
+    /// music), or both. Called again, it adds a prompt: they play in turn until the answer comes.
+    pub fn hold(mut self, prompt: impl Into<Prompt>) -> Self {
+        if let Step::Fetch { hold, .. } = &mut self.0 {
+            let hold = hold.get_or_insert_with(|| Hold {
+                prompts: Vec::new(),
+                max_plays: HOLD_MAX_PLAYS,
+            });
+            hold.prompts.push(prompt.into());
+        }
+        self
+    }
+    /// How many hold prompts play before a request that has not answered is given up (the
+    /// step's error way); default 4.
+    pub fn hold_at_most(mut self, plays: u32) -> Self {
+        if let Step::Fetch {
+            hold: Some(hold), ..
+        } = &mut self.0
+        {
+            hold.max_plays = plays;
         }
         self
     }

@@ -379,12 +379,25 @@ fn node(id: &str, name: &str, step: &Step, flow_language: &str) -> String {
             )
         }
         Step::Decide { .. } => ("code decides".to_owned(), "{{\"", "\"}}"),
-        Step::Fetch { sets, .. } if !sets.is_empty() => (
-            format!("HTTP request, its answer read into {}", sets.join(", ")),
-            "[[\"",
-            "\"]]",
-        ),
-        Step::Fetch { .. } => ("HTTP request".to_owned(), "[[\"", "\"]]"),
+        Step::Fetch { sets, hold, .. } => {
+            let mut text = "HTTP request".to_owned();
+            if let Some(hold) = hold {
+                let prompts: Vec<String> = hold
+                    .prompts
+                    .iter()
+                    .map(|p| prompt_text(p, flow_language))
+                    .collect();
+                text.push_str(&format!(
+                    ", on hold ({} at most): {}",
+                    hold.max_plays,
+                    prompts.join(" / ")
+                ));
+            }
+            if !sets.is_empty() {
+                text.push_str(&format!(", its answer read into {}", sets.join(", ")));
+            }
+            (text, "[[\"", "\"]]")
+        }
         Step::Hours { hours, .. } => (
             {
                 let mut text = format!("hours ({}): {}", hours.zone, hours.describe());
@@ -412,6 +425,7 @@ fn node(id: &str, name: &str, step: &Step, flow_language: &str) -> String {
             (format!("{verb}: {}", numbers.join(", ")), "([\"", "\"])")
         }
         Step::SendDtmf { digits, .. } => (format!("send tones {digits}"), "[\"", "\"]"),
+        Step::SetLanguage { language, .. } => (format!("from here on: {language}"), "{{\"", "\"}}"),
         Step::Hangup => ("hang up".to_owned(), "[\"", "\"]"),
     };
     format!(

@@ -152,7 +152,9 @@ impl Step {
             }
         }
         match self {
-            Step::Say { next, .. } | Step::SendDtmf { next, .. } => vec![exit(Branch::Next, next)],
+            Step::Say { next, .. }
+            | Step::SendDtmf { next, .. }
+            | Step::SetLanguage { next, .. } => vec![exit(Branch::Next, next)],
             Step::Menu {
                 options,
                 repeat,

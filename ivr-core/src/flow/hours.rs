@@ -205,6 +205,13 @@ impl Hours {
     /// The weekly hours in words, for callers who ring when it is closed: "Monday to Friday
     /// from 9 AM to 5:30 PM, and Saturday from 10 AM to 2 PM".
     pub fn describe(&self) -> String {
+        self.describe_in("en-US")
+    }
+
+    /// The weekly hours in words of `language`: English, or Spanish for the `es-` languages
+    /// ([`Hours::speaks`]); in English for any other.
+    pub fn describe_in(&self, language: &str) -> String {
+        let words = Words::of(language);
         let mut groups: Vec<(Weekday, Weekday, &Vec<Span>)> = Vec::new();
         for day in Weekday::ALL {
             let spans = &self.weekly[day.index()];
@@ -221,23 +228,33 @@ impl Hours {
         let parts: Vec<String> = groups
             .iter()
             .map(|(first, last, spans)| {
+                let name = |d: &Weekday| words.days[d.index()];
                 let days = if first == last {
-                    first.name().to_owned()
+                    format!("{}{}", words.one_day, name(first))
                 } else {
-                    format!("{} to {}", first.name(), last.name())
+                    let (from, to) = (words.from_day, words.to);
+                    format!("{from}{} {to} {}", name(first), name(last))
                 };
                 let times: Vec<String> = spans
                     .iter()
-                    .map(|s| format!("from {} to {}", spoken(s.start), spoken(s.end)))
+                    .map(|s| {
+                        let (start, end) = (words.time(s.start), words.time(s.end));
+                        format!("{} {start} {} {end}", words.from, words.to)
+                    })
                     .collect();
-                format!("{days} {}", times.join(" and "))
+                format!("{days} {}", times.join(&format!(" {} ", words.and)))
             })
             .collect();
         match parts.split_last() {
-            None => "closed".to_owned(),
+            None => words.closed.to_owned(),
             Some((last, [])) => last.clone(),
-            Some((last, rest)) => format!("{}, and {last}", rest.join(", ")),
+            Some((last, rest)) => format!("{}, {} {last}", rest.join(", "), words.and),
         }
+    }
+
+    /// Whether [`Hours::describe_in`] has words of its own for `language`.
+    pub fn speaks(language: &str) -> bool {
+        language.starts_with("en-") || language.starts_with("es-")
     }
 
     fn spans(&mut self, ranges: &str) -> Vec<Span> {
@@ -284,6 +301,79 @@ fn parse_span(text: &str) -> Option<Span> {
 }
 
 /// `540` as "9 AM", `1050` as "5:30 PM", `720` as "noon", `1440` as "midnight".
+/// The words hours are said in.
+struct Words {
+    days: [&'static str; 7],
+    /// Before a single day's name (Spanish: "el sábado").
+    one_day: &'static str,
+    /// Before a range of days, with its space ("de lunes"); English takes none.
+    from_day: &'static str,
+    /// Before a range of hours.
+    from: &'static str,
+    to: &'static str,
+    and: &'static str,
+    closed: &'static str,
+    noon: &'static str,
+    midnight: &'static str,
+}
+
+impl Words {
+    fn of(language: &str) -> &'static Words {
+        const EN: Words = Words {
+            days: [
+                "Monday",
+                "Tuesday",
+                "Wednesday",
+                "Thursday",
+                "Friday",
+                "Saturday",
+                "Sunday",
+            ],
+            one_day: "",
+            from_day: "",
+            from: "from",
+            to: "to",
+            and: "and",
+            closed: "closed",
+            noon: "noon",
+            midnight: "midnight",
+        };
+        const ES: Words = Words {
+            days: [
+                "lunes",
+                "martes",
+                "miércoles",
+                "jueves",
+                "viernes",
+                "sábado",
+                "domingo",
+            ],
+            one_day: "el ",
+            from_day: "de ",
+            from: "de",
+            to: "a",
+            and: "y",
+            closed: "cerrado",
+            noon: "mediodía",
+            midnight: "medianoche",
+        };
+        if language.starts_with("es-") {
+            &ES
+        } else {
+            &EN
+        }
+    }
+
+    /// A time of day: `noon`, `8 AM`, `5:30 PM` (English), `mediodía`, ... (Spanish).
+    fn time(&self, minute: u16) -> String {
+        match minute {
+            720 => self.noon.to_owned(),
+            0 | 1440 => self.midnight.to_owned(),
+            _ => spoken(minute),
+        }
+    }
+}
+
 fn spoken(minute: u16) -> String {
     let (h, m) = (minute / 60, minute % 60);
     match (h, m) {
@@ -423,6 +513,19 @@ mod tests {
         }
         assert_eq!(h.is_open_at(0), None, "an unknown zone has no local time");
         assert!(office().problems().is_empty(), "{:?}", office().problems());
+    }
+
+    #[test]
+    fn the_hours_in_spanish_words() {
+        let mut h = Hours::new("America/New_York");
+        h.open(Mon..=Fri, "09:00-17:30");
+        h.open(Sat, "10:00-12:00, 13:00-14:00");
+        assert_eq!(
+            h.describe_in("es-US"),
+            "de lunes a viernes de 9 AM a 5:30 PM, y el sábado de 10 AM a mediodía y de 1 PM a 2 PM"
+        );
+        assert_eq!(Hours::new("UTC").describe_in("es-MX"), "cerrado");
+        assert!(Hours::speaks("es-US") && Hours::speaks("en-GB") && !Hours::speaks("fr-FR"));
     }
 
     #[test]

@@ -19,6 +19,8 @@
 //! assert_eq!(flow.start(), Some("welcome"));
 //! ```
 
+use std::collections::BTreeMap;
+
 mod build;
 pub mod catalogue;
 pub mod checks;
@@ -63,6 +65,9 @@ pub struct Flow {
     pub moved: Vec<(String, String)>,
     /// The configuration and secrets the flow's code reads (`ctx.setting(name)`).
     pub settings: Settings,
+    /// The other languages the flow speaks, each with its phrasebook: the flow's text (in its
+    /// own language) to the text in that language.
+    pub translations: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Flow {
@@ -86,6 +91,36 @@ impl Flow {
             on_error: None,
             moved: Vec::new(),
             settings: Settings::default(),
+            translations: BTreeMap::new(),
+        }
+    }
+
+    /// Speaks `language` too (a TTS tag such as `es-US`): each of the flow's texts (its prompts,
+    /// retry notices and holds) paired with the same text in that language. A
+    /// `set_language(language)` step switches a call to it; every later prompt is then spoken in
+    /// it. The checker refuses a text without its pair, and placeholders that differ.
+    pub fn translations<'p>(
+        mut self,
+        language: &str,
+        pairs: impl IntoIterator<Item = (&'p str, &'p str)>,
+    ) -> Self {
+        let book = self.translations.entry(language.to_owned()).or_default();
+        book.extend(pairs.into_iter().map(|(a, b)| (a.to_owned(), b.to_owned())));
+        self
+    }
+
+    /// Every language the flow speaks, its own first.
+    pub fn languages(&self) -> Vec<&str> {
+        let mut all = vec![self.language.as_str()];
+        all.extend(self.translations.keys().map(String::as_str));
+        all
+    }
+
+    /// `text` (the flow's own) as said in `language`: its phrasebook's pair, else itself.
+    pub fn translate<'a>(&'a self, language: &str, text: &'a str) -> &'a str {
+        match self.translations.get(language) {
+            Some(book) => book.get(text).map_or(text, String::as_str),
+            None => text,
         }
     }
 
@@ -265,6 +300,19 @@ impl Default for Retries {
     }
 }
 
+/// What a `fetch` step plays while its request runs: the worker answers the event at once with
+/// the first prompt, runs the request after the answer, and at the end of each prompt goes on
+/// with the answer if it has come, or plays the next prompt (in turn, from the first again) if
+/// not. After `max_plays` prompts without an answer the step takes its error way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub prompts: Vec<Prompt>,
+    pub max_plays: u32,
+}
+
+/// How many hold prompts play, by default, before a lookup that has not answered is given up.
+pub const HOLD_MAX_PLAYS: u32 = 4;
+
 /// User code that decides where the call goes next, from the session.
 pub type DecideFn = fn(&mut Ctx) -> Next;
 /// User code that builds an HTTP request from the session.
@@ -319,6 +367,9 @@ pub enum Step {
         error: Next,
         /// The variables the code may set (for the checker).
         sets: Vec<String>,
+        /// What the caller hears while the request runs; without one the request runs within
+        /// the event and the caller hears nothing until it answers.
+        hold: Option<Hold>,
     },
     /// Branch on the caller's moment in a time zone: open or closed. When closed, the variable
     /// `opening_hours` says the weekly hours in words, for the closed message.
@@ -339,6 +390,9 @@ pub enum Step {
     },
     /// Send DTMF tones into an answered outbound call (e.g. an extension), then go on.
     SendDtmf { digits: String, next: Next },
+    /// Switch the call to one of the flow's languages (no action of its own): every later
+    /// prompt is spoken in it.
+    SetLanguage { language: String, next: Next },
     /// End the call.
     Hangup,
 }
@@ -348,7 +402,10 @@ impl Step {
     /// that only decide where to go (`decide`, `hours`), which run within one event. These are
     /// the steps `flows/flows.lock` keeps.
     pub fn can_wait(&self) -> bool {
-        !matches!(self, Step::Decide { .. } | Step::Hours { .. })
+        !matches!(
+            self,
+            Step::Decide { .. } | Step::Hours { .. } | Step::SetLanguage { .. }
+        )
     }
 
     /// Whether the step asks the caller for digits.

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
-use super::hours::OPENING_HOURS;
+use super::hours::{self, OPENING_HOURS};
 use super::lock::{Lock, LOCK_COMMAND};
 use super::template::{self, TemplateError};
 use super::{Direction, Flow, Input, Prompt, Registry, Step};
@@ -73,6 +73,10 @@ rules! {
     InvalidAction = "invalid_action", false, "Telesign would refuse this value; the problem says which one.";
     NoTargets = "no_targets", false, "Declare the steps the code may return in `decide([..], f)`.";
     EmptyMessage = "empty_message", false, "Give the prompt some text.";
+        UndeclaredLanguage = "undeclared_language", false, "Give the flow a phrasebook for the language, `Flow::translations(\"es-US\", [(\"Hello.\", \"Hola.\"), ..])`, or switch to one it has.";
+    MissingTranslation = "missing_translation", false, "Add the text's pair to the flow's `.translations(language, [..])`: every prompt, retry notice and hold of a flow is said in each language it speaks.";
+    TranslationPlaceholders = "translation_placeholders", false, "A text and its translation must name the same variables: `{balance}` in one, `{balance}` in the other.";
+    HoursInEnglish = "hours_in_english", true, "`{opening_hours}` has words in English and Spanish only: in this language the hours are said in English. Write them in the prompt instead.";
     InvalidLanguage = "invalid_language", false, "Use one of Telesign's TTS languages, e.g. en-US (see ivr-core/src/telesign/language.rs).";
     InvalidUrl = "invalid_url", false, "Audio URLs must be https and allow-listed with Telesign.";
     InvalidInput = "invalid_input", false, "Keep max digits and timeouts within the ranges in ivr-core/src/telesign/action.rs.";
@@ -82,6 +86,7 @@ rules! {
     UnknownFilter = "unknown_filter", false, "Use the filters `digits`, `last4` and `or:<text>`, e.g. `{account|last4|digits}`.";
     MalformedPlaceholder = "malformed_placeholder", false, "Close every `{` with `}` around a variable name of letters, digits and _; write `{{` for a brace.";
     InvalidHours = "invalid_hours", false, "Use an IANA zone such as America/New_York (then `npm run flows:lock`), ranges like `09:00-17:30` within one day that do not overlap, and dates like `2026-12-25`.";
+    SilentLookup = "silent_lookup", true, "Give the step a hold prompt, `fetch(..).hold(\"One moment, please.\")`: the worker answers at once with it and runs the request after the answer, instead of leaving the caller in silence while it runs.";
     FetchBudget = "fetch_budget", true, "The fetch steps one event can chain may need more than EVENT_BUDGET_MS: the later ones then take their error branch. Put a prompt between them, lower FETCH_TIMEOUT_MS or raise EVENT_BUDGET_MS.";
     StepGone = "step_gone", false, "A live call may be at this step (it is in flows/flows.lock): declare its successor with `.moved(\"old\", \"new\")`, or run `npm run flows:lock -- --prune` once no call can be there (a session is kept 5 hours at most, `SESSION_TTL_SECS`).";
     UnlockedStep = "unlocked_step", false, "Run `npm run flows:lock` and commit flows/flows.lock, so that a later deploy knows a live call may be at this step.";
@@ -89,6 +94,8 @@ rules! {
     UnlistedConfig = "unlisted_config", false, "Add the name to wrangler.toml's [vars] with the value deployed workers use (locally, .dev.vars overrides it).";
     UnlistedSecret = "unlisted_secret", false, "Add a line `NAME=` to .dev.vars.example (the local value goes in .dev.vars), and set it with `wrangler secret put NAME` before deploying.";
     DevClockInVars = "dev_clock_in_vars", false, "Remove DEV_CLOCK from wrangler.toml's [vars]: it shifts the worker's clock, for local development only (`npm run dev -- --clock TIME`).";
+        UnsetLocally = "unset_locally", true, "Add the secret's local value to .dev.vars (setup copies .dev.vars.example only when .dev.vars is missing): `npm run dev` runs without it, and the flow's calls end in its `on_error` step.";
+    FlowGone = "flow_gone", true, "A call still live in a flow that is gone is hung up politely (its record says `flow_error`). Once none can be live, `npm run flows:lock` forgets the flow.";
     SecretInVars = "secret_in_vars", false, "Remove it from wrangler.toml's [vars], which is committed: set it with `wrangler secret put NAME` (locally, in .dev.vars).";
 }
 
@@ -201,6 +208,8 @@ impl Entry {
 pub struct Environment {
     pub vars: BTreeSet<String>,
     pub secrets: BTreeSet<String>,
+    /// The names `.dev.vars` sets, when there is one (local development).
+    pub local: Option<BTreeSet<String>>,
 }
 
 /// The settings the flows declare against `env`: configuration in wrangler.toml's `[vars]`,
@@ -236,6 +245,14 @@ pub fn check_settings(registry: &Registry, env: &Environment) -> Vec<Problem> {
                     format!("reads the secret {name}, which .dev.vars.example does not list");
                 problems.push(problem(&flow.name, None, Rule::UnlistedSecret, message));
             }
+            if env
+                .local
+                .as_ref()
+                .is_some_and(|local| !local.contains(name))
+            {
+                let message = format!("reads the secret {name}, which .dev.vars does not set");
+                problems.push(problem(&flow.name, None, Rule::UnsetLocally, message));
+            }
         }
     }
     problems
@@ -268,6 +285,12 @@ pub fn check_registry(registry: &Registry, limits: Limits, lock: Option<&Lock>) 
                 Rule::DuplicateFlow,
                 "two flows have this name".into(),
             ));
+        }
+    }
+    for gone in lock.iter().flat_map(|l| l.flows.keys()) {
+        if registry.get(gone).is_none() {
+            let message = "is in the lock but no longer registered: a call may still be live in it";
+            problems.push(problem(gone, None, Rule::FlowGone, message.into()));
         }
     }
     for (number, name) in registry.inbound_names() {
@@ -308,6 +331,11 @@ pub fn check(flow: &Flow, limits: Limits, locked: Option<&BTreeSet<String>>) -> 
     v.problems
 }
 
+/// Silence longer than this, waiting for a `fetch` step without a hold, is worth a warning: a
+/// caller who hears nothing for a few seconds assumes the line dropped (our assumption; no
+/// Telesign page gives a figure).
+const SILENCE_MS: u64 = 1_000;
+
 fn problem(flow: &str, step: Option<&str>, rule: Rule, message: String) -> Problem {
     Problem {
         flow: flow.to_owned(),
@@ -337,14 +365,16 @@ impl<'a> Validator<'a> {
             );
             return;
         };
-        if Language::parse(&self.flow.language).is_err() {
-            let lang = self.flow.language.clone();
-            self.report(
-                None,
-                Rule::InvalidLanguage,
-                format!("`{lang}` is not a Telesign TTS language"),
-            );
+        for lang in self.flow.languages() {
+            if Language::parse(lang).is_err() {
+                self.report(
+                    None,
+                    Rule::InvalidLanguage,
+                    format!("`{lang}` is not a Telesign TTS language"),
+                );
+            }
         }
+        self.check_translations();
         let mut seen = BTreeSet::new();
         for (name, step) in &self.flow.steps {
             if !seen.insert(name.as_str()) {
@@ -428,7 +458,10 @@ impl<'a> Validator<'a> {
             };
             let after = match step {
                 // Steps without an action pass the call state on.
-                Step::Decide { .. } | Step::Fetch { .. } | Step::Hours { .. } => entry,
+                Step::Decide { .. }
+                | Step::Fetch { hold: None, .. }
+                | Step::Hours { .. }
+                | Step::SetLanguage { .. } => entry,
                 Step::Dial { .. } => Entry::LegCompleted,
                 _ => Entry::MediaCompleted,
             };
@@ -475,6 +508,15 @@ impl<'a> Validator<'a> {
 
     fn check_values(&mut self, name: &str, step: &Step) {
         match step {
+            Step::SetLanguage { language, .. } => {
+                if !self.flow.languages().contains(&language.as_str()) {
+                    self.report(
+                        Some(name),
+                        Rule::UndeclaredLanguage,
+                        format!("switches to {language}, which the flow does not speak"),
+                    );
+                }
+            }
             Step::Say { prompt, .. } => self.check_prompt(name, prompt),
             Step::Menu {
                 prompt,
@@ -592,7 +634,21 @@ impl<'a> Validator<'a> {
                     self.report(Some(name), Rule::InvalidHours, message);
                 }
             }
-            Step::Fetch { .. } | Step::Hangup => {}
+            Step::Fetch {
+                hold: Some(hold), ..
+            } => {
+                for prompt in &hold.prompts {
+                    self.check_prompt(name, prompt);
+                }
+                if hold.max_plays == 0 {
+                    self.report(
+                        Some(name),
+                        Rule::InvalidAction,
+                        "`.hold_at_most(0)` plays no hold: give at least 1".into(),
+                    );
+                }
+            }
+            Step::Fetch { hold: None, .. } | Step::Hangup => {}
         }
     }
 
@@ -677,14 +733,64 @@ fn first_method(step: &Step) -> Option<Method> {
         Step::Say { prompt, .. } | Step::Menu { prompt, .. } | Step::Gather { prompt, .. } => {
             of(prompt)
         }
+        Step::Fetch {
+            hold: Some(hold), ..
+        } => hold.prompts.first().and_then(of),
         Step::Dial { .. } => Some(Method::Dial),
         Step::SendDtmf { .. } => Some(Method::SendDtmf),
         Step::Hangup => Some(Method::Hangup),
-        Step::Decide { .. } | Step::Fetch { .. } | Step::Hours { .. } => None,
+        Step::Decide { .. }
+        | Step::Fetch { hold: None, .. }
+        | Step::Hours { .. }
+        | Step::SetLanguage { .. } => None,
     }
 }
 
 impl Validator<'_> {
+    /// Every text a caller can hear, in every language the flow speaks: each with its pair in
+    /// each phrasebook, naming the same variables; `{opening_hours}` in a language with words
+    /// for it.
+    fn check_translations(&mut self) {
+        let flow = self.flow;
+        let placeholders = |text: &str| -> BTreeSet<String> {
+            template::parse(text)
+                .map(|ps| ps.iter().map(|p| p.name.to_owned()).collect())
+                .unwrap_or_default()
+        };
+        for (name, step) in &flow.steps {
+            for text in spoken_texts(step) {
+                for (language, book) in &flow.translations {
+                    match book.get(text) {
+                        None => self.report(
+                            Some(name),
+                            Rule::MissingTranslation,
+                            format!("has no {language} for \"{text}\""),
+                        ),
+                        Some(said) if placeholders(said) != placeholders(text) => self.report(
+                            Some(name),
+                            Rule::TranslationPlaceholders,
+                            format!(
+                                "\"{text}\" and its {language} \"{said}\" name other variables"
+                            ),
+                        ),
+                        Some(_) => {}
+                    }
+                }
+                if placeholders(text).contains(OPENING_HOURS) {
+                    for language in flow.languages() {
+                        if !hours::Hours::speaks(language) {
+                            self.report(
+                                Some(name),
+                                Rule::HoursInEnglish,
+                                format!("`{{{OPENING_HOURS}}}` is said in English in {language}"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Placeholders that do not parse.
     fn check_template(&mut self, name: &str, text: &str) {
         match template::parse(text) {
@@ -766,8 +872,19 @@ impl Validator<'_> {
     fn check_fetch_budget(&mut self, limits: Limits) {
         let affordable = limits.event_budget_ms / limits.fetch_timeout_ms.max(1);
         for (name, step) in &self.flow.steps {
-            if !matches!(step, Step::Fetch { .. }) {
+            if !matches!(step, Step::Fetch { hold: None, .. }) {
                 continue;
+            }
+            if limits.fetch_timeout_ms > SILENCE_MS {
+                self.report(
+                    Some(name),
+                    Rule::SilentLookup,
+                    format!(
+                        "the caller hears nothing while the request runs, up to \
+                         FETCH_TIMEOUT_MS = {} ms",
+                        limits.fetch_timeout_ms
+                    ),
+                );
             }
             let chain = self.fetch_chain(name, &mut BTreeSet::new());
             if chain > affordable {
@@ -794,10 +911,14 @@ impl Validator<'_> {
         let Some(step) = self.flow.get(name) else {
             return 0;
         };
-        let own = u64::from(matches!(step, Step::Fetch { .. }));
+        // A held fetch answers the event with its hold and runs after the answer.
+        let own = u64::from(matches!(step, Step::Fetch { hold: None, .. }));
         let passes_on = matches!(
             step,
-            Step::Fetch { .. } | Step::Decide { .. } | Step::Hours { .. }
+            Step::Fetch { hold: None, .. }
+                | Step::Decide { .. }
+                | Step::Hours { .. }
+                | Step::SetLanguage { .. }
         );
         let rest = if passes_on {
             step.targets()
@@ -858,6 +979,51 @@ fn sets(step: &Step) -> Vec<&str> {
     }
 }
 
+/// The texts of a step the caller hears in the call's language, translated: its prompts (but
+/// those written in a language of their own), their spoken fallbacks, its retry notices and its
+/// holds.
+fn spoken_texts(step: &Step) -> Vec<&str> {
+    fn collect<'s>(prompt: &'s Prompt, out: &mut Vec<&'s str>) {
+        match prompt {
+            Prompt::Speak {
+                text,
+                language: None,
+            } => out.push(text),
+            Prompt::Speak { .. } => {}
+            Prompt::Play { or_say, .. } => out.extend(or_say.as_deref()),
+            Prompt::Parts(parts) => parts.iter().for_each(|p| collect(p, out)),
+        }
+    }
+    let mut out = Vec::new();
+    match step {
+        Step::Say { prompt, .. } => collect(prompt, &mut out),
+        Step::Menu {
+            prompt, retries, ..
+        }
+        | Step::Gather {
+            prompt, retries, ..
+        } => {
+            collect(prompt, &mut out);
+            for notice in [&retries.no_input, &retries.invalid] {
+                if !notice.trim().is_empty() {
+                    out.push(notice.trim());
+                }
+            }
+        }
+        Step::Fetch {
+            hold: Some(hold), ..
+        } => hold.prompts.iter().for_each(|p| collect(p, &mut out)),
+        Step::Fetch { hold: None, .. }
+        | Step::Decide { .. }
+        | Step::Hours { .. }
+        | Step::Dial { .. }
+        | Step::SendDtmf { .. }
+        | Step::SetLanguage { .. }
+        | Step::Hangup => {}
+    }
+    out
+}
+
 /// Every template text of a step: prompts (their parts and spoken fallbacks), dial numbers.
 fn texts(step: &Step) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
@@ -872,6 +1038,9 @@ fn texts(step: &Step) -> Vec<&str> {
         Step::Say { prompt, .. } | Step::Menu { prompt, .. } | Step::Gather { prompt, .. } => {
             collect(prompt, &mut out)
         }
+        Step::Fetch {
+            hold: Some(hold), ..
+        } => hold.prompts.iter().for_each(|p| collect(p, &mut out)),
         Step::Dial {
             numbers, caller_id, ..
         } => {
@@ -1152,21 +1321,70 @@ mod tests {
             fetch_timeout_ms: 3_000,
             event_budget_ms: 4_000,
         };
-        let problems = check(&flow, limits, None);
+        let budget: Vec<Problem> = check(&flow, limits, None)
+            .into_iter()
+            .filter(|p| p.rule == Rule::FetchBudget)
+            .collect();
         assert_eq!(
-            problems
+            budget
                 .iter()
                 .map(|p| (p.rule, p.step.as_deref()))
                 .collect::<Vec<_>>(),
             [(Rule::FetchBudget, Some("one"))]
         );
-        assert!(problems[0].rule.is_warning());
-        assert!(problems[0].to_string().contains("warning: [fetch_budget]"));
+        assert!(budget[0].rule.is_warning());
+        assert!(budget[0].to_string().contains("warning: [fetch_budget]"));
         let roomy = Limits {
             fetch_timeout_ms: 2_000,
             event_budget_ms: 4_000,
         };
-        assert_eq!(check(&flow, roomy, None), []);
+        assert!(check(&flow, roomy, None)
+            .iter()
+            .all(|p| p.rule != Rule::FetchBudget));
+    }
+
+    #[test]
+    fn a_lookup_without_a_hold_warns_of_silence_and_a_held_one_is_checked_like_a_prompt() {
+        let silent = Flow::inbound("i")
+            .step("one", fetch(lookup).on_ok("say", accept).on_error("say"))
+            .step("say", say("Done."));
+        assert_eq!(rules(&silent), [("silent_lookup", Some("one".into()))]);
+        let quick = Limits {
+            fetch_timeout_ms: 800,
+            event_budget_ms: 4_000,
+        };
+        assert_eq!(check(&silent, quick, None), []);
+        let held = Flow::inbound("i")
+            .step(
+                "one",
+                fetch(lookup)
+                    .hold("One moment, {name}.")
+                    .hold_at_most(0)
+                    .on_ok("say", accept)
+                    .on_error("say"),
+            )
+            .step("say", say("Done."));
+        assert_eq!(
+            rules(&held),
+            [
+                ("invalid_action", Some("one".into())),
+                ("unknown_variable", Some("one".into()))
+            ]
+        );
+        // A hold is a prompt: a dial cannot follow it.
+        let dial_after = Flow::inbound("i")
+            .step(
+                "one",
+                fetch(lookup)
+                    .hold("One moment.")
+                    .on_ok("agents", accept)
+                    .on_error("agents"),
+            )
+            .step("agents", dial(["+15555550101"]));
+        assert_eq!(
+            rules(&dial_after),
+            [("unsupported_call_state", Some("agents".into()))]
+        );
     }
 
     #[test]
@@ -1196,7 +1414,13 @@ mod tests {
                 .iter()
                 .filter(|r| r.is_warning())
                 .collect::<Vec<_>>(),
-            [&Rule::FetchBudget]
+            [
+                &Rule::HoursInEnglish,
+                &Rule::SilentLookup,
+                &Rule::FetchBudget,
+                &Rule::UnsetLocally,
+                &Rule::FlowGone
+            ]
         );
     }
 }
@@ -1217,6 +1441,7 @@ mod settings_tests {
         let env = Environment {
             vars: ["URL", "LEAKED", "DEV_CLOCK"].map(String::from).into(),
             secrets: ["KEY", "LEAKED"].map(String::from).into(),
+            local: Some(["KEY", "LEAKED"].map(String::from).into()),
         };
         let rules: Vec<Rule> = check_settings(&registry, &env)
             .iter()
@@ -1228,7 +1453,8 @@ mod settings_tests {
                 Rule::DevClockInVars,
                 Rule::UnlistedConfig,
                 Rule::SecretInVars,
-                Rule::UnlistedSecret
+                Rule::UnlistedSecret,
+                Rule::UnsetLocally
             ]
         );
     }

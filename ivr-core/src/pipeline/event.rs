@@ -25,7 +25,9 @@
 //!   there it cannot happen.
 
 use crate::api::campaigns;
-use crate::engine::{self, Note, Outcome, Reply, Session, Write};
+use crate::engine::{
+    self, CallRecord, Lookup, LookupOutcome, Note, Outcome, Reply, Session, Write,
+};
 use crate::error::ApiError;
 use crate::flow::Taken;
 use crate::log::{mask_number, RequestLog};
@@ -63,6 +65,13 @@ pub enum Later {
     /// The call ended: once `after_ms` has passed, fold into its record any session that an
     /// event still running then saved.
     Settle { reference_id: String, after_ms: u64 },
+    /// A held `fetch` step's request: run it, read its answer with the step's code (on the
+    /// session as the hold started), keep the outcome for the end of the hold, and put it in the
+    /// call's record if the call has ended meanwhile.
+    Lookup {
+        session: Box<Session>,
+        lookup: Box<Lookup>,
+    },
 }
 
 impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
@@ -98,12 +107,20 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             return Ok(answered(Some(Reply::from(&Action::Hangup))));
         }
 
-        let (reply, write, note, taken, fetched) = self.step(session, event, body, now_ms).await;
+        let held_before = session.as_ref().and_then(|s| s.held.clone());
+        let (reply, write, note, taken, fetched, lookup) =
+            self.step(session, event, body, now_ms, log).await;
         log.note = Some(note_name(note).into());
         log.action = reply.as_ref().map(|r| r.method.clone());
         let progress = campaigns::progress(&event.kind, &write, had_session, now_ms);
         let mut handled = answered(reply);
         handled.taken = taken;
+        if let (Some(lookup), Write::Session(session)) = (lookup, &write) {
+            handled.later.push(Later::Lookup {
+                session: session.clone(),
+                lookup,
+            });
+        }
 
         match write {
             Write::Nothing => {}
@@ -132,6 +149,12 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                 if !keep_existing {
                     let ttl = self.config.record_ttl_secs();
                     self.records.save_record(&record, ttl).await?;
+                    // The caller hung up during a hold: the request's outcome, if it came,
+                    // goes into the record (saved first: a request finishing now finds it).
+                    if let Some(held) = held_before {
+                        self.fold_lookup(&record.reference_id, held.index, log)
+                            .await;
+                    }
                 }
                 if had_session {
                     let deleted = self.sessions.delete_session(&record.reference_id).await;
@@ -230,6 +253,47 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                 }
                 Ok(())
             }
+            Later::Lookup { session, lookup } => {
+                let timeout = self.config.held_fetch_timeout_ms;
+                let sent = self.http.send(&lookup.request, timeout).await;
+                let response = sent.map_err(|e| e.to_string());
+                let response = response.as_ref().map_err(String::as_str);
+                let now = self.clock.now_ms();
+                let outcome = engine::read_lookup(self.registry, &session, &lookup, response, now);
+                let reference_id = &session.reference_id;
+                self.sessions.save_lookup(reference_id, &outcome).await?;
+                // The call may have ended during the hold: its record gets the outcome.
+                if let Some(mut record) = self.records.record(reference_id).await? {
+                    if awaits(&record, &outcome) {
+                        record.fetches.push(outcome.fetch_outcome());
+                        let ttl = self.config.record_ttl_secs();
+                        self.records.save_record(&record, ttl).await?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Puts the outcome of the held lookup `index`, if it has come, into the call's record. A
+    /// failure only leaves the record without it (a warning).
+    async fn fold_lookup(&self, reference_id: &str, index: u32, log: &mut RequestLog) {
+        let folded = async {
+            let Some(outcome) = self.sessions.lookup(reference_id, index).await? else {
+                return Ok(());
+            };
+            let Some(mut record) = self.records.record(reference_id).await? else {
+                return Ok(());
+            };
+            if awaits(&record, &outcome) {
+                record.fetches.push(outcome.fetch_outcome());
+                let ttl = self.config.record_ttl_secs();
+                self.records.save_record(&record, ttl).await?;
+            }
+            Ok::<(), ApiError>(())
+        };
+        if folded.await.is_err() {
+            log.warning = Some("the outcome of the lookup under way is not in the record".into());
         }
     }
 
@@ -260,13 +324,22 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
 
     /// The engine's decision, with the HTTP requests of the flow's `fetch` steps run in between,
     /// all of them within `EVENT_BUDGET_MS`; whether any ran.
+    #[allow(clippy::type_complexity)]
     async fn step(
         &self,
         session: Option<Session>,
         event: &Event,
         body: &[u8],
         now_ms: u64,
-    ) -> (Option<Reply>, Write, Note, Vec<Taken>, bool) {
+        log: &mut RequestLog,
+    ) -> (
+        Option<Reply>,
+        Write,
+        Note,
+        Vec<Taken>,
+        bool,
+        Option<Box<Lookup>>,
+    ) {
         let registry = self.registry;
         let fingerprint = engine::fingerprint(body);
         let deadline = self.clock.now_ms() + self.config.event_budget_ms;
@@ -279,7 +352,29 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                     write,
                     note,
                     taken,
-                } => return (reply, write, note, taken, fetches > 0),
+                    lookup,
+                } => return (reply, write, note, taken, fetches > 0, lookup),
+                Outcome::Lookup {
+                    session,
+                    taken,
+                    index,
+                } => {
+                    // Not there yet (or not readable): the hold plays on.
+                    let found = self.sessions.lookup(&session.reference_id, index).await;
+                    if found.is_err() {
+                        log.warning = Some("the outcome of the lookup could not be read".into());
+                    }
+                    let found = found.ok().flatten();
+                    outcome = engine::resume_lookup(
+                        registry,
+                        *session,
+                        taken,
+                        event,
+                        &fingerprint,
+                        found.as_ref(),
+                        now_ms,
+                    );
+                }
                 Outcome::Fetch { session, .. } if fetches == MAX_FETCHES_PER_EVENT => {
                     outcome = engine::give_up(registry, *session, event, &fingerprint, now_ms);
                 }
@@ -310,6 +405,13 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             }
         }
     }
+}
+
+/// Whether `record` still waits for the held lookup `outcome` came to: the call ended during its
+/// hold, and neither the hold (which gives up after its most plays) nor another turn put an
+/// outcome in its place.
+fn awaits(record: &CallRecord, outcome: &LookupOutcome) -> bool {
+    u32::try_from(record.fetches.len()).is_ok_and(|n| n == outcome.index)
 }
 
 fn answered(reply: Option<Reply>) -> Handled {

@@ -4,7 +4,9 @@
 //! Keys: `session:<reference_id>` while a call lasts, `call:<reference_id>` for the record of a
 //! finished call that D1 could not take (records live in D1, see [`crate::records`]) or that a
 //! version before D1 wrote, `pending:<external_id>` for an outbound call whose
-//! dial is under way, `campaign:<id>` for a campaign (its numbers' results are in D1).
+//! dial is under way, `campaign:<id>` for a campaign (its numbers' results are in D1), and
+//! `lookup:<reference_id>:<n>` for the outcome of a held `fetch` step's request, while the call
+//! lasts.
 
 /// The storage key of the session inside its call's Durable Object.
 pub const OBJECT_SESSION_KEY: &str = "session";
@@ -14,6 +16,17 @@ pub const SESSION_TTL_SECS: u64 = 5 * 3600;
 
 pub fn session_key(reference_id: &str) -> String {
     format!("session:{reference_id}")
+}
+
+/// The outcome of a call's held lookup `index` (a `fetch` step with a hold), in KV; inside a
+/// call's Durable Object, [`object_lookup_key`].
+pub fn lookup_key(reference_id: &str, index: u32) -> String {
+    format!("lookup:{reference_id}:{index}")
+}
+
+/// The outcome of the object's call's held lookup `index`, in the object's storage.
+pub fn object_lookup_key(index: u32) -> String {
+    format!("lookup:{index}")
 }
 
 pub fn record_key(reference_id: &str) -> String {

@@ -10,7 +10,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use crate::api::campaigns::{Campaign, DialMessage, NumberEntry};
-use crate::engine::{CallRecord, Session};
+use crate::engine::{CallRecord, LookupOutcome, Session};
 use crate::error::ApiError;
 use crate::flow::{FetchRequest, FetchResponse};
 
@@ -31,6 +31,8 @@ pub fn run<T>(future: impl Future<Output = T>) -> T {
 /// An operation of [`Memory`] that can be made to fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
+    ReadLookup,
+    SaveLookup,
     ReadSession,
     SaveSession,
     DeleteSession,
@@ -47,6 +49,8 @@ pub enum Fault {
 #[derive(Debug, Default)]
 pub struct Memory {
     pub sessions: RefCell<BTreeMap<String, Session>>,
+    /// The outcomes of held lookups, by call and index.
+    pub lookups: RefCell<BTreeMap<(String, u32), LookupOutcome>>,
     pub pending: RefCell<BTreeMap<String, Session>>,
     pub records: RefCell<BTreeMap<String, CallRecord>>,
     pub campaigns: RefCell<BTreeMap<String, Campaign>>,
@@ -94,6 +98,25 @@ impl SessionStore for Memory {
     async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError> {
         self.check(Fault::DeleteSession)?;
         self.sessions.borrow_mut().remove(reference_id);
+        Ok(())
+    }
+    async fn lookup(
+        &self,
+        reference_id: &str,
+        index: u32,
+    ) -> Result<Option<LookupOutcome>, ApiError> {
+        self.check(Fault::ReadLookup)?;
+        let lookups = self.lookups.borrow();
+        Ok(lookups.get(&(reference_id.to_owned(), index)).cloned())
+    }
+    async fn save_lookup(
+        &self,
+        reference_id: &str,
+        outcome: &LookupOutcome,
+    ) -> Result<(), ApiError> {
+        self.check(Fault::SaveLookup)?;
+        let key = (reference_id.to_owned(), outcome.index);
+        self.lookups.borrow_mut().insert(key, outcome.clone());
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 //! single-threaded.
 
 use crate::api::campaigns::{Campaign, DialMessage, NumberEntry};
-use crate::engine::{CallRecord, Session};
+use crate::engine::{CallRecord, LookupOutcome, Session};
 use crate::error::ApiError;
 use crate::flow::{FetchRequest, FetchResponse};
 
@@ -19,6 +19,19 @@ pub trait SessionStore {
     async fn session(&self, reference_id: &str) -> Result<Option<Session>, ApiError>;
     async fn save_session(&self, session: &Session) -> Result<(), ApiError>;
     async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError>;
+    /// The outcome of a call's held lookup (`index`), once its request has answered. Kept apart
+    /// from the session, so that the request finishing never races the call's events for the
+    /// session's key.
+    async fn lookup(
+        &self,
+        reference_id: &str,
+        index: u32,
+    ) -> Result<Option<LookupOutcome>, ApiError>;
+    async fn save_lookup(
+        &self,
+        reference_id: &str,
+        outcome: &LookupOutcome,
+    ) -> Result<(), ApiError>;
 }
 
 /// What outlives a call (its record), outbound calls waiting for their `reference_id`, and

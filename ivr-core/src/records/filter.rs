@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use crate::api::calls::valid_call_id;
 use crate::engine::CallOutcome;
 use crate::error::{ApiError, ErrorCode};
-use crate::telesign::{Direction, PhoneNumber};
+use crate::telesign::{Direction, Language, PhoneNumber};
 
 /// Calls per page of `GET /calls` unless `limit` says otherwise.
 pub const DEFAULT_LIMIT: u32 = 20;
@@ -28,12 +28,21 @@ pub enum Use {
 impl Use {
     /// The parameters this use accepts, in the order error messages list them.
     pub fn parameters(self) -> &'static [&'static str] {
-        const FILTERS: [&str; 6] = ["flow", "outcome", "direction", "number", "since", "until"];
+        const FILTERS: [&str; 7] = [
+            "flow",
+            "outcome",
+            "direction",
+            "language",
+            "number",
+            "since",
+            "until",
+        ];
         match self {
             Use::List => &[
                 "flow",
                 "outcome",
                 "direction",
+                "language",
                 "number",
                 "since",
                 "until",
@@ -41,7 +50,7 @@ impl Use {
                 "cursor",
             ],
             Use::Export => &FILTERS,
-            Use::Stats => &["since", "until"],
+            Use::Stats => &["since", "until", "language"],
         }
     }
 }
@@ -75,6 +84,8 @@ pub struct CallFilter {
     pub flow: Option<String>,
     pub outcome: Option<CallOutcome>,
     pub direction: Option<Direction>,
+    /// The language the call was spoken in last (a TTS tag).
+    pub language: Option<String>,
     /// Either party, E.164 with its `+`.
     pub number: Option<String>,
     /// Calls that ended at or after this time (ms since the epoch).
@@ -126,6 +137,14 @@ impl CallFilter {
                     })?);
                 }
                 "number" => filter.number = Some(number(value)?),
+                "language" => {
+                    Language::parse(value).map_err(|_| {
+                        invalid(format!(
+                            "`language` {value:?} is not a Telesign TTS language"
+                        ))
+                    })?;
+                    filter.language = Some(value.to_owned());
+                }
                 "since" => filter.since_ms = Some(time("since", value)?),
                 "until" => filter.until_ms = Some(time("until", value)?),
                 "limit" => {

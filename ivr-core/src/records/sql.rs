@@ -16,13 +16,14 @@ pub fn write_record(record: &CallRecord, document: &str) -> Vec<Statement> {
     let id = || SqlValue::from(record.reference_id.as_str());
     let call = Statement::new(
         "INSERT INTO calls (reference_id, flow, direction, from_number, to_number, external_id, \
-         outcome, status, started_ms, ended_ms, duration, record) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+         outcome, status, started_ms, ended_ms, duration, record, language) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
          ON CONFLICT (reference_id) DO UPDATE SET flow = excluded.flow, \
          direction = excluded.direction, from_number = excluded.from_number, \
          to_number = excluded.to_number, external_id = excluded.external_id, \
          outcome = excluded.outcome, status = excluded.status, started_ms = excluded.started_ms, \
-         ended_ms = excluded.ended_ms, duration = excluded.duration, record = excluded.record",
+         ended_ms = excluded.ended_ms, duration = excluded.duration, record = excluded.record, \
+         language = excluded.language",
         vec![
             id(),
             record.flow.as_deref().into(),
@@ -36,6 +37,7 @@ pub fn write_record(record: &CallRecord, document: &str) -> Vec<Statement> {
             record.ended_ms.into(),
             record.duration.into(),
             document.into(),
+            record.language.as_deref().into(),
         ],
     );
     vec![
@@ -145,6 +147,9 @@ pub fn list(filter: &CallFilter, limit: Option<u32>) -> Statement {
     }
     if let Some(direction) = filter.direction {
         clause("direction = ?A", vec![direction.as_str().into()]);
+    }
+    if let Some(language) = &filter.language {
+        clause("language = ?A", vec![language.as_str().into()]);
     }
     if let Some(number) = &filter.number {
         clause(

@@ -12,14 +12,27 @@ use crate::flow::{Flow, Step};
 
 use super::{SqlValue, Statement};
 
-/// The calls of the range, shared by every query: `?1` flow, `?2` since, `?3` until (ms).
+/// The calls of the range, shared by every query: `?1` flow, `?2` since, `?3` until (ms), `?4`
+/// the language they were spoken in (any, when NULL).
 const CALLS: &str = "WITH c AS (SELECT reference_id, outcome FROM calls \
-                     WHERE flow = ?1 AND ended_ms >= ?2 AND ended_ms < ?3) ";
+                     WHERE flow = ?1 AND ended_ms >= ?2 AND ended_ms < ?3 \
+                     AND (?4 IS NULL OR language = ?4)) ";
 
 /// The batch, in the order [`Rows`] reads its results.
-pub fn statements(flow: &Flow, since_ms: u64, until_ms: u64) -> Vec<Statement> {
-    let range =
-        || -> Vec<SqlValue> { vec![flow.name.as_str().into(), since_ms.into(), until_ms.into()] };
+pub fn statements(
+    flow: &Flow,
+    since_ms: u64,
+    until_ms: u64,
+    language: Option<&str>,
+) -> Vec<Statement> {
+    let range = || -> Vec<SqlValue> {
+        vec![
+            flow.name.as_str().into(),
+            since_ms.into(),
+            until_ms.into(),
+            language.into(),
+        ]
+    };
     let menus: Vec<&str> = flow
         .steps
         .iter()
@@ -53,7 +66,7 @@ pub fn statements(flow: &Flow, since_ms: u64, until_ms: u64) -> Vec<Statement> {
             format!(
                 "{CALLS}SELECT a.step, a.digits, count(*) AS n \
                  FROM call_answers a JOIN c USING (reference_id) \
-                 WHERE a.step IN (SELECT value FROM json_each(?4)) AND a.digits != '' \
+                                  WHERE a.step IN (SELECT value FROM json_each(?5)) AND a.digits != '' \
                  GROUP BY 1, 2"
             ),
             keys_params,
@@ -174,6 +187,7 @@ pub fn kind(step: &Step) -> &'static str {
         Step::Hours { .. } => "hours",
         Step::Dial { .. } => "dial",
         Step::SendDtmf { .. } => "send_dtmf",
+        Step::SetLanguage { .. } => "set_language",
         Step::Hangup => "hangup",
     }
 }
@@ -350,9 +364,10 @@ mod tests {
 
     #[test]
     fn binds_the_menus_of_the_flow() {
-        let batch = statements(&flow(), 1, 2);
+        let batch = statements(&flow(), 1, 2, Some("es-US"));
         assert_eq!(batch.len(), 5);
-        assert_eq!(batch[3].params[3], SqlValue::Text(r#"["main"]"#.into()));
+        assert_eq!(batch[3].params[3], SqlValue::Text("es-US".into()));
+        assert_eq!(batch[3].params[4], SqlValue::Text(r#"["main"]"#.into()));
         assert!(batch.iter().all(|s| s.sql.starts_with(CALLS)));
     }
 }

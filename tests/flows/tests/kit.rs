@@ -273,7 +273,7 @@ fn records_that_lack_what_a_replay_needs_are_reported_not_replayable() {
     old.fetches.clear();
     assert!(matches!(
         replay(&test_flows::registry(), &old).verdict,
-        Verdict::NotReplayable(ref why) if why.contains("no outcome of its fetch steps")
+        Verdict::NotReplayable(ref why) if why.contains("no outcome of the fetch step `balance_lookup`")
     ));
 }
 
@@ -294,4 +294,44 @@ fn records_are_read_from_a_page_an_array_or_json_lines() {
         &read_records(&lines).unwrap_or_default(),
     );
     assert!(all.iter().all(|r| r.verdict == Verdict::Same));
+}
+
+#[test]
+fn a_renamed_step_with_its_move_replays_on_the_same_path() {
+    let v1 = || {
+        Registry::new()
+            .flow(
+                Flow::inbound("f")
+                    .step("menu", menu("Press 1.").option("1", "cards"))
+                    .step("cards", say("Cards.")),
+            )
+            .default_inbound("f")
+    };
+    let mut call = Call::dial(v1(), BANK);
+    call.hears("Press 1.").press("1").hears("Cards.").hangs_up();
+    let record = call.record().clone();
+    let v2 = Registry::new()
+        .flow(
+            Flow::inbound("f")
+                .moved("cards", "card_services")
+                .step("menu", menu("Press 1.").option("1", "card_services"))
+                .step("card_services", say("Cards.")),
+        )
+        .default_inbound("f");
+    assert_eq!(replay(&v2, &record).verdict, Verdict::Same);
+}
+
+#[test]
+fn a_number_routed_to_another_flow_since_names_the_flow_that_answers_now() {
+    let record = balance_call().record().clone();
+    let rerouted = Registry::new()
+        .flow(Flow::inbound("clinic").step("hi", say("Clinic.")))
+        .flow(Flow::inbound("bank").step("hi", say("Bank.")))
+        .default_inbound("clinic");
+    let replayed = replay(&rerouted, &record);
+    let Verdict::Parted(p) = &replayed.verdict else {
+        panic!("{replayed:?}");
+    };
+    assert_eq!(p.flow_now.as_deref(), Some("clinic"));
+    assert!(report(&[replayed.clone()]).contains("answered by the flow `clinic` now"));
 }

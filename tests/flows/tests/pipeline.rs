@@ -421,6 +421,20 @@ impl SessionStore for HangsUpBeforeSave<'_> {
     async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError> {
         self.store.delete_session(reference_id).await
     }
+    async fn lookup(
+        &self,
+        reference_id: &str,
+        index: u32,
+    ) -> Result<Option<engine::LookupOutcome>, ApiError> {
+        self.store.lookup(reference_id, index).await
+    }
+    async fn save_lookup(
+        &self,
+        reference_id: &str,
+        outcome: &engine::LookupOutcome,
+    ) -> Result<(), ApiError> {
+        self.store.save_lookup(reference_id, outcome).await
+    }
 }
 
 /// The (step, digits, result) of each answer of the call's record.

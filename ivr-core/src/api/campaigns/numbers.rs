@@ -302,6 +302,7 @@ mod tests {
             visited_ms: vec![],
             failures: vec![],
             fetches: vec![],
+            language: None,
             outcome: serde_json::from_value(json!(outcome)).unwrap(),
             status: Some("failed".into()),
             started_ms: None,

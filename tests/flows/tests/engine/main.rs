@@ -7,6 +7,7 @@
 mod caller;
 mod language;
 mod property;
+mod random_flows;
 
 use serde_json::json;
 
@@ -14,6 +15,7 @@ use caller::{Caller, Heard, AGENT_LINE, BANK_LINE, CALLER, T0};
 
 use ivr_core::engine::{
     fingerprint, handle, resume, Note, Outcome, Reply, Session, Wait, Write, MAX_HOPS,
+    MAX_REDELIVERIES,
 };
 use ivr_core::flow::*;
 use ivr_core::telesign::decode_event;
@@ -764,17 +766,60 @@ fn a_redelivered_event_gets_the_same_answer_and_advances_once() {
         json!({"status": "speak_successful", "collected_digits": "12345674#"}),
     );
     let first = c.deliver(&body);
-    let stored = c.stored().map(str::to_owned);
-    let events = c.session().map(|s| s.events);
-    for _ in 0..3 {
+    let before = c.session();
+    for repeat in 1..=MAX_REDELIVERIES {
         let again = c.deliver(&body);
         assert_eq!(again.note, Note::Duplicate);
         assert_eq!(again.reply, first.reply);
         assert!(!again.changed);
+        // Only the count of the body's repeats is kept.
+        let after = c.session();
+        assert_eq!(
+            after
+                .as_ref()
+                .and_then(|s| s.last.as_ref())
+                .map(|l| l.repeats),
+            Some(repeat)
+        );
+        let mut unrepeated = after.clone();
+        if let Some(last) = unrepeated.as_mut().and_then(|s| s.last.as_mut()) {
+            last.repeats = 0;
+        }
+        assert_eq!(unrepeated, before);
     }
-    assert_eq!(c.stored().map(str::to_owned), stored);
-    assert_eq!(c.session().map(|s| s.events), events);
     assert_eq!(c.requests.len(), 1, "the lookup ran once");
+    // Once more than a redelivery comes, the same body is the call's next event: here keys
+    // during the balance, which stop it and go back to the main menu.
+    let next = c.deliver(&body);
+    assert_eq!(next.note, Note::Advanced);
+    next.prompts(MAIN_MENU);
+}
+
+#[test]
+fn a_greeting_then_a_menu_in_two_parts_reaches_the_second_part() {
+    // Both parts end with the same bytes as the greeting (speak_successful, no keys): each is the
+    // next event, not a redelivery of the one before (the second part was never reached before).
+    let flow = Flow::inbound("bilingual")
+        .step("hi", say("Welcome.").then("menu"))
+        .step(
+            "menu",
+            menu(parts([
+                "For English, press 1.".into(),
+                speak_in("es-US", "Para español, oprima 2."),
+            ]))
+            .option("1", "en")
+            .option("2", "es"),
+        )
+        .step("en", say("English."))
+        .step("es", say(speak_in("es-US", "Español.")));
+    let r = only(flow);
+    let mut c = Caller::dialing(&r, BANK_LINE);
+    c.incoming_call().says("Welcome.");
+    c.speak_completed("").says("For English, press 1.");
+    c.speak_completed("").prompts("Para español, oprima 2.");
+    c.speak_completed("2").says("Español.");
+    c.speak_completed("").hangs_up();
+    assert_eq!(c.call_completed().visited, ["hi", "menu", "es"]);
 }
 
 #[test]
@@ -1389,10 +1434,8 @@ fn a_timeout_sooner_than_the_prompts_timeout_is_a_redelivery_and_a_later_one_is_
 
 #[test]
 fn a_flow_without_a_setting_it_declares_does_not_run_its_code_and_ends_in_its_apology() {
-    let r = test_flows::registry().with_settings(|name| match name {
-        "BANK_API_URL" => Some("https://bank.example.com/v1".to_owned()),
-        _ => None,
-    });
+    let r = test_flows::registry()
+        .with_settings(|name| test_flows::settings(name).filter(|_| name != "BANK_API_KEY"));
     assert_eq!(r.missing_settings(), [("bank", "BANK_API_KEY")]);
     let mut c = at_account_prompt(&r);
     c.speak_completed(&format!("{ACCOUNT}#"))
