@@ -333,5 +333,6 @@ fn a_number_routed_to_another_flow_since_names_the_flow_that_answers_now() {
         panic!("{replayed:?}");
     };
     assert_eq!(p.flow_now.as_deref(), Some("clinic"));
-    assert!(report(&[replayed.clone()]).contains("answered by the flow `clinic` now"));
+    let text = report(std::slice::from_ref(&replayed));
+    assert!(text.contains("answered by the flow `clinic` now"), "{text}");
 }
