@@ -331,7 +331,8 @@ class Simulation {
     this.say(`[${n}] ${describeEvent(event, data).padEnd(44)} -> ${describeReply(reply)}  (${reply.ms} ms)`);
     const problem = checkReply(event, data, reply.action, { after: this.lastAction });
     if (problem) throw new CallFailure(`event ${n}: ${problem}`);
-    this.checkProgress(n, body, reply);
+        this.checkProgress(n, body, reply);
+    await this.followHold(reply);
     // What Telesign got last, and when: what it may post next.
     this.lastAction = reply.action;
     this.lastReply = reply;
@@ -342,6 +343,39 @@ class Simulation {
       await this.redeliver(n, event, data, body, reply);
     }
     return reply;
+  }
+
+    /**
+   * Says when the caller is on hold while a lookup runs, and when its answer came: the worker's
+   * session tells (GET /calls/<id>), read after each prompt that collects nothing, and once more
+   * after the hold. Without the API token, nothing is said.
+   */
+  async followHold(reply) {
+    const plain = reply.action && !reply.action.params?.collect_digits;
+    if (!this.secrets.apiToken || !this.reference || !(plain || this.holding)) return;
+    let call;
+    try {
+      const res = await this.worker.fetch(`/calls/${this.reference}`, { headers: { authorization: `Bearer ${this.secrets.apiToken}` } });
+      if (res.status !== 200) return;
+      call = (await res.json()).call;
+    } catch {
+      return;
+    }
+    const held = call?.held;
+    if (held) {
+      if (!this.holding) this.say(`  on hold: the request of \`${call.step}\` runs after the answer`);
+      this.holding = { step: call.step, since: held.since_ms, plays: held.plays };
+      return;
+    }
+    if (!this.holding) return;
+    const fetched = (call?.fetches ?? []).filter((f) => f.step === this.holding.step).at(-1);
+    if (fetched?.status != null) {
+      const took = fetched.at_ms - this.holding.since;
+      this.say(`  the request answered HTTP ${fetched.status} after ${took} ms, during hold ${this.holding.plays}: ${fetched.ok ? "its way on" : "its error way"}`);
+    } else {
+      this.say(`  no answer after ${this.holding.plays} hold prompts: the error way`);
+    }
+    this.holding = null;
   }
 
   /**
@@ -550,7 +584,7 @@ class Simulation {
 
   async playPrompt(action) {
     const p = action.params;
-    const heard = action.method === "speak" ? `"${p.tts.message}"` : `audio ${p.url}`;
+        const heard = action.method === "speak" ? `"${p.tts.message}" [${p.tts.language}]` : `audio ${p.url}`;
     const status = promptStatuses(action.method);
     const event = status.event;
     const plays = promptMs(action);

@@ -27,7 +27,8 @@ const api = new FakeTelesignApi(secrets);
 /** The worker's outbound requests: the bank's balance API and Telesign's, both played here. */
 async function outboundService(request) {
   const url = new URL(request.url);
-  if (url.hostname === "bank.example.com") return Response.json({ balance: "1234.56" });
+    if (url.hostname === "bank.example.com") return Response.json({ balance: "1234.56" });
+  if (url.hostname === "orders.example.com") return Response.json({ status: "shipped" });
   if (url.hostname === "telesign.test") return api.fetch(request);
   return new Response("unexpected outbound request", { status: 599 });
 }
@@ -50,6 +51,20 @@ async function call({ keys = "", legs = "", ...options } = {}) {
 function assertOk(result) {
   assert.ok(result.ok, `${result.failures.join("; ")}\n${result.transcript}`);
 }
+
+describe("what the transcript shows", () => {
+  test("a hold while a lookup runs, and when its answer came; each prompt's language", async () => {
+    const r = await call({ to: "+15555550300", keys: "1234#,hangup" });
+    assertOk(r);
+    assert.match(r.transcript, /caller hears: "One moment while I find your order\." \[en-US\]/);
+    assert.match(r.transcript, /on hold: the request of `lookup` runs after the answer/);
+    assert.match(r.transcript, /the request answered HTTP 200 after \d+ ms, during hold \d: its way on/);
+    assert.match(r.transcript, /caller hears: "Your order is shipped\." \[en-US\]/);
+    const spanish = await call({ to: "+15555550400", keys: "8,hangup" });
+    assertOk(spanish);
+    assert.match(spanish.transcript, /caller hears: "Para citas, oprima 1\. Para nuestro horario, oprima 2\." \[es-US\]/);
+  });
+});
 
 describe("bank, walked by scripted keys", () => {
   test("balance: account number, lookup, back to the menu, caller hangs up", async () => {

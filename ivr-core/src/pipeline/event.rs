@@ -71,6 +71,8 @@ pub enum Later {
     Lookup {
         session: Box<Session>,
         lookup: Box<Lookup>,
+        /// The real time when it was handed over, to date its outcome on the call's clock.
+        handed_ms: u64,
     },
 }
 
@@ -119,6 +121,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             handled.later.push(Later::Lookup {
                 session: session.clone(),
                 lookup,
+                handed_ms: self.clock.now_ms(),
             });
         }
 
@@ -253,12 +256,23 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                 }
                 Ok(())
             }
-            Later::Lookup { session, lookup } => {
+            Later::Lookup {
+                session,
+                lookup,
+                handed_ms,
+            } => {
                 let timeout = self.config.held_fetch_timeout_ms;
                 let sent = self.http.send(&lookup.request, timeout).await;
                 let response = sent.map_err(|e| e.to_string());
                 let response = response.as_ref().map_err(String::as_str);
-                let now = self.clock.now_ms();
+                // On the call's clock (the events' time, which tests may set): when the hold
+                // started, plus the time the request took.
+                let took = self.clock.now_ms().saturating_sub(handed_ms);
+                let started = session
+                    .held
+                    .as_ref()
+                    .map_or(session.updated_ms, |h| h.since_ms);
+                let now = started + took;
                 let outcome = engine::read_lookup(self.registry, &session, &lookup, response, now);
                 let reference_id = &session.reference_id;
                 self.sessions.save_lookup(reference_id, &outcome).await?;

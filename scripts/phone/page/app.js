@@ -150,8 +150,11 @@ function play(action, done) {
       if (silently) call.timers.push(setTimeout(() => done(true), mutedMs(text)));
       else done(true);
     };
-    const u = new SpeechSynthesisUtterance(text);
+        const u = new SpeechSynthesisUtterance(text);
     u.lang = action.params.tts.language ?? "en-US";
+    // A voice of the prompt's language where the browser has one (else its default voice).
+    const voices = speechSynthesis.getVoices();
+    u.voice = voices.find((v) => v.lang === u.lang) ?? voices.find((v) => v.lang.startsWith(u.lang.slice(0, 2))) ?? null;
     u.onend = end;
     u.onerror = (e) => {
       if (e.error === "interrupted" || e.error === "canceled") over = true;
