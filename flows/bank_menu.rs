@@ -45,6 +45,8 @@ pub fn flow() -> Flow {
                 "account",
             )
             .digits(8, 8)
+            // Sealed while the call lives, never in a record or log: records keep `****5674`.
+            .keep_last(4)
             .terminators("#")
             .timeout_ms(10_000)
             .inter_digit_timeout_ms(4_000)

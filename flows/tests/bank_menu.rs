@@ -33,6 +33,12 @@ fn the_caller_hears_the_balance_of_a_valid_account() {
         .headers
         .contains(&("authorization".into(), "Bearer k-123".into())));
     assert_eq!(call.var("balance").as_deref(), Some("1234.56"));
+    // The account number is a sensitive entry: the bank's API got it, and the call's record
+    // keeps only its mask.
+    let record = call.record();
+    assert_eq!(call.var("account"), None);
+    assert!(record.answers.iter().any(|a| a.digits == "****5674"));
+    assert!(!serde_json::to_string(&record).unwrap().contains("12345674"));
 }
 
 #[test]

@@ -12,7 +12,9 @@
 //! - [`records`]: the SQL of call records in D1 (statements, filters, the CSV, per-step stats);
 //! - [`openapi`]: the HTTP contract, generated from the routes, the bodies and the error codes;
 //! - beside them: [`config`] (parsed from a lookup function), [`routes`], [`error`] (stable
-//!   codes), [`auth`] and [`tokens`] (who may call), [`log`] (the request log line).
+//!   codes), [`auth`] and [`tokens`] (who may call), [`log`] (the request log line), [`mask`] (what logs and
+//!   records show of numbers and sensitive entries), [`seal`] (how sensitive entries are kept
+//!   while a call lives).
 //!
 //! This crate does not depend on the Workers runtime, so the compiler keeps it sans-IO and plain
 //! host `cargo test` runs all of it.
@@ -28,9 +30,13 @@ pub mod error;
 pub mod flow;
 mod hex;
 pub mod log;
+pub mod mask;
+
 pub mod openapi;
 pub mod pipeline;
 pub mod records;
 pub mod routes;
+pub mod seal;
+
 pub mod telesign;
 pub mod tokens;

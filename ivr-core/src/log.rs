@@ -1,12 +1,13 @@
 //! One structured JSON log line per request, easy to read in `wrangler tail` and to filter in
-//! Logpush. Phone numbers are masked to their last four digits; secrets are never fields here.
+//! Logpush. Phone numbers are masked as [`crate::mask`] says; secrets and caller entries are never
+//! fields here.
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ErrorCode};
-use crate::telesign::PhoneNumber;
+pub use crate::mask::mask_number;
 
 /// What one request did. Filled in as the request is handled, written once at the end. A
 /// Durable Object that handled the call's event sends its part back (see [`RequestLog::absorb`]).
@@ -87,21 +88,9 @@ impl RequestLog {
     }
 }
 
-/// Masks all but the last four digits of a phone number (anything else is not logged at all).
-pub fn mask_number(number: &str) -> String {
-    PhoneNumber::parse(number).map_or_else(|_| "<not a number>".to_owned(), |p| p.masked())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn masks_all_but_the_last_four_digits() {
-        assert_eq!(mask_number("+15558675309"), "+*******5309");
-        assert_eq!(mask_number("15558675309"), "+*******5309");
-        assert_eq!(mask_number("call me"), "<not a number>");
-    }
 
     #[test]
     fn level_follows_status_and_warnings() {

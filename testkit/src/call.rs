@@ -497,9 +497,24 @@ impl Call {
         }
         let event = media_event(&current);
         let status = media_status(&current, "successful");
-        let _ = writeln!(self.transcript, "    caller presses {keys}");
-        self.media(event, status, keys, format!("{event} ({status}, {keys})"));
+        // A sensitive entry shows masked, as everywhere else.
+        let shown = match self.at_sensitive_entry() {
+            true => ivr_core::mask::mask_entry(keys, 0),
+            false => keys.to_owned(),
+        };
+        let _ = writeln!(self.transcript, "    caller presses {shown}");
+        self.media(event, status, keys, format!("{event} ({status}, {shown})"));
         self
+    }
+
+    /// Whether the call waits at a sensitive entry (`gather(..).sensitive()`).
+    fn at_sensitive_entry(&self) -> bool {
+        let (Some(flow), Some(step)) = (self.flow.as_deref(), self.step()) else {
+            return false;
+        };
+        self.registry
+            .get(flow)
+            .is_some_and(|f| f.sensitive_entry(&step).is_some())
     }
 
     /// The caller presses nothing: a prompt that collects digits times out; a plain prompt plays
@@ -950,9 +965,11 @@ fn kit_config() -> Config {
     })
 }
 
-/// The value of a setting a test does not give: `test:NAME`, so that the flows' code runs.
+/// The value of a setting a test does not give (`flow-test stand-in value of NAME`), so that the
+/// flows' code runs.
 pub(crate) fn placeholder(name: &str) -> Option<String> {
-    Some(format!("test:{name}"))
+    // Long enough to be a key, for the secret sensitive entries are sealed with.
+    Some(format!("flow-test stand-in value of {name}"))
 }
 
 /// Milliseconds since the epoch of an RFC 3339 date-time.

@@ -426,7 +426,11 @@ impl<'r> Driver<'r> {
                                 json!({ "status": status, "collected_digits": "" }),
                             ));
                         }
-                        let keys = self.entry_keys(&step, &a.digits);
+                        let digits = match a.sensitive {
+                            true => self.stand_in(&step, &a.digits, a.result),
+                            false => a.digits.clone(),
+                        };
+                        let keys = self.entry_keys(&step, &digits);
                         Some((event, json!({ "status": ok, "collected_digits": keys })))
                     }
                     Some(Input::Entry(a))
@@ -435,7 +439,11 @@ impl<'r> Driver<'r> {
                             && a.result == AnswerResult::Interrupted =>
                     {
                         self.answers += 1;
-                        Some((event, json!({ "status": ok, "collected_digits": a.digits })))
+                        let digits = match a.sensitive {
+                            true => self.stand_in(&step, &a.digits, a.result),
+                            false => a.digits.clone(),
+                        };
+                        Some((event, json!({ "status": ok, "collected_digits": digits })))
                     }
                     // Collecting, and the recorded caller's next entry is elsewhere (or none):
                     // the call hung up here, or went elsewhere (which `compare` tells).
@@ -499,9 +507,29 @@ impl<'r> Driver<'r> {
             status: recorded.status,
             ok: recorded.ok,
             vars,
+            sealed: Default::default(),
             at_ms: recorded.at_ms,
         };
         Ok((session, lookup))
+    }
+
+    /// A stand-in for a sensitive entry, whose record keeps only its mask (`****5674`): digits of
+    /// its length, ending in those the mask kept, that the step's check takes as the caller's
+    /// entry was taken (accepted, or refused).
+    fn stand_in(&self, step: &str, mask: &str, result: AnswerResult) -> String {
+        let hidden = mask.chars().take_while(|c| *c == '*').count();
+        let kept = &mask[hidden..];
+        let check = match self.flow.get(step) {
+            Some(Step::Gather { check, .. }) => *check,
+            _ => None,
+        };
+        let wanted = result != AnswerResult::Refused;
+        let limit = 10u64.saturating_pow(u32::try_from(hidden).unwrap_or(0).min(6));
+        let candidates = (0..limit).map(|n| format!("{n:0hidden$}{kept}"));
+        candidates
+            .map(|c| c[c.len() - mask.len()..].to_owned())
+            .find(|c| check.is_none_or(|check| check(c) == wanted))
+            .unwrap_or_else(|| format!("{}{kept}", "0".repeat(hidden)))
     }
 
     /// An entry as the caller typed it: its digits, and the step's terminator when it ended

@@ -24,6 +24,8 @@ pub fn settings(name: &str) -> Option<String> {
         "BANK_API_URL" => Some("https://bank.example.com/v1".to_owned()),
         "BANK_API_KEY" => Some("test-bank-key".to_owned()),
         "ORDERS_API_URL" => Some("https://orders.example.com".to_owned()),
+        // The same as the end-to-end harness's (scripts/harness/worker.mjs).
+        "SESSION_SEAL_KEY" => Some("dGVzdC1zZWFsLWtleS1vZi0zMi1ieXRlcy0wMDAwMDE=".to_owned()),
         _ => None,
     }
 }

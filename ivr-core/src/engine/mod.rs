@@ -19,6 +19,7 @@
 //! common case). See [`fit`].
 
 mod fit;
+mod privacy;
 mod record;
 pub mod session;
 mod turn;
@@ -153,8 +154,9 @@ pub fn handle(
     }
     let last = session.last.as_ref();
     // The same body once more than a redelivery comes is judged as another body would be.
+    let kept = privacy::fingerprint(flow, fingerprint);
     let same_body =
-        last.is_some_and(|seen| seen.fingerprint == fingerprint && seen.repeats < MAX_REDELIVERIES);
+        last.is_some_and(|seen| seen.fingerprint == *kept && seen.repeats < MAX_REDELIVERIES);
     match fit::classify(flow, &session, &event.kind, same_body, now_ms) {
         Fit::Apply => {}
         Fit::Redelivery => {
@@ -336,6 +338,7 @@ pub fn outbound_session(
         language: Some(flow.language.clone()),
         wait: Wait::Answer,
         vars,
+        sealed: Default::default(),
         answers: Vec::new(),
         visited: Vec::new(),
         visited_ms: Vec::new(),
@@ -427,6 +430,14 @@ pub fn read_lookup(
         _ => None,
     };
     let mut vars = session.vars.clone();
+    if let Some(flow) = flow {
+        vars.extend(privacy::opened(
+            flow,
+            &session.reference_id,
+            &session.sealed,
+        ));
+    }
+    let before = vars.clone();
     let read = match (parse, flow, response) {
         (Some(parse), Some(flow), Ok(r)) if (200..300).contains(&r.status) => {
             let (caller, called) = turn::parties(session);
@@ -443,16 +454,21 @@ pub fn read_lookup(
     let ok = read.is_ok();
     let changed = vars
         .into_iter()
-        .filter(|(k, v)| ok && session.vars.get(k) != Some(v))
+        .filter(|(k, v)| ok && before.get(k) != Some(v))
         .collect();
-    LookupOutcome {
+    let mut outcome = LookupOutcome {
         step: lookup.step.clone(),
         index: lookup.index,
         status,
         ok,
         vars: changed,
+        sealed: Default::default(),
         at_ms: now_ms,
+    };
+    if let Some(flow) = flow {
+        privacy::seal_outcome(flow, &session.reference_id, &mut outcome);
     }
+    outcome
 }
 
 /// Continues a call at the end of a hold prompt, with the outcome of its held request if it has

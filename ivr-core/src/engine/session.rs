@@ -31,8 +31,14 @@ pub struct Session {
     /// What the worker is waiting for from Telesign.
     pub wait: Wait,
     /// Values collected from the caller, passed when the call was placed, or set by user code.
+    /// While the engine runs a turn, the sensitive ones are here too, opened; stored, they are
+    /// in `sealed`.
     #[serde(default)]
     pub vars: BTreeMap<String, String>,
+    /// The sensitive variables (`gather(..).sensitive()`) a later step may still read, sealed
+    /// (see [`crate::seal`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sealed: BTreeMap<String, String>,
     /// Every entry the caller made, in order.
     #[serde(default)]
     pub answers: Vec<Answer>,
@@ -112,10 +118,14 @@ pub enum Wait {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Answer {
     pub step: String,
-    /// The digits pressed, terminators removed; empty when nothing was pressed.
+    /// The digits pressed, terminators removed; empty when nothing was pressed. A sensitive
+    /// entry's mask instead (`****5674`: its length, and the digits the flow keeps).
     pub digits: String,
     pub result: AnswerResult,
     pub at_ms: u64,
+    /// Whether `digits` is the mask of a sensitive entry.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
 }
 
 /// A prompt Telesign reported it could not play.
@@ -153,6 +163,9 @@ pub struct LookupOutcome {
     /// The variables the step's code set (none when it refused the answer).
     #[serde(default)]
     pub vars: BTreeMap<String, String>,
+    /// ... those of them that are sensitive, sealed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sealed: BTreeMap<String, String>,
     pub at_ms: u64,
 }
 

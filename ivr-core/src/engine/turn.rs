@@ -11,10 +11,12 @@ use crate::telesign::{
 };
 
 use super::fit::{is_phone_key, remember};
+use super::privacy;
 use super::{
     done, hangup_reply, Answer, AnswerResult, CallOutcome, Direction, FetchOutcome, Held, Lookup,
     LookupOutcome, MediaFailure, Note, Outcome, Reply, Session, Wait, Write, MAX_HOPS,
 };
+use crate::mask::mask_entry;
 
 /// The flow of a live call is gone: hang up politely and say so in the record.
 pub(super) fn ended_badly(
@@ -69,7 +71,8 @@ pub(super) struct Turn<'a> {
 }
 
 impl<'a> Turn<'a> {
-    pub(super) fn new(flow: &'a Flow, session: Session, event: &'a Event, now_ms: u64) -> Self {
+    pub(super) fn new(flow: &'a Flow, mut session: Session, event: &'a Event, now_ms: u64) -> Self {
+        privacy::open(flow, &mut session);
         Turn {
             flow,
             session,
@@ -356,13 +359,35 @@ impl<'a> Turn<'a> {
         self.took(&step, branch);
     }
 
+    /// Keeps an entry in the call's answers: a sensitive step's as its mask.
     fn answer(&mut self, step: &str, digits: &str, result: AnswerResult) {
+        let sensitive = self.flow.sensitive_entry(step);
         self.session.answers.push(Answer {
             step: step.to_owned(),
-            digits: digits.to_owned(),
+            digits: match sensitive {
+                Some(s) => mask_entry(digits, s.keep_last),
+                None => digits.to_owned(),
+            },
             result,
             at_ms: self.now_ms,
+            sensitive: sensitive.is_some(),
         });
+    }
+
+    /// Keys pressed during a plain prompt answer a sensitive entry: their answer at the prompt
+    /// is masked whole (they may hold a terminator, and keys past it).
+    fn mask_keys_ahead(&mut self, step: &str, keys: &str) {
+        if self.flow.sensitive_entry(step).is_none() {
+            return;
+        }
+        let earlier =
+            self.session.answers.iter_mut().rev().find(|a| {
+                a.result == AnswerResult::Interrupted && !a.sensitive && a.digits == keys
+            });
+        if let Some(answer) = earlier {
+            answer.digits = mask_entry(keys, 0);
+            answer.sensitive = true;
+        }
     }
 
     /// Prompts again after no input or a wrong entry, or gives up to the fallback.
@@ -481,7 +506,10 @@ impl<'a> Turn<'a> {
                     self.session.retries = 0;
                     self.session.input_step = Some(name.clone());
                     return match self.keys_ahead.take() {
-                        Some(keys) => self.entry(&name, step, &keys),
+                        Some(keys) => {
+                            self.mask_keys_ahead(&name, &keys);
+                            self.entry(&name, step, &keys)
+                        }
                         None => self.prompt_for_input(step),
                     };
                 }
@@ -789,9 +817,8 @@ impl<'a> Turn<'a> {
         let held = self.session.held.clone().ok_or(FlowError)?;
         if let Some(outcome) = outcome {
             self.session.held = None;
-            for (var, value) in &outcome.vars {
-                self.session.vars.insert(var.clone(), value.clone());
-            }
+            let vars = privacy::outcome_vars(self.flow, &self.session.reference_id, outcome);
+            self.session.vars.extend(vars);
             self.session.fetches.push(outcome.fetch_outcome());
             let (branch, next) = match outcome.ok {
                 true => (Branch::Ok, ok),
@@ -858,13 +885,15 @@ impl<'a> Turn<'a> {
             Some(Produced::Action(action)) => Some(Reply::from(&action)),
             None => None,
         };
+        let fingerprint = privacy::fingerprint(self.flow, fingerprint);
         remember(
             &mut self.session,
             self.event,
-            fingerprint,
+            &fingerprint,
             reply.as_ref(),
             self.now_ms,
         );
+        privacy::seal(self.flow, &mut self.session);
         // A lookup starts only with the hold that answers it.
         let lookup = self.lookup.filter(|_| reply.is_some()).map(Box::new);
         Outcome::Done {

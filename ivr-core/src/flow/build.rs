@@ -2,8 +2,8 @@
 
 use super::hours::{Days, Hours};
 use super::{
-    CheckFn, DecideFn, DialOptions, Hold, Input, Next, ParseFn, Prompt, RequestFn, Retries, Step,
-    HOLD_MAX_PLAYS,
+    CheckFn, DecideFn, DialOptions, Hold, Input, Next, ParseFn, Prompt, RequestFn, Retries,
+    Sensitive, Step, HOLD_MAX_PLAYS,
 };
 
 /// An audio file prompt: `say(audio("https://example.com/welcome.wav"))`.
@@ -184,6 +184,7 @@ pub fn gather(prompt: impl Into<Prompt>, var: &str) -> GatherBuilder {
             ..Retries::default()
         },
         check: None,
+        sensitive: None,
     })
 }
 
@@ -242,6 +243,23 @@ impl GatherBuilder {
     pub fn check(mut self, check: CheckFn) -> Self {
         if let Step::Gather { check: c, .. } = &mut self.0 {
             *c = Some(check);
+        }
+        self
+    }
+    /// A sensitive entry (an account number, a card number, a PIN, a date of birth): the flow
+    /// uses it while the call lives (its `fetch` requests, checks, `decide`), but it is kept
+    /// sealed with the `SESSION_SEAL_KEY` secret, dropped once no later step can read it, and
+    /// never written to a record, a log line or the API's answers: its answer keeps only its
+    /// result and a mask of its length (`********`). A prompt may speak it only as
+    /// `{var|last4}`.
+    pub fn sensitive(self) -> Self {
+        self.keep_last(0)
+    }
+    /// A sensitive entry ([`GatherBuilder::sensitive`]) whose answer in records keeps its last
+    /// `n` digits (`****5674`), never more than half of them.
+    pub fn keep_last(mut self, n: u8) -> Self {
+        if let Step::Gather { sensitive, .. } = &mut self.0 {
+            *sensitive = Some(Sensitive { keep_last: n });
         }
         self
     }

@@ -31,7 +31,14 @@ pub fn catalogue(registry: &Registry) -> Value {
                 "needs": flow.needs,
                 "config": flow.settings.config,
                 "secrets": flow.settings.secrets,
-                "steps": flow.steps.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+                                "steps": flow.steps.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+                // The tools mask what the caller presses at these steps.
+                "sensitive_steps": flow
+                    .steps
+                    .iter()
+                    .filter(|(name, _)| flow.sensitive_entry(name).is_some())
+                    .map(|(name, _)| name)
+                    .collect::<Vec<_>>(),
                 "diagram": mermaid(flow),
             })
         })
@@ -42,7 +49,7 @@ pub fn catalogue(registry: &Registry) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::{say, Flow};
+    use crate::flow::{gather, say, Flow};
 
     #[test]
     fn numbers_default_and_needs_are_listed_per_flow() {
@@ -52,7 +59,8 @@ mod tests {
             .flow(
                 Flow::outbound("remind")
                     .needs(["name"])
-                    .step("hi", say("Hi {name}")),
+                    .step("hi", say("Hi {name}").then("pin"))
+                    .step("pin", gather("PIN?", "pin").sensitive()),
             )
             .default_inbound("main")
             .route("+1 555 555 0100", "sales");
@@ -65,7 +73,9 @@ mod tests {
         assert_eq!(flows[1]["default_inbound"], false);
         assert_eq!(flows[2]["direction"], "outbound");
         assert_eq!(flows[2]["needs"], json!(["name"]));
-        assert_eq!(flows[2]["steps"], json!(["hi"]));
+        assert_eq!(flows[2]["steps"], json!(["hi", "pin"]));
+        assert_eq!(flows[2]["sensitive_steps"], json!(["pin"]));
+        assert_eq!(flows[0]["sensitive_steps"], json!([]));
         assert!(flows[2]["diagram"]
             .as_str()
             .is_some_and(|d| d.contains("flowchart TD")));

@@ -30,6 +30,7 @@ pub mod docs;
 pub mod exits;
 pub mod hours;
 pub mod lock;
+mod privacy;
 mod registry;
 pub mod settings;
 pub mod template;
@@ -68,6 +69,9 @@ pub struct Flow {
     /// The other languages the flow speaks, each with its phrasebook: the flow's text (in its
     /// own language) to the text in that language.
     pub translations: BTreeMap<String, BTreeMap<String, String>>,
+    /// Which sensitive variables a call waiting at each step may still read (see
+    /// [`Flow::sensitive_live_at`]), worked out when first needed.
+    sensitive_live: std::sync::OnceLock<privacy::Liveness>,
 }
 
 impl Flow {
@@ -92,6 +96,7 @@ impl Flow {
             moved: Vec::new(),
             settings: Settings::default(),
             translations: BTreeMap::new(),
+            sensitive_live: std::sync::OnceLock::new(),
         }
     }
 
@@ -169,7 +174,9 @@ impl Flow {
     /// NAME` (locally in `.dev.vars`), never in wrangler.toml. The checker requires each name in
     /// `.dev.vars.example`. Their values reach no session, record or log line.
     pub fn secrets<const N: usize>(mut self, names: [&str; N]) -> Self {
-        self.settings.secrets = names.iter().map(|n| (*n).to_owned()).collect();
+        for name in names {
+            self.settings.declare_secret(name);
+        }
         self
     }
 
@@ -179,9 +186,18 @@ impl Flow {
         self
     }
 
-    /// Adds a step. Names are unique; the validator reports a repeated name.
+    /// Adds a step. Names are unique; the validator reports a repeated name. A sensitive
+    /// entry makes the flow read the secret its values are sealed with (`SESSION_SEAL_KEY`).
     pub fn step(mut self, name: &str, step: impl Into<Step>) -> Self {
-        self.steps.push((name.to_owned(), step.into()));
+        let step = step.into();
+        if let Step::Gather {
+            sensitive: Some(_), ..
+        } = step
+        {
+            self.settings.declare_secret(crate::seal::SEAL_KEY);
+        }
+        self.steps.push((name.to_owned(), step));
+        self.sensitive_live = std::sync::OnceLock::new();
         self
     }
 
@@ -300,6 +316,13 @@ impl Default for Retries {
     }
 }
 
+/// How a sensitive entry shows in records and tools: a `*` per digit, but its last `keep_last`
+/// digits (at most half of them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sensitive {
+    pub keep_last: u8,
+}
+
 /// What a `fetch` step plays while its request runs: the worker answers the event at once with
 /// the first prompt, runs the request after the answer, and at the end of each prompt goes on
 /// with the answer if it has come, or plays the next prompt (in turn, from the first again) if
@@ -349,6 +372,9 @@ pub enum Step {
         /// User code that may refuse a well-formed entry (a retry, counted, with the invalid
         /// notice).
         check: Option<CheckFn>,
+        /// A sensitive entry (an account number, a PIN): sealed while the call lives, masked in
+        /// every record.
+        sensitive: Option<Sensitive>,
     },
     /// Run user code to pick the next step (no action of its own).
     Decide {

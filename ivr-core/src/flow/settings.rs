@@ -17,6 +17,13 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Declares a secret, once.
+    pub fn declare_secret(&mut self, name: &str) {
+        if !self.secrets.iter().any(|s| s == name) {
+            self.secrets.push(name.to_owned());
+        }
+    }
+
     /// Every declared name, configuration first.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.config.iter().chain(&self.secrets).map(String::as_str)
@@ -29,7 +36,7 @@ impl Settings {
             .names()
             .filter(|name| !(only_missing && self.values.contains_key(*name)))
             .filter_map(|name| {
-                let value = lookup(name).filter(|v| !v.trim().is_empty())?;
+                let value = lookup(name).filter(|v| usable(name, v))?;
                 Some((name.to_owned(), value))
             })
             .collect();
@@ -45,6 +52,15 @@ impl Settings {
 
     pub(crate) fn values(&self) -> &BTreeMap<String, String> {
         &self.values
+    }
+}
+
+/// Whether `value` can be the setting `name`'s: not blank, and for the seal key, long enough to
+/// be one (a shorter one counts as unset, so the worker says it is misconfigured).
+fn usable(name: &str, value: &str) -> bool {
+    match name {
+        crate::seal::SEAL_KEY => crate::seal::Sealer::new(value).is_some(),
+        _ => !value.trim().is_empty(),
     }
 }
 
@@ -75,5 +91,17 @@ mod tests {
         assert_eq!(s.missing(), Vec::<&str>::new());
         assert_eq!(s.values()["URL"], "https://api.example.com");
         assert_eq!(s.values()["KEY"], "default KEY");
+    }
+
+    #[test]
+    fn a_seal_key_too_short_to_be_one_is_unset() {
+        let mut s = Settings::default();
+        s.declare_secret(crate::seal::SEAL_KEY);
+        s.declare_secret(crate::seal::SEAL_KEY);
+        assert_eq!(s.secrets.len(), 1);
+        s.fill(&|_| Some("short".into()), false);
+        assert_eq!(s.missing(), [crate::seal::SEAL_KEY]);
+        s.fill(&|_| Some("x".repeat(crate::seal::SEAL_KEY_MIN_LEN)), false);
+        assert!(s.missing().is_empty());
     }
 }

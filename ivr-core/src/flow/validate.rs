@@ -96,6 +96,9 @@ rules! {
     DevClockInVars = "dev_clock_in_vars", false, "Remove DEV_CLOCK from wrangler.toml's [vars]: it shifts the worker's clock, for local development only (`npm run dev -- --clock TIME`).";
         UnsetLocally = "unset_locally", true, "Add the secret's local value to .dev.vars (setup copies .dev.vars.example only when .dev.vars is missing): `npm run dev` runs without it, and the flow's calls end in its `on_error` step.";
     FlowGone = "flow_gone", true, "A call still live in a flow that is gone is hung up politely (its record says `flow_error`). Once none can be live, `npm run flows:lock` forgets the flow.";
+        SensitiveSpoken = "sensitive_spoken", false, "Speak a sensitive entry masked, `{account|last4}` (or `{account|last4|digits}`), or not at all: its whole value is never said back, nor dialled.";
+    SensitiveRecorded = "sensitive_recorded", true, "The flow records calls (`dial(..).record()`) and takes a sensitive entry: if the recording covers the entry, its tones are in the recording. Take the entry on calls that are not recorded, or drop `.record()`.";
+    SensitiveSavedAs = "sensitive_saved_as", false, "A sensitive entry's variable is kept apart: give the menu's `.save_as(..)` or the code's `.sets([..])` another name.";
     SecretInVars = "secret_in_vars", false, "Remove it from wrangler.toml's [vars], which is committed: set it with `wrangler secret put NAME` (locally, in .dev.vars).";
 }
 
@@ -326,6 +329,7 @@ pub fn check(flow: &Flow, limits: Limits, locked: Option<&BTreeSet<String>>) -> 
     };
     v.run();
     v.check_variables();
+    v.check_sensitive();
     v.check_fetch_budget(limits);
     v.check_moves(locked);
     v.problems
@@ -867,6 +871,79 @@ impl Validator<'_> {
         }
     }
 
+    /// A sensitive entry is never spoken or dialled whole (in any language), its variable is
+    /// not also a menu's or code's, and a flow that records calls is told that it takes one.
+    fn check_sensitive(&mut self) {
+        let flow = self.flow;
+        let sensitive = flow.sensitive_vars();
+        if sensitive.is_empty() {
+            return;
+        }
+        let translated = |text: &'_ str| -> Vec<String> {
+            flow.translations
+                .values()
+                .filter_map(|book| book.get(text).cloned())
+                .collect()
+        };
+        for (name, step) in &flow.steps {
+            let mut all: Vec<String> = Vec::new();
+            for text in texts(step).into_iter().chain(spoken_texts(step)) {
+                all.push(text.to_owned());
+                all.extend(translated(text));
+            }
+            for text in &all {
+                let Ok(placeholders) = template::parse(text) else {
+                    continue;
+                };
+                for p in placeholders {
+                    if sensitive.contains_key(p.name) && !p.filters.contains(&"last4") {
+                        self.report(
+                            Some(name),
+                            Rule::SensitiveSpoken,
+                            format!(
+                                "`{text}` says the sensitive entry `{}` whole: mask it with                                  `{{{}|last4}}`",
+                                p.name, p.name
+                            ),
+                        );
+                    }
+                }
+            }
+            let saved: Vec<&str> = match step {
+                Step::Menu { save_as, .. } => save_as.iter().map(String::as_str).collect(),
+                Step::Decide { sets, .. } | Step::Fetch { sets, .. } => {
+                    sets.iter().map(String::as_str).collect()
+                }
+                Step::Say { .. }
+                | Step::Gather { .. }
+                | Step::Hours { .. }
+                | Step::Dial { .. }
+                | Step::SendDtmf { .. }
+                | Step::SetLanguage { .. }
+                | Step::Hangup => Vec::new(),
+            };
+            for var in saved.into_iter().filter(|v| sensitive.contains_key(v)) {
+                self.report(
+                    Some(name),
+                    Rule::SensitiveSavedAs,
+                    format!("sets `{var}`, the variable of a sensitive entry"),
+                );
+            }
+            if let Step::Dial { options, .. } = step {
+                if options.record_call {
+                    let vars: Vec<&str> = sensitive.keys().copied().collect();
+                    self.report(
+                        Some(name),
+                        Rule::SensitiveRecorded,
+                        format!(
+                            "records the call, and the flow takes the sensitive entries {}",
+                            vars.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
     /// Warns when one event can run more `fetch` steps in a row (through steps without an
     /// action of their own) than the event budget lets each take its full timeout.
     fn check_fetch_budget(&mut self, limits: Limits) {
@@ -982,7 +1059,7 @@ fn sets(step: &Step) -> Vec<&str> {
 /// The texts of a step the caller hears in the call's language, translated: its prompts (but
 /// those written in a language of their own), their spoken fallbacks, its retry notices and its
 /// holds.
-fn spoken_texts(step: &Step) -> Vec<&str> {
+pub(super) fn spoken_texts(step: &Step) -> Vec<&str> {
     fn collect<'s>(prompt: &'s Prompt, out: &mut Vec<&'s str>) {
         match prompt {
             Prompt::Speak {
@@ -1025,7 +1102,7 @@ fn spoken_texts(step: &Step) -> Vec<&str> {
 }
 
 /// Every template text of a step: prompts (their parts and spoken fallbacks), dial numbers.
-fn texts(step: &Step) -> Vec<&str> {
+pub(super) fn texts(step: &Step) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
     fn collect<'s>(prompt: &'s Prompt, out: &mut Vec<&'s str>) {
         match prompt {
@@ -1388,6 +1465,52 @@ mod tests {
     }
 
     #[test]
+    fn a_sensitive_entry_is_spoken_only_masked_kept_apart_and_flagged_when_recorded() {
+        let flow = |said: &str, back: &str| {
+            Flow::inbound("f")
+                .translations("es-US", [("Enter it.", "Márquelo."), (said, back)])
+                .step("pin", gather("Enter it.", "pin").sensitive().then("said"))
+                .step("said", say(said).then("menu"))
+                .step("menu", menu("Enter it.").option("1", "bye").save_as("pin"))
+                .step("bye", dial(["+15555550100"]).record())
+        };
+        let sensitive = |flow: &Flow| -> Vec<(&'static str, Option<String>)> {
+            rules(flow)
+                .into_iter()
+                .filter(|(rule, _)| rule.starts_with("sensitive"))
+                .collect()
+        };
+        let found = sensitive(&flow(
+            "Yours ends {pin|last4|digits}.",
+            "Termina {pin|last4}.",
+        ));
+        assert_eq!(
+            found,
+            [
+                ("sensitive_saved_as", Some("menu".to_owned())),
+                ("sensitive_recorded", Some("bye".to_owned())),
+            ]
+        );
+        // Whole, in the flow's language or in a translation.
+        for (said, back) in [
+            ("Yours is {pin}.", "Es {pin|last4}."),
+            ("Yours ends {pin|last4}.", "Es {pin|digits}."),
+        ] {
+            let found = sensitive(&flow(said, back));
+            assert!(
+                found.contains(&("sensitive_spoken", Some("said".to_owned()))),
+                "{said} / {back}: {found:?}"
+            );
+        }
+        let problem = validate(&flow("Yours is {pin}.", "Es {pin|last4}."))
+            .into_iter()
+            .find(|p| p.rule == Rule::SensitiveSpoken)
+            .unwrap();
+        assert!(problem.to_string().contains("{pin|last4}"), "{problem}");
+        assert!(!Rule::SensitiveSpoken.is_warning() && Rule::SensitiveRecorded.is_warning());
+    }
+
+    #[test]
     fn a_move_must_name_a_step_that_exists() {
         let flow = Flow::inbound("i").moved("old", "gone").step("a", say("A"));
         assert_eq!(rules(&flow), [("moved_to_missing", Some("old".into()))]);
@@ -1419,7 +1542,8 @@ mod tests {
                 &Rule::SilentLookup,
                 &Rule::FetchBudget,
                 &Rule::UnsetLocally,
-                &Rule::FlowGone
+                &Rule::FlowGone,
+                &Rule::SensitiveRecorded
             ]
         );
     }

@@ -133,14 +133,20 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
         }
     }
 
-    /// `GET /calls/<id>`: the live session, else the final record.
+    /// `GET /calls/<id>`: the live session, else the final record. A live call's sealed values
+    /// show as `"sealed"`: which sensitive entries it holds, not even their sealed text.
     pub async fn call_view(&self, id: &str) -> Result<CallView, ApiError> {
         let not_found = || ApiError::new(ErrorCode::CallNotFound, format!("no call {id}"));
         if !valid_call_id(id) {
             return Err(not_found());
         }
         Ok(match self.sessions.session(id).await? {
-            Some(session) => CallView::Live(Box::new(session)),
+            Some(mut session) => {
+                for text in session.sealed.values_mut() {
+                    "sealed".clone_into(text);
+                }
+                CallView::Live(Box::new(session))
+            }
             None => CallView::Ended(Box::new(
                 self.records.record(id).await?.ok_or_else(not_found)?,
             )),

@@ -469,11 +469,13 @@ fn type_account_number<S: SessionStore, H: Http>(
     (handled, log)
 }
 
-/// No session is left, and the record has the account number and the balance looked up for it.
+/// No session is left, and the record has the account number's entry (masked) and the balance
+/// looked up for it.
 fn assert_account_number_folded(h: &Harness) {
     assert!(h.session().is_none(), "no session is left behind");
     let last = recorded_answers(&h.store).pop().expect("answers");
-    let expected = ("account_number", "12345674", "accepted");
+    // Masked: the account number is a sensitive entry.
+    let expected = ("account_number", "****5674", "accepted");
     assert_eq!(
         (last.0.as_str(), last.1.as_str(), last.2.as_str()),
         expected
@@ -558,9 +560,10 @@ fn a_session_saved_after_the_call_ended_is_folded_into_the_record_when_the_call_
     let mut late = before_hangup;
     late.answers.push(ivr_core::engine::Answer {
         step: "account_number".into(),
-        digits: "12345674".into(),
+        digits: "****5674".into(),
         result: ivr_core::engine::AnswerResult::Accepted,
         at_ms: 1,
+        sensitive: true,
     });
     late.events += 1;
     h.store.sessions.borrow_mut().insert(REF.into(), late);
@@ -572,7 +575,7 @@ fn a_session_saved_after_the_call_ended_is_folded_into_the_record_when_the_call_
         .iter()
         .map(|a| a.digits.as_str())
         .collect();
-    assert_eq!(digits, ["1", "12345674"]);
+    assert_eq!(digits, ["1", "****5674"]);
 }
 
 /// A turn without a `fetch` step that raced the call's end: it saved its session after
