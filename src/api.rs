@@ -9,6 +9,7 @@ use worker::{web_sys, Env, Response};
 
 use ivr_core::api::calls::{self, Accepted, Placing};
 use ivr_core::api::campaigns;
+use ivr_core::api::erase::Erasure;
 use ivr_core::auth;
 use ivr_core::config::Config;
 use ivr_core::engine::CallRecord;
@@ -80,6 +81,14 @@ pub async fn handle(
             apart(start_campaign(&pipeline, &body, env, config, log)).await
         }
         ApiRoute::Campaign(id) => apart(get_campaign(&records, &id)).await,
+        ApiRoute::EraseCall(id) => {
+            let erasure = Erasure::call(&id)?;
+            json_response(200, &apart(pipeline.erase(&erasure, now_ms(), log)).await?)
+        }
+        ApiRoute::EraseCalls => {
+            let erasure = Erasure::of_query(&query_pairs(query_of(&req.url())))?;
+            json_response(200, &apart(pipeline.erase(&erasure, now_ms(), log)).await?)
+        }
         ApiRoute::MigrateRecords => {
             let (moved, remaining) = apart(crate::records::move_to_db(
                 &records,

@@ -107,6 +107,27 @@ impl Kv {
         Ok(page.keys.into_iter().map(|k| k.name).collect())
     }
 
+    /// Every key under `prefix`, page after page (for erasures, which must miss none).
+    pub async fn list_all(&self, prefix: &str) -> Result<Vec<String>, ApiError> {
+        let mut keys = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut list = self.kv()?.list().prefix(prefix.to_owned());
+            if let Some(c) = cursor.take() {
+                list = list.cursor(c);
+            }
+            let page = list
+                .execute()
+                .await
+                .map_err(|e| unavailable("listing", e))?;
+            keys.extend(page.keys.into_iter().map(|k| k.name));
+            match page.cursor.filter(|_| !page.list_complete) {
+                Some(next) => cursor = Some(next),
+                None => return Ok(keys),
+            }
+        }
+    }
+
     pub async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ApiError> {
         let promise = self
             .ns
@@ -178,5 +199,19 @@ impl SessionStore for Kv {
     ) -> Result<(), ApiError> {
         let key = lookup_key(reference_id, outcome.index);
         self.put_json(&key, outcome, SESSION_TTL_SECS).await
+    }
+    async fn delete_lookups(&self, reference_id: &str, indexes: &[u32]) -> Result<(), ApiError> {
+        for index in indexes {
+            let key = lookup_key(reference_id, *index);
+            self.delete(&key, "deleting a lookup's outcome").await?;
+        }
+        Ok(())
+    }
+    async fn erase_lookups(&self, reference_id: &str) -> Result<u64, ApiError> {
+        let keys = self.list_all(&lookup_prefix(reference_id)).await?;
+        for key in &keys {
+            self.delete(key, "deleting a lookup's outcome").await?;
+        }
+        Ok(keys.len() as u64)
     }
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 use worker::{console_log, console_warn};
 
 use ivr_core::api::campaigns::{self, Campaign, Counts, NumberEntry, NumberState};
+use ivr_core::api::erase::{Erased, Erasure};
 use ivr_core::engine::{CallRecord, Session};
 use ivr_core::error::ApiError;
 use ivr_core::pipeline::keys::*;
@@ -30,6 +31,12 @@ pub struct Records {
 #[derive(Deserialize)]
 struct RecordRow {
     record: String,
+}
+
+/// A row of [`sql::recent_calls_of`].
+#[derive(Deserialize)]
+struct RefRow {
+    reference_id: String,
 }
 
 /// A row of [`sql::record_exists`].
@@ -146,6 +153,55 @@ impl CallRecords for Records {
                     .await
             }
         }
+    }
+    async fn erase(
+        &self,
+        erasure: &Erasure,
+        now_ms: u64,
+        recent_ms: u64,
+    ) -> Result<(Erased, Vec<String>), ApiError> {
+        let db = self.db()?;
+        let recent: Vec<String> = match erasure.number() {
+            Some(number) => {
+                let rows: Vec<RefRow> = db.rows(&sql::recent_calls_of(&number, recent_ms)).await?;
+                rows.into_iter().map(|r| r.reference_id).collect()
+            }
+            None => Vec::new(),
+        };
+        let results = db.batch(&sql::erase(erasure, now_ms)).await?;
+        let changes = results
+            .get(sql::ERASED_CALLS)
+            .and_then(|r| r.meta().ok().flatten())
+            .and_then(|m| m.changes);
+        let mut erased = Erased {
+            records: changes.unwrap_or(0) as u64,
+            ..Erased::default()
+        };
+        // The outbox and records of versions before D1, then outbound calls being dialled.
+        let (outbox, pending) = match erasure {
+            Erasure::Call(id) => (vec![record_key(id)], vec![pending_key(id)]),
+            Erasure::Number(_) => (
+                self.kv.list_all(RECORD_PREFIX).await?,
+                self.kv.list_all(PENDING_PREFIX).await?,
+            ),
+        };
+        for key in outbox {
+            let record: Option<CallRecord> = self.kv.get_json(&key).await?;
+            if record.is_some_and(|r| erasure.covers(&r)) {
+                self.kv.delete(&key, "erasing a record").await?;
+                erased.outbox += 1;
+            }
+        }
+        for key in pending {
+            let session: Option<Session> = self.kv.get_json(&key).await?;
+            if session
+                .is_some_and(|s| erasure.covers_session(&s) || matches!(erasure, Erasure::Call(_)))
+            {
+                self.kv.delete(&key, "erasing a pending call").await?;
+                erased.pending += 1;
+            }
+        }
+        Ok((erased, recent))
     }
     async fn campaign(&self, id: &str) -> Result<Option<Campaign>, ApiError> {
         self.kv.get_json(&campaign_key(id)).await

@@ -218,6 +218,23 @@ impl SessionStore for Sessions {
             Sessions::Objects(_) => Err(inside_the_object()),
         }
     }
+
+    /// In a Durable Object the outcomes are in the object's storage, cleared with the session.
+    async fn delete_lookups(&self, reference_id: &str, indexes: &[u32]) -> Result<(), ApiError> {
+        match self {
+            Sessions::Kv(kv) => kv.delete_lookups(reference_id, indexes).await,
+            Sessions::Object(_) | Sessions::Objects(_) => Ok(()),
+        }
+    }
+
+    /// In a Durable Object the outcomes are in the object's storage, which is cleared when its
+    /// call ends (and, for a call still live, goes with it).
+    async fn erase_lookups(&self, reference_id: &str) -> Result<u64, ApiError> {
+        match self {
+            Sessions::Kv(kv) => kv.erase_lookups(reference_id).await,
+            Sessions::Object(_) | Sessions::Objects(_) => Ok(0),
+        }
+    }
 }
 
 /// Lookups of calls in Durable Objects run in their objects, which alone read and write them.

@@ -198,6 +198,34 @@ pub const OPERATIONS: &[Operation] = &[
             E::StoredDataUnreadable,
         ],
     },
+        Operation {
+        method: "delete",
+        path: "/calls/{id}",
+        id: "eraseCall",
+        summary: "Erase one call: its record, steps and answers, the outbox, held lookups; a live call goes on and nothing of it is kept when it ends. Idempotent",
+        access: Access::Token(Scope::Admin),
+        status: 200,
+        errors: &[
+            E::CallNotFound,
+            E::StoreNotConfigured,
+            E::StoreUnavailable,
+            E::StoredDataUnreadable,
+        ],
+    },
+    Operation {
+        method: "delete",
+        path: "/calls",
+        id: "eraseCalls",
+        summary: "Erase every call from or to a number (`number`, required): records, steps, answers, the outbox, pending calls, held lookups, the number in campaign results; live calls go on and nothing of them is kept when they end. Idempotent",
+        access: Access::Token(Scope::Admin),
+        status: 200,
+        errors: &[
+            E::InvalidQuery,
+            E::StoreNotConfigured,
+            E::StoreUnavailable,
+            E::StoredDataUnreadable,
+        ],
+    },
     Operation {
         method: "post",
         path: "/campaigns",
@@ -325,6 +353,9 @@ fn operation(op: &Operation, registry: &Registry) -> Value {
         "exportCalls" => {
             json!({"description": "The records, a header row first", "content": {"text/csv": {"schema": {"type": "string"}}}})
         }
+        "eraseCall" | "eraseCalls" => {
+            json!({"description": "What was deleted (all zero when it was already)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Erased"}}}})
+        }
         _ => {
             json!({"description": "Found", "content": {"application/json": {"schema": {"type": "object"}}}})
         }
@@ -375,10 +406,13 @@ fn operation(op: &Operation, registry: &Registry) -> Value {
         "placeCall" => out["requestBody"] = body("CallRequest"),
         "startCampaign" => out["requestBody"] = body("CampaignRequest"),
         "telesignEvent" => out["requestBody"] = body("Event"),
-        "getCall" | "getCampaign" => {
+        "getCall" | "getCampaign" | "eraseCall" => {
             out["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "maxLength": 128}}]);
         }
         "listCalls" => out["parameters"] = query(Use::List),
+        "eraseCalls" => {
+            out["parameters"] = json!([{"name": "number", "in": "query", "required": true, "schema": {"type": "string", "pattern": NUMBER_PATTERN}}]);
+        }
         "exportCalls" => out["parameters"] = query(Use::Export),
         "flowStats" => {
             let flows: Vec<&str> = registry.flows().iter().map(|f| f.name.as_str()).collect();
@@ -537,6 +571,13 @@ fn schemas(registry: &Registry) -> Value {
         "Accepted": {"type": "object", "required": ["reference_id", "external_id", "status"], "properties": {
             "reference_id": {"type": "string"}, "external_id": {"type": "string"}, "status": {"const": "dial_accepted"},
         }},
+                "Erased": {"type": "object", "required": ["records", "outbox", "pending", "lookups"], "properties": {
+            "records": {"type": "integer", "minimum": 0, "description": "Call records deleted from D1, with their steps and answers"},
+            "outbox": {"type": "integer", "minimum": 0, "description": "Records deleted from the KV outbox (and records of versions before D1)"},
+            "pending": {"type": "integer", "minimum": 0, "description": "Outbound calls deleted while their dial was under way"},
+            "lookups": {"type": "integer", "minimum": 0, "description": "Held lookups' outcomes deleted"},
+            "live": {"type": "boolean", "description": "eraseCall: whether the call is live; it goes on, and nothing of it is kept when it ends"},
+        }},
         "Event": {"type": "object", "required": ["event", "reference_id"], "properties": {
             "event": {"type": "string"}, "reference_id": {"type": "string"}, "data": {"type": "object"},
         }},
@@ -606,6 +647,8 @@ mod tests {
             ApiRoute::Call(String::new()),
             ApiRoute::StartCampaign,
             ApiRoute::Campaign(String::new()),
+            ApiRoute::EraseCall(String::new()),
+            ApiRoute::EraseCalls,
         ] {
             assert!(
                 OPERATIONS

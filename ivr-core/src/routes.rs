@@ -38,6 +38,10 @@ pub enum ApiRoute {
     Campaign(String),
     /// `POST /records/migrate`: moves call records of versions before D1 from KV to D1.
     MigrateRecords,
+    /// `DELETE /calls/<reference_id>`: erases one call.
+    EraseCall(String),
+    /// `DELETE /calls?number=`: erases every call from or to a number.
+    EraseCalls,
 }
 
 impl ApiRoute {
@@ -45,7 +49,9 @@ impl ApiRoute {
     pub fn scope(&self) -> Scope {
         match self {
             ApiRoute::PlaceCall | ApiRoute::StartCampaign => Scope::Dial,
-            ApiRoute::MigrateRecords => Scope::Admin,
+            ApiRoute::MigrateRecords | ApiRoute::EraseCall(_) | ApiRoute::EraseCalls => {
+                Scope::Admin
+            }
             ApiRoute::ListCalls
             | ApiRoute::ExportCalls
             | ApiRoute::Call(_)
@@ -62,14 +68,19 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         "/healthz" => ("GET, HEAD", Route::Health),
         "/webhook" => ("POST", Route::Webhook),
         "/openapi.json" => ("GET, HEAD", Route::OpenApi),
-        "/calls" if method == "POST" => ("GET, POST", Route::Api(ApiRoute::PlaceCall)),
-        "/calls" => ("GET, POST", Route::Api(ApiRoute::ListCalls)),
+        "/calls" if method == "POST" => ("GET, POST, DELETE", Route::Api(ApiRoute::PlaceCall)),
+        "/calls" if method == "DELETE" => ("GET, POST, DELETE", Route::Api(ApiRoute::EraseCalls)),
+        "/calls" => ("GET, POST, DELETE", Route::Api(ApiRoute::ListCalls)),
         "/calls.csv" => ("GET", Route::Api(ApiRoute::ExportCalls)),
         "/records/migrate" => ("POST", Route::Api(ApiRoute::MigrateRecords)),
         "/campaigns" => ("POST", Route::Api(ApiRoute::StartCampaign)),
         "/flows" => ("GET", Route::Api(ApiRoute::Flows)),
         _ => match (segment(path, "/calls/"), segment(path, "/campaigns/")) {
-            (Some(id), _) => ("GET", Route::Api(ApiRoute::Call(id.to_owned()))),
+            (Some(id), _) if method == "DELETE" => (
+                "GET, DELETE",
+                Route::Api(ApiRoute::EraseCall(id.to_owned())),
+            ),
+            (Some(id), _) => ("GET, DELETE", Route::Api(ApiRoute::Call(id.to_owned()))),
             (_, Some(id)) => ("GET", Route::Api(ApiRoute::Campaign(id.to_owned()))),
             _ => match path
                 .strip_prefix("/flows/")
@@ -226,10 +237,16 @@ mod tests {
             api("GET", "/campaigns/c1"),
             Ok(ApiRoute::Campaign("c1".into()))
         );
-        let e = route("DELETE", "/calls").unwrap_err();
-        assert_eq!((e.status, e.allow), (405, Some("GET, POST")));
+        assert_eq!(api("DELETE", "/calls"), Ok(ApiRoute::EraseCalls));
+        assert_eq!(
+            api("DELETE", "/calls/R1"),
+            Ok(ApiRoute::EraseCall("R1".into()))
+        );
+        assert_eq!(ApiRoute::EraseCalls.scope(), Scope::Admin);
+        let e = route("PUT", "/calls").unwrap_err();
+        assert_eq!((e.status, e.allow), (405, Some("GET, POST, DELETE")));
         let e = route("POST", "/calls/R1").unwrap_err();
-        assert_eq!((e.status, e.allow), (405, Some("GET")));
+        assert_eq!((e.status, e.allow), (405, Some("GET, DELETE")));
         assert_eq!(route("GET", "/campaigns").unwrap_err().status, 405);
         for path in [
             "/calls/",

@@ -7,3 +7,4 @@
 pub mod body;
 pub mod calls;
 pub mod campaigns;
+pub mod erase;

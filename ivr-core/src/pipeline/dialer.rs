@@ -11,13 +11,16 @@ use crate::api::body::outbound_flow;
 use crate::api::calls::{
     dial_action, failed_dial_record, valid_call_id, CallView, DialFailure, Placing,
 };
+use crate::api::erase::{Erased, Erasure};
 use crate::engine;
 use crate::error::{ApiError, ErrorCode};
 use crate::flow::{FetchRequest, FetchResponse};
 use crate::telesign::{dial_request, interpret_dial_response, DialAccepted};
 
+use super::keys::SESSION_TTL_SECS;
 use super::ports::{CallRecords, Http, HttpError, SessionStore};
 use super::Pipeline;
+use crate::log::RequestLog;
 
 /// Telesign's answers are a few hundred bytes; anything much larger is not one.
 pub const MAX_ANSWER_BYTES: usize = 16 * 1024;
@@ -131,6 +134,34 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                 Err(error)
             }
         }
+    }
+
+    /// `DELETE /calls/<id>`, `DELETE /calls?number=`: deletes what is kept of the calls
+    /// `erasure` covers, and marks them so that a call still live is not kept when it ends (see
+    /// [`crate::api::erase`]). Idempotent. The log line names the call, never the number.
+    pub async fn erase(
+        &self,
+        erasure: &Erasure,
+        now_ms: u64,
+        log: &mut RequestLog,
+    ) -> Result<Erased, ApiError> {
+        // Held lookups' outcomes live as long as a session may: older calls have none left.
+        let recent_ms = now_ms.saturating_sub(SESSION_TTL_SECS * 1000);
+        let (mut erased, mut calls) = self.records.erase(erasure, now_ms, recent_ms).await?;
+        if let Erasure::Call(id) = erasure {
+            log.reference_id = Some(id.clone());
+            let live = self.sessions.session(id).await?.is_some();
+            erased.live = Some(live);
+            // A live call's lookups are its own until it ends, which deletes them.
+            if !live && !calls.contains(id) {
+                calls.push(id.clone());
+            }
+        }
+        for id in &calls {
+            erased.lookups += self.sessions.erase_lookups(id).await?;
+        }
+        log.note = Some("erased".into());
+        Ok(erased)
     }
 
     /// `GET /calls/<id>`: the live session, else the final record. A live call's sealed values

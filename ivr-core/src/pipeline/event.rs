@@ -154,12 +154,21 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                     self.records.save_record(&record, ttl).await?;
                     // The caller hung up during a hold: the request's outcome, if it came,
                     // goes into the record (saved first: a request finishing now finds it).
-                    if let Some(held) = held_before {
+                    if let Some(held) = &held_before {
                         self.fold_lookup(&record.reference_id, held.index, log)
                             .await;
                     }
                 }
                 if had_session {
+                    // Held lookups' outcomes do not outlive their call.
+                    let held = self.held_lookups(&record, held_before.as_ref());
+                    if !held.is_empty() {
+                        let deleted = self.sessions.delete_lookups(&record.reference_id, &held);
+                        if deleted.await.is_err() {
+                            log.warning =
+                                Some("held lookups not deleted; they expire on their own".into());
+                        }
+                    }
                     let deleted = self.sessions.delete_session(&record.reference_id).await;
                     if deleted.is_err() {
                         log.warning = Some(
@@ -276,17 +285,46 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                 let outcome = engine::read_lookup(self.registry, &session, &lookup, response, now);
                 let reference_id = &session.reference_id;
                 self.sessions.save_lookup(reference_id, &outcome).await?;
-                // The call may have ended during the hold: its record gets the outcome.
+                // The call may have ended during the hold: its record gets the outcome, and the
+                // outcome goes (held lookups do not outlive their call).
                 if let Some(mut record) = self.records.record(reference_id).await? {
                     if awaits(&record, &outcome) {
                         record.fetches.push(outcome.fetch_outcome());
                         let ttl = self.config.record_ttl_secs();
                         self.records.save_record(&record, ttl).await?;
                     }
+                    self.sessions
+                        .delete_lookups(reference_id, &[outcome.index])
+                        .await?;
                 }
                 Ok(())
             }
         }
+    }
+
+    /// The indexes of the held lookups a call that ended made: those of its `fetch` steps with a
+    /// hold, and the hold under way when it ended.
+    fn held_lookups(&self, record: &CallRecord, held: Option<&engine::Held>) -> Vec<u32> {
+        let flow = record.flow.as_deref().and_then(|f| self.registry.get(f));
+        let is_held = |step: &str| {
+            matches!(
+                flow.and_then(|f| f.get(step)),
+                Some(crate::flow::Step::Fetch { hold: Some(_), .. })
+            )
+        };
+        let mut indexes: Vec<u32> = record
+            .fetches
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| is_held(&f.step))
+            .filter_map(|(i, _)| u32::try_from(i).ok())
+            .collect();
+        if let Some(held) = held {
+            if !indexes.contains(&held.index) {
+                indexes.push(held.index);
+            }
+        }
+        indexes
     }
 
     /// Puts the outcome of the held lookup `index`, if it has come, into the call's record. A

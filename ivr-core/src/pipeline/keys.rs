@@ -24,6 +24,11 @@ pub fn lookup_key(reference_id: &str, index: u32) -> String {
     format!("lookup:{reference_id}:{index}")
 }
 
+/// The prefix of the outcomes of a call's held lookups, in KV.
+pub fn lookup_prefix(reference_id: &str) -> String {
+    format!("lookup:{reference_id}:")
+}
+
 /// The outcome of the object's call's held lookup `index`, in the object's storage.
 pub fn object_lookup_key(index: u32) -> String {
     format!("lookup:{index}")
@@ -42,8 +47,11 @@ pub const RECORD_PREFIX: &str = "call:";
 /// of its session, so it expires soon (KV's minimum TTL is 60 s).
 pub const PENDING_TTL_SECS: u64 = 15 * 60;
 
+/// The prefix of pending outbound calls.
+pub const PENDING_PREFIX: &str = "pending:";
+
 pub fn pending_key(external_id: &str) -> String {
-    format!("pending:{external_id}")
+    format!("{PENDING_PREFIX}{external_id}")
 }
 
 pub fn campaign_key(id: &str) -> String {

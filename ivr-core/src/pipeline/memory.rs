@@ -10,6 +10,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use crate::api::campaigns::{Campaign, DialMessage, NumberEntry};
+use crate::api::erase::{marks_of, Erased, Erasure};
 use crate::engine::{CallRecord, LookupOutcome, Session};
 use crate::error::ApiError;
 use crate::flow::{FetchRequest, FetchResponse};
@@ -58,6 +59,8 @@ pub struct Memory {
     pub numbers: RefCell<BTreeMap<(String, u32), NumberEntry>>,
     /// Messages sent to the queue, with their delay.
     pub queued: RefCell<Vec<(DialMessage, u32)>>,
+    /// Erasures' marks, with when they were made.
+    pub erasures: RefCell<BTreeMap<String, u64>>,
     /// The operations that fail (with `store_unavailable`) until they are removed.
     pub faults: RefCell<Vec<Fault>>,
 }
@@ -119,6 +122,19 @@ impl SessionStore for Memory {
         self.lookups.borrow_mut().insert(key, outcome.clone());
         Ok(())
     }
+    async fn delete_lookups(&self, reference_id: &str, indexes: &[u32]) -> Result<(), ApiError> {
+        let mut lookups = self.lookups.borrow_mut();
+        for index in indexes {
+            lookups.remove(&(reference_id.to_owned(), *index));
+        }
+        Ok(())
+    }
+    async fn erase_lookups(&self, reference_id: &str) -> Result<u64, ApiError> {
+        let mut lookups = self.lookups.borrow_mut();
+        let before = lookups.len();
+        lookups.retain(|(id, _), _| id != reference_id);
+        Ok((before - lookups.len()) as u64)
+    }
 }
 
 impl CallRecords for Memory {
@@ -142,9 +158,51 @@ impl CallRecords for Memory {
     }
     async fn save_record(&self, record: &CallRecord, _ttl_secs: u64) -> Result<(), ApiError> {
         self.check(Fault::SaveRecord)?;
-        let mut records = self.records.borrow_mut();
-        records.insert(record.reference_id.clone(), record.clone());
+        // As the statement of `records::sql::write_record` decides.
+        let started = record.started_ms.unwrap_or(record.ended_ms);
+        let erasures = self.erasures.borrow();
+        let erased = marks_of(record)
+            .iter()
+            .any(|mark| erasures.get(mark).is_some_and(|at| *at >= started));
+        if !erased {
+            let mut records = self.records.borrow_mut();
+            records.insert(record.reference_id.clone(), record.clone());
+        }
         Ok(())
+    }
+    async fn erase(
+        &self,
+        erasure: &Erasure,
+        now_ms: u64,
+        recent_ms: u64,
+    ) -> Result<(Erased, Vec<String>), ApiError> {
+        self.check(Fault::SaveRecord)?;
+        self.erasures.borrow_mut().insert(erasure.mark(), now_ms);
+        let mut erased = Erased::default();
+        let mut recent = Vec::new();
+        self.records.borrow_mut().retain(|id, record| {
+            let covered = erasure.covers(record);
+            if covered {
+                erased.records += 1;
+                if record.ended_ms >= recent_ms {
+                    recent.push(id.clone());
+                }
+            }
+            !covered
+        });
+        self.pending.borrow_mut().retain(|_, session| {
+            let covered = erasure.covers_session(session);
+            erased.pending += u64::from(covered);
+            !covered
+        });
+        if let Some(number) = erasure.number() {
+            for entry in self.numbers.borrow_mut().values_mut() {
+                if entry.to.as_deref() == Some(number.as_str()) {
+                    entry.to = None;
+                }
+            }
+        }
+        Ok((erased, recent))
     }
     async fn campaign(&self, id: &str) -> Result<Option<Campaign>, ApiError> {
         Ok(self.campaigns.borrow().get(id).cloned())

@@ -4,6 +4,7 @@
 //! single-threaded.
 
 use crate::api::campaigns::{Campaign, DialMessage, NumberEntry};
+use crate::api::erase::{Erased, Erasure};
 use crate::engine::{CallRecord, LookupOutcome, Session};
 use crate::error::ApiError;
 use crate::flow::{FetchRequest, FetchResponse};
@@ -32,6 +33,12 @@ pub trait SessionStore {
         reference_id: &str,
         outcome: &LookupOutcome,
     ) -> Result<(), ApiError>;
+    /// Deletes the outcomes of a call's held lookups kept outside its session (those a session
+    /// keeps in itself go with it); answers how many.
+    async fn erase_lookups(&self, reference_id: &str) -> Result<u64, ApiError>;
+    /// Deletes the outcomes of the held lookups `indexes` of a call that ended (where they are
+    /// kept outside its session).
+    async fn delete_lookups(&self, reference_id: &str, indexes: &[u32]) -> Result<(), ApiError>;
 }
 
 /// What outlives a call (its record), outbound calls waiting for their `reference_id`, and
@@ -49,7 +56,18 @@ pub trait CallRecords {
     async fn record_exists(&self, reference_id: &str) -> Result<bool, ApiError> {
         Ok(self.record(reference_id).await?.is_some())
     }
+    /// Writes a record, unless its call or one of its numbers was erased after the call
+    /// started (see [`crate::api::erase`]).
     async fn save_record(&self, record: &CallRecord, ttl_secs: u64) -> Result<(), ApiError>;
+    /// Deletes the records and pending calls `erasure` covers and leaves its mark; answers what
+    /// it deleted, with the calls among them that ended since `recent_ms` (their held lookups
+    /// may still be kept).
+    async fn erase(
+        &self,
+        erasure: &Erasure,
+        now_ms: u64,
+        recent_ms: u64,
+    ) -> Result<(Erased, Vec<String>), ApiError>;
 
     async fn campaign(&self, id: &str) -> Result<Option<Campaign>, ApiError>;
     async fn save_campaign(&self, campaign: &Campaign, ttl_secs: u64) -> Result<(), ApiError>;

@@ -1,23 +1,27 @@
-//! The statements the worker runs against `CALLS_DB`. The tables are created by
-//! `migrations/0001_call_records.sql`; a column named here and not there fails the end-to-end
-//! tests, which run these statements in Miniflare's D1 (real SQLite).
+//! The statements the worker runs against `CALLS_DB`. The tables are created by the files of
+//! `migrations/`; a column named here and not there fails the end-to-end tests, which run these
+//! statements in Miniflare's D1 (real SQLite).
 
 use serde::Serialize;
 
 use crate::api::campaigns::{NumberEntry, NumberState};
+use crate::api::erase::{marks_of, Erasure};
 use crate::engine::{CallOutcome, CallRecord};
 
 use super::{CallFilter, SqlValue, Statement};
 
 /// The statements that write one record, run as one batch (a transaction): the call's row, its
 /// steps and its answers, replacing what an earlier write of the same call stored (a late event
-/// folded into the record rewrites it whole).
+/// folded into the record rewrites it whole). Nothing is written if the call, or one of its
+/// numbers, was erased after the call started (see [`crate::api::erase`]).
 pub fn write_record(record: &CallRecord, document: &str) -> Vec<Statement> {
     let id = || SqlValue::from(record.reference_id.as_str());
     let call = Statement::new(
         "INSERT INTO calls (reference_id, flow, direction, from_number, to_number, external_id, \
          outcome, status, started_ms, ended_ms, duration, record, language) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 \
+         WHERE NOT EXISTS (SELECT 1 FROM erasures WHERE mark IN (SELECT value FROM json_each(?14)) \
+         AND erased_ms >= coalesce(?9, ?10)) \
          ON CONFLICT (reference_id) DO UPDATE SET flow = excluded.flow, \
          direction = excluded.direction, from_number = excluded.from_number, \
          to_number = excluded.to_number, external_id = excluded.external_id, \
@@ -38,15 +42,19 @@ pub fn write_record(record: &CallRecord, document: &str) -> Vec<Statement> {
             record.duration.into(),
             document.into(),
             record.language.as_deref().into(),
+            json(&marks_of(record)).into(),
         ],
     );
+    // Steps and answers only with their call's row (none when the call was erased).
+    let with_call = "WHERE EXISTS (SELECT 1 FROM calls WHERE reference_id = ?1)";
     vec![
         call,
         Statement::new("DELETE FROM call_steps WHERE reference_id = ?1", vec![id()]),
         Statement::new(
-            "INSERT INTO call_steps (reference_id, seq, step, entered_ms, left_ms, next_step) \
+            format!("INSERT INTO call_steps (reference_id, seq, step, entered_ms, left_ms, next_step) \
              SELECT ?1, key, json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
-             json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?2)",
+                          json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?2) \
+             {with_call}"),
             vec![id(), json(&steps(record)).into()],
         ),
         Statement::new(
@@ -54,9 +62,10 @@ pub fn write_record(record: &CallRecord, document: &str) -> Vec<Statement> {
             vec![id()],
         ),
         Statement::new(
-            "INSERT INTO call_answers (reference_id, seq, step, digits, result, at_ms) \
+            format!("INSERT INTO call_answers (reference_id, seq, step, digits, result, at_ms) \
              SELECT ?1, key, json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
-             json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?2)",
+                          json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?2) \
+             {with_call}"),
             vec![id(), json(&answers(record)).into()],
         ),
     ]
@@ -239,7 +248,66 @@ pub fn retention(before_ms: u64, batch: u32) -> Vec<Statement> {
              WHERE updated_ms < ?1 LIMIT ?2)",
             params(),
         ),
+        Statement::new(
+            "DELETE FROM erasures WHERE mark IN (SELECT mark FROM erasures WHERE erased_ms < ?1 \
+             LIMIT ?2)",
+            params(),
+        ),
     ]
+}
+
+/// The statements of an erasure, run as one batch: its mark, then the records it covers with
+/// their steps and answers, and (for a number) the number in campaigns' results. The changes of
+/// the statement at [`ERASED_CALLS`] are the records deleted.
+pub fn erase(erasure: &Erasure, now_ms: u64) -> Vec<Statement> {
+    let mark = Statement::new(
+        "INSERT INTO erasures (mark, erased_ms) VALUES (?1, ?2) \
+         ON CONFLICT (mark) DO UPDATE SET erased_ms = excluded.erased_ms",
+        vec![erasure.mark().into(), now_ms.into()],
+    );
+    let (calls, key): (&str, SqlValue) = match erasure {
+        Erasure::Call(id) => ("reference_id = ?1", id.as_str().into()),
+        Erasure::Number(_) => (
+            "from_number = ?1 OR to_number = ?1",
+            erasure.number().as_deref().into(),
+        ),
+    };
+    let of_calls = format!("reference_id IN (SELECT reference_id FROM calls WHERE {calls})");
+    let mut statements = vec![
+        mark,
+        Statement::new(
+            format!("DELETE FROM call_steps WHERE {of_calls}"),
+            vec![key.clone()],
+        ),
+        Statement::new(
+            format!("DELETE FROM call_answers WHERE {of_calls}"),
+            vec![key.clone()],
+        ),
+        Statement::new(
+            format!("DELETE FROM calls WHERE {calls}"),
+            vec![key.clone()],
+        ),
+    ];
+    if let Erasure::Number(_) = erasure {
+        statements.push(Statement::new(
+            "UPDATE campaign_numbers SET to_number = NULL WHERE to_number = ?1",
+            vec![key],
+        ));
+    }
+    statements
+}
+
+/// Where in [`erase`]'s batch the records are deleted.
+pub const ERASED_CALLS: usize = 3;
+
+/// The calls an erasure of a number covers that ended since `since_ms` (whose held lookups may
+/// still be kept), before it deletes them.
+pub fn recent_calls_of(number: &str, since_ms: u64) -> Statement {
+    Statement::new(
+        "SELECT reference_id FROM calls WHERE (from_number = ?1 OR to_number = ?1) \
+         AND ended_ms >= ?2",
+        vec![number.into(), since_ms.into()],
+    )
 }
 
 #[cfg(test)]

@@ -433,7 +433,13 @@ impl SessionStore for HangsUpBeforeSave<'_> {
         reference_id: &str,
         outcome: &engine::LookupOutcome,
     ) -> Result<(), ApiError> {
-        self.store.save_lookup(reference_id, outcome).await
+                self.store.save_lookup(reference_id, outcome).await
+    }
+    async fn erase_lookups(&self, reference_id: &str) -> Result<u64, ApiError> {
+        self.store.erase_lookups(reference_id).await
+    }
+    async fn delete_lookups(&self, reference_id: &str, indexes: &[u32]) -> Result<(), ApiError> {
+        self.store.delete_lookups(reference_id, indexes).await
     }
 }
 

@@ -2,6 +2,7 @@
 //! as `sensitive()` reaches the API that checks it, and nothing the stores hold, nor the record,
 //! nor the log line, has it.
 
+use ivr_core::api::erase::{Erased, Erasure};
 use ivr_core::config::Config;
 use ivr_core::engine::{AnswerResult, Reply};
 use ivr_core::flow::*;
@@ -96,16 +97,43 @@ impl Harness {
         self.post_body(&body)
     }
 
-    fn post_body(&self, body: &str) -> Option<Reply> {
-        self.now.set(self.now.get() + 3_000);
-        let pipeline = Pipeline {
+    fn pipeline(&self) -> Pipeline<'_, Memory, Memory, ScriptedHttp> {
+        Pipeline {
             sessions: &self.store,
             records: &self.store,
             http: &self.api,
             clock: &self.clock,
             registry: &self.registry,
             config: &self.config,
+        }
+    }
+
+    fn erase(&self, erasure: &Erasure) -> Erased {
+        let mut log = RequestLog::default();
+        let erased = run(self.pipeline().erase(erasure, self.now.get(), &mut log)).expect("erased");
+        self.logs.borrow_mut().push(log.line());
+        erased
+    }
+
+    fn call(&self, id: &str, from: &str) {
+        let post = |event: &str, data: serde_json::Value| {
+            let body = serde_json::json!({"event": event, "reference_id": id, "data": data});
+            self.post_body(&body.to_string())
         };
+        post(
+            "incoming_call",
+            serde_json::json!({"from": from, "to": "15555551212"}),
+        );
+        post(
+            "call_completed",
+            serde_json::json!({"status": "hangup", "direction": "inbound",
+            "from": from, "to": "15555551212"}),
+        );
+    }
+
+    fn post_body(&self, body: &str) -> Option<Reply> {
+        self.now.set(self.now.get() + 3_000);
+        let pipeline = self.pipeline();
         let event = decode_event(body.as_bytes()).expect("a valid event");
         let mut log = RequestLog::default();
         let handled = run(pipeline.event(&event, body.as_bytes(), self.now.get(), &mut log))
@@ -256,4 +284,79 @@ fn without_a_seal_key_the_flow_is_misconfigured_and_keeps_nothing() {
             .iter()
             .any(|l| l.contains("SESSION_SEAL_KEY")));
     }
+}
+
+#[test]
+fn erasing_a_call_deletes_its_record_and_a_live_one_is_not_kept_when_it_ends() {
+    let h = Harness::new(Some(KEY));
+    h.call("AAA1", "15558675309");
+    h.call("AAA2", "15558675300");
+    assert_eq!(h.store.records.borrow().len(), 2);
+    let erasure = Erasure::call("AAA1").unwrap();
+    let erased = h.erase(&erasure);
+    assert_eq!((erased.records, erased.live), (1, Some(false)));
+    assert!(h.store.records.borrow().get("AAA1").is_none());
+    // Idempotent: nothing more to delete.
+    assert_eq!(h.erase(&erasure).records, 0);
+
+    // A live call, on hold for its lookup: it goes on, and nothing of it is kept at its end.
+    h.post(
+        "incoming_call",
+        serde_json::json!({"from": "15558675309", "to": "15555551212"}),
+    );
+    h.spoke("");
+    h.spoke(&format!("{PIN}#"));
+    assert_eq!(h.store.lookups.borrow().len(), 1);
+    let erased = h.erase(&Erasure::call(REF).unwrap());
+        // Its lookup's outcome is its own until it ends.
+    assert_eq!((erased.live, erased.lookups), (Some(true), 0));
+    assert!(h.spoke("").contains("verified"), "the call goes on");
+    h.post(
+        "call_completed",
+        serde_json::json!({"status": "hangup", "direction": "inbound"}),
+    );
+        assert!(h.store.records.borrow().get(REF).is_none());
+    assert!(h.store.sessions.borrow().is_empty());
+    assert!(h.store.lookups.borrow().is_empty());
+    // A later call of the same number is kept: an erasure is not a block.
+    h.call("AAA3", "15558675309");
+    assert!(h.store.records.borrow().get("AAA3").is_some());
+    let log = h.logs.borrow().join("\n");
+    assert!(log.contains(r#""note":"erased""#), "{log}");
+}
+
+#[test]
+fn erasing_a_number_deletes_every_call_from_or_to_it_and_logs_no_number() {
+    let h = Harness::new(Some(KEY));
+    h.call("BBB1", "15558675309");
+    h.call("BBB2", "15558675309");
+    h.call("BBB3", "15558675300");
+    // Live during the erasure.
+    h.post(
+        "incoming_call",
+        serde_json::json!({"from": "15558675309", "to": "15555551212"}),
+    );
+    let pairs = [("number".to_owned(), "+15558675309".to_owned())];
+    let erasure = Erasure::of_query(&pairs).unwrap();
+    assert_eq!(h.erase(&erasure).records, 2);
+    h.post(
+        "call_completed",
+        serde_json::json!({"status": "hangup", "direction": "inbound"}),
+    );
+    let records = h.store.records.borrow();
+    assert_eq!(records.keys().collect::<Vec<_>>(), ["BBB3"]);
+    drop(records);
+    assert_eq!(h.erase(&erasure).records, 0);
+    let erasure_logs: Vec<String> = h
+        .logs
+        .borrow()
+        .iter()
+        .filter(|l| l.contains("erased"))
+        .cloned()
+        .collect();
+    assert_eq!(erasure_logs.len(), 2);
+    assert!(
+        erasure_logs.iter().all(|l| !l.contains("8675309")),
+        "{erasure_logs:?}"
+    );
 }
