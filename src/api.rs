@@ -25,7 +25,9 @@ use ivr_core::tokens::Scope;
 
 use crate::apart::apart;
 use crate::d1::{rows_of, CallsDb};
-use crate::env::{config, now_ms, random_uuid, registry, WorkerClock, RATE_LIMIT_BINDING};
+use crate::env::{
+    config, event_time, now_ms, random_uuid, registry, WorkerClock, RATE_LIMIT_BINDING,
+};
 use crate::fetch::WorkerHttp;
 use crate::http::{internal, json_response, json_text_response, read_body};
 use crate::kv::Kv;
@@ -81,13 +83,16 @@ pub async fn handle(
             apart(start_campaign(&pipeline, &body, env, config, log)).await
         }
         ApiRoute::Campaign(id) => apart(get_campaign(&records, &id)).await,
+        // On the events' clock: an erasure covers the calls that started before it.
         ApiRoute::EraseCall(id) => {
             let erasure = Erasure::call(&id)?;
-            json_response(200, &apart(pipeline.erase(&erasure, now_ms(), log)).await?)
+            let at = event_time(env, req);
+            json_response(200, &apart(pipeline.erase(&erasure, at, log)).await?)
         }
         ApiRoute::EraseCalls => {
             let erasure = Erasure::of_query(&query_pairs(query_of(&req.url())))?;
-            json_response(200, &apart(pipeline.erase(&erasure, now_ms(), log)).await?)
+            let at = event_time(env, req);
+            json_response(200, &apart(pipeline.erase(&erasure, at, log)).await?)
         }
         ApiRoute::MigrateRecords => {
             let (moved, remaining) = apart(crate::records::move_to_db(

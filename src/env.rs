@@ -89,7 +89,8 @@ pub const TEST_CLOCK_BINDING: &str = "TEST_CLOCK";
 /// The header carrying the test clock's time (milliseconds since the epoch).
 pub const TEST_CLOCK_HEADER: &str = "x-test-clock-ms";
 
-/// The time an event is handled at: the test clock's, where the binding allows it, else now.
+/// The time an event (or an erasure) is handled at: the test clock's, where the binding allows it,
+/// else now.
 /// Whether the binding is there is looked up once per isolate, like the configuration.
 pub fn event_time(env: &Env, req: &web_sys::Request) -> u64 {
     if let Some(start) = config(env).dev_clock_ms {

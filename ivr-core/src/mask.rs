@@ -20,6 +20,14 @@ pub fn mask_entry(entry: &str, keep_last: u8) -> String {
     out
 }
 
+/// Keys pressed at (or ahead of) a sensitive entry, as tools show them: each digit a `*`, the
+/// other keys (`*`, `#`, which tell nothing of the entry) as they are.
+pub fn mask_keys(keys: &str) -> String {
+    keys.chars()
+        .map(|c| if c.is_ascii_digit() { '*' } else { c })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,5 +46,6 @@ mod tests {
         assert_eq!(mask_entry("1234", 4), "**34");
         assert_eq!(mask_entry("123", 4), "**3");
         assert_eq!(mask_entry("", 4), "");
+        assert_eq!(mask_keys("12345674#"), "********#");
     }
 }

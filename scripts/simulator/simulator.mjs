@@ -318,17 +318,19 @@ class Simulation {
    * Delivers an event, checks the reply, and (unless `redeliver` is false) runs the redelivery
    * checks asked for.
    */
-  async send({ event, data, at }, { redeliver = true } = {}) {
+  async send({ event, data, at, masked = false }, { redeliver = true } = {}) {
     at = this.tick(at);
     const body = this.body(event, data);
     const n = ++this.sent;
     this.history.push({ n, event, data, body });
-    const line = { n, event: JSON.parse(body) };
+    // What is shown of the event: a sensitive entry's keys masked.
+    const shown = masked ? { ...data, collected_digits: maskKeys(data.collected_digits ?? "") } : data;
+    const line = { n, event: JSON.parse(masked ? this.body(event, shown) : body) };
     if (this.testClock) line.at = at;
     this.exchange.push(line);
     const reply = await this.post(body, at);
     Object.assign(line, { status: reply.status, ms: reply.ms, reply: reply.action });
-    this.say(`[${n}] ${describeEvent(event, data).padEnd(44)} -> ${describeReply(reply)}  (${reply.ms} ms)`);
+    this.say(`[${n}] ${describeEvent(event, shown).padEnd(44)} -> ${describeReply(reply)}  (${reply.ms} ms)`);
     const problem = checkReply(event, data, reply.action, { after: this.lastAction });
     if (problem) throw new CallFailure(`event ${n}: ${problem}`);
         this.checkProgress(n, body, reply);
@@ -345,7 +347,7 @@ class Simulation {
     return reply;
   }
 
-    /**
+  /**
    * Says when the caller is on hold while a lookup runs, and when its answer came: the worker's
    * session tells (GET /calls/<id>), read after each prompt that collects nothing, and once more
    * after the hold. Without the API token, nothing is said.
@@ -376,6 +378,30 @@ class Simulation {
       this.say(`  no answer after ${this.holding.plays} hold prompts: the error way`);
     }
     this.holding = null;
+  }
+
+  /**
+   * Whether the prompt playing now is a sensitive entry's: the call's step (GET /calls/<id>) is
+   * one GET /flows lists in its flow's `sensitive_steps`. Without the API token, or a flow with
+   * any, nothing is read and nothing is masked.
+   */
+  async atSensitiveEntry() {
+    if (!this.secrets.apiToken || !this.reference) return false;
+    const headers = { authorization: `Bearer ${this.secrets.apiToken}` };
+    try {
+      if (this.sensitiveSteps === undefined) {
+        const res = await this.worker.fetch("/flows", { headers });
+        const flows = res.status === 200 ? (await res.json()).flows : [];
+        this.sensitiveSteps = new Map(flows.filter((f) => f.sensitive_steps?.length).map((f) => [f.name, new Set(f.sensitive_steps)]));
+      }
+      if (this.sensitiveSteps.size === 0) return false;
+      const res = await this.worker.fetch(`/calls/${this.reference}`, { headers });
+      if (res.status !== 200) return false;
+      const call = (await res.json()).call;
+      return Boolean(this.sensitiveSteps.get(call?.flow)?.has(call?.step));
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -411,7 +437,7 @@ class Simulation {
     if (failed) throw failed.reason;
   }
 
-    /**
+  /**
    * The call as the worker holds it (`GET /calls/<id>`), to tell whether an event changed it: all
    * of it but the count of how often its last event came again, which a redelivery writes.
    */
@@ -620,13 +646,16 @@ class Simulation {
     }
     const collected = collectDigits(entry.digits, collect);
     const ignored = entry.digits.slice(collected.length);
-    this.say(`  caller presses: ${collected}${entry.during ? " (during the prompt)" : ""}${ignored ? `  (${ignored} ignored: collection had ended)` : ""}`);
+    // A sensitive entry (the flow's `gather(..).sensitive()`) is masked in everything shown.
+    const masked = await this.atSensitiveEntry();
+    const shown = masked ? maskKeys(collected) : collected;
+    this.say(`  caller presses: ${shown}${entry.during ? " (during the prompt)" : ""}${ignored ? `  (${masked ? maskKeys(ignored) : ignored} ignored: collection had ended)` : ""}`);
     const terminated = [...(collect.terminators ?? "")].some((t) => collected.endsWith(t));
     const full = collected.length >= collect.max;
     // An entry ended by neither a terminator nor max keys ends at the inter-digit timeout.
     const interDigit = terminated || full ? 0 : Number.isInteger(collect.inter_digit_timeout) ? collect.inter_digit_timeout : TIMING.defaultTimeoutMs;
     const at = this.later((entry.during ? 0 : plays) + TIMING.keyMs * collected.length + interDigit);
-    return { ...completion(at, status.success, collected), thenHangUp: Boolean(entry.thenHangUp) };
+    return { ...completion(at, status.success, collected), thenHangUp: Boolean(entry.thenHangUp), masked };
   }
 
   /**
@@ -771,6 +800,11 @@ function parse(text) {
   } catch {
     return undefined;
   }
+}
+
+/** Keys as a sensitive entry shows them: each digit a `*` (`*` and `#` tell nothing). */
+function maskKeys(keys) {
+  return keys.replace(/[0-9]/g, "*");
 }
 
 function describeEvent(event, data) {

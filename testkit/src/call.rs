@@ -499,7 +499,7 @@ impl Call {
         let status = media_status(&current, "successful");
         // A sensitive entry shows masked, as everywhere else.
         let shown = match self.at_sensitive_entry() {
-            true => ivr_core::mask::mask_entry(keys, 0),
+            true => ivr_core::mask::mask_keys(keys),
             false => keys.to_owned(),
         };
         let _ = writeln!(self.transcript, "    caller presses {shown}");

@@ -16,7 +16,7 @@ use super::{
     done, hangup_reply, Answer, AnswerResult, CallOutcome, Direction, FetchOutcome, Held, Lookup,
     LookupOutcome, MediaFailure, Note, Outcome, Reply, Session, Wait, Write, MAX_HOPS,
 };
-use crate::mask::mask_entry;
+use crate::mask::{mask_entry, mask_keys};
 
 /// The flow of a live call is gone: hang up politely and say so in the record.
 pub(super) fn ended_badly(
@@ -375,7 +375,7 @@ impl<'a> Turn<'a> {
     }
 
     /// Keys pressed during a plain prompt answer a sensitive entry: their answer at the prompt
-    /// is masked whole (they may hold a terminator, and keys past it).
+    /// is masked (they may hold a terminator, and keys past it).
     fn mask_keys_ahead(&mut self, step: &str, keys: &str) {
         if self.flow.sensitive_entry(step).is_none() {
             return;
@@ -385,7 +385,7 @@ impl<'a> Turn<'a> {
                 a.result == AnswerResult::Interrupted && !a.sensitive && a.digits == keys
             });
         if let Some(answer) = earlier {
-            answer.digits = mask_entry(keys, 0);
+            answer.digits = mask_keys(keys);
             answer.sensitive = true;
         }
     }

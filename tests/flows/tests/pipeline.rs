@@ -433,7 +433,7 @@ impl SessionStore for HangsUpBeforeSave<'_> {
         reference_id: &str,
         outcome: &engine::LookupOutcome,
     ) -> Result<(), ApiError> {
-                self.store.save_lookup(reference_id, outcome).await
+        self.store.save_lookup(reference_id, outcome).await
     }
     async fn erase_lookups(&self, reference_id: &str) -> Result<u64, ApiError> {
         self.store.erase_lookups(reference_id).await
