@@ -16,7 +16,8 @@ export async function fetchFlows(worker, apiToken) {
 /**
  * What can be dialled, from GET /flows: `numbers`, each inbound number to its flow (the default
  * inbound flow on a number no route takes); `outbound`, each outbound flow with the vars it
- * needs; `names`, every flow.
+ * needs; `names`, every flow; `sensitive`, each flow's sensitive entries (steps whose keys are
+ * shown masked).
  */
 export function dialPlan(catalogue) {
   const flows = catalogue?.flows ?? [];
@@ -32,7 +33,8 @@ export function dialPlan(catalogue) {
   }
   Object.assign(numbers, routed);
   const outbound = flows.filter((f) => f.direction === "outbound").map((f) => ({ name: f.name, needs: f.needs ?? [] }));
-  return { numbers, outbound, names: flows.map((f) => f.name) };
+    const sensitive = Object.fromEntries(flows.map((f) => [f.name, f.sensitive_steps ?? []]));
+  return { numbers, outbound, names: flows.map((f) => f.name), sensitive };
 }
 
 /** The number that reaches the inbound flow `name`, or null. */

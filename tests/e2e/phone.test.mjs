@@ -125,6 +125,27 @@ test("keys during prompts: 2 stops the welcome and answers the menu; 1 pressed w
   await page.close();
 });
 
+test("a sensitive entry: the account number shows as * while typed, in the exchange and in the record", { timeout: 60_000 }, async () => {
+  const { page, errors } = await openPhone();
+  await page.selectOption("#to", "+15555551212");
+  await page.click("#call");
+  await pressAt(page, "For your account balance, press 1", "1", "main_menu");
+  await page.locator("#hears").filter({ hasText: "eight digit account number" }).waitFor();
+  await page.waitForFunction(() => document.querySelector("#diagram svg")?.dataset.current === "account_number");
+  for (const key of "1234567") await page.keyboard.press(key);
+  assert.equal(await page.locator("#typed").innerText(), "*******", "typed keys show masked");
+  await page.keyboard.press("4");
+  await page.waitForFunction(() => document.querySelector("#diagram svg")?.dataset.current !== "account_number");
+  await page.click("#hangup");
+  await page.locator("#record dd[data-field=outcome]").waitFor();
+  assert.match(await page.locator("#record dd[data-field=answers]").innerText(), /account_number: \*{4}5674 accepted/);
+  const text = await page.locator("body").innerText();
+  assert.ok(!text.includes("12345674"), text);
+  assert.match(await page.locator("#exchange").innerText(), /speak_completed \(\*{8}\)/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("the flow's diagram zooms with its buttons and the wheel, pans by dragging, and fits again", { timeout: 60_000 }, async () => {
   const { page, errors } = await openPhone();
   const svg = page.locator("#diagram svg");

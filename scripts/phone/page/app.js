@@ -78,7 +78,10 @@ function answer(body) {
 
 function press(key) {
   if (!call) return;
-  $("typed").textContent += key;
+  // At a sensitive entry (the flow's `gather(..).sensitive()`) the keys show as `*`.
+  const step = $("diagram").querySelector("svg")?.dataset.current;
+  const sensitive = (config.sensitive?.[$("flow-name").textContent] ?? []).includes(step);
+  $("typed").textContent += sensitive && /[0-9]/.test(key) ? "*" : key;
   const q = call.question;
   if (!q || (q.kind !== "collect" && q.kind !== "plain")) return;
   if (q.kind === "plain") {
