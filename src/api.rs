@@ -8,7 +8,7 @@ use serde_json::json;
 use worker::{web_sys, Env, Response};
 
 use ivr_core::api::calls::{self, Accepted, Placing};
-use ivr_core::api::campaigns;
+use ivr_core::api::campaigns::{self, Campaign, NumberRow, NumberView, NumbersQuery};
 use ivr_core::api::erase::Erasure;
 use ivr_core::auth;
 use ivr_core::config::Config;
@@ -78,11 +78,20 @@ pub async fn handle(
             apart(flow_stats(records.db()?, pipeline.registry, &flow, filter)).await
         }
         ApiRoute::Call(id) => json_response(200, &apart(pipeline.call_view(&id)).await?),
-        ApiRoute::StartCampaign => {
+        ApiRoute::StartCampaign | ApiRoute::StartCampaignCsv => {
             let body = read_body(req, campaigns::MAX_BODY_BYTES).await?;
-            apart(start_campaign(&pipeline, &body, env, config, log)).await
+            let csv = matches!(route, ApiRoute::StartCampaignCsv);
+            apart(start_campaign(&pipeline, &body, csv, req, env, config, log)).await
         }
         ApiRoute::Campaign(id) => apart(get_campaign(&records, &id)).await,
+        ApiRoute::CampaignNumbers(id) => {
+            let query = NumbersQuery::parse(&query_pairs(query_of(&req.url())), true)?;
+            apart(campaign_numbers(&records, &id, query)).await
+        }
+        ApiRoute::ExportCampaignNumbers(id) => {
+            let query = NumbersQuery::parse(&query_pairs(query_of(&req.url())), false)?;
+            apart(export_campaign_numbers(&records, id, query)).await
+        }
         // On the events' clock: an erasure covers the calls that started before it.
         ApiRoute::EraseCall(id) => {
             let erasure = Erasure::call(&id)?;
@@ -237,15 +246,91 @@ fn export_calls(db: CallsDb, filter: CallFilter) -> Result<Response, ApiError> {
         }
     });
     let body = stream::iter(first.map(Ok::<_, worker::Error>)).chain(pages);
+    csv_response(body, "calls.csv")
+}
+
+/// A CSV download streamed from `body`, a page at a time: one page in memory whatever the size;
+/// if the store fails midway the download is cut short rather than looking complete.
+fn csv_response(
+    body: impl futures_util::Stream<Item = Result<Vec<u8>, worker::Error>> + 'static,
+    filename: &str,
+) -> Result<Response, ApiError> {
     let resp = Response::from_stream(body).map_err(internal)?;
     let headers = resp.headers();
     headers
         .set("content-type", "text/csv; charset=utf-8")
         .map_err(internal)?;
     headers
-        .set("content-disposition", "attachment; filename=\"calls.csv\"")
+        .set(
+            "content-disposition",
+            &format!("attachment; filename=\"{filename}\""),
+        )
         .map_err(internal)?;
     Ok(resp)
+}
+
+/// The campaign `id`, or `404 campaign_not_found`.
+async fn known_campaign(records: &Records, id: &str) -> Result<Campaign, ApiError> {
+    let not_found = || ApiError::new(ErrorCode::CampaignNotFound, format!("no campaign {id}"));
+    if !campaigns::valid_campaign_id(id) {
+        return Err(not_found());
+    }
+    records.campaign(id).await?.ok_or_else(not_found)
+}
+
+/// `GET /campaigns/<id>/numbers`: a page of its numbers, in order.
+async fn campaign_numbers(
+    records: &Records,
+    id: &str,
+    query: NumbersQuery,
+) -> Result<Response, ApiError> {
+    let campaign = known_campaign(records, id).await?;
+    let statement = sql::numbers_page(&campaign.id, query.state, query.after, query.limit);
+    let rows: Vec<NumberRow> = records.db()?.rows(&statement).await?;
+    let full = rows.len() == query.limit as usize;
+    let cursor = rows.last().filter(|_| full).map(|r| r.index.to_string());
+    let numbers: Vec<NumberView> = rows.into_iter().map(NumberView::from).collect();
+    json_response(
+        200,
+        &json!({"campaign_id": campaign.id, "numbers": numbers, "cursor": cursor}),
+    )
+}
+
+/// `GET /campaigns/<id>/numbers.csv`: every number (of `state`), streamed a page at a time.
+async fn export_campaign_numbers(
+    records: &Records,
+    id: String,
+    query: NumbersQuery,
+) -> Result<Response, ApiError> {
+    use futures_util::stream;
+    let campaign = known_campaign(records, &id).await?;
+    let db = records.db()?.clone();
+    let first = Some(campaigns::CSV_HEADER.as_bytes().to_vec());
+    let pages = stream::try_unfold(Some(query), move |next| {
+        let (db, id) = (db.clone(), campaign.id.clone());
+        async move {
+            let Some(mut query) = next else {
+                return Ok(None);
+            };
+            let statement = sql::numbers_page(&id, query.state, query.after, query.limit);
+            let rows: Vec<NumberRow> = db
+                .rows(&statement)
+                .await
+                .map_err(|e| worker::Error::RustError(e.message))?;
+            let full = rows.len() == query.limit as usize;
+            let next = rows.last().filter(|_| full).map(|last| {
+                query.after = Some(last.index);
+                query
+            });
+            let chunk: String = rows
+                .into_iter()
+                .map(|row| campaigns::csv_row(&NumberView::from(row)))
+                .collect();
+            Ok::<_, worker::Error>(Some((chunk.into_bytes(), next)))
+        }
+    });
+    let body = stream::iter(first.map(Ok::<_, worker::Error>)).chain(pages);
+    csv_response(body, &format!("campaign-{id}.csv"))
 }
 
 /// `GET /flows/<name>/stats`: the flow's funnel over its calls that ended in the range (all of
@@ -284,15 +369,24 @@ async fn flow_stats(
     )
 }
 
+/// A JSON body (`POST /campaigns`), or a CSV one (`POST /campaigns.csv`, the flow in the query).
 async fn start_campaign(
     pipeline: &Pipeline<'_, Sessions, Records, WorkerHttp>,
     body: &[u8],
+    csv: bool,
+    req: &web_sys::Request,
     env: &Env,
     config: &Config,
     log: &mut RequestLog,
 ) -> Result<Response, ApiError> {
-    let request =
-        campaigns::parse_campaign_request(body, pipeline.registry, config.caller_id.as_deref())?;
+    let default_caller_id = config.caller_id.as_deref();
+    let request = match csv {
+        true => {
+            let query = query_pairs(query_of(&req.url()));
+            campaigns::parse_campaign_csv(body, &query, pipeline.registry, default_caller_id)?
+        }
+        false => campaigns::parse_campaign_request(body, pipeline.registry, default_caller_id)?,
+    };
     log.flow = Some(request.flow.clone());
     let queue = WorkerQueue::open(env)?;
     let id = random_uuid().replace('-', "");
@@ -306,11 +400,7 @@ async fn start_campaign(
 }
 
 async fn get_campaign(records: &Records, id: &str) -> Result<Response, ApiError> {
-    let not_found = || ApiError::new(ErrorCode::CampaignNotFound, format!("no campaign {id}"));
-    if !campaigns::valid_campaign_id(id) {
-        return Err(not_found());
-    }
-    let campaign = records.campaign(id).await?.ok_or_else(not_found)?;
+    let campaign = known_campaign(records, id).await?;
     let counts = records.campaign_counts(&campaign).await?;
     json_response(
         200,

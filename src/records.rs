@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{console_log, console_warn};
 
-use ivr_core::api::campaigns::{self, Campaign, Counts, NumberEntry, NumberState};
+use ivr_core::api::campaigns::{self, Campaign, Counts, Member, NumberEntry, NumberState};
 use ivr_core::api::erase::{Erased, Erasure};
 use ivr_core::engine::{CallRecord, Session};
 use ivr_core::error::ApiError;
@@ -202,6 +202,23 @@ impl CallRecords for Records {
             }
         }
         Ok((erased, recent))
+    }
+    async fn queue_numbers(
+        &self,
+        campaign: &str,
+        members: &[Member],
+        now_ms: u64,
+    ) -> Result<(), ApiError> {
+        let statements: Vec<_> = members
+            .chunks(sql::QUEUE_CHUNK)
+            .zip((0u32..).step_by(sql::QUEUE_CHUNK))
+            .map(|(chunk, first)| sql::queue_numbers(campaign, first, chunk, now_ms))
+            .collect();
+        // A few statements per batch keep each call to D1 small.
+        for batch in statements.chunks(10) {
+            self.db()?.batch(batch).await?;
+        }
+        Ok(())
     }
     async fn campaign(&self, id: &str) -> Result<Option<Campaign>, ApiError> {
         self.kv.get_json(&campaign_key(id)).await

@@ -62,7 +62,8 @@ error_codes! {
     UnknownField = "unknown_field", 400, "The body has a field the route does not know.";
     MissingField = "missing_field", 400, "A required field is absent, null or empty.";
     InvalidField = "invalid_field", 400, "A field has the wrong JSON type or a value that cannot be used.";
-    InvalidQuery = "invalid_query", 400, "A query parameter is unknown, repeated or out of range.";
+        InvalidQuery = "invalid_query", 400, "A query parameter is unknown, repeated or out of range.";
+    InvalidCsv = "invalid_csv", 400, "The CSV body is malformed (the message names the row), or lacks a `to` column.";
     BadSignature = "bad_signature", 401, "The Telesign signature is missing, malformed or does not match the body.";
     Unauthorized = "unauthorized", 401, "No or wrong bearer token.";
     InsufficientScope = "insufficient_scope", 403, "The token is valid but lacks the scope the route needs (`read`, `dial` or `admin`).";
@@ -164,6 +165,12 @@ impl ApiError {
             allow: None,
             retry_after_secs: None,
         }
+    }
+
+    /// The same error, its message saying where in the request it is (`numbers[3]: ...`).
+    pub fn prefixed(mut self, place: &str) -> Self {
+        self.message = format!("{place}: {}", self.message);
+        self
     }
 
     /// The same error answered with another status.

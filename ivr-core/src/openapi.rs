@@ -15,7 +15,9 @@ use crate::tokens::Scope;
 
 use crate::api::body::DIAL_OPTION_FIELDS;
 use crate::api::calls::CALL_FIELDS;
-use crate::api::campaigns::{CAMPAIGN_FIELDS, MAX_NUMBERS};
+use crate::api::campaigns::{
+    NumberState, CAMPAIGN_FIELDS, DEFAULT_NUMBERS_LIMIT, MAX_NUMBERS, MAX_NUMBERS_LIMIT,
+};
 use crate::engine::CallOutcome;
 use crate::records::filter::{Use, DEFAULT_LIMIT, MAX_LIMIT};
 
@@ -230,7 +232,7 @@ pub const OPERATIONS: &[Operation] = &[
         method: "post",
         path: "/campaigns",
         id: "startCampaign",
-        summary: "Dial one outbound flow to many numbers through the campaign queue",
+                        summary: "Dial one outbound flow to many numbers through the campaign queue, each number with vars of its own if it has any",
         access: Access::Token(Scope::Dial),
         status: 202,
         errors: &[
@@ -245,6 +247,58 @@ pub const OPERATIONS: &[Operation] = &[
             E::InvalidDialOption,
             E::StoreUnavailable,
             E::QueueUnavailable,
+        ],
+    },
+            Operation {
+        method: "post",
+        path: "/campaigns.csv",
+        id: "startCampaignCsv",
+        summary: "startCampaign from a spreadsheet: a CSV with a header row naming `to` and a column per var, then a row per number; the flow in the query",
+        access: Access::Token(Scope::Dial),
+        status: 202,
+        errors: &[
+            E::InvalidCsv,
+            E::InvalidQuery,
+            E::InvalidNumber,
+            E::InvalidNumbers,
+            E::DuplicateNumber,
+            E::InvalidCallerId,
+            E::MissingCallerId,
+            E::UnknownFlow,
+            E::InvalidVars,
+            E::MissingVars,
+            E::StoreUnavailable,
+            E::QueueUnavailable,
+        ],
+    },
+    Operation {
+        method: "get",
+        path: "/campaigns/{id}/numbers",
+        id: "getCampaignNumbers",
+        summary: "A campaign's numbers in order, a page at a time: each one's state, attempts, outcome, call and the answers its callee gave",
+        access: Access::Token(Scope::Read),
+        status: 200,
+        errors: &[
+            E::InvalidQuery,
+            E::CampaignNotFound,
+            E::StoreNotConfigured,
+            E::StoreUnavailable,
+            E::StoredDataUnreadable,
+        ],
+    },
+    Operation {
+        method: "get",
+        path: "/campaigns/{id}/numbers.csv",
+        id: "exportCampaignNumbers",
+        summary: "Every number of a campaign as CSV (one row per number), with the filter of getCampaignNumbers",
+        access: Access::Token(Scope::Read),
+        status: 200,
+        errors: &[
+            E::InvalidQuery,
+            E::CampaignNotFound,
+            E::StoreNotConfigured,
+            E::StoreUnavailable,
+            E::StoredDataUnreadable,
         ],
     },
     Operation {
@@ -350,8 +404,8 @@ fn operation(op: &Operation, registry: &Registry) -> Value {
         "listFlows" => {
             json!({"description": "The flows", "content": {"application/json": {"schema": {"type": "object", "required": ["flows"], "properties": {"flows": {"type": "array", "items": {"type": "object", "required": ["name", "direction", "language", "numbers", "default_inbound", "needs", "steps", "diagram"]}}}}}}})
         }
-        "exportCalls" => {
-            json!({"description": "The records, a header row first", "content": {"text/csv": {"schema": {"type": "string"}}}})
+        "exportCalls" | "exportCampaignNumbers" => {
+            json!({"description": "The rows, a header row first", "content": {"text/csv": {"schema": {"type": "string"}}}})
         }
         "eraseCall" | "eraseCalls" => {
             json!({"description": "What was deleted (all zero when it was already)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Erased"}}}})
@@ -405,7 +459,32 @@ fn operation(op: &Operation, registry: &Registry) -> Value {
     match op.id {
         "placeCall" => out["requestBody"] = body("CallRequest"),
         "startCampaign" => out["requestBody"] = body("CampaignRequest"),
+        "startCampaignCsv" => {
+            out["requestBody"] = json!({"required": true, "content": {"text/csv": {"schema": csv_schema(registry)}}});
+            let outbound: Vec<&str> = registry
+                .flows()
+                .iter()
+                .filter(|f| f.direction == Direction::Outbound)
+                .map(|f| f.name.as_str())
+                .collect();
+            out["parameters"] = json!([
+                {"name": "flow", "in": "query", "required": true, "schema": {"type": "string", "enum": outbound}},
+                {"name": "caller_id_number", "in": "query", "schema": {"type": "string", "pattern": NUMBER_PATTERN}},
+            ]);
+        }
         "telesignEvent" => out["requestBody"] = body("Event"),
+        "getCampaignNumbers" | "exportCampaignNumbers" => {
+            let states: Vec<&str> = NumberState::ALL.iter().map(|s| s.as_str()).collect();
+            let mut parameters = vec![
+                json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "maxLength": 128}}),
+                json!({"name": "state", "in": "query", "schema": {"type": "string", "enum": states}}),
+            ];
+            if op.id == "getCampaignNumbers" {
+                parameters.push(json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_NUMBERS_LIMIT, "default": DEFAULT_NUMBERS_LIMIT}}));
+                parameters.push(json!({"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{0,9}$"}}));
+            }
+            out["parameters"] = Value::Array(parameters);
+        }
         "getCall" | "getCampaign" | "eraseCall" => {
             out["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "maxLength": 128}}]);
         }
@@ -448,7 +527,8 @@ fn query(used: Use) -> Value {
                 "outcome" => choice(CallOutcome::ALL.iter().map(|o| o.as_str()).collect()),
                                 "direction" => choice(Direction::ALL.iter().map(|d| d.as_str()).collect()),
                 "language" => choice(Language::ALL.iter().map(|l| l.as_str()).collect()),
-                "number" => json!({"type": "string", "pattern": r"^(\+?[0-9]{7,15})?$"}),
+                                "number" => json!({"type": "string", "pattern": r"^(\+?[0-9]{7,15})?$"}),
+                "campaign" => json!({"type": "string", "pattern": "^([0-9a-f]{32})?$"}),
                 "since" | "until" => time.clone(),
                 "limit" => {
                     json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT})
@@ -460,6 +540,25 @@ fn query(used: Use) -> Value {
         })
         .collect();
     Value::Array(parameters)
+}
+
+/// A campaign's CSV: a header naming `to` and every var any outbound flow needs, then rows with
+/// a number and a value for each (the API takes other columns and empty cells too; the pattern is
+/// what every flow accepts).
+fn csv_schema(registry: &Registry) -> Value {
+    let mut needs: Vec<&str> = registry
+        .flows()
+        .iter()
+        .filter(|f| f.direction == Direction::Outbound)
+        .flat_map(|f| f.needs.iter().map(String::as_str))
+        .collect();
+    needs.sort_unstable();
+    needs.dedup();
+    let header: String = needs.iter().map(|n| format!(",{n}")).collect();
+    let cell = r#",[^\s,"][^,"\r\n]{0,49}"#;
+    let row = format!(r"\r?\n\+?[0-9]{{7,15}}({cell}){{{}}}", needs.len());
+    json!({"type": "string", "pattern": format!(r"^to{header}({row})+(\r?\n)?$"),
+        "description": "A header row naming a `to` column and a column per var, then a row per number (RFC 4180)"})
 }
 
 fn body(schema: &str) -> Value {
@@ -491,7 +590,11 @@ fn field(name: &str, outbound: &[&str]) -> Value {
             "description": "Your id for the call, echoed on its events; not starting with `cmp_` (campaigns use it)",
         }),
         "numbers" => {
-            json!({"type": "array", "items": {"type": "string", "pattern": NUMBER_PATTERN},
+            let number = json!({"type": "string", "pattern": NUMBER_PATTERN});
+            let own = json!({"type": "object", "additionalProperties": false, "required": ["to"],
+                "properties": {"to": number, "vars": field("vars", outbound)},
+                "description": "A number with vars of its own, which win over the campaign's"});
+            json!({"type": "array", "items": {"anyOf": [number, own]},
             "minItems": 1, "maxItems": MAX_NUMBERS, "uniqueItems": true})
         }
         "record_call" | "is_primary" => json!({"type": "boolean"}),
@@ -649,6 +752,9 @@ mod tests {
             ApiRoute::Campaign(String::new()),
             ApiRoute::EraseCall(String::new()),
             ApiRoute::EraseCalls,
+            ApiRoute::StartCampaignCsv,
+            ApiRoute::CampaignNumbers(String::new()),
+            ApiRoute::ExportCampaignNumbers(String::new()),
         ] {
             assert!(
                 OPERATIONS
@@ -709,7 +815,9 @@ mod tests {
             assert_ne!(schema, &json!({}), "field {f} has no schema");
         }
         let paths = doc["paths"].as_object().map(|p| p.len());
-        assert_eq!(paths, Some(11));
+        let distinct: std::collections::BTreeSet<&str> =
+            OPERATIONS.iter().map(|o| o.path).collect();
+        assert_eq!(paths, Some(distinct.len()));
         assert_eq!(
             doc["paths"]["/calls"]["post"]["security"],
             json!([{"bearer": ["dial"]}])

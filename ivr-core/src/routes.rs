@@ -34,8 +34,14 @@ pub enum ApiRoute {
     FlowStats(String),
     /// `POST /campaigns`: dial a flow to many numbers.
     StartCampaign,
+    /// `POST /campaigns.csv?flow=`: the same, the numbers and their vars a spreadsheet's CSV.
+    StartCampaignCsv,
     /// `GET /campaigns/<id>`: a campaign's progress.
     Campaign(String),
+    /// `GET /campaigns/<id>/numbers`: each number's result, a page at a time.
+    CampaignNumbers(String),
+    /// `GET /campaigns/<id>/numbers.csv`: every number's result as CSV.
+    ExportCampaignNumbers(String),
     /// `POST /records/migrate`: moves call records of versions before D1 from KV to D1.
     MigrateRecords,
     /// `DELETE /calls/<reference_id>`: erases one call.
@@ -48,7 +54,9 @@ impl ApiRoute {
     /// The scope a token needs for this route: placing calls costs money, reading does not.
     pub fn scope(&self) -> Scope {
         match self {
-            ApiRoute::PlaceCall | ApiRoute::StartCampaign => Scope::Dial,
+            ApiRoute::PlaceCall | ApiRoute::StartCampaign | ApiRoute::StartCampaignCsv => {
+                Scope::Dial
+            }
             ApiRoute::MigrateRecords | ApiRoute::EraseCall(_) | ApiRoute::EraseCalls => {
                 Scope::Admin
             }
@@ -57,7 +65,9 @@ impl ApiRoute {
             | ApiRoute::Call(_)
             | ApiRoute::Flows
             | ApiRoute::FlowStats(_)
-            | ApiRoute::Campaign(_) => Scope::Read,
+            | ApiRoute::Campaign(_)
+            | ApiRoute::CampaignNumbers(_)
+            | ApiRoute::ExportCampaignNumbers(_) => Scope::Read,
         }
     }
 }
@@ -74,6 +84,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         "/calls.csv" => ("GET", Route::Api(ApiRoute::ExportCalls)),
         "/records/migrate" => ("POST", Route::Api(ApiRoute::MigrateRecords)),
         "/campaigns" => ("POST", Route::Api(ApiRoute::StartCampaign)),
+        "/campaigns.csv" => ("POST", Route::Api(ApiRoute::StartCampaignCsv)),
         "/flows" => ("GET", Route::Api(ApiRoute::Flows)),
         _ => match (segment(path, "/calls/"), segment(path, "/campaigns/")) {
             (Some(id), _) if method == "DELETE" => (
@@ -82,13 +93,18 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
             ),
             (Some(id), _) => ("GET, DELETE", Route::Api(ApiRoute::Call(id.to_owned()))),
             (_, Some(id)) => ("GET", Route::Api(ApiRoute::Campaign(id.to_owned()))),
-            _ => match path
-                .strip_prefix("/flows/")
-                .and_then(|rest| rest.strip_suffix("/stats"))
-                .filter(|name| !name.is_empty() && !name.contains('/'))
-            {
-                Some(flow) => ("GET", Route::Api(ApiRoute::FlowStats(flow.to_owned()))),
-                None => return Err(ApiError::not_found(path)),
+            _ => match (
+                inner(path, "/flows/", "/stats"),
+                inner(path, "/campaigns/", "/numbers"),
+                inner(path, "/campaigns/", "/numbers.csv"),
+            ) {
+                (Some(flow), _, _) => ("GET", Route::Api(ApiRoute::FlowStats(flow.to_owned()))),
+                (_, Some(id), _) => ("GET", Route::Api(ApiRoute::CampaignNumbers(id.to_owned()))),
+                (_, _, Some(id)) => (
+                    "GET",
+                    Route::Api(ApiRoute::ExportCampaignNumbers(id.to_owned())),
+                ),
+                _ => return Err(ApiError::not_found(path)),
             },
         },
     };
@@ -155,6 +171,13 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
             (decode(name), decode(value))
         })
         .collect()
+}
+
+/// The one non-empty path segment between `prefix` and `suffix`, if `path` is exactly that.
+fn inner<'a>(path: &'a str, prefix: &str, suffix: &str) -> Option<&'a str> {
+    path.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(suffix))
+        .filter(|middle| !middle.is_empty() && !middle.contains('/'))
 }
 
 /// The one non-empty path segment after `prefix`, if `path` is exactly that.

@@ -311,6 +311,12 @@ fn message(attempt: u32) -> DialMessage {
             "+15555550002".into(),
             "+15555550003".into(),
         ],
+        // The first two numbers have vars of their own.
+        vars: vec![
+            BTreeMap::from([("name".to_owned(), "Sam".to_owned())]),
+            BTreeMap::from([("name".to_owned(), "Ana".to_owned())]),
+            BTreeMap::new(),
+        ],
         attempt,
     }
 }
@@ -344,6 +350,9 @@ fn a_campaign_message_is_paced_retried_and_never_dialled_twice() {
     }
     let entry = |i: u32| store.numbers.borrow()[&(CAMPAIGN.to_owned(), i)].clone();
     assert_eq!(entry(0).state, NumberState::Dialing);
+    // The call gets the number's own vars, as `POST /calls` would give them.
+    let session = store.sessions.borrow()["R1"].clone();
+    assert_eq!(session.vars.get("name").map(String::as_str), Some("Sam"));
     assert_eq!(entry(0).reference_id.as_deref(), Some("R1"));
     assert_eq!(
         (entry(1).state, entry(1).attempts),
@@ -364,6 +373,10 @@ fn a_campaign_message_is_paced_retried_and_never_dialled_twice() {
     };
     assert_eq!((retry.first, retry.attempt, *delay), (1, 1, 30));
     assert_eq!(retry.numbers, vec!["+15555550002".to_owned()]);
+    assert_eq!(
+        retry.vars[0]["name"], "Ana",
+        "a retry carries the number's vars"
+    );
 
     // The queue delivers the first message again: nobody is rung twice.
     let mut again = Consumer::new(&p, &store, &clock);

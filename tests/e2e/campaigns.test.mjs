@@ -169,3 +169,82 @@ test("a campaign with a rejected number and a rate-limited one", async () => {
   const outcomes = (await calls.json()).calls.map((c) => c.outcome).sort();
   assert.deepEqual(outcomes, ["completed", "dial_failed", "dial_rejected"]);
 });
+
+test("a spreadsheet of patients: each hears their own name and time, and the results list each number", { timeout: 60_000 }, async () => {
+  const patients = [
+    ["15555550101", "Sam", "Friday, 9 AM"],
+    ["15555550102", "Ana Ruiz", "Monday at 2 PM"],
+    ["15555550103", "Lee", "Tuesday at 4 PM"],
+  ];
+  const references = patients.map(() => newReferenceId());
+  patients.forEach(([to], i) => telesign.answerFor(to, answers.accepted(references[i])));
+  const csv = ["to,name,when", ...patients.map(([to, name, when]) => `+${to},${name},"${when}"`)].join("\r\n");
+    const post = (body, query = "?flow=reminder") =>
+    w.fetch(`/campaigns.csv${query}`, { method: "POST", headers: { ...AUTH, "content-type": "text/csv" }, body });
+
+  // One row without the var the flow needs refuses the whole campaign, naming the row.
+  const bad = await post(`${csv}\r\n+15555550104,Kim,\r\n`);
+  assert.equal(bad.status, 422);
+  const { error } = await bad.json();
+  assert.equal(error.code, "missing_vars");
+  assert.match(error.message, /^row 5: .*missing: when/);
+  const malformed = await post('to,name,when\r\n+15555550104,"Kim,now\r\n');
+  assert.equal((await malformed.json()).error.code, "invalid_csv");
+  assert.equal(telesign.dials("15555550104").length, 0);
+
+  const res = await post(csv);
+  assert.equal(res.status, 202);
+  const { campaign_id: id, total } = await res.json();
+  assert.equal(total, 3);
+  // Every number has its row from the start.
+  const queued = await (await w.fetch(`/campaigns/${id}/numbers`, { headers: AUTH })).json();
+  assert.equal(queued.numbers.length, 3);
+  await waitFor(id, (c) => c.dialing === 3, "3 dialing");
+
+  // Each callee hears their own name and time.
+  const post_ = (i, event, data) =>
+    postEvent(w, event, references[i], { from: "15554441313", to: patients[i][0], ...data }, { external_id: `cmp_${id}_${i}` });
+  for (const [i, [, name, when]] of patients.entries()) {
+    if (i === 2) continue;
+    const answered = await post_(i, "dial_completed", { status: "answered" });
+    assert.equal(answered.action.params.tts.message.startsWith(`Hello ${name}. `), true, answered.action.params.tts.message);
+    assert.match(answered.action.params.tts.message, new RegExp(`appointment on ${when}\\.`));
+  }
+  // Sam confirms; Ana cancels; Lee never answers.
+  await post_(0, "speak_completed", { status: "speak_successful", collected_digits: "1" });
+  await post_(0, "call_completed", { direction: "outbound", status: "hangup", duration: 20 });
+  await post_(1, "speak_completed", { status: "speak_successful", collected_digits: "2" });
+  await post_(1, "call_completed", { direction: "outbound", status: "hangup", duration: 25 });
+  await post_(2, "dial_completed", { status: "failed" });
+
+  const page = await (await w.fetch(`/campaigns/${id}/numbers`, { headers: AUTH })).json();
+  assert.deepEqual(
+    page.numbers.map((n) => [n.index, n.to, n.state, n.attempts, n.outcome, n.answers.map((a) => `${a.step}=${a.digits}`)]),
+    [
+      [0, "+15555550101", "completed", 1, "caller_hung_up", ["reminder=1"]],
+      [1, "+15555550102", "completed", 1, "caller_hung_up", ["reminder=2"]],
+      [2, "+15555550103", "failed", 1, "dial_failed", []],
+    ],
+  );
+  assert.equal(page.cursor, null);
+  const failed = await (await w.fetch(`/campaigns/${id}/numbers?state=failed`, { headers: AUTH })).json();
+  assert.deepEqual(failed.numbers.map((n) => n.index), [2]);
+  const first = await (await w.fetch(`/campaigns/${id}/numbers?limit=2`, { headers: AUTH })).json();
+  assert.equal(first.cursor, "1");
+  const rest = await (await w.fetch(`/campaigns/${id}/numbers?limit=2&cursor=${first.cursor}`, { headers: AUTH })).json();
+  assert.deepEqual(rest.numbers.map((n) => n.index), [2]);
+
+  const csvRes = await w.fetch(`/campaigns/${id}/numbers.csv`, { headers: AUTH });
+  assert.equal(csvRes.status, 200);
+  assert.match(csvRes.headers.get("content-type"), /^text\/csv/);
+  const lines = (await csvRes.text()).trimEnd().split("\r\n");
+  assert.equal(lines[0], "index,to,state,attempts,reference_id,outcome,status,updated_at,answers");
+  assert.equal(lines.length, 4);
+  assert.match(lines[1], /^0,'\+15555550101,completed,1,[0-9A-F]{32},caller_hung_up,hangup,\d{4}-\d\d-\d\dT[\d:]+Z,reminder=1 \(accepted\)$/);
+
+  // The campaign's own calls.
+  const calls = await (await w.fetch(`/calls?campaign=${id}`, { headers: AUTH })).json();
+  assert.deepEqual(calls.calls.map((c) => c.external_id).sort(), [0, 1, 2].map((i) => `cmp_${id}_${i}`));
+  assert.equal((await w.fetch("/calls?campaign=nope", { headers: AUTH })).status, 400);
+  assert.equal((await w.fetch(`/campaigns/0123456789abcdef0123456789abcdef/numbers`, { headers: AUTH })).status, 404);
+});

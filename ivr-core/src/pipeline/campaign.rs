@@ -30,7 +30,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
         now_ms: u64,
         queue: &impl DialQueue,
     ) -> Result<usize, ApiError> {
-        let total = request.numbers.len();
+        let total = request.members.len();
         let campaign = Campaign {
             id: id.clone(),
             flow: request.flow,
@@ -44,7 +44,12 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
         self.records
             .save_campaign(&campaign, self.config.record_ttl_secs())
             .await?;
-        let messages = campaigns::messages(&id, &request.numbers);
+        // Every number has its row from the start: its results, and what a paused campaign
+        // queues again.
+        self.records
+            .queue_numbers(&id, &request.members, now_ms)
+            .await?;
+        let messages = campaigns::messages(&id, &request.members);
         let mut queued = 0;
         for batch in messages.chunks(campaigns::SEND_BATCH) {
             queue.send_batch(batch).await.map_err(|e| {
@@ -60,6 +65,13 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
         }
         Ok(total)
     }
+}
+
+/// One number of a queue message: its index in the campaign, E.164, and its own vars.
+struct Number<'m> {
+    index: u32,
+    to: &'m str,
+    vars: &'m std::collections::BTreeMap<String, String>,
 }
 
 /// One invocation of the campaign queue consumer: it paces its dials from the moment it
@@ -100,11 +112,12 @@ where
     /// ours (the store, the queue, a campaign not readable yet): the message is to be retried.
     pub async fn process(&mut self, message: &DialMessage) -> Result<(), ApiError> {
         let campaign = self.campaign(&message.campaign).await?;
-        for (index, to) in message.indexed() {
+        for (index, to, vars) in message.indexed() {
             let records = self.pipeline.records;
             let existing = records.number_entry(&campaign.id, index).await?;
             if campaigns::should_dial(existing.as_ref(), message.attempt) {
-                self.dial(&campaign, index, to, message.attempt).await?;
+                let number = Number { index, to, vars };
+                self.dial(&campaign, number, message.attempt).await?;
             }
         }
         Ok(())
@@ -127,10 +140,10 @@ where
     async fn dial(
         &mut self,
         campaign: &Campaign,
-        index: u32,
-        to: &str,
+        number: Number<'_>,
         attempt: u32,
     ) -> Result<(), ApiError> {
+        let Number { index, to, .. } = number;
         let pipeline = self.pipeline;
         let mut entry = NumberEntry {
             index,
@@ -161,26 +174,31 @@ where
             flow: campaign.flow.clone(),
             to: to_number,
             caller_id,
-            vars: campaign.vars.clone(),
+            // The campaign's vars, and the number's own over them.
+            vars: {
+                let mut vars = campaign.vars.clone();
+                vars.extend(number.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+                vars
+            },
             external_id: campaigns::member_external_id(&campaign.id, index),
             options: campaign.options.clone(),
         };
         let now_ms = self.clock.now_ms();
         entry.updated_ms = now_ms;
-        let number = format!("campaign {} #{index} {}", campaign.id, mask_number(to));
+        let label = format!("campaign {} #{index} {}", campaign.id, mask_number(to));
         match pipeline.place_call(&placing, now_ms).await? {
             Ok(placed) => {
-                self.log.push(format!("{number}: dial accepted"));
+                self.log.push(format!("{label}: dial accepted"));
                 entry.state = NumberState::Dialing;
                 entry.reference_id = Some(placed.accepted.reference_id);
             }
             Err(failure) => {
-                self.log.push(format!("{number}: {failure}"));
+                self.log.push(format!("{label}: {failure}"));
                 entry.outcome = Some(failure.outcome());
                 entry.status = failure.telesign_status().map(str::to_owned);
                 let max_attempts = pipeline.config.campaign_max_attempts;
                 if failure.is_transient() && attempt + 1 < max_attempts {
-                    self.reschedule(campaign, index, to, attempt, &failure)
+                    self.reschedule(campaign, &number, attempt, &failure)
                         .await?;
                     entry.state = NumberState::Queued;
                 } else {
@@ -197,8 +215,7 @@ where
     async fn reschedule(
         &self,
         campaign: &Campaign,
-        index: u32,
-        to: &str,
+        number: &Number<'_>,
         attempt: u32,
         failure: &DialFailure,
     ) -> Result<(), ApiError> {
@@ -209,8 +226,12 @@ where
         );
         let message = DialMessage {
             campaign: campaign.id.clone(),
-            first: index,
-            numbers: vec![to.to_owned()],
+            first: number.index,
+            numbers: vec![number.to.to_owned()],
+            vars: match number.vars.is_empty() {
+                true => Vec::new(),
+                false => vec![number.vars.clone()],
+            },
             attempt: attempt + 1,
         };
         self.queue.send_later(&message, delay).await

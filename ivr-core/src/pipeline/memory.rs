@@ -9,7 +9,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::api::campaigns::{Campaign, DialMessage, NumberEntry};
+use crate::api::campaigns::{Campaign, DialMessage, Member, NumberEntry, NumberState};
 use crate::api::erase::{marks_of, Erased, Erasure};
 use crate::engine::{CallRecord, LookupOutcome, Session};
 use crate::error::ApiError;
@@ -206,6 +206,30 @@ impl CallRecords for Memory {
     }
     async fn campaign(&self, id: &str) -> Result<Option<Campaign>, ApiError> {
         Ok(self.campaigns.borrow().get(id).cloned())
+    }
+    async fn queue_numbers(
+        &self,
+        campaign: &str,
+        members: &[Member],
+        now_ms: u64,
+    ) -> Result<(), ApiError> {
+        self.check(Fault::SaveNumber)?;
+        let mut numbers = self.numbers.borrow_mut();
+        for (index, member) in (0u32..).zip(members) {
+            numbers
+                .entry((campaign.to_owned(), index))
+                .or_insert_with(|| NumberEntry {
+                    index,
+                    to: Some(member.to.e164()),
+                    state: NumberState::Queued,
+                    attempts: 0,
+                    reference_id: None,
+                    outcome: None,
+                    status: None,
+                    updated_ms: now_ms,
+                });
+        }
+        Ok(())
     }
     async fn save_campaign(&self, campaign: &Campaign, _ttl_secs: u64) -> Result<(), ApiError> {
         let mut campaigns = self.campaigns.borrow_mut();

@@ -3,7 +3,7 @@
 //! memory for the host tests, with faults on demand. Futures are not `Send`: a worker is
 //! single-threaded.
 
-use crate::api::campaigns::{Campaign, DialMessage, NumberEntry};
+use crate::api::campaigns::{Campaign, DialMessage, Member, NumberEntry};
 use crate::api::erase::{Erased, Erasure};
 use crate::engine::{CallRecord, LookupOutcome, Session};
 use crate::error::ApiError;
@@ -70,6 +70,13 @@ pub trait CallRecords {
     ) -> Result<(Erased, Vec<String>), ApiError>;
 
     async fn campaign(&self, id: &str) -> Result<Option<Campaign>, ApiError>;
+    /// Writes each number of a campaign that starts as `queued`, with its own vars.
+    async fn queue_numbers(
+        &self,
+        campaign: &str,
+        members: &[Member],
+        now_ms: u64,
+    ) -> Result<(), ApiError>;
     async fn save_campaign(&self, campaign: &Campaign, ttl_secs: u64) -> Result<(), ApiError>;
     async fn number_entry(
         &self,

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Datelike, Timelike};
 
-use crate::engine::CallRecord;
+use crate::engine::{Answer, CallRecord};
 
 /// The header row.
 pub const HEADER: &str = "reference_id,flow,direction,from,to,external_id,outcome,status,\
@@ -14,11 +14,6 @@ pub const HEADER: &str = "reference_id,flow,direction,from,to,external_id,outcom
 
 /// One call's row, CRLF included.
 pub fn row(record: &CallRecord) -> String {
-    let answers: Vec<String> = record
-        .answers
-        .iter()
-        .map(|a| format!("{}={} ({})", a.step, a.digits, a.result))
-        .collect();
     let vars: Vec<String> = record
         .vars
         .iter()
@@ -40,9 +35,14 @@ pub fn row(record: &CallRecord) -> String {
         iso(record.ended_ms),
         record.duration.map(|d| d.to_string()).unwrap_or_default(),
         record.visited.join(" > "),
-        answers.join("; "),
+        answers_text(&record.answers),
         vars.join("; "),
     ];
+    line(&fields)
+}
+
+/// A row of `fields`, each written as [`field_text`] says, CRLF included.
+pub fn line(fields: &[String]) -> String {
     let mut line = String::new();
     for (i, field) in fields.iter().enumerate() {
         if i > 0 {
@@ -52,6 +52,16 @@ pub fn row(record: &CallRecord) -> String {
     }
     line.push_str("\r\n");
     line
+}
+
+/// A call's entries in one field: `step=digits (result)`, `;`-separated (a sensitive entry's
+/// digits are its mask).
+pub fn answers_text(answers: &[Answer]) -> String {
+    let answers: Vec<String> = answers
+        .iter()
+        .map(|a| format!("{}={} ({})", a.step, a.digits, a.result))
+        .collect();
+    answers.join("; ")
 }
 
 /// A field as written: made inert for spreadsheets, then quoted if it needs to be.
@@ -69,7 +79,7 @@ fn field_text(value: &str) -> String {
 }
 
 /// UTC, to the second: `2026-12-07T15:00:00Z`.
-fn iso(ms: u64) -> String {
+pub fn iso(ms: u64) -> String {
     let Some(at) = i64::try_from(ms)
         .ok()
         .and_then(DateTime::from_timestamp_millis)

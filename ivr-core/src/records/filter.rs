@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 
 use crate::api::calls::valid_call_id;
+use crate::api::campaigns::valid_campaign_id;
 use crate::engine::CallOutcome;
 use crate::error::{ApiError, ErrorCode};
 use crate::telesign::{Direction, Language, PhoneNumber};
@@ -28,8 +29,9 @@ pub enum Use {
 impl Use {
     /// The parameters this use accepts, in the order error messages list them.
     pub fn parameters(self) -> &'static [&'static str] {
-        const FILTERS: [&str; 7] = [
+        const FILTERS: [&str; 8] = [
             "flow",
+            "campaign",
             "outcome",
             "direction",
             "language",
@@ -40,6 +42,7 @@ impl Use {
         match self {
             Use::List => &[
                 "flow",
+                "campaign",
                 "outcome",
                 "direction",
                 "language",
@@ -82,6 +85,8 @@ impl Cursor {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CallFilter {
     pub flow: Option<String>,
+    /// The calls of one campaign (by its id).
+    pub campaign: Option<String>,
     pub outcome: Option<CallOutcome>,
     pub direction: Option<Direction>,
     /// The language the call was spoken in last (a TTS tag).
@@ -126,6 +131,14 @@ impl CallFilter {
             }
             match name {
                 "flow" => filter.flow = Some(value.to_owned()),
+                "campaign" if valid_campaign_id(value) => {
+                    filter.campaign = Some(value.to_owned());
+                }
+                "campaign" => {
+                    return Err(invalid(
+                        "`campaign` must be a campaign id (32 lowercase hex digits)".to_owned(),
+                    ))
+                }
                 "outcome" => {
                     filter.outcome = Some(CallOutcome::parse(value).ok_or_else(|| {
                         invalid(format!("`outcome` {value:?} is not a call outcome"))

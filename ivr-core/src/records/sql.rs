@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::api::campaigns::{NumberEntry, NumberState};
+use crate::api::campaigns::{Member, NumberEntry, NumberState};
 use crate::api::erase::{marks_of, Erasure};
 use crate::engine::{CallOutcome, CallRecord};
 
@@ -151,6 +151,17 @@ pub fn list(filter: &CallFilter, limit: Option<u32>) -> Statement {
     if let Some(flow) = &filter.flow {
         clause("flow = ?A", vec![flow.as_str().into()]);
     }
+    if let Some(campaign) = &filter.campaign {
+        // The external ids of its calls, `cmp_<id>_<index>`: a range the index on
+        // `external_id` serves (`` ` `` sorts right after `_`).
+        clause(
+            "external_id >= ?A AND external_id < ?B",
+            vec![
+                format!("cmp_{campaign}_").into(),
+                format!("cmp_{campaign}`").into(),
+            ],
+        );
+    }
     if let Some(outcome) = filter.outcome {
         clause("outcome = ?A", vec![outcome.as_str().into()]);
     }
@@ -225,6 +236,54 @@ pub fn number(campaign: &str, index: u32) -> Statement {
     )
 }
 
+/// Numbers `first..` of a campaign, written `queued` (with their own vars) when it starts, so that
+/// each has its row from the start; a row already there (a retried start) is kept.
+pub fn queue_numbers(campaign: &str, first: u32, members: &[Member], now_ms: u64) -> Statement {
+    let rows: Vec<(String, Option<&std::collections::BTreeMap<String, String>>)> = members
+        .iter()
+        .map(|m| (m.to.e164(), (!m.vars.is_empty()).then_some(&m.vars)))
+        .collect();
+    Statement::new(
+        "INSERT INTO campaign_numbers (campaign_id, idx, to_number, state, rank, attempts, \
+         updated_ms, vars) \
+         SELECT ?1, ?2 + key, json_extract(value, '$[0]'), 'queued', 0, 0, ?3, \
+         json_extract(value, '$[1]') FROM json_each(?4) WHERE true \
+         ON CONFLICT (campaign_id, idx) DO NOTHING",
+        vec![
+            campaign.into(),
+            first.into(),
+            now_ms.into(),
+            json(&rows).into(),
+        ],
+    )
+}
+
+/// How many numbers [`queue_numbers`] writes per statement.
+pub const QUEUE_CHUNK: usize = 500;
+
+/// A page of a campaign's numbers after the index `after`, in order, with the answers of each
+/// one's call (rows [`crate::api::campaigns::NumberRow`]).
+pub fn numbers_page(
+    campaign: &str,
+    state: Option<NumberState>,
+    after: Option<u32>,
+    limit: u32,
+) -> Statement {
+    Statement::new(
+        "SELECT n.idx AS \"index\", n.to_number AS \"to\", n.state, n.attempts, n.reference_id, \
+         n.outcome, n.status, n.updated_ms, json_extract(c.record, '$.answers') AS answers \
+         FROM campaign_numbers n LEFT JOIN calls c ON c.reference_id = n.reference_id \
+         WHERE n.campaign_id = ?1 AND (?2 IS NULL OR n.state = ?2) AND n.idx > ?3 \
+         ORDER BY n.idx LIMIT ?4",
+        vec![
+            campaign.into(),
+            state.map(NumberState::as_str).into(),
+            SqlValue::Int(after.map_or(-1, i64::from)),
+            limit.into(),
+        ],
+    )
+}
+
 /// How many of a campaign's numbers are in each state (rows `state`, `n`).
 pub fn number_states(campaign: &str) -> Statement {
     Statement::new(
@@ -290,7 +349,7 @@ pub fn erase(erasure: &Erasure, now_ms: u64) -> Vec<Statement> {
     ];
     if let Erasure::Number(_) = erasure {
         statements.push(Statement::new(
-            "UPDATE campaign_numbers SET to_number = NULL WHERE to_number = ?1",
+            "UPDATE campaign_numbers SET to_number = NULL, vars = NULL WHERE to_number = ?1",
             vec![key],
         ));
     }

@@ -16,8 +16,12 @@ use crate::telesign::{DialOptions, PhoneNumber};
 use super::body::{self, Fields};
 
 mod numbers;
+mod results;
+mod upload;
 
 pub use numbers::*;
+pub use results::*;
+pub use upload::parse_campaign_csv;
 
 /// The largest `POST /campaigns` body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -39,17 +43,26 @@ pub const CAMPAIGN_FIELDS: &[&str] = &["flow", "numbers", "vars", "caller_id_num
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CampaignRequest {
     pub flow: String,
-    pub numbers: Vec<PhoneNumber>,
+    pub members: Vec<Member>,
     pub caller_id: PhoneNumber,
+    /// The vars every number's call gets (a number's own win).
     pub vars: BTreeMap<String, String>,
     pub options: DialOptions,
 }
 
+/// One number of a campaign, with the vars of its own (a name, an appointment time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub to: PhoneNumber,
+    pub vars: BTreeMap<String, String>,
+}
+
 /// Reads `{"flow", "numbers": [...], "vars"?, "caller_id_number"?}` and the dial options of
 /// `POST /calls` (`record_call`, `max_call_duration`, `send_dtmf`, `is_primary`), the same for
-/// every number. Every number is checked
-/// before anything is queued: one bad or repeated number refuses the whole campaign (422
-/// `invalid_number` / `duplicate_number`, naming its position).
+/// every number. A number is a string, or `{"to": "+1...", "vars": {..}}` with vars of its own,
+/// which win over the campaign's `vars`. Every number is checked before anything is queued: one
+/// bad or repeated number, or one whose call would lack a var the flow needs, refuses the whole
+/// campaign (422 `invalid_number`, `duplicate_number`, `missing_vars`, naming its position).
 pub fn parse_campaign_request(
     body: &[u8],
     registry: &Registry,
@@ -77,30 +90,92 @@ pub fn parse_campaign_request(
             format!("`numbers` must hold 1 to {MAX_NUMBERS} numbers"),
         ));
     }
-    let mut numbers = Vec::with_capacity(list.len());
-    let mut seen = std::collections::HashSet::with_capacity(list.len());
-    for (i, value) in list.iter().enumerate() {
-        let text = value
-            .as_str()
-            .ok_or_else(|| body::wrong_type(&format!("numbers[{i}]"), "a string"))?;
-        let number = body::number(&format!("numbers[{i}]"), text)?;
-        if !seen.insert(number.digits().to_owned()) {
-            return Err(ApiError::new(
-                ErrorCode::DuplicateNumber,
-                format!("numbers[{i}] repeats an earlier number"),
-            ));
-        }
-        numbers.push(number);
-    }
-    let request = CampaignRequest {
+    let members = list
+        .iter()
+        .enumerate()
+        .map(|(i, value)| member(&format!("numbers[{i}]"), value))
+        .collect::<Result<Vec<_>, _>>()?;
+    let vars = body::vars(fields.get("vars"))?;
+    check_members(flow, &vars, &members, |i| format!("numbers[{i}]"))?;
+    Ok(CampaignRequest {
         flow: flow.name.clone(),
         caller_id: body::caller_id(caller_id, default_caller_id)?,
-        vars: body::vars(fields.get("vars"))?,
+        vars,
         options: body::dial_options(&fields)?,
-        numbers,
-    };
-    body::needed_vars(flow, &request.vars)?;
-    Ok(request)
+        members,
+    })
+}
+
+/// One item of `numbers`: a number, or `{"to", "vars"}`.
+fn member(name: &str, value: &serde_json::Value) -> Result<Member, ApiError> {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => Ok(Member {
+            to: body::number(name, text)?,
+            vars: BTreeMap::new(),
+        }),
+        Value::Object(map) => {
+            if let Some(other) = map.keys().find(|k| !matches!(k.as_str(), "to" | "vars")) {
+                return Err(ApiError::new(
+                    ErrorCode::UnknownField,
+                    format!("`{name}.{other}` is not a field (`to`, `vars`)"),
+                ));
+            }
+            let to = match map.get("to") {
+                Some(Value::String(text)) => body::number(&format!("{name}.to"), text)?,
+                Some(_) => return Err(body::wrong_type(&format!("{name}.to"), "a string")),
+                None => {
+                    return Err(ApiError::new(
+                        ErrorCode::MissingField,
+                        format!("`{name}.to` is required"),
+                    ))
+                }
+            };
+            let vars = body::vars(map.get("vars")).map_err(|e| e.prefixed(name))?;
+            Ok(Member { to, vars })
+        }
+        _ => Err(body::wrong_type(
+            name,
+            "a string, or an object {\"to\", \"vars\"}",
+        )),
+    }
+}
+
+/// Refuses a number given twice, and one whose call would lack a var the flow needs (the
+/// campaign's vars and its own together); `name` names a number by its position.
+pub(crate) fn check_members(
+    flow: &crate::flow::Flow,
+    shared: &BTreeMap<String, String>,
+    members: &[Member],
+    name: impl Fn(usize) -> String,
+) -> Result<(), ApiError> {
+    if members.is_empty() || members.len() > MAX_NUMBERS {
+        return Err(ApiError::new(
+            ErrorCode::InvalidNumbers,
+            format!("a campaign holds 1 to {MAX_NUMBERS} numbers"),
+        ));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(members.len());
+    for (i, member) in members.iter().enumerate() {
+        if !seen.insert(member.to.digits()) {
+            return Err(ApiError::new(
+                ErrorCode::DuplicateNumber,
+                format!("{} repeats an earlier number", name(i)),
+            ));
+        }
+    }
+    for (i, member) in members.iter().enumerate() {
+        let missing = flow
+            .needs
+            .iter()
+            .any(|v| !member.vars.contains_key(v) && !shared.contains_key(v));
+        if missing {
+            let mut merged = shared.clone();
+            merged.extend(member.vars.clone());
+            body::needed_vars(flow, &merged).map_err(|e| e.prefixed(&name(i)))?;
+        }
+    }
+    Ok(())
 }
 
 /// A campaign as stored (`campaign:<id>`): what each of its dials needs.
@@ -119,35 +194,53 @@ pub struct Campaign {
 }
 
 /// One queue message: numbers `first..first + numbers.len()` of a campaign, at one attempt.
-/// Sent as JSON text, so the queue never sees a JS `Map`.
+/// Sent as JSON text, so the queue never sees a JS `Map`. Each number's own vars travel with it:
+/// they cost no storage operation, and a retry message carries them on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DialMessage {
     pub campaign: String,
     pub first: u32,
     /// E.164.
     pub numbers: Vec<String>,
+    /// Each number's own vars, in the order of `numbers`; empty when none has any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vars: Vec<BTreeMap<String, String>>,
     /// 0 for the first dial; a retry message holds one number and the attempt it is.
     #[serde(default)]
     pub attempt: u32,
 }
 
+/// The vars of a number that has none of its own.
+static NO_VARS: BTreeMap<String, String> = BTreeMap::new();
+
 impl DialMessage {
-    /// The message's numbers with their indexes in the campaign.
-    pub fn indexed(&self) -> impl Iterator<Item = (u32, &str)> {
-        (self.first..).zip(self.numbers.iter().map(String::as_str))
+    /// The message's numbers with their indexes in the campaign and their own vars.
+    pub fn indexed(&self) -> impl Iterator<Item = (u32, &str, &BTreeMap<String, String>)> {
+        let vars = (0..).map(|i| self.vars.get(i).unwrap_or(&NO_VARS));
+        (self.first..)
+            .zip(self.numbers.iter().map(String::as_str))
+            .zip(vars)
+            .map(|((index, to), vars)| (index, to, vars))
     }
 }
 
 /// The first messages of a campaign: its numbers in chunks of [`CHUNK`].
-pub fn messages(campaign: &str, numbers: &[PhoneNumber]) -> Vec<DialMessage> {
-    numbers
+pub fn messages(campaign: &str, members: &[Member]) -> Vec<DialMessage> {
+    members
         .chunks(CHUNK)
         .zip((0u32..).step_by(CHUNK))
-        .map(|(chunk, first)| DialMessage {
-            campaign: campaign.to_owned(),
-            first,
-            numbers: chunk.iter().map(PhoneNumber::e164).collect(),
-            attempt: 0,
+        .map(|(chunk, first)| {
+            let own = chunk.iter().any(|m| !m.vars.is_empty());
+            DialMessage {
+                campaign: campaign.to_owned(),
+                first,
+                numbers: chunk.iter().map(|m| m.to.e164()).collect(),
+                vars: match own {
+                    true => chunk.iter().map(|m| m.vars.clone()).collect(),
+                    false => Vec::new(),
+                },
+                attempt: 0,
+            }
         })
         .collect()
 }
@@ -203,9 +296,69 @@ mod tests {
                              "vars": {"when": "Monday"}}),
         )
         .unwrap();
-        assert_eq!(r.numbers.len(), 2);
+        assert_eq!(r.members.len(), 2);
         assert_eq!(r.caller_id.digits(), "15550000000");
         assert_eq!(r.vars.len(), 1);
+    }
+
+    #[test]
+    fn a_number_may_bring_its_own_vars_and_each_is_checked_against_the_flow() {
+        let registry = Registry::new().flow(
+            Flow::outbound("remind")
+                .needs(["name", "when"])
+                .step("a", say("Hi {name}, {when}")),
+        );
+        let parse = |body: serde_json::Value| {
+            parse_campaign_request(body.to_string().as_bytes(), &registry, Some("15550000000"))
+        };
+        let r = parse(
+            json!({"flow": "remind", "vars": {"when": "Monday"}, "numbers": [
+                {"to": "+15555550001", "vars": {"name": "Sam"}},
+                {"to": "+15555550002", "vars": {"name": "Ana", "when": "Friday"}},
+            ]}),
+        )
+        .unwrap();
+        assert_eq!(r.members[0].vars["name"], "Sam");
+        assert_eq!(r.members[1].vars["when"], "Friday");
+        let msgs = messages(ID, &r.members);
+        let vars: Vec<_> = msgs[0]
+            .indexed()
+            .map(|(_, _, v)| v["name"].clone())
+            .collect();
+        assert_eq!(vars, ["Sam", "Ana"]);
+        let cases = [
+            (
+                json!({"flow": "remind", "vars": {"when": "Monday"}, "numbers": [
+                {"to": "+15555550001", "vars": {"name": "Sam"}}, "+15555550002"]}),
+                "missing_vars",
+                "numbers[1]: ",
+            ),
+            (
+                json!({"flow": "remind", "numbers": [{"vars": {"name": "Sam"}}]}),
+                "missing_field",
+                "numbers[0].to",
+            ),
+            (
+                json!({"flow": "remind", "numbers": [{"to": "+15555550001", "name": "Sam"}]}),
+                "unknown_field",
+                "numbers[0].name",
+            ),
+            (
+                json!({"flow": "remind", "numbers": [{"to": "+15555550001", "vars": {"name": 3}}]}),
+                "invalid_vars",
+                "numbers[0]: ",
+            ),
+            (
+                json!({"flow": "remind", "numbers": [{"to": 15555550001_u64}]}),
+                "invalid_field",
+                "numbers[0].to",
+            ),
+        ];
+        for (body, code, says) in cases {
+            let e = parse(body.clone()).unwrap_err();
+            assert_eq!(e.code.as_str(), code, "{body}: {}", e.message);
+            assert!(e.message.contains(says), "{body}: {}", e.message);
+        }
     }
 
     #[test]
@@ -253,21 +406,25 @@ mod tests {
 
     #[test]
     fn numbers_are_chunked_in_order() {
-        let numbers: Vec<PhoneNumber> = (0..(CHUNK * 2 + 3))
-            .map(|i| PhoneNumber::parse(&format!("1555{i:07}")).unwrap())
+        let numbers: Vec<Member> = (0..(CHUNK * 2 + 3))
+            .map(|i| Member {
+                to: PhoneNumber::parse(&format!("1555{i:07}")).unwrap(),
+                vars: BTreeMap::new(),
+            })
             .collect();
         let msgs = messages(ID, &numbers);
+        assert!(msgs[0].vars.is_empty(), "no number has vars of its own");
         assert_eq!(msgs.len(), 3);
         assert_eq!(msgs[2].numbers.len(), 3);
         let all: Vec<(u32, String)> = msgs
             .iter()
-            .flat_map(|m| m.indexed().map(|(i, n)| (i, n.to_owned())))
+            .flat_map(|m| m.indexed().map(|(i, n, _)| (i, n.to_owned())))
             .collect();
         assert_eq!(all.len(), numbers.len());
         for (i, (index, number)) in all.iter().enumerate() {
             assert_eq!(
                 (*index as usize, number.as_str()),
-                (i, numbers[i].e164().as_str())
+                (i, numbers[i].to.e164().as_str())
             );
         }
         let text = serde_json::to_string(&msgs[0]).unwrap();
