@@ -8,7 +8,9 @@ use serde_json::json;
 use worker::{web_sys, Env, Response};
 
 use ivr_core::api::calls::{self, Accepted, Placing};
-use ivr_core::api::campaigns::{self, Campaign, NumberRow, NumberView, NumbersQuery};
+use ivr_core::api::campaigns::{
+    self, Campaign, CampaignState, Control, NumberRow, NumberView, NumbersQuery,
+};
 use ivr_core::api::erase::Erasure;
 use ivr_core::auth;
 use ivr_core::config::Config;
@@ -84,6 +86,9 @@ pub async fn handle(
             apart(start_campaign(&pipeline, &body, csv, req, env, config, log)).await
         }
         ApiRoute::Campaign(id) => apart(get_campaign(&records, &id)).await,
+        ApiRoute::ControlCampaign(id, control) => {
+            apart(control_campaign(&pipeline, &records, &id, control, env)).await
+        }
         ApiRoute::CampaignNumbers(id) => {
             let query = NumbersQuery::parse(&query_pairs(query_of(&req.url())), true)?;
             apart(campaign_numbers(&records, &id, query)).await
@@ -269,6 +274,25 @@ fn csv_response(
     Ok(resp)
 }
 
+/// `POST /campaigns/<id>/pause`, `/resume`, `/cancel`.
+async fn control_campaign(
+    pipeline: &Pipeline<'_, Sessions, Records, WorkerHttp>,
+    records: &Records,
+    id: &str,
+    control: Control,
+    env: &Env,
+) -> Result<Response, ApiError> {
+    let campaign = known_campaign(records, id).await?;
+    let queue = WorkerQueue::open(env)?;
+    let (state, requeued) = pipeline
+        .control_campaign(&campaign.id, control, now_ms(), &queue)
+        .await?;
+    json_response(
+        200,
+        &json!({"campaign_id": campaign.id, "state": state, "requeued": requeued}),
+    )
+}
+
 /// The campaign `id`, or `404 campaign_not_found`.
 async fn known_campaign(records: &Records, id: &str) -> Result<Campaign, ApiError> {
     let not_found = || ApiError::new(ErrorCode::CampaignNotFound, format!("no campaign {id}"));
@@ -402,12 +426,14 @@ async fn start_campaign(
 async fn get_campaign(records: &Records, id: &str) -> Result<Response, ApiError> {
     let campaign = known_campaign(records, id).await?;
     let counts = records.campaign_counts(&campaign).await?;
+    let state = records.campaign_state(&campaign.id).await?;
     json_response(
         200,
         &CampaignView {
             campaign_id: &campaign.id,
             flow: &campaign.flow,
             created_ms: campaign.created_ms,
+            state,
             finished: counts.failed + counts.completed >= counts.total,
             counts,
         },
@@ -420,6 +446,8 @@ struct CampaignView<'a> {
     campaign_id: &'a str,
     flow: &'a str,
     created_ms: u64,
+    /// Whether it dials (running), waits (paused), or never will again (cancelled).
+    state: CampaignState,
     /// Every number has failed or completed.
     finished: bool,
     counts: campaigns::Counts,

@@ -8,7 +8,9 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{console_log, console_warn};
 
-use ivr_core::api::campaigns::{self, Campaign, Counts, Member, NumberEntry, NumberState};
+use ivr_core::api::campaigns::{
+    self, Campaign, CampaignState, Counts, Member, NumberEntry, NumberState, QueuedNumber,
+};
 use ivr_core::api::erase::{Erased, Erasure};
 use ivr_core::engine::{CallRecord, Session};
 use ivr_core::error::ApiError;
@@ -16,7 +18,7 @@ use ivr_core::pipeline::keys::*;
 use ivr_core::pipeline::ports::CallRecords;
 use ivr_core::records::sql;
 
-use crate::d1::CallsDb;
+use crate::d1::{rows_of, CallsDb};
 use crate::kv::Kv;
 
 /// The stores of what outlives a call. D1 is opened when first needed: most events never
@@ -31,6 +33,12 @@ pub struct Records {
 #[derive(Deserialize)]
 struct RecordRow {
     record: String,
+}
+
+/// A row of [`sql::control_state`].
+#[derive(Deserialize)]
+struct ControlRow {
+    state: CampaignState,
 }
 
 /// A row of [`sql::recent_calls_of`].
@@ -202,6 +210,49 @@ impl CallRecords for Records {
             }
         }
         Ok((erased, recent))
+    }
+    async fn claim_number(
+        &self,
+        campaign: &str,
+        index: u32,
+        to: &str,
+        attempt: u32,
+        now_ms: u64,
+    ) -> Result<bool, ApiError> {
+        let statement = sql::claim_number(campaign, index, to, attempt, now_ms);
+        let results = self.db()?.batch(&[statement]).await?;
+        let changes = results.first().and_then(|r| r.meta().ok().flatten());
+        Ok(changes.and_then(|m| m.changes).unwrap_or(0) > 0)
+    }
+    async fn campaign_state(&self, campaign: &str) -> Result<CampaignState, ApiError> {
+        let rows: Vec<ControlRow> = self.db()?.rows(&sql::control_state(campaign)).await?;
+        Ok(rows.first().map_or(CampaignState::Running, |r| r.state))
+    }
+    async fn set_campaign_state(
+        &self,
+        campaign: &str,
+        state: CampaignState,
+        now_ms: u64,
+    ) -> Result<CampaignState, ApiError> {
+        let results = self
+            .db()?
+            .batch(&sql::set_control(campaign, state, now_ms))
+            .await?;
+        let rows: Vec<ControlRow> = match results.last() {
+            Some(result) => rows_of(result)?,
+            None => Vec::new(),
+        };
+        Ok(rows.first().map_or(CampaignState::Running, |r| r.state))
+    }
+    async fn queued_numbers(
+        &self,
+        campaign: &str,
+        after: Option<u32>,
+        limit: u32,
+    ) -> Result<Vec<QueuedNumber>, ApiError> {
+        self.db()?
+            .rows(&sql::queued_numbers(campaign, after, limit))
+            .await
     }
     async fn queue_numbers(
         &self,

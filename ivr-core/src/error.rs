@@ -79,7 +79,8 @@ error_codes! {
     InvalidDialOption = "invalid_dial_option", 422, "`max_call_duration` or `send_dtmf` has a value Telesign would refuse.";
     InvalidExternalId = "invalid_external_id", 422, "`external_id` is empty, too long, or in the form campaigns use.";
     CallNotFound = "call_not_found", 404, "No live session or call record has this id.";
-    CampaignNotFound = "campaign_not_found", 404, "No campaign has this id.";
+        CampaignNotFound = "campaign_not_found", 404, "No campaign has this id.";
+    CampaignCancelled = "campaign_cancelled", 409, "The campaign was cancelled: it cannot be paused or resumed.";
     FlowNotFound = "flow_not_found", 404, "No flow of this worker has that name.";
     PremiumToNumberRejected = "premium_to_number_rejected", 422, "Telesign refused to call a premium number.";
     ToNumberBlockedByCountry = "to_number_blocked_by_country", 422, "Telesign blocks calls to the number's country.";

@@ -58,6 +58,16 @@ const RECORD_QUERY_ERRORS: &[ErrorCode] = &[
     E::StoredDataUnreadable,
 ];
 
+/// What pausing, resuming or cancelling a campaign can answer.
+const CONTROL_ERRORS: &[ErrorCode] = &[
+    E::CampaignNotFound,
+    E::CampaignCancelled,
+    E::StoreNotConfigured,
+    E::StoreUnavailable,
+    E::StoredDataUnreadable,
+    E::QueueUnavailable,
+];
+
 /// Every operation the worker serves.
 pub const OPERATIONS: &[Operation] = &[
     Operation {
@@ -271,6 +281,33 @@ pub const OPERATIONS: &[Operation] = &[
             E::QueueUnavailable,
         ],
     },
+        Operation {
+        method: "post",
+        path: "/campaigns/{id}/pause",
+        id: "pauseCampaign",
+        summary: "Pause a campaign: it dials nobody more until resumed (calls already ringing finish). Idempotent",
+        access: Access::Token(Scope::Control),
+        status: 200,
+        errors: CONTROL_ERRORS,
+    },
+    Operation {
+        method: "post",
+        path: "/campaigns/{id}/resume",
+        id: "resumeCampaign",
+        summary: "Resume a paused campaign: its numbers not dialled yet are queued again (none is dialled twice). Idempotent",
+        access: Access::Token(Scope::Control),
+        status: 200,
+        errors: CONTROL_ERRORS,
+    },
+    Operation {
+        method: "post",
+        path: "/campaigns/{id}/cancel",
+        id: "cancelCampaign",
+        summary: "Cancel a campaign: it never dials again, and its numbers not dialled yet fail as `cancelled` (calls already ringing finish). Idempotent",
+        access: Access::Token(Scope::Control),
+        status: 200,
+        errors: CONTROL_ERRORS,
+    },
     Operation {
         method: "get",
         path: "/campaigns/{id}/numbers",
@@ -392,6 +429,9 @@ fn operation(op: &Operation, registry: &Registry) -> Value {
         "placeCall" => {
             json!({"description": "Telesign accepted the dial", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}})
         }
+        "pauseCampaign" | "resumeCampaign" | "cancelCampaign" => {
+            json!({"description": "The campaign's state now", "content": {"application/json": {"schema": {"type": "object", "required": ["campaign_id", "state", "requeued"], "properties": {"campaign_id": {"type": "string"}, "state": {"type": "string", "enum": ["running", "paused", "cancelled"]}, "requeued": {"type": "integer", "minimum": 0, "description": "How many numbers a resume queued again"}}}}}})
+        }
         "startCampaign" => {
             json!({"description": "Queued", "content": {"application/json": {"schema": {"type": "object", "required": ["campaign_id", "status", "total"], "properties": {"campaign_id": {"type": "string"}, "status": {"const": "queued"}, "total": {"type": "integer"}}}}}})
         }
@@ -485,7 +525,8 @@ fn operation(op: &Operation, registry: &Registry) -> Value {
             }
             out["parameters"] = Value::Array(parameters);
         }
-        "getCall" | "getCampaign" | "eraseCall" => {
+        "getCall" | "getCampaign" | "eraseCall" | "pauseCampaign" | "resumeCampaign"
+        | "cancelCampaign" => {
             out["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "maxLength": 128}}]);
         }
         "listCalls" => out["parameters"] = query(Use::List),
@@ -693,6 +734,7 @@ fn schemas(registry: &Registry) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::campaigns::Control;
     use crate::routes::{route, ApiRoute, Route};
 
     /// A concrete path for a template.
@@ -753,6 +795,7 @@ mod tests {
             ApiRoute::EraseCall(String::new()),
             ApiRoute::EraseCalls,
             ApiRoute::StartCampaignCsv,
+            ApiRoute::ControlCampaign(String::new(), Control::Pause),
             ApiRoute::CampaignNumbers(String::new()),
             ApiRoute::ExportCampaignNumbers(String::new()),
         ] {

@@ -1,6 +1,7 @@
 //! The route table: which paths exist and which methods each accepts. Pure, so the 404/405 rules are
 //! tested on the host.
 
+use crate::api::campaigns::Control;
 use crate::error::ApiError;
 use crate::tokens::Scope;
 
@@ -38,6 +39,8 @@ pub enum ApiRoute {
     StartCampaignCsv,
     /// `GET /campaigns/<id>`: a campaign's progress.
     Campaign(String),
+    /// `POST /campaigns/<id>/pause`, `/resume`, `/cancel`.
+    ControlCampaign(String, Control),
     /// `GET /campaigns/<id>/numbers`: each number's result, a page at a time.
     CampaignNumbers(String),
     /// `GET /campaigns/<id>/numbers.csv`: every number's result as CSV.
@@ -60,6 +63,7 @@ impl ApiRoute {
             ApiRoute::MigrateRecords | ApiRoute::EraseCall(_) | ApiRoute::EraseCalls => {
                 Scope::Admin
             }
+            ApiRoute::ControlCampaign(..) => Scope::Control,
             ApiRoute::ListCalls
             | ApiRoute::ExportCalls
             | ApiRoute::Call(_)
@@ -104,7 +108,18 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
                     "GET",
                     Route::Api(ApiRoute::ExportCampaignNumbers(id.to_owned())),
                 ),
-                _ => return Err(ApiError::not_found(path)),
+                _ => match path
+                    .strip_prefix("/campaigns/")
+                    .and_then(|rest| rest.split_once('/'))
+                    .and_then(|(id, action)| Some((id, Control::parse(action)?)))
+                    .filter(|(id, _)| !id.is_empty())
+                {
+                    Some((id, control)) => (
+                        "POST",
+                        Route::Api(ApiRoute::ControlCampaign(id.to_owned(), control)),
+                    ),
+                    None => return Err(ApiError::not_found(path)),
+                },
             },
         },
     };

@@ -15,18 +15,21 @@ pub enum Scope {
     Read,
     /// Place calls and start campaigns.
     Dial,
-    /// Maintain stored records (`POST /records/migrate`).
+    /// Maintain stored records (`POST /records/migrate`), erase callers' data.
     Admin,
+    /// Pause, resume and cancel campaigns.
+    Control,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Dial, Scope::Admin];
+    pub const ALL: [Scope; 4] = [Scope::Read, Scope::Dial, Scope::Admin, Scope::Control];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Read => "read",
             Scope::Dial => "dial",
             Scope::Admin => "admin",
+            Scope::Control => "control",
         }
     }
 
@@ -152,10 +155,10 @@ mod tests {
         assert_eq!(
             names(&t),
             [
-                ("default", vec!["read", "dial", "admin"]),
+                ("default", vec!["read", "dial", "admin", "control"]),
                 ("ops", vec!["read"]),
                 ("billing", vec!["read", "dial"]),
-                ("ci", vec!["read", "dial", "admin"]),
+                ("ci", vec!["read", "dial", "admin", "control"]),
             ]
         );
         // Everything after the second colon is the token, colons included.

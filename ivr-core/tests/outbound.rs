@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 
 use ivr_core::api::calls::{DialFailure, Placing};
-use ivr_core::api::campaigns::{member_external_id, Campaign, DialMessage, NumberState};
+use ivr_core::api::campaigns::{
+    member_external_id, Campaign, CampaignRequest, CampaignState, Control, DialMessage, Member,
+    NumberState,
+};
 use ivr_core::config::Config;
 use ivr_core::engine::{CallOutcome, Wait};
 use ivr_core::flow::{menu, say, FetchRequest, FetchResponse, Flow, Registry};
@@ -403,4 +406,126 @@ fn a_campaign_whose_flow_is_gone_fails_its_numbers_without_dialling() {
         .values()
         .all(|e| e.state == NumberState::Failed && e.outcome == Some(CallOutcome::UnknownFlow)));
     assert_eq!(numbers.len(), 3);
+}
+
+/// A campaign of `n` numbers started through the pipeline (its rows written, its messages in the
+/// memory queue).
+fn started(store: &Memory, p: &Pipeline<'_, Memory, Memory, ScriptedHttp>, n: u32) {
+    let members = (0..n)
+        .map(|i| Member {
+            to: PhoneNumber::parse(&format!("+1555555{:04}", 100 + i)).unwrap(),
+            vars: BTreeMap::from([("name".to_owned(), format!("N{i}"))]),
+        })
+        .collect();
+    let request = CampaignRequest {
+        flow: "remind".into(),
+        members,
+        caller_id: PhoneNumber::parse("+15554441313").unwrap(),
+        vars: BTreeMap::new(),
+        options: DialOptions::default(),
+    };
+    run(p.start_campaign(request, CAMPAIGN.into(), 0, store)).expect("started");
+}
+
+/// Runs every message the memory queue holds, in order, until it is empty.
+fn drain(store: &Memory, p: &Pipeline<'_, Memory, Memory, ScriptedHttp>, clock: &ManualClock) {
+    loop {
+        let queued = std::mem::take(&mut *store.queued.borrow_mut());
+        if queued.is_empty() {
+            return;
+        }
+        for (message, _) in queued {
+            let mut consumer = Consumer::new(p, store, clock);
+            run(consumer.process(&message)).expect("processed");
+        }
+    }
+}
+
+#[test]
+fn a_paused_campaign_dials_nobody_and_a_resumed_one_dials_each_number_once() {
+    let (store, registry, config) = (Memory::default(), registry(), config(&[]));
+    let http = ScriptedHttp::always(accepted("R"));
+    let clock = ManualClock::default();
+    let p = pipeline(&store, &http, &registry, &config);
+    started(&store, &p, 30);
+    let first = store.queued.borrow().clone();
+    assert_eq!(first.len(), 2, "30 numbers in messages of 25");
+
+    // Paused before the consumer ran: its messages dial nobody.
+    let (state, _) = run(p.control_campaign(CAMPAIGN, Control::Pause, 1, &store)).unwrap();
+    assert_eq!(state, CampaignState::Paused);
+    // Pausing again changes nothing.
+    run(p.control_campaign(CAMPAIGN, Control::Pause, 2, &store)).unwrap();
+    drain(&store, &p, &clock);
+    assert!(http.requests.borrow().is_empty());
+
+    // The queue delivers the first messages again while the campaign resumes: both the old
+    // messages and the ones the resume queued reach the consumer, and nobody is rung twice.
+    store.queued.borrow_mut().extend(first);
+    let (state, requeued) = run(p.control_campaign(CAMPAIGN, Control::Resume, 3, &store)).unwrap();
+    assert_eq!((state, requeued), (CampaignState::Running, 30));
+    run(p.control_campaign(CAMPAIGN, Control::Resume, 4, &store)).unwrap();
+    drain(&store, &p, &clock);
+    let dialled: Vec<String> = http
+        .requests
+        .borrow()
+        .iter()
+        .map(|r| {
+            let body: serde_json::Value =
+                serde_json::from_str(r.body.as_deref().unwrap_or_default()).unwrap();
+            body["params"]["to"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    let distinct: std::collections::BTreeSet<&String> = dialled.iter().collect();
+    assert_eq!((dialled.len(), distinct.len()), (30, 30));
+    // The resumed numbers kept their own vars.
+    let session = store.sessions.borrow()["R"].clone();
+    assert!(session.vars["name"].starts_with('N'), "{:?}", session.vars);
+}
+
+#[test]
+fn a_cancelled_campaign_fails_its_numbers_not_dialled_and_cannot_be_resumed() {
+    let (store, registry, config) = (Memory::default(), registry(), config(&[]));
+    let http = ScriptedHttp::always(accepted("R"));
+    let clock = ManualClock::default();
+    let p = pipeline(&store, &http, &registry, &config);
+    started(&store, &p, 3);
+    // The first number is dialled before the cancel arrives.
+    let message = store.queued.borrow()[0].0.clone();
+    let one = DialMessage {
+        numbers: message.numbers[..1].to_vec(),
+        vars: message.vars[..1].to_vec(),
+        ..message.clone()
+    };
+    run(Consumer::new(&p, &store, &clock).process(&one)).unwrap();
+    let (state, _) = run(p.control_campaign(CAMPAIGN, Control::Cancel, 5, &store)).unwrap();
+    assert_eq!(state, CampaignState::Cancelled);
+    drain(&store, &p, &clock);
+    assert_eq!(
+        http.requests.borrow().len(),
+        1,
+        "only the number dialled before"
+    );
+    let entry = |i: u32| store.numbers.borrow()[&(CAMPAIGN.to_owned(), i)].clone();
+    assert_eq!(
+        entry(0).state,
+        NumberState::Dialing,
+        "a call already ringing goes on"
+    );
+    for i in [1, 2] {
+        assert_eq!(
+            (entry(i).state, entry(i).outcome),
+            (NumberState::Failed, Some(CallOutcome::Cancelled))
+        );
+    }
+    for control in [Control::Resume, Control::Pause] {
+        let e = run(p.control_campaign(CAMPAIGN, control, 6, &store)).unwrap_err();
+        assert_eq!(e.code.as_str(), "campaign_cancelled");
+    }
+    let (state, _) = run(p.control_campaign(CAMPAIGN, Control::Cancel, 7, &store)).unwrap();
+    assert_eq!(
+        state,
+        CampaignState::Cancelled,
+        "cancelling again changes nothing"
+    );
 }

@@ -248,3 +248,56 @@ test("a spreadsheet of patients: each hears their own name and time, and the res
   assert.equal((await w.fetch("/calls?campaign=nope", { headers: AUTH })).status, 400);
   assert.equal((await w.fetch(`/campaigns/0123456789abcdef0123456789abcdef/numbers`, { headers: AUTH })).status, 404);
 });
+
+test("pause while a dial is in flight, resume, cancel: nobody is rung twice, a paused or cancelled campaign rings nobody more", { timeout: 60_000 }, async () => {
+  const numbers = [0, 1, 2, 3, 4, 5].map((i) => `1555555020${i}`);
+  const control = (id, action) => w.fetch(`/campaigns/${id}/${action}`, { method: "POST", headers: AUTH });
+  // The first dial takes a while: the campaign is paused while it is in flight.
+  let released;
+  const held = new Promise((resolve) => (released = resolve));
+  let firstArrived;
+  const arrived = new Promise((resolve) => (firstArrived = resolve));
+  telesign.answerFor(numbers[0], async () => {
+    firstArrived();
+    await held;
+    return answers.accepted(newReferenceId());
+  });
+  const res = await startCampaign({ flow: "reminder", numbers: numbers.map((n) => `+${n}`), ...VARS });
+  const { campaign_id: id } = await res.json();
+  await arrived;
+  const paused = await control(id, "pause");
+  assert.equal(paused.status, 200);
+  assert.deepEqual(await paused.json(), { campaign_id: id, state: "paused", requeued: 0 });
+  released();
+  await waitFor(id, (c) => c.dialing === 1, "the dial in flight finishing");
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const whilePaused = await progress(id);
+  assert.equal(whilePaused.state, "paused");
+  assert.deepEqual(whilePaused.counts, { total: 6, queued: 5, dialing: 1, answered: 0, failed: 0, completed: 0 });
+  assert.equal(numbers.reduce((n, to) => n + telesign.dials(to).length, 0), 1, "nobody more was rung");
+
+  // Resumed twice (a retried request): every number still queued is dialled once.
+  const resumed = await (await control(id, "resume")).json();
+  assert.deepEqual(resumed, { campaign_id: id, state: "running", requeued: 5 });
+  await control(id, "resume");
+  await waitFor(id, (c) => c.dialing === 6, "6 dialing");
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  assert.deepEqual(numbers.map((to) => telesign.dials(to).length), [1, 1, 1, 1, 1, 1]);
+
+  // A cancelled campaign: its numbers not dialled yet fail as cancelled; it cannot be resumed.
+  const other = ["15555550301", "15555550302"];
+  const { campaign_id: gone } = await (await startCampaign({ flow: "reminder", numbers: other.map((n) => `+${n}`), ...VARS })).json();
+  const cancelled = await control(gone, "cancel");
+  assert.deepEqual(await cancelled.json(), { campaign_id: gone, state: "cancelled", requeued: 0 });
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.deepEqual(other.map((to) => telesign.dials(to).length), [0, 0]);
+  const view = await progress(gone);
+  assert.deepEqual([view.state, view.finished, view.counts.failed], ["cancelled", true, 2]);
+  const page = await (await w.fetch(`/campaigns/${gone}/numbers`, { headers: AUTH })).json();
+  assert.deepEqual(page.numbers.map((n) => n.outcome), ["cancelled", "cancelled"]);
+  const resumeCancelled = await control(gone, "resume");
+  assert.equal(resumeCancelled.status, 409);
+  assert.equal((await resumeCancelled.json()).error.code, "campaign_cancelled");
+  assert.equal((await control(gone, "cancel")).status, 200, "cancelling again is fine");
+  assert.equal((await control("0123456789abcdef0123456789abcdef", "pause")).status, 404);
+});

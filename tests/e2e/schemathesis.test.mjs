@@ -47,7 +47,13 @@ test("schemathesis finds no failure in any operation of the document", { timeout
   ]);
   const summary = out.match(/(\d+) generated, (\d+) passed/);
   assert.equal(code, 0, out.slice(-4000));
-      assert.match(out, /Operations:\s+16 selected \/ 16 total/);
+  // Every operation the document has was run, but the document's own (schemathesis leaves out
+  // the operation it loads the document from).
+  const doc = await (await w.fetch("/openapi.json")).json();
+  const documented = Object.entries(doc.paths)
+    .filter(([p]) => p !== "/openapi.json")
+    .reduce((n, [, ops]) => n + Object.keys(ops).length, 0);
+  assert.match(out, new RegExp(`Operations:\\s+${documented} selected / ${documented} total`));
   assert.ok(summary && Number(summary[1]) > 100 && summary[1] === summary[2], out.slice(-2000));
-  console.log(`schemathesis: 10 operations, ${summary[1]} cases, 0 failures`);
+  console.log(`schemathesis: ${documented} operations, ${summary[1]} cases, 0 failures`);
 });

@@ -252,8 +252,10 @@ named_enum! {
         DialUnreachable = "dial_unreachable",
         /// A campaign number that was not dialled: it is not a phone number.
         InvalidNumber = "invalid_number",
-        /// A campaign number that was not dialled: its flow was removed by a deploy.
+                /// A campaign number that was not dialled: its flow was removed by a deploy.
         UnknownFlow = "unknown_flow",
+        /// A campaign number that was not dialled: its campaign was cancelled.
+        Cancelled = "cancelled",
     }
 }
 

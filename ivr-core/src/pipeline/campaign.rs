@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use crate::api::calls::{failed_dial_record, DialFailure, Placing};
 use crate::api::campaigns::{
-    self, Campaign, CampaignRequest, DialMessage, NumberEntry, NumberState,
+    self, Campaign, CampaignRequest, CampaignState, Control, DialMessage, NumberEntry, NumberState,
 };
 use crate::engine::CallOutcome;
 use crate::error::{ApiError, ErrorCode};
@@ -67,6 +67,68 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
     }
 }
 
+impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
+    /// `POST /campaigns/<id>/pause`, `/resume`, `/cancel`: moves the campaign to the control's
+    /// state and answers it, with how many numbers a resume queued again. Idempotent: pausing a
+    /// paused campaign changes nothing; a cancelled one is `409 campaign_cancelled` to anything
+    /// but a cancel. A resume queues every number still queued again; a number queued twice (its
+    /// old message was still in the queue) is dialled once, as the consumer claims each number.
+    pub async fn control_campaign(
+        &self,
+        id: &str,
+        control: Control,
+        now_ms: u64,
+        queue: &impl DialQueue,
+    ) -> Result<(CampaignState, usize), ApiError> {
+        let records = self.records;
+        let state = records
+            .set_campaign_state(id, control.target(), now_ms)
+            .await?;
+        if state != control.target() {
+            return Err(ApiError::new(
+                ErrorCode::CampaignCancelled,
+                format!(
+                    "campaign {id} was cancelled: it cannot be {}d",
+                    control.as_str()
+                ),
+            ));
+        }
+        if control != Control::Resume {
+            return Ok((state, 0));
+        }
+        let mut requeued = 0;
+        let mut after = None;
+        loop {
+            let page = records.queued_numbers(id, after, RESUME_PAGE).await?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            after = Some(last.index);
+            let messages = campaigns::requeue_messages(id, &page);
+            for batch in messages.chunks(campaigns::SEND_BATCH) {
+                queue.send_batch(batch).await.map_err(|e| {
+                    ApiError::new(
+                        ErrorCode::QueueUnavailable,
+                        format!(
+                            "campaign {id} is running again, but only {requeued} numbers were \
+                             queued again: {}; resume it again",
+                            e.message
+                        ),
+                    )
+                })?;
+                requeued += batch.iter().map(|m| m.numbers.len()).sum::<usize>();
+            }
+            if page.len() < RESUME_PAGE as usize {
+                break;
+            }
+        }
+        Ok((state, requeued))
+    }
+}
+
+/// How many queued numbers a resume reads at a time.
+const RESUME_PAGE: u32 = 1_000;
+
 /// One number of a queue message: its index in the campaign, E.164, and its own vars.
 struct Number<'m> {
     index: u32,
@@ -113,9 +175,14 @@ where
     pub async fn process(&mut self, message: &DialMessage) -> Result<(), ApiError> {
         let campaign = self.campaign(&message.campaign).await?;
         for (index, to, vars) in message.indexed() {
+            // A number dialled (or claimed) already, or of a paused or cancelled campaign, is
+            // skipped: the claim reads both in one statement.
             let records = self.pipeline.records;
-            let existing = records.number_entry(&campaign.id, index).await?;
-            if campaigns::should_dial(existing.as_ref(), message.attempt) {
+            let now = self.clock.now_ms();
+            if records
+                .claim_number(&campaign.id, index, to, message.attempt, now)
+                .await?
+            {
                 let number = Number { index, to, vars };
                 self.dial(&campaign, number, message.attempt).await?;
             }

@@ -9,9 +9,12 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::api::campaigns::{Campaign, DialMessage, Member, NumberEntry, NumberState};
+use crate::api::campaigns::{
+    should_dial, Campaign, CampaignState, DialMessage, Member, NumberEntry, NumberState,
+    QueuedNumber,
+};
 use crate::api::erase::{marks_of, Erased, Erasure};
-use crate::engine::{CallRecord, LookupOutcome, Session};
+use crate::engine::{CallOutcome, CallRecord, LookupOutcome, Session};
 use crate::error::ApiError;
 use crate::flow::{FetchRequest, FetchResponse};
 
@@ -57,8 +60,12 @@ pub struct Memory {
     pub campaigns: RefCell<BTreeMap<String, Campaign>>,
     /// (campaign, index) to the number's result.
     pub numbers: RefCell<BTreeMap<(String, u32), NumberEntry>>,
+    /// (campaign, index) to the number's own vars.
+    pub number_vars: RefCell<BTreeMap<(String, u32), BTreeMap<String, String>>>,
     /// Messages sent to the queue, with their delay.
     pub queued: RefCell<Vec<(DialMessage, u32)>>,
+    /// Campaigns' states (none: running).
+    pub controls: RefCell<BTreeMap<String, CampaignState>>,
     /// Erasures' marks, with when they were made.
     pub erasures: RefCell<BTreeMap<String, u64>>,
     /// The operations that fail (with `store_unavailable`) until they are removed.
@@ -196,9 +203,11 @@ impl CallRecords for Memory {
             !covered
         });
         if let Some(number) = erasure.number() {
-            for entry in self.numbers.borrow_mut().values_mut() {
+            let mut vars = self.number_vars.borrow_mut();
+            for (key, entry) in self.numbers.borrow_mut().iter_mut() {
                 if entry.to.as_deref() == Some(number.as_str()) {
                     entry.to = None;
+                    vars.remove(key);
                 }
             }
         }
@@ -206,6 +215,99 @@ impl CallRecords for Memory {
     }
     async fn campaign(&self, id: &str) -> Result<Option<Campaign>, ApiError> {
         Ok(self.campaigns.borrow().get(id).cloned())
+    }
+    async fn claim_number(
+        &self,
+        campaign: &str,
+        index: u32,
+        to: &str,
+        attempt: u32,
+        now_ms: u64,
+    ) -> Result<bool, ApiError> {
+        self.check(Fault::ReadNumber)?;
+        // As the statement of `records::sql::claim_number` decides.
+        let running = self
+            .controls
+            .borrow()
+            .get(campaign)
+            .is_none_or(|s| *s == CampaignState::Running);
+        let mut numbers = self.numbers.borrow_mut();
+        let key = (campaign.to_owned(), index);
+        if !running || !should_dial(numbers.get(&key), attempt) {
+            return Ok(false);
+        }
+        let entry = numbers.entry(key).or_insert_with(|| NumberEntry {
+            index,
+            to: Some(to.to_owned()),
+            state: NumberState::Queued,
+            attempts: 0,
+            reference_id: None,
+            outcome: None,
+            status: None,
+            updated_ms: now_ms,
+        });
+        entry.attempts = attempt + 1;
+        entry.updated_ms = now_ms;
+        Ok(true)
+    }
+    async fn campaign_state(&self, campaign: &str) -> Result<CampaignState, ApiError> {
+        let controls = self.controls.borrow();
+        Ok(controls
+            .get(campaign)
+            .copied()
+            .unwrap_or(CampaignState::Running))
+    }
+    async fn set_campaign_state(
+        &self,
+        campaign: &str,
+        state: CampaignState,
+        now_ms: u64,
+    ) -> Result<CampaignState, ApiError> {
+        self.check(Fault::SaveNumber)?;
+        let mut controls = self.controls.borrow_mut();
+        let now = controls
+            .entry(campaign.to_owned())
+            .or_insert(CampaignState::Running);
+        if *now != CampaignState::Cancelled {
+            *now = state;
+        }
+        if *now == CampaignState::Cancelled {
+            for ((id, _), entry) in self.numbers.borrow_mut().iter_mut() {
+                if id == campaign && entry.state == NumberState::Queued {
+                    entry.state = NumberState::Failed;
+                    entry.outcome = Some(CallOutcome::Cancelled);
+                    entry.updated_ms = now_ms;
+                }
+            }
+        }
+        Ok(*now)
+    }
+    async fn queued_numbers(
+        &self,
+        campaign: &str,
+        after: Option<u32>,
+        limit: u32,
+    ) -> Result<Vec<QueuedNumber>, ApiError> {
+        let numbers = self.numbers.borrow();
+        let vars = self.number_vars.borrow();
+        Ok(numbers
+            .iter()
+            .filter(|((id, index), e)| {
+                id == campaign
+                    && e.state == NumberState::Queued
+                    && e.to.is_some()
+                    && after.is_none_or(|a| *index > a)
+            })
+            .take(limit as usize)
+            .map(|((_, index), e)| QueuedNumber {
+                index: *index,
+                to: e.to.clone().unwrap_or_default(),
+                vars: vars
+                    .get(&(campaign.to_owned(), *index))
+                    .and_then(|v| serde_json::to_string(v).ok()),
+                attempts: e.attempts,
+            })
+            .collect())
     }
     async fn queue_numbers(
         &self,
@@ -215,7 +317,11 @@ impl CallRecords for Memory {
     ) -> Result<(), ApiError> {
         self.check(Fault::SaveNumber)?;
         let mut numbers = self.numbers.borrow_mut();
+        let mut vars = self.number_vars.borrow_mut();
         for (index, member) in (0u32..).zip(members) {
+            if !member.vars.is_empty() {
+                vars.insert((campaign.to_owned(), index), member.vars.clone());
+            }
             numbers
                 .entry((campaign.to_owned(), index))
                 .or_insert_with(|| NumberEntry {

@@ -3,7 +3,9 @@
 //! memory for the host tests, with faults on demand. Futures are not `Send`: a worker is
 //! single-threaded.
 
-use crate::api::campaigns::{Campaign, DialMessage, Member, NumberEntry};
+use crate::api::campaigns::{
+    Campaign, CampaignState, DialMessage, Member, NumberEntry, QueuedNumber,
+};
 use crate::api::erase::{Erased, Erasure};
 use crate::engine::{CallRecord, LookupOutcome, Session};
 use crate::error::ApiError;
@@ -70,6 +72,33 @@ pub trait CallRecords {
     ) -> Result<(Erased, Vec<String>), ApiError>;
 
     async fn campaign(&self, id: &str) -> Result<Option<Campaign>, ApiError>;
+    /// Claims a number for its dial at `attempt` ([`crate::records::sql::claim_number`]):
+    /// whether this consumer dials it.
+    async fn claim_number(
+        &self,
+        campaign: &str,
+        index: u32,
+        to: &str,
+        attempt: u32,
+        now_ms: u64,
+    ) -> Result<bool, ApiError>;
+    /// Whether a campaign dials.
+    async fn campaign_state(&self, campaign: &str) -> Result<CampaignState, ApiError>;
+    /// Moves a campaign to `state` (a cancelled one stays cancelled; cancelling fails the
+    /// numbers not dialled yet); answers the state it is in.
+    async fn set_campaign_state(
+        &self,
+        campaign: &str,
+        state: CampaignState,
+        now_ms: u64,
+    ) -> Result<CampaignState, ApiError>;
+    /// A page of the numbers of a campaign still queued, after the index `after`.
+    async fn queued_numbers(
+        &self,
+        campaign: &str,
+        after: Option<u32>,
+        limit: u32,
+    ) -> Result<Vec<QueuedNumber>, ApiError>;
     /// Writes each number of a campaign that starts as `queued`, with its own vars.
     async fn queue_numbers(
         &self,

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::api::campaigns::{Member, NumberEntry, NumberState};
+use crate::api::campaigns::{CampaignState, Member, NumberEntry, NumberState};
 use crate::api::erase::{marks_of, Erasure};
 use crate::engine::{CallOutcome, CallRecord};
 
@@ -278,6 +278,74 @@ pub fn numbers_page(
         vec![
             campaign.into(),
             state.map(NumberState::as_str).into(),
+            SqlValue::Int(after.map_or(-1, i64::from)),
+            limit.into(),
+        ],
+    )
+}
+
+/// Claims number `index` of a running campaign for its dial at `attempt`: counts the attempt, if
+/// the number is still queued at it and the campaign is not paused or cancelled. The statement's
+/// changes say whether this consumer dials it: a redelivered or repeated message, or a second
+/// consumer, finds it claimed. (A row missing, from a campaign started before rows were written
+/// at its start, is written claimed.)
+pub fn claim_number(campaign: &str, index: u32, to: &str, attempt: u32, now_ms: u64) -> Statement {
+    Statement::new(
+        "INSERT INTO campaign_numbers (campaign_id, idx, to_number, state, rank, attempts, \
+         updated_ms) \
+         SELECT ?1, ?2, ?3, 'queued', 0, ?4 + 1, ?5 \
+         WHERE NOT EXISTS (SELECT 1 FROM campaign_control WHERE campaign_id = ?1 \
+         AND state <> 'running') \
+         ON CONFLICT (campaign_id, idx) DO UPDATE SET attempts = excluded.attempts, \
+         updated_ms = excluded.updated_ms \
+         WHERE campaign_numbers.state = 'queued' AND campaign_numbers.attempts = ?4",
+        vec![
+            campaign.into(),
+            index.into(),
+            to.into(),
+            attempt.into(),
+            now_ms.into(),
+        ],
+    )
+}
+
+/// A campaign's state (a row `state`; none: running).
+pub fn control_state(campaign: &str) -> Statement {
+    Statement::new(
+        "SELECT state FROM campaign_control WHERE campaign_id = ?1",
+        vec![campaign.into()],
+    )
+}
+
+/// Sets a campaign's state (a cancelled one stays cancelled), and for a cancel fails the numbers
+/// not dialled yet as `cancelled`; then reads the state it is in.
+pub fn set_control(campaign: &str, state: CampaignState, now_ms: u64) -> Vec<Statement> {
+    let mut statements = vec![Statement::new(
+        "INSERT INTO campaign_control (campaign_id, state, changed_ms) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (campaign_id) DO UPDATE SET state = excluded.state, \
+         changed_ms = excluded.changed_ms WHERE campaign_control.state <> 'cancelled'",
+        vec![campaign.into(), state.as_str().into(), now_ms.into()],
+    )];
+    if state == CampaignState::Cancelled {
+        statements.push(Statement::new(
+            "UPDATE campaign_numbers SET state = 'failed', rank = 3, outcome = 'cancelled', \
+             updated_ms = ?2 WHERE campaign_id = ?1 AND state = 'queued'",
+            vec![campaign.into(), now_ms.into()],
+        ));
+    }
+    statements.push(control_state(campaign));
+    statements
+}
+
+/// A page of the numbers of a campaign still queued, after the index `after` (rows
+/// [`crate::api::campaigns::QueuedNumber`]).
+pub fn queued_numbers(campaign: &str, after: Option<u32>, limit: u32) -> Statement {
+    Statement::new(
+        "SELECT idx AS \"index\", to_number AS \"to\", vars, attempts FROM campaign_numbers \
+         WHERE campaign_id = ?1 AND state = 'queued' AND to_number IS NOT NULL AND idx > ?2 \
+         ORDER BY idx LIMIT ?3",
+        vec![
+            campaign.into(),
             SqlValue::Int(after.map_or(-1, i64::from)),
             limit.into(),
         ],

@@ -245,6 +245,43 @@ pub fn messages(campaign: &str, members: &[Member]) -> Vec<DialMessage> {
         .collect()
 }
 
+/// The messages that queue a resumed campaign's numbers again: runs of consecutive numbers at the
+/// same attempt, [`CHUNK`] at most each.
+pub fn requeue_messages(campaign: &str, numbers: &[QueuedNumber]) -> Vec<DialMessage> {
+    let mut messages: Vec<DialMessage> = Vec::new();
+    for number in numbers {
+        let vars: BTreeMap<String, String> = number
+            .vars
+            .as_deref()
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default();
+        let joins = messages.last().is_some_and(|m| {
+            m.attempt == number.attempts
+                && m.numbers.len() < CHUNK
+                && m.first + u32::try_from(m.numbers.len()).unwrap_or(u32::MAX) == number.index
+        });
+        if !joins {
+            messages.push(DialMessage {
+                campaign: campaign.to_owned(),
+                first: number.index,
+                numbers: Vec::new(),
+                vars: Vec::new(),
+                attempt: number.attempts,
+            });
+        }
+        if let Some(message) = messages.last_mut() {
+            message.numbers.push(number.to.clone());
+            message.vars.push(vars);
+        }
+    }
+    for message in &mut messages {
+        if message.vars.iter().all(BTreeMap::is_empty) {
+            message.vars.clear();
+        }
+    }
+    messages
+}
+
 /// The external id of the dial of number `index` of `campaign`.
 pub fn member_external_id(campaign: &str, index: u32) -> String {
     format!("{EXTERNAL_ID_PREFIX}{campaign}_{index}")

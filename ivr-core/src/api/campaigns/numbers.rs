@@ -28,6 +28,47 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// Whether a campaign dials: a paused one dials nobody until it is resumed; a cancelled one
+    /// never again (its numbers not dialled yet fail as `cancelled`). Calls already ringing
+    /// finish either way.
+    pub enum CampaignState {
+        Running = "running",
+        Paused = "paused",
+        Cancelled = "cancelled",
+    }
+}
+
+named_enum! {
+    /// What `POST /campaigns/<id>/<action>` asks of a campaign.
+    pub enum Control {
+        Pause = "pause",
+        Resume = "resume",
+        Cancel = "cancel",
+    }
+}
+
+impl Control {
+    /// The state the campaign is in after it.
+    pub fn target(self) -> CampaignState {
+        match self {
+            Control::Pause => CampaignState::Paused,
+            Control::Resume => CampaignState::Running,
+            Control::Cancel => CampaignState::Cancelled,
+        }
+    }
+}
+
+/// A number still to dial, as a resumed campaign queues it again.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct QueuedNumber {
+    pub index: u32,
+    pub to: String,
+    /// Its own vars, as JSON text (none: null).
+    pub vars: Option<String>,
+    pub attempts: u32,
+}
+
 impl NumberState {
     pub(crate) fn rank(self) -> u8 {
         match self {
