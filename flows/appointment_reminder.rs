@@ -1,5 +1,8 @@
 //! `appointment_reminder`: an outbound reminder call. Place it with `POST /calls` and the vars
-//! `name` and `when`, e.g. `{"name": "Alex", "when": "Tuesday, March 3rd at 2 PM"}`.
+//! `name` and `when`, e.g. `{"name": "Alex", "when": "Tuesday, March 3rd at 2 PM"}`, or call a
+//! whole list of patients, each with their own name and time, from a spreadsheet: `POST
+//! /campaigns.csv?flow=appointment_reminder` with `to,name,when` and a row per patient
+//! (docs/call-api.md).
 //!
 //! The called person confirms (1), cancels (2) or hears the message again (9). The choice is kept
 //! in the variable `choice` (`confirmed`, `cancelled`), and so in the call record.
