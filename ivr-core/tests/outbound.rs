@@ -529,3 +529,41 @@ fn a_cancelled_campaign_fails_its_numbers_not_dialled_and_cannot_be_resumed() {
         "cancelling again changes nothing"
     );
 }
+
+/// What starting a campaign and dialling each of its numbers costs in storage operations, per
+/// number (BENCHMARKS.md, "Storage operations per campaign number", quotes this test).
+#[test]
+fn a_campaign_number_costs_these_storage_operations() {
+    let (store, registry, config) = (Memory::default(), registry(), config(&[]));
+    let http = (0..1_000).fold(ScriptedHttp::always(accepted("late")), |http, i| {
+        http.then(accepted(&format!("R{i}")))
+    });
+    let clock = ManualClock::default();
+    let p = pipeline(&store, &http, &registry, &config);
+    started(&store, &p, 1_000);
+    let start = store.ops.borrow().clone();
+    store.ops.borrow_mut().clear();
+    drain(&store, &p, &clock);
+    let dial = store.ops.borrow().clone();
+    let count = |ops: &BTreeMap<&str, u64>, kind: &str| ops.get(kind).copied().unwrap_or(0);
+    // Starting: the campaign (one KV write), its numbers' rows (one D1 batch for all; 1,000 rows
+    // written), and its messages (25 numbers each, 100 a send).
+    assert_eq!(
+        (
+            count(&start, "KV write"),
+            count(&start, "D1 batch"),
+            count(&start, "queue send")
+        ),
+        (1, 1, 1)
+    );
+    // Dialling, per number: the claim (one D1 statement), the result (one D1 read and one D1
+    // write), the call's pending entry and session (two KV writes, a KV read to find a session
+    // an early event wrote, and a KV delete); per consumer invocation, the campaign (one KV
+    // read: each message is its own invocation here, 40 of them).
+    assert_eq!(count(&dial, "D1 query"), 2 * 1_000);
+    assert_eq!(count(&dial, "D1 batch"), 1_000);
+    assert_eq!(count(&dial, "KV write"), 2 * 1_000);
+    assert_eq!(count(&dial, "KV delete"), 1_000);
+    assert_eq!(count(&dial, "KV read"), 1_000 + 40);
+    assert_eq!(http.requests.borrow().len(), 1_000, "one dial each");
+}

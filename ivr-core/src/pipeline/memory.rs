@@ -66,6 +66,9 @@ pub struct Memory {
     pub queued: RefCell<Vec<(DialMessage, u32)>>,
     /// Campaigns' states (none: running).
     pub controls: RefCell<BTreeMap<String, CampaignState>>,
+    /// How many storage operations of each kind the worker's stores would run for the port calls
+    /// made so far (`KV read`, `D1 query`, ...): what a flow or a campaign costs.
+    pub ops: RefCell<BTreeMap<&'static str, u64>>,
     /// Erasures' marks, with when they were made.
     pub erasures: RefCell<BTreeMap<String, u64>>,
     /// The operations that fail (with `store_unavailable`) until they are removed.
@@ -83,6 +86,10 @@ impl Memory {
         self.faults.borrow_mut().clear();
     }
 
+    fn count(&self, op: &'static str) {
+        *self.ops.borrow_mut().entry(op).or_default() += 1;
+    }
+
     fn check(&self, op: Fault) -> Result<(), ApiError> {
         if self.faults.borrow().contains(&op) {
             Err(ApiError::store_unavailable(format!(
@@ -96,16 +103,19 @@ impl Memory {
 
 impl SessionStore for Memory {
     async fn session(&self, reference_id: &str) -> Result<Option<Session>, ApiError> {
+        self.count("KV read");
         self.check(Fault::ReadSession)?;
         Ok(self.sessions.borrow().get(reference_id).cloned())
     }
     async fn save_session(&self, session: &Session) -> Result<(), ApiError> {
+        self.count("KV write");
         self.check(Fault::SaveSession)?;
         let mut sessions = self.sessions.borrow_mut();
         sessions.insert(session.reference_id.clone(), session.clone());
         Ok(())
     }
     async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError> {
+        self.count("KV delete");
         self.check(Fault::DeleteSession)?;
         self.sessions.borrow_mut().remove(reference_id);
         Ok(())
@@ -115,6 +125,7 @@ impl SessionStore for Memory {
         reference_id: &str,
         index: u32,
     ) -> Result<Option<LookupOutcome>, ApiError> {
+        self.count("KV read");
         self.check(Fault::ReadLookup)?;
         let lookups = self.lookups.borrow();
         Ok(lookups.get(&(reference_id.to_owned(), index)).cloned())
@@ -124,6 +135,7 @@ impl SessionStore for Memory {
         reference_id: &str,
         outcome: &LookupOutcome,
     ) -> Result<(), ApiError> {
+        self.count("KV write");
         self.check(Fault::SaveLookup)?;
         let key = (reference_id.to_owned(), outcome.index);
         self.lookups.borrow_mut().insert(key, outcome.clone());
@@ -146,24 +158,29 @@ impl SessionStore for Memory {
 
 impl CallRecords for Memory {
     async fn pending(&self, external_id: &str) -> Result<Option<Session>, ApiError> {
+        self.count("KV read");
         Ok(self.pending.borrow().get(external_id).cloned())
     }
     async fn save_pending(&self, external_id: &str, session: &Session) -> Result<(), ApiError> {
+        self.count("KV write");
         self.check(Fault::SavePending)?;
         let mut pending = self.pending.borrow_mut();
         pending.insert(external_id.to_owned(), session.clone());
         Ok(())
     }
     async fn delete_pending(&self, external_id: &str) -> Result<(), ApiError> {
+        self.count("KV delete");
         self.check(Fault::DeletePending)?;
         self.pending.borrow_mut().remove(external_id);
         Ok(())
     }
     async fn record(&self, reference_id: &str) -> Result<Option<CallRecord>, ApiError> {
+        self.count("D1 query");
         self.check(Fault::ReadRecord)?;
         Ok(self.records.borrow().get(reference_id).cloned())
     }
     async fn save_record(&self, record: &CallRecord, _ttl_secs: u64) -> Result<(), ApiError> {
+        self.count("D1 batch");
         self.check(Fault::SaveRecord)?;
         // As the statement of `records::sql::write_record` decides.
         let started = record.started_ms.unwrap_or(record.ended_ms);
@@ -214,6 +231,7 @@ impl CallRecords for Memory {
         Ok((erased, recent))
     }
     async fn campaign(&self, id: &str) -> Result<Option<Campaign>, ApiError> {
+        self.count("KV read");
         Ok(self.campaigns.borrow().get(id).cloned())
     }
     async fn claim_number(
@@ -224,6 +242,7 @@ impl CallRecords for Memory {
         attempt: u32,
         now_ms: u64,
     ) -> Result<bool, ApiError> {
+        self.count("D1 query");
         self.check(Fault::ReadNumber)?;
         // As the statement of `records::sql::claim_number` decides.
         let running = self
@@ -251,6 +270,7 @@ impl CallRecords for Memory {
         Ok(true)
     }
     async fn campaign_state(&self, campaign: &str) -> Result<CampaignState, ApiError> {
+        self.count("D1 query");
         let controls = self.controls.borrow();
         Ok(controls
             .get(campaign)
@@ -315,6 +335,7 @@ impl CallRecords for Memory {
         members: &[Member],
         now_ms: u64,
     ) -> Result<(), ApiError> {
+        self.count("D1 batch");
         self.check(Fault::SaveNumber)?;
         let mut numbers = self.numbers.borrow_mut();
         let mut vars = self.number_vars.borrow_mut();
@@ -338,6 +359,7 @@ impl CallRecords for Memory {
         Ok(())
     }
     async fn save_campaign(&self, campaign: &Campaign, _ttl_secs: u64) -> Result<(), ApiError> {
+        self.count("KV write");
         let mut campaigns = self.campaigns.borrow_mut();
         campaigns.insert(campaign.id.clone(), campaign.clone());
         Ok(())
@@ -347,6 +369,7 @@ impl CallRecords for Memory {
         campaign: &str,
         index: u32,
     ) -> Result<Option<NumberEntry>, ApiError> {
+        self.count("D1 query");
         self.check(Fault::ReadNumber)?;
         let numbers = self.numbers.borrow();
         Ok(numbers.get(&(campaign.to_owned(), index)).cloned())
@@ -357,6 +380,7 @@ impl CallRecords for Memory {
         entry: &NumberEntry,
         _ttl_secs: u64,
     ) -> Result<(), ApiError> {
+        self.count("D1 batch");
         self.check(Fault::SaveNumber)?;
         let mut numbers = self.numbers.borrow_mut();
         numbers.insert((campaign.to_owned(), entry.index), entry.clone());
@@ -366,12 +390,14 @@ impl CallRecords for Memory {
 
 impl DialQueue for Memory {
     async fn send_batch(&self, messages: &[DialMessage]) -> Result<(), ApiError> {
+        self.count("queue send");
         self.check(Fault::Queue)?;
         let mut queued = self.queued.borrow_mut();
         queued.extend(messages.iter().map(|m| (m.clone(), 0)));
         Ok(())
     }
     async fn send_later(&self, message: &DialMessage, delay_secs: u32) -> Result<(), ApiError> {
+        self.count("queue send");
         self.check(Fault::Queue)?;
         self.queued.borrow_mut().push((message.clone(), delay_secs));
         Ok(())
