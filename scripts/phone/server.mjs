@@ -7,7 +7,8 @@
 // page's answer resolves it. Outbound calls go through the worker's POST /calls, with a
 // FakeTelesignApi standing in for Telesign's REST API. The insights view reads a flow's funnel
 // through GET /api/flows/<name>/stats, which this server asks of the worker's GET
-// /flows/<name>/stats with the API token (the browser never sees the token).
+// /flows/<name>/stats with the API token (the browser never sees the token), and a campaign's
+// progress and funnel through GET /api/campaigns/<id> (./campaign.mjs).
 //
 // Layering: scripts/phone.mjs (CLI) -> this file -> ../simulator/*; the page is static files.
 
@@ -17,6 +18,7 @@ import path from "node:path";
 import { serveFetch } from "../simulator/serve.mjs";
 import { simulateCall, urlWorker } from "../simulator/simulator.mjs";
 import { dialPlan, fetchFlows } from "../simulator/flows.mjs";
+import { campaignInsights } from "./campaign.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -225,6 +227,14 @@ export async function startPhone({ worker, workerUrl = "http://127.0.0.1:8787", 
       const { status, body } = await askWorker("/flows");
       if (status !== 200) return json(body, status);
       return json({ flows: (body.flows ?? []).map((f) => f.name) });
+    }
+        const campaign = p.match(/^\/api\/campaigns\/([^/]+)$/);
+    if (request.method === "GET" && campaign) {
+      if (!/^[0-9a-f]{32}$/.test(campaign[1])) {
+        return json({ error: { code: "campaign_not_found", message: `\`${campaign[1]}\` is not a campaign id (32 lowercase hex digits)` } }, 404);
+      }
+      const { status, body } = await campaignInsights(campaign[1], askWorker);
+      return json(body, status);
     }
     const stats = p.match(/^\/api\/flows\/([^/]+)\/stats$/);
     if (request.method === "GET" && stats) {

@@ -300,6 +300,76 @@ $("tab-insights").addEventListener("click", () => {
   showView("insights");
 });
 $("in-show").addEventListener("click", () => showInsights());
+$("in-campaign-show").addEventListener("click", () => showCampaign());
+$("in-campaign").addEventListener("keydown", (e) => {
+  if (e.key === "Enter") showCampaign();
+});
+
+/** A campaign's state, counts and funnel (GET /api/campaigns/<id>, from the phone server). */
+export async function showCampaign() {
+  const id = $("in-campaign").value.trim();
+  $("in-campaign-error").textContent = "";
+  $("in-campaign-view").replaceChildren();
+  if (!id) {
+    $("in-campaign-error").textContent = "Give the campaign id that POST /campaigns answered.";
+    return;
+  }
+  let res;
+  try {
+    res = await fetch(`/api/campaigns/${encodeURIComponent(id)}`);
+  } catch (e) {
+    $("in-campaign-error").textContent = `The phone server is not answering: ${e.message}`;
+    return;
+  }
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const e = body.error ?? {};
+    $("in-campaign-error").textContent =
+      e.code === "campaign_not_found" ? `No campaign has the id “${id}”.` : `The worker could not answer (HTTP ${res.status}${e.code ? `, ${e.code}` : ""}): ${e.message ?? ""}`;
+    return;
+  }
+  const { progress, funnel, answers } = body;
+  const head = document.createElement("p");
+  head.id = "in-campaign-state";
+  head.textContent = `${progress.flow}: ${progress.state}${progress.finished ? ", finished" : ""}, ${progress.counts.total} numbers`;
+  // The funnel, each stage a bar as long as its share of the numbers.
+  const table = document.createElement("table");
+  table.id = "in-campaign-funnel";
+  const stages = [
+    ["numbers", funnel.numbers],
+    ["dialled", funnel.dialled],
+    ["answered", funnel.answered],
+    ["completed", funnel.completed],
+    ["not reached", funnel.failed],
+  ];
+  for (const [stage, n] of stages) {
+    const tr = table.insertRow();
+    tr.dataset.stage = stage;
+    tr.dataset.n = n;
+    tr.insertCell().textContent = stage;
+    tr.insertCell().textContent = String(n);
+    const bar = document.createElement("span");
+    bar.className = "bar";
+    bar.style.width = `${funnel.numbers ? Math.round((200 * n) / funnel.numbers) : 0}px`;
+    tr.insertCell().append(bar);
+  }
+  const why = document.createElement("p");
+  why.className = "hint";
+  why.textContent = Object.entries(funnel.failed_by)
+    .map(([outcome, n]) => `${outcome}: ${n}`)
+    .join(", ");
+  const pressed = document.createElement("ul");
+  pressed.id = "in-campaign-answers";
+  for (const [step, keys] of Object.entries(answers)) {
+    const li = document.createElement("li");
+    li.dataset.step = step;
+    li.textContent = `${step}: ${Object.entries(keys)
+      .map(([k, n]) => `${k} ×${n}`)
+      .join(", ")}`;
+    pressed.append(li);
+  }
+  $("in-campaign-view").replaceChildren(head, table, why, pressed);
+}
 for (const id of ["in-flow", "in-since", "in-until"]) {
   $(id).addEventListener("keydown", (e) => {
     if (e.key === "Enter") showInsights();
