@@ -11,7 +11,7 @@ use worker::{console_log, console_warn};
 use ivr_core::api::campaigns::{
     self, Campaign, CampaignState, Counts, Member, NumberEntry, NumberState, QueuedNumber,
 };
-use ivr_core::api::erase::{Erased, Erasure};
+use ivr_core::api::erase::{self, Erased, Erasure};
 use ivr_core::engine::{CallRecord, Session};
 use ivr_core::error::ApiError;
 use ivr_core::pipeline::keys::*;
@@ -85,9 +85,15 @@ impl Records {
         let document = serde_json::to_string(record)
             .map_err(|e| ApiError::new(ivr_core::error::ErrorCode::InternalError, e.to_string()))?;
         self.db()?
-            .batch(&sql::write_record(record, &document))
+            .batch(&sql::write_record(record, &document, &self.mark_key()))
             .await
             .map(drop)
+    }
+
+    /// The key erasures mark numbers with, from the Telesign API key.
+    fn mark_key(&self) -> Vec<u8> {
+        let config = crate::env::config(&self.env);
+        erase::mark_key(config.api_key.as_deref().unwrap_or_default())
     }
 
     /// A campaign's counts, from its numbers' rows.
@@ -176,7 +182,9 @@ impl CallRecords for Records {
             }
             None => Vec::new(),
         };
-        let results = db.batch(&sql::erase(erasure, now_ms)).await?;
+        let results = db
+            .batch(&sql::erase(erasure, now_ms, &self.mark_key()))
+            .await?;
         let changes = results
             .get(sql::ERASED_CALLS)
             .and_then(|r| r.meta().ok().flatten())
@@ -233,16 +241,25 @@ impl CallRecords for Records {
         campaign: &str,
         state: CampaignState,
         now_ms: u64,
-    ) -> Result<CampaignState, ApiError> {
+    ) -> Result<(CampaignState, CampaignState), ApiError> {
         let results = self
             .db()?
             .batch(&sql::set_control(campaign, state, now_ms))
             .await?;
-        let rows: Vec<ControlRow> = match results.last() {
-            Some(result) => rows_of(result)?,
-            None => Vec::new(),
+        let state_of = |result: Option<&worker::d1::D1Result>| -> Result<CampaignState, ApiError> {
+            let rows: Vec<ControlRow> = match result {
+                Some(result) => rows_of(result)?,
+                None => Vec::new(),
+            };
+            Ok(rows.first().map_or(CampaignState::Running, |r| r.state))
         };
-        Ok(rows.first().map_or(CampaignState::Running, |r| r.state))
+        Ok((state_of(results.first())?, state_of(results.last())?))
+    }
+    async fn release_number(&self, campaign: &str, entry: &NumberEntry) -> Result<(), ApiError> {
+        self.db()?
+            .batch(&[sql::release_number(campaign, entry)])
+            .await
+            .map(drop)
     }
     async fn queued_numbers(
         &self,

@@ -15,7 +15,7 @@ use ivr_core::flow::{menu, say, FetchRequest, FetchResponse, Flow, Registry};
 use ivr_core::log::RequestLog;
 use ivr_core::pipeline::campaign::Consumer;
 use ivr_core::pipeline::memory::{run, ManualClock, Memory, ScriptedHttp};
-use ivr_core::pipeline::ports::{Clock, Http, HttpError};
+use ivr_core::pipeline::ports::{CallRecords, Clock, Http, HttpError};
 use ivr_core::pipeline::Pipeline;
 use ivr_core::telesign::{decode_event, DialOptions, PhoneNumber};
 
@@ -566,4 +566,56 @@ fn a_campaign_number_costs_these_storage_operations() {
     assert_eq!(count(&dial, "KV delete"), 1_000);
     assert_eq!(count(&dial, "KV read"), 1_000 + 40);
     assert_eq!(http.requests.borrow().len(), 1_000, "one dial each");
+}
+
+#[test]
+fn a_dial_in_flight_is_neither_queued_again_by_a_resume_nor_cancelled() {
+    let (store, registry, config) = (Memory::default(), registry(), config(&[]));
+    let http = ScriptedHttp::always(accepted("R"));
+    let p = pipeline(&store, &http, &registry, &config);
+    started(&store, &p, 3);
+    // The consumer has claimed number 0 and its dial is in flight.
+    assert!(run(store.claim_number(CAMPAIGN, 0, "+15555550100", 0, 1)).unwrap());
+    assert!(
+        !run(store.claim_number(CAMPAIGN, 0, "+15555550100", 0, 1)).unwrap(),
+        "claimed once"
+    );
+    run(p.control_campaign(CAMPAIGN, Control::Pause, 2, &store)).unwrap();
+    let (_, requeued) = run(p.control_campaign(CAMPAIGN, Control::Resume, 3, &store)).unwrap();
+    assert_eq!(requeued, 2, "numbers 1 and 2, not the one being dialled");
+    // Resuming a running campaign queues nothing (its numbers are in the queue already).
+    let (_, again) = run(p.control_campaign(CAMPAIGN, Control::Resume, 4, &store)).unwrap();
+    assert_eq!(again, 0);
+    run(p.control_campaign(CAMPAIGN, Control::Cancel, 5, &store)).unwrap();
+    let entry = |i: u32| store.numbers.borrow()[&(CAMPAIGN.to_owned(), i)].clone();
+    assert_eq!(entry(0).state, NumberState::Dialing, "its call goes on");
+    assert_eq!(entry(1).outcome, Some(CallOutcome::Cancelled));
+}
+
+#[test]
+fn an_erased_number_of_a_campaign_is_not_dialled_and_does_not_come_back() {
+    let (store, registry, config) = (Memory::default(), registry(), config(&[]));
+    let http = ScriptedHttp::always(accepted("R"));
+    let clock = ManualClock::default();
+    let p = pipeline(&store, &http, &registry, &config);
+    started(&store, &p, 2);
+    let pairs = [("number".to_owned(), "+15555550100".to_owned())];
+    let erasure = ivr_core::api::erase::Erasure::of_query(&pairs).unwrap();
+    run(p.erase(&erasure, 1, &mut RequestLog::default())).unwrap();
+    drain(&store, &p, &clock);
+    let entry = |i: u32| store.numbers.borrow()[&(CAMPAIGN.to_owned(), i)].clone();
+    assert_eq!(
+        (entry(0).state, entry(0).outcome, entry(0).to.clone()),
+        (NumberState::Failed, Some(CallOutcome::Erased), None)
+    );
+    assert_eq!(entry(1).state, NumberState::Dialing);
+    assert_eq!(
+        http.requests.borrow().len(),
+        1,
+        "only the number not erased"
+    );
+    assert!(!store
+        .number_vars
+        .borrow()
+        .contains_key(&(CAMPAIGN.to_owned(), 0)));
 }

@@ -171,6 +171,22 @@ pub fn dial_options(fields: &Fields) -> Result<DialOptions, ApiError> {
 /// 422 `missing_vars` unless `vars` gives every variable `flow` needs (a value that is only
 /// blanks counts as missing: it would be spoken as nothing).
 pub fn needed_vars(flow: &Flow, vars: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    // A sensitive entry's variable is the caller's to give, and is never kept in the clear: a
+    // request may not set it (it would sit in the pending call, the queue and the records).
+    if let Some(name) = flow
+        .sensitive_names()
+        .iter()
+        .find(|n| vars.contains_key(*n))
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidVars,
+            format!(
+                "`{name}` is the variable of a sensitive entry of flow `{}`: the caller gives it, \
+                 a request may not",
+                flow.name
+            ),
+        ));
+    }
     let missing: Vec<&str> = flow
         .needs
         .iter()

@@ -291,6 +291,38 @@ mod tests {
     }
 
     #[test]
+    fn a_request_may_not_set_a_sensitive_entrys_variable() {
+        let registry = Registry::new().flow(
+            Flow::outbound("verify")
+                .step(
+                    "pin",
+                    crate::flow::gather("PIN?", "pin").sensitive().then("ok"),
+                )
+                .step("ok", say("Thanks.")),
+        );
+        let body = json!({"to": "+15555551212", "flow": "verify", "vars": {"pin": "1234"}});
+        let e = parse_call_request(body.to_string().as_bytes(), &registry, Some("15550000000"))
+            .unwrap_err();
+        assert_eq!(code(e.clone()), (422, "invalid_vars"));
+        assert!(
+            e.message
+                .contains("`pin` is the variable of a sensitive entry"),
+            "{}",
+            e.message
+        );
+        let campaign =
+            json!({"flow": "verify", "numbers": [{"to": "+15555551212", "vars": {"pin": "1"}}]});
+        let e = crate::api::campaigns::parse_campaign_request(
+            campaign.to_string().as_bytes(),
+            &registry,
+            Some("15550000000"),
+        )
+        .unwrap_err();
+        assert_eq!(code(e.clone()), (422, "invalid_vars"));
+        assert!(e.message.starts_with("numbers[0]: "), "{}", e.message);
+    }
+
+    #[test]
     fn a_full_request_is_read() {
         let r = parse(
             json!({"to": "+15555551212", "flow": "appointment_reminder",

@@ -6,11 +6,13 @@
 //! call that was still live (or a record still on its way to D1) is not written afterwards: a
 //! record is kept only if no erasure of its call or of its numbers came after the call started.
 //! A call still live goes on (the caller is not cut off); when it ends nothing of it is kept. A
-//! mark keeps no number: an erased number is marked by its SHA-256, and marks are deleted with
-//! the records, after `CALL_RECORD_RETENTION_DAYS`.
+//! mark keeps no number: an erased number is marked by an HMAC of it keyed with a key derived from
+//! the Telesign API key (a plain hash of a phone number is quickly reversed by trying them all),
+//! and marks are deleted with the records, after `CALL_RECORD_RETENTION_DAYS`.
 
+use hmac::{Hmac, Mac};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::engine::{CallRecord, Session};
 use crate::error::{ApiError, ErrorCode};
@@ -61,11 +63,11 @@ impl Erasure {
         }
     }
 
-    /// The mark this erasure leaves.
-    pub fn mark(&self) -> String {
+    /// The mark this erasure leaves, with the stores' `key` (see [`mark_key`]).
+    pub fn mark(&self, key: &[u8]) -> String {
         match self {
             Erasure::Call(id) => call_mark(id),
-            Erasure::Number(number) => number_mark(&number.e164()),
+            Erasure::Number(number) => number_mark(&number.e164(), key),
         }
     }
 
@@ -79,16 +81,20 @@ impl Erasure {
 
     /// Whether the erasure covers this record.
     pub fn covers(&self, record: &CallRecord) -> bool {
-        marks_of(record).contains(&self.mark())
+        self.covers_call(&record.reference_id, [&record.from, &record.to])
     }
 
     /// Whether the erasure covers a live or pending call.
     pub fn covers_session(&self, session: &Session) -> bool {
+        self.covers_call(&session.reference_id, [&session.from, &session.to])
+    }
+
+    fn covers_call(&self, reference_id: &str, numbers: [&Option<String>; 2]) -> bool {
         match self {
-            Erasure::Call(id) => session.reference_id == *id,
+            Erasure::Call(id) => reference_id == id,
             Erasure::Number(number) => {
                 let number = number.e164();
-                [&session.from, &session.to]
+                numbers
                     .into_iter()
                     .any(|n| n.as_deref() == Some(number.as_str()))
             }
@@ -97,25 +103,37 @@ impl Erasure {
 }
 
 /// The marks any of which keeps `record` from being written: its call's, and its numbers'.
-pub fn marks_of(record: &CallRecord) -> Vec<String> {
+pub fn marks_of(record: &CallRecord, key: &[u8]) -> Vec<String> {
     let mut marks = vec![call_mark(&record.reference_id)];
     for number in [&record.from, &record.to].into_iter().flatten() {
         if let Ok(number) = PhoneNumber::parse(number) {
-            marks.push(number_mark(&number.e164()));
+            marks.push(number_mark(&number.e164(), key));
         }
     }
     marks
+}
+
+/// The key numbers' marks are made with: derived from `secret` (the Telesign API key, which
+/// every deployed worker has), for this purpose only.
+pub fn mark_key(secret: &str) -> Vec<u8> {
+    keyed(secret.as_bytes(), b"telesign-ivr erasure marks").to_vec()
 }
 
 fn call_mark(id: &str) -> String {
     format!("call:{id}")
 }
 
-fn number_mark(e164: &str) -> String {
-    format!(
-        "number:{}",
-        crate::hex::hex(&Sha256::digest(e164.as_bytes()))
-    )
+fn number_mark(e164: &str, key: &[u8]) -> String {
+    format!("number:{}", crate::hex::hex(&keyed(key, e164.as_bytes())))
+}
+
+fn keyed(key: &[u8], message: &[u8]) -> [u8; 32] {
+    // An HMAC takes a key of any length.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        return [0; 32];
+    };
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 /// What an erasure deleted: call records (in D1), records waiting in the KV outbox or written
@@ -147,11 +165,13 @@ mod tests {
     fn a_number_erasure_names_one_number_and_its_mark_hides_it() {
         let e = Erasure::of_query(&pairs(&[("number", " 15558675309")])).unwrap();
         assert_eq!(e.number().as_deref(), Some("+15558675309"));
-        let mark = e.mark();
+        let key = mark_key("secret");
+        let mark = e.mark(&key);
         assert!(
             mark.starts_with("number:") && !mark.contains("8675309"),
             "{mark}"
         );
+        assert_ne!(mark, e.mark(&mark_key("another secret")), "keyed");
         assert_eq!(
             Erasure::of_query(&pairs(&[("number", "+15558675309")])).unwrap(),
             e
@@ -167,6 +187,6 @@ mod tests {
             assert_eq!(err.code, ErrorCode::InvalidQuery, "{bad:?}");
         }
         assert!(Erasure::call("../x").is_err());
-        assert_eq!(Erasure::call("ABC").unwrap().mark(), "call:ABC");
+        assert_eq!(Erasure::call("ABC").unwrap().mark(&key), "call:ABC");
     }
 }

@@ -155,8 +155,8 @@ pub fn handle(
     let last = session.last.as_ref();
     // The same body once more than a redelivery comes is judged as another body would be.
     let kept = privacy::fingerprint(flow, fingerprint);
-    let same_body =
-        last.is_some_and(|seen| seen.fingerprint == *kept && seen.repeats < MAX_REDELIVERIES);
+    let same_body = !kept.is_empty()
+        && last.is_some_and(|seen| seen.fingerprint == *kept && seen.repeats < MAX_REDELIVERIES);
     match fit::classify(flow, &session, &event.kind, same_body, now_ms) {
         Fit::Apply => {}
         Fit::Redelivery => {

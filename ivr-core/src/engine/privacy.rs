@@ -94,10 +94,13 @@ pub(super) fn outcome_vars(
 }
 
 /// The fingerprint a session of this flow keeps of an event's body: keyed when the flow has
-/// sensitive entries, since the body of a key press names its digits.
+/// sensitive entries, since the body of a key press names its digits. Without a key (a
+/// misconfigured flow, whose calls end in its `on_error` step) none is kept, and no body is taken
+/// for a redelivery (see [`super::handle`]).
 pub(super) fn fingerprint<'a>(flow: &Flow, fingerprint: &'a str) -> Cow<'a, str> {
-    match sealer(flow) {
-        Some(sealer) => Cow::Owned(sealer.fingerprint(fingerprint)),
-        None => Cow::Borrowed(fingerprint),
+    match (sealer(flow), flow.sensitive_names().is_empty()) {
+        (Some(sealer), _) => Cow::Owned(sealer.fingerprint(fingerprint)),
+        (None, true) => Cow::Borrowed(fingerprint),
+        (None, false) => Cow::Borrowed(""),
     }
 }

@@ -254,8 +254,10 @@ named_enum! {
         InvalidNumber = "invalid_number",
                 /// A campaign number that was not dialled: its flow was removed by a deploy.
         UnknownFlow = "unknown_flow",
-        /// A campaign number that was not dialled: its campaign was cancelled.
+                /// A campaign number that was not dialled: its campaign was cancelled.
         Cancelled = "cancelled",
+        /// A campaign number that was not dialled: the number was erased.
+        Erased = "erased",
     }
 }
 

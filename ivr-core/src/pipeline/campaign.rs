@@ -71,8 +71,9 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
     /// `POST /campaigns/<id>/pause`, `/resume`, `/cancel`: moves the campaign to the control's
     /// state and answers it, with how many numbers a resume queued again. Idempotent: pausing a
     /// paused campaign changes nothing; a cancelled one is `409 campaign_cancelled` to anything
-    /// but a cancel. A resume queues every number still queued again; a number queued twice (its
-    /// old message was still in the queue) is dialled once, as the consumer claims each number.
+    /// but a cancel. Resuming a paused campaign queues every number still queued again (not one
+    /// whose dial is in flight: it is `dialing`); a number queued twice (its old message was
+    /// still in the queue) is dialled once, as the consumer claims each number.
     pub async fn control_campaign(
         &self,
         id: &str,
@@ -81,7 +82,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
         queue: &impl DialQueue,
     ) -> Result<(CampaignState, usize), ApiError> {
         let records = self.records;
-        let state = records
+        let (before, state) = records
             .set_campaign_state(id, control.target(), now_ms)
             .await?;
         if state != control.target() {
@@ -93,7 +94,9 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                 ),
             ));
         }
-        if control != Control::Resume {
+        // Only a resume of a paused campaign queues anything: a running one's numbers are in the
+        // queue (or waiting for a retry's delay, which a resume must not cut short).
+        if control != Control::Resume || before != CampaignState::Paused {
             return Ok((state, 0));
         }
         let mut requeued = 0;
@@ -267,7 +270,9 @@ where
                 if failure.is_transient() && attempt + 1 < max_attempts {
                     self.reschedule(campaign, &number, attempt, &failure)
                         .await?;
+                    // Claimed (`dialing`) for this attempt: queued again for the next.
                     entry.state = NumberState::Queued;
+                    return pipeline.records.release_number(&campaign.id, &entry).await;
                 } else {
                     let record = failed_dial_record(&placing, &failure, now_ms);
                     let ttl = pipeline.config.record_ttl_secs();

@@ -286,12 +286,14 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                 let reference_id = &session.reference_id;
                 self.sessions.save_lookup(reference_id, &outcome).await?;
                 // The call may have ended during the hold: its record gets the outcome, and the
-                // outcome goes (held lookups do not outlive their call).
-                if let Some(mut record) = self.records.record(reference_id).await? {
-                    if awaits(&record, &outcome) {
-                        record.fetches.push(outcome.fetch_outcome());
-                        let ttl = self.config.record_ttl_secs();
-                        self.records.save_record(&record, ttl).await?;
+                // outcome goes (held lookups do not outlive their call, nor an erased call).
+                if self.sessions.session(reference_id).await?.is_none() {
+                    if let Some(mut record) = self.records.record(reference_id).await? {
+                        if awaits(&record, &outcome) {
+                            record.fetches.push(outcome.fetch_outcome());
+                            let ttl = self.config.record_ttl_secs();
+                            self.records.save_record(&record, ttl).await?;
+                        }
                     }
                     self.sessions
                         .delete_lookups(reference_id, &[outcome.index])

@@ -69,6 +69,9 @@ pub struct Memory {
     /// How many storage operations of each kind the worker's stores would run for the port calls
     /// made so far (`KV read`, `D1 query`, ...): what a flow or a campaign costs.
     pub ops: RefCell<BTreeMap<&'static str, u64>>,
+    /// The key numbers' erasure marks are made with (the worker derives its own from the Telesign
+    /// API key).
+    pub mark_key: Vec<u8>,
     /// Erasures' marks, with when they were made.
     pub erasures: RefCell<BTreeMap<String, u64>>,
     /// The operations that fail (with `store_unavailable`) until they are removed.
@@ -185,7 +188,7 @@ impl CallRecords for Memory {
         // As the statement of `records::sql::write_record` decides.
         let started = record.started_ms.unwrap_or(record.ended_ms);
         let erasures = self.erasures.borrow();
-        let erased = marks_of(record)
+        let erased = marks_of(record, &self.mark_key)
             .iter()
             .any(|mark| erasures.get(mark).is_some_and(|at| *at >= started));
         if !erased {
@@ -201,7 +204,9 @@ impl CallRecords for Memory {
         recent_ms: u64,
     ) -> Result<(Erased, Vec<String>), ApiError> {
         self.check(Fault::SaveRecord)?;
-        self.erasures.borrow_mut().insert(erasure.mark(), now_ms);
+        self.erasures
+            .borrow_mut()
+            .insert(erasure.mark(&self.mark_key), now_ms);
         let mut erased = Erased::default();
         let mut recent = Vec::new();
         self.records.borrow_mut().retain(|id, record| {
@@ -223,6 +228,11 @@ impl CallRecords for Memory {
             let mut vars = self.number_vars.borrow_mut();
             for (key, entry) in self.numbers.borrow_mut().iter_mut() {
                 if entry.to.as_deref() == Some(number.as_str()) {
+                    if entry.state == NumberState::Queued {
+                        entry.state = NumberState::Failed;
+                        entry.outcome = Some(CallOutcome::Erased);
+                        entry.updated_ms = now_ms;
+                    }
                     entry.to = None;
                     vars.remove(key);
                 }
@@ -265,6 +275,11 @@ impl CallRecords for Memory {
             status: None,
             updated_ms: now_ms,
         });
+        if entry.to.is_none() {
+            // Erased.
+            return Ok(false);
+        }
+        entry.state = NumberState::Dialing;
         entry.attempts = attempt + 1;
         entry.updated_ms = now_ms;
         Ok(true)
@@ -282,12 +297,14 @@ impl CallRecords for Memory {
         campaign: &str,
         state: CampaignState,
         now_ms: u64,
-    ) -> Result<CampaignState, ApiError> {
+    ) -> Result<(CampaignState, CampaignState), ApiError> {
+        self.count("D1 batch");
         self.check(Fault::SaveNumber)?;
         let mut controls = self.controls.borrow_mut();
         let now = controls
             .entry(campaign.to_owned())
             .or_insert(CampaignState::Running);
+        let before = *now;
         if *now != CampaignState::Cancelled {
             *now = state;
         }
@@ -300,7 +317,22 @@ impl CallRecords for Memory {
                 }
             }
         }
-        Ok(*now)
+        Ok((before, *now))
+    }
+    async fn release_number(&self, campaign: &str, entry: &NumberEntry) -> Result<(), ApiError> {
+        self.count("D1 batch");
+        self.check(Fault::SaveNumber)?;
+        let mut numbers = self.numbers.borrow_mut();
+        let row = numbers.get_mut(&(campaign.to_owned(), entry.index));
+        if let Some(row) =
+            row.filter(|r| r.state == NumberState::Dialing && r.attempts == entry.attempts)
+        {
+            row.state = NumberState::Queued;
+            row.outcome = entry.outcome;
+            row.status.clone_from(&entry.status);
+            row.updated_ms = entry.updated_ms;
+        }
+        Ok(())
     }
     async fn queued_numbers(
         &self,

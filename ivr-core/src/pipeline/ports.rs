@@ -85,13 +85,16 @@ pub trait CallRecords {
     /// Whether a campaign dials.
     async fn campaign_state(&self, campaign: &str) -> Result<CampaignState, ApiError>;
     /// Moves a campaign to `state` (a cancelled one stays cancelled; cancelling fails the
-    /// numbers not dialled yet); answers the state it is in.
+    /// numbers not dialled yet); answers the state it was in and the state it is in.
     async fn set_campaign_state(
         &self,
         campaign: &str,
         state: CampaignState,
         now_ms: u64,
-    ) -> Result<CampaignState, ApiError>;
+    ) -> Result<(CampaignState, CampaignState), ApiError>;
+    /// Gives back a claimed number whose dial is tried again later: `queued` at
+    /// `entry.attempts` ([`crate::records::sql::release_number`]).
+    async fn release_number(&self, campaign: &str, entry: &NumberEntry) -> Result<(), ApiError>;
     /// A page of the numbers of a campaign still queued, after the index `after`.
     async fn queued_numbers(
         &self,

@@ -14,7 +14,7 @@ use super::{CallFilter, SqlValue, Statement};
 /// steps and its answers, replacing what an earlier write of the same call stored (a late event
 /// folded into the record rewrites it whole). Nothing is written if the call, or one of its
 /// numbers, was erased after the call started (see [`crate::api::erase`]).
-pub fn write_record(record: &CallRecord, document: &str) -> Vec<Statement> {
+pub fn write_record(record: &CallRecord, document: &str, mark_key: &[u8]) -> Vec<Statement> {
     let id = || SqlValue::from(record.reference_id.as_str());
     let call = Statement::new(
         "INSERT INTO calls (reference_id, flow, direction, from_number, to_number, external_id, \
@@ -42,7 +42,7 @@ pub fn write_record(record: &CallRecord, document: &str) -> Vec<Statement> {
             record.duration.into(),
             document.into(),
             record.language.as_deref().into(),
-            json(&marks_of(record)).into(),
+            json(&marks_of(record, mark_key)).into(),
         ],
     );
     // Steps and answers only with their call's row (none when the call was erased).
@@ -206,7 +206,7 @@ pub fn save_number(campaign: &str, entry: &NumberEntry) -> Statement {
         "INSERT INTO campaign_numbers (campaign_id, idx, to_number, state, rank, attempts, \
          reference_id, outcome, status, updated_ms) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
-         ON CONFLICT (campaign_id, idx) DO UPDATE SET to_number = excluded.to_number, \
+         ON CONFLICT (campaign_id, idx) DO UPDATE SET \
          state = excluded.state, rank = excluded.rank, attempts = excluded.attempts, \
          reference_id = excluded.reference_id, outcome = excluded.outcome, \
          status = excluded.status, updated_ms = excluded.updated_ms \
@@ -284,27 +284,47 @@ pub fn numbers_page(
     )
 }
 
-/// Claims number `index` of a running campaign for its dial at `attempt`: counts the attempt, if
-/// the number is still queued at it and the campaign is not paused or cancelled. The statement's
-/// changes say whether this consumer dials it: a redelivered or repeated message, or a second
-/// consumer, finds it claimed. (A row missing, from a campaign started before rows were written
-/// at its start, is written claimed.)
+/// Claims number `index` of a running campaign for its dial at `attempt`: moves it to `dialing`
+/// and counts the attempt, if the number is still queued at it (and not erased) and the campaign
+/// is not paused or cancelled. The statement's changes say whether this consumer dials it: a
+/// redelivered or repeated message, a resume, or a second consumer finds it claimed, and neither
+/// a resume nor a cancel touches it while its dial is in flight. (A row missing, from a campaign
+/// started before rows were written at its start, is written claimed.)
 pub fn claim_number(campaign: &str, index: u32, to: &str, attempt: u32, now_ms: u64) -> Statement {
     Statement::new(
         "INSERT INTO campaign_numbers (campaign_id, idx, to_number, state, rank, attempts, \
          updated_ms) \
-         SELECT ?1, ?2, ?3, 'queued', 0, ?4 + 1, ?5 \
+         SELECT ?1, ?2, ?3, 'dialing', 1, ?4 + 1, ?5 \
          WHERE NOT EXISTS (SELECT 1 FROM campaign_control WHERE campaign_id = ?1 \
          AND state <> 'running') \
-         ON CONFLICT (campaign_id, idx) DO UPDATE SET attempts = excluded.attempts, \
-         updated_ms = excluded.updated_ms \
-         WHERE campaign_numbers.state = 'queued' AND campaign_numbers.attempts = ?4",
+         ON CONFLICT (campaign_id, idx) DO UPDATE SET state = 'dialing', rank = 1, \
+         attempts = excluded.attempts, updated_ms = excluded.updated_ms \
+         WHERE campaign_numbers.state = 'queued' AND campaign_numbers.attempts = ?4 \
+         AND campaign_numbers.to_number IS NOT NULL",
         vec![
             campaign.into(),
             index.into(),
             to.into(),
             attempt.into(),
             now_ms.into(),
+        ],
+    )
+}
+
+/// Gives back a number claimed for attempt `attempts - 1` whose dial is to be tried again (a
+/// 429, a 5xx, a timeout): `queued` at `attempts`, with why, for its retry message.
+pub fn release_number(campaign: &str, entry: &NumberEntry) -> Statement {
+    Statement::new(
+        "UPDATE campaign_numbers SET state = 'queued', rank = 0, outcome = ?4, status = ?5, \
+         updated_ms = ?6 WHERE campaign_id = ?1 AND idx = ?2 AND state = 'dialing' \
+         AND attempts = ?3",
+        vec![
+            campaign.into(),
+            entry.index.into(),
+            entry.attempts.into(),
+            entry.outcome.map(CallOutcome::as_str).into(),
+            entry.status.as_deref().into(),
+            entry.updated_ms.into(),
         ],
     )
 }
@@ -317,10 +337,12 @@ pub fn control_state(campaign: &str) -> Statement {
     )
 }
 
-/// Sets a campaign's state (a cancelled one stays cancelled), and for a cancel fails the numbers
-/// not dialled yet as `cancelled`; then reads the state it is in.
+/// Reads a campaign's state, sets it (a cancelled one stays cancelled), for a cancel fails the
+/// numbers not dialled yet as `cancelled`, then reads the state it is in: one transaction, so the
+/// state before is the one this change moved from.
 pub fn set_control(campaign: &str, state: CampaignState, now_ms: u64) -> Vec<Statement> {
-    let mut statements = vec![Statement::new(
+    let mut statements =
+        vec![control_state(campaign), Statement::new(
         "INSERT INTO campaign_control (campaign_id, state, changed_ms) VALUES (?1, ?2, ?3) \
          ON CONFLICT (campaign_id) DO UPDATE SET state = excluded.state, \
          changed_ms = excluded.changed_ms WHERE campaign_control.state <> 'cancelled'",
@@ -386,11 +408,11 @@ pub fn retention(before_ms: u64, batch: u32) -> Vec<Statement> {
 /// The statements of an erasure, run as one batch: its mark, then the records it covers with
 /// their steps and answers, and (for a number) the number in campaigns' results. The changes of
 /// the statement at [`ERASED_CALLS`] are the records deleted.
-pub fn erase(erasure: &Erasure, now_ms: u64) -> Vec<Statement> {
+pub fn erase(erasure: &Erasure, now_ms: u64, mark_key: &[u8]) -> Vec<Statement> {
     let mark = Statement::new(
         "INSERT INTO erasures (mark, erased_ms) VALUES (?1, ?2) \
          ON CONFLICT (mark) DO UPDATE SET erased_ms = excluded.erased_ms",
-        vec![erasure.mark().into(), now_ms.into()],
+        vec![erasure.mark(mark_key).into(), now_ms.into()],
     );
     let (calls, key): (&str, SqlValue) = match erasure {
         Erasure::Call(id) => ("reference_id = ?1", id.as_str().into()),
@@ -416,6 +438,12 @@ pub fn erase(erasure: &Erasure, now_ms: u64) -> Vec<Statement> {
         ),
     ];
     if let Erasure::Number(_) = erasure {
+        // Campaign numbers not dialled yet are not dialled at all; the others lose the number.
+        statements.push(Statement::new(
+            "UPDATE campaign_numbers SET state = 'failed', rank = 3, outcome = 'erased', \
+             updated_ms = ?2 WHERE to_number = ?1 AND state = 'queued'",
+            vec![key.clone(), now_ms.into()],
+        ));
         statements.push(Statement::new(
             "UPDATE campaign_numbers SET to_number = NULL, vars = NULL WHERE to_number = ?1",
             vec![key],

@@ -169,7 +169,11 @@ pub(crate) fn check_members(
             .needs
             .iter()
             .any(|v| !member.vars.contains_key(v) && !shared.contains_key(v));
-        if missing {
+        let sensitive = flow
+            .sensitive_names()
+            .iter()
+            .any(|v| member.vars.contains_key(v) || shared.contains_key(v));
+        if missing || sensitive {
             let mut merged = shared.clone();
             merged.extend(member.vars.clone());
             body::needed_vars(flow, &merged).map_err(|e| e.prefixed(&name(i)))?;

@@ -127,7 +127,8 @@ pub fn advance(existing: Option<&NumberEntry>, update: NumberEntry) -> Option<Nu
         return None;
     }
     Some(NumberEntry {
-        to: update.to.or_else(|| existing.to.clone()),
+        // The row's own number: written when the campaign started, and cleared by an erasure.
+        to: existing.to.clone(),
         attempts: update.attempts.max(existing.attempts),
         reference_id: update
             .reference_id

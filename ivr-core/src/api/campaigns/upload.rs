@@ -120,6 +120,7 @@ fn rows(text: &str) -> Result<Vec<(usize, Vec<String>)>, ApiError> {
         let mut cell = String::new();
         let mut quoted = false;
         let mut was_quoted = false;
+        let mut any_quoted = false;
         loop {
             let Some(c) = chars.next() else {
                 if quoted {
@@ -142,6 +143,7 @@ fn rows(text: &str) -> Result<Vec<(usize, Vec<String>)>, ApiError> {
                 (false, '"') if cell.is_empty() && !was_quoted => {
                     quoted = true;
                     was_quoted = true;
+                    any_quoted = true;
                 }
                 (false, '"') => {
                     return Err(invalid(start, "a quote inside a field that is not quoted"));
@@ -165,7 +167,8 @@ fn rows(text: &str) -> Result<Vec<(usize, Vec<String>)>, ApiError> {
             }
         }
         cells.push(cell);
-        let blank = cells.len() == 1 && cells[0].trim().is_empty() && !was_quoted;
+        // A blank line, or a row of empty cells (`,,`, as spreadsheets export trailing rows).
+        let blank = !any_quoted && cells.iter().all(|c| c.trim().is_empty());
         if !blank {
             rows.push((start, cells));
         }
@@ -196,7 +199,7 @@ mod tests {
 
     #[test]
     fn a_spreadsheet_export_is_read_with_each_rows_vars() {
-        let csv = "\u{feff}to,name,when\r\n+15555550001,Sam,\"Friday, 9 AM\"\r\n\r\n\
+        let csv = "\u{feff}to,name,when\r\n+15555550001,Sam,\"Friday, 9 AM\"\r\n,,\r\n\
                    15555550002,\"Ana \"\"Nana\"\" Ruiz\",Monday at 2 PM\r\n";
         let r = parse(csv, &[("flow", "remind")]).unwrap();
         assert_eq!(r.members.len(), 2);
