@@ -8,9 +8,7 @@ use serde_json::json;
 use worker::{web_sys, Env, Response};
 
 use ivr_core::api::calls::{self, Accepted, Placing};
-use ivr_core::api::campaigns::{
-    self, Campaign, CampaignState, Control, NumberRow, NumberView, NumbersQuery,
-};
+use ivr_core::api::campaigns::{self, Campaign, CampaignState, Control, NumberView, NumbersQuery};
 use ivr_core::api::erase::Erasure;
 use ivr_core::auth;
 use ivr_core::config::Config;
@@ -310,10 +308,9 @@ async fn campaign_numbers(
 ) -> Result<Response, ApiError> {
     let campaign = known_campaign(records, id).await?;
     let statement = sql::numbers_page(&campaign.id, query.state, query.after, query.limit);
-    let rows: Vec<NumberRow> = records.db()?.rows(&statement).await?;
-    let full = rows.len() == query.limit as usize;
-    let cursor = rows.last().filter(|_| full).map(|r| r.index.to_string());
-    let numbers: Vec<NumberView> = rows.into_iter().map(NumberView::from).collect();
+    let numbers: Vec<NumberView> = records.db()?.rows(&statement).await?;
+    let full = numbers.len() == query.limit as usize;
+    let cursor = numbers.last().filter(|_| full).map(|n| n.index.to_string());
     json_response(
         200,
         &json!({"campaign_id": campaign.id, "numbers": numbers, "cursor": cursor}),
@@ -337,7 +334,7 @@ async fn export_campaign_numbers(
                 return Ok(None);
             };
             let statement = sql::numbers_page(&id, query.state, query.after, query.limit);
-            let rows: Vec<NumberRow> = db
+            let rows: Vec<NumberView> = db
                 .rows(&statement)
                 .await
                 .map_err(|e| worker::Error::RustError(e.message))?;
@@ -348,7 +345,7 @@ async fn export_campaign_numbers(
             });
             let chunk: String = rows
                 .into_iter()
-                .map(|row| campaigns::csv_row(&NumberView::from(row)))
+                .map(|row| campaigns::csv_row(&row))
                 .collect();
             Ok::<_, worker::Error>(Some((chunk.into_bytes(), next)))
         }

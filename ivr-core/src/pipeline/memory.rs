@@ -265,16 +265,9 @@ impl CallRecords for Memory {
         if !running || !should_dial(numbers.get(&key), attempt) {
             return Ok(false);
         }
-        let entry = numbers.entry(key).or_insert_with(|| NumberEntry {
-            index,
-            to: Some(to.to_owned()),
-            state: NumberState::Queued,
-            attempts: 0,
-            reference_id: None,
-            outcome: None,
-            status: None,
-            updated_ms: now_ms,
-        });
+        let entry = numbers
+            .entry(key)
+            .or_insert_with(|| NumberEntry::queued(index, to, now_ms));
         if entry.to.is_none() {
             // Erased.
             return Ok(false);
@@ -377,16 +370,7 @@ impl CallRecords for Memory {
             }
             numbers
                 .entry((campaign.to_owned(), index))
-                .or_insert_with(|| NumberEntry {
-                    index,
-                    to: Some(member.to.e164()),
-                    state: NumberState::Queued,
-                    attempts: 0,
-                    reference_id: None,
-                    outcome: None,
-                    status: None,
-                    updated_ms: now_ms,
-                });
+                .or_insert_with(|| NumberEntry::queued(index, &member.to.e164(), now_ms));
         }
         Ok(())
     }

@@ -262,7 +262,7 @@ pub fn queue_numbers(campaign: &str, first: u32, members: &[Member], now_ms: u64
 pub const QUEUE_CHUNK: usize = 500;
 
 /// A page of a campaign's numbers after the index `after`, in order, with the answers of each
-/// one's call (rows [`crate::api::campaigns::NumberRow`]).
+/// one's call (rows [`crate::api::campaigns::NumberView`]).
 pub fn numbers_page(
     campaign: &str,
     state: Option<NumberState>,

@@ -107,6 +107,22 @@ pub struct NumberEntry {
     pub updated_ms: u64,
 }
 
+impl NumberEntry {
+    /// Number `index` (`to`, E.164) waiting for its first dial.
+    pub fn queued(index: u32, to: &str, now_ms: u64) -> Self {
+        NumberEntry {
+            index,
+            to: Some(to.to_owned()),
+            state: NumberState::Queued,
+            attempts: 0,
+            reference_id: None,
+            outcome: None,
+            status: None,
+            updated_ms: now_ms,
+        }
+    }
+}
+
 /// Whether the consumer may dial number `entry` at `attempt`. A redelivered message finds its
 /// number already dialled (or rescheduled, with a higher attempt) and is skipped, so queue
 /// redeliveries do not ring anyone twice.

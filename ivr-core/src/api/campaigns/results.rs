@@ -88,23 +88,8 @@ impl NumbersQuery {
     }
 }
 
-/// A row of [`crate::records::sql::numbers_page`].
-#[derive(Debug, Clone, Deserialize)]
-pub struct NumberRow {
-    pub index: u32,
-    pub to: Option<String>,
-    pub state: NumberState,
-    pub attempts: u32,
-    pub reference_id: Option<String>,
-    pub outcome: Option<CallOutcome>,
-    pub status: Option<String>,
-    pub updated_ms: u64,
-    /// The call record's answers, as JSON text.
-    pub answers: Option<String>,
-}
-
-/// One number as the API answers it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One number as the API answers it: a row of [`crate::records::sql::numbers_page`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NumberView {
     pub index: u32,
     pub to: Option<String>,
@@ -114,29 +99,18 @@ pub struct NumberView {
     pub outcome: Option<CallOutcome>,
     pub status: Option<String>,
     pub updated_ms: u64,
-    /// What the callee entered, as the call's record keeps it.
+    /// What the callee entered, as the call's record keeps it (read from the record's JSON; none
+    /// when the number has no call, or its record cannot be read).
+    #[serde(deserialize_with = "answers_json")]
     pub answers: Vec<Answer>,
 }
 
-impl From<NumberRow> for NumberView {
-    fn from(row: NumberRow) -> Self {
-        let answers = row
-            .answers
-            .as_deref()
-            .and_then(|text| serde_json::from_str(text).ok())
-            .unwrap_or_default();
-        NumberView {
-            index: row.index,
-            to: row.to,
-            state: row.state,
-            attempts: row.attempts,
-            reference_id: row.reference_id,
-            outcome: row.outcome,
-            status: row.status,
-            updated_ms: row.updated_ms,
-            answers,
-        }
-    }
+fn answers_json<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Answer>, D::Error> {
+    let text = Option::<String>::deserialize(d)?;
+    Ok(text
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default())
 }
 
 /// The CSV's header row.
@@ -196,20 +170,19 @@ mod tests {
 
     #[test]
     fn a_row_shows_the_answers_of_its_call_and_the_csv_is_spreadsheet_safe() {
-        let row = NumberRow {
-            index: 3,
-            to: Some("+15555550003".into()),
-            state: NumberState::Completed,
-            attempts: 1,
-            reference_id: Some("R3".into()),
-            outcome: Some(CallOutcome::Completed),
-            status: Some("hangup".into()),
-            updated_ms: 1_796_655_600_000,
-            answers: Some(
-                r#"[{"step":"confirm","digits":"1","result":"accepted","at_ms":1}]"#.into(),
-            ),
-        };
-        let view = NumberView::from(row);
+        let row = serde_json::json!({
+            "index": 3, "to": "+15555550003", "state": "completed", "attempts": 1,
+            "reference_id": "R3", "outcome": "completed", "status": "hangup",
+            "updated_ms": 1_796_655_600_000_u64,
+            "answers": r#"[{"step":"confirm","digits":"1","result":"accepted","at_ms":1}]"#,
+        });
+        let view: NumberView = serde_json::from_value(row).unwrap();
+        let without: NumberView = serde_json::from_value(serde_json::json!({
+            "index": 4, "to": null, "state": "queued", "attempts": 0, "reference_id": null,
+            "outcome": null, "status": null, "updated_ms": 1, "answers": null,
+        }))
+        .unwrap();
+        assert!(without.answers.is_empty());
         assert_eq!(view.answers.len(), 1);
         assert_eq!(
             csv_row(&view),
