@@ -34,6 +34,7 @@ mod privacy;
 mod registry;
 pub mod settings;
 pub mod template;
+mod texts;
 pub mod validate;
 
 pub use build::*;

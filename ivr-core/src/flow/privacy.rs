@@ -10,7 +10,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::exits::{Branch, Dest};
-use super::validate::{spoken_texts, texts};
 use super::{template, Flow, Sensitive, Step};
 
 impl Flow {
@@ -135,9 +134,10 @@ fn reads<'f>(step: &'f Step, sensitive: &BTreeSet<&'f str>) -> BTreeSet<&'f str>
         | Step::Dial { .. }
         | Step::SendDtmf { .. }
         | Step::SetLanguage { .. }
-        | Step::Hangup => texts(step)
+        | Step::Hangup => step
+            .texts()
             .into_iter()
-            .chain(spoken_texts(step))
+            .chain(step.spoken_texts())
             .flat_map(template::placeholders)
             .filter_map(|name| sensitive.get(name).copied())
             .collect(),

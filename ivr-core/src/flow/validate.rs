@@ -762,7 +762,7 @@ impl Validator<'_> {
                 .unwrap_or_default()
         };
         for (name, step) in &flow.steps {
-            for text in spoken_texts(step) {
+            for text in step.spoken_texts() {
                 for (language, book) in &flow.translations {
                     match book.get(text) {
                         None => self.report(
@@ -849,7 +849,7 @@ impl Validator<'_> {
             let Some(vars) = before.get(name.as_str()) else {
                 continue;
             };
-            for text in texts(step) {
+            for text in step.texts() {
                 let Ok(placeholders) = template::parse(text) else {
                     continue;
                 };
@@ -887,7 +887,7 @@ impl Validator<'_> {
         };
         for (name, step) in &flow.steps {
             let mut all: Vec<String> = Vec::new();
-            for text in texts(step).into_iter().chain(spoken_texts(step)) {
+            for text in step.texts().into_iter().chain(step.spoken_texts()) {
                 all.push(text.to_owned());
                 all.extend(translated(text));
             }
@@ -1054,79 +1054,6 @@ fn sets(step: &Step) -> Vec<&str> {
         Step::Hours { .. } => vec![OPENING_HOURS],
         _ => Vec::new(),
     }
-}
-
-/// The texts of a step the caller hears in the call's language, translated: its prompts (but
-/// those written in a language of their own), their spoken fallbacks, its retry notices and its
-/// holds.
-pub(super) fn spoken_texts(step: &Step) -> Vec<&str> {
-    fn collect<'s>(prompt: &'s Prompt, out: &mut Vec<&'s str>) {
-        match prompt {
-            Prompt::Speak {
-                text,
-                language: None,
-            } => out.push(text),
-            Prompt::Speak { .. } => {}
-            Prompt::Play { or_say, .. } => out.extend(or_say.as_deref()),
-            Prompt::Parts(parts) => parts.iter().for_each(|p| collect(p, out)),
-        }
-    }
-    let mut out = Vec::new();
-    match step {
-        Step::Say { prompt, .. } => collect(prompt, &mut out),
-        Step::Menu {
-            prompt, retries, ..
-        }
-        | Step::Gather {
-            prompt, retries, ..
-        } => {
-            collect(prompt, &mut out);
-            for notice in [&retries.no_input, &retries.invalid] {
-                if !notice.trim().is_empty() {
-                    out.push(notice.trim());
-                }
-            }
-        }
-        Step::Fetch {
-            hold: Some(hold), ..
-        } => hold.prompts.iter().for_each(|p| collect(p, &mut out)),
-        Step::Fetch { hold: None, .. }
-        | Step::Decide { .. }
-        | Step::Hours { .. }
-        | Step::Dial { .. }
-        | Step::SendDtmf { .. }
-        | Step::SetLanguage { .. }
-        | Step::Hangup => {}
-    }
-    out
-}
-
-/// Every template text of a step: prompts (their parts and spoken fallbacks), dial numbers.
-pub(super) fn texts(step: &Step) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::new();
-    fn collect<'s>(prompt: &'s Prompt, out: &mut Vec<&'s str>) {
-        match prompt {
-            Prompt::Speak { text, .. } => out.push(text),
-            Prompt::Play { or_say, .. } => out.extend(or_say.as_deref()),
-            Prompt::Parts(parts) => parts.iter().for_each(|p| collect(p, out)),
-        }
-    }
-    match step {
-        Step::Say { prompt, .. } | Step::Menu { prompt, .. } | Step::Gather { prompt, .. } => {
-            collect(prompt, &mut out)
-        }
-        Step::Fetch {
-            hold: Some(hold), ..
-        } => hold.prompts.iter().for_each(|p| collect(p, &mut out)),
-        Step::Dial {
-            numbers, caller_id, ..
-        } => {
-            out.extend(numbers.iter().map(String::as_str));
-            out.extend(caller_id.as_deref());
-        }
-        _ => {}
-    }
-    out
 }
 
 #[cfg(test)]
