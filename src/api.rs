@@ -430,6 +430,8 @@ async fn get_campaign(records: &Records, id: &str) -> Result<Response, ApiError>
             campaign_id: &campaign.id,
             flow: &campaign.flow,
             created_ms: campaign.created_ms,
+            start_ms: campaign.start_ms,
+            waiting_until: campaign.start_ms.filter(|start| *start > now_ms()),
             state,
             finished: counts.failed + counts.completed >= counts.total,
             counts,
@@ -443,6 +445,12 @@ struct CampaignView<'a> {
     campaign_id: &'a str,
     flow: &'a str,
     created_ms: u64,
+    /// When dialling may start, if the request said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_ms: Option<u64>,
+    /// Set while nothing is dialled because the start has not come: until when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waiting_until: Option<u64>,
     /// Whether it dials (running), waits (paused), or never will again (cancelled).
     state: CampaignState,
     /// Every number has failed or completed.

@@ -149,7 +149,7 @@ impl Config {
                 _ => SessionBackend::Kv,
             },
             dev_clock_ms: non_empty("DEV_CLOCK")
-                .and_then(|v| crate::records::filter::iso_ms(&v))
+                .and_then(|v| crate::iso::iso_ms(&v))
                 .and_then(|ms| u64::try_from(ms).ok()),
         }
     }

@@ -29,6 +29,7 @@ pub mod engine;
 pub mod error;
 pub mod flow;
 mod hex;
+pub mod iso;
 pub mod log;
 pub mod mask;
 

@@ -510,6 +510,7 @@ fn operation(op: &Operation, registry: &Registry) -> Value {
             out["parameters"] = json!([
                 {"name": "flow", "in": "query", "required": true, "schema": {"type": "string", "enum": outbound}},
                 {"name": "caller_id_number", "in": "query", "schema": {"type": "string", "pattern": NUMBER_PATTERN}},
+                {"name": "start_at", "in": "query", "schema": {"type": "string", "format": "date-time"}},
             ]);
         }
         "telesignEvent" => out["requestBody"] = body("Event"),
@@ -639,6 +640,8 @@ fn field(name: &str, outbound: &[&str]) -> Value {
             "minItems": 1, "maxItems": MAX_NUMBERS, "uniqueItems": true})
         }
         "record_call" | "is_primary" => json!({"type": "boolean"}),
+        "start_at" => json!({"type": "string", "format": "date-time",
+            "description": "When dialling may start (RFC 3339); in the past or absent: at once"}),
         "max_call_duration" => json!({"type": "integer", "minimum": 1, "maximum": 14_400}),
         "send_dtmf" => {
             json!({"type": "string", "pattern": "^[0-9A-D*#w]+$", "maxLength": MAX_DTMF_LEN})

@@ -301,6 +301,7 @@ fn campaign(store: &Memory) {
             },
             total: 3,
             created_ms: 0,
+            start_ms: None,
         },
     );
 }
@@ -423,6 +424,7 @@ fn started(store: &Memory, p: &Pipeline<'_, Memory, Memory, ScriptedHttp>, n: u3
         caller_id: PhoneNumber::parse("+15554441313").unwrap(),
         vars: BTreeMap::new(),
         options: DialOptions::default(),
+        start_ms: None,
     };
     run(p.start_campaign(request, CAMPAIGN.into(), 0, store)).expect("started");
 }
@@ -618,4 +620,55 @@ fn an_erased_number_of_a_campaign_is_not_dialled_and_does_not_come_back() {
         .number_vars
         .borrow()
         .contains_key(&(CAMPAIGN.to_owned(), 0)));
+}
+
+#[test]
+fn a_campaign_before_its_start_dials_nobody_and_its_messages_wait_in_the_queue() {
+    let (registry, config) = (registry(), config(&[]));
+    let http = ScriptedHttp::always(accepted("R"));
+    let clock = ManualClock::default();
+    clock.now_ms.set(1_000_000);
+    let members = vec![Member {
+        to: PhoneNumber::parse("+15555550100").unwrap(),
+        vars: BTreeMap::from([("name".to_owned(), "Sam".to_owned())]),
+    }];
+    for (start, delay) in [(1_000_000 + 90_500, 91), (1_000_000 + 86_400_000, 3_600)] {
+        let store = Memory::default();
+        let p = pipeline(&store, &http, &registry, &config);
+        let request = CampaignRequest {
+            flow: "remind".into(),
+            members: members.clone(),
+            caller_id: PhoneNumber::parse("+15554441313").unwrap(),
+            vars: BTreeMap::new(),
+            options: DialOptions::default(),
+            start_ms: Some(start),
+        };
+        run(p.start_campaign(request, CAMPAIGN.into(), 0, &store)).unwrap();
+        let (message, _) = store.queued.borrow_mut().remove(0);
+        run(Consumer::new(&p, &store, &clock).process(&message)).unwrap();
+        assert!(
+            http.requests.borrow().is_empty(),
+            "nobody is dialled before the start"
+        );
+        let queued = store.queued.borrow().clone();
+        assert_eq!(
+            queued,
+            [(message, delay)],
+            "it waits, an hour at most at a time"
+        );
+    }
+    // From its start on, it dials.
+    let store = Memory::default();
+    let p = pipeline(&store, &http, &registry, &config);
+    let request = CampaignRequest {
+        flow: "remind".into(),
+        members,
+        caller_id: PhoneNumber::parse("+15554441313").unwrap(),
+        vars: BTreeMap::new(),
+        options: DialOptions::default(),
+        start_ms: Some(999_000),
+    };
+    run(p.start_campaign(request, CAMPAIGN.into(), 0, &store)).unwrap();
+    drain(&store, &p, &clock);
+    assert_eq!(http.requests.borrow().len(), 1);
 }

@@ -301,3 +301,23 @@ test("pause while a dial is in flight, resume, cancel: nobody is rung twice, a p
   assert.equal((await control(gone, "cancel")).status, 200, "cancelling again is fine");
   assert.equal((await control("0123456789abcdef0123456789abcdef", "pause")).status, 404);
 });
+
+test("a campaign with a start time dials nobody before it, and says until when it waits", { timeout: 60_000 }, async () => {
+  const to = "15555550501";
+  const start = Date.now() + 3_000;
+  const res = await startCampaign({ flow: "reminder", numbers: [`+${to}`], ...VARS, start_at: new Date(start).toISOString() });
+  assert.equal(res.status, 202);
+  const { campaign_id: id } = await res.json();
+  const waiting = await progress(id);
+  assert.equal(waiting.start_ms, start);
+  assert.equal(waiting.waiting_until, start);
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  assert.equal(telesign.dials(to).length, 0, "nobody is dialled before the start");
+  await waitFor(id, (c) => c.dialing === 1, "the number dialled once the start has come");
+  assert.ok(Date.now() >= start);
+  assert.equal(telesign.dials(to).length, 1);
+  assert.equal((await progress(id)).waiting_until, undefined);
+  const bad = await startCampaign({ flow: "reminder", numbers: [`+${to}`], ...VARS, start_at: "next monday" });
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).error.code, "invalid_field");
+});

@@ -40,6 +40,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             // At most MAX_NUMBERS, checked by the parser.
             total: u32::try_from(total).unwrap_or(u32::MAX),
             created_ms: now_ms,
+            start_ms: request.start_ms,
         };
         self.records
             .save_campaign(&campaign, self.config.record_ttl_secs())
@@ -177,6 +178,22 @@ where
     /// ours (the store, the queue, a campaign not readable yet): the message is to be retried.
     pub async fn process(&mut self, message: &DialMessage) -> Result<(), ApiError> {
         let campaign = self.campaign(&message.campaign).await?;
+        // Before its start, the message waits in the queue, an hour at most at a time (the
+        // longest delay this worker sends a message with, retries included): a far start comes
+        // back once an hour and waits again.
+        let now = self.clock.now_ms();
+        if let Some(start) = campaign.start_ms.filter(|start| *start > now) {
+            let delay = (start - now)
+                .div_ceil(1000)
+                .min(campaigns::MAX_RETRY_DELAY_SECS);
+            let delay = u32::try_from(delay).unwrap_or(u32::MAX);
+            self.log.push(format!(
+                "campaign {}: {} numbers wait {delay} s for its start",
+                campaign.id,
+                message.numbers.len()
+            ));
+            return self.queue.send_later(message, delay).await;
+        }
         for (index, to, vars) in message.indexed() {
             // A number dialled (or claimed) already, or of a paused or cancelled campaign, is
             // skipped: the claim reads both in one statement.

@@ -37,7 +37,7 @@ pub const SEND_BATCH: usize = 100;
 pub const EXTERNAL_ID_PREFIX: &str = "cmp_";
 
 /// The fields of a `POST /campaigns` body besides the dial options.
-pub const CAMPAIGN_FIELDS: &[&str] = &["flow", "numbers", "vars", "caller_id_number"];
+pub const CAMPAIGN_FIELDS: &[&str] = &["flow", "numbers", "vars", "caller_id_number", "start_at"];
 
 /// A valid `POST /campaigns` body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +48,8 @@ pub struct CampaignRequest {
     /// The vars every number's call gets (a number's own win).
     pub vars: BTreeMap<String, String>,
     pub options: DialOptions,
+    /// When dialling may start (ms since the epoch); none: at once.
+    pub start_ms: Option<u64>,
 }
 
 /// One number of a campaign, with the vars of its own (a name, an appointment time).
@@ -102,8 +104,25 @@ pub fn parse_campaign_request(
         caller_id: body::caller_id(caller_id, default_caller_id)?,
         vars,
         options: body::dial_options(&fields)?,
+        start_ms: start_at(fields.optional_str("start_at")?)?,
         members,
     })
+}
+
+/// `start_at`: an RFC 3339 date-time (`2026-12-07T09:00:00-05:00`) or a date (midnight UTC);
+/// one in the past starts at once.
+pub(crate) fn start_at(value: Option<&str>) -> Result<Option<u64>, ApiError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    crate::iso::iso_ms(value)
+        .map(|ms| Some(u64::try_from(ms).unwrap_or(0)))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidField,
+                "`start_at` must be an RFC 3339 date-time (2026-12-07T09:00:00-05:00) or a date",
+            )
+        })
 }
 
 /// One item of `numbers`: a number, or `{"to", "vars"}`.
@@ -195,6 +214,9 @@ pub struct Campaign {
     pub options: DialOptions,
     pub total: u32,
     pub created_ms: u64,
+    /// When dialling may start; none: at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ms: Option<u64>,
 }
 
 /// One queue message: numbers `first..first + numbers.len()` of a campaign, at one attempt.
@@ -340,6 +362,24 @@ mod tests {
         assert_eq!(r.members.len(), 2);
         assert_eq!(r.caller_id.digits(), "15550000000");
         assert_eq!(r.vars.len(), 1);
+        assert_eq!(r.start_ms, None);
+    }
+
+    #[test]
+    fn a_campaign_may_say_when_it_starts() {
+        let body =
+            |start: &str| json!({"flow": "remind", "numbers": ["+15555550001"], "start_at": start});
+        let r = parse(body("2026-12-07T09:00:00-05:00")).unwrap();
+        assert_eq!(r.start_ms, Some(1_796_652_000_000));
+        assert_eq!(
+            parse(body("2026-12-07")).unwrap().start_ms,
+            Some(1_796_601_600_000)
+        );
+        let e = parse(body("next monday")).unwrap_err();
+        assert_eq!(
+            (code(e.clone()), e.message.contains("start_at")),
+            ((400, "invalid_field"), true)
+        );
     }
 
     #[test]

@@ -14,9 +14,9 @@ use super::{check_members, CampaignRequest, Member};
 use crate::api::body;
 
 /// The query parameters of a CSV campaign.
-const QUERY: &[&str] = &["flow", "caller_id_number"];
+const QUERY: &[&str] = &["flow", "caller_id_number", "start_at"];
 
-/// Reads a CSV campaign: the body, and `flow` and `caller_id_number` from the query. Every row is
+/// Reads a CSV campaign: the body, and `flow`, `caller_id_number` and `start_at` from the query. Every row is
 /// checked before anything is queued; one bad row refuses the campaign and names it (the header
 /// is row 1).
 pub fn parse_campaign_csv(
@@ -27,10 +27,12 @@ pub fn parse_campaign_csv(
 ) -> Result<CampaignRequest, ApiError> {
     let mut flow = None;
     let mut caller_id = None;
+    let mut start = None;
     for (name, value) in query {
         let slot = match name.as_str() {
             "flow" => &mut flow,
             "caller_id_number" => &mut caller_id,
+            "start_at" => &mut start,
             _ => {
                 return Err(ApiError::new(
                     ErrorCode::InvalidQuery,
@@ -100,6 +102,7 @@ pub fn parse_campaign_csv(
         caller_id: body::caller_id(caller_id, default_caller_id)?,
         vars: shared,
         options: DialOptions::default(),
+        start_ms: super::start_at(start)?,
         members,
     })
 }
