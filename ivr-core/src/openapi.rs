@@ -510,7 +510,7 @@ fn operation(op: &Operation, registry: &Registry) -> Value {
             out["parameters"] = json!([
                 {"name": "flow", "in": "query", "required": true, "schema": {"type": "string", "enum": outbound}},
                 {"name": "caller_id_number", "in": "query", "schema": {"type": "string", "pattern": NUMBER_PATTERN}},
-                {"name": "start_at", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                {"name": "start_at", "in": "query", "schema": {"anyOf": [{"type": "string", "format": "date-time"}, {"const": ""}]}},
             ]);
         }
         "telesignEvent" => out["requestBody"] = body("Event"),

@@ -112,10 +112,10 @@ pub fn parse_campaign_request(
 /// `start_at`: an RFC 3339 date-time (`2026-12-07T09:00:00-05:00`) or a date (midnight UTC);
 /// one in the past starts at once.
 pub(crate) fn start_at(value: Option<&str>) -> Result<Option<u64>, ApiError> {
-    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+    let Some(value) = value else {
         return Ok(None);
     };
-    crate::iso::iso_ms(value)
+    crate::iso::iso_ms(value.trim())
         .map(|ms| Some(u64::try_from(ms).unwrap_or(0)))
         .ok_or_else(|| {
             ApiError::new(
@@ -375,11 +375,13 @@ mod tests {
             parse(body("2026-12-07")).unwrap().start_ms,
             Some(1_796_601_600_000)
         );
-        let e = parse(body("next monday")).unwrap_err();
-        assert_eq!(
-            (code(e.clone()), e.message.contains("start_at")),
-            ((400, "invalid_field"), true)
-        );
+        for bad in ["next monday", ""] {
+            let e = parse(body(bad)).unwrap_err();
+            assert_eq!(
+                (code(e.clone()), e.message.contains("start_at")),
+                ((400, "invalid_field"), true)
+            );
+        }
     }
 
     #[test]

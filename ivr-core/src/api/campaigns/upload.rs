@@ -102,7 +102,8 @@ pub fn parse_campaign_csv(
         caller_id: body::caller_id(caller_id, default_caller_id)?,
         vars: shared,
         options: DialOptions::default(),
-        start_ms: super::start_at(start)?,
+        // An empty query value is the parameter left out, as in every query of the API.
+        start_ms: super::start_at(start.filter(|s| !s.is_empty()))?,
         members,
     })
 }
