@@ -16,7 +16,7 @@ use ivr_core::engine::CallRecord;
 use ivr_core::error::{ApiError, ErrorCode};
 use ivr_core::flow::Registry;
 use ivr_core::log::RequestLog;
-use ivr_core::pipeline::ports::CallRecords;
+use ivr_core::pipeline::ports::{CallRecords, Clock};
 use ivr_core::pipeline::Pipeline;
 use ivr_core::records::filter::{Use, MAX_LIMIT};
 use ivr_core::records::{csv, sql, stats, CallFilter, Cursor};
@@ -26,7 +26,8 @@ use ivr_core::tokens::Scope;
 use crate::apart::apart;
 use crate::d1::{rows_of, CallsDb};
 use crate::env::{
-    config, event_time, now_ms, random_uuid, registry, WorkerClock, RATE_LIMIT_BINDING,
+    config, event_time, now_ms, random_uuid, registry, CampaignClock, WorkerClock,
+    RATE_LIMIT_BINDING,
 };
 use crate::fetch::WorkerHttp;
 use crate::http::{internal, json_response, json_text_response, read_body};
@@ -83,7 +84,7 @@ pub async fn handle(
             let csv = matches!(route, ApiRoute::StartCampaignCsv);
             apart(start_campaign(&pipeline, &body, csv, req, env, config, log)).await
         }
-        ApiRoute::Campaign(id) => apart(get_campaign(&records, &id)).await,
+        ApiRoute::Campaign(id) => apart(get_campaign(&records, &id, env)).await,
         ApiRoute::ControlCampaign(id, control) => {
             apart(control_campaign(&pipeline, &records, &id, control, env)).await
         }
@@ -283,7 +284,12 @@ async fn control_campaign(
     let campaign = known_campaign(records, id).await?;
     let queue = WorkerQueue::open(env)?;
     let (state, requeued) = pipeline
-        .control_campaign(&campaign.id, control, now_ms(), &queue)
+        .control_campaign(
+            &campaign.id,
+            control,
+            CampaignClock::of(env).now_ms(),
+            &queue,
+        )
         .await?;
     json_response(
         200,
@@ -412,7 +418,7 @@ async fn start_campaign(
     let queue = WorkerQueue::open(env)?;
     let id = random_uuid().replace('-', "");
     let total = pipeline
-        .start_campaign(request, id.clone(), now_ms(), &queue)
+        .start_campaign(request, id.clone(), CampaignClock::of(env).now_ms(), &queue)
         .await?;
     json_response(
         202,
@@ -420,10 +426,11 @@ async fn start_campaign(
     )
 }
 
-async fn get_campaign(records: &Records, id: &str) -> Result<Response, ApiError> {
+async fn get_campaign(records: &Records, id: &str, env: &Env) -> Result<Response, ApiError> {
     let campaign = known_campaign(records, id).await?;
     let counts = records.campaign_counts(&campaign).await?;
     let state = records.campaign_state(&campaign.id).await?;
+    let waiting = campaign.waiting(CampaignClock::of(env).now_ms());
     json_response(
         200,
         &CampaignView {
@@ -431,7 +438,10 @@ async fn get_campaign(records: &Records, id: &str) -> Result<Response, ApiError>
             flow: &campaign.flow,
             created_ms: campaign.created_ms,
             start_ms: campaign.start_ms,
-            waiting_until: campaign.start_ms.filter(|start| *start > now_ms()),
+            end_ms: campaign.end_ms,
+            window: campaign.window.as_ref(),
+            waiting_for: waiting.map(|(reason, _)| reason),
+            waiting_until: waiting.map(|(_, until)| until),
             state,
             finished: counts.failed + counts.completed >= counts.total,
             counts,
@@ -448,7 +458,16 @@ struct CampaignView<'a> {
     /// When dialling may start, if the request said.
     #[serde(skip_serializing_if = "Option::is_none")]
     start_ms: Option<u64>,
-    /// Set while nothing is dialled because the start has not come: until when.
+    /// When dialling stops, if the request said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_ms: Option<u64>,
+    /// The days and hours numbers are called, if the request said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    window: Option<&'a campaigns::Window>,
+    /// Set while the campaign's numbers (in its own zone) wait: for its start or its window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waiting_for: Option<campaigns::WaitingFor>,
+    /// ... and until when.
     #[serde(skip_serializing_if = "Option::is_none")]
     waiting_until: Option<u64>,
     /// Whether it dials (running), waits (paused), or never will again (cancelled).

@@ -81,6 +81,28 @@ impl Sleep for WorkerClock {
     }
 }
 
+/// The clock campaigns are scheduled on: the runtime's, or under `DEV_CLOCK` the shifted one, so
+/// that a campaign's start, window and end can be tried locally at any time of day.
+pub struct CampaignClock(Option<u64>);
+
+impl CampaignClock {
+    pub fn of(env: &Env) -> Self {
+        CampaignClock(config(env).dev_clock_ms)
+    }
+}
+
+impl Clock for CampaignClock {
+    fn now_ms(&self) -> u64 {
+        self.0.map_or_else(now_ms, dev_clock)
+    }
+}
+
+impl Sleep for CampaignClock {
+    async fn sleep_ms(&self, ms: u64) {
+        WorkerClock.sleep_ms(ms).await;
+    }
+}
+
 /// A service binding that lets an event set the engine's clock with [`TEST_CLOCK_HEADER`], so
 /// that end-to-end tests can play minutes of a call (prompt timeouts, opening hours) in
 /// milliseconds. wrangler.toml declares no such binding, and only a service binding counts (a

@@ -13,7 +13,7 @@ use ivr_core::pipeline::campaign::Consumer;
 use ivr_core::pipeline::ports::DialQueue;
 use ivr_core::pipeline::Pipeline;
 
-use crate::env::{config, registry, WorkerClock, QUEUE_BINDING};
+use crate::env::{config, registry, CampaignClock, WorkerClock, QUEUE_BINDING};
 use crate::fetch::WorkerHttp;
 use crate::kv::Kv;
 use crate::records::Records;
@@ -86,7 +86,8 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> worker::Result<()
         registry: registry(&env),
         config,
     };
-    let mut consumer = Consumer::new(&pipeline, &queue, &WorkerClock);
+    let clock = CampaignClock::of(&env);
+    let mut consumer = Consumer::new(&pipeline, &queue, &clock);
     for message in batch.raw_iter() {
         let parsed = message
             .body()

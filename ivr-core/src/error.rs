@@ -71,6 +71,8 @@ error_codes! {
     InvalidNumber = "invalid_number", 422, "A phone number is not 7 to 15 digits with an optional `+`.";
     InvalidNumbers = "invalid_numbers", 422, "A campaign's number list is empty or too long.";
     DuplicateNumber = "duplicate_number", 422, "A campaign lists a number twice.";
+    UnknownTimeZone = "unknown_time_zone", 422, "A campaign's time zone is not one the worker knows: name it in a flow's `.calls_in([..])`.";
+    ScheduleConflict = "schedule_conflict", 409, "A campaign's `end_at` has passed or does not come after its `start_at`: it would dial nobody.";
     InvalidCallerId = "invalid_caller_id", 422, "`caller_id_number` is not a phone number.";
     MissingCallerId = "missing_caller_id", 422, "No caller id was given and `CALLER_ID` is not set.";
     UnknownFlow = "unknown_flow", 422, "No outbound flow of this worker has that name.";
@@ -79,7 +81,7 @@ error_codes! {
     InvalidDialOption = "invalid_dial_option", 422, "`max_call_duration` or `send_dtmf` has a value Telesign would refuse.";
     InvalidExternalId = "invalid_external_id", 422, "`external_id` is empty, too long, or in the form campaigns use.";
     CallNotFound = "call_not_found", 404, "No live session or call record has this id.";
-        CampaignNotFound = "campaign_not_found", 404, "No campaign has this id.";
+    CampaignNotFound = "campaign_not_found", 404, "No campaign has this id.";
     CampaignCancelled = "campaign_cancelled", 409, "The campaign was cancelled: it cannot be paused or resumed.";
     FlowNotFound = "flow_not_found", 404, "No flow of this worker has that name.";
     PremiumToNumberRejected = "premium_to_number_rejected", 422, "Telesign refused to call a premium number.";

@@ -16,7 +16,8 @@ use crate::tokens::Scope;
 use crate::api::body::DIAL_OPTION_FIELDS;
 use crate::api::calls::CALL_FIELDS;
 use crate::api::campaigns::{
-    NumberState, CAMPAIGN_FIELDS, DEFAULT_NUMBERS_LIMIT, MAX_NUMBERS, MAX_NUMBERS_LIMIT,
+    window_pattern, NumberState, CAMPAIGN_FIELDS, DEFAULT_NUMBERS_LIMIT, MAX_NUMBERS,
+    MAX_NUMBERS_LIMIT,
 };
 use crate::engine::CallOutcome;
 use crate::records::filter::{Use, DEFAULT_LIMIT, MAX_LIMIT};
@@ -242,10 +243,12 @@ pub const OPERATIONS: &[Operation] = &[
         method: "post",
         path: "/campaigns",
         id: "startCampaign",
-                        summary: "Dial one outbound flow to many numbers through the campaign queue, each number with vars of its own if it has any",
+        summary: "Dial one outbound flow to many numbers through the campaign queue, each number with vars of its own if it has any, from a start time, within a calling window, until an end",
         access: Access::Token(Scope::Dial),
         status: 202,
         errors: &[
+            E::UnknownTimeZone,
+            E::ScheduleConflict,
             E::InvalidNumber,
             E::InvalidNumbers,
             E::DuplicateNumber,
@@ -259,14 +262,16 @@ pub const OPERATIONS: &[Operation] = &[
             E::QueueUnavailable,
         ],
     },
-            Operation {
+    Operation {
         method: "post",
         path: "/campaigns.csv",
         id: "startCampaignCsv",
-        summary: "startCampaign from a spreadsheet: a CSV with a header row naming `to` and a column per var, then a row per number; the flow in the query",
+        summary: "startCampaign from a spreadsheet: a CSV with a header row naming `to`, optionally `time_zone`, and a column per var, then a row per number; the flow, start, end and window in the query",
         access: Access::Token(Scope::Dial),
         status: 202,
         errors: &[
+            E::UnknownTimeZone,
+            E::ScheduleConflict,
             E::InvalidCsv,
             E::InvalidQuery,
             E::InvalidNumber,
@@ -501,6 +506,7 @@ fn operation(op: &Operation, registry: &Registry) -> Value {
         "startCampaign" => out["requestBody"] = body("CampaignRequest"),
         "startCampaignCsv" => {
             out["requestBody"] = json!({"required": true, "content": {"text/csv": {"schema": csv_schema(registry)}}});
+            let zones = known_zones(registry);
             let outbound: Vec<&str> = registry
                 .flows()
                 .iter()
@@ -511,6 +517,8 @@ fn operation(op: &Operation, registry: &Registry) -> Value {
                 {"name": "flow", "in": "query", "required": true, "schema": {"type": "string", "enum": outbound}},
                 {"name": "caller_id_number", "in": "query", "schema": {"type": "string", "pattern": NUMBER_PATTERN}},
                 {"name": "start_at", "in": "query", "schema": {"anyOf": [{"type": "string", "format": "date-time"}, {"const": ""}]}},
+                {"name": "end_at", "in": "query", "schema": {"anyOf": [{"type": "string", "format": "date-time"}, {"const": ""}]}},
+                {"name": "window", "in": "query", "schema": {"anyOf": [{"type": "string", "pattern": window_pattern(&zones)}, {"const": ""}]}},
             ]);
         }
         "telesignEvent" => out["requestBody"] = body("Event"),
@@ -518,7 +526,8 @@ fn operation(op: &Operation, registry: &Registry) -> Value {
             let states: Vec<&str> = NumberState::ALL.iter().map(|s| s.as_str()).collect();
             let mut parameters = vec![
                 json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "maxLength": 128}}),
-                json!({"name": "state", "in": "query", "schema": {"type": "string", "enum": states}}),
+                // An empty value is the parameter left out, as in every query of the API.
+                json!({"name": "state", "in": "query", "schema": {"anyOf": [{"type": "string", "enum": states}, {"const": ""}]}}),
             ];
             if op.id == "getCampaignNumbers" {
                 parameters.push(json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_NUMBERS_LIMIT, "default": DEFAULT_NUMBERS_LIMIT}}));
@@ -603,6 +612,11 @@ fn csv_schema(registry: &Registry) -> Value {
         "description": "A header row naming a `to` column and a column per var, then a row per number (RFC 4180)"})
 }
 
+/// The time zones the worker knows: a window's and a number's must be one of them.
+fn known_zones(registry: &Registry) -> Vec<String> {
+    crate::flow::lock::zones(registry).into_iter().collect()
+}
+
 fn body(schema: &str) -> Value {
     json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
 }
@@ -611,7 +625,7 @@ fn body(schema: &str) -> Value {
 const NUMBER_PATTERN: &str = r"^\+?[0-9]{7,15}$";
 
 /// A property of a request body, by field name.
-fn field(name: &str, outbound: &[&str]) -> Value {
+fn field(name: &str, outbound: &[&str], zones: &[String]) -> Value {
     match name {
         "to" | "caller_id_number" => json!({"type": "string", "pattern": NUMBER_PATTERN}),
         "flow" => {
@@ -633,8 +647,10 @@ fn field(name: &str, outbound: &[&str]) -> Value {
         }),
         "numbers" => {
             let number = json!({"type": "string", "pattern": NUMBER_PATTERN});
+            let zone = json!({"anyOf": [{"type": "string", "enum": zones}, {"type": "null"}],
+                "description": "The number's own time zone for the campaign's window (which it needs)"});
             let own = json!({"type": "object", "additionalProperties": false, "required": ["to"],
-                "properties": {"to": number, "vars": field("vars", outbound)},
+                "properties": {"to": number, "vars": field("vars", outbound, zones), "time_zone": zone},
                 "description": "A number with vars of its own, which win over the campaign's"});
             json!({"type": "array", "items": {"anyOf": [number, own]},
             "minItems": 1, "maxItems": MAX_NUMBERS, "uniqueItems": true})
@@ -642,6 +658,10 @@ fn field(name: &str, outbound: &[&str]) -> Value {
         "record_call" | "is_primary" => json!({"type": "boolean"}),
         "start_at" => json!({"type": "string", "format": "date-time",
             "description": "When dialling may start (RFC 3339); in the past or absent: at once"}),
+        "end_at" => json!({"type": "string", "format": "date-time",
+            "description": "When dialling stops (RFC 3339): a number not dialled by then fails as `outside_window`; 409 `schedule_conflict` when it has passed or comes before `start_at`"}),
+        "window" => json!({"type": "string", "pattern": window_pattern(zones),
+            "description": "Days, hour ranges and a time zone the worker knows: `Mon-Fri 09:00-20:00 America/New_York`"}),
         "max_call_duration" => json!({"type": "integer", "minimum": 1, "maximum": 14_400}),
         "send_dtmf" => {
             json!({"type": "string", "pattern": "^[0-9A-D*#w]+$", "maxLength": MAX_DTMF_LEN})
@@ -659,12 +679,13 @@ fn object(fields: &[&str], required: &[&str], registry: &Registry) -> Value {
         .filter(|f| f.direction == Direction::Outbound)
         .map(|f| f.name.as_str())
         .collect();
+    let zones = known_zones(registry);
     // An optional field may also be `null`, which the API reads as absent.
     let properties: Map<String, Value> = fields
         .iter()
         .chain(DIAL_OPTION_FIELDS.iter())
         .map(|f| {
-            let schema = field(f, &outbound);
+            let schema = field(f, &outbound, &zones);
             let schema = if required.contains(f) {
                 schema
             } else {
@@ -689,8 +710,18 @@ fn object(fields: &[&str], required: &[&str], registry: &Registry) -> Value {
             })
         })
         .collect();
+    let mut all = needs;
+    if fields.contains(&"window") {
+        // A number's own time zone is read in the campaign's window: without one, it has none.
+        let no_window = json!({"properties": {"window": {"type": "null"}}});
+        let no_zones = json!({"properties": {"numbers": {"items": {"anyOf": [
+            {"type": "string"},
+            {"type": "object", "properties": {"time_zone": {"type": "null"}}},
+        ]}}}});
+        all.push(json!({"if": no_window, "then": no_zones}));
+    }
     json!({"type": "object", "additionalProperties": false, "required": required,
-        "properties": properties, "allOf": needs})
+        "properties": properties, "allOf": all})
 }
 
 fn schemas(registry: &Registry) -> Value {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use ivr_core::api::calls::{DialFailure, Placing};
 use ivr_core::api::campaigns::{
     member_external_id, Campaign, CampaignRequest, CampaignState, Control, DialMessage, Member,
-    NumberState,
+    NumberState, Window,
 };
 use ivr_core::config::Config;
 use ivr_core::engine::{CallOutcome, Wait};
@@ -35,6 +35,7 @@ static STILL: Still = Still;
 fn registry() -> Registry {
     Registry::new().flow(
         Flow::outbound("remind")
+            .calls_in(["America/New_York", "America/Los_Angeles"])
             .step(
                 "ask",
                 menu("Hello {name}. Press 1 to confirm.")
@@ -302,6 +303,8 @@ fn campaign(store: &Memory) {
             total: 3,
             created_ms: 0,
             start_ms: None,
+            window: None,
+            end_ms: None,
         },
     );
 }
@@ -321,6 +324,7 @@ fn message(attempt: u32) -> DialMessage {
             BTreeMap::from([("name".to_owned(), "Ana".to_owned())]),
             BTreeMap::new(),
         ],
+        zones: Vec::new(),
         attempt,
     }
 }
@@ -416,6 +420,7 @@ fn started(store: &Memory, p: &Pipeline<'_, Memory, Memory, ScriptedHttp>, n: u3
         .map(|i| Member {
             to: PhoneNumber::parse(&format!("+1555555{:04}", 100 + i)).unwrap(),
             vars: BTreeMap::from([("name".to_owned(), format!("N{i}"))]),
+            time_zone: None,
         })
         .collect();
     let request = CampaignRequest {
@@ -425,6 +430,8 @@ fn started(store: &Memory, p: &Pipeline<'_, Memory, Memory, ScriptedHttp>, n: u3
         vars: BTreeMap::new(),
         options: DialOptions::default(),
         start_ms: None,
+        end_ms: None,
+        window: None,
     };
     run(p.start_campaign(request, CAMPAIGN.into(), 0, store)).expect("started");
 }
@@ -617,7 +624,7 @@ fn an_erased_number_of_a_campaign_is_not_dialled_and_does_not_come_back() {
         "only the number not erased"
     );
     assert!(!store
-        .number_vars
+        .number_own
         .borrow()
         .contains_key(&(CAMPAIGN.to_owned(), 0)));
 }
@@ -631,6 +638,7 @@ fn a_campaign_before_its_start_dials_nobody_and_its_messages_wait_in_the_queue()
     let members = vec![Member {
         to: PhoneNumber::parse("+15555550100").unwrap(),
         vars: BTreeMap::from([("name".to_owned(), "Sam".to_owned())]),
+        time_zone: None,
     }];
     for (start, delay) in [(1_000_000 + 90_500, 91), (1_000_000 + 86_400_000, 3_600)] {
         let store = Memory::default();
@@ -642,6 +650,8 @@ fn a_campaign_before_its_start_dials_nobody_and_its_messages_wait_in_the_queue()
             vars: BTreeMap::new(),
             options: DialOptions::default(),
             start_ms: Some(start),
+            end_ms: None,
+            window: None,
         };
         run(p.start_campaign(request, CAMPAIGN.into(), 0, &store)).unwrap();
         let (message, _) = store.queued.borrow_mut().remove(0);
@@ -667,8 +677,142 @@ fn a_campaign_before_its_start_dials_nobody_and_its_messages_wait_in_the_queue()
         vars: BTreeMap::new(),
         options: DialOptions::default(),
         start_ms: Some(999_000),
+        end_ms: None,
+        window: None,
     };
     run(p.start_campaign(request, CAMPAIGN.into(), 0, &store)).unwrap();
     drain(&store, &p, &clock);
     assert_eq!(http.requests.borrow().len(), 1);
+}
+
+/// 2026-01-05, a Monday, at `h`:00 UTC (in ms).
+fn monday(h: u64) -> u64 {
+    1_767_571_200_000 + h * 3_600_000
+}
+
+/// A campaign of `zones.len()` numbers, each in its zone (none: the window's), called Monday to
+/// Friday 09:00-17:00 New York time until `end_ms`.
+fn windowed(zones: &[Option<&str>], end_ms: Option<u64>) -> CampaignRequest {
+    let window = Window::parse(
+        "Mon-Fri 09:00-17:00 America/New_York",
+        &registry(),
+        "window",
+    );
+    CampaignRequest {
+        flow: "remind".into(),
+        members: (0u32..)
+            .zip(zones)
+            .map(|(i, zone)| Member {
+                to: PhoneNumber::parse(&format!("+1555555{:04}", 100 + i)).unwrap(),
+                vars: BTreeMap::from([("name".to_owned(), format!("N{i}"))]),
+                time_zone: zone.map(str::to_owned),
+            })
+            .collect(),
+        caller_id: PhoneNumber::parse("+15554441313").unwrap(),
+        vars: BTreeMap::new(),
+        options: DialOptions::default(),
+        start_ms: None,
+        end_ms,
+        window: Some(window.unwrap()),
+    }
+}
+
+#[test]
+fn numbers_wait_for_their_window_in_their_own_zone_without_spinning_the_queue() {
+    let (registry, config) = (registry(), config(&[]));
+    let http = ScriptedHttp::always(accepted("R"));
+    let clock = ManualClock::default();
+    let store = Memory::default();
+    let p = pipeline(&store, &http, &registry, &config);
+    // Monday 08:30 in New York (13:30 UTC): nobody is called; the message comes back when New
+    // York opens, half an hour later.
+    clock.now_ms.set(monday(13) + 1_800_000);
+    let la = Some("America/Los_Angeles");
+    run(p.start_campaign(
+        windowed(&[None, la, None], None),
+        CAMPAIGN.into(),
+        0,
+        &store,
+    ))
+    .unwrap();
+    let (message, _) = store.queued.borrow_mut().remove(0);
+    run(Consumer::new(&p, &store, &clock).process(&message)).unwrap();
+    assert!(http.requests.borrow().is_empty(), "nobody before 09:00");
+    assert_eq!(store.queued.borrow().clone(), [(message.clone(), 1800)]);
+    // At 09:00 in New York the two New York numbers are called; Los Angeles waits 3 hours more
+    // (an hour at most at a time), as a message of its own that keeps its zone.
+    clock.now_ms.set(monday(14));
+    store.queued.borrow_mut().clear();
+    run(Consumer::new(&p, &store, &clock).process(&message)).unwrap();
+    assert_eq!(http.requests.borrow().len(), 2);
+    let queued = store.queued.borrow().clone();
+    assert_eq!(queued.len(), 1);
+    let (later, delay) = &queued[0];
+    assert_eq!(*delay, 3600);
+    let numbers: Vec<_> = later.indexed().map(|n| (n.index, n.time_zone)).collect();
+    assert_eq!(numbers, [(1, la)]);
+    let state = |i: u32| store.numbers.borrow()[&(CAMPAIGN.to_owned(), i)].state;
+    assert_eq!(
+        [state(0), state(1), state(2)],
+        [
+            NumberState::Dialing,
+            NumberState::Queued,
+            NumberState::Dialing
+        ]
+    );
+    // A far opening (Friday evening to Monday) comes back an hour at a time.
+    let friday_evening = monday(24 * 5 + 2);
+    clock.now_ms.set(friday_evening);
+    store.queued.borrow_mut().clear();
+    run(Consumer::new(&p, &store, &clock).process(later)).unwrap();
+    assert_eq!(store.queued.borrow()[0].1, 3600);
+    // Resumed after a pause, the number keeps its zone.
+    run(p.control_campaign(CAMPAIGN, Control::Pause, 0, &store)).unwrap();
+    store.queued.borrow_mut().clear();
+    run(Consumer::new(&p, &store, &clock).process(later)).unwrap();
+    assert!(
+        store.queued.borrow().is_empty(),
+        "a paused campaign's numbers do not wait in the queue"
+    );
+    run(p.control_campaign(CAMPAIGN, Control::Resume, 0, &store)).unwrap();
+    let requeued = store.queued.borrow().clone();
+    assert_eq!(requeued.len(), 1);
+    assert_eq!(requeued[0].0.indexed().next().unwrap().time_zone, la);
+    clock.now_ms.set(monday(17));
+    drain(&store, &p, &clock);
+    assert_eq!(http.requests.borrow().len(), 3);
+}
+
+#[test]
+fn a_number_whose_window_does_not_open_before_the_end_fails_as_outside_window() {
+    let (registry, config) = (registry(), config(&[]));
+    let http = ScriptedHttp::always(accepted("R"));
+    let clock = ManualClock::default();
+    let store = Memory::default();
+    let p = pipeline(&store, &http, &registry, &config);
+    // The campaign ends at 17:00 UTC on Monday: New York (09:00 = 14:00 UTC) opens before it,
+    // Los Angeles (09:00 = 17:00 UTC) does not.
+    clock.now_ms.set(monday(11));
+    let la = Some("America/Los_Angeles");
+    let request = windowed(&[None, la], Some(monday(17)));
+    run(p.start_campaign(request, CAMPAIGN.into(), 0, &store)).unwrap();
+    clock.now_ms.set(monday(14));
+    let (message, _) = store.queued.borrow_mut().remove(0);
+    run(Consumer::new(&p, &store, &clock).process(&message)).unwrap();
+    let entry = |i: u32| store.numbers.borrow()[&(CAMPAIGN.to_owned(), i)].clone();
+    assert_eq!(entry(0).state, NumberState::Dialing);
+    assert_eq!(
+        (entry(1).state, entry(1).outcome),
+        (NumberState::Failed, Some(CallOutcome::OutsideWindow))
+    );
+    assert_eq!(http.requests.borrow().len(), 1);
+    // An end already past is refused.
+    let e = run(p.start_campaign(
+        windowed(&[None], Some(monday(14))),
+        "x".into(),
+        monday(15),
+        &store,
+    ))
+    .unwrap_err();
+    assert_eq!(e.code.as_str(), "schedule_conflict");
 }

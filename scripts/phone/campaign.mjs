@@ -4,6 +4,12 @@
 
 /** Pages of the per-number results read at most: 50,000 numbers, a campaign's largest. */
 const MAX_PAGES = 50;
+/**
+ * The outcomes of numbers that failed without being dialled (ivr-core's `CallOutcome`: "A campaign
+ * number that was not dialled"), though their claim counted an attempt. (One dialled before, whose
+ * retry was then cancelled, is counted as not dialled.)
+ */
+const NOT_DIALLED = new Set(["invalid_number", "unknown_flow", "cancelled", "erased", "outside_window"]);
 
 /**
  * `{ progress, funnel, answers }` of campaign `id`, asked of the worker through `ask(path)`
@@ -32,7 +38,8 @@ export function summarize(numbers) {
   const funnel = { numbers: numbers.length, dialled: 0, answered: 0, completed: 0, failed: 0, failed_by: {} };
   const answers = {};
   for (const n of numbers) {
-    if (n.attempts > 0) funnel.dialled += 1;
+    const neverDialled = n.state === "failed" && NOT_DIALLED.has(n.outcome);
+    if (n.attempts > 0 && !neverDialled) funnel.dialled += 1;
     if (n.state === "answered" || n.state === "completed") funnel.answered += 1;
     if (n.state === "completed") funnel.completed += 1;
     if (n.state === "failed") {

@@ -321,3 +321,90 @@ test("a campaign with a start time dials nobody before it, and says until when i
   assert.equal(bad.status, 400);
   assert.equal((await bad.json()).error.code, "invalid_field");
 });
+
+test("a campaign outside its window dials nobody until the clock enters it; a number whose window never opens before the end fails", { timeout: 60_000 }, async () => {
+  // A worker whose clock (DEV_CLOCK, as `npm run dev -- --clock`) reads Monday 08:59:57 in New
+  // York at its first request: the window below opens 3 s later.
+  const fake = new FakeTelesignApi();
+  const local = await startWorker({
+    outboundService: fake.fetch,
+    bindings: { TELESIGN_API_URL: FAKE_TELESIGN_URL, CALLER_ID: "+15554441313", DEV_CLOCK: "2026-01-05T13:59:57Z" },
+  });
+  try {
+    const [newYork, chicago] = ["15555550601", "15555550602"];
+    const res = await local.fetch("/campaigns", {
+      method: "POST",
+      headers: { "content-type": "application/json", ...AUTH },
+      body: JSON.stringify({
+        flow: "reminder",
+        ...VARS,
+        window: "Mon-Fri 09:00-17:00 America/New_York",
+        end_at: "2026-01-05T14:30:00Z",
+        // Chicago opens at 15:00 UTC, after the end.
+        numbers: [`+${newYork}`, { to: `+${chicago}`, time_zone: "America/Chicago" }],
+      }),
+    });
+    assert.equal(res.status, 202);
+    const { campaign_id: id } = await res.json();
+    const view = await (await local.fetch(`/campaigns/${id}`, { headers: AUTH })).json();
+    assert.deepEqual(
+      [view.window, view.waiting_for, view.waiting_until, view.end_ms],
+      [{ days: "Mon-Fri", hours: "09:00-17:00", time_zone: "America/New_York" }, "window", Date.parse("2026-01-05T14:00:00Z"), Date.parse("2026-01-05T14:30:00Z")],
+    );
+    const started = Date.now();
+    const numbers = async () => (await (await local.fetch(`/campaigns/${id}/numbers`, { headers: AUTH })).json()).numbers;
+    // Chicago fails at once; New York waits for 09:00.
+    let rows;
+    for (let i = 0; i < 100; i++) {
+      rows = await numbers();
+      if (rows[1].state === "failed") break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.deepEqual([rows[0].state, rows[1].state, rows[1].outcome], ["queued", "failed", "outside_window"]);
+    assert.equal(fake.dials(newYork).length, 0, "nobody is dialled before the window opens");
+    assert.equal(fake.dials(chicago).length, 0);
+    for (let i = 0; i < 200 && fake.dials(newYork).length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(fake.dials(newYork).length, 1, "dialled once the window opened");
+    assert.ok(Date.now() - started >= 2_000, `dialled after ${Date.now() - started} ms`);
+    const after = await (await local.fetch(`/campaigns/${id}`, { headers: AUTH })).json();
+    assert.equal(after.waiting_for, undefined);
+    assert.equal(fake.dials(chicago).length, 0);
+  } finally {
+    await local.dispose();
+  }
+});
+
+test("the document's window pattern and the API accept the same windows", async () => {
+  const doc = await (await w.fetch("/openapi.json")).json();
+  const schema = doc.components.schemas.CampaignRequest.properties.window.anyOf[0];
+  const pattern = new RegExp(schema.pattern, "u");
+  const samples = [
+    "Mon-Fri 09:00-20:00 America/New_York",
+    "Sat,Sun-Mon 00:00-24:00,23:59-00:01 America/Los_Angeles",
+    "Fri-Mon 24:00-09:00 America/Chicago",
+    "Mon-Fri 09:00-20:00",
+    "Mon-Fri  09:00-20:00 America/New_York",
+    "mon-fri 09:00-20:00 America/New_York",
+    "Monday 09:00-20:00 America/New_York",
+    "Mon,,Tue 09:00-20:00 America/New_York",
+    "Mon 9:00-20:00 America/New_York",
+    "Mon 09:00-24:01 America/New_York",
+    "Mon 09:00-20:00, America/New_York",
+    "Mon 09:00-20:00 America/New_York ",
+    "Mon 09:00-20:00 Europe/Paris",
+  ];
+  for (const window of samples) {
+    // Far in the future: nobody is dialled.
+    const res = await startCampaign({ flow: "reminder", numbers: ["+15555550701"], ...VARS, window, start_at: "2099-01-01T00:00:00Z" });
+    const [accepted, body] = [res.status === 202, await res.json()];
+    assert.equal(accepted, pattern.test(window), `${window}: ${res.status} ${JSON.stringify(body)}`);
+    if (!accepted) assert.match(body.error.code, /^(invalid_field|unknown_time_zone)$/);
+  }
+  const conflict = await startCampaign({ flow: "reminder", numbers: ["+15555550701"], ...VARS, start_at: "2099-01-02", end_at: "2099-01-01" });
+  assert.equal(conflict.status, 409);
+  assert.equal((await conflict.json()).error.code, "schedule_conflict");
+  const past = await startCampaign({ flow: "reminder", numbers: ["+15555550701"], ...VARS, end_at: "2020-01-01" });
+  assert.equal(past.status, 409);
+});

@@ -9,6 +9,13 @@ use ivr_core::flow::*;
 pub fn flow() -> Flow {
     Flow::outbound("reminder")
         .needs(["name", "when"])
+        // The zones its campaigns may call in (a calling window's, a patient's own).
+        .calls_in([
+            "America/New_York",
+            "America/Chicago",
+            "America/Denver",
+            "America/Los_Angeles",
+        ])
         .step(
             "reminder",
             menu(

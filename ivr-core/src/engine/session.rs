@@ -252,10 +252,13 @@ named_enum! {
         DialUnreachable = "dial_unreachable",
         /// A campaign number that was not dialled: it is not a phone number.
         InvalidNumber = "invalid_number",
-                /// A campaign number that was not dialled: its flow was removed by a deploy.
+        /// A campaign number that was not dialled: its flow was removed by a deploy.
         UnknownFlow = "unknown_flow",
-                /// A campaign number that was not dialled: its campaign was cancelled.
+        /// A campaign number that was not dialled: its campaign was cancelled.
         Cancelled = "cancelled",
+        /// A campaign number that was not dialled: its calling window did not open before the
+        /// campaign's end.
+        OutsideWindow = "outside_window",
         /// A campaign number that was not dialled: the number was erased.
         Erased = "erased",
     }

@@ -12,6 +12,8 @@ use chrono_tz::Tz;
 /// The variable an hours step sets when it is closed: the hours in words.
 pub const OPENING_HOURS: &str = "opening_hours";
 
+const DAY_MS: u64 = 86_400_000;
+
 /// A day of the week. `Mon..=Fri` names a run of days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Weekday {
@@ -25,7 +27,7 @@ pub enum Weekday {
 }
 
 impl Weekday {
-    const ALL: [Weekday; 7] = [
+    pub const ALL: [Weekday; 7] = [
         Weekday::Mon,
         Weekday::Tue,
         Weekday::Wed,
@@ -35,8 +37,18 @@ impl Weekday {
         Weekday::Sun,
     ];
 
-    fn index(self) -> usize {
+    pub fn index(self) -> usize {
         self as usize
+    }
+
+    /// `Mon`, `Tue`, ... `Sun`, as written.
+    pub fn parse(text: &str) -> Option<Weekday> {
+        Weekday::ALL.into_iter().find(|d| d.name()[..3] == *text)
+    }
+
+    /// The day after.
+    pub fn next(self) -> Weekday {
+        Weekday::ALL[(self.index() + 1) % 7]
     }
 
     fn name(self) -> &'static str {
@@ -187,19 +199,60 @@ impl Hours {
     /// Whether the hours are open at `utc_ms`; `None` when the zone is unknown.
     pub fn is_open_at(&self, utc_ms: u64) -> Option<bool> {
         let local = self.local(utc_ms)?;
-        if self.closed_on.contains(&local.date) {
-            return Some(false);
-        }
-        let spans = self
-            .special
-            .iter()
-            .find(|(date, _)| *date == local.date)
-            .map_or(&self.weekly[local.weekday.index()], |(_, spans)| spans);
         Some(
-            spans
+            self.spans_on(local.date)
                 .iter()
                 .any(|s| (s.start..s.end).contains(&local.minute)),
         )
+    }
+
+    /// The first moment at or after `from_ms` and before `until_ms` when the hours are open;
+    /// `None` when they do not open in that time or the zone is unknown. A range that starts in
+    /// the hour daylight saving skips opens when the clocks show a time of it again.
+    pub fn next_open_at(&self, from_ms: u64, until_ms: u64) -> Option<u64> {
+        if from_ms >= until_ms {
+            return None;
+        }
+        if self.is_open_at(from_ms)? {
+            return Some(from_ms);
+        }
+        let tz: Tz = self.zone.parse().ok()?;
+        let mut date = self.local(from_ms)?.date;
+        // Every day from the local date of `from_ms` to the one of `until_ms`, and one more for
+        // a zone ahead of UTC.
+        let days = (until_ms - from_ms) / DAY_MS + 2;
+        for _ in 0..days {
+            let mut spans = self.spans_on(date).to_vec();
+            spans.sort_by_key(|s| s.start);
+            for span in spans {
+                let opens = (span.start..span.end).find_map(|minute| {
+                    let time =
+                        date.and_hms_opt(u32::from(minute / 60), u32::from(minute % 60), 0)?;
+                    let utc = tz.from_local_datetime(&time).earliest()?;
+                    u64::try_from(utc.timestamp_millis()).ok()
+                });
+                match opens {
+                    Some(at) if at >= until_ms => return None,
+                    Some(at) if at > from_ms => return Some(at),
+                    _ => {}
+                }
+            }
+            date = date.succ_opt()?;
+        }
+        None
+    }
+
+    /// The opening ranges of a local date: none when it is closed, its special hours, else its
+    /// weekday's.
+    fn spans_on(&self, date: NaiveDate) -> &[Span] {
+        if self.closed_on.contains(&date) {
+            return &[];
+        }
+        let weekday = Weekday::ALL[date.weekday().num_days_from_monday() as usize];
+        self.special
+            .iter()
+            .find(|(d, _)| *d == date)
+            .map_or(&self.weekly[weekday.index()], |(_, spans)| spans)
     }
 
     /// The weekly hours in words, for callers who ring when it is closed: "Monday to Friday
@@ -492,6 +545,68 @@ mod tests {
             Some(true),
             "02:00 EST"
         );
+    }
+
+    #[test]
+    fn the_next_opening_is_found_across_nights_weekends_closures_and_clock_changes() {
+        let h = office();
+        let far = utc(2027, 1, 1, 0, 0);
+        // Open now: now.
+        let monday_ten = utc(2026, 1, 5, 15, 0);
+        assert_eq!(h.next_open_at(monday_ten, far), Some(monday_ten));
+        // Monday 08:00 local: 09:00 the same day.
+        assert_eq!(
+            h.next_open_at(utc(2026, 1, 5, 13, 0), far),
+            Some(utc(2026, 1, 5, 14, 0))
+        );
+        // Friday 18:00 local: Saturday 10:00; Saturday 12:30: 13:00; Saturday 15:00: Monday 09:00.
+        assert_eq!(
+            h.next_open_at(utc(2026, 1, 9, 23, 0), far),
+            Some(utc(2026, 1, 10, 15, 0))
+        );
+        assert_eq!(
+            h.next_open_at(utc(2026, 1, 10, 17, 30), far),
+            Some(utc(2026, 1, 10, 18, 0))
+        );
+        assert_eq!(
+            h.next_open_at(utc(2026, 1, 10, 20, 0), far),
+            Some(utc(2026, 1, 12, 14, 0))
+        );
+        // Before it opens, or with the end at the opening: never.
+        let saturday_night = utc(2026, 1, 10, 20, 0);
+        assert_eq!(
+            h.next_open_at(saturday_night, utc(2026, 1, 12, 14, 0)),
+            None
+        );
+        assert_eq!(h.next_open_at(saturday_night, saturday_night), None);
+        // Thursday 2026-12-24 after noon: Christmas is closed, so Saturday 10:00 (UTC-5).
+        assert_eq!(
+            h.next_open_at(utc(2026, 12, 24, 18, 0), far),
+            Some(utc(2026, 12, 26, 15, 0))
+        );
+        // Sunday 2026-03-08 evening: Monday 09:00 EDT is 13:00 UTC.
+        assert_eq!(
+            h.next_open_at(utc(2026, 3, 8, 23, 0), far),
+            Some(utc(2026, 3, 9, 13, 0))
+        );
+        // A range that starts in the skipped hour opens when it ends: 02:30 on 2026-03-08 does
+        // not exist, 03:00 EDT (07:00 UTC) does.
+        let mut night = Hours::new("America/New_York");
+        night.open(Sun, "02:30-04:00");
+        assert_eq!(
+            night.next_open_at(utc(2026, 3, 8, 0, 0), far),
+            Some(utc(2026, 3, 8, 7, 0))
+        );
+        // A zone ahead of UTC: Tokyo's Monday 09:00 is Sunday 24:00 UTC.
+        let mut tokyo = Hours::new("Asia/Tokyo");
+        tokyo.open(Mon, "09:00-10:00");
+        assert_eq!(
+            tokyo.next_open_at(utc(2026, 1, 4, 12, 0), far),
+            Some(utc(2026, 1, 5, 0, 0))
+        );
+        // Hours that never open, and an unknown zone.
+        assert_eq!(Hours::new("America/New_York").next_open_at(0, far), None);
+        assert_eq!(Hours::new("Mars/Base").next_open_at(0, far), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! call can be there any more (a session is kept
 //! [`crate::pipeline::keys::SESSION_TTL_SECS`] at most, 5 hours).
 //!
-//! The zones are those the `hours(..)` steps name, with chrono-tz's filter for them:
+//! The zones are those the `hours(..)` steps and the flows' `.calls_in([..])` name, with chrono-tz's filter for them:
 //! `scripts/build.sh` compiles only these into the worker (`CHRONO_TZ_TIMEZONE_FILTER`), while
 //! host builds (tests, `flows check`) know every zone and so can tell a typo from a zone that is
 //! not locked yet.
@@ -99,17 +99,18 @@ impl Lock {
     }
 }
 
-/// The zones the registry's hours steps name.
+/// The zones the registry's hours steps name, and those its flows' campaigns call in.
 pub fn zones(registry: &Registry) -> BTreeSet<String> {
-    registry
-        .flows()
+    let flows = registry.flows();
+    let hours = flows
         .iter()
         .flat_map(|f| &f.steps)
         .filter_map(|(_, s)| match s {
             Step::Hours { hours, .. } => Some(hours.zone.clone()),
             _ => None,
-        })
-        .collect()
+        });
+    let calls = flows.iter().flat_map(|f| f.call_zones.iter().cloned());
+    hours.chain(calls).collect()
 }
 
 /// A regex matching exactly `zones` (and nothing when there are none, so no zone data is
@@ -192,6 +193,16 @@ mod tests {
         );
         assert_eq!(zone_filter(&zones(&registry)), r"^(Etc/GMT\+5)$");
         assert_eq!(Lock::of(&registry).zone_filter, r"^(Etc/GMT\+5)$");
+        // The zones a flow's campaigns call in are compiled in too.
+        let registry = registry.flow(
+            Flow::outbound("o")
+                .calls_in(["America/Chicago", "Etc/GMT+5"])
+                .step("a", say("A")),
+        );
+        assert_eq!(
+            Lock::of(&registry).zone_filter,
+            r"^(America/Chicago|Etc/GMT\+5)$"
+        );
         assert_eq!(zone_filter(&BTreeSet::new()), "^$");
     }
 }

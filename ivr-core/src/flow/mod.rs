@@ -59,6 +59,9 @@ pub struct Flow {
     pub steps: Vec<(String, Step)>,
     /// The variables a call of this flow must be given when it is placed (outbound flows).
     pub needs: Vec<String>,
+    /// The IANA time zones a campaign of this outbound flow may give as its calling window's or a
+    /// number's (`.calls_in([..])`): the worker is built with these zones' rules.
+    pub call_zones: Vec<String>,
     /// Where the call goes whenever the flow cannot go on (a flow error, a step that is gone),
     /// instead of a bare hang-up.
     pub on_error: Option<String>,
@@ -93,6 +96,7 @@ impl Flow {
             language: "en-US".to_owned(),
             steps: Vec::new(),
             needs: Vec::new(),
+            call_zones: Vec::new(),
             on_error: None,
             moved: Vec::new(),
             settings: Settings::default(),
@@ -134,6 +138,14 @@ impl Flow {
     /// `POST /campaigns` refuse a call without them (`422 missing_vars`).
     pub fn needs<const N: usize>(mut self, vars: [&str; N]) -> Self {
         self.needs = vars.iter().map(|v| (*v).to_owned()).collect();
+        self
+    }
+
+    /// The time zones its campaigns call in: a campaign's calling window (`"window": {"time_zone":
+    /// ..}`) and a number's own `time_zone` must be one of these, as the worker knows the rules
+    /// of the zones its flows name and no others (`npm run flows:lock` records them).
+    pub fn calls_in<const N: usize>(mut self, zones: [&str; N]) -> Self {
+        self.call_zones = zones.iter().map(|z| (*z).to_owned()).collect();
         self
     }
 

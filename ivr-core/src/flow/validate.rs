@@ -85,6 +85,7 @@ rules! {
     UnknownVariable = "unknown_variable", false, "Declare it with `Flow::outbound(..).needs([..])`, gather it before, declare that code sets it (`.sets([..])`), or give it a default: `{name|or:there}`.";
     UnknownFilter = "unknown_filter", false, "Use the filters `digits`, `last4` and `or:<text>`, e.g. `{account|last4|digits}`.";
     MalformedPlaceholder = "malformed_placeholder", false, "Close every `{` with `}` around a variable name of letters, digits and _; write `{{` for a brace.";
+    InvalidCallZone = "invalid_call_zone", false, "Name IANA zones such as America/New_York in `Flow::outbound(..).calls_in([..])` (then `npm run flows:lock`); inbound flows place no campaign calls.";
     InvalidHours = "invalid_hours", false, "Use an IANA zone such as America/New_York (then `npm run flows:lock`), ranges like `09:00-17:30` within one day that do not overlap, and dates like `2026-12-25`.";
     SilentLookup = "silent_lookup", true, "Give the step a hold prompt, `fetch(..).hold(\"One moment, please.\")`: the worker answers at once with it and runs the request after the answer, instead of leaving the caller in silence while it runs.";
     FetchBudget = "fetch_budget", true, "The fetch steps one event can chain may need more than EVENT_BUDGET_MS: the later ones then take their error branch. Put a prompt between them, lower FETCH_TIMEOUT_MS or raise EVENT_BUDGET_MS.";
@@ -355,6 +356,22 @@ struct Validator<'a> {
 }
 
 impl<'a> Validator<'a> {
+    /// `.calls_in([..])`: IANA zones, on an outbound flow.
+    fn check_call_zones(&mut self) {
+        let flow = self.flow;
+        if !flow.call_zones.is_empty() && flow.direction == Direction::Inbound {
+            let message = "an inbound flow names time zones to call in".into();
+            self.report(None, Rule::InvalidCallZone, message);
+        }
+        for zone in &flow.call_zones {
+            if hours::Hours::new(zone).problems().is_empty() {
+                continue;
+            }
+            let message = format!("`{zone}` is not an IANA time zone name");
+            self.report(None, Rule::InvalidCallZone, message);
+        }
+    }
+
     fn report(&mut self, step: Option<&str>, rule: Rule, message: String) {
         self.problems
             .push(problem(&self.flow.name, step, rule, message));
@@ -379,6 +396,7 @@ impl<'a> Validator<'a> {
             }
         }
         self.check_translations();
+        self.check_call_zones();
         let mut seen = BTreeSet::new();
         for (name, step) in &self.flow.steps {
             if !seen.insert(name.as_str()) {
@@ -1278,6 +1296,22 @@ mod tests {
                 ("malformed_placeholder", Some("b".into())),
             ]
         );
+    }
+
+    #[test]
+    fn the_zones_a_flow_calls_in_are_checked() {
+        let outbound = Flow::outbound("o")
+            .calls_in(["America/Chicago", "America/Chicgao"])
+            .step("a", say("A"));
+        let found = validate(&outbound);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, Rule::InvalidCallZone);
+        assert!(found[0].message.contains("`America/Chicgao`"), "{found:?}");
+        let inbound = Flow::inbound("i")
+            .calls_in(["America/Chicago"])
+            .step("a", say("A"));
+        let rules: Vec<Rule> = validate(&inbound).into_iter().map(|p| p.rule).collect();
+        assert_eq!(rules, [Rule::InvalidCallZone]);
     }
 
     #[test]

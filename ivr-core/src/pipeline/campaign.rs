@@ -1,7 +1,9 @@
 //! Campaigns over the ports: starting one (`POST /campaigns`: store it, queue its numbers) and
-//! consuming its queue messages (dial each number at the configured pace, reschedule a number
-//! whose dial hit a 429, a 5xx or a timeout as a new one-number message delayed with backoff,
-//! and record each number's result).
+//! consuming its queue messages (dial each number whose window is open at the configured pace,
+//! send the numbers that wait for their start or window back to the queue delayed, fail those
+//! whose window does not open before the end, reschedule a number whose dial hit a 429, a 5xx
+//! or a timeout as a new one-number message delayed with backoff, and record each number's
+//! result).
 //!
 //! Queues deliver at least once; each number's result entry, checked before dialling, keeps a
 //! redelivered message from ringing anyone twice.
@@ -10,7 +12,8 @@ use std::collections::HashMap;
 
 use crate::api::calls::{failed_dial_record, DialFailure, Placing};
 use crate::api::campaigns::{
-    self, Campaign, CampaignRequest, CampaignState, Control, DialMessage, NumberEntry, NumberState,
+    self, Campaign, CampaignRequest, CampaignState, Control, DialMessage, MessageNumber,
+    NumberEntry, NumberState, When,
 };
 use crate::engine::CallOutcome;
 use crate::error::{ApiError, ErrorCode};
@@ -31,6 +34,12 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
         queue: &impl DialQueue,
     ) -> Result<usize, ApiError> {
         let total = request.members.len();
+        if request.end_ms.is_some_and(|end| end <= now_ms) {
+            return Err(ApiError::new(
+                ErrorCode::ScheduleConflict,
+                "`end_at` has passed: the campaign would dial nobody",
+            ));
+        }
         let campaign = Campaign {
             id: id.clone(),
             flow: request.flow,
@@ -41,6 +50,8 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             total: u32::try_from(total).unwrap_or(u32::MAX),
             created_ms: now_ms,
             start_ms: request.start_ms,
+            window: request.window,
+            end_ms: request.end_ms,
         };
         self.records
             .save_campaign(&campaign, self.config.record_ttl_secs())
@@ -133,13 +144,6 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
 /// How many queued numbers a resume reads at a time.
 const RESUME_PAGE: u32 = 1_000;
 
-/// One number of a queue message: its index in the campaign, E.164, and its own vars.
-struct Number<'m> {
-    index: u32,
-    to: &'m str,
-    vars: &'m std::collections::BTreeMap<String, String>,
-}
-
 /// One invocation of the campaign queue consumer: it paces its dials from the moment it
 /// started, and reads each campaign once.
 pub struct Consumer<'p, 'a, S, R, H, Q, C> {
@@ -174,40 +178,106 @@ where
         }
     }
 
-    /// Dials the numbers of one message that have not been dialled at its attempt. An error is
-    /// ours (the store, the queue, a campaign not readable yet): the message is to be retried.
+    /// Dials the numbers of one message that have not been dialled at its attempt and whose
+    /// window is open; those that wait for their start or window go back to the queue. An error
+    /// is ours (the store, the queue, a campaign not readable yet): the message is to be retried.
     pub async fn process(&mut self, message: &DialMessage) -> Result<(), ApiError> {
         let campaign = self.campaign(&message.campaign).await?;
-        // Before its start, the message waits in the queue, an hour at most at a time (the
-        // longest delay this worker sends a message with, retries included): a far start comes
-        // back once an hour and waits again.
-        let now = self.clock.now_ms();
-        if let Some(start) = campaign.start_ms.filter(|start| *start > now) {
-            let delay = (start - now)
-                .div_ceil(1000)
-                .min(campaigns::MAX_RETRY_DELAY_SECS);
-            let delay = u32::try_from(delay).unwrap_or(u32::MAX);
-            self.log.push(format!(
-                "campaign {}: {} numbers wait {delay} s for its start",
-                campaign.id,
-                message.numbers.len()
-            ));
-            return self.queue.send_later(message, delay).await;
-        }
-        for (index, to, vars) in message.indexed() {
+        let mut waiting = Vec::new();
+        let mut opens = u64::MAX;
+        for number in message.indexed() {
+            let now = self.clock.now_ms();
+            let dial = match campaign.when(number.time_zone, now) {
+                When::Now => true,
+                When::Never => false,
+                When::At(at) => {
+                    opens = opens.min(at);
+                    waiting.push(number);
+                    continue;
+                }
+            };
             // A number dialled (or claimed) already, or of a paused or cancelled campaign, is
             // skipped: the claim reads both in one statement.
             let records = self.pipeline.records;
-            let now = self.clock.now_ms();
-            if records
+            let (index, to) = (number.index, number.to);
+            if !records
                 .claim_number(&campaign.id, index, to, message.attempt, now)
                 .await?
             {
-                let number = Number { index, to, vars };
+                continue;
+            }
+            if dial {
                 self.dial(&campaign, number, message.attempt).await?;
+            } else {
+                self.outside_window(&campaign, number, message.attempt)
+                    .await?;
             }
         }
+        if !waiting.is_empty() {
+            self.wait(&campaign, message.attempt, &waiting, opens)
+                .await?;
+        }
         Ok(())
+    }
+
+    /// Sends numbers that wait for their start or window back to the queue, delayed until the
+    /// first of them may be dialled, an hour at most at a time (the longest delay this worker
+    /// sends a message with, retries included): a far opening comes back once an hour and
+    /// waits again. A paused campaign's numbers are queued again by its resume, and a cancelled
+    /// one's have failed: theirs are dropped.
+    async fn wait(
+        &mut self,
+        campaign: &Campaign,
+        attempt: u32,
+        numbers: &[MessageNumber<'_>],
+        opens: u64,
+    ) -> Result<(), ApiError> {
+        let state = self.pipeline.records.campaign_state(&campaign.id).await?;
+        if state != CampaignState::Running {
+            return Ok(());
+        }
+        let now = self.clock.now_ms();
+        let delay = opens
+            .saturating_sub(now)
+            .div_ceil(1000)
+            .clamp(1, campaigns::MAX_RETRY_DELAY_SECS);
+        let delay = u32::try_from(delay).unwrap_or(u32::MAX);
+        let reason = match campaign.start_ms.is_some_and(|start| start > now) {
+            true => "its start",
+            false => "their window",
+        };
+        self.log.push(format!(
+            "campaign {}: {} numbers wait {delay} s for {reason}",
+            campaign.id,
+            numbers.len()
+        ));
+        let numbers = numbers.iter().map(|n| (attempt, *n));
+        for message in campaigns::pack(&campaign.id, numbers) {
+            self.queue.send_later(&message, delay).await?;
+        }
+        Ok(())
+    }
+
+    /// Fails a claimed number whose window does not open before the campaign's end.
+    async fn outside_window(
+        &mut self,
+        campaign: &Campaign,
+        number: MessageNumber<'_>,
+        attempt: u32,
+    ) -> Result<(), ApiError> {
+        let label = format!(
+            "campaign {} #{} {}",
+            campaign.id,
+            number.index,
+            mask_number(number.to)
+        );
+        self.log
+            .push(format!("{label}: its window does not open before the end"));
+        let mut entry = NumberEntry::queued(number.index, number.to, self.clock.now_ms());
+        entry.state = NumberState::Failed;
+        entry.attempts = attempt + 1;
+        entry.outcome = Some(CallOutcome::OutsideWindow);
+        self.pipeline.advance_number(&campaign.id, entry).await
     }
 
     async fn campaign(&mut self, id: &str) -> Result<Campaign, ApiError> {
@@ -227,10 +297,10 @@ where
     async fn dial(
         &mut self,
         campaign: &Campaign,
-        number: Number<'_>,
+        number: MessageNumber<'_>,
         attempt: u32,
     ) -> Result<(), ApiError> {
-        let Number { index, to, .. } = number;
+        let MessageNumber { index, to, .. } = number;
         let pipeline = self.pipeline;
         let mut entry = NumberEntry {
             index,
@@ -304,7 +374,7 @@ where
     async fn reschedule(
         &self,
         campaign: &Campaign,
-        number: &Number<'_>,
+        number: &MessageNumber<'_>,
         attempt: u32,
         failure: &DialFailure,
     ) -> Result<(), ApiError> {
@@ -313,17 +383,10 @@ where
             self.pipeline.config.campaign_retry_base_secs,
             failure.retry_after_secs(),
         );
-        let message = DialMessage {
-            campaign: campaign.id.clone(),
-            first: number.index,
-            numbers: vec![number.to.to_owned()],
-            vars: match number.vars.is_empty() {
-                true => Vec::new(),
-                false => vec![number.vars.clone()],
-            },
-            attempt: attempt + 1,
-        };
-        self.queue.send_later(&message, delay).await
+        for message in campaigns::pack(&campaign.id, [(attempt + 1, *number)]) {
+            self.queue.send_later(&message, delay).await?;
+        }
+        Ok(())
     }
 
     /// Waits until this invocation may send its next dial (`CAMPAIGN_DIALS_PER_SECOND`).

@@ -32,6 +32,13 @@ pub fn run<T>(future: impl Future<Output = T>) -> T {
     }
 }
 
+/// A campaign number's own vars and time zone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Own {
+    pub vars: BTreeMap<String, String>,
+    pub time_zone: Option<String>,
+}
+
 /// An operation of [`Memory`] that can be made to fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -60,8 +67,8 @@ pub struct Memory {
     pub campaigns: RefCell<BTreeMap<String, Campaign>>,
     /// (campaign, index) to the number's result.
     pub numbers: RefCell<BTreeMap<(String, u32), NumberEntry>>,
-    /// (campaign, index) to the number's own vars.
-    pub number_vars: RefCell<BTreeMap<(String, u32), BTreeMap<String, String>>>,
+    /// (campaign, index) to the number's own vars and time zone.
+    pub number_own: RefCell<BTreeMap<(String, u32), Own>>,
     /// Messages sent to the queue, with their delay.
     pub queued: RefCell<Vec<(DialMessage, u32)>>,
     /// Campaigns' states (none: running).
@@ -225,7 +232,7 @@ impl CallRecords for Memory {
             !covered
         });
         if let Some(number) = erasure.number() {
-            let mut vars = self.number_vars.borrow_mut();
+            let mut vars = self.number_own.borrow_mut();
             for (key, entry) in self.numbers.borrow_mut().iter_mut() {
                 if entry.to.as_deref() == Some(number.as_str()) {
                     if entry.state == NumberState::Queued {
@@ -334,7 +341,7 @@ impl CallRecords for Memory {
         limit: u32,
     ) -> Result<Vec<QueuedNumber>, ApiError> {
         let numbers = self.numbers.borrow();
-        let vars = self.number_vars.borrow();
+        let own = self.number_own.borrow();
         Ok(numbers
             .iter()
             .filter(|((id, index), e)| {
@@ -344,13 +351,17 @@ impl CallRecords for Memory {
                     && after.is_none_or(|a| *index > a)
             })
             .take(limit as usize)
-            .map(|((_, index), e)| QueuedNumber {
-                index: *index,
-                to: e.to.clone().unwrap_or_default(),
-                vars: vars
-                    .get(&(campaign.to_owned(), *index))
-                    .and_then(|v| serde_json::to_string(v).ok()),
-                attempts: e.attempts,
+            .map(|((_, index), e)| {
+                let own = own.get(&(campaign.to_owned(), *index));
+                QueuedNumber {
+                    index: *index,
+                    to: e.to.clone().unwrap_or_default(),
+                    vars: own
+                        .filter(|o| !o.vars.is_empty())
+                        .and_then(|o| serde_json::to_string(&o.vars).ok()),
+                    time_zone: own.and_then(|o| o.time_zone.clone()),
+                    attempts: e.attempts,
+                }
             })
             .collect())
     }
@@ -363,10 +374,14 @@ impl CallRecords for Memory {
         self.count("D1 batch");
         self.check(Fault::SaveNumber)?;
         let mut numbers = self.numbers.borrow_mut();
-        let mut vars = self.number_vars.borrow_mut();
+        let mut own = self.number_own.borrow_mut();
         for (index, member) in (0u32..).zip(members) {
-            if !member.vars.is_empty() {
-                vars.insert((campaign.to_owned(), index), member.vars.clone());
+            if !member.vars.is_empty() || member.time_zone.is_some() {
+                let number = Own {
+                    vars: member.vars.clone(),
+                    time_zone: member.time_zone.clone(),
+                };
+                own.insert((campaign.to_owned(), index), number);
             }
             numbers
                 .entry((campaign.to_owned(), index))

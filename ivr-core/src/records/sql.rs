@@ -239,15 +239,23 @@ pub fn number(campaign: &str, index: u32) -> Statement {
 /// Numbers `first..` of a campaign, written `queued` (with their own vars) when it starts, so that
 /// each has its row from the start; a row already there (a retried start) is kept.
 pub fn queue_numbers(campaign: &str, first: u32, members: &[Member], now_ms: u64) -> Statement {
-    let rows: Vec<(String, Option<&std::collections::BTreeMap<String, String>>)> = members
+    type Row<'m> = (
+        String,
+        Option<&'m std::collections::BTreeMap<String, String>>,
+        Option<&'m str>,
+    );
+    let rows: Vec<Row> = members
         .iter()
-        .map(|m| (m.to.e164(), (!m.vars.is_empty()).then_some(&m.vars)))
+        .map(|m| {
+            let vars = (!m.vars.is_empty()).then_some(&m.vars);
+            (m.to.e164(), vars, m.time_zone.as_deref())
+        })
         .collect();
     Statement::new(
         "INSERT INTO campaign_numbers (campaign_id, idx, to_number, state, rank, attempts, \
-         updated_ms, vars) \
+         updated_ms, vars, time_zone) \
          SELECT ?1, ?2 + key, json_extract(value, '$[0]'), 'queued', 0, 0, ?3, \
-         json_extract(value, '$[1]') FROM json_each(?4) WHERE true \
+         json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?4) WHERE true \
          ON CONFLICT (campaign_id, idx) DO NOTHING",
         vec![
             campaign.into(),
@@ -363,7 +371,8 @@ pub fn set_control(campaign: &str, state: CampaignState, now_ms: u64) -> Vec<Sta
 /// [`crate::api::campaigns::QueuedNumber`]).
 pub fn queued_numbers(campaign: &str, after: Option<u32>, limit: u32) -> Statement {
     Statement::new(
-        "SELECT idx AS \"index\", to_number AS \"to\", vars, attempts FROM campaign_numbers \
+        "SELECT idx AS \"index\", to_number AS \"to\", vars, time_zone, attempts \
+         FROM campaign_numbers \
          WHERE campaign_id = ?1 AND state = 'queued' AND to_number IS NOT NULL AND idx > ?2 \
          ORDER BY idx LIMIT ?3",
         vec![

@@ -18,10 +18,12 @@ use super::body::{self, Fields};
 mod numbers;
 mod results;
 mod upload;
+mod window;
 
 pub use numbers::*;
 pub use results::*;
 pub use upload::parse_campaign_csv;
+pub use window::{pattern as window_pattern, WaitingFor, When, Window};
 
 /// The largest `POST /campaigns` body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -37,7 +39,15 @@ pub const SEND_BATCH: usize = 100;
 pub const EXTERNAL_ID_PREFIX: &str = "cmp_";
 
 /// The fields of a `POST /campaigns` body besides the dial options.
-pub const CAMPAIGN_FIELDS: &[&str] = &["flow", "numbers", "vars", "caller_id_number", "start_at"];
+pub const CAMPAIGN_FIELDS: &[&str] = &[
+    "flow",
+    "numbers",
+    "vars",
+    "caller_id_number",
+    "start_at",
+    "end_at",
+    "window",
+];
 
 /// A valid `POST /campaigns` body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,21 +60,29 @@ pub struct CampaignRequest {
     pub options: DialOptions,
     /// When dialling may start (ms since the epoch); none: at once.
     pub start_ms: Option<u64>,
+    /// When dialling stops: a number not dialled by then fails as `outside_window`.
+    pub end_ms: Option<u64>,
+    /// The days and hours numbers may be called.
+    pub window: Option<Window>,
 }
 
-/// One number of a campaign, with the vars of its own (a name, an appointment time).
+/// One number of a campaign, with the vars of its own (a name, an appointment time) and the
+/// time zone its window is read in, when not the campaign's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub to: PhoneNumber,
     pub vars: BTreeMap<String, String>,
+    pub time_zone: Option<String>,
 }
 
-/// Reads `{"flow", "numbers": [...], "vars"?, "caller_id_number"?}` and the dial options of
-/// `POST /calls` (`record_call`, `max_call_duration`, `send_dtmf`, `is_primary`), the same for
-/// every number. A number is a string, or `{"to": "+1...", "vars": {..}}` with vars of its own,
-/// which win over the campaign's `vars`. Every number is checked before anything is queued: one
-/// bad or repeated number, or one whose call would lack a var the flow needs, refuses the whole
-/// campaign (422 `invalid_number`, `duplicate_number`, `missing_vars`, naming its position).
+/// Reads `{"flow", "numbers": [...], "vars"?, "caller_id_number"?, "start_at"?, "end_at"?,
+/// "window"?}` and the dial options of `POST /calls` (`record_call`, `max_call_duration`,
+/// `send_dtmf`, `is_primary`), the same for every number. A number is a string, or
+/// `{"to": "+1...", "vars": {..}, "time_zone": ".."}` with vars of its own, which win over the
+/// campaign's `vars`, and its own zone for the window. Every number is checked before anything is
+/// queued: one bad or repeated number, one whose call would lack a var the flow needs, or one in
+/// a zone the flow does not call in refuses the whole campaign (422 `invalid_number`,
+/// `duplicate_number`, `missing_vars`, `unknown_time_zone`, naming its position).
 pub fn parse_campaign_request(
     body: &[u8],
     registry: &Registry,
@@ -98,20 +116,53 @@ pub fn parse_campaign_request(
         .map(|(i, value)| member(&format!("numbers[{i}]"), value))
         .collect::<Result<Vec<_>, _>>()?;
     let vars = body::vars(fields.get("vars"))?;
-    check_members(flow, &vars, &members, |i| format!("numbers[{i}]"))?;
+    let window = fields
+        .optional_str("window")?
+        .map(|text| Window::parse(text, registry, "window"))
+        .transpose()?;
+    let checks = MemberChecks {
+        registry,
+        flow,
+        shared: &vars,
+        window: window.as_ref(),
+    };
+    checks.check(&members, |i| format!("numbers[{i}]"))?;
+    let (start_ms, end_ms) = schedule(
+        fields.optional_str("start_at")?,
+        fields.optional_str("end_at")?,
+    )?;
     Ok(CampaignRequest {
         flow: flow.name.clone(),
         caller_id: body::caller_id(caller_id, default_caller_id)?,
         vars,
         options: body::dial_options(&fields)?,
-        start_ms: start_at(fields.optional_str("start_at")?)?,
+        start_ms,
+        end_ms,
+        window,
         members,
     })
 }
 
-/// `start_at`: an RFC 3339 date-time (`2026-12-07T09:00:00-05:00`) or a date (midnight UTC);
-/// one in the past starts at once.
-pub(crate) fn start_at(value: Option<&str>) -> Result<Option<u64>, ApiError> {
+/// `start_at` and `end_at`: each an RFC 3339 date-time (`2026-12-07T09:00:00-05:00`) or a date
+/// (midnight UTC). A start in the past starts at once; the end must come after the start (409
+/// `schedule_conflict`: both read, but together they dial nobody).
+pub(crate) fn schedule(
+    start: Option<&str>,
+    end: Option<&str>,
+) -> Result<(Option<u64>, Option<u64>), ApiError> {
+    let (start, end) = (moment("start_at", start)?, moment("end_at", end)?);
+    if let (Some(start), Some(end)) = (start, end) {
+        if end <= start {
+            return Err(ApiError::new(
+                ErrorCode::ScheduleConflict,
+                "`end_at` must come after `start_at`: the campaign would dial nobody",
+            ));
+        }
+    }
+    Ok((start, end))
+}
+
+fn moment(field: &str, value: Option<&str>) -> Result<Option<u64>, ApiError> {
     let Some(value) = value else {
         return Ok(None);
     };
@@ -120,7 +171,9 @@ pub(crate) fn start_at(value: Option<&str>) -> Result<Option<u64>, ApiError> {
         .ok_or_else(|| {
             ApiError::new(
                 ErrorCode::InvalidField,
-                "`start_at` must be an RFC 3339 date-time (2026-12-07T09:00:00-05:00) or a date",
+                format!(
+                    "`{field}` must be an RFC 3339 date-time (2026-12-07T09:00:00-05:00) or a date"
+                ),
             )
         })
 }
@@ -132,12 +185,14 @@ fn member(name: &str, value: &serde_json::Value) -> Result<Member, ApiError> {
         Value::String(text) => Ok(Member {
             to: body::number(name, text)?,
             vars: BTreeMap::new(),
+            time_zone: None,
         }),
         Value::Object(map) => {
-            if let Some(other) = map.keys().find(|k| !matches!(k.as_str(), "to" | "vars")) {
+            let fields = ["to", "vars", "time_zone"];
+            if let Some(other) = map.keys().find(|k| !fields.contains(&k.as_str())) {
                 return Err(ApiError::new(
                     ErrorCode::UnknownField,
-                    format!("`{name}.{other}` is not a field (`to`, `vars`)"),
+                    format!("`{name}.{other}` is not a field (`to`, `vars`, `time_zone`)"),
                 ));
             }
             let to = match map.get("to") {
@@ -151,54 +206,93 @@ fn member(name: &str, value: &serde_json::Value) -> Result<Member, ApiError> {
                 }
             };
             let vars = body::vars(map.get("vars")).map_err(|e| e.prefixed(name))?;
-            Ok(Member { to, vars })
+            let time_zone = match map.get("time_zone") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(zone)) => Some(zone.trim().to_owned()),
+                Some(_) => return Err(body::wrong_type(&format!("{name}.time_zone"), "a string")),
+            };
+            Ok(Member {
+                to,
+                vars,
+                time_zone,
+            })
         }
         _ => Err(body::wrong_type(
             name,
-            "a string, or an object {\"to\", \"vars\"}",
+            "a string, or an object {\"to\", \"vars\", \"time_zone\"}",
         )),
     }
 }
 
-/// Refuses a number given twice, and one whose call would lack a var the flow needs (the
-/// campaign's vars and its own together); `name` names a number by its position.
-pub(crate) fn check_members(
-    flow: &crate::flow::Flow,
-    shared: &BTreeMap<String, String>,
-    members: &[Member],
-    name: impl Fn(usize) -> String,
-) -> Result<(), ApiError> {
-    if members.is_empty() || members.len() > MAX_NUMBERS {
-        return Err(ApiError::new(
-            ErrorCode::InvalidNumbers,
-            format!("a campaign holds 1 to {MAX_NUMBERS} numbers"),
-        ));
-    }
-    let mut seen = std::collections::HashSet::with_capacity(members.len());
-    for (i, member) in members.iter().enumerate() {
-        if !seen.insert(member.to.digits()) {
+/// What a campaign's numbers are checked against.
+pub(crate) struct MemberChecks<'a> {
+    pub registry: &'a Registry,
+    pub flow: &'a crate::flow::Flow,
+    /// The campaign's vars.
+    pub shared: &'a BTreeMap<String, String>,
+    pub window: Option<&'a Window>,
+}
+
+impl MemberChecks<'_> {
+    /// Refuses a number given twice, one whose call would lack a var the flow needs (the
+    /// campaign's vars and its own together), and one with a time zone of its own that the
+    /// worker does not know or without a window to read it in; `name` names a number by its
+    /// position.
+    pub(crate) fn check(
+        &self,
+        members: &[Member],
+        name: impl Fn(usize) -> String,
+    ) -> Result<(), ApiError> {
+        let MemberChecks {
+            registry,
+            flow,
+            shared,
+            window,
+        } = *self;
+        if members.is_empty() || members.len() > MAX_NUMBERS {
             return Err(ApiError::new(
-                ErrorCode::DuplicateNumber,
-                format!("{} repeats an earlier number", name(i)),
+                ErrorCode::InvalidNumbers,
+                format!("a campaign holds 1 to {MAX_NUMBERS} numbers"),
             ));
         }
-    }
-    for (i, member) in members.iter().enumerate() {
-        let missing = flow
-            .needs
-            .iter()
-            .any(|v| !member.vars.contains_key(v) && !shared.contains_key(v));
-        let sensitive = flow
-            .sensitive_names()
-            .iter()
-            .any(|v| member.vars.contains_key(v) || shared.contains_key(v));
-        if missing || sensitive {
-            let mut merged = shared.clone();
-            merged.extend(member.vars.clone());
-            body::needed_vars(flow, &merged).map_err(|e| e.prefixed(&name(i)))?;
+        let mut seen = std::collections::HashSet::with_capacity(members.len());
+        for (i, member) in members.iter().enumerate() {
+            if !seen.insert(member.to.digits()) {
+                return Err(ApiError::new(
+                    ErrorCode::DuplicateNumber,
+                    format!("{} repeats an earlier number", name(i)),
+                ));
+            }
         }
+        for (i, member) in members.iter().enumerate() {
+            if let Some(zone) = &member.time_zone {
+                if window.is_none() {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidField,
+                        format!(
+                            "{}: a number's `time_zone` needs the campaign's `window`",
+                            name(i)
+                        ),
+                    ));
+                }
+                window::check_zone(registry, zone, &format!("{}.time_zone", name(i)))?;
+            }
+            let missing = flow
+                .needs
+                .iter()
+                .any(|v| !member.vars.contains_key(v) && !shared.contains_key(v));
+            let sensitive = flow
+                .sensitive_names()
+                .iter()
+                .any(|v| member.vars.contains_key(v) || shared.contains_key(v));
+            if missing || sensitive {
+                let mut merged = shared.clone();
+                merged.extend(member.vars.clone());
+                body::needed_vars(flow, &merged).map_err(|e| e.prefixed(&name(i)))?;
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// A campaign as stored (`campaign:<id>`): what each of its dials needs.
@@ -217,6 +311,12 @@ pub struct Campaign {
     /// When dialling may start; none: at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_ms: Option<u64>,
+    /// The days and hours numbers may be called; none: any time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+    /// When dialling stops; none: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_ms: Option<u64>,
 }
 
 /// One queue message: numbers `first..first + numbers.len()` of a campaign, at one attempt.
@@ -231,58 +331,60 @@ pub struct DialMessage {
     /// Each number's own vars, in the order of `numbers`; empty when none has any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vars: Vec<BTreeMap<String, String>>,
+    /// Each number's own time zone, in the order of `numbers` (`""`: the window's); empty when
+    /// none has one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<String>,
     /// 0 for the first dial; a retry message holds one number and the attempt it is.
     #[serde(default)]
     pub attempt: u32,
+}
+
+/// One number of a queue message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageNumber<'m> {
+    /// Its index in the campaign.
+    pub index: u32,
+    /// E.164.
+    pub to: &'m str,
+    pub vars: &'m BTreeMap<String, String>,
+    /// Its own zone, if it has one.
+    pub time_zone: Option<&'m str>,
 }
 
 /// The vars of a number that has none of its own.
 static NO_VARS: BTreeMap<String, String> = BTreeMap::new();
 
 impl DialMessage {
-    /// The message's numbers with their indexes in the campaign and their own vars.
-    pub fn indexed(&self) -> impl Iterator<Item = (u32, &str, &BTreeMap<String, String>)> {
-        let vars = (0..).map(|i| self.vars.get(i).unwrap_or(&NO_VARS));
+    /// The message's numbers with their indexes in the campaign, their vars and zones.
+    pub fn indexed(&self) -> impl Iterator<Item = MessageNumber<'_>> {
         (self.first..)
-            .zip(self.numbers.iter().map(String::as_str))
-            .zip(vars)
-            .map(|((index, to), vars)| (index, to, vars))
+            .zip(&self.numbers)
+            .enumerate()
+            .map(|(i, (index, to))| MessageNumber {
+                index,
+                to,
+                vars: self.vars.get(i).unwrap_or(&NO_VARS),
+                time_zone: self
+                    .zones
+                    .get(i)
+                    .map(String::as_str)
+                    .filter(|z| !z.is_empty()),
+            })
     }
 }
 
-/// The first messages of a campaign: its numbers in chunks of [`CHUNK`].
-pub fn messages(campaign: &str, members: &[Member]) -> Vec<DialMessage> {
-    members
-        .chunks(CHUNK)
-        .zip((0u32..).step_by(CHUNK))
-        .map(|(chunk, first)| {
-            let own = chunk.iter().any(|m| !m.vars.is_empty());
-            DialMessage {
-                campaign: campaign.to_owned(),
-                first,
-                numbers: chunk.iter().map(|m| m.to.e164()).collect(),
-                vars: match own {
-                    true => chunk.iter().map(|m| m.vars.clone()).collect(),
-                    false => Vec::new(),
-                },
-                attempt: 0,
-            }
-        })
-        .collect()
-}
-
-/// The messages that queue a resumed campaign's numbers again: runs of consecutive numbers at the
-/// same attempt, [`CHUNK`] at most each.
-pub fn requeue_messages(campaign: &str, numbers: &[QueuedNumber]) -> Vec<DialMessage> {
+/// The messages that carry `numbers` (in the order of their indexes), each with its attempt:
+/// runs of consecutive indexes at the same attempt, [`CHUNK`] numbers at most each. A number's
+/// vars and zone travel with it; a message whose numbers have none leaves them out.
+pub fn pack<'m>(
+    campaign: &str,
+    numbers: impl IntoIterator<Item = (u32, MessageNumber<'m>)>,
+) -> Vec<DialMessage> {
     let mut messages: Vec<DialMessage> = Vec::new();
-    for number in numbers {
-        let vars: BTreeMap<String, String> = number
-            .vars
-            .as_deref()
-            .and_then(|v| serde_json::from_str(v).ok())
-            .unwrap_or_default();
+    for (attempt, number) in numbers {
         let joins = messages.last().is_some_and(|m| {
-            m.attempt == number.attempts
+            m.attempt == attempt
                 && m.numbers.len() < CHUNK
                 && m.first + u32::try_from(m.numbers.len()).unwrap_or(u32::MAX) == number.index
         });
@@ -292,20 +394,70 @@ pub fn requeue_messages(campaign: &str, numbers: &[QueuedNumber]) -> Vec<DialMes
                 first: number.index,
                 numbers: Vec::new(),
                 vars: Vec::new(),
-                attempt: number.attempts,
+                zones: Vec::new(),
+                attempt,
             });
         }
         if let Some(message) = messages.last_mut() {
-            message.numbers.push(number.to.clone());
-            message.vars.push(vars);
+            message.numbers.push(number.to.to_owned());
+            message.vars.push(number.vars.clone());
+            message
+                .zones
+                .push(number.time_zone.unwrap_or_default().to_owned());
         }
     }
     for message in &mut messages {
         if message.vars.iter().all(BTreeMap::is_empty) {
             message.vars.clear();
         }
+        if message.zones.iter().all(String::is_empty) {
+            message.zones.clear();
+        }
     }
     messages
+}
+
+/// The first messages of a campaign: its numbers in chunks of [`CHUNK`].
+pub fn messages(campaign: &str, members: &[Member]) -> Vec<DialMessage> {
+    let numbers: Vec<String> = members.iter().map(|m| m.to.e164()).collect();
+    let numbered = (0u32..).zip(members.iter().zip(&numbers));
+    pack(
+        campaign,
+        numbered.map(|(index, (member, to))| {
+            let number = MessageNumber {
+                index,
+                to,
+                vars: &member.vars,
+                time_zone: member.time_zone.as_deref(),
+            };
+            (0, number)
+        }),
+    )
+}
+
+/// The messages that queue a resumed campaign's numbers again.
+pub fn requeue_messages(campaign: &str, numbers: &[QueuedNumber]) -> Vec<DialMessage> {
+    let vars: Vec<BTreeMap<String, String>> = numbers
+        .iter()
+        .map(|n| {
+            n.vars
+                .as_deref()
+                .and_then(|v| serde_json::from_str(v).ok())
+                .unwrap_or_default()
+        })
+        .collect();
+    pack(
+        campaign,
+        numbers.iter().zip(&vars).map(|(n, vars)| {
+            let number = MessageNumber {
+                index: n.index,
+                to: &n.to,
+                vars,
+                time_zone: n.time_zone.as_deref(),
+            };
+            (n.attempts, number)
+        }),
+    )
 }
 
 /// The external id of the dial of number `index` of `campaign`.
@@ -404,10 +556,7 @@ mod tests {
         assert_eq!(r.members[0].vars["name"], "Sam");
         assert_eq!(r.members[1].vars["when"], "Friday");
         let msgs = messages(ID, &r.members);
-        let vars: Vec<_> = msgs[0]
-            .indexed()
-            .map(|(_, _, v)| v["name"].clone())
-            .collect();
+        let vars: Vec<_> = msgs[0].indexed().map(|n| n.vars["name"].clone()).collect();
         assert_eq!(vars, ["Sam", "Ana"]);
         let cases = [
             (
@@ -493,6 +642,7 @@ mod tests {
             .map(|i| Member {
                 to: PhoneNumber::parse(&format!("1555{i:07}")).unwrap(),
                 vars: BTreeMap::new(),
+                time_zone: None,
             })
             .collect();
         let msgs = messages(ID, &numbers);
@@ -501,7 +651,7 @@ mod tests {
         assert_eq!(msgs[2].numbers.len(), 3);
         let all: Vec<(u32, String)> = msgs
             .iter()
-            .flat_map(|m| m.indexed().map(|(i, n, _)| (i, n.to_owned())))
+            .flat_map(|m| m.indexed().map(|n| (n.index, n.to.to_owned())))
             .collect();
         assert_eq!(all.len(), numbers.len());
         for (i, (index, number)) in all.iter().enumerate() {

@@ -66,6 +66,9 @@ pub struct QueuedNumber {
     pub to: String,
     /// Its own vars, as JSON text (none: null).
     pub vars: Option<String>,
+    /// Its own time zone (none: the window's).
+    #[serde(default)]
+    pub time_zone: Option<String>,
     pub attempts: u32,
 }
 

@@ -1,6 +1,7 @@
 //! A campaign as a spreadsheet exports it: `POST /campaigns.csv?flow=<name>` with a `text/csv` body,
-//! one row per number. The header row names the columns: `to` (the number), and each other column
-//! a var of that number's call (an empty cell leaves the var unset). RFC 4180: fields separated by
+//! one row per number. The header row names the columns: `to` (the number), `time_zone` (the
+//! number's own zone for the window, optional), and each other column a var of that number's call
+//! (an empty cell leaves the var or the zone unset). RFC 4180: fields separated by
 //! commas, quoted with `"` (a quote inside doubled), rows ended by CRLF or LF; a UTF-8 byte order
 //! mark (Excel writes one) is skipped, and blank lines are ignored.
 
@@ -10,30 +11,29 @@ use crate::error::{ApiError, ErrorCode};
 use crate::flow::Registry;
 use crate::telesign::DialOptions;
 
-use super::{check_members, CampaignRequest, Member};
+use super::{CampaignRequest, Member, MemberChecks, Window};
 use crate::api::body;
 
 /// The query parameters of a CSV campaign.
-const QUERY: &[&str] = &["flow", "caller_id_number", "start_at"];
+const QUERY: &[&str] = &["flow", "caller_id_number", "start_at", "end_at", "window"];
 
-/// Reads a CSV campaign: the body, and `flow`, `caller_id_number` and `start_at` from the query. Every row is
-/// checked before anything is queued; one bad row refuses the campaign and names it (the header
-/// is row 1).
+/// The column of a number's own time zone.
+const TIME_ZONE: &str = "time_zone";
+
+/// Reads a CSV campaign: the body, and the flow, caller id, start, end and window from the query
+/// ([`QUERY`]). Every row is checked before anything is
+/// queued; one bad row refuses the campaign and names it (the header is row 1).
 pub fn parse_campaign_csv(
     body: &[u8],
     query: &[(String, String)],
     registry: &Registry,
     default_caller_id: Option<&str>,
 ) -> Result<CampaignRequest, ApiError> {
-    let mut flow = None;
-    let mut caller_id = None;
-    let mut start = None;
+    let mut given: [Option<&str>; QUERY.len()] = Default::default();
     for (name, value) in query {
-        let slot = match name.as_str() {
-            "flow" => &mut flow,
-            "caller_id_number" => &mut caller_id,
-            "start_at" => &mut start,
-            _ => {
+        let slot = match QUERY.iter().position(|q| q == name) {
+            Some(i) => &mut given[i],
+            None => {
                 return Err(ApiError::new(
                     ErrorCode::InvalidQuery,
                     format!(
@@ -50,7 +50,9 @@ pub fn parse_campaign_csv(
             ));
         }
     }
-    let flow = flow.filter(|f| !f.is_empty()).ok_or_else(|| {
+    // An empty query value is the parameter left out, as in every query of the API.
+    let [flow, caller_id, start, end, window] = given.map(|v| v.filter(|v| !v.is_empty()));
+    let flow = flow.ok_or_else(|| {
         ApiError::new(
             ErrorCode::MissingField,
             "name the flow in the query: `POST /campaigns.csv?flow=<name>`",
@@ -73,6 +75,7 @@ pub fn parse_campaign_csv(
             "the header row names no `to` column (the number to call)",
         )
     })?;
+    let zone_column = names.iter().position(|n| *n == TIME_ZONE);
     let mut members = Vec::with_capacity(rows.len());
     for (line, cells) in rows {
         if cells.len() != names.len() {
@@ -85,25 +88,43 @@ pub fn parse_campaign_csv(
             .iter()
             .zip(cells)
             .enumerate()
-            .filter(|(i, (_, cell))| *i != to_column && !cell.is_empty())
+            .filter(|(i, (_, cell))| *i != to_column && Some(*i) != zone_column && !cell.is_empty())
             .map(|(_, (name, cell))| ((*name).to_owned(), cell.clone().into()))
             .collect();
         let place = format!("row {line}");
         let to = body::number(&format!("{place} `to`"), cells[to_column].trim())?;
         let vars =
             body::vars(Some(&serde_json::Value::Object(vars))).map_err(|e| e.prefixed(&place))?;
-        members.push(Member { to, vars });
+        let time_zone = zone_column
+            .map(|i| cells[i].trim().to_owned())
+            .filter(|z| !z.is_empty());
+        members.push(Member {
+            to,
+            vars,
+            time_zone,
+        });
     }
+    let window = window
+        .map(|text| Window::parse(text, registry, "window"))
+        .transpose()?;
     let lines: Vec<usize> = rows.iter().map(|(line, _)| *line).collect();
     let shared = BTreeMap::new();
-    check_members(flow, &shared, &members, |i| format!("row {}", lines[i]))?;
+    let checks = MemberChecks {
+        registry,
+        flow,
+        shared: &shared,
+        window: window.as_ref(),
+    };
+    checks.check(&members, |i| format!("row {}", lines[i]))?;
+    let (start_ms, end_ms) = super::schedule(start, end)?;
     Ok(CampaignRequest {
         flow: flow.name.clone(),
         caller_id: body::caller_id(caller_id, default_caller_id)?,
         vars: shared,
         options: DialOptions::default(),
-        // An empty query value is the parameter left out, as in every query of the API.
-        start_ms: super::start_at(start.filter(|s| !s.is_empty()))?,
+        start_ms,
+        end_ms,
+        window,
         members,
     })
 }
@@ -189,6 +210,7 @@ mod tests {
         Registry::new().flow(
             Flow::outbound("remind")
                 .needs(["name", "when"])
+                .calls_in(["America/New_York", "America/Chicago"])
                 .step("a", say("Hi {name}, {when}")),
         )
     }
@@ -217,6 +239,48 @@ mod tests {
             &[("flow", "remind")],
         );
         assert_eq!(r.unwrap().members[0].vars["name"], "Sam\nSmith");
+    }
+
+    #[test]
+    fn the_query_gives_a_window_and_a_row_its_own_zone() {
+        let csv = "to,name,when,time_zone\n+15555550001,Sam,Friday,America/Chicago\n\
+                   +15555550002,Ana,Monday,\n";
+        let window = [
+            ("flow", "remind"),
+            ("end_at", "2026-12-31"),
+            ("window", "Mon-Fri 09:00-20:00 America/New_York"),
+        ];
+        let r = parse(csv, &window).unwrap();
+        let zones: Vec<_> = r.members.iter().map(|m| m.time_zone.as_deref()).collect();
+        assert_eq!(zones, [Some("America/Chicago"), None]);
+        assert!(!r.members[0].vars.contains_key("time_zone"));
+        assert_eq!(r.window.unwrap().days, "Mon-Fri");
+        assert_eq!(r.end_ms, Some(1_798_675_200_000));
+        let cases = [
+            (
+                &window[..2],
+                "invalid_field",
+                "row 2: a number's `time_zone` needs",
+            ),
+            (
+                &[window[0], ("window", "Mon-Fri")][..],
+                "invalid_field",
+                "`window` must be",
+            ),
+        ];
+        for (query, code, says) in cases {
+            let e = parse(csv, query).unwrap_err();
+            assert_eq!(
+                (e.code.as_str(), e.message.contains(says)),
+                (code, true),
+                "{}",
+                e.message
+            );
+        }
+        let denver = csv.replace("America/Chicago", "America/Denver");
+        let e = parse(&denver, &window).unwrap_err();
+        assert_eq!(e.code.as_str(), "unknown_time_zone");
+        assert!(e.message.contains("row 2.time_zone"), "{}", e.message);
     }
 
     #[test]
