@@ -22,6 +22,8 @@ mod records;
 mod sessions;
 mod webhook;
 
+use ivr_core::pipeline::campaign;
+use ivr_core::pipeline::ports::Clock;
 use worker::{
     event, web_sys, Context, Env, MessageBatch, Response, Result, ScheduleContext, ScheduledEvent,
 };
@@ -47,19 +49,34 @@ async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<(
     queue::consume(batch, env).await
 }
 
-/// The cron trigger (wrangler.toml, `[triggers]`): moves records waiting in KV to D1 and deletes
-/// records older than `CALL_RECORD_RETENTION_DAYS` ([`records::maintain`]).
+/// The cron trigger (wrangler.toml, `[triggers]`): queues the campaign numbers whose redial is
+/// due ([`ivr_core::pipeline::campaign::queue_redials`]), moves records waiting in KV to D1 and
+/// deletes records older than `CALL_RECORD_RETENTION_DAYS` ([`records::maintain`]).
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let config = env::config(&env);
-    let done = match kv::Kv::open(&env) {
-        Ok(kv) => {
-            let records = records::Records::open(&kv, &env);
-            records::maintain(&records, env::now_ms(), config.record_retention_days).await
+    let kv = match kv::Kv::open(&env) {
+        Ok(kv) => kv,
+        Err(e) => {
+            worker::console_error!("scheduled work: {}", e.message);
+            return;
+        }
+    };
+    let records = records::Records::open(&kv, &env);
+    let redials = match queue::WorkerQueue::open(&env) {
+        Ok(queue) => {
+            let now = env::CampaignClock::of(&env).now_ms();
+            campaign::queue_redials(&records, &queue, now).await
         }
         Err(e) => Err(e),
     };
-    if let Err(e) = done {
+    match redials {
+        Ok(0) => {}
+        Ok(n) => worker::console_log!("campaigns: {n} numbers queued for their redial"),
+        Err(e) => worker::console_error!("scheduled redials of campaign numbers: {}", e.message),
+    }
+    let maintained = records::maintain(&records, env::now_ms(), config.record_retention_days).await;
+    if let Err(e) = maintained {
         worker::console_error!("scheduled maintenance of call records: {}", e.message);
     }
 }

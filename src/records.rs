@@ -9,7 +9,8 @@ use serde_json::json;
 use worker::{console_log, console_warn};
 
 use ivr_core::api::campaigns::{
-    self, Campaign, CampaignState, Counts, Member, NumberEntry, NumberState, QueuedNumber,
+    self, Campaign, CampaignState, Counts, DueRedial, Member, NumberEntry, NumberState,
+    QueuedNumber,
 };
 use ivr_core::api::erase::{self, Erased, Erasure};
 use ivr_core::engine::{CallRecord, Session};
@@ -255,9 +256,23 @@ impl CallRecords for Records {
         };
         Ok((state_of(results.first())?, state_of(results.last())?))
     }
-    async fn release_number(&self, campaign: &str, entry: &NumberEntry) -> Result<(), ApiError> {
+    async fn release_number(
+        &self,
+        campaign: &str,
+        entry: &NumberEntry,
+        redial_ms: Option<u64>,
+    ) -> Result<(), ApiError> {
         self.db()?
-            .batch(&[sql::release_number(campaign, entry)])
+            .batch(&[sql::release_number(campaign, entry, redial_ms)])
+            .await
+            .map(drop)
+    }
+    async fn due_redials(&self, now_ms: u64, limit: u32) -> Result<Vec<DueRedial>, ApiError> {
+        self.db()?.rows(&sql::due_redials(now_ms, limit)).await
+    }
+    async fn clear_redials(&self, numbers: &[(String, u32)], now_ms: u64) -> Result<(), ApiError> {
+        self.db()?
+            .batch(&[sql::clear_redials(numbers, now_ms)])
             .await
             .map(drop)
     }

@@ -17,7 +17,7 @@ use crate::api::body::DIAL_OPTION_FIELDS;
 use crate::api::calls::CALL_FIELDS;
 use crate::api::campaigns::{
     window_pattern, NumberState, CAMPAIGN_FIELDS, DEFAULT_NUMBERS_LIMIT, MAX_NUMBERS,
-    MAX_NUMBERS_LIMIT,
+    MAX_NUMBERS_LIMIT, MAX_REDIAL_AFTER_SECS, MAX_REDIAL_ATTEMPTS,
 };
 use crate::engine::CallOutcome;
 use crate::records::filter::{Use, DEFAULT_LIMIT, MAX_LIMIT};
@@ -519,6 +519,8 @@ fn operation(op: &Operation, registry: &Registry) -> Value {
                 {"name": "start_at", "in": "query", "schema": {"anyOf": [{"type": "string", "format": "date-time"}, {"const": ""}]}},
                 {"name": "end_at", "in": "query", "schema": {"anyOf": [{"type": "string", "format": "date-time"}, {"const": ""}]}},
                 {"name": "window", "in": "query", "schema": {"anyOf": [{"type": "string", "pattern": window_pattern(&zones)}, {"const": ""}]}},
+                {"name": "redial_attempts", "in": "query", "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_REDIAL_ATTEMPTS}, {"const": ""}]}},
+                {"name": "redial_after_secs", "in": "query", "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_REDIAL_AFTER_SECS}, {"const": ""}]}},
             ]);
         }
         "telesignEvent" => out["requestBody"] = body("Event"),
@@ -660,6 +662,14 @@ fn field(name: &str, outbound: &[&str], zones: &[String]) -> Value {
             "description": "When dialling may start (RFC 3339); in the past or absent: at once"}),
         "end_at" => json!({"type": "string", "format": "date-time",
             "description": "When dialling stops (RFC 3339): a number not dialled by then fails as `outside_window`; 409 `schedule_conflict` when it has passed or comes before `start_at`"}),
+        "redial_attempts" => {
+            json!({"type": "integer", "minimum": 1, "maximum": MAX_REDIAL_ATTEMPTS,
+            "description": "Dials of a number in all when its call is not answered (Telesign's dial_completed `failed`: no answer, busy or failed); default 1, no redial"})
+        }
+        "redial_after_secs" => {
+            json!({"type": "integer", "minimum": 1, "maximum": MAX_REDIAL_AFTER_SECS,
+            "description": "From a call not answered to its redial (default 3600); the cron queues it, within its run interval"})
+        }
         "window" => json!({"type": "string", "pattern": window_pattern(zones),
             "description": "Days, hour ranges and a time zone the worker knows: `Mon-Fri 09:00-20:00 America/New_York`"}),
         "max_call_duration" => json!({"type": "integer", "minimum": 1, "maximum": 14_400}),

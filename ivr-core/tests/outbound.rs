@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use ivr_core::api::calls::{DialFailure, Placing};
 use ivr_core::api::campaigns::{
     member_external_id, Campaign, CampaignRequest, CampaignState, Control, DialMessage, Member,
-    NumberState, Window,
+    NumberState, Redial, Window,
 };
 use ivr_core::config::Config;
 use ivr_core::engine::{CallOutcome, Wait};
 use ivr_core::flow::{menu, say, FetchRequest, FetchResponse, Flow, Registry};
 use ivr_core::log::RequestLog;
-use ivr_core::pipeline::campaign::Consumer;
+use ivr_core::pipeline::campaign::{queue_redials, Consumer};
 use ivr_core::pipeline::memory::{run, ManualClock, Memory, ScriptedHttp};
 use ivr_core::pipeline::ports::{CallRecords, Clock, Http, HttpError};
 use ivr_core::pipeline::Pipeline;
@@ -305,6 +305,7 @@ fn campaign(store: &Memory) {
             start_ms: None,
             window: None,
             end_ms: None,
+            redial: Redial::default(),
         },
     );
 }
@@ -416,6 +417,16 @@ fn a_campaign_whose_flow_is_gone_fails_its_numbers_without_dialling() {
 /// A campaign of `n` numbers started through the pipeline (its rows written, its messages in the
 /// memory queue).
 fn started(store: &Memory, p: &Pipeline<'_, Memory, Memory, ScriptedHttp>, n: u32) {
+    started_with(store, p, n, Redial::default());
+}
+
+/// ... redialling numbers not answered as `redial` says.
+fn started_with(
+    store: &Memory,
+    p: &Pipeline<'_, Memory, Memory, ScriptedHttp>,
+    n: u32,
+    redial: Redial,
+) {
     let members = (0..n)
         .map(|i| Member {
             to: PhoneNumber::parse(&format!("+1555555{:04}", 100 + i)).unwrap(),
@@ -432,6 +443,7 @@ fn started(store: &Memory, p: &Pipeline<'_, Memory, Memory, ScriptedHttp>, n: u3
         start_ms: None,
         end_ms: None,
         window: None,
+        redial,
     };
     run(p.start_campaign(request, CAMPAIGN.into(), 0, store)).expect("started");
 }
@@ -652,6 +664,7 @@ fn a_campaign_before_its_start_dials_nobody_and_its_messages_wait_in_the_queue()
             start_ms: Some(start),
             end_ms: None,
             window: None,
+            redial: Redial::default(),
         };
         run(p.start_campaign(request, CAMPAIGN.into(), 0, &store)).unwrap();
         let (message, _) = store.queued.borrow_mut().remove(0);
@@ -679,6 +692,7 @@ fn a_campaign_before_its_start_dials_nobody_and_its_messages_wait_in_the_queue()
         start_ms: Some(999_000),
         end_ms: None,
         window: None,
+        redial: Redial::default(),
     };
     run(p.start_campaign(request, CAMPAIGN.into(), 0, &store)).unwrap();
     drain(&store, &p, &clock);
@@ -714,6 +728,7 @@ fn windowed(zones: &[Option<&str>], end_ms: Option<u64>) -> CampaignRequest {
         start_ms: None,
         end_ms,
         window: Some(window.unwrap()),
+        redial: Redial::default(),
     }
 }
 
@@ -815,4 +830,58 @@ fn a_number_whose_window_does_not_open_before_the_end_fails_as_outside_window() 
     ))
     .unwrap_err();
     assert_eq!(e.code.as_str(), "schedule_conflict");
+}
+
+#[test]
+fn a_call_not_answered_is_redialled_by_the_cron_after_its_gap_until_its_dials_run_out() {
+    let (store, registry, config) = (Memory::default(), registry(), config(&[]));
+    let http = ScriptedHttp::always(accepted("REDIAL"));
+    let clock = ManualClock::default();
+    let p = pipeline(&store, &http, &registry, &config);
+    let redial = Redial {
+        attempts: 2,
+        after_secs: 600,
+    };
+    started_with(&store, &p, 1, redial);
+    drain(&store, &p, &clock);
+    assert_eq!(http.requests.borrow().len(), 1);
+    // Telesign's dial_completed `failed`: no answer, a busy line or a failed call.
+    let not_answered = |now_ms: u64| {
+        let body = format!(
+            r#"{{"event":"dial_completed","reference_id":"REDIAL","external_id":"cmp_{CAMPAIGN}_0","data":{{"status":"failed","to":"15555550100","from":"15554441313"}}}}"#
+        );
+        let event = decode_event(body.as_bytes()).unwrap();
+        run(p.event(&event, body.as_bytes(), now_ms, &mut RequestLog::default())).unwrap();
+    };
+    let entry = || store.numbers.borrow()[&(CAMPAIGN.to_owned(), 0)].clone();
+    not_answered(1_000);
+    assert_eq!(
+        (entry().state, entry().outcome, entry().attempts),
+        (NumberState::Queued, Some(CallOutcome::DialFailed), 1)
+    );
+    // A resume does not queue a number waiting for its redial.
+    run(p.control_campaign(CAMPAIGN, Control::Pause, 2_000, &store)).unwrap();
+    run(p.control_campaign(CAMPAIGN, Control::Resume, 2_000, &store)).unwrap();
+    assert!(store.queued.borrow().is_empty());
+    // Not due before its gap; due after it, queued once.
+    assert_eq!(run(queue_redials(&store, &store, 600_999)).unwrap(), 0);
+    assert_eq!(run(queue_redials(&store, &store, 601_000)).unwrap(), 1);
+    assert_eq!(run(queue_redials(&store, &store, 601_000)).unwrap(), 0);
+    let queued = store.queued.borrow().clone();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(
+        (queued[0].0.attempt, queued[0].0.vars[0]["name"].as_str()),
+        (1, "N0")
+    );
+    drain(&store, &p, &clock);
+    assert_eq!(http.requests.borrow().len(), 2);
+    assert_eq!((entry().state, entry().attempts), (NumberState::Dialing, 2));
+    // The second call not answered: no dials left.
+    not_answered(700_000);
+    assert_eq!(
+        (entry().state, entry().outcome),
+        (NumberState::Failed, Some(CallOutcome::DialFailed))
+    );
+    assert_eq!(run(queue_redials(&store, &store, u64::MAX / 2)).unwrap(), 0);
+    assert_eq!(http.requests.borrow().len(), 2);
 }

@@ -408,3 +408,38 @@ test("the document's window pattern and the API accept the same windows", async 
   const past = await startCampaign({ flow: "reminder", numbers: ["+15555550701"], ...VARS, end_at: "2020-01-01" });
   assert.equal(past.status, 409);
 });
+
+test("a call not answered is dialled again after the campaign's gap, by the cron, until its dials run out", { timeout: 60_000 }, async () => {
+  const to = "15555550801";
+  const [first, second] = [newReferenceId(), newReferenceId()];
+  telesign.answerFor(to, answers.accepted(first), answers.accepted(second));
+  const res = await startCampaign({ flow: "reminder", numbers: [`+${to}`], ...VARS, redial_attempts: 2, redial_after_secs: 1 });
+  assert.equal(res.status, 202);
+  const { campaign_id: id } = await res.json();
+  await waitFor(id, (c) => c.dialing === 1, "the first dial");
+  const row = async () => (await (await w.fetch(`/campaigns/${id}/numbers`, { headers: AUTH })).json()).numbers[0];
+  // Telesign's dial_completed `failed`: no answer, a busy line or a failed call alike.
+  const notAnswered = (reference) =>
+    postEvent(w, "dial_completed", reference, { from: "15554441313", to, status: "failed" }, { external_id: `cmp_${id}_0` });
+  const before = Date.now();
+  await notAnswered(first);
+  const waiting = await row();
+  assert.deepEqual([waiting.state, waiting.outcome, waiting.attempts], ["queued", "dial_failed", 1]);
+  assert.ok(waiting.redial_ms >= before + 1_000, `redial at ${waiting.redial_ms}`);
+  // The cron before the gap queues nothing; after it, the number is dialled again.
+  await w.scheduled();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(telesign.dials(to).length, 1);
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, waiting.redial_ms - Date.now() + 50)));
+  await w.scheduled();
+  await waitFor(id, (c) => c.dialing === 1, "the redial");
+  assert.equal(telesign.dials(to).length, 2);
+  assert.equal((await row()).attempts, 2);
+  // Not answered again: no dials left.
+  await notAnswered(second);
+  const failed = await row();
+  assert.deepEqual([failed.state, failed.outcome, failed.attempts, failed.redial_ms], ["failed", "dial_failed", 2, undefined]);
+  await w.scheduled();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(telesign.dials(to).length, 2);
+});

@@ -81,7 +81,7 @@ impl Fields {
                 })
                 .and_then(|n| u32::try_from(n).ok())
                 .map(Some)
-                .ok_or_else(|| wrong_type(name, "a whole number of seconds")),
+                .ok_or_else(|| wrong_type(name, "a whole number")),
         }
     }
 

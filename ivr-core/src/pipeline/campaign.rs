@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use crate::api::calls::{failed_dial_record, DialFailure, Placing};
 use crate::api::campaigns::{
     self, Campaign, CampaignRequest, CampaignState, Control, DialMessage, MessageNumber,
-    NumberEntry, NumberState, When,
+    NumberEntry, NumberState, Progress, QueuedNumber, When,
 };
 use crate::engine::CallOutcome;
 use crate::error::{ApiError, ErrorCode};
@@ -52,6 +52,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             start_ms: request.start_ms,
             window: request.window,
             end_ms: request.end_ms,
+            redial: request.redial,
         };
         self.records
             .save_campaign(&campaign, self.config.record_ttl_secs())
@@ -143,6 +144,70 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
 
 /// How many queued numbers a resume reads at a time.
 const RESUME_PAGE: u32 = 1_000;
+/// How many due redials one run of the cron queues at most: the rest wait for the next run.
+pub const REDIALS_PER_RUN: u32 = 1_000;
+
+impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
+    /// Records what a webhook event did to its campaign number. A call not answered (Telesign's
+    /// `dial_completed` `failed`, which says no answer, busy and failed alike) of a campaign that
+    /// redials, with dials left, goes back to `queued` and waits for its redial time, when the
+    /// cron queues it ([`queue_redials`]); any other progress moves the number forward.
+    pub async fn progress_number(&self, progress: Progress, now_ms: u64) -> Result<(), ApiError> {
+        let Progress {
+            campaign,
+            mut entry,
+        } = progress;
+        let records = self.records;
+        let redial = match entry.outcome {
+            Some(CallOutcome::DialFailed) => records.campaign(&campaign).await?.map(|c| c.redial),
+            _ => None,
+        };
+        if let Some(redial) = redial.filter(|r| r.attempts > 1) {
+            let row = records.number_entry(&campaign, entry.index).await?;
+            if let Some(row) = row.filter(|r| r.state == NumberState::Dialing) {
+                if row.attempts < redial.attempts {
+                    entry.state = NumberState::Queued;
+                    entry.attempts = row.attempts;
+                    let at = now_ms + u64::from(redial.after_secs) * 1000;
+                    return records.release_number(&campaign, &entry, Some(at)).await;
+                }
+            }
+        }
+        self.advance_number(&campaign, entry).await
+    }
+}
+
+/// The cron's part in campaigns: queues the numbers whose redial is due at `now_ms`, as a resume
+/// does (a paused or cancelled campaign's are then dropped by the consumer's claim), then clears
+/// their redial times. A failure between the two leaves them due: the next run queues them again,
+/// and the claim dials each once. Answers how many were queued.
+pub async fn queue_redials(
+    records: &impl CallRecords,
+    queue: &impl DialQueue,
+    now_ms: u64,
+) -> Result<usize, ApiError> {
+    let due = records.due_redials(now_ms, REDIALS_PER_RUN).await?;
+    let mut by_campaign: std::collections::BTreeMap<&str, Vec<QueuedNumber>> = Default::default();
+    for number in &due {
+        by_campaign
+            .entry(&number.campaign)
+            .or_default()
+            .push(number.number());
+    }
+    let mut messages = Vec::new();
+    for (campaign, mut numbers) in by_campaign {
+        numbers.sort_by_key(|n| n.index);
+        messages.extend(campaigns::requeue_messages(campaign, &numbers));
+    }
+    for batch in messages.chunks(campaigns::SEND_BATCH) {
+        queue.send_batch(batch).await?;
+    }
+    let queued: Vec<(String, u32)> = due.iter().map(|n| (n.campaign.clone(), n.index)).collect();
+    if !queued.is_empty() {
+        records.clear_redials(&queued, now_ms).await?;
+    }
+    Ok(queued.len())
+}
 
 /// One invocation of the campaign queue consumer: it paces its dials from the moment it
 /// started, and reads each campaign once.
@@ -359,7 +424,8 @@ where
                         .await?;
                     // Claimed (`dialing`) for this attempt: queued again for the next.
                     entry.state = NumberState::Queued;
-                    return pipeline.records.release_number(&campaign.id, &entry).await;
+                    let records = pipeline.records;
+                    return records.release_number(&campaign.id, &entry, None).await;
                 } else {
                     let record = failed_dial_record(&placing, &failure, now_ms);
                     let ttl = pipeline.config.record_ttl_secs();

@@ -187,11 +187,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
 
         if let Some(progress) = progress {
             // Campaign counts are bookkeeping: failing to write them must not fail the call.
-            if self
-                .advance_number(&progress.campaign, progress.entry)
-                .await
-                .is_err()
-            {
+            if self.progress_number(progress, now_ms).await.is_err() {
                 log.warning = Some("campaign progress not recorded".into());
             }
         }

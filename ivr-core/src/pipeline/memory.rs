@@ -10,7 +10,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use crate::api::campaigns::{
-    should_dial, Campaign, CampaignState, DialMessage, Member, NumberEntry, NumberState,
+    should_dial, Campaign, CampaignState, DialMessage, DueRedial, Member, NumberEntry, NumberState,
     QueuedNumber,
 };
 use crate::api::erase::{marks_of, Erased, Erasure};
@@ -29,6 +29,23 @@ pub fn run<T>(future: impl Future<Output = T>) -> T {
     {
         Poll::Ready(value) => value,
         Poll::Pending => panic!("in-memory I/O never waits"),
+    }
+}
+
+impl Memory {
+    /// A number's row as `records::sql::queued_numbers` reads it (none once erased).
+    fn queued_number(&self, key: &(String, u32), entry: &NumberEntry) -> Option<QueuedNumber> {
+        let own = self.number_own.borrow();
+        let own = own.get(key);
+        Some(QueuedNumber {
+            index: key.1,
+            to: entry.to.clone()?,
+            vars: own
+                .filter(|o| !o.vars.is_empty())
+                .and_then(|o| serde_json::to_string(&o.vars).ok()),
+            time_zone: own.and_then(|o| o.time_zone.clone()),
+            attempts: entry.attempts,
+        })
     }
 }
 
@@ -69,6 +86,8 @@ pub struct Memory {
     pub numbers: RefCell<BTreeMap<(String, u32), NumberEntry>>,
     /// (campaign, index) to the number's own vars and time zone.
     pub number_own: RefCell<BTreeMap<(String, u32), Own>>,
+    /// (campaign, index) to when the number, not answered, is dialled again.
+    pub redials: RefCell<BTreeMap<(String, u32), u64>>,
     /// Messages sent to the queue, with their delay.
     pub queued: RefCell<Vec<(DialMessage, u32)>>,
     /// Campaigns' states (none: running).
@@ -282,6 +301,9 @@ impl CallRecords for Memory {
         entry.state = NumberState::Dialing;
         entry.attempts = attempt + 1;
         entry.updated_ms = now_ms;
+        self.redials
+            .borrow_mut()
+            .remove(&(campaign.to_owned(), index));
         Ok(true)
     }
     async fn campaign_state(&self, campaign: &str) -> Result<CampaignState, ApiError> {
@@ -319,11 +341,17 @@ impl CallRecords for Memory {
         }
         Ok((before, *now))
     }
-    async fn release_number(&self, campaign: &str, entry: &NumberEntry) -> Result<(), ApiError> {
+    async fn release_number(
+        &self,
+        campaign: &str,
+        entry: &NumberEntry,
+        redial_ms: Option<u64>,
+    ) -> Result<(), ApiError> {
         self.count("D1 batch");
         self.check(Fault::SaveNumber)?;
         let mut numbers = self.numbers.borrow_mut();
-        let row = numbers.get_mut(&(campaign.to_owned(), entry.index));
+        let key = (campaign.to_owned(), entry.index);
+        let row = numbers.get_mut(&key);
         if let Some(row) =
             row.filter(|r| r.state == NumberState::Dialing && r.attempts == entry.attempts)
         {
@@ -331,6 +359,51 @@ impl CallRecords for Memory {
             row.outcome = entry.outcome;
             row.status.clone_from(&entry.status);
             row.updated_ms = entry.updated_ms;
+            let mut redials = self.redials.borrow_mut();
+            match redial_ms {
+                Some(at) => redials.insert(key, at),
+                None => redials.remove(&key),
+            };
+        }
+        Ok(())
+    }
+    async fn due_redials(&self, now_ms: u64, limit: u32) -> Result<Vec<DueRedial>, ApiError> {
+        self.count("D1 query");
+        let mut due: Vec<(u64, (String, u32))> = self
+            .redials
+            .borrow()
+            .iter()
+            .filter(|(_, at)| **at <= now_ms)
+            .map(|(key, at)| (*at, key.clone()))
+            .collect();
+        due.sort();
+        let numbers = self.numbers.borrow();
+        Ok(due
+            .into_iter()
+            .filter_map(|(_, key)| {
+                let entry = numbers.get(&key)?;
+                (entry.state == NumberState::Queued).then_some(())?;
+                let number = self.queued_number(&key, entry)?;
+                Some(DueRedial {
+                    campaign: key.0,
+                    index: number.index,
+                    to: number.to,
+                    vars: number.vars,
+                    time_zone: number.time_zone,
+                    attempts: number.attempts,
+                })
+            })
+            .take(limit as usize)
+            .collect())
+    }
+    async fn clear_redials(&self, numbers: &[(String, u32)], now_ms: u64) -> Result<(), ApiError> {
+        self.count("D1 batch");
+        self.check(Fault::SaveNumber)?;
+        let mut redials = self.redials.borrow_mut();
+        for key in numbers {
+            if redials.get(key).is_some_and(|at| *at <= now_ms) {
+                redials.remove(key);
+            }
         }
         Ok(())
     }
@@ -341,28 +414,18 @@ impl CallRecords for Memory {
         limit: u32,
     ) -> Result<Vec<QueuedNumber>, ApiError> {
         let numbers = self.numbers.borrow();
-        let own = self.number_own.borrow();
+        let redials = self.redials.borrow();
         Ok(numbers
             .iter()
             .filter(|((id, index), e)| {
                 id == campaign
                     && e.state == NumberState::Queued
+                    && !redials.contains_key(&(id.clone(), *index))
                     && e.to.is_some()
                     && after.is_none_or(|a| *index > a)
             })
             .take(limit as usize)
-            .map(|((_, index), e)| {
-                let own = own.get(&(campaign.to_owned(), *index));
-                QueuedNumber {
-                    index: *index,
-                    to: e.to.clone().unwrap_or_default(),
-                    vars: own
-                        .filter(|o| !o.vars.is_empty())
-                        .and_then(|o| serde_json::to_string(&o.vars).ok()),
-                    time_zone: own.and_then(|o| o.time_zone.clone()),
-                    attempts: e.attempts,
-                }
-            })
+            .filter_map(|(key, e)| self.queued_number(key, e))
             .collect())
     }
     async fn queue_numbers(

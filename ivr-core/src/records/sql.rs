@@ -279,7 +279,8 @@ pub fn numbers_page(
 ) -> Statement {
     Statement::new(
         "SELECT n.idx AS \"index\", n.to_number AS \"to\", n.state, n.attempts, n.reference_id, \
-         n.outcome, n.status, n.updated_ms, json_extract(c.record, '$.answers') AS answers \
+         n.outcome, n.status, n.updated_ms, n.redial_ms, \
+         json_extract(c.record, '$.answers') AS answers \
          FROM campaign_numbers n LEFT JOIN calls c ON c.reference_id = n.reference_id \
          WHERE n.campaign_id = ?1 AND (?2 IS NULL OR n.state = ?2) AND n.idx > ?3 \
          ORDER BY n.idx LIMIT ?4",
@@ -306,7 +307,7 @@ pub fn claim_number(campaign: &str, index: u32, to: &str, attempt: u32, now_ms: 
          WHERE NOT EXISTS (SELECT 1 FROM campaign_control WHERE campaign_id = ?1 \
          AND state <> 'running') \
          ON CONFLICT (campaign_id, idx) DO UPDATE SET state = 'dialing', rank = 1, \
-         attempts = excluded.attempts, updated_ms = excluded.updated_ms \
+         attempts = excluded.attempts, updated_ms = excluded.updated_ms, redial_ms = NULL \
          WHERE campaign_numbers.state = 'queued' AND campaign_numbers.attempts = ?4 \
          AND campaign_numbers.to_number IS NOT NULL",
         vec![
@@ -319,13 +320,15 @@ pub fn claim_number(campaign: &str, index: u32, to: &str, attempt: u32, now_ms: 
     )
 }
 
-/// Gives back a number claimed for attempt `attempts - 1` whose dial is to be tried again (a
-/// 429, a 5xx, a timeout): `queued` at `attempts`, with why, for its retry message.
-pub fn release_number(campaign: &str, entry: &NumberEntry) -> Statement {
+/// Gives back a number claimed for attempt `attempts - 1` whose dial is to be tried again:
+/// `queued` at `attempts`, with why. After a dial error (a 429, a 5xx, a timeout) its retry
+/// message is on the queue; after a call not answered it waits for `redial_ms`, when the cron
+/// queues it ([`due_redials`]).
+pub fn release_number(campaign: &str, entry: &NumberEntry, redial_ms: Option<u64>) -> Statement {
     Statement::new(
         "UPDATE campaign_numbers SET state = 'queued', rank = 0, outcome = ?4, status = ?5, \
-         updated_ms = ?6 WHERE campaign_id = ?1 AND idx = ?2 AND state = 'dialing' \
-         AND attempts = ?3",
+         updated_ms = ?6, redial_ms = ?7 WHERE campaign_id = ?1 AND idx = ?2 \
+         AND state = 'dialing' AND attempts = ?3",
         vec![
             campaign.into(),
             entry.index.into(),
@@ -333,7 +336,28 @@ pub fn release_number(campaign: &str, entry: &NumberEntry) -> Statement {
             entry.outcome.map(CallOutcome::as_str).into(),
             entry.status.as_deref().into(),
             entry.updated_ms.into(),
+            redial_ms.into(),
         ],
+    )
+}
+
+/// The numbers, of every campaign, whose redial is due at `now_ms`: the oldest first, `limit` at
+/// most (rows [`crate::api::campaigns::DueRedial`]).
+pub fn due_redials(now_ms: u64, limit: u32) -> Statement {
+    Statement::new(
+        "SELECT campaign_id AS campaign, idx AS \"index\", to_number AS \"to\", vars, \
+         time_zone, attempts FROM campaign_numbers WHERE redial_ms <= ?1 AND state = 'queued' \
+         AND to_number IS NOT NULL ORDER BY redial_ms LIMIT ?2",
+        vec![now_ms.into(), limit.into()],
+    )
+}
+
+/// Clears the redial times due at `now_ms` of `numbers` (campaign, index), once queued.
+pub fn clear_redials(numbers: &[(String, u32)], now_ms: u64) -> Statement {
+    Statement::new(
+        "UPDATE campaign_numbers SET redial_ms = NULL WHERE redial_ms <= ?2 AND (campaign_id, idx) \
+         IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1))",
+        vec![json(&numbers).into(), now_ms.into()],
     )
 }
 
@@ -359,7 +383,7 @@ pub fn set_control(campaign: &str, state: CampaignState, now_ms: u64) -> Vec<Sta
     if state == CampaignState::Cancelled {
         statements.push(Statement::new(
             "UPDATE campaign_numbers SET state = 'failed', rank = 3, outcome = 'cancelled', \
-             updated_ms = ?2 WHERE campaign_id = ?1 AND state = 'queued'",
+             updated_ms = ?2, redial_ms = NULL WHERE campaign_id = ?1 AND state = 'queued'",
             vec![campaign.into(), now_ms.into()],
         ));
     }
@@ -368,13 +392,14 @@ pub fn set_control(campaign: &str, state: CampaignState, now_ms: u64) -> Vec<Sta
 }
 
 /// A page of the numbers of a campaign still queued, after the index `after` (rows
-/// [`crate::api::campaigns::QueuedNumber`]).
+/// [`crate::api::campaigns::QueuedNumber`]): not those waiting for a redial, which the cron
+/// queues when it is due.
 pub fn queued_numbers(campaign: &str, after: Option<u32>, limit: u32) -> Statement {
     Statement::new(
         "SELECT idx AS \"index\", to_number AS \"to\", vars, time_zone, attempts \
          FROM campaign_numbers \
          WHERE campaign_id = ?1 AND state = 'queued' AND to_number IS NOT NULL AND idx > ?2 \
-         ORDER BY idx LIMIT ?3",
+         AND redial_ms IS NULL ORDER BY idx LIMIT ?3",
         vec![
             campaign.into(),
             SqlValue::Int(after.map_or(-1, i64::from)),
@@ -450,11 +475,12 @@ pub fn erase(erasure: &Erasure, now_ms: u64, mark_key: &[u8]) -> Vec<Statement> 
         // Campaign numbers not dialled yet are not dialled at all; the others lose the number.
         statements.push(Statement::new(
             "UPDATE campaign_numbers SET state = 'failed', rank = 3, outcome = 'erased', \
-             updated_ms = ?2 WHERE to_number = ?1 AND state = 'queued'",
+             updated_ms = ?2, redial_ms = NULL WHERE to_number = ?1 AND state = 'queued'",
             vec![key.clone(), now_ms.into()],
         ));
         statements.push(Statement::new(
-            "UPDATE campaign_numbers SET to_number = NULL, vars = NULL WHERE to_number = ?1",
+            "UPDATE campaign_numbers SET to_number = NULL, vars = NULL, time_zone = NULL \
+             WHERE to_number = ?1",
             vec![key],
         ));
     }

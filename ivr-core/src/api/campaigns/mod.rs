@@ -47,6 +47,8 @@ pub const CAMPAIGN_FIELDS: &[&str] = &[
     "start_at",
     "end_at",
     "window",
+    "redial_attempts",
+    "redial_after_secs",
 ];
 
 /// A valid `POST /campaigns` body.
@@ -64,6 +66,61 @@ pub struct CampaignRequest {
     pub end_ms: Option<u64>,
     /// The days and hours numbers may be called.
     pub window: Option<Window>,
+    pub redial: Redial,
+}
+
+/// How a campaign dials again a number whose call was not answered: Telesign's `dial_completed`
+/// says `failed` for no answer, a busy line and a failed call alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redial {
+    /// Dials of a number in all, retries after a dial error included (1: no redial).
+    pub attempts: u32,
+    /// From a call not answered to the next dial.
+    pub after_secs: u32,
+}
+
+/// The most dials of a number (`redial_attempts`).
+pub const MAX_REDIAL_ATTEMPTS: u32 = 10;
+/// The longest time between a call not answered and its redial (`redial_after_secs`): a week.
+pub const MAX_REDIAL_AFTER_SECS: u32 = 7 * 86_400;
+
+impl Default for Redial {
+    fn default() -> Self {
+        Redial {
+            attempts: 1,
+            after_secs: 3_600,
+        }
+    }
+}
+
+impl Redial {
+    /// `redial_attempts` (1 to [`MAX_REDIAL_ATTEMPTS`]) and `redial_after_secs` (1 to
+    /// [`MAX_REDIAL_AFTER_SECS`]), each optional.
+    pub(crate) fn of(attempts: Option<u32>, after_secs: Option<u32>) -> Result<Redial, ApiError> {
+        let default = Redial::default();
+        let out_of = |name: &str, max: u32| {
+            ApiError::new(
+                ErrorCode::InvalidField,
+                format!("`{name}` must be 1 to {max}"),
+            )
+        };
+        let attempts = attempts.unwrap_or(default.attempts);
+        if !(1..=MAX_REDIAL_ATTEMPTS).contains(&attempts) {
+            return Err(out_of("redial_attempts", MAX_REDIAL_ATTEMPTS));
+        }
+        let after_secs = after_secs.unwrap_or(default.after_secs);
+        if !(1..=MAX_REDIAL_AFTER_SECS).contains(&after_secs) {
+            return Err(out_of("redial_after_secs", MAX_REDIAL_AFTER_SECS));
+        }
+        Ok(Redial {
+            attempts,
+            after_secs,
+        })
+    }
+
+    fn is_default(&self) -> bool {
+        *self == Redial::default()
+    }
 }
 
 /// One number of a campaign, with the vars of its own (a name, an appointment time) and the
@@ -131,6 +188,10 @@ pub fn parse_campaign_request(
         fields.optional_str("start_at")?,
         fields.optional_str("end_at")?,
     )?;
+    let redial = Redial::of(
+        fields.optional_u32("redial_attempts")?,
+        fields.optional_u32("redial_after_secs")?,
+    )?;
     Ok(CampaignRequest {
         flow: flow.name.clone(),
         caller_id: body::caller_id(caller_id, default_caller_id)?,
@@ -139,6 +200,7 @@ pub fn parse_campaign_request(
         start_ms,
         end_ms,
         window,
+        redial,
         members,
     })
 }
@@ -317,6 +379,8 @@ pub struct Campaign {
     /// When dialling stops; none: never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Redial::is_default")]
+    pub redial: Redial,
 }
 
 /// One queue message: numbers `first..first + numbers.len()` of a campaign, at one attempt.

@@ -99,6 +99,9 @@ pub struct NumberView {
     pub outcome: Option<CallOutcome>,
     pub status: Option<String>,
     pub updated_ms: u64,
+    /// When a number whose call was not answered is dialled again, while it waits for that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redial_ms: Option<u64>,
     /// What the callee entered, as the call's record keeps it (read from the record's JSON; none
     /// when the number has no call, or its record cannot be read).
     #[serde(deserialize_with = "answers_json")]

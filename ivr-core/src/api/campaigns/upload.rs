@@ -11,18 +11,26 @@ use crate::error::{ApiError, ErrorCode};
 use crate::flow::Registry;
 use crate::telesign::DialOptions;
 
-use super::{CampaignRequest, Member, MemberChecks, Window};
+use super::{CampaignRequest, Member, MemberChecks, Redial, Window};
 use crate::api::body;
 
 /// The query parameters of a CSV campaign.
-const QUERY: &[&str] = &["flow", "caller_id_number", "start_at", "end_at", "window"];
+const QUERY: &[&str] = &[
+    "flow",
+    "caller_id_number",
+    "start_at",
+    "end_at",
+    "window",
+    "redial_attempts",
+    "redial_after_secs",
+];
 
 /// The column of a number's own time zone.
 const TIME_ZONE: &str = "time_zone";
 
-/// Reads a CSV campaign: the body, and the flow, caller id, start, end and window from the query
-/// ([`QUERY`]). Every row is checked before anything is
-/// queued; one bad row refuses the campaign and names it (the header is row 1).
+/// Reads a CSV campaign: the body, and the flow, caller id, start, end, window and redials from
+/// the query ([`QUERY`]). Every row is checked before anything is queued; one bad row refuses
+/// the campaign and names it (the header is row 1).
 pub fn parse_campaign_csv(
     body: &[u8],
     query: &[(String, String)],
@@ -51,7 +59,20 @@ pub fn parse_campaign_csv(
         }
     }
     // An empty query value is the parameter left out, as in every query of the API.
-    let [flow, caller_id, start, end, window] = given.map(|v| v.filter(|v| !v.is_empty()));
+    let [flow, caller_id, start, end, window, attempts, after] =
+        given.map(|v| v.filter(|v| !v.is_empty()));
+    let whole = |name: &str, value: Option<&str>| {
+        value
+            .map(|v| {
+                v.parse::<u32>()
+                    .map_err(|_| body::wrong_type(name, "a whole number"))
+            })
+            .transpose()
+    };
+    let redial = Redial::of(
+        whole("redial_attempts", attempts)?,
+        whole("redial_after_secs", after)?,
+    )?;
     let flow = flow.ok_or_else(|| {
         ApiError::new(
             ErrorCode::MissingField,
@@ -125,6 +146,7 @@ pub fn parse_campaign_csv(
         start_ms,
         end_ms,
         window,
+        redial,
         members,
     })
 }

@@ -256,6 +256,7 @@ mod tests {
             start_ms,
             window,
             end_ms,
+            redial: super::super::Redial::default(),
         }
     }
 
