@@ -9,8 +9,7 @@ use serde_json::json;
 use worker::{console_log, console_warn};
 
 use ivr_core::api::campaigns::{
-    self, Campaign, CampaignState, Counts, DueRedial, Member, NumberEntry, NumberState,
-    QueuedNumber,
+    self, Campaign, CampaignState, Counts, Member, NumberEntry, NumberState, QueuedNumber,
 };
 use ivr_core::api::erase::{self, Erased, Erasure};
 use ivr_core::engine::{CallRecord, Session};
@@ -267,7 +266,7 @@ impl CallRecords for Records {
             .await
             .map(drop)
     }
-    async fn due_redials(&self, now_ms: u64, limit: u32) -> Result<Vec<DueRedial>, ApiError> {
+    async fn due_redials(&self, now_ms: u64, limit: u32) -> Result<Vec<QueuedNumber>, ApiError> {
         self.db()?.rows(&sql::due_redials(now_ms, limit)).await
     }
     async fn clear_redials(&self, numbers: &[(String, u32)], now_ms: u64) -> Result<(), ApiError> {

@@ -17,7 +17,7 @@ use crate::api::body::DIAL_OPTION_FIELDS;
 use crate::api::calls::CALL_FIELDS;
 use crate::api::campaigns::{
     window_pattern, NumberState, CAMPAIGN_FIELDS, DEFAULT_NUMBERS_LIMIT, MAX_NUMBERS,
-    MAX_NUMBERS_LIMIT, MAX_REDIAL_AFTER_SECS, MAX_REDIAL_ATTEMPTS,
+    MAX_NUMBERS_LIMIT, MAX_REDIAL_AFTER_SECS, MAX_REDIAL_ATTEMPTS, SCHEDULE_FIELDS,
 };
 use crate::engine::CallOutcome;
 use crate::records::filter::{Use, DEFAULT_LIMIT, MAX_LIMIT};
@@ -755,7 +755,7 @@ fn schemas(registry: &Registry) -> Value {
             },
         },
         "CallRequest": object(CALL_FIELDS, &["to", "flow"], registry),
-        "CampaignRequest": object(CAMPAIGN_FIELDS, &["flow", "numbers"], registry),
+        "CampaignRequest": object(&[CAMPAIGN_FIELDS, SCHEDULE_FIELDS].concat(), &["flow", "numbers"], registry),
         "Accepted": {"type": "object", "required": ["reference_id", "external_id", "status"], "properties": {
             "reference_id": {"type": "string"}, "external_id": {"type": "string"}, "status": {"const": "dial_accepted"},
         }},

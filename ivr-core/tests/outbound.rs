@@ -740,7 +740,9 @@ fn numbers_wait_for_their_window_in_their_own_zone_without_spinning_the_queue() 
     let store = Memory::default();
     let p = pipeline(&store, &http, &registry, &config);
     // Monday 08:30 in New York (13:30 UTC): nobody is called; the message comes back when New
-    // York opens, half an hour later.
+    // York opens, half an hour later. A message that waits costs the campaign's state (one D1
+    // query) and its send (one queue send), besides the campaign an invocation reads (one KV
+    // read).
     clock.now_ms.set(monday(13) + 1_800_000);
     let la = Some("America/Los_Angeles");
     run(p.start_campaign(
@@ -751,7 +753,10 @@ fn numbers_wait_for_their_window_in_their_own_zone_without_spinning_the_queue() 
     ))
     .unwrap();
     let (message, _) = store.queued.borrow_mut().remove(0);
+    store.ops.borrow_mut().clear();
     run(Consumer::new(&p, &store, &clock).process(&message)).unwrap();
+    let ops = BTreeMap::from([("D1 query", 1), ("KV read", 1), ("queue send", 1)]);
+    assert_eq!(store.ops.borrow().clone(), ops);
     assert!(http.requests.borrow().is_empty(), "nobody before 09:00");
     assert_eq!(store.queued.borrow().clone(), [(message.clone(), 1800)]);
     // At 09:00 in New York the two New York numbers are called; Los Angeles waits 3 hours more
@@ -854,7 +859,17 @@ fn a_call_not_answered_is_redialled_by_the_cron_after_its_gap_until_its_dials_ru
         run(p.event(&event, body.as_bytes(), now_ms, &mut RequestLog::default())).unwrap();
     };
     let entry = || store.numbers.borrow()[&(CAMPAIGN.to_owned(), 0)].clone();
+    // The call's end costs what any campaign call's end costs (the session read and deleted, the
+    // record written, the number's row read and written) and one KV read more: the campaign.
+    let end = BTreeMap::from([
+        ("D1 batch", 2),
+        ("D1 query", 1),
+        ("KV delete", 1),
+        ("KV read", 2),
+    ]);
+    store.ops.borrow_mut().clear();
     not_answered(1_000);
+    assert_eq!(store.ops.borrow().clone(), end);
     assert_eq!(
         (entry().state, entry().outcome, entry().attempts),
         (NumberState::Queued, Some(CallOutcome::DialFailed), 1)
@@ -863,9 +878,18 @@ fn a_call_not_answered_is_redialled_by_the_cron_after_its_gap_until_its_dials_ru
     run(p.control_campaign(CAMPAIGN, Control::Pause, 2_000, &store)).unwrap();
     run(p.control_campaign(CAMPAIGN, Control::Resume, 2_000, &store)).unwrap();
     assert!(store.queued.borrow().is_empty());
-    // Not due before its gap; due after it, queued once.
+    // Not due before its gap; due after it, queued once. A cron run costs one D1 query, and when
+    // numbers are due one queue send per 100 messages and one D1 write clearing their times.
+    store.ops.borrow_mut().clear();
     assert_eq!(run(queue_redials(&store, &store, 600_999)).unwrap(), 0);
+    assert_eq!(
+        store.ops.borrow().clone(),
+        BTreeMap::from([("D1 query", 1)])
+    );
+    store.ops.borrow_mut().clear();
     assert_eq!(run(queue_redials(&store, &store, 601_000)).unwrap(), 1);
+    let ops = BTreeMap::from([("D1 batch", 1), ("D1 query", 1), ("queue send", 1)]);
+    assert_eq!(store.ops.borrow().clone(), ops);
     assert_eq!(run(queue_redials(&store, &store, 601_000)).unwrap(), 0);
     let queued = store.queued.borrow().clone();
     assert_eq!(queued.len(), 1);
@@ -877,7 +901,9 @@ fn a_call_not_answered_is_redialled_by_the_cron_after_its_gap_until_its_dials_ru
     assert_eq!(http.requests.borrow().len(), 2);
     assert_eq!((entry().state, entry().attempts), (NumberState::Dialing, 2));
     // The second call not answered: no dials left.
+    store.ops.borrow_mut().clear();
     not_answered(700_000);
+    assert_eq!(store.ops.borrow().clone(), end);
     assert_eq!(
         (entry().state, entry().outcome),
         (NumberState::Failed, Some(CallOutcome::DialFailed))

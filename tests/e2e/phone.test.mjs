@@ -469,6 +469,17 @@ test("insights: a campaign's state, its funnel and what its callees pressed", { 
   assert.equal(await page.locator("#in-campaign-answers li[data-step=reminder]").innerText(), "reminder: 1 ×1, 2 ×1");
   assert.match(await page.locator("#in-campaign-view").innerText(), /dial_failed: 1/);
   await page.screenshot({ path: `${SHOTS}insights-campaign.png`, fullPage: true });
+  // A campaign that waits says why and until when.
+  const later = await w.fetch("/campaigns", {
+    method: "POST",
+    headers: auth,
+    body: JSON.stringify({ flow: "reminder", numbers: ["+15555550404"], vars: { name: "P", when: "Friday" }, start_at: "2099-01-01T00:00:00Z" }),
+  });
+  const { campaign_id: waiting } = await later.json();
+  await page.fill("#in-campaign", waiting);
+  await page.click("#in-campaign-show");
+  await page.locator("#in-campaign-state").filter({ hasText: "waiting" }).waitFor();
+  assert.equal(await page.locator("#in-campaign-state").innerText(), "reminder: running, waiting for its start until 2099-01-01T00:00:00Z, 1 numbers");
   await page.fill("#in-campaign", "0123456789abcdef0123456789abcdef");
   await page.click("#in-campaign-show");
   await page.locator("#in-campaign-error").filter({ hasText: "No campaign has the id" }).waitFor();

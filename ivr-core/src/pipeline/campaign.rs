@@ -162,18 +162,19 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             Some(CallOutcome::DialFailed) => records.campaign(&campaign).await?.map(|c| c.redial),
             _ => None,
         };
-        if let Some(redial) = redial.filter(|r| r.attempts > 1) {
-            let row = records.number_entry(&campaign, entry.index).await?;
-            if let Some(row) = row.filter(|r| r.state == NumberState::Dialing) {
-                if row.attempts < redial.attempts {
-                    entry.state = NumberState::Queued;
-                    entry.attempts = row.attempts;
-                    let at = now_ms + u64::from(redial.after_secs) * 1000;
-                    return records.release_number(&campaign, &entry, Some(at)).await;
-                }
+        let Some(redial) = redial.filter(|r| r.attempts > 1) else {
+            return self.advance_number(&campaign, entry).await;
+        };
+        let row = records.number_entry(&campaign, entry.index).await?;
+        match &row {
+            Some(row) if row.state == NumberState::Dialing && row.attempts < redial.attempts => {
+                entry.state = NumberState::Queued;
+                entry.attempts = row.attempts;
+                let at = now_ms + u64::from(redial.after_secs) * 1000;
+                records.release_number(&campaign, &entry, Some(at)).await
             }
+            _ => self.advance_from(&campaign, row.as_ref(), entry).await,
         }
-        self.advance_number(&campaign, entry).await
     }
 }
 
@@ -192,7 +193,7 @@ pub async fn queue_redials(
         by_campaign
             .entry(&number.campaign)
             .or_default()
-            .push(number.number());
+            .push(number.clone());
     }
     let mut messages = Vec::new();
     for (campaign, mut numbers) in by_campaign {

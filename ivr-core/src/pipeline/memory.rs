@@ -10,7 +10,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use crate::api::campaigns::{
-    should_dial, Campaign, CampaignState, DialMessage, DueRedial, Member, NumberEntry, NumberState,
+    should_dial, Campaign, CampaignState, DialMessage, Member, NumberEntry, NumberState,
     QueuedNumber,
 };
 use crate::api::erase::{marks_of, Erased, Erasure};
@@ -38,6 +38,7 @@ impl Memory {
         let own = self.number_own.borrow();
         let own = own.get(key);
         Some(QueuedNumber {
+            campaign: key.0.clone(),
             index: key.1,
             to: entry.to.clone()?,
             vars: own
@@ -367,7 +368,7 @@ impl CallRecords for Memory {
         }
         Ok(())
     }
-    async fn due_redials(&self, now_ms: u64, limit: u32) -> Result<Vec<DueRedial>, ApiError> {
+    async fn due_redials(&self, now_ms: u64, limit: u32) -> Result<Vec<QueuedNumber>, ApiError> {
         self.count("D1 query");
         let mut due: Vec<(u64, (String, u32))> = self
             .redials
@@ -383,15 +384,7 @@ impl CallRecords for Memory {
             .filter_map(|(_, key)| {
                 let entry = numbers.get(&key)?;
                 (entry.state == NumberState::Queued).then_some(())?;
-                let number = self.queued_number(&key, entry)?;
-                Some(DueRedial {
-                    campaign: key.0,
-                    index: number.index,
-                    to: number.to,
-                    vars: number.vars,
-                    time_zone: number.time_zone,
-                    attempts: number.attempts,
-                })
+                self.queued_number(&key, entry)
             })
             .take(limit as usize)
             .collect())

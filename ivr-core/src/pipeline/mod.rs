@@ -39,7 +39,17 @@ impl<S: SessionStore, R: CallRecords, H> Pipeline<'_, S, R, H> {
         update: NumberEntry,
     ) -> Result<(), ApiError> {
         let existing = self.records.number_entry(campaign, update.index).await?;
-        match campaigns::advance(existing.as_ref(), update) {
+        self.advance_from(campaign, existing.as_ref(), update).await
+    }
+
+    /// [`Pipeline::advance_number`] from the row as read already.
+    pub async fn advance_from(
+        &self,
+        campaign: &str,
+        existing: Option<&NumberEntry>,
+        update: NumberEntry,
+    ) -> Result<(), ApiError> {
+        match campaigns::advance(existing, update) {
             Some(entry) => {
                 let ttl = self.config.record_ttl_secs();
                 self.records.save_number_entry(campaign, &entry, ttl).await

@@ -4,7 +4,7 @@
 //! single-threaded.
 
 use crate::api::campaigns::{
-    Campaign, CampaignState, DialMessage, DueRedial, Member, NumberEntry, QueuedNumber,
+    Campaign, CampaignState, DialMessage, Member, NumberEntry, QueuedNumber,
 };
 use crate::api::erase::{Erased, Erasure};
 use crate::engine::{CallRecord, LookupOutcome, Session};
@@ -101,7 +101,7 @@ pub trait CallRecords {
         redial_ms: Option<u64>,
     ) -> Result<(), ApiError>;
     /// The numbers of every campaign whose redial is due at `now_ms`, `limit` at most.
-    async fn due_redials(&self, now_ms: u64, limit: u32) -> Result<Vec<DueRedial>, ApiError>;
+    async fn due_redials(&self, now_ms: u64, limit: u32) -> Result<Vec<QueuedNumber>, ApiError>;
     /// Clears the redial times, due at `now_ms`, of numbers that were queued.
     async fn clear_redials(&self, numbers: &[(String, u32)], now_ms: u64) -> Result<(), ApiError>;
     /// A page of the numbers of a campaign still queued, after the index `after`.

@@ -342,7 +342,7 @@ pub fn release_number(campaign: &str, entry: &NumberEntry, redial_ms: Option<u64
 }
 
 /// The numbers, of every campaign, whose redial is due at `now_ms`: the oldest first, `limit` at
-/// most (rows [`crate::api::campaigns::DueRedial`]).
+/// most (rows [`crate::api::campaigns::QueuedNumber`]).
 pub fn due_redials(now_ms: u64, limit: u32) -> Statement {
     Statement::new(
         "SELECT campaign_id AS campaign, idx AS \"index\", to_number AS \"to\", vars, \
@@ -396,8 +396,8 @@ pub fn set_control(campaign: &str, state: CampaignState, now_ms: u64) -> Vec<Sta
 /// queues when it is due.
 pub fn queued_numbers(campaign: &str, after: Option<u32>, limit: u32) -> Statement {
     Statement::new(
-        "SELECT idx AS \"index\", to_number AS \"to\", vars, time_zone, attempts \
-         FROM campaign_numbers \
+        "SELECT campaign_id AS campaign, idx AS \"index\", to_number AS \"to\", vars, \
+         time_zone, attempts FROM campaign_numbers \
          WHERE campaign_id = ?1 AND state = 'queued' AND to_number IS NOT NULL AND idx > ?2 \
          AND redial_ms IS NULL ORDER BY idx LIMIT ?3",
         vec![

@@ -331,7 +331,11 @@ export async function showCampaign() {
   const { progress, funnel, answers } = body;
   const head = document.createElement("p");
   head.id = "in-campaign-state";
-  head.textContent = `${progress.flow}: ${progress.state}${progress.finished ? ", finished" : ""}, ${progress.counts.total} numbers`;
+  // Why nothing is dialled, when it waits: "waiting for its window until 2026-12-07T14:00:00Z".
+  const waiting = progress.waiting_for
+    ? `, waiting for its ${progress.waiting_for} until ${new Date(progress.waiting_until).toISOString().replace(".000Z", "Z")}`
+    : "";
+  head.textContent = `${progress.flow}: ${progress.state}${progress.finished ? ", finished" : ""}${waiting}, ${progress.counts.total} numbers`;
   // The funnel, each stage a bar as long as its share of the numbers.
   const table = document.createElement("table");
   table.id = "in-campaign-funnel";

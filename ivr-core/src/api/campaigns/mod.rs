@@ -38,12 +38,11 @@ pub const SEND_BATCH: usize = 100;
 /// The prefix of the external ids of campaign calls, refused in `POST /calls`.
 pub const EXTERNAL_ID_PREFIX: &str = "cmp_";
 
-/// The fields of a `POST /campaigns` body besides the dial options.
-pub const CAMPAIGN_FIELDS: &[&str] = &[
-    "flow",
-    "numbers",
-    "vars",
-    "caller_id_number",
+/// The fields of a `POST /campaigns` body besides its schedule and the dial options.
+pub const CAMPAIGN_FIELDS: &[&str] = &["flow", "numbers", "vars", "caller_id_number"];
+/// When a campaign dials: fields of a `POST /campaigns` body, and parameters of the query of a
+/// `POST /campaigns.csv`.
+pub const SCHEDULE_FIELDS: &[&str] = &[
     "start_at",
     "end_at",
     "window",
@@ -145,7 +144,7 @@ pub fn parse_campaign_request(
     registry: &Registry,
     default_caller_id: Option<&str>,
 ) -> Result<CampaignRequest, ApiError> {
-    let mut allowed = CAMPAIGN_FIELDS.to_vec();
+    let mut allowed = [CAMPAIGN_FIELDS, SCHEDULE_FIELDS].concat();
     allowed.extend(body::DIAL_OPTION_FIELDS);
     let fields = Fields::parse(body, &allowed)?;
     let flow = fields.required_str("flow")?;

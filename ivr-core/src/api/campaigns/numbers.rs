@@ -59,9 +59,10 @@ impl Control {
     }
 }
 
-/// A number still to dial, as a resumed campaign queues it again.
+/// A number still to dial, as a resumed campaign or a due redial queues it again.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct QueuedNumber {
+    pub campaign: String,
     pub index: u32,
     pub to: String,
     /// Its own vars, as JSON text (none: null).
@@ -70,31 +71,6 @@ pub struct QueuedNumber {
     #[serde(default)]
     pub time_zone: Option<String>,
     pub attempts: u32,
-}
-
-/// A number whose redial is due ([`crate::records::sql::due_redials`]).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct DueRedial {
-    pub campaign: String,
-    pub index: u32,
-    pub to: String,
-    pub vars: Option<String>,
-    #[serde(default)]
-    pub time_zone: Option<String>,
-    pub attempts: u32,
-}
-
-impl DueRedial {
-    /// The number as a resumed campaign queues it again.
-    pub fn number(&self) -> QueuedNumber {
-        QueuedNumber {
-            index: self.index,
-            to: self.to.clone(),
-            vars: self.vars.clone(),
-            time_zone: self.time_zone.clone(),
-            attempts: self.attempts,
-        }
-    }
 }
 
 impl NumberState {

@@ -11,25 +11,17 @@ use crate::error::{ApiError, ErrorCode};
 use crate::flow::Registry;
 use crate::telesign::DialOptions;
 
-use super::{CampaignRequest, Member, MemberChecks, Redial, Window};
+use super::{CampaignRequest, Member, MemberChecks, Redial, Window, SCHEDULE_FIELDS};
 use crate::api::body;
 
-/// The query parameters of a CSV campaign.
-const QUERY: &[&str] = &[
-    "flow",
-    "caller_id_number",
-    "start_at",
-    "end_at",
-    "window",
-    "redial_attempts",
-    "redial_after_secs",
-];
+/// The query parameters of a CSV campaign besides its schedule ([`SCHEDULE_FIELDS`]).
+const QUERY: &[&str] = &["flow", "caller_id_number"];
 
 /// The column of a number's own time zone.
 const TIME_ZONE: &str = "time_zone";
 
 /// Reads a CSV campaign: the body, and the flow, caller id, start, end, window and redials from
-/// the query ([`QUERY`]). Every row is checked before anything is queued; one bad row refuses
+/// the query ([`QUERY`], [`SCHEDULE_FIELDS`]). Every row is checked before anything is queued; one bad row refuses
 /// the campaign and names it (the header is row 1).
 pub fn parse_campaign_csv(
     body: &[u8],
@@ -37,21 +29,20 @@ pub fn parse_campaign_csv(
     registry: &Registry,
     default_caller_id: Option<&str>,
 ) -> Result<CampaignRequest, ApiError> {
-    let mut given: [Option<&str>; QUERY.len()] = Default::default();
+    let known = || QUERY.iter().chain(SCHEDULE_FIELDS).copied();
+    let mut given: BTreeMap<&str, &str> = BTreeMap::new();
     for (name, value) in query {
-        let slot = match QUERY.iter().position(|q| q == name) {
-            Some(i) => &mut given[i],
-            None => {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidQuery,
-                    format!(
-                        "`{name}` is not a parameter of a CSV campaign ({})",
-                        QUERY.join(", ")
-                    ),
-                ))
-            }
+        let Some(name) = known().find(|known| known == name) else {
+            let known: Vec<&str> = known().collect();
+            return Err(ApiError::new(
+                ErrorCode::InvalidQuery,
+                format!(
+                    "`{name}` is not a parameter of a CSV campaign ({})",
+                    known.join(", ")
+                ),
+            ));
         };
-        if slot.replace(value.as_str()).is_some() {
+        if given.insert(name, value).is_some() {
             return Err(ApiError::new(
                 ErrorCode::InvalidQuery,
                 format!("`{name}` is given twice"),
@@ -59,8 +50,15 @@ pub fn parse_campaign_csv(
         }
     }
     // An empty query value is the parameter left out, as in every query of the API.
-    let [flow, caller_id, start, end, window, attempts, after] =
-        given.map(|v| v.filter(|v| !v.is_empty()));
+    let get = |name: &str| given.get(name).copied().filter(|v| !v.is_empty());
+    let (flow, caller_id, start, end, window) = (
+        get("flow"),
+        get("caller_id_number"),
+        get("start_at"),
+        get("end_at"),
+        get("window"),
+    );
+    let (attempts, after) = (get("redial_attempts"), get("redial_after_secs"));
     let whole = |name: &str, value: Option<&str>| {
         value
             .map(|v| {
