@@ -246,7 +246,7 @@ fn inside_the_object() -> ApiError {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ObjectAnswer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
+    pub method: Option<ivr_core::telesign::Method>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<RawJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -267,7 +267,7 @@ impl ObjectAnswer {
     pub fn new(result: Result<Option<Reply>, ApiError>, log: RequestLog) -> Self {
         match result {
             Ok(reply) => ObjectAnswer {
-                method: reply.as_ref().map(|r| r.method.clone()),
+                method: reply.as_ref().map(|r| r.method),
                 reply: reply.map(|r| r.json),
                 error: None,
                 log,
@@ -288,10 +288,10 @@ impl ObjectAnswer {
         if let Some(e) = self.error {
             return Err(ApiError::new(e.code, e.message).with_status(e.status));
         }
-        Ok(self.reply.map(|json| Reply {
-            method: self.method.unwrap_or_default(),
-            json,
-        }))
+        Ok(self
+            .reply
+            .zip(self.method)
+            .map(|(json, method)| Reply { method, json }))
     }
 }
 

@@ -11,13 +11,14 @@ use ivr_core::api::campaigns::{
 };
 use ivr_core::config::Config;
 use ivr_core::engine::{CallOutcome, Wait};
+use ivr_core::error::ErrorCode;
 use ivr_core::flow::{menu, say, FetchRequest, FetchResponse, Flow, Registry};
 use ivr_core::log::RequestLog;
 use ivr_core::pipeline::campaign::{queue_redials, Consumer};
 use ivr_core::pipeline::memory::{run, ManualClock, Memory, ScriptedHttp};
 use ivr_core::pipeline::ports::{CallRecords, Clock, Http, HttpError};
 use ivr_core::pipeline::Pipeline;
-use ivr_core::telesign::{decode_event, DialOptions, PhoneNumber};
+use ivr_core::telesign::{decode_event, DialOptions, Method, PhoneNumber};
 
 const CUSTOMER_ID: &str = "00000000-0000-4000-8000-000000000000";
 const API_KEY: &str = "bXktMzItYnl0ZS10ZWxlc2lnbi1hcGkta2V5LTAwMDE=";
@@ -267,7 +268,7 @@ fn a_dial_without_an_answer_removes_its_pending_entry_and_a_late_event_is_hung_u
         .unwrap()
         .reply
         .expect("an action");
-    assert_eq!(reply.method, "hangup");
+    assert_eq!(reply.method, Method::Hangup);
 }
 
 #[test]
@@ -541,7 +542,7 @@ fn a_cancelled_campaign_fails_its_numbers_not_dialled_and_cannot_be_resumed() {
     }
     for control in [Control::Resume, Control::Pause] {
         let e = run(p.control_campaign(CAMPAIGN, control, 6, &store)).unwrap_err();
-        assert_eq!(e.code.as_str(), "campaign_cancelled");
+        assert_eq!(e.code, ErrorCode::CampaignCancelled);
     }
     let (state, _) = run(p.control_campaign(CAMPAIGN, Control::Cancel, 7, &store)).unwrap();
     assert_eq!(
@@ -834,7 +835,7 @@ fn a_number_whose_window_does_not_open_before_the_end_fails_as_outside_window() 
         &store,
     ))
     .unwrap_err();
-    assert_eq!(e.code.as_str(), "schedule_conflict");
+    assert_eq!(e.code, ErrorCode::ScheduleConflict);
 }
 
 #[test]

@@ -470,7 +470,7 @@ fn get_started_round_trip_follows_the_rules() {
     assert!(!may_answer(&answered.kind, Method::Dial));
     let completed = read("get-started_call_completed.json");
     assert!(!expects_reply(&completed.kind));
-    for method in Method::ALL {
+    for &method in Method::ALL {
         assert!(!may_answer(&completed.kind, method));
     }
 }

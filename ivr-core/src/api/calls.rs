@@ -503,7 +503,7 @@ mod tests {
         let answer = f.to_error();
         assert_eq!(code(answer.clone()), (422, "to_number_blocked_by_country"));
         assert!(answer.message.contains("to_number_blocked_by_country"));
-        assert_eq!(f.outcome().as_str(), "dial_rejected");
+        assert_eq!(f.outcome(), CallOutcome::DialRejected);
         assert!(!f.is_transient());
 
         let f = failure(200, status("some_new_rejection"), None);
@@ -539,7 +539,7 @@ mod tests {
 
         let f = DialFailure::Timeout { after_ms: 250 };
         assert_eq!(code(f.to_error()), (504, "telesign_timeout"));
-        assert_eq!(f.outcome().as_str(), "dial_timeout");
+        assert_eq!(f.outcome(), CallOutcome::DialTimeout);
         assert!(f.is_transient());
         let f = DialFailure::Unreachable {
             message: "dns".into(),
@@ -567,7 +567,7 @@ mod tests {
         );
         let record = failed_dial_record(&placing, &f, 42);
         assert_eq!(record.reference_id, "ext-1");
-        assert_eq!(record.outcome.as_str(), "dial_rejected");
+        assert_eq!(record.outcome, CallOutcome::DialRejected);
         assert_eq!(
             record.status.as_deref(),
             Some("to_number_blocked_by_customer")

@@ -5,7 +5,7 @@
 //! what the session knows rules it out as the next event.
 
 use crate::flow::{Flow, Input, Prompt, Step};
-use crate::telesign::{Event, EventKind, MediaCompleted, MediaStatus};
+use crate::telesign::{Event, EventKind, MediaCompleted, MediaStatus, Method};
 
 use super::{Reply, Seen, Session, Wait};
 
@@ -147,15 +147,15 @@ pub(super) fn is_phone_key(c: char) -> bool {
     c.is_ascii_digit() || matches!(c, '*' | '#')
 }
 
+/// The answer kept with an event, to give again; none when it was no action (or, which the
+/// worker never writes, not a JSON-RPC action it knows).
 pub(super) fn replay(seen: &Seen) -> Option<Reply> {
     #[derive(serde::Deserialize)]
     struct Rpc {
-        method: String,
+        method: Method,
     }
     let json = seen.reply.clone()?;
-    let method = serde_json::from_str::<Rpc>(&json)
-        .map(|rpc| rpc.method)
-        .unwrap_or_default();
+    let Rpc { method } = serde_json::from_str(&json).ok()?;
     Some(Reply { method, json })
 }
 

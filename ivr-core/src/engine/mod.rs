@@ -32,8 +32,8 @@ pub use fit::fingerprint;
 use fit::{replay, Fit};
 use record::finish;
 pub use session::{
-    Answer, AnswerResult, CallOutcome, CallRecord, FetchOutcome, Held, LookupOutcome, MediaFailure,
-    RawJson, Seen, Session, Wait,
+    Answer, AnswerResult, CallOutcome, CallRecord, FetchOutcome, Held, LookupOutcome, MediaFailed,
+    MediaFailure, RawJson, Seen, Session, Wait,
 };
 use turn::{ended_badly, FlowError, Turn};
 
@@ -90,7 +90,7 @@ pub struct Lookup {
 /// An action to answer with, already encoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
-    pub method: String,
+    pub method: Method,
     pub json: RawJson,
 }
 
@@ -170,7 +170,7 @@ pub fn handle(
             // The prompt the call waits on, again, if the event may be answered with it.
             let reply = last
                 .and_then(replay)
-                .filter(|r| Method::parse(&r.method).is_some_and(|m| may_answer(&event.kind, m)));
+                .filter(|r| may_answer(&event.kind, r.method));
             return done(reply, Write::Nothing, Note::Ambiguous);
         }
         Fit::Stale => {
@@ -502,7 +502,7 @@ pub(crate) fn hangup_reply() -> Option<Reply> {
 impl From<&Action> for Reply {
     fn from(action: &Action) -> Self {
         Reply {
-            method: action.method().as_str().to_owned(),
+            method: action.method(),
             json: RawJson::encode(action),
         }
     }

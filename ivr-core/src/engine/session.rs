@@ -132,9 +132,18 @@ pub struct Answer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MediaFailure {
     pub step: String,
-    /// Telesign's status, e.g. `speak_failed` or `playback_failed`.
-    pub status: String,
+    pub status: MediaFailed,
     pub at_ms: u64,
+}
+
+named_enum! {
+    /// Telesign's status of a prompt that could not be played.
+    pub enum MediaFailed {
+        /// `speak_completed` with `speak_failed`.
+        SpeakFailed = "speak_failed",
+        /// `play_completed` with `playback_failed`.
+        PlaybackFailed = "playback_failed",
+    }
 }
 
 /// A held `fetch` step waiting for its request's outcome.
@@ -467,6 +476,12 @@ mod tests {
         assert_eq!(record.direction, Some(Direction::Inbound));
         assert_eq!(serde_json::to_string(&record).unwrap(), STORED_RECORD);
 
+        // A prompt that could not be played, as the version before typed statuses wrote it.
+        let failure = r#""failures":[{"step":"welcome","status":"playback_failed","at_ms":2}]"#;
+        let failed = STORED_RECORD.replace(r#""visited""#, &format!(r#"{failure},"visited""#));
+        let record: CallRecord = serde_json::from_str(&failed).unwrap();
+        assert_eq!(record.failures[0].status, MediaFailed::PlaybackFailed);
+        assert!(serde_json::to_string(&record).unwrap().contains(failure));
         // An unknown call's record, whose call_completed named no direction.
         let unknown = STORED_RECORD.replace(r#""direction":"inbound""#, r#""direction":"""#);
         let record: CallRecord = serde_json::from_str(&unknown).unwrap();

@@ -14,7 +14,7 @@ use super::fit::{is_phone_key, remember};
 use super::privacy;
 use super::{
     done, hangup_reply, Answer, AnswerResult, CallOutcome, Direction, FetchOutcome, Held, Lookup,
-    LookupOutcome, MediaFailure, Note, Outcome, Reply, Session, Wait, Write, MAX_HOPS,
+    LookupOutcome, MediaFailed, MediaFailure, Note, Outcome, Reply, Session, Wait, Write, MAX_HOPS,
 };
 use crate::mask::{mask_entry, mask_keys};
 
@@ -294,16 +294,21 @@ impl<'a> Turn<'a> {
     /// Telesign could not play the prompt: noted in the record; an audio prompt with a spoken
     /// fallback is spoken instead, any other prompt is tried once more; after that the call
     /// moves on (a `say` to its next step, a menu or gather to its fallback, else hang up).
-    fn media_failed(&mut self, name: &str, step: &Step) -> TurnResult {
+    /// Notes in the call's failures that the prompt of step `name` could not be played.
+    fn media_failure(&mut self, name: &str) {
         let status = match self.event.kind {
-            EventKind::PlayCompleted(_) => "playback_failed",
-            _ => "speak_failed",
+            EventKind::PlayCompleted(_) => MediaFailed::PlaybackFailed,
+            _ => MediaFailed::SpeakFailed,
         };
         self.session.failures.push(MediaFailure {
             step: name.to_owned(),
-            status: status.to_owned(),
+            status,
             at_ms: self.now_ms,
         });
+    }
+
+    fn media_failed(&mut self, name: &str, step: &Step) -> TurnResult {
+        self.media_failure(name);
         if self.session.wait == Wait::Notice {
             // The notice before an audio prompt failed: the prompt itself, without it.
             return self.prompt_for_input(step);
@@ -785,15 +790,7 @@ impl<'a> Turn<'a> {
     /// outcome once the shell has read it.
     fn hold_ended(&mut self, name: &str, index: u32, keys: &str, failed: bool) -> Produced {
         if failed {
-            let status = match self.event.kind {
-                EventKind::PlayCompleted(_) => "playback_failed",
-                _ => "speak_failed",
-            };
-            self.session.failures.push(MediaFailure {
-                step: name.to_owned(),
-                status: status.to_owned(),
-                at_ms: self.now_ms,
-            });
+            self.media_failure(name);
         }
         if !keys.is_empty() {
             self.answer(name, keys, AnswerResult::Interrupted);

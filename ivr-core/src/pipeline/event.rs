@@ -113,7 +113,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
         let (reply, write, note, taken, fetched, lookup) =
             self.step(session, event, body, now_ms, log).await;
         log.note = Some(note_name(note).into());
-        log.action = reply.as_ref().map(|r| r.method.clone());
+        log.action = reply.as_ref().map(|r| r.method.as_str().to_owned());
         let progress = campaigns::progress(&event.kind, &write, had_session, now_ms);
         let mut handled = answered(reply);
         handled.taken = taken;

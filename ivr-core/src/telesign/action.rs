@@ -90,53 +90,26 @@ impl DialOptions {
 /// Tones Telesign can send, plus `w` for a half-second pause.
 const DTMF_CHARS: &str = "0123456789ABCD*#w";
 
-/// The JSON-RPC method of an action.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub enum Method {
-    /// Call a number (start an outbound call, or bridge an incoming one).
-    Dial,
-    /// Play an audio file.
-    Play,
-    /// Say a text-to-speech message.
-    Speak,
-    /// Send DTMF tones into the call.
-    SendDtmf,
-    /// End the call.
-    Hangup,
-    /// Play several audio files and texts in one action. Telesign's fact sheet says
-    /// `incoming_call` may be answered with it, but no page we have documents its parameters
-    /// or its completion event, so the worker never sends it: a prompt of several parts is
-    /// played one part per event instead ([`crate::flow::Prompt::Parts`]). It is here so the
-    /// call-state rules (and the simulator they are generated for) know it.
-    PlayMultiple,
-}
-
-impl Method {
-    /// Every method, for exhaustive checks.
-    pub const ALL: [Method; 6] = [
-        Method::Dial,
-        Method::Play,
-        Method::Speak,
-        Method::SendDtmf,
-        Method::Hangup,
-        Method::PlayMultiple,
-    ];
-
-    /// The method with this wire name.
-    pub fn parse(name: &str) -> Option<Method> {
-        Method::ALL.into_iter().find(|m| m.as_str() == name)
-    }
-
-    /// The wire name: `dial`, `play`, `speak`, `send_dtmf`, `hangup` or `play_multiple`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Dial => "dial",
-            Method::Play => "play",
-            Method::Speak => "speak",
-            Method::SendDtmf => "send_dtmf",
-            Method::Hangup => "hangup",
-            Method::PlayMultiple => "play_multiple",
-        }
+named_enum! {
+    /// The JSON-RPC method of an action.
+    pub enum Method {
+        /// Call a number (start an outbound call, or bridge an incoming one).
+        Dial = "dial",
+        /// Play an audio file.
+        Play = "play",
+        /// Say a text-to-speech message.
+        Speak = "speak",
+        /// Send DTMF tones into the call.
+        SendDtmf = "send_dtmf",
+        /// End the call.
+        Hangup = "hangup",
+        /// Play several audio files and texts in one action. Telesign's fact sheet says
+        /// `incoming_call` may be answered with it, but no page we have documents its
+        /// parameters or its completion event, so the worker never sends it: a prompt of
+        /// several parts is played one part per event instead ([`crate::flow::Prompt::Parts`]).
+        /// It is here so the call-state rules (and the simulator they are generated for) know
+        /// it.
+        PlayMultiple = "play_multiple",
     }
 }
 

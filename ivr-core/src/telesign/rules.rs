@@ -294,7 +294,7 @@ mod tests {
             ),
         ];
         for (event, allowed) in cases {
-            for method in Method::ALL {
+            for &method in Method::ALL {
                 assert_eq!(
                     may_answer(&event, method),
                     allowed.contains(&method),

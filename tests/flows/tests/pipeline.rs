@@ -5,8 +5,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use ivr_core::config::Config;
-use ivr_core::engine::{self, Reply};
-use ivr_core::error::ApiError;
+use ivr_core::engine::{self, CallOutcome, Reply};
+use ivr_core::error::{ApiError, ErrorCode};
 use ivr_core::flow::{FetchRequest, FetchResponse, Registry};
 use ivr_core::log::RequestLog;
 use ivr_core::pipeline::event::Later;
@@ -14,7 +14,7 @@ use ivr_core::pipeline::event::MAX_FETCHES_PER_EVENT;
 use ivr_core::pipeline::memory::{run, Fault, ManualClock, Memory, ScriptedHttp};
 use ivr_core::pipeline::ports::{Http, HttpError, SessionStore};
 use ivr_core::pipeline::Pipeline;
-use ivr_core::telesign::decode_event;
+use ivr_core::telesign::{decode_event, Method};
 
 /// The bank's balance API: always the same answer.
 fn bank(answer: Result<&str, &str>) -> ScriptedHttp {
@@ -175,7 +175,7 @@ fn a_session_write_that_keeps_failing_is_given_up_and_the_next_event_is_still_an
     h.store.fail(Fault::SaveSession);
     says(h.spoke(""), "For your account balance");
     let tries = h.after_answer();
-    assert!(matches!(tries.as_slice(), [Err(e)] if e.code.as_str() == "store_unavailable"));
+    assert!(matches!(tries.as_slice(), [Err(e)] if e.code == ErrorCode::StoreUnavailable));
     h.store.heal();
     // The store still holds the call at its welcome: the menu's key meets that session, stops
     // the welcome, and answers the menu it was pressed at.
@@ -235,7 +235,7 @@ fn a_replayed_incoming_call_of_a_finished_call_is_hung_up_and_starts_nothing() {
     says(h.incoming(), "Thank you for calling");
     h.hangup().expect("the record");
     let reply = h.incoming().expect("an answer").expect("an action");
-    assert_eq!(reply.method, "hangup");
+    assert_eq!(reply.method, Method::Hangup);
     assert!(h.session().is_none());
     assert_eq!(h.log.borrow().note.as_deref(), Some("replayed_call"));
 }
@@ -282,7 +282,7 @@ fn a_looping_fetch_flow_is_cut_off_after_four_requests() {
         )
         .default_inbound("looping");
     let reply = h.incoming().expect("an answer").expect("an action");
-    assert_eq!(reply.method, "hangup");
+    assert_eq!(reply.method, Method::Hangup);
     assert_eq!(h.bank.requests.borrow().len(), MAX_FETCHES_PER_EVENT);
     assert_eq!(
         h.session().and_then(|s| s.outcome).map(|o| o.as_str()),
@@ -447,7 +447,7 @@ impl SessionStore for HangsUpBeforeSave<'_> {
 fn recorded_answers(store: &Memory) -> Vec<(String, String, String)> {
     let records = store.records.borrow();
     let record = records.get(REF).expect("the record");
-    assert_eq!(record.outcome.as_str(), "caller_hung_up");
+    assert_eq!(record.outcome, CallOutcome::CallerHungUp);
     record
         .answers
         .iter()

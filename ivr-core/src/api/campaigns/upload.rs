@@ -299,7 +299,7 @@ mod tests {
         }
         let denver = csv.replace("America/Chicago", "America/Denver");
         let e = parse(&denver, &window).unwrap_err();
-        assert_eq!(e.code.as_str(), "unknown_time_zone");
+        assert_eq!(e.code, ErrorCode::UnknownTimeZone);
         assert!(e.message.contains("row 2.time_zone"), "{}", e.message);
     }
 

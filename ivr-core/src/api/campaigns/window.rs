@@ -387,7 +387,7 @@ mod tests {
         );
         assert_eq!(super::pattern(&[]), "^$.");
         let e = Window::parse("Mon 09:00-20:00 Europe/Paris", &registry(), "window").unwrap_err();
-        assert_eq!(e.code.as_str(), "unknown_time_zone");
+        assert_eq!(e.code, ErrorCode::UnknownTimeZone);
         assert!(
             e.message.contains("America/Los_Angeles, America/New_York"),
             "{}",

@@ -40,8 +40,8 @@ pub struct Heard {
 
 impl Heard {
     /// The JSON-RPC method answered, if any.
-    pub fn method(&self) -> Option<&str> {
-        self.reply.as_ref().map(|r| r.method.as_str())
+    pub fn method(&self) -> Option<Method> {
+        self.reply.as_ref().map(|r| r.method)
     }
 
     /// The `params` of the reply (`Null` when there is no reply).
@@ -54,7 +54,11 @@ impl Heard {
 
     /// The text of a `speak` reply.
     pub fn said(&self) -> String {
-        assert_eq!(self.method(), Some("speak"), "expected a speak: {self:?}");
+        assert_eq!(
+            self.method(),
+            Some(Method::Speak),
+            "expected a speak: {self:?}"
+        );
         self.params()["tts"]["message"]
             .as_str()
             .unwrap_or_default()
@@ -68,7 +72,11 @@ impl Heard {
 
     /// The number a `dial` reply rings (digits only, as sent).
     pub fn dialed(&self) -> String {
-        assert_eq!(self.method(), Some("dial"), "expected a dial: {self:?}");
+        assert_eq!(
+            self.method(),
+            Some(Method::Dial),
+            "expected a dial: {self:?}"
+        );
         self.params()["to"].as_str().unwrap_or_default().to_owned()
     }
 
@@ -88,7 +96,7 @@ impl Heard {
 
     /// Asserts a `hangup`.
     pub fn hangs_up(&self) {
-        assert_eq!(self.method(), Some("hangup"), "{self:?}");
+        assert_eq!(self.method(), Some(Method::Hangup), "{self:?}");
     }
 
     /// Asserts an event the call did not wait for, answered with `waited_on` (the prompt the
@@ -533,10 +541,7 @@ pub fn check_rules(event: &Event, waited: Option<Wait>, reply: &Reply) {
     assert_eq!(json["jsonrpc"], "2.0", "{}", reply.json);
     assert_eq!(json["method"], reply.method.as_str(), "{}", reply.json);
     assert!(json["params"].is_object(), "{}", reply.json);
-    let method = Method::ALL
-        .into_iter()
-        .find(|m| m.as_str() == reply.method)
-        .unwrap_or_else(|| panic!("unknown method {}", reply.method));
+    let method = reply.method;
     let state = match (&event.kind, waited) {
         (EventKind::Unknown { .. }, Some(Wait::Dtmf)) => {
             decode_event(br#"{"event":"speak_completed","reference_id":"r"}"#)

@@ -7,9 +7,10 @@ use serde_json::json;
 
 use super::caller::{Caller, BANK_LINE};
 use super::{ok, only};
-use ivr_core::engine::Wait;
+use ivr_core::engine::{CallOutcome, Wait};
 use ivr_core::flow::validate::{check, Limits, Rule};
 use ivr_core::flow::*;
+use ivr_core::telesign::Method;
 
 /// Mon 2026-12-07 10:00 in New York (15:00 UTC, EST).
 const MONDAY_10AM_NY: u64 = 1_796_655_600_000;
@@ -94,7 +95,7 @@ fn an_unset_variable_without_a_fallback_goes_to_the_flows_error_step_then_hangs_
     let mut c = Caller::dialing(&r, BANK_LINE);
     c.incoming_call().says("Sorry, something went wrong.");
     c.speak_completed("").hangs_up();
-    assert_eq!(c.call_completed().outcome.as_str(), "flow_error");
+    assert_eq!(c.call_completed().outcome, CallOutcome::FlowError);
 
     // Without an error step the call is hung up at once.
     let bare = only(Flow::inbound("t").step("hi", say("Hello {name}.")));
@@ -228,7 +229,7 @@ fn a_prompt_of_parts_plays_one_part_per_event_and_keys_in_any_part_answer_the_me
     let r = only(flow);
     let mut c = Caller::dialing(&r, BANK_LINE);
     let chime = c.incoming_call();
-    assert_eq!(chime.method(), Some("play"));
+    assert_eq!(chime.method(), Some(Method::Play));
     assert!(chime.collect().is_null(), "only the last part collects");
     c.play_completed("").says("Welcome.");
     c.speak_completed("").prompts("Press 1 for sales.");

@@ -17,8 +17,9 @@ use ivr_core::engine::{
     fingerprint, handle, resume, Note, Outcome, Reply, Session, Wait, Write, MAX_HOPS,
     MAX_REDELIVERIES,
 };
+use ivr_core::engine::{AnswerResult, CallOutcome, MediaFailed};
 use ivr_core::flow::*;
-use ivr_core::telesign::decode_event;
+use ivr_core::telesign::{decode_event, Method};
 
 fn registry() -> Registry {
     test_flows::registry().with_settings(test_flows::settings)
@@ -62,7 +63,7 @@ fn goodbye_then_hangup(c: &mut Caller, goodbye: Heard) {
     goodbye.says(GOODBYE);
     c.speak_completed("").hangs_up();
     assert_eq!(c.wait(), Some(Wait::Hangup));
-    assert_eq!(c.call_completed().outcome.as_str(), "completed");
+    assert_eq!(c.call_completed().outcome, CallOutcome::Completed);
 }
 
 fn results(c: &Caller) -> Vec<(String, String, String)> {
@@ -102,7 +103,7 @@ fn bank_balance_is_looked_up_and_the_call_record_tells_the_story() {
     c.speak_completed("").prompts(MAIN_MENU);
 
     let record = c.call_completed();
-    assert_eq!(record.outcome.as_str(), "caller_hung_up");
+    assert_eq!(record.outcome, CallOutcome::CallerHungUp);
     assert_eq!(record.flow.as_deref(), Some("bank"));
     assert_eq!(record.direction.map(|d| d.as_str()), Some("inbound"));
     assert_eq!(record.from.as_deref(), Some(CALLER));
@@ -300,7 +301,7 @@ fn silence_at_a_gather_reprompts_then_gives_up() {
     let no_input = record
         .answers
         .iter()
-        .filter(|a| a.result.as_str() == "no_input")
+        .filter(|a| a.result == AnswerResult::NoInput)
         .count();
     assert_eq!(no_input, 3);
 }
@@ -348,7 +349,7 @@ fn the_repeat_key_replays_the_menu_without_spending_a_retry() {
         .record
         .iter()
         .flat_map(|r| &r.answers)
-        .filter(|a| a.result.as_str() == "repeat")
+        .filter(|a| a.result == AnswerResult::Repeat)
         .count();
     assert_eq!(repeats, 3);
 }
@@ -496,7 +497,7 @@ fn a_reminder_is_confirmed() {
         .says("Thank you. Your appointment is confirmed. Goodbye.");
     c.speak_completed("").hangs_up();
     let record = c.call_completed();
-    assert_eq!(record.outcome.as_str(), "completed");
+    assert_eq!(record.outcome, CallOutcome::Completed);
     assert_eq!(record.direction.map(|d| d.as_str()), Some("outbound"));
     assert_eq!(record.from.as_deref(), Some(BANK_LINE));
     assert_eq!(record.to.as_deref(), Some(CALLER));
@@ -549,7 +550,7 @@ fn a_reminder_nobody_answers_ends_with_the_no_response_message() {
         .says("We did not receive an answer. We will call again later. Goodbye.");
     c.speak_completed("").hangs_up();
     let record = c.call_completed();
-    assert_eq!(record.outcome.as_str(), "completed");
+    assert_eq!(record.outcome, CallOutcome::Completed);
     assert!(!record.vars.contains_key("choice"));
 }
 
@@ -562,12 +563,12 @@ fn a_reminder_that_never_connects_leaves_a_dial_failed_record() {
         assert!(heard.reply.is_none(), "{heard:?}");
         assert_eq!(heard.note, Note::Finished);
         let record = c.record.clone().unwrap_or_else(|| panic!("no record"));
-        assert_eq!(record.outcome.as_str(), "dial_failed");
+        assert_eq!(record.outcome, CallOutcome::DialFailed);
         assert_eq!(record.status.as_deref(), Some(status));
         assert_eq!(record.external_id.as_deref(), Some("ext-42"));
         // Telesign may still close the call: no session is left, so that record is
         // `unknown_call` (the shell keeps the first record).
-        assert_eq!(c.call_completed().outcome.as_str(), "unknown_call");
+        assert_eq!(c.call_completed().outcome, CallOutcome::UnknownCall);
     }
 }
 
@@ -600,7 +601,7 @@ fn calls_to_the_support_number_hunt_through_the_agents_then_apologise() {
         .says("Sorry, all of our agents are busy right now.");
     c.speak_completed("").hangs_up();
     let record = c.call_completed();
-    assert_eq!(record.outcome.as_str(), "no_answer");
+    assert_eq!(record.outcome, CallOutcome::NoAnswer);
     assert_eq!(record.flow.as_deref(), Some("forwarding"));
     assert_eq!(record.visited, ["office_hours", "agents", "apology"]);
 }
@@ -620,7 +621,7 @@ fn outside_opening_hours_the_support_line_says_when_the_agents_are_there() {
         c.speak_completed("").hangs_up();
         let record = c.call_completed();
         assert_eq!(record.visited, ["office_hours", "closed"]);
-        assert_eq!(record.outcome.as_str(), "completed");
+        assert_eq!(record.outcome, CallOutcome::Completed);
     }
 }
 
@@ -639,7 +640,7 @@ fn a_late_leg_event_of_an_earlier_agent_does_not_ring_the_next_one() {
     c.event("call_leg_completed", first_leg).is_stale();
     let second_leg = json!({"to": "15555550102", "hangup_cause": "call_answered"});
     c.event("call_leg_completed", second_leg).hangs_up();
-    assert_eq!(c.call_completed().outcome.as_str(), "bridged");
+    assert_eq!(c.call_completed().outcome, CallOutcome::Bridged);
 }
 
 #[test]
@@ -655,7 +656,7 @@ fn an_answered_agent_bridges_the_call_and_the_call_ends_after_the_leg() {
         Some("bridged")
     );
     c.leg_completed("call_answered").hangs_up();
-    assert_eq!(c.call_completed().outcome.as_str(), "bridged");
+    assert_eq!(c.call_completed().outcome, CallOutcome::Bridged);
 }
 
 #[test]
@@ -682,7 +683,7 @@ fn a_caller_who_hangs_up_while_the_agents_ring_is_recorded() {
     c.incoming_call();
     c.leg_completed("call_not_answered");
     let record = c.call_completed();
-    assert_eq!(record.outcome.as_str(), "caller_hung_up");
+    assert_eq!(record.outcome, CallOutcome::CallerHungUp);
     assert_eq!(record.visited, ["office_hours", "agents"]);
 }
 
@@ -714,7 +715,7 @@ fn a_call_no_flow_answers_is_hung_up_without_a_session() {
     heard.hangs_up();
     assert_eq!(heard.note, Note::NoFlow);
     assert!(!heard.changed && c.session().is_none());
-    assert_eq!(c.call_completed().outcome.as_str(), "unknown_call");
+    assert_eq!(c.call_completed().outcome, CallOutcome::UnknownCall);
 }
 
 #[test]
@@ -747,7 +748,7 @@ fn call_completed_of_an_unknown_call_still_leaves_a_record() {
     let r = registry();
     let mut c = Caller::dialing(&r, BANK_LINE);
     let record = c.call_completed();
-    assert_eq!(record.outcome.as_str(), "unknown_call");
+    assert_eq!(record.outcome, CallOutcome::UnknownCall);
     assert_eq!(record.flow, None);
     assert_eq!(record.direction.map(|d| d.as_str()), Some("inbound"));
     assert_eq!(record.from.as_deref(), Some(CALLER));
@@ -756,7 +757,7 @@ fn call_completed_of_an_unknown_call_still_leaves_a_record() {
     assert_eq!(record.started_ms, None);
     // A redelivered call_completed also finds no session: the same record again.
     let again = c.call_completed();
-    assert_eq!(again.outcome.as_str(), "unknown_call");
+    assert_eq!(again.outcome, CallOutcome::UnknownCall);
 }
 
 // ---- Redeliveries and stale events ---------------------------------------------------------
@@ -882,7 +883,7 @@ fn after_the_hangup_only_call_completed_counts() {
     assert_eq!(unknown.note, Note::Ignored);
     assert!(unknown.reply.is_none() && !unknown.changed);
     assert_eq!(c.stored().map(str::to_owned), stored);
-    assert_eq!(c.call_completed().outcome.as_str(), "completed");
+    assert_eq!(c.call_completed().outcome, CallOutcome::Completed);
 }
 
 #[test]
@@ -897,7 +898,7 @@ fn a_late_completion_of_a_step_already_left_gets_the_prompt_the_call_waits_on() 
     let r = only(flow);
     let mut c = Caller::dialing(&r, BANK_LINE);
     let intro = c.incoming_call();
-    assert_eq!(intro.method(), Some("play"));
+    assert_eq!(intro.method(), Some(Method::Play));
     assert_eq!(intro.params()["url"], "https://example.com/intro.wav");
     let menu = c.play_completed("");
     menu.prompts("Press 1.");
@@ -939,7 +940,7 @@ fn an_audio_menu_is_reprompted_after_a_spoken_notice() {
     let r = only(flow);
     let mut c = Caller::dialing(&r, BANK_LINE);
     let menu = c.incoming_call();
-    assert_eq!(menu.method(), Some("play"));
+    assert_eq!(menu.method(), Some(Method::Play));
     assert_eq!(menu.collect()["max"], 1);
     let notice = c.play_timeout();
     notice.says("Please choose.");
@@ -947,11 +948,11 @@ fn an_audio_menu_is_reprompted_after_a_spoken_notice() {
     // The menu's own play_completed cannot end the notice, which is said again.
     c.play_completed("1").reissues(&notice);
     let again = c.speak_completed("");
-    assert_eq!(again.method(), Some("play"));
+    assert_eq!(again.method(), Some(Method::Play));
     assert!(again.collect().is_object());
     // The retry is spent: no fallback, so the call ends.
     c.play_timeout().hangs_up();
-    assert_eq!(c.call_completed().outcome.as_str(), "completed");
+    assert_eq!(c.call_completed().outcome, CallOutcome::Completed);
 }
 
 #[test]
@@ -990,7 +991,7 @@ fn send_dtmf_continues_with_whatever_event_comes_next() {
     for next in ["speak_completed", "send_dtmf_completed"] {
         let mut c = Caller::placed(&r, "extension", &[("name", "Sam")]);
         let tones = c.dial_completed("answered");
-        assert_eq!(tones.method(), Some("send_dtmf"));
+        assert_eq!(tones.method(), Some(Method::SendDtmf));
         assert_eq!(tones.params()["digits"], "12w#");
         assert_eq!(c.wait(), Some(Wait::Dtmf));
         c.leg_completed("call_answered").is_stale();
@@ -1010,7 +1011,7 @@ fn a_flow_error_right_after_send_dtmf_still_hangs_up() {
     let mut c = Caller::placed(&r, "tones_then_error", &[]);
     c.dial_completed("answered");
     c.unknown("send_dtmf_completed").hangs_up();
-    assert_eq!(c.call_completed().outcome.as_str(), "flow_error");
+    assert_eq!(c.call_completed().outcome, CallOutcome::FlowError);
 }
 
 #[test]
@@ -1043,7 +1044,7 @@ fn ends_in_flow_error(r: &Registry, walk: impl FnOnce(&mut Caller) -> Heard) {
     let heard = walk(&mut c);
     heard.hangs_up();
     assert_eq!(c.wait(), Some(Wait::Hangup));
-    assert_eq!(c.call_completed().outcome.as_str(), "flow_error");
+    assert_eq!(c.call_completed().outcome, CallOutcome::FlowError);
 }
 
 fn go_nowhere(_: &mut Ctx) -> Next {
@@ -1110,7 +1111,7 @@ fn an_outbound_flow_that_starts_with_dial_is_hung_up() {
     let r = Registry::new().flow(flow);
     let mut c = Caller::placed(&r, "o", &[]);
     c.dial_completed("answered").hangs_up();
-    assert_eq!(c.call_completed().outcome.as_str(), "flow_error");
+    assert_eq!(c.call_completed().outcome, CallOutcome::FlowError);
 }
 
 #[test]
@@ -1148,7 +1149,7 @@ fn a_flow_removed_while_a_call_is_live_ends_the_call_politely() {
     );
     let event = decode_event(&body).unwrap_or_else(|e| panic!("{e}"));
     let (reply, s) = hung_up(handle(&without, session, &event, &fingerprint(&body), T0));
-    assert_eq!(reply.method, "hangup");
+    assert_eq!(reply.method, Method::Hangup);
     assert_eq!(s.outcome.map(|o| o.as_str()), Some("flow_error"));
     assert_eq!(s.wait, Wait::Hangup);
 }
@@ -1171,7 +1172,7 @@ fn resume_at_a_step_that_does_not_fetch_is_a_flow_error_and_the_caller_hears_the
         T0,
     ));
     // bank's `on_error` step, instead of a bare hang-up.
-    assert_eq!(reply.method, "speak");
+    assert_eq!(reply.method, Method::Speak);
     assert!(reply.json.contains("technical difficulties"), "{reply:?}");
     assert_eq!(s.step, "technical_difficulty");
     assert_eq!(s.outcome.map(|o| o.as_str()), Some("flow_error"));
@@ -1391,7 +1392,7 @@ fn an_audio_prompt_that_cannot_be_played_is_spoken_instead() {
         .step("bye", say("Bye."));
     let r = only(flow);
     let mut c = Caller::dialing(&r, BANK_LINE);
-    assert_eq!(c.incoming_call().method(), Some("play"));
+    assert_eq!(c.incoming_call().method(), Some(Method::Play));
     let spoken = c.play_failed();
     spoken.prompts("Press 1 for sales.");
     assert_eq!(spoken.collect()["max"], 1, "still collects the menu's keys");
@@ -1401,7 +1402,7 @@ fn an_audio_prompt_that_cannot_be_played_is_spoken_instead() {
     c.speak_completed("1").says("Bye.");
     let record = c.call_completed();
     assert_eq!(record.failures.len(), 1);
-    assert_eq!(record.failures[0].status, "playback_failed");
+    assert_eq!(record.failures[0].status, MediaFailed::PlaybackFailed);
 }
 
 #[test]
@@ -1410,7 +1411,7 @@ fn the_hangup_event_ends_the_call_like_call_completed() {
     let mut c = at_main_menu(&r);
     c.speak_completed("2").prompts(CARDS_MENU);
     let record = c.hangup_event();
-    assert_eq!(record.outcome.as_str(), "caller_hung_up");
+    assert_eq!(record.outcome, CallOutcome::CallerHungUp);
     assert_eq!(results(&c), triples(&[("main_menu", "2", "accepted")]));
 }
 
