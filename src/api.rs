@@ -26,8 +26,7 @@ use ivr_core::tokens::Scope;
 use crate::apart::apart;
 use crate::d1::{rows_of, CallsDb};
 use crate::env::{
-    config, event_time, now_ms, random_uuid, registry, CampaignClock, WorkerClock,
-    RATE_LIMIT_BINDING,
+    config, event_time, now_ms, random_uuid, setup, CampaignClock, RATE_LIMIT_BINDING,
 };
 use crate::fetch::WorkerHttp;
 use crate::http::{internal, json_response, json_text_response, read_body};
@@ -58,14 +57,7 @@ pub async fn handle(
     let kv = Kv::open(env)?;
     let records = Records::open(&kv, env);
     let sessions = Sessions::open(env, config, &kv)?;
-    let pipeline = Pipeline {
-        sessions: &sessions,
-        records: &records,
-        http: &WorkerHttp,
-        clock: &WorkerClock,
-        registry: registry(env),
-        config,
-    };
+    let pipeline = setup(env).pipeline(&sessions, &records);
     match route {
         ApiRoute::PlaceCall => {
             let body = read_body(req, calls::MAX_BODY_BYTES).await?;

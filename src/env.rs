@@ -7,10 +7,13 @@ use std::time::Duration;
 use ivr_core::config::Config;
 use ivr_core::flow::Registry;
 use ivr_core::pipeline::ports::{Clock, Sleep};
+use ivr_core::pipeline::Pipeline;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use worker::js_sys::{self, Reflect};
 use worker::{web_sys, Delay, Env};
+
+use crate::fetch::WorkerHttp;
 
 /// The KV namespace of sessions, call records, pending calls and campaigns.
 pub const KV_BINDING: &str = "SESSIONS";
@@ -30,6 +33,25 @@ pub const CALLS_DB_BINDING: &str = "CALLS_DB";
 pub struct Setup {
     pub config: Config,
     pub registry: Registry,
+}
+
+impl Setup {
+    /// The core's pipeline over `sessions` and `records`, with the runtime's `fetch` and clock:
+    /// what every handler runs.
+    pub fn pipeline<'a, S, R>(
+        &'a self,
+        sessions: &'a S,
+        records: &'a R,
+    ) -> Pipeline<'a, S, R, WorkerHttp> {
+        Pipeline {
+            sessions,
+            records,
+            http: &WorkerHttp,
+            clock: &WorkerClock,
+            registry: &self.registry,
+            config: &self.config,
+        }
+    }
 }
 
 pub fn setup(env: &Env) -> &'static Setup {

@@ -11,10 +11,8 @@ use ivr_core::api::campaigns::DialMessage;
 use ivr_core::error::{ApiError, ErrorCode};
 use ivr_core::pipeline::campaign::Consumer;
 use ivr_core::pipeline::ports::DialQueue;
-use ivr_core::pipeline::Pipeline;
 
-use crate::env::{config, registry, CampaignClock, WorkerClock, QUEUE_BINDING};
-use crate::fetch::WorkerHttp;
+use crate::env::{config, setup, CampaignClock, QUEUE_BINDING};
 use crate::kv::Kv;
 use crate::records::Records;
 use crate::sessions::Sessions;
@@ -78,14 +76,7 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> worker::Result<()
             return Ok(());
         }
     };
-    let pipeline = Pipeline {
-        sessions: &sessions,
-        records: &records,
-        http: &WorkerHttp,
-        clock: &WorkerClock,
-        registry: registry(&env),
-        config,
-    };
+    let pipeline = setup(&env).pipeline(&sessions, &records);
     let clock = CampaignClock::of(&env);
     let mut consumer = Consumer::new(&pipeline, &queue, &clock);
     for message in batch.raw_iter() {

@@ -9,11 +9,9 @@ use ivr_core::engine::Reply;
 use ivr_core::error::ApiError;
 use ivr_core::log::RequestLog;
 use ivr_core::pipeline::event::{Handled, Later};
-use ivr_core::pipeline::Pipeline;
 use ivr_core::telesign::{decode_event, Event};
 
 use crate::env::{event_time, setup, Setup, WorkerClock};
-use crate::fetch::WorkerHttp;
 use crate::http::read_body;
 use crate::kv::Kv;
 use crate::records::Records;
@@ -65,14 +63,7 @@ pub async fn handle(
 /// The pipeline's work after an answer (a session write tried again), each logged when it
 /// fails.
 pub async fn after_answer(later: Vec<Later>, sessions: Sessions, records: Records, setup: &Setup) {
-    let pipeline = Pipeline {
-        sessions: &sessions,
-        records: &records,
-        http: &WorkerHttp,
-        clock: &WorkerClock,
-        registry: &setup.registry,
-        config: &setup.config,
-    };
+    let pipeline = setup.pipeline(&sessions, &records);
     for work in later {
         if let Err(e) = pipeline.later(work, &WorkerClock).await {
             console_error!("after the answer: {e}");
@@ -91,13 +82,6 @@ pub async fn run(
     now_ms: u64,
     log: &mut RequestLog,
 ) -> Result<Handled, ApiError> {
-    let pipeline = Pipeline {
-        sessions,
-        records,
-        http: &WorkerHttp,
-        clock: &WorkerClock,
-        registry: &setup.registry,
-        config: &setup.config,
-    };
+    let pipeline = setup.pipeline(sessions, records);
     pipeline.event(event, body, now_ms, log).await
 }
