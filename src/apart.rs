@@ -1,10 +1,10 @@
 //! Keeps a route's handler out of its caller's wasm function.
 //!
 //! Every `async fn` awaited inside another is inlined into the caller's state machine, so the
-//! fetch handler used to be one 85 KB wasm function holding every route. V8 compiles a wasm
-//! function when it is first called (Liftoff, lazily) and that one function took 8 ms of it
-//! (`node --trace-wasm-compilation-times`), paid by the first request of every fresh isolate
-//! whatever its route. Handed over as a boxed future from a function that is never inlined, a
+//! fetch handler used to be one large wasm function holding every route. V8 compiles a wasm
+//! function when it is first called (Liftoff, lazily), and compiling that one function was a
+//! visible part of the first request of every fresh isolate whatever its route
+//! (`node --trace-wasm-compilation-times` shows it). Handed over as a boxed future from a function that is never inlined, a
 //! route's state machine is its own function, compiled only when that route is first taken; each
 //! box is one allocation (two on an API route: its dispatch and its handler). See BENCHMARKS.md,
 //! "Cold start".

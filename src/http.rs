@@ -11,7 +11,7 @@ use ivr_core::error::{ApiError, ErrorCode};
 
 /// An outbound request (a flow's `fetch`, a dial, a call's Durable Object), built on the
 /// runtime's own `RequestInit`: `worker::RequestInit` converts every init through serde (its `cf`
-/// options included), which cost about 12 KB of wasm for three fields.
+/// options included): serde's machinery in the wasm for three fields.
 pub fn outbound_request(
     method: &str,
     url: &str,

@@ -37,7 +37,7 @@ fn start() {
 }
 
 /// Takes the runtime's own `Request`: `worker::Request` reads `request.cf` when it is built, which
-/// a CPU profile under load showed at about 5% of the worker's time, and `/webhook` never needs it.
+/// showed in a CPU profile under load, and `/webhook` never needs it.
 #[event(fetch)]
 async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response> {
     app::serve(req, env, ctx).await

@@ -5,8 +5,8 @@ use chrono::NaiveDate;
 
 /// An RFC 3339 date-time (fractions of a second past the millisecond dropped) or a date, in
 /// milliseconds since the epoch. Read by hand: chrono's format parser (`parse_from_rfc3339`,
-/// `NaiveDate::from_str`) costs about 10 KB of wasm for these two formats; chrono still checks the
-/// calendar. Its parser is the oracle of the tests.
+/// `NaiveDate::from_str`) brings its whole format machinery into the wasm for these two formats;
+/// chrono still checks the calendar. Its parser is the oracle of the tests.
 pub fn iso_ms(value: &str) -> Option<i64> {
     let b = value.as_bytes();
     let num = |from: usize, len: usize| -> Option<u32> {

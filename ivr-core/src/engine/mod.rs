@@ -1,6 +1,7 @@
 //! The flow engine: given a flow, the call's session and one Telesign event, it decides the next
 //! action and the new session. Sans-IO in the manner of quinn-proto: no KV, no fetch, no clock (the
-//! time comes in as `now_ms`); the shell in `webhook` does the I/O it asks for.
+//! time comes in as `now_ms`); the event pipeline ([`crate::pipeline::event`]) does the I/O it
+//! asks for, over the ports the worker's shell supplies.
 //!
 //! Guarantees, each tested on the host:
 //! - it never answers an event with an action the call-state rules ([`telesign::may_answer`])

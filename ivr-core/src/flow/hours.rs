@@ -324,7 +324,8 @@ impl Hours {
     }
 
     fn date(&mut self, text: &str) -> Option<NaiveDate> {
-        // `YYYY-MM-DD` read by hand: chrono's format parser would cost the worker about 10 KB.
+        // `YYYY-MM-DD` read by hand: chrono's format parser would weigh more in the worker than
+        // this one format needs (see `crate::iso`).
         let date = text
             .trim()
             .split_once('-')
