@@ -4,6 +4,7 @@
 // (../simulator/telesign.mjs), which plays Telesign the same way.
 import * as wire from "../simulator/telesign.mjs";
 import { TEST_CLOCK_HEADER, TEST_EPOCH_MS, eventBody, referenceId } from "../simulator/telesign.mjs";
+import { promptStatuses } from "../simulator/rules.mjs";
 import { SECRETS } from "./worker.mjs";
 
 export { eventBody, referenceId, TEST_CLOCK_HEADER, TEST_EPOCH_MS };
@@ -54,6 +55,14 @@ export const CALL_COMPLETED = {
 };
 
 /**
+ * What Telesign posts when a speak or play action ends (its event, and which status says it
+ * played, failed or timed out), from the rules the Rust generates (scripts/simulator/rules.mjs).
+ */
+function mediaCompletion(action) {
+  return promptStatuses(action.method === "play" ? "play" : "speak");
+}
+
+/**
  * A Telesign call: posts its events in order with the call's numbers filled in. It keeps the call's
  * time (`now`, ms since the epoch, from TEST_EPOCH_MS unless given) and sends it with each event
  * in x-test-clock-ms, which a worker
@@ -84,22 +93,19 @@ export class Call {
   }
   /** The completion of a speak or play action, with the keys pressed ("" for none). */
   completed(action, digits = "") {
-    const event = action.method === "play" ? "play_completed" : "speak_completed";
-    const prefix = action.method === "play" ? "playback" : "speak";
+    const { event, success, timeout } = mediaCompletion(action);
     const collect = action.params?.collect_digits;
     const timedOut = digits === "" && collect;
     if (timedOut) {
       // Collection waits `timeout` ms for the first digit before Telesign reports the timeout.
       this.now = Math.max(this.now, this.answeredAt + (collect.timeout ?? 5000) + 500);
     }
-    const status = timedOut ? "digit_collection_timeout" : `${prefix}_successful`;
-    return this.post(event, { status, collected_digits: digits });
+    return this.post(event, { status: timedOut ? timeout : success, collected_digits: digits });
   }
   /** The completion of a speak or play action that Telesign could not play. */
   failed(action) {
-    const event = action.method === "play" ? "play_completed" : "speak_completed";
-    const status = action.method === "play" ? "playback_failed" : "speak_failed";
-    return this.post(event, { status, collected_digits: "" });
+    const { event, failure } = mediaCompletion(action);
+    return this.post(event, { status: failure, collected_digits: "" });
   }
   hangup(extra = {}) {
     return this.post("call_completed", { ...CALL_COMPLETED, ...extra });

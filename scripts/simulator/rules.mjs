@@ -104,12 +104,7 @@ export function promptStatuses(method) {
   const c = completionsOf(method).find((x) => x.field === "status");
   if (!c) return null;
   const timeout = c.when_collecting[0] ?? null;
-  return {
-    event: c.event,
-    success: c.values.find((v) => v !== timeout && /success/.test(v)) ?? null,
-    failure: c.values.find((v) => v !== timeout && /fail/.test(v)) ?? null,
-    timeout,
-  };
+  return { event: c.event, success: c.success ?? null, failure: c.failures[0] ?? null, timeout };
 }
 
 /** The events that end a call (what Telesign posts after a `hangup`). */

@@ -16,6 +16,9 @@
 import { allowedMethods, callEndEvents, checkReply, completionOf, couldBeNext, promptStatuses } from "./rules.mjs";
 import { TEST_CLOCK_HEADER, TEST_EPOCH_MS, eventBody, referenceId, signedHeaders, utcStamp, wireNumber } from "./telesign.mjs";
 
+/** The status that says a prompt was played, by its completion event (from the generated rules). */
+const PROMPT_SUCCESSES = new Map(["speak", "play"].map((m) => promptStatuses(m)).map((s) => [s.event, s.success]));
+
 export const DEFAULT_FROM = "+15558675309";
 export const DEFAULT_TO = "+15555551212";
 /**
@@ -412,8 +415,9 @@ class Simulation {
   checkProgress(n, body, reply) {
     // Only the ends of prompts nobody answered count: a caller may press a menu's repeat key, or
     // stay silent through its reprompts, as often as the flow lets them.
-    const data = JSON.parse(body).data ?? {};
-    const unanswered = /_successful$/.test(data.status ?? "") && !data.collected_digits;
+    const { event, data = {} } = JSON.parse(body);
+    const played = PROMPT_SUCCESSES.get(event);
+    const unanswered = played !== undefined && data.status === played && !data.collected_digits;
     const key = unanswered ? `${body}\n${JSON.stringify(reply.action)}` : null;
     this.repeated = key && this.repeated?.key === key ? { key, count: this.repeated.count + 1 } : { key, count: 1 };
     if (key && this.repeated.count >= LOOP_REPEATS) {

@@ -61,6 +61,19 @@ pub struct Completion {
     pub values: &'static [&'static str],
     /// Of those, the ones that only come when the action collected digits.
     pub when_collecting: &'static [&'static str],
+    /// Of those, the ones that say the action failed (a prompt not played, a call not answered).
+    pub failures: &'static [&'static str],
+}
+
+impl Completion {
+    /// The value that says the action went as asked: the first that is neither a failure nor
+    /// a collection's.
+    pub fn success(&self) -> Option<&'static str> {
+        self.values
+            .iter()
+            .copied()
+            .find(|v| !self.failures.contains(v) && !self.when_collecting.contains(v))
+    }
 }
 
 /// What Telesign posts after each action, as its pages list it: `speak` ends in
@@ -78,6 +91,7 @@ pub fn completions(method: Method) -> &'static [Completion] {
             "digit_collection_timeout",
         ],
         when_collecting: &["digit_collection_timeout"],
+        failures: &["speak_failed"],
     };
     const PLAY: Completion = Completion {
         event: "play_completed",
@@ -88,6 +102,7 @@ pub fn completions(method: Method) -> &'static [Completion] {
             "digit_collection_timeout",
         ],
         when_collecting: &["digit_collection_timeout"],
+        failures: &["playback_failed"],
     };
     const DIAL: Completion = Completion {
         event: "dial_completed",
@@ -95,6 +110,7 @@ pub fn completions(method: Method) -> &'static [Completion] {
         // `call_answered` as well: the API reference's play and speak sections name both.
         values: &["answered", "call_answered", "failed"],
         when_collecting: &[],
+        failures: &["failed"],
     };
     const LEG: Completion = Completion {
         event: "call_leg_completed",
@@ -108,18 +124,27 @@ pub fn completions(method: Method) -> &'static [Completion] {
             "call_blocked_by_telesign",
         ],
         when_collecting: &[],
+        failures: &[
+            "call_cancelled",
+            "call_not_answered",
+            "line_busy",
+            "call_blocked_by_customer_request",
+            "call_blocked_by_telesign",
+        ],
     };
     const ENDED: Completion = Completion {
         event: "call_completed",
         field: "status",
         values: &["hangup"],
         when_collecting: &[],
+        failures: &[],
     };
     const HANGUP: Completion = Completion {
         event: "hangup",
         field: "status",
         values: &["hangup"],
         when_collecting: &[],
+        failures: &[],
     };
     match method {
         Method::Speak => &[SPEAK],
@@ -174,7 +199,8 @@ pub fn rules_document() -> serde_json::Value {
                 .iter()
                 .map(|c| {
                     json!({"event": c.event, "field": c.field, "values": c.values,
-                        "when_collecting": c.when_collecting})
+                        "when_collecting": c.when_collecting, "failures": c.failures,
+                        "success": c.success()})
                 })
                 .collect();
             (m.as_str().to_owned(), Value::Array(list))
@@ -215,6 +241,33 @@ mod tests {
         CallCompleted, CallLegCompleted, CallStatus, DialCompleted, Direction, HangupCause,
         MediaCompleted, MediaStatus, Parties,
     };
+
+    #[test]
+    fn each_completion_says_which_of_its_values_succeed_and_which_fail_as_the_events_read_them() {
+        for &method in Method::ALL {
+            for c in completions(method) {
+                assert!(
+                    c.failures.iter().all(|f| c.values.contains(f)),
+                    "{}",
+                    c.event
+                );
+                let success = c.success().unwrap_or_else(|| panic!("{}", c.event));
+                match c.event {
+                    "speak_completed" | "play_completed" => {
+                        assert_eq!(MediaStatus::from(success), MediaStatus::Completed);
+                        for &failure in c.failures {
+                            assert_eq!(MediaStatus::from(failure), MediaStatus::Failed);
+                        }
+                    }
+                    "dial_completed" => {
+                        assert_eq!(DialStatus::from(success), DialStatus::Answered);
+                        assert_eq!(c.failures, [DialStatus::Failed.as_str()]);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
 
     fn dial_completed(status: DialStatus) -> EventKind {
         EventKind::DialCompleted(DialCompleted {
