@@ -285,7 +285,7 @@ impl<'a> Turn<'a> {
                 self.answer(name, digits, AnswerResult::Accepted);
                 self.took(name, Branch::Next);
                 self.session.vars.insert(var.clone(), digits.to_owned());
-                self.follow(next.clone())
+                self.follow(next.clone().unwrap_or(Next::Hangup))
             }
             _ => Err(FlowError),
         }

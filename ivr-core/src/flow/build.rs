@@ -166,9 +166,11 @@ impl From<MenuBuilder> for Step {
     }
 }
 
-/// Collect a value of several digits (account number, PIN, date) into the variable `var`.
+/// Collect a value of several digits (account number, PIN, date) into the variable `var`. Say
+/// where the call goes with it: `.then(step)`, or `.then_hangup()` (the checker refuses a gather
+/// without either).
 pub fn gather(prompt: impl Into<Prompt>, var: &str) -> GatherBuilder {
-    GatherBuilder(Step::Gather {
+    GatherBuilder {
         prompt: prompt.into(),
         var: var.to_owned(),
         min_digits: 1,
@@ -178,72 +180,79 @@ pub fn gather(prompt: impl Into<Prompt>, var: &str) -> GatherBuilder {
             inter_digit_timeout_ms: 3_000,
             terminators: "#".to_owned(),
         },
-        next: Next::Hangup,
+        next: None,
         retries: Retries {
             invalid: "Sorry, that entry is not valid.".to_owned(),
             ..Retries::default()
         },
         check: None,
         sensitive: None,
-    })
+    }
 }
 
-pub struct GatherBuilder(Step);
+pub struct GatherBuilder {
+    prompt: Prompt,
+    var: String,
+    min_digits: u32,
+    input: Input,
+    next: Option<Next>,
+    retries: Retries,
+    check: Option<CheckFn>,
+    sensitive: Option<Sensitive>,
+}
 
 impl GatherBuilder {
-    fn with(mut self, f: impl FnOnce(&mut u32, &mut Input, &mut Next, &mut Retries)) -> Self {
-        if let Step::Gather {
-            min_digits,
-            input,
-            next,
-            retries,
-            ..
-        } = &mut self.0
-        {
-            f(min_digits, input, next, retries);
-        }
+    /// Accept between `min` and `max` digits (fewer is invalid input).
+    pub fn digits(mut self, min: u32, max: u32) -> Self {
+        self.min_digits = min;
+        self.input.max_digits = max;
         self
     }
-    /// Accept between `min` and `max` digits (fewer is invalid input).
-    pub fn digits(self, min: u32, max: u32) -> Self {
-        self.with(|lo, input, _, _| {
-            *lo = min;
-            input.max_digits = max;
-        })
-    }
     /// Keys that end the entry early (default `#`).
-    pub fn terminators(self, keys: &str) -> Self {
-        self.with(|_, input, _, _| input.terminators = keys.to_owned())
+    pub fn terminators(mut self, keys: &str) -> Self {
+        keys.clone_into(&mut self.input.terminators);
+        self
     }
     /// Wait for the first digit, in milliseconds.
-    pub fn timeout_ms(self, ms: u32) -> Self {
-        self.with(|_, input, _, _| input.timeout_ms = ms)
+    pub fn timeout_ms(mut self, ms: u32) -> Self {
+        self.input.timeout_ms = ms;
+        self
     }
     /// Wait between digits, in milliseconds.
-    pub fn inter_digit_timeout_ms(self, ms: u32) -> Self {
-        self.with(|_, input, _, _| input.inter_digit_timeout_ms = ms)
+    pub fn inter_digit_timeout_ms(mut self, ms: u32) -> Self {
+        self.input.inter_digit_timeout_ms = ms;
+        self
     }
-    pub fn then(self, step: &str) -> Self {
-        self.with(|_, _, next, _| *next = Next::to(step))
+    /// Where the call goes with the entry.
+    pub fn then(mut self, step: &str) -> Self {
+        self.next = Some(Next::to(step));
+        self
     }
-    pub fn no_input(self, text: &str) -> Self {
-        self.with(|_, _, _, r| r.no_input = text.to_owned())
+    /// End the call once the entry is made (it is in the call's record).
+    pub fn then_hangup(mut self) -> Self {
+        self.next = Some(Next::Hangup);
+        self
     }
-    pub fn invalid(self, text: &str) -> Self {
-        self.with(|_, _, _, r| r.invalid = text.to_owned())
+    pub fn no_input(mut self, text: &str) -> Self {
+        text.clone_into(&mut self.retries.no_input);
+        self
     }
-    pub fn retries(self, n: u32) -> Self {
-        self.with(|_, _, _, r| r.max = n)
+    pub fn invalid(mut self, text: &str) -> Self {
+        text.clone_into(&mut self.retries.invalid);
+        self
     }
-    pub fn fallback(self, step: &str) -> Self {
-        self.with(|_, _, _, r| r.fallback = Some(step.to_owned()))
+    pub fn retries(mut self, n: u32) -> Self {
+        self.retries.max = n;
+        self
+    }
+    pub fn fallback(mut self, step: &str) -> Self {
+        self.retries.fallback = Some(step.to_owned());
+        self
     }
     /// Refuse an entry `check` says is wrong (a Luhn check digit, a known PIN): the gather asks
     /// again with its invalid notice, counting a retry, and the record keeps it as `refused`.
     pub fn check(mut self, check: CheckFn) -> Self {
-        if let Step::Gather { check: c, .. } = &mut self.0 {
-            *c = Some(check);
-        }
+        self.check = Some(check);
         self
     }
     /// A sensitive entry (an account number, a card number, a PIN, a date of birth): the flow
@@ -258,16 +267,23 @@ impl GatherBuilder {
     /// A sensitive entry ([`GatherBuilder::sensitive`]) whose answer in records keeps its last
     /// `n` digits (`****5674`), never more than half of them.
     pub fn keep_last(mut self, n: u8) -> Self {
-        if let Step::Gather { sensitive, .. } = &mut self.0 {
-            *sensitive = Some(Sensitive { keep_last: n });
-        }
+        self.sensitive = Some(Sensitive { keep_last: n });
         self
     }
 }
 
 impl From<GatherBuilder> for Step {
     fn from(b: GatherBuilder) -> Step {
-        b.0
+        Step::Gather {
+            prompt: b.prompt,
+            var: b.var,
+            min_digits: b.min_digits,
+            input: b.input,
+            next: b.next,
+            retries: b.retries,
+            check: b.check,
+            sensitive: b.sensitive,
+        }
     }
 }
 
@@ -430,67 +446,70 @@ impl From<HoursBuilder> for Step {
 
 /// Bridge the caller to the first number that answers. Numbers may be templates (`"{agent}"`).
 pub fn dial<const N: usize>(numbers: [&str; N]) -> DialBuilder {
-    DialBuilder(Step::Dial {
+    DialBuilder {
         numbers: numbers.iter().map(|s| (*s).to_owned()).collect(),
         caller_id: None,
         options: DialOptions::default(),
         after: Next::Hangup,
         on_no_answer: Next::Hangup,
-    })
+    }
 }
 
-pub struct DialBuilder(Step);
+pub struct DialBuilder {
+    numbers: Vec<String>,
+    caller_id: Option<String>,
+    options: DialOptions,
+    after: Next,
+    on_no_answer: Next,
+}
 
 impl DialBuilder {
-    fn with(
-        mut self,
-        f: impl FnOnce(&mut Option<String>, &mut DialOptions, &mut Next, &mut Next),
-    ) -> Self {
-        if let Step::Dial {
-            caller_id,
-            options,
-            after,
-            on_no_answer,
-            ..
-        } = &mut self.0
-        {
-            f(caller_id, options, after, on_no_answer);
-        }
+    /// The caller id shown to the called party (default: the number the caller dialed).
+    pub fn caller_id(mut self, number: &str) -> Self {
+        self.caller_id = Some(number.to_owned());
         self
     }
-    /// The caller id shown to the called party (default: the number the caller dialed).
-    pub fn caller_id(self, number: &str) -> Self {
-        self.with(|c, _, _, _| *c = Some(number.to_owned()))
-    }
     /// Record the bridged call (the file name arrives in the call record).
-    pub fn record(self) -> Self {
-        self.with(|_, o, _, _| o.record_call = true)
+    pub fn record(mut self) -> Self {
+        self.options.record_call = true;
+        self
     }
     /// End the bridged call after `seconds` (Telesign's limit is 14400, four hours).
-    pub fn max_call_duration(self, seconds: u32) -> Self {
-        self.with(|_, o, _, _| o.max_call_duration = Some(seconds))
+    pub fn max_call_duration(mut self, seconds: u32) -> Self {
+        self.options.max_call_duration = Some(seconds);
+        self
     }
     /// Tones sent once the number answers (`0-9A-D*#`, `w` a half-second pause): an extension.
-    pub fn send_dtmf(self, tones: &str) -> Self {
-        self.with(|_, o, _, _| o.send_dtmf = Some(tones.to_owned()))
+    pub fn send_dtmf(mut self, tones: &str) -> Self {
+        self.options.send_dtmf = Some(tones.to_owned());
+        self
     }
     /// Mark the dialled leg as the primary one (Telesign's `is_primary`).
-    pub fn primary(self) -> Self {
-        self.with(|_, o, _, _| o.is_primary = true)
+    pub fn primary(mut self) -> Self {
+        self.options.is_primary = true;
+        self
     }
     /// Where to go when no number answered (default: hang up).
-    pub fn on_no_answer(self, step: &str) -> Self {
-        self.with(|_, _, _, n| *n = Next::to(step))
+    pub fn on_no_answer(mut self, step: &str) -> Self {
+        self.on_no_answer = Next::to(step);
+        self
     }
     /// Where to go when an answered leg has ended and the caller is still there (default: hang up).
-    pub fn after(self, step: &str) -> Self {
-        self.with(|_, _, a, _| *a = Next::to(step))
+    pub fn after(mut self, step: &str) -> Self {
+        self.after = Next::to(step);
+        self
     }
 }
 
 impl From<DialBuilder> for Step {
     fn from(b: DialBuilder) -> Step {
-        b.0
+        Step::Dial {
+            numbers: b.numbers,
+            caller_id: b.caller_id,
+            options: b.options,
+            after: b.after,
+            on_no_answer: b.on_no_answer,
+        }
     }
 }
 

@@ -179,8 +179,9 @@ impl Step {
                 check,
                 ..
             } => {
+                let then = next.as_ref().map_or(Dest::Hangup, Dest::from);
                 let mut out = vec![
-                    exit(Branch::Next, next),
+                    exit(Branch::Next, then),
                     exit(Branch::NoInput, Dest::Again),
                     exit(Branch::Invalid, Dest::Again),
                 ];

@@ -380,7 +380,9 @@ pub enum Step {
         var: String,
         min_digits: u32,
         input: Input,
-        next: Next,
+        /// Where the call goes with the entry; none: the flow said nowhere, which the checker
+        /// refuses (the engine hangs up).
+        next: Option<Next>,
         retries: Retries,
         /// User code that may refuse a well-formed entry (a retry, counted, with the invalid
         /// notice).

@@ -67,6 +67,7 @@ rules! {
     MenuWithoutOptions = "menu_without_options", false, "Add `.option(key, step)`.";
     InvalidKey = "invalid_key", false, "Use keys made of 0-9, * and #, no longer than `.max_digits(..)`.";
     DuplicateKey = "duplicate_key", false, "Each key may lead to one step only.";
+    GatherWithoutNext = "gather_without_next", false, "Add `.then(step)` for where the call goes with the entry, or `.then_hangup()` to end the call once it is made.";
     InvalidDigits = "invalid_digits", false, "Use `.digits(min, max)` with 1 <= min <= max.";
     DialWithoutNumbers = "dial_without_numbers", false, "Give `dial([..])` at least one number.";
     InvalidNumber = "invalid_number", false, "Write numbers in E.164 form, e.g. +15555550100, or as a `{var}` template.";
@@ -589,10 +590,18 @@ impl<'a> Validator<'a> {
                 prompt,
                 min_digits,
                 input,
+                next,
                 ..
             } => {
                 self.check_prompt(name, prompt);
                 self.check_input(name, input);
+                if next.is_none() {
+                    self.report(
+                        Some(name),
+                        Rule::GatherWithoutNext,
+                        "a gather says where the call goes with the entry".into(),
+                    );
+                }
                 if *min_digits == 0 || *min_digits > input.max_digits {
                     self.report(
                         Some(name),
@@ -1312,6 +1321,18 @@ mod tests {
             .step("a", say("A"));
         let rules: Vec<Rule> = validate(&inbound).into_iter().map(|p| p.rule).collect();
         assert_eq!(rules, [Rule::InvalidCallZone]);
+    }
+
+    #[test]
+    fn a_gather_says_where_the_call_goes_with_the_entry() {
+        let flow = |g: GatherBuilder| Flow::inbound("g").step("pin", g).step("next", say("Ok"));
+        let lost = flow(gather("Your PIN?", "pin").fallback("next"));
+        let rules: Vec<Rule> = validate(&lost).into_iter().map(|p| p.rule).collect();
+        assert_eq!(rules, [Rule::GatherWithoutNext]);
+        // `.then_hangup()` says it: the call ends once the entry is made.
+        let ends = flow(gather("Your PIN?", "pin").fallback("next").then_hangup());
+        assert_eq!(validate(&ends), []);
+        assert_eq!(validate(&flow(gather("Your PIN?", "pin").then("next"))), []);
     }
 
     #[test]
