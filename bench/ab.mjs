@@ -54,7 +54,9 @@ try {
   }
   const a = median(rows.map((c) => c[0]));
   const b = median(rows.map((c) => c[1]));
-  console.log(`median: A ${a.toFixed(0)}, B ${b.toFixed(0)} µs/event; B - A ${(b - a).toFixed(0)} µs; median B/A ${median(rows.map((c) => c[1] / c[0])).toFixed(3)}`);
+  console.log(
+    `median: A ${a.toFixed(0)}, B ${b.toFixed(0)} µs/event; B - A ${(b - a).toFixed(0)} µs; median B/A ${median(rows.map((c) => c[1] / c[0])).toFixed(3)}`,
+  );
 } finally {
   for (const p of peers) await p.stop();
 }

@@ -56,14 +56,26 @@ async function child(build, steps = Infinity) {
   console.log(`@@ ms ${performance.now() - t0}`);
   const result = { results: [], success: true, meta: {} };
   class D1PreparedStatement {
-    bind() { return this; }
-    async first() { return null; }
-    async all() { return result; }
-    async run() { return result; }
+    bind() {
+      return this;
+    }
+    async first() {
+      return null;
+    }
+    async all() {
+      return result;
+    }
+    async run() {
+      return result;
+    }
   }
   class D1Database {
-    prepare() { return new D1PreparedStatement(); }
-    async batch(statements) { return statements.map(() => result); }
+    prepare() {
+      return new D1PreparedStatement();
+    }
+    async batch(statements) {
+      return statements.map(() => result);
+    }
   }
   const kv = new Map();
   const env = {
@@ -76,10 +88,13 @@ async function child(build, steps = Infinity) {
   // A fresh isolate's first request is a call's first event; /healthz then shows what the
   // other routes still compile.
   const requests = [
-    ...[1, 2].map(() => ["POST /webhook (incoming_call)", () => {
-      const { body, headers } = signedEvent(0, referenceId());
-      return new Request("http://localhost/webhook", { method: "POST", headers, body });
-    }]),
+    ...[1, 2].map(() => [
+      "POST /webhook (incoming_call)",
+      () => {
+        const { body, headers } = signedEvent(0, referenceId());
+        return new Request("http://localhost/webhook", { method: "POST", headers, body });
+      },
+    ]),
     ["GET /healthz", () => new Request("http://localhost/healthz")],
   ];
   for (const [name, request] of requests.slice(0, steps)) {
@@ -150,7 +165,9 @@ function parent(build) {
   console.log("  step                            lazy (default)   all compiled at load   wasm functions compiled (lazy), the largest");
   traced.forEach((s, i) => {
     const largest = s.largest ? `, function ${s.largest.index}: ${s.largest.body} B of code, ${s.largest.ms} ms` : "";
-    console.log(`  ${lazy[i].name.padEnd(30)} ${lazy[i].ms.toFixed(1).padStart(9)} ms ${eager[i].ms.toFixed(1).padStart(16)} ms   ${String(s.functions).padStart(4)}${largest}`);
+    console.log(
+      `  ${lazy[i].name.padEnd(30)} ${lazy[i].ms.toFixed(1).padStart(9)} ms ${eager[i].ms.toFixed(1).padStart(16)} ms   ${String(s.functions).padStart(4)}${largest}`,
+    );
   });
 }
 

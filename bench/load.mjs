@@ -21,20 +21,7 @@ import os from "node:os";
 import path from "node:path";
 import { SECRETS } from "../scripts/harness/worker.mjs";
 import { eventBody, referenceId, signedHeaders } from "../scripts/harness/events.mjs";
-import {
-  CALL,
-  CLK_TCK,
-  FROM,
-  TO,
-  callRequests,
-  coldStart,
-  cpuDuring,
-  cpuSeconds,
-  freePort,
-  root,
-  signedEvent,
-  startMeasuredPeer,
-} from "./peers.mjs";
+import { CALL, CLK_TCK, FROM, TO, callRequests, coldStart, cpuDuring, cpuSeconds, freePort, root, signedEvent, startMeasuredPeer } from "./peers.mjs";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 // One cold start a peer and round moved by tens of ms from a shared machine's noise alone.
@@ -261,8 +248,7 @@ async function main() {
       for (const name of ["rust", "js"]) round[name].worker_cpu_us_per_event = round[name].cpu_us_per_event - round.floor.cpu_us_per_event;
       together.push(round);
       console.error(
-        `[load] together ${r + 1}/${TOGETHER_ROUNDS} ` +
-          workerdPeers.map((p) => `${p.name} ${round[p.name].cpu_us_per_event.toFixed(0)} µs/event`).join(", "),
+        `[load] together ${r + 1}/${TOGETHER_ROUNDS} ${workerdPeers.map((p) => `${p.name} ${round[p.name].cpu_us_per_event.toFixed(0)} µs/event`).join(", ")}`,
       );
     }
     // The worker's own share: CPU per event and cold start minus the floor's in the same round.

@@ -51,10 +51,7 @@ function summarize(profile) {
   const total = profile.samples.length;
   const pct = (n) => `${((100 * n) / total).toFixed(1).padStart(5)}%`;
   const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP);
-  return [
-    `${total} samples; in the wasm module: ${pct(wasm)}`,
-    ...top.map(([name, n]) => `${pct(n)}  ${name.slice(0, 150)}`),
-  ].join("\n");
+  return [`${total} samples; in the wasm module: ${pct(wasm)}`, ...top.map(([name, n]) => `${pct(n)}  ${name.slice(0, 150)}`)].join("\n");
 }
 
 const inspectorPort = await freePort();

@@ -119,7 +119,9 @@ function loadSection() {
       `CPU is its process's; it has no cold start here.`,
   );
   lines.push("");
-  lines.push("| Peer | CPU per event | worker's share (− floor) | share vs JS | Cold start | − floor | until ready + first reply | workerd CPU until the reply |");
+  lines.push(
+    "| Peer | CPU per event | worker's share (− floor) | share vs JS | Cold start | − floor | until ready + first reply | workerd CPU until the reply |",
+  );
   lines.push("|---|---:|---:|---:|---:|---:|---:|---:|");
   for (const [name, r] of Object.entries(s)) {
     const flow = name === "rust" || name === "js";
@@ -148,12 +150,14 @@ function loadSection() {
         `median of the ratios within the rounds.`,
     );
     lines.push("");
-    lines.push("| Peer | CPU per event | worker's share (− floor) | " + together.per_round.map((_, i) => `round ${i + 1}`).join(" | ") + " |");
-    lines.push("|---|---:|---:|" + together.per_round.map(() => "---:").join("|") + "|");
+    lines.push(`| Peer | CPU per event | worker's share (− floor) | ${together.per_round.map((_, i) => `round ${i + 1}`).join(" | ")} |`);
+    lines.push(`|---|---:|---:|${together.per_round.map(() => "---:").join("|")}|`);
     for (const [name, r] of Object.entries(together.summary)) {
       const flow = name !== "floor";
-      const cell = (round) => `${us(round[name].cpu_us_per_event)}` + (flow ? ` (share ${us(round[name].worker_cpu_us_per_event)})` : "");
-      lines.push(`| ${names[name] ?? name} | ${us(r.cpu_us_per_event)} | ${flow ? us(r.worker_cpu_us_per_event) : "–"} | ${together.per_round.map(cell).join(" | ")} |`);
+      const cell = (round) => `${us(round[name].cpu_us_per_event)}${flow ? ` (share ${us(round[name].worker_cpu_us_per_event)})` : ""}`;
+      lines.push(
+        `| ${names[name] ?? name} | ${us(r.cpu_us_per_event)} | ${flow ? us(r.worker_cpu_us_per_event) : "–"} | ${together.per_round.map(cell).join(" | ")} |`,
+      );
     }
     lines.push("");
     lines.push(
@@ -164,8 +168,8 @@ function loadSection() {
   lines.push("");
   lines.push("Per round:");
   lines.push("");
-  lines.push("| Peer | " + load.per_round.rust.map((_, i) => `round ${i + 1}`).join(" | ") + " |");
-  lines.push("|---|" + load.per_round.rust.map(() => "---:").join("|") + "|");
+  lines.push(`| Peer | ${load.per_round.rust.map((_, i) => `round ${i + 1}`).join(" | ")} |`);
+  lines.push(`|---|${load.per_round.rust.map(() => "---:").join("|")}|`);
   for (const [name, rs] of Object.entries(load.per_round)) {
     const flow = name === "rust" || name === "js";
     const cell = (r) =>
@@ -253,7 +257,10 @@ lines.push("");
 lines.push(
   `Machine: ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, ` +
     `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; ` +
-    `load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(" / ")}. ` +
+    `load average at the end ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" / ")}. ` +
     `${version("rustc", ["--version"])}; Node ${process.version}; miniflare ${pkg("miniflare")} ` +
     `(workerd ${pkg("workerd")}); autocannon ${pkg("autocannon")}; Python ${version("python3", ["--version"]).replace("Python ", "")}.`,
 );
@@ -343,6 +350,15 @@ lines.push("```text");
 lines.push(engine.trimEnd());
 lines.push("```");
 lines.push("");
+/** What the held lookup's figures are, and what a hold costs in storage (from the design). */
+const HOLD_NOTE = [
+  "The `held` test flow (tests/flows/held.rs): `hold_starts` is the event that reaches the held `fetch` step, answered with the hold while the request is handed to the shell to run after the answer; " +
+    "`answer_read_after_the_answer` is the step's code reading the answer, after the answer; `hold_ends_with_the_answer` and `hold_ends_before_the_answer` are the end of a hold prompt, going on with the outcome or playing the next hold. " +
+    "Each decodes the event, steps the engine and encodes the session, as the shell does: compare with the engine's `busiest_event` above, whose lookup runs within the event.",
+  "",
+  "In storage, a held lookup adds one write (its outcome, `lookup:<reference_id>:<n>` in KV or `lookup:<n>` in the call's Durable Object, from `waitUntil`) and one read at the end of each hold prompt; the request itself runs outside the event's CPU, after the answer.",
+];
+
 if (existsSync(out("hold.txt"))) {
   lines.push("### A held lookup on the host (`cargo bench -p test-flows --bench hold`, divan)");
   lines.push("");
@@ -369,15 +385,6 @@ if (existsSync(out("kit.txt"))) {
 lines.push(LOAD_BEGIN);
 lines.push(...loadSection());
 lines.push(LOAD_END);
-
-/** What the held lookup's figures are, and what a hold costs in storage (from the design). */
-const HOLD_NOTE = [
-  "The `held` test flow (tests/flows/held.rs): `hold_starts` is the event that reaches the held `fetch` step, answered with the hold while the request is handed to the shell to run after the answer; " +
-    "`answer_read_after_the_answer` is the step's code reading the answer, after the answer; `hold_ends_with_the_answer` and `hold_ends_before_the_answer` are the end of a hold prompt, going on with the outcome or playing the next hold. " +
-    "Each decodes the event, steps the engine and encodes the session, as the shell does: compare with the engine's `busiest_event` above, whose lookup runs within the event.",
-  "",
-  "In storage, a held lookup adds one write (its outcome, `lookup:<reference_id>:<n>` in KV or `lookup:<n>` in the call's Durable Object, from `waitUntil`) and one read at the end of each hold prompt; the request itself runs outside the event's CPU, after the answer.",
-];
 
 const begin = "<!-- figures:begin -->";
 const end = "<!-- figures:end -->";

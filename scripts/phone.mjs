@@ -51,7 +51,10 @@ async function main() {
   const secret = (name) => process.env[name] || devVars[name];
   const secrets = { customerId: secret("TELESIGN_CUSTOMER_ID"), apiKey: secret("TELESIGN_API_KEY"), apiToken: secret("API_TOKEN") };
   if (!secrets.customerId || !secrets.apiKey) {
-    usageExit(USAGE, "TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY are needed to sign events: put them in .dev.vars (`. scripts/setup.sh` creates it) or the environment");
+    usageExit(
+      USAGE,
+      "TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY are needed to sign events: put them in .dev.vars (`. scripts/setup.sh` creates it) or the environment",
+    );
   }
   const port = Number(args.port);
   if (!Number.isInteger(port) || port < 0) usageExit(USAGE, `--port takes a port number, not \`${args.port}\``);

@@ -16,9 +16,16 @@ const url = (at >= 0 && args[at + 1] ? args[at + 1] : "http://127.0.0.1:8787").r
 function token() {
   if (process.env.API_TOKEN) return process.env.API_TOKEN;
   const file = path.join(root, ".dev.vars");
-  const line = existsSync(file) && readFileSync(file, "utf8").split("\n").find((l) => l.startsWith("API_TOKEN="));
+  const line =
+    existsSync(file) &&
+    readFileSync(file, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("API_TOKEN="));
   if (!line) throw new Error("no token: set API_TOKEN or put it in .dev.vars");
-  return line.slice("API_TOKEN=".length).trim().replace(/^"(.*)"$/, "$1");
+  return line
+    .slice("API_TOKEN=".length)
+    .trim()
+    .replace(/^"(.*)"$/, "$1");
 }
 
 const auth = { authorization: `Bearer ${token()}` };

@@ -64,7 +64,10 @@ export const SCENARIOS = [
     to: BANK,
     keys: "1,12345674#,hangup",
     outcome: "caller_hung_up",
-    answers: [["main_menu", "1", "accepted"], ["account_number", masked("12345674"), "accepted"]],
+    answers: [
+      ["main_menu", "1", "accepted"],
+      ["account_number", masked("12345674"), "accepted"],
+    ],
     visited: ["welcome", "main_menu", "account_number", "balance_lookup", "balance", "main_menu"],
     vars: { balance: "1234.56" },
   },
@@ -115,7 +118,11 @@ export const SCENARIOS = [
     to: BANK,
     keys: "-,7,-",
     outcome: "completed",
-    answers: [["main_menu", "", "no_input"], ["main_menu", "7", "invalid"], ["main_menu", "", "no_input"]],
+    answers: [
+      ["main_menu", "", "no_input"],
+      ["main_menu", "7", "invalid"],
+      ["main_menu", "", "no_input"],
+    ],
     visited: ["welcome", "main_menu", "goodbye"],
   },
   {
@@ -123,7 +130,11 @@ export const SCENARIOS = [
     to: BANK,
     keys: "9,2,*,hangup",
     outcome: "caller_hung_up",
-    answers: [["main_menu", "9", "repeat"], ["main_menu", "2", "accepted"], ["cards_menu", "*", "accepted"]],
+    answers: [
+      ["main_menu", "9", "repeat"],
+      ["main_menu", "2", "accepted"],
+      ["cards_menu", "*", "accepted"],
+    ],
     visited: ["welcome", "main_menu", "cards_menu", "main_menu"],
   },
   {
@@ -154,7 +165,11 @@ export const SCENARIOS = [
     to: BANK,
     keys: "!1,12345674#,hangup",
     outcome: "caller_hung_up",
-    answers: [["welcome", "1", "interrupted"], ["main_menu", "1", "accepted"], ["account_number", masked("12345674"), "accepted"]],
+    answers: [
+      ["welcome", "1", "interrupted"],
+      ["main_menu", "1", "accepted"],
+      ["account_number", masked("12345674"), "accepted"],
+    ],
     visited: ["welcome", "main_menu", "account_number", "balance_lookup", "balance", "main_menu"],
     vars: { balance: "1234.56" },
   },
@@ -180,7 +195,12 @@ export const SCENARIOS = [
     keys: "fail,fail,2,fail,fail",
     outcome: "completed",
     answers: [["main_menu", "2", "accepted"]],
-    failures: [["welcome", "speak_failed"], ["welcome", "speak_failed"], ["cards_menu", "speak_failed"], ["cards_menu", "speak_failed"]],
+    failures: [
+      ["welcome", "speak_failed"],
+      ["welcome", "speak_failed"],
+      ["cards_menu", "speak_failed"],
+      ["cards_menu", "speak_failed"],
+    ],
     visited: ["welcome", "main_menu", "cards_menu", "goodbye"],
   },
   {
@@ -230,7 +250,10 @@ export const SCENARIOS = [
     outbound: "reminder",
     keys: "9,1",
     outcome: "completed",
-    answers: [["reminder", "9", "repeat"], ["reminder", "1", "accepted"]],
+    answers: [
+      ["reminder", "9", "repeat"],
+      ["reminder", "1", "accepted"],
+    ],
     visited: ["reminder", "confirmed"],
     vars: { choice: "confirmed" },
   },
@@ -239,7 +262,10 @@ export const SCENARIOS = [
     outbound: "reminder",
     keys: "5,2",
     outcome: "completed",
-    answers: [["reminder", "5", "invalid"], ["reminder", "2", "accepted"]],
+    answers: [
+      ["reminder", "5", "invalid"],
+      ["reminder", "2", "accepted"],
+    ],
     visited: ["reminder", "cancelled"],
     vars: { choice: "cancelled" },
   },
@@ -248,7 +274,11 @@ export const SCENARIOS = [
     outbound: "reminder",
     keys: "-,-,-",
     outcome: "completed",
-    answers: [["reminder", "", "no_input"], ["reminder", "", "no_input"], ["reminder", "", "no_input"]],
+    answers: [
+      ["reminder", "", "no_input"],
+      ["reminder", "", "no_input"],
+      ["reminder", "", "no_input"],
+    ],
     visited: ["reminder", "no_response"],
   },
   {
@@ -323,9 +353,7 @@ export function planCalls({ calls, seed = 1, duplicateRate = 0.35, reorderRate =
  * or late events, not as key presses).
  */
 export function pressedDigits(exchange) {
-  const events = exchange
-    .filter((e) => e.n != null && e.event && !e.duplicate && e.stale_of == null)
-    .sort((a, b) => a.n - b.n);
+  const events = exchange.filter((e) => e.n != null && e.event && !e.duplicate && e.stale_of == null).sort((a, b) => a.n - b.n);
   const pressed = [];
   for (let i = 1; i < events.length; i++) {
     const prompt = events[i - 1].reply;
@@ -434,14 +462,7 @@ function percentile(sorted, p) {
  * Runs a soak and resolves to its report: the figures, and every problem found (none on success).
  * Starts its own worker (the release build in build/) and disposes of it.
  */
-export async function runSoak({
-  calls = 500,
-  concurrency = calls,
-  seed = 1,
-  patienceMs = SOAK_PATIENCE_MS,
-  deadlineMs = 10 * 60 * 1000,
-  log = () => {},
-} = {}) {
+export async function runSoak({ calls = 500, concurrency = calls, seed = 1, patienceMs = SOAK_PATIENCE_MS, deadlineMs = 10 * 60 * 1000, log = () => {} } = {}) {
   const started = Date.now();
   const plans = planCalls({ calls, seed });
   const apis = new Map();
@@ -592,7 +613,9 @@ export async function runSoak({
       concurrency: Math.min(concurrency, plans.length),
       flows_covered: [...flows].sort().join(", "),
       requests: stats.requests,
-      statuses: Object.entries(stats.byStatus).map(([status, n]) => `${status}: ${n}`).join(", "),
+      statuses: Object.entries(stats.byStatus)
+        .map(([status, n]) => `${status}: ${n}`)
+        .join(", "),
       events,
       duplicates_delivered: duplicates,
       reordered_deliveries: reordered,

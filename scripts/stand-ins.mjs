@@ -34,7 +34,8 @@ export function readStandIns(text, file = "stand-ins") {
   if (!Array.isArray(answers)) throw new Error(`${file}: "answers" must be a list`);
   answers.forEach((a, i) => {
     if (typeof a?.path !== "string" || !a.path.startsWith("/")) throw new Error(`${file}: answer ${i + 1} needs a "path" starting with /`);
-    if (a.status != null && !(Number.isInteger(a.status) && a.status >= 100 && a.status <= 599)) throw new Error(`${file}: answer ${i + 1}: "status" must be an HTTP status`);
+    if (a.status != null && !(Number.isInteger(a.status) && a.status >= 100 && a.status <= 599))
+      throw new Error(`${file}: answer ${i + 1}: "status" must be an HTTP status`);
   });
   const settings = doc.settings ?? {};
   for (const [name, value] of Object.entries(settings)) {
@@ -45,7 +46,13 @@ export function readStandIns(text, file = "stand-ins") {
 
 /** The first answer for a method and path, or undefined. */
 export function answerFor(answers, method, path) {
-  const matches = (pattern) => new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(path);
+  const matches = (pattern) =>
+    new RegExp(
+      `^${pattern
+        .split("*")
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+        .join(".*")}$`,
+    ).test(path);
   return answers.find((a) => (a.method == null || a.method.toUpperCase() === method) && matches(a.path));
 }
 

@@ -57,6 +57,8 @@ skipped() { banner "$1"; layer_failed "$1" "skipped: $2"; }
 # Workers runtime shell: linted for wasm32 and tested there by wasm-bindgen-test.
 PROJECT_CRATES=(-p ivr-core -p ivr-testkit -p test-flows)
 check "cargo fmt" "run \`cargo fmt --all\`, then commit" cargo fmt --all --check
+check "JS format and lint (Biome: scripts/, tests/e2e/, bench/)" "run \`npx biome check --write .\` for the formatting, and mend what it reports" \
+  node_modules/.bin/biome check .
 check "cargo clippy (host: core, kit, test flows, your flows; all targets)" "" \
   cargo clippy "${PROJECT_CRATES[@]}" -p flows --all-targets --quiet -- -D warnings
 check "cargo clippy (wasm32: the worker, with your flows and with the test flows)" "" \

@@ -20,7 +20,12 @@ export const SECRETS = {
  * The settings the test flows declare (tests/flows/lib.rs `settings`), as a deploy would give them
  * in wrangler.toml [vars] and secrets.
  */
-export const FLOW_SETTINGS = { BANK_API_URL: "https://bank.example.com/v1", BANK_API_KEY: "test-bank-key", SESSION_SEAL_KEY: "dGVzdC1zZWFsLWtleS1vZi0zMi1ieXRlcy0wMDAwMDE=",  ORDERS_API_URL: "https://orders.example.com" };
+export const FLOW_SETTINGS = {
+  BANK_API_URL: "https://bank.example.com/v1",
+  BANK_API_KEY: "test-bank-key",
+  SESSION_SEAL_KEY: "dGVzdC1zZWFsLWtleS1vZi0zMi1ieXRlcy0wMDAwMDE=",
+  ORDERS_API_URL: "https://orders.example.com",
+};
 
 /** The build with the project's test flows (tests/flows/), which the tests drive. */
 export const TEST_BUILD = "build-test";

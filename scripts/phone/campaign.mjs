@@ -49,8 +49,8 @@ export function summarize(numbers) {
     }
     for (const a of n.answers ?? []) {
       if (a.result !== "accepted") continue;
-      const step = (answers[a.step] ??= {});
-      step[a.digits] = (step[a.digits] ?? 0) + 1;
+      answers[a.step] ??= {};
+      answers[a.step][a.digits] = (answers[a.step][a.digits] ?? 0) + 1;
     }
   }
   return { funnel, answers };

@@ -142,7 +142,16 @@ class PhoneCall {
  * - `testClock`, `patienceMs`: passed to the simulator;
  * - `port` (0: a free one), `host`.
  */
-export async function startPhone({ worker, workerUrl = "http://127.0.0.1:8787", secrets, api = null, testClock = false, patienceMs, port = 8790, host = "127.0.0.1" }) {
+export async function startPhone({
+  worker,
+  workerUrl = "http://127.0.0.1:8787",
+  secrets,
+  api = null,
+  testClock = false,
+  patienceMs,
+  port = 8790,
+  host = "127.0.0.1",
+}) {
   const phone = { worker: worker ?? urlWorker(workerUrl), secrets, api, testClock, patienceMs, workerUrl: worker ? "(in-process worker)" : workerUrl };
   const calls = new Map();
   let nextId = 0;
@@ -167,7 +176,13 @@ export async function startPhone({ worker, workerUrl = "http://127.0.0.1:8787", 
     let outbound = null;
     if (body.outbound) {
       const o = body.outbound;
-      outbound = { flow: String(o.flow ?? ""), to: String(o.to ?? ""), vars: o.vars && typeof o.vars === "object" ? o.vars : {}, api, answer: o.answer !== false };
+      outbound = {
+        flow: String(o.flow ?? ""),
+        to: String(o.to ?? ""),
+        vars: o.vars && typeof o.vars === "object" ? o.vars : {},
+        api,
+        answer: o.answer !== false,
+      };
       if (o.callerId) outbound.callerId = String(o.callerId);
     }
     if (outbound) outboundBusy = true;
@@ -228,7 +243,7 @@ export async function startPhone({ worker, workerUrl = "http://127.0.0.1:8787", 
       if (status !== 200) return json(body, status);
       return json({ flows: (body.flows ?? []).map((f) => f.name) });
     }
-        const campaign = p.match(/^\/api\/campaigns\/([^/]+)$/);
+    const campaign = p.match(/^\/api\/campaigns\/([^/]+)$/);
     if (request.method === "GET" && campaign) {
       if (!/^[0-9a-f]{32}$/.test(campaign[1])) {
         return json({ error: { code: "campaign_not_found", message: `\`${campaign[1]}\` is not a campaign id (32 lowercase hex digits)` } }, 404);
@@ -297,7 +312,10 @@ export async function startPhone({ worker, workerUrl = "http://127.0.0.1:8787", 
     try {
       res = await phone.worker.fetch(p, { headers: { authorization: `Bearer ${phone.secrets.apiToken}` } });
     } catch (e) {
-      return { status: 502, body: { error: { code: "worker_unreachable", message: `cannot reach the worker at ${phone.workerUrl}: ${e.cause?.message ?? e.message}` } } };
+      return {
+        status: 502,
+        body: { error: { code: "worker_unreachable", message: `cannot reach the worker at ${phone.workerUrl}: ${e.cause?.message ?? e.message}` } },
+      };
     }
     const text = await res.text();
     try {
@@ -318,19 +336,23 @@ export async function startPhone({ worker, workerUrl = "http://127.0.0.1:8787", 
     }, 20);
   }
 
-  const server = await serveFetch(async (request) => {
-    try {
-      return await handle(request);
-    } catch (e) {
-      return json({ error: e.message }, 500);
-    }
-  }, { port, host });
+  const server = await serveFetch(
+    async (request) => {
+      try {
+        return await handle(request);
+      } catch (e) {
+        return json({ error: e.message }, 500);
+      }
+    },
+    { port, host },
+  );
   return {
     url: `http://${host}:${server.address().port}/`,
     server,
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

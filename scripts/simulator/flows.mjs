@@ -33,7 +33,7 @@ export function dialPlan(catalogue) {
   }
   Object.assign(numbers, routed);
   const outbound = flows.filter((f) => f.direction === "outbound").map((f) => ({ name: f.name, needs: f.needs ?? [] }));
-    const sensitive = Object.fromEntries(flows.map((f) => [f.name, f.sensitive_steps ?? []]));
+  const sensitive = Object.fromEntries(flows.map((f) => [f.name, f.sensitive_steps ?? []]));
   return { numbers, outbound, names: flows.map((f) => f.name), sensitive };
 }
 
@@ -50,7 +50,9 @@ export function describeFlows(catalogue) {
       const needs = f.needs?.length ? `needs ${f.needs.join(", ")}` : "needs no vars";
       return `${f.name}  outbound, ${needs}  (npm run call -- --outbound ${f.name} --to NUMBER${(f.needs ?? []).map((v) => ` --var ${v}=...`).join("")})`;
     }
-    const numbers = Object.entries(plan.numbers).filter(([, name]) => name === f.name).map(([n]) => n);
+    const numbers = Object.entries(plan.numbers)
+      .filter(([, name]) => name === f.name)
+      .map(([n]) => n);
     const label = f.default_inbound ? `${numbers.join(", ")} and any number without a route` : numbers.join(", ");
     return `${f.name}  inbound, dial ${label}  (npm run call -- --flow ${f.name})`;
   });

@@ -336,7 +336,7 @@ class Simulation {
     this.say(`[${n}] ${describeEvent(event, shown).padEnd(44)} -> ${describeReply(reply)}  (${reply.ms} ms)`);
     const problem = checkReply(event, data, reply.action, { after: this.lastAction });
     if (problem) throw new CallFailure(`event ${n}: ${problem}`);
-        this.checkProgress(n, body, reply);
+    this.checkProgress(n, body, reply);
     await this.followHold(reply);
     // What Telesign got last, and when: what it may post next.
     this.lastAction = reply.action;
@@ -376,7 +376,9 @@ class Simulation {
     const fetched = (call?.fetches ?? []).filter((f) => f.step === this.holding.step).at(-1);
     if (fetched?.status != null) {
       const took = fetched.at_ms - this.holding.since;
-      this.say(`  the request answered HTTP ${fetched.status} after ${took} ms, during hold ${this.holding.plays}: ${fetched.ok ? "its way on" : "its error way"}`);
+      this.say(
+        `  the request answered HTTP ${fetched.status} after ${took} ms, during hold ${this.holding.plays}: ${fetched.ok ? "its way on" : "its error way"}`,
+      );
     } else {
       this.say(`  no answer after ${this.holding.plays} hold prompts: the error way`);
     }
@@ -468,7 +470,9 @@ class Simulation {
       const at = this.redeliveryTime();
       if (couldBeNext(reply.action, event, data, this.elapsed(at))) {
         if (!this.duplicateDeferred) {
-          this.note(`event ${n} is also what the call may send next, and Telesign events carry no id: a redelivery would be a new event; duplicating the first later event that can be told apart`);
+          this.note(
+            `event ${n} is also what the call may send next, and Telesign events carry no id: a redelivery would be a new event; duplicating the first later event that can be told apart`,
+          );
         }
         this.duplicateDeferred = true;
       } else {
@@ -510,13 +514,19 @@ class Simulation {
       const what = `a late ${stale.event} (event ${k})`;
       if (expected === "prompt") {
         if (silent) {
-          throw new CallFailure(`${what} was answered ${late.status} with no action: the caller hearing our prompts is left in silence (docs/call-behaviour.md: the prompt the call waits on, again)`);
+          throw new CallFailure(
+            `${what} was answered ${late.status} with no action: the caller hearing our prompts is left in silence (docs/call-behaviour.md: the prompt the call waits on, again)`,
+          );
         }
         if (late.text !== this.lastReply.text) {
-          throw new CallFailure(`${what} was answered with ${describeReply(late)}, not exactly the prompt the call waits on (${describeReply(this.lastReply)})`);
+          throw new CallFailure(
+            `${what} was answered with ${describeReply(late)}, not exactly the prompt the call waits on (${describeReply(this.lastReply)})`,
+          );
         }
       } else if (!silent) {
-        throw new CallFailure(`${what} was answered with ${describeReply(late)}, not 204 (${this.lastAction?.method === "hangup" ? "the worker hung up" : "a dial rings or is bridged"}: docs/call-behaviour.md)`);
+        throw new CallFailure(
+          `${what} was answered with ${describeReply(late)}, not 204 (${this.lastAction?.method === "hangup" ? "the worker hung up" : "a dial rings or is bridged"}: docs/call-behaviour.md)`,
+        );
       }
       if (before !== after) throw new CallFailure(`${what} changed the call`);
     }
@@ -576,7 +586,8 @@ class Simulation {
     let timer;
     const late = new Promise((_, reject) => {
       timer = setTimeout(
-        () => reject(new CallFailure(`no answer to ${what} within ${this.patienceMs} ms (--patience: our assumption of Telesign's patience, which no page gives)`)),
+        () =>
+          reject(new CallFailure(`no answer to ${what} within ${this.patienceMs} ms (--patience: our assumption of Telesign's patience, which no page gives)`)),
         this.patienceMs,
       );
     });
@@ -614,7 +625,7 @@ class Simulation {
 
   async playPrompt(action) {
     const p = action.params;
-        const heard = action.method === "speak" ? `"${p.tts.message}" [${p.tts.language}]` : `audio ${p.url}`;
+    const heard = action.method === "speak" ? `"${p.tts.message}" [${p.tts.language}]` : `audio ${p.url}`;
     const status = promptStatuses(action.method);
     const event = status.event;
     const plays = promptMs(action);
@@ -653,7 +664,9 @@ class Simulation {
     // A sensitive entry (the flow's `gather(..).sensitive()`) is masked in everything shown.
     const masked = await this.atSensitiveEntry();
     const shown = masked ? maskKeys(collected) : collected;
-    this.say(`  caller presses: ${shown}${entry.during ? " (during the prompt)" : ""}${ignored ? `  (${masked ? maskKeys(ignored) : ignored} ignored: collection had ended)` : ""}`);
+    this.say(
+      `  caller presses: ${shown}${entry.during ? " (during the prompt)" : ""}${ignored ? `  (${masked ? maskKeys(ignored) : ignored} ignored: collection had ended)` : ""}`,
+    );
     const terminated = [...(collect.terminators ?? "")].some((t) => collected.endsWith(t));
     const full = collected.length >= collect.max;
     // An entry ended by neither a terminator nor max keys ends at the inter-digit timeout.
@@ -760,10 +773,7 @@ class Simulation {
     let body;
     for (;;) {
       try {
-        res = await this.timed(
-          this.worker.fetch(`/calls/${this.reference}`, { headers: { authorization: `Bearer ${this.secrets.apiToken}` } }),
-          "GET /calls",
-        );
+        res = await this.timed(this.worker.fetch(`/calls/${this.reference}`, { headers: { authorization: `Bearer ${this.secrets.apiToken}` } }), "GET /calls");
       } catch (e) {
         this.fail(`reading the call record: ${e.message}`);
         return;
@@ -848,9 +858,13 @@ export function describeRecord(record) {
     field("failures", r.failures.map((f) => `${f.step}: ${f.status}`).join("; "));
   }
   if (r.vars && Object.keys(r.vars).length > 0) {
-    field("vars", Object.entries(r.vars).map(([k, v]) => `${k}=${v}`).join(", "));
+    field(
+      "vars",
+      Object.entries(r.vars)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(", "),
+    );
   }
   field("duration", r.duration != null ? `${r.duration} s` : null);
   return lines.join("\n");
 }
-

@@ -155,9 +155,7 @@ test("a call without the vars its flow needs names them, and nothing is sent", a
 test("dial options reach Telesign exactly as asked", async () => {
   const reference = newReferenceId();
   telesign.answerNext(answers.accepted(reference));
-  const res = await placeCall(
-    reminder({ external_id: "order-18", record_call: true, max_call_duration: 600, send_dtmf: "ww12#", is_primary: true }),
-  );
+  const res = await placeCall(reminder({ external_id: "order-18", record_call: true, max_call_duration: 600, send_dtmf: "ww12#", is_primary: true }));
   assert.equal(res.status, 202);
   assert.deepEqual(telesign.requests[0].body, {
     jsonrpc: "2.0",

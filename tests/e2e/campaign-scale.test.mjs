@@ -24,7 +24,10 @@ before(async () => {
 });
 after(() => w?.dispose());
 
-test("5,000 numbers with their own vars: each dialled once, its own name heard, results add up", { timeout: 300_000, skip: SESSION_BACKEND !== "kv" && "campaigns run the same on both backends" }, async () => {
+test("5,000 numbers with their own vars: each dialled once, its own name heard, results add up", {
+  timeout: 300_000,
+  skip: SESSION_BACKEND !== "kv" && "campaigns run the same on both backends",
+}, async () => {
   const numbers = Array.from({ length: N }, (_, i) => ({ to: `+${number(i)}`, vars: { name: `Patient ${i}`, when: `slot ${i % 96}` } }));
   const res = await w.fetch("/campaigns", {
     method: "POST",
@@ -51,7 +54,13 @@ test("5,000 numbers with their own vars: each dialled once, its own name heard, 
   for (const i of [0, 2_718, N - 1]) {
     assert.equal(telesign.dials(number(i)).length, 1);
     const reference = await referenceOf(id, i);
-    const answered = await postEvent(w, "dial_completed", reference, { from: "15554441313", to: number(i), status: "answered" }, { external_id: `cmp_${id}_${i}` });
+    const answered = await postEvent(
+      w,
+      "dial_completed",
+      reference,
+      { from: "15554441313", to: number(i), status: "answered" },
+      { external_id: `cmp_${id}_${i}` },
+    );
     assert.match(answered.action.params.tts.message, new RegExp(`^Hello Patient ${i}\\. .* on slot ${i % 96}\\.`));
   }
 
@@ -63,7 +72,10 @@ test("5,000 numbers with their own vars: each dialled once, its own name heard, 
     seen.push(...page.numbers);
     cursor = page.cursor;
   } while (cursor);
-  assert.deepEqual(seen.map((n) => n.index), Array.from({ length: N }, (_, i) => i));
+  assert.deepEqual(
+    seen.map((n) => n.index),
+    Array.from({ length: N }, (_, i) => i),
+  );
   const byState = {};
   for (const n of seen) byState[n.state] = (byState[n.state] ?? 0) + 1;
   const now = (await (await w.fetch(`/campaigns/${id}`, { headers: AUTH })).json()).counts;

@@ -145,8 +145,7 @@ test("a campaign with a rejected number and a rate-limited one", async () => {
   assert.equal(record.status, "to_number_blocked_by_telesign");
 
   // The first number answers and runs the flow with the campaign's vars.
-  const ok = (event, data) =>
-    postEvent(w, event, okReference, { from: "15554441313", to: OK, ...data }, { external_id: `cmp_${id}_0` });
+  const ok = (event, data) => postEvent(w, event, okReference, { from: "15554441313", to: OK, ...data }, { external_id: `cmp_${id}_0` });
   const answered = await ok("dial_completed", { status: "answered" });
   assert.match(answered.action.params.tts.message, /Hello Sam\. .* Friday at 9 AM/);
   assert.deepEqual((await progress(id)).counts, { total: 3, queued: 0, dialing: 1, answered: 1, failed: 1, completed: 0 });
@@ -156,9 +155,15 @@ test("a campaign with a rejected number and a rate-limited one", async () => {
   await ok("call_completed", { direction: "outbound", status: "hangup", duration: 20 });
 
   // The retried number is not answered.
-  const noAnswer = await postEvent(w, "dial_completed", limitedReference, { from: "15554441313", to: LIMITED, status: "failed" }, {
-    external_id: `cmp_${id}_2`,
-  });
+  const noAnswer = await postEvent(
+    w,
+    "dial_completed",
+    limitedReference,
+    { from: "15554441313", to: LIMITED, status: "failed" },
+    {
+      external_id: `cmp_${id}_2`,
+    },
+  );
   assert.equal(noAnswer.status, 204);
 
   const done = await progress(id);
@@ -177,9 +182,11 @@ test("a spreadsheet of patients: each hears their own name and time, and the res
     ["15555550103", "Lee", "Tuesday at 4 PM"],
   ];
   const references = patients.map(() => newReferenceId());
-  patients.forEach(([to], i) => telesign.answerFor(to, answers.accepted(references[i])));
+  patients.forEach(([to], i) => {
+    telesign.answerFor(to, answers.accepted(references[i]));
+  });
   const csv = ["to,name,when", ...patients.map(([to, name, when]) => `+${to},${name},"${when}"`)].join("\r\n");
-    const post = (body, query = "?flow=reminder") =>
+  const post = (body, query = "?flow=reminder") =>
     w.fetch(`/campaigns.csv${query}`, { method: "POST", headers: { ...AUTH, "content-type": "text/csv" }, body });
 
   // One row without the var the flow needs refuses the whole campaign, naming the row.
@@ -202,8 +209,7 @@ test("a spreadsheet of patients: each hears their own name and time, and the res
   await waitFor(id, (c) => c.dialing === 3, "3 dialing");
 
   // Each callee hears their own name and time.
-  const post_ = (i, event, data) =>
-    postEvent(w, event, references[i], { from: "15554441313", to: patients[i][0], ...data }, { external_id: `cmp_${id}_${i}` });
+  const post_ = (i, event, data) => postEvent(w, event, references[i], { from: "15554441313", to: patients[i][0], ...data }, { external_id: `cmp_${id}_${i}` });
   for (const [i, [, name, when]] of patients.entries()) {
     if (i === 2) continue;
     const answered = await post_(i, "dial_completed", { status: "answered" });
@@ -228,11 +234,17 @@ test("a spreadsheet of patients: each hears their own name and time, and the res
   );
   assert.equal(page.cursor, null);
   const failed = await (await w.fetch(`/campaigns/${id}/numbers?state=failed`, { headers: AUTH })).json();
-  assert.deepEqual(failed.numbers.map((n) => n.index), [2]);
+  assert.deepEqual(
+    failed.numbers.map((n) => n.index),
+    [2],
+  );
   const first = await (await w.fetch(`/campaigns/${id}/numbers?limit=2`, { headers: AUTH })).json();
   assert.equal(first.cursor, "1");
   const rest = await (await w.fetch(`/campaigns/${id}/numbers?limit=2&cursor=${first.cursor}`, { headers: AUTH })).json();
-  assert.deepEqual(rest.numbers.map((n) => n.index), [2]);
+  assert.deepEqual(
+    rest.numbers.map((n) => n.index),
+    [2],
+  );
 
   const csvRes = await w.fetch(`/campaigns/${id}/numbers.csv`, { headers: AUTH });
   assert.equal(csvRes.status, 200);
@@ -244,12 +256,17 @@ test("a spreadsheet of patients: each hears their own name and time, and the res
 
   // The campaign's own calls.
   const calls = await (await w.fetch(`/calls?campaign=${id}`, { headers: AUTH })).json();
-  assert.deepEqual(calls.calls.map((c) => c.external_id).sort(), [0, 1, 2].map((i) => `cmp_${id}_${i}`));
+  assert.deepEqual(
+    calls.calls.map((c) => c.external_id).sort(),
+    [0, 1, 2].map((i) => `cmp_${id}_${i}`),
+  );
   assert.equal((await w.fetch("/calls?campaign=nope", { headers: AUTH })).status, 400);
   assert.equal((await w.fetch(`/campaigns/0123456789abcdef0123456789abcdef/numbers`, { headers: AUTH })).status, 404);
 });
 
-test("pause while a dial is in flight, resume, cancel: nobody is rung twice, a paused or cancelled campaign rings nobody more", { timeout: 60_000 }, async () => {
+test("pause while a dial is in flight, resume, cancel: nobody is rung twice, a paused or cancelled campaign rings nobody more", {
+  timeout: 60_000,
+}, async () => {
   const numbers = [0, 1, 2, 3, 4, 5].map((i) => `1555555020${i}`);
   const control = (id, action) => w.fetch(`/campaigns/${id}/${action}`, { method: "POST", headers: AUTH });
   // The first dial takes a while: the campaign is paused while it is in flight.
@@ -274,7 +291,11 @@ test("pause while a dial is in flight, resume, cancel: nobody is rung twice, a p
   const whilePaused = await progress(id);
   assert.equal(whilePaused.state, "paused");
   assert.deepEqual(whilePaused.counts, { total: 6, queued: 5, dialing: 1, answered: 0, failed: 0, completed: 0 });
-  assert.equal(numbers.reduce((n, to) => n + telesign.dials(to).length, 0), 1, "nobody more was rung");
+  assert.equal(
+    numbers.reduce((n, to) => n + telesign.dials(to).length, 0),
+    1,
+    "nobody more was rung",
+  );
 
   // Resumed twice (a retried request): every number still queued is dialled once.
   const resumed = await (await control(id, "resume")).json();
@@ -282,7 +303,10 @@ test("pause while a dial is in flight, resume, cancel: nobody is rung twice, a p
   await control(id, "resume");
   await waitFor(id, (c) => c.dialing === 6, "6 dialing");
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  assert.deepEqual(numbers.map((to) => telesign.dials(to).length), [1, 1, 1, 1, 1, 1]);
+  assert.deepEqual(
+    numbers.map((to) => telesign.dials(to).length),
+    [1, 1, 1, 1, 1, 1],
+  );
 
   // A cancelled campaign: its numbers not dialled yet fail as cancelled; it cannot be resumed.
   const other = ["15555550301", "15555550302"];
@@ -290,11 +314,17 @@ test("pause while a dial is in flight, resume, cancel: nobody is rung twice, a p
   const cancelled = await control(gone, "cancel");
   assert.deepEqual(await cancelled.json(), { campaign_id: gone, state: "cancelled", requeued: 0 });
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  assert.deepEqual(other.map((to) => telesign.dials(to).length), [0, 0]);
+  assert.deepEqual(
+    other.map((to) => telesign.dials(to).length),
+    [0, 0],
+  );
   const view = await progress(gone);
   assert.deepEqual([view.state, view.finished, view.counts.failed], ["cancelled", true, 2]);
   const page = await (await w.fetch(`/campaigns/${gone}/numbers`, { headers: AUTH })).json();
-  assert.deepEqual(page.numbers.map((n) => n.outcome), ["cancelled", "cancelled"]);
+  assert.deepEqual(
+    page.numbers.map((n) => n.outcome),
+    ["cancelled", "cancelled"],
+  );
   const resumeCancelled = await control(gone, "resume");
   assert.equal(resumeCancelled.status, 409);
   assert.equal((await resumeCancelled.json()).error.code, "campaign_cancelled");
@@ -322,7 +352,9 @@ test("a campaign with a start time dials nobody before it, and says until when i
   assert.equal((await bad.json()).error.code, "invalid_field");
 });
 
-test("a campaign outside its window dials nobody until the clock enters it; a number whose window never opens before the end fails", { timeout: 60_000 }, async () => {
+test("a campaign outside its window dials nobody until the clock enters it; a number whose window never opens before the end fails", {
+  timeout: 60_000,
+}, async () => {
   // A worker whose clock (DEV_CLOCK, as `npm run dev -- --clock`) reads Monday 08:59:57 in New
   // York at its first request: the window below opens 3 s later.
   const fake = new FakeTelesignApi();
@@ -349,7 +381,12 @@ test("a campaign outside its window dials nobody until the clock enters it; a nu
     const view = await (await local.fetch(`/campaigns/${id}`, { headers: AUTH })).json();
     assert.deepEqual(
       [view.window, view.waiting_for, view.waiting_until, view.end_ms],
-      [{ days: "Mon-Fri", hours: "09:00-17:00", time_zone: "America/New_York" }, "window", Date.parse("2026-01-05T14:00:00Z"), Date.parse("2026-01-05T14:30:00Z")],
+      [
+        { days: "Mon-Fri", hours: "09:00-17:00", time_zone: "America/New_York" },
+        "window",
+        Date.parse("2026-01-05T14:00:00Z"),
+        Date.parse("2026-01-05T14:30:00Z"),
+      ],
     );
     const started = Date.now();
     const numbers = async () => (await (await local.fetch(`/campaigns/${id}/numbers`, { headers: AUTH })).json()).numbers;
@@ -419,8 +456,7 @@ test("a call not answered is dialled again after the campaign's gap, by the cron
   await waitFor(id, (c) => c.dialing === 1, "the first dial");
   const row = async () => (await (await w.fetch(`/campaigns/${id}/numbers`, { headers: AUTH })).json()).numbers[0];
   // Telesign's dial_completed `failed`: no answer, a busy line or a failed call alike.
-  const notAnswered = (reference) =>
-    postEvent(w, "dial_completed", reference, { from: "15554441313", to, status: "failed" }, { external_id: `cmp_${id}_0` });
+  const notAnswered = (reference) => postEvent(w, "dial_completed", reference, { from: "15554441313", to, status: "failed" }, { external_id: `cmp_${id}_0` });
   const before = Date.now();
   await notAnswered(first);
   const waiting = await row();

@@ -182,19 +182,25 @@ describe("prompts Telesign cannot play", () => {
     assertSpeak(menu, TEXT.menu, { collects: true });
     await call.hangup();
     const rec = await record(w, call.reference);
-    assert.deepEqual(rec.failures.map((f) => [f.step, f.status]), [
-      ["welcome", "speak_failed"],
-      ["welcome", "speak_failed"],
-    ]);
+    assert.deepEqual(
+      rec.failures.map((f) => [f.step, f.status]),
+      [
+        ["welcome", "speak_failed"],
+        ["welcome", "speak_failed"],
+      ],
+    );
   });
 
   test("the simulator's caller: `fail` twice at the cards menu goes to its fallback", async () => {
     const r = await simulate({ keys: "2,fail,fail" });
     assert.match(r.transcript, /Telesign cannot play "To report a lost or stolen card/);
-    assert.deepEqual(r.record.failures.map((f) => [f.step, f.status]), [
-      ["cards_menu", "speak_failed"],
-      ["cards_menu", "speak_failed"],
-    ]);
+    assert.deepEqual(
+      r.record.failures.map((f) => [f.step, f.status]),
+      [
+        ["cards_menu", "speak_failed"],
+        ["cards_menu", "speak_failed"],
+      ],
+    );
     assert.deepEqual(r.record.visited, ["welcome", "main_menu", "cards_menu", "goodbye"]);
     assert.deepEqual(entries(r.record), [["main_menu", "2", "accepted"]]);
   });
@@ -285,12 +291,16 @@ describe("events the call does not wait for", () => {
   test("the simulator's --reorder and --duplicate at every event of a call", async () => {
     for (let n = 1; n <= 6; n++) {
       const r = await simulate({ keys: "-,7,2,*,hangup", duplicate: n, reorder: n });
-      assert.deepEqual(entries(r.record), [
-        ["main_menu", "", "no_input"],
-        ["main_menu", "7", "invalid"],
-        ["main_menu", "2", "accepted"],
-        ["cards_menu", "*", "accepted"],
-      ], `--duplicate ${n} --reorder ${n}\n${r.transcript}`);
+      assert.deepEqual(
+        entries(r.record),
+        [
+          ["main_menu", "", "no_input"],
+          ["main_menu", "7", "invalid"],
+          ["main_menu", "2", "accepted"],
+          ["cards_menu", "*", "accepted"],
+        ],
+        `--duplicate ${n} --reorder ${n}\n${r.transcript}`,
+      );
     }
   });
 });

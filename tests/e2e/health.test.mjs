@@ -3,9 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { startWorker } from "../../scripts/harness/worker.mjs";
 
-const crateVersion = readFileSync(new URL("../../Cargo.toml", import.meta.url), "utf8").match(
-  /^version = "([^"]+)"/m,
-)[1];
+const crateVersion = readFileSync(new URL("../../Cargo.toml", import.meta.url), "utf8").match(/^version = "([^"]+)"/m)[1];
 
 let w;
 before(async () => {
@@ -49,7 +47,10 @@ test("a flow without a setting it declares: /healthz says which, its calls end i
     const account = await call.completed(menu.action, "1");
     const apology = await call.completed(account.action, "12345674#");
     assert.match(apology.action.params.tts.message, /technical difficulties/);
-    assert.ok(without.logs.some((l) => /flow `bank` has no value for BANK_API_KEY/.test(l)), without.logs.join("\n"));
+    assert.ok(
+      without.logs.some((l) => /flow `bank` has no value for BANK_API_KEY/.test(l)),
+      without.logs.join("\n"),
+    );
   } finally {
     await without.dispose();
   }

@@ -56,7 +56,10 @@ test("a 3 s lookup: the hold answers within half a second, and the caller hears 
   assert.equal(requests.filter((o) => o === "1234").length, 1, "the request ran once");
   const session = await w.session(call.reference);
   assert.equal(session.held, undefined);
-  assert.deepEqual(session.fetches.map((f) => [f.step, f.status, f.ok]), [["lookup", 200, true]]);
+  assert.deepEqual(
+    session.fetches.map((f) => [f.step, f.status, f.ok]),
+    [["lookup", 200, true]],
+  );
   await call.hangup();
   const record = await w.record(call.reference);
   assert.equal(record.vars.status, "shipped");
@@ -74,7 +77,10 @@ test("a request that never answers: the error way after the hold's most plays", 
   assert.deepEqual(heard, ["One moment while I find your order.", "music", "One moment while I find your order.", "music"]);
   assert.match(reply.action.params.tts.message, /Sorry, we cannot find your order right now/);
   const session = await w.session(call.reference);
-  assert.deepEqual(session.fetches.map((f) => [f.status, f.ok]), [[null, false]]);
+  assert.deepEqual(
+    session.fetches.map((f) => [f.status, f.ok]),
+    [[null, false]],
+  );
   await call.hangup();
   // The request times out after FETCH_TIMEOUT_MS: its outcome is not counted a second time.
   await sleep(3500);
@@ -89,9 +95,15 @@ test("a caller who hangs up during the hold: the outcome that comes after still 
   await call.hangup();
   const ended = await w.record(call.reference);
   assert.equal(ended.outcome, "caller_hung_up");
-  assert.deepEqual(ended.answers.map((a) => a.digits), ["4321"]);
+  assert.deepEqual(
+    ended.answers.map((a) => a.digits),
+    ["4321"],
+  );
   await sleep(2500);
   const record = await w.record(call.reference);
-  assert.deepEqual(record.fetches.map((f) => [f.step, f.status, f.ok]), [["lookup", 200, true]]);
+  assert.deepEqual(
+    record.fetches.map((f) => [f.step, f.status, f.ok]),
+    [["lookup", 200, true]],
+  );
   assert.equal(await w.session(call.reference), null);
 });

@@ -96,29 +96,94 @@ const rows = [
   // Not JSON at all.
   { name: "webhook: a body that is not JSON", req: () => webhook("hello, worker"), status: 400, code: "invalid_json" },
   { name: "webhook: an empty body", req: () => webhook(""), status: 400, code: "invalid_json" },
-  { name: "webhook: JSON with a trailing comma", req: () => webhook(`{"event":"incoming_call","reference_id":"${fx.unknown}",}`), status: 400, code: "invalid_json" },
-  { name: "webhook: a byte order mark before the JSON", req: () => webhook(`\uFEFF${event("incoming_call", {}, fx.unknown)}`), status: 400, code: "invalid_json" },
-  { name: "webhook: invalid UTF-8 inside a string", req: () => webhook(Buffer.concat([Buffer.from(`{"event":"incoming_call","reference_id":"`), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from(`","data":{}}`)])), status: 400, code: "invalid_json" },
-  { name: "webhook: a lone UTF-16 surrogate escape", req: () => webhook(`{"event":"incoming_call","reference_id":"\\ud800","data":{}}`), status: 400, code: "invalid_json" },
-  { name: "webhook: 20,000 nested arrays in data", req: () => webhook(`{"event":"incoming_call","reference_id":"${fx.unknown}","data":${nested(20000)}}`), status: 400, code: "invalid_json" },
-  { name: "webhook: 5,000 nested objects in data", req: () => webhook(`{"event":"x","reference_id":"${fx.unknown}","data":${'{"a":'.repeat(5000)}1${"}".repeat(5000)}}`), status: 400, code: "invalid_json" },
+  {
+    name: "webhook: JSON with a trailing comma",
+    req: () => webhook(`{"event":"incoming_call","reference_id":"${fx.unknown}",}`),
+    status: 400,
+    code: "invalid_json",
+  },
+  {
+    name: "webhook: a byte order mark before the JSON",
+    req: () => webhook(`\uFEFF${event("incoming_call", {}, fx.unknown)}`),
+    status: 400,
+    code: "invalid_json",
+  },
+  {
+    name: "webhook: invalid UTF-8 inside a string",
+    req: () => webhook(Buffer.concat([Buffer.from(`{"event":"incoming_call","reference_id":"`), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from(`","data":{}}`)])),
+    status: 400,
+    code: "invalid_json",
+  },
+  {
+    name: "webhook: a lone UTF-16 surrogate escape",
+    req: () => webhook(`{"event":"incoming_call","reference_id":"\\ud800","data":{}}`),
+    status: 400,
+    code: "invalid_json",
+  },
+  {
+    name: "webhook: 20,000 nested arrays in data",
+    req: () => webhook(`{"event":"incoming_call","reference_id":"${fx.unknown}","data":${nested(20000)}}`),
+    status: 400,
+    code: "invalid_json",
+  },
+  {
+    name: "webhook: 5,000 nested objects in data",
+    req: () => webhook(`{"event":"x","reference_id":"${fx.unknown}","data":${'{"a":'.repeat(5000)}1${"}".repeat(5000)}}`),
+    status: 400,
+    code: "invalid_json",
+  },
   // JSON, but not an event.
   { name: "webhook: a JSON array", req: () => webhook(`[${event("incoming_call", {}, fx.unknown)}]`), status: 400, code: "invalid_event" },
   { name: "webhook: a JSON number", req: () => webhook("42"), status: 400, code: "invalid_event" },
   { name: "webhook: no event", req: () => webhook(JSON.stringify({ reference_id: fx.live, data: {} })), status: 400, code: "missing_field" },
   { name: "webhook: no reference_id", req: () => webhook(JSON.stringify({ event: "speak_completed", data: {} })), status: 400, code: "missing_field" },
-  { name: "webhook: reference_id null", req: () => webhook(JSON.stringify({ event: "incoming_call", reference_id: null })), status: 400, code: "missing_field" },
+  {
+    name: "webhook: reference_id null",
+    req: () => webhook(JSON.stringify({ event: "incoming_call", reference_id: null })),
+    status: 400,
+    code: "missing_field",
+  },
   { name: "webhook: an empty event name", req: () => webhook(JSON.stringify({ event: "", reference_id: fx.live })), status: 400, code: "missing_field" },
   // Wrong types.
   { name: "webhook: event is a number", req: () => webhook(JSON.stringify({ event: 7, reference_id: fx.live })), status: 400, code: "invalid_field" },
-  { name: "webhook: reference_id is an object", req: () => webhook(JSON.stringify({ event: "incoming_call", reference_id: { $ne: null } })), status: 400, code: "invalid_field" },
+  {
+    name: "webhook: reference_id is an object",
+    req: () => webhook(JSON.stringify({ event: "incoming_call", reference_id: { $ne: null } })),
+    status: 400,
+    code: "invalid_field",
+  },
   { name: "webhook: reference_id over 128 bytes", req: () => webhook(event("incoming_call", {}, "A".repeat(129))), status: 400, code: "invalid_field" },
-  { name: "webhook: data is a string", req: () => webhook(JSON.stringify({ event: "speak_completed", reference_id: fx.live, data: "1" })), status: 400, code: "invalid_field" },
-  { name: "webhook: collected_digits is a number", req: () => webhook(event("speak_completed", { status: "speak_successful", collected_digits: 1 })), status: 400, code: "invalid_field" },
-  { name: "webhook: external_id is a list", req: () => webhook(JSON.stringify({ event: "speak_completed", reference_id: fx.live, external_id: ["x"], data: {} })), status: 400, code: "invalid_field" },
-  { name: "webhook: a negative call duration", req: () => webhook(event("call_completed", { status: "hangup", duration: -1 })), status: 400, code: "invalid_field" },
+  {
+    name: "webhook: data is a string",
+    req: () => webhook(JSON.stringify({ event: "speak_completed", reference_id: fx.live, data: "1" })),
+    status: 400,
+    code: "invalid_field",
+  },
+  {
+    name: "webhook: collected_digits is a number",
+    req: () => webhook(event("speak_completed", { status: "speak_successful", collected_digits: 1 })),
+    status: 400,
+    code: "invalid_field",
+  },
+  {
+    name: "webhook: external_id is a list",
+    req: () => webhook(JSON.stringify({ event: "speak_completed", reference_id: fx.live, external_id: ["x"], data: {} })),
+    status: 400,
+    code: "invalid_field",
+  },
+  {
+    name: "webhook: a negative call duration",
+    req: () => webhook(event("call_completed", { status: "hangup", duration: -1 })),
+    status: 400,
+    code: "invalid_field",
+  },
   // Too big.
-  { name: "webhook: 70 KB body with its Content-Length", req: () => webhook(event("incoming_call", { pad: "x".repeat(70_000) }, fx.unknown)), status: 413, code: "payload_too_large" },
+  {
+    name: "webhook: 70 KB body with its Content-Length",
+    req: () => webhook(event("incoming_call", { pad: "x".repeat(70_000) }, fx.unknown)),
+    status: 413,
+    code: "payload_too_large",
+  },
   {
     name: "webhook: 70 KB streamed body without a Content-Length",
     req: () => ({
@@ -137,8 +202,22 @@ const rows = [
     code: "payload_too_large",
   },
   // Signatures.
-  { name: "webhook: no signature at all", req: () => rawWebhook(event("incoming_call", {}, fx.unknown), { "content-type": "application/json" }), status: 401, code: "bad_signature" },
-  { name: "webhook: a signature for another body", req: () => webhook(event("speak_completed", { status: "speak_successful", collected_digits: "1" }), signedHeaders(event("speak_completed", { status: "speak_successful", collected_digits: "2" }))), status: 401, code: "bad_signature" },
+  {
+    name: "webhook: no signature at all",
+    req: () => rawWebhook(event("incoming_call", {}, fx.unknown), { "content-type": "application/json" }),
+    status: 401,
+    code: "bad_signature",
+  },
+  {
+    name: "webhook: a signature for another body",
+    req: () =>
+      webhook(
+        event("speak_completed", { status: "speak_successful", collected_digits: "1" }),
+        signedHeaders(event("speak_completed", { status: "speak_successful", collected_digits: "2" })),
+      ),
+    status: 401,
+    code: "bad_signature",
+  },
   {
     name: "webhook: the same JSON re-spaced under the original signature",
     req: () => {
@@ -188,7 +267,11 @@ const rows = [
     name: "webhook: a right X-TS-Authorization does not rescue a wrong Authorization",
     req: () => {
       const body = event("speak_completed", { status: "speak_successful", collected_digits: "1" });
-      return rawWebhook(body, { "content-type": "application/json", authorization: `TSA ${CUSTOMER}:${sign(body, OTHER_KEY)}`, "x-ts-authorization": sign(body) });
+      return rawWebhook(body, {
+        "content-type": "application/json",
+        authorization: `TSA ${CUSTOMER}:${sign(body, OTHER_KEY)}`,
+        "x-ts-authorization": sign(body),
+      });
     },
     status: 401,
     code: "bad_signature",
@@ -200,7 +283,12 @@ const rows = [
     code: "bad_signature",
   },
   // Content types: only the signed bytes count.
-  { name: "webhook: a signed event sent as text/plain is read all the same", req: () => webhook(event("mystery_event", {}), { "content-type": "text/plain" }), status: 204, code: null },
+  {
+    name: "webhook: a signed event sent as text/plain is read all the same",
+    req: () => webhook(event("mystery_event", {}), { "content-type": "text/plain" }),
+    status: 204,
+    code: null,
+  },
   {
     name: "webhook: a form-encoded body, signed",
     req: () => webhook(`event=speak_completed&reference_id=${fx.live}&collected_digits=1`, { "content-type": "application/x-www-form-urlencoded" }),
@@ -211,14 +299,56 @@ const rows = [
   { name: "webhook: an unknown event type for the live call", req: () => webhook(event("call_exploded", { boom: true })), status: 204, code: null },
   // Events the live call does not wait for while the caller hears its menu: the prompt the call
   // waits on, again (exactly the last action), and nothing changes (docs/call-behaviour.md).
-  { name: "webhook: play_completed while a speak is awaited", req: () => webhook(event("play_completed", { status: "playback_successful", collected_digits: "1" })), status: 200, code: null, check: (res) => assert.equal(res.text, fx.liveMenu) },
-  { name: "webhook: call_leg_completed while no number rings", req: () => webhook(event("call_leg_completed", { to: "15555550101", hangup_cause: "call_not_answered" })), status: 200, code: null, check: (res) => assert.equal(res.text, fx.liveMenu) },
-  { name: "webhook: incoming_call replayed after the call moved on", req: () => webhook(fx.liveIncoming), status: 200, code: null, check: (res) => assert.equal(res.text, fx.liveMenu) },
-  { name: "webhook: the last event replayed gets the same answer", req: () => webhook(fx.liveLast), status: 200, code: null, check: (res) => assert.equal(res.text, fx.liveMenu) },
-  { name: "webhook: incoming_call replayed after the call ended", req: () => webhook(fx.endedIncoming), status: 200, code: null, check: (res) => assert.equal(res.json.method, "hangup") },
+  {
+    name: "webhook: play_completed while a speak is awaited",
+    req: () => webhook(event("play_completed", { status: "playback_successful", collected_digits: "1" })),
+    status: 200,
+    code: null,
+    check: (res) => assert.equal(res.text, fx.liveMenu),
+  },
+  {
+    name: "webhook: call_leg_completed while no number rings",
+    req: () => webhook(event("call_leg_completed", { to: "15555550101", hangup_cause: "call_not_answered" })),
+    status: 200,
+    code: null,
+    check: (res) => assert.equal(res.text, fx.liveMenu),
+  },
+  {
+    name: "webhook: incoming_call replayed after the call moved on",
+    req: () => webhook(fx.liveIncoming),
+    status: 200,
+    code: null,
+    check: (res) => assert.equal(res.text, fx.liveMenu),
+  },
+  {
+    name: "webhook: the last event replayed gets the same answer",
+    req: () => webhook(fx.liveLast),
+    status: 200,
+    code: null,
+    check: (res) => assert.equal(res.text, fx.liveMenu),
+  },
+  {
+    name: "webhook: incoming_call replayed after the call ended",
+    req: () => webhook(fx.endedIncoming),
+    status: 200,
+    code: null,
+    check: (res) => assert.equal(res.json.method, "hangup"),
+  },
   { name: "webhook: call_completed replayed keeps the first record", req: () => webhook(fx.endedCompleted), status: 204, code: null },
-  { name: "webhook: speak_completed for an unknown reference_id is hung up", req: () => webhook(event("speak_completed", { status: "speak_successful", collected_digits: "1" }, fx.unknown)), status: 200, code: null, check: (res) => assert.equal(res.json.method, "hangup") },
-  { name: "webhook: dial_completed for an unknown call and external_id", req: () => webhook(JSON.stringify({ event: "dial_completed", reference_id: fx.unknown, external_id: "nobody-placed-this", data: { status: "answered" } })), status: 200, code: null, check: (res) => assert.equal(res.json.method, "hangup") },
+  {
+    name: "webhook: speak_completed for an unknown reference_id is hung up",
+    req: () => webhook(event("speak_completed", { status: "speak_successful", collected_digits: "1" }, fx.unknown)),
+    status: 200,
+    code: null,
+    check: (res) => assert.equal(res.json.method, "hangup"),
+  },
+  {
+    name: "webhook: dial_completed for an unknown call and external_id",
+    req: () => webhook(JSON.stringify({ event: "dial_completed", reference_id: fx.unknown, external_id: "nobody-placed-this", data: { status: "answered" } })),
+    status: 200,
+    code: null,
+    check: (res) => assert.equal(res.json.method, "hangup"),
+  },
   {
     name: "webhook: call_completed for an unknown reference_id leaves an unknown_call record",
     req: () => webhook(event("call_completed", { status: "hangup", direction: "inbound" }, fx.orphan)),
@@ -231,26 +361,79 @@ const rows = [
   },
   // Wrong methods and paths.
   { name: "GET /webhook", req: () => ({ method: "GET", path: "/webhook" }), status: 405, code: "method_not_allowed", headers: { allow: "POST" } },
-  { name: "PUT /webhook with a signed event", req: () => ({ ...webhook(event("speak_completed", { status: "speak_successful", collected_digits: "1" })), method: "PUT" }), status: 405, code: "method_not_allowed", headers: { allow: "POST" } },
+  {
+    name: "PUT /webhook with a signed event",
+    req: () => ({ ...webhook(event("speak_completed", { status: "speak_successful", collected_digits: "1" })), method: "PUT" }),
+    status: 405,
+    code: "method_not_allowed",
+    headers: { allow: "POST" },
+  },
   { name: "OPTIONS /webhook", req: () => ({ method: "OPTIONS", path: "/webhook" }), status: 405, code: "method_not_allowed", headers: { allow: "POST" } },
-  { name: "POST /webhook/ (trailing slash)", req: () => ({ ...webhook(event("incoming_call", {}, fx.unknown)), path: "/webhook/" }), status: 404, code: "not_found" },
+  {
+    name: "POST /webhook/ (trailing slash)",
+    req: () => ({ ...webhook(event("incoming_call", {}, fx.unknown)), path: "/webhook/" }),
+    status: 404,
+    code: "not_found",
+  },
   { name: "PUT /calls", req: () => api("PUT", "/calls"), status: 405, code: "method_not_allowed", headers: { allow: "GET, POST, DELETE" } },
-  { name: "PATCH /calls/<live call>", req: () => api("PATCH", `/calls/${fx.live}`), status: 405, code: "method_not_allowed", headers: { allow: "GET, DELETE" } },
+  {
+    name: "PATCH /calls/<live call>",
+    req: () => api("PATCH", `/calls/${fx.live}`),
+    status: 405,
+    code: "method_not_allowed",
+    headers: { allow: "GET, DELETE" },
+  },
   { name: "DELETE /calls without a number", req: () => api("DELETE", "/calls"), status: 400, code: "invalid_query" },
   { name: "DELETE /calls?number=<not a number>", req: () => api("DELETE", "/calls?number=%27%3B%20DROP%20TABLE%20calls"), status: 400, code: "invalid_query" },
   { name: "DELETE /calls/<id with %00 and ..>", req: () => api("DELETE", "/calls/..%2f%00session"), status: 404, code: "call_not_found" },
-  { name: "PATCH /healthz", req: () => ({ method: "PATCH", path: "/healthz", body: "{}" }), status: 405, code: "method_not_allowed", headers: { allow: "GET, HEAD" } },
+  {
+    name: "PATCH /healthz",
+    req: () => ({ method: "PATCH", path: "/healthz", body: "{}" }),
+    status: 405,
+    code: "method_not_allowed",
+    headers: { allow: "GET, HEAD" },
+  },
   { name: "GET /admin", req: () => api("GET", "/admin"), status: 404, code: "not_found" },
   { name: "GET /calls/<id>/extra", req: () => api("GET", `/calls/${fx.ended}/extra`), status: 404, code: "not_found" },
   { name: "GET /calls/<unknown reference_id>", req: () => api("GET", `/calls/${fx.unknown}`), status: 404, code: "call_not_found" },
   { name: "GET /calls/<id with %00 and ..>", req: () => api("GET", "/calls/..%2f%00session"), status: 404, code: "call_not_found" },
   { name: "GET /campaigns/<unknown id>", req: () => api("GET", "/campaigns/0123456789abcdef0123456789abcdef"), status: 404, code: "campaign_not_found" },
   // Bearer tokens.
-  { name: "GET /calls without a token", req: () => api("GET", "/calls", { token: null }), status: 401, code: "unauthorized", headers: { "www-authenticate": 'Bearer realm="telesign-ivr"' } },
-  { name: "GET /calls/<ended> with a wrong token", req: () => api("GET", `/calls/${fx.ended}`, { token: `Bearer ${TOKEN}x` }), status: 401, code: "unauthorized", headers: { "www-authenticate": 'Bearer realm="telesign-ivr"' } },
-  { name: "GET /calls/<live> with the token upper-cased", req: () => api("GET", `/calls/${fx.live}`, { token: `Bearer ${TOKEN.toUpperCase()}` }), status: 401, code: "unauthorized" },
-  { name: "POST /calls with the token as Basic credentials", req: () => ({ ...placeCall(REMINDER), headers: { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString("base64")}`, "content-type": "application/json" } }), status: 401, code: "unauthorized" },
-  { name: "POST /calls with an empty Bearer", req: () => ({ ...placeCall(REMINDER), headers: { authorization: "Bearer ", "content-type": "application/json" } }), status: 401, code: "unauthorized" },
+  {
+    name: "GET /calls without a token",
+    req: () => api("GET", "/calls", { token: null }),
+    status: 401,
+    code: "unauthorized",
+    headers: { "www-authenticate": 'Bearer realm="telesign-ivr"' },
+  },
+  {
+    name: "GET /calls/<ended> with a wrong token",
+    req: () => api("GET", `/calls/${fx.ended}`, { token: `Bearer ${TOKEN}x` }),
+    status: 401,
+    code: "unauthorized",
+    headers: { "www-authenticate": 'Bearer realm="telesign-ivr"' },
+  },
+  {
+    name: "GET /calls/<live> with the token upper-cased",
+    req: () => api("GET", `/calls/${fx.live}`, { token: `Bearer ${TOKEN.toUpperCase()}` }),
+    status: 401,
+    code: "unauthorized",
+  },
+  {
+    name: "POST /calls with the token as Basic credentials",
+    req: () => ({
+      ...placeCall(REMINDER),
+      headers: { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString("base64")}`, "content-type": "application/json" },
+    }),
+    status: 401,
+    code: "unauthorized",
+  },
+  {
+    name: "POST /calls with an empty Bearer",
+    req: () => ({ ...placeCall(REMINDER), headers: { authorization: "Bearer ", "content-type": "application/json" } }),
+    status: 401,
+    code: "unauthorized",
+  },
   {
     name: "POST /calls with a Telesign signature instead of the token",
     req: () => {
@@ -260,23 +443,53 @@ const rows = [
     status: 401,
     code: "unauthorized",
   },
-  { name: "POST /campaigns without a token", req: () => api("POST", "/campaigns", { token: null, body: JSON.stringify({ flow: "reminder", numbers: ["+15555550001"] }) }), status: 401, code: "unauthorized" },
+  {
+    name: "POST /campaigns without a token",
+    req: () => api("POST", "/campaigns", { token: null, body: JSON.stringify({ flow: "reminder", numbers: ["+15555550001"] }) }),
+    status: 401,
+    code: "unauthorized",
+  },
   // Call API bodies: refused before anything is stored or dialled.
   { name: "POST /calls: not JSON", req: () => placeCall("to=+15558675309&flow=reminder"), status: 400, code: "invalid_json" },
   { name: "POST /calls: a JSON list", req: () => placeCall([REMINDER]), status: 400, code: "invalid_body" },
   { name: "POST /calls: an unknown field", req: () => placeCall({ ...REMINDER, record: true }), status: 400, code: "unknown_field" },
   { name: "POST /calls: no `to`", req: () => placeCall({ flow: "reminder" }), status: 400, code: "missing_field" },
   { name: "POST /calls: `to` is a number", req: () => placeCall({ ...REMINDER, to: 15558675309 }), status: 400, code: "invalid_field" },
-  { name: "POST /calls: vars nested 5,000 deep", req: () => placeCall(`{"flow":"reminder","to":"+15558675309","vars":${'{"a":'.repeat(5000)}"x"${"}".repeat(5000)}}`), status: 400, code: "invalid_json" },
+  {
+    name: "POST /calls: vars nested 5,000 deep",
+    req: () => placeCall(`{"flow":"reminder","to":"+15558675309","vars":${'{"a":'.repeat(5000)}"x"${"}".repeat(5000)}}`),
+    status: 400,
+    code: "invalid_json",
+  },
   { name: "POST /calls: 70 KB of vars", req: () => placeCall({ ...REMINDER, vars: { name: "x".repeat(70_000) } }), status: 413, code: "payload_too_large" },
   { name: "POST /calls: `to` is not a number", req: () => placeCall({ ...REMINDER, to: "+1 (555) CALL-NOW" }), status: 422, code: "invalid_number" },
   { name: "POST /calls: an inbound flow", req: () => placeCall({ ...REMINDER, flow: "bank" }), status: 422, code: "unknown_flow" },
-  { name: "POST /calls: a var that is not a string", req: () => placeCall({ ...REMINDER, vars: { name: { first: "Alex" } } }), status: 422, code: "invalid_vars" },
-  { name: "POST /calls: an external_id in the campaigns' form", req: () => placeCall({ ...REMINDER, external_id: "cmp_forged_1" }), status: 422, code: "invalid_external_id" },
+  {
+    name: "POST /calls: a var that is not a string",
+    req: () => placeCall({ ...REMINDER, vars: { name: { first: "Alex" } } }),
+    status: 422,
+    code: "invalid_vars",
+  },
+  {
+    name: "POST /calls: an external_id in the campaigns' form",
+    req: () => placeCall({ ...REMINDER, external_id: "cmp_forged_1" }),
+    status: 422,
+    code: "invalid_external_id",
+  },
   { name: "GET /calls?limit=1000", req: () => api("GET", "/calls?limit=1000"), status: 400, code: "invalid_query" },
   { name: "GET /calls?flow=a&flow=b", req: () => api("GET", "/calls?flow=a&flow=b"), status: 400, code: "invalid_query" },
-  { name: "POST /campaigns: a repeated number", req: () => api("POST", "/campaigns", { body: JSON.stringify({ flow: "reminder", numbers: ["+15555550001", "+15555550001"] }) }), status: 422, code: "duplicate_number" },
-  { name: "POST /campaigns: no numbers", req: () => api("POST", "/campaigns", { body: JSON.stringify({ flow: "reminder", numbers: [] }) }), status: 422, code: "invalid_numbers" },
+  {
+    name: "POST /campaigns: a repeated number",
+    req: () => api("POST", "/campaigns", { body: JSON.stringify({ flow: "reminder", numbers: ["+15555550001", "+15555550001"] }) }),
+    status: 422,
+    code: "duplicate_number",
+  },
+  {
+    name: "POST /campaigns: no numbers",
+    req: () => api("POST", "/campaigns", { body: JSON.stringify({ flow: "reminder", numbers: [] }) }),
+    status: 422,
+    code: "invalid_numbers",
+  },
 ];
 
 // --- running the table ---------------------------------------------------------------------
@@ -367,7 +580,10 @@ describe("hostile requests, one table", () => {
 
   test("every key stored is under a known prefix, and no row made an outbound request", async () => {
     const keys = Object.keys(await snapshot());
-    assert.deepEqual(keys.filter((k) => !PREFIXES.some((p) => k.startsWith(p))), []);
+    assert.deepEqual(
+      keys.filter((k) => !PREFIXES.some((p) => k.startsWith(p))),
+      [],
+    );
     assert.deepEqual(outbound, []);
   });
 });

@@ -50,8 +50,14 @@ test("a caller who chooses Spanish hears the rest of the call in Spanish, and th
   await english.hangup();
 
   const list = async (query) => (await (await w.fetch(`/calls?flow=bilingual&${query}`, { headers: auth })).json()).calls;
-  assert.deepEqual((await list("language=es-US")).map((c) => c.reference_id), [call.reference]);
-  assert.deepEqual((await list("language=en-US")).map((c) => c.reference_id), [english.reference]);
+  assert.deepEqual(
+    (await list("language=es-US")).map((c) => c.reference_id),
+    [call.reference],
+  );
+  assert.deepEqual(
+    (await list("language=en-US")).map((c) => c.reference_id),
+    [english.reference],
+  );
   const bad = await w.fetch("/calls?language=klingon", { headers: auth });
   assert.equal(bad.status, 400);
   assert.equal((await bad.json()).error.code, "invalid_query");

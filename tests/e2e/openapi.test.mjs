@@ -18,7 +18,25 @@ test("the document is served without a token and is OpenAPI 3.1", async () => {
   assert.match(res.headers.get("content-type"), /^application\/json/);
   const doc = await res.json();
   assert.equal(doc.openapi, "3.1.0");
-  assert.deepEqual(Object.keys(doc.paths).sort(), ["/calls", "/calls.csv", "/calls/{id}", "/campaigns", "/campaigns.csv", "/campaigns/{id}", "/campaigns/{id}/cancel", "/campaigns/{id}/numbers", "/campaigns/{id}/numbers.csv", "/campaigns/{id}/pause", "/campaigns/{id}/resume", "/flows", "/flows/{name}/stats", "/healthz", "/openapi.json", "/records/migrate", "/webhook"]);
+  assert.deepEqual(Object.keys(doc.paths).sort(), [
+    "/calls",
+    "/calls.csv",
+    "/calls/{id}",
+    "/campaigns",
+    "/campaigns.csv",
+    "/campaigns/{id}",
+    "/campaigns/{id}/cancel",
+    "/campaigns/{id}/numbers",
+    "/campaigns/{id}/numbers.csv",
+    "/campaigns/{id}/pause",
+    "/campaigns/{id}/resume",
+    "/flows",
+    "/flows/{name}/stats",
+    "/healthz",
+    "/openapi.json",
+    "/records/migrate",
+    "/webhook",
+  ]);
   assert.deepEqual(doc.paths["/calls"].get.security, [{ bearer: ["read"] }]);
   assert.deepEqual(doc.components.schemas.CallRequest.required, ["to", "flow"]);
 });

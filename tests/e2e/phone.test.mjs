@@ -28,26 +28,29 @@ let w;
 let api;
 let phone;
 let browser;
-before(async () => {
-  const executablePath = chromiumPath();
-  assert.ok(executablePath, "Debian's chromium is not on PATH: run `. scripts/setup.sh` (it installs it with apt-get) to run the dev phone's tests");
-  mkdirSync(SHOTS, { recursive: true });
-  api = new FakeTelesignApi();
-  w = await startWorker({ outboundService: api.fetch, bindings: { TELESIGN_API_URL: FAKE_TELESIGN_URL, CALLER_ID: "+15555551212" } });
-  phone = await startPhone({
-    worker: w,
-    secrets: { customerId: SECRETS.TELESIGN_CUSTOMER_ID, apiKey: SECRETS.TELESIGN_API_KEY, apiToken: SECRETS.API_TOKEN },
-    api,
-    testClock: true,
-    port: 0,
-  });
-  browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    timeout: 30_000,
-    args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-default-apps", "--disable-sync", "--no-first-run"],
-  });
-}, { timeout: 60_000 });
+before(
+  async () => {
+    const executablePath = chromiumPath();
+    assert.ok(executablePath, "Debian's chromium is not on PATH: run `. scripts/setup.sh` (it installs it with apt-get) to run the dev phone's tests");
+    mkdirSync(SHOTS, { recursive: true });
+    api = new FakeTelesignApi();
+    w = await startWorker({ outboundService: api.fetch, bindings: { TELESIGN_API_URL: FAKE_TELESIGN_URL, CALLER_ID: "+15555551212" } });
+    phone = await startPhone({
+      worker: w,
+      secrets: { customerId: SECRETS.TELESIGN_CUSTOMER_ID, apiKey: SECRETS.TELESIGN_API_KEY, apiToken: SECRETS.API_TOKEN },
+      api,
+      testClock: true,
+      port: 0,
+    });
+    browser = await chromium.launch({
+      executablePath,
+      headless: true,
+      timeout: 30_000,
+      args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-default-apps", "--disable-sync", "--no-first-run"],
+    });
+  },
+  { timeout: 60_000 },
+);
 after(async () => {
   await browser?.close();
   await phone?.close();
@@ -199,7 +202,10 @@ test("forwarding: the first agent does not answer, the second does", { timeout: 
   await legs.waitFor();
   const first = await legs.innerText();
   await legs.click();
-  await page.locator("#legs button[data-leg=yes]").filter({ hasNotText: first.replace(/ no answer$/, "") }).waitFor();
+  await page
+    .locator("#legs button[data-leg=yes]")
+    .filter({ hasNotText: first.replace(/ no answer$/, "") })
+    .waitFor();
   await page.locator("#legs button[data-leg=yes]").click();
   await page.locator("#legs button[data-leg=agent-hangs-up]").click();
   await page.locator("#record dd[data-field=outcome]").waitFor();
@@ -213,11 +219,15 @@ test("forwarding: the first agent does not answer, the second does", { timeout: 
 });
 
 test("errors in plain words: bad secrets (401), no worker", { timeout: 60_000 }, async () => {
-  const bad = await startPhone({ worker: w, secrets: { customerId: SECRETS.TELESIGN_CUSTOMER_ID, apiKey: Buffer.from("not-the-worker-key").toString("base64"), apiToken: SECRETS.API_TOKEN }, port: 0 });
+  const bad = await startPhone({
+    worker: w,
+    secrets: { customerId: SECRETS.TELESIGN_CUSTOMER_ID, apiKey: Buffer.from("not-the-worker-key").toString("base64"), apiToken: SECRETS.API_TOKEN },
+    port: 0,
+  });
   const none = await startPhone({ workerUrl: "http://127.0.0.1:9", secrets: { customerId: "c", apiKey: "a2V5", apiToken: "t" }, port: 0 });
   try {
     for (const [server, expected] of [
-      [bad, /refused the signed event \(401\): the secrets in \.dev\.vars are not the worker's[^]*No call record: the worker never took this call/],
+      [bad, /refused the signed event \(401\): the secrets in \.dev\.vars are not the worker's[\s\S]*No call record: the worker never took this call/],
       [none, /The worker is not answering at http:\/\/127\.0\.0\.1:9\. Is it running \(npm run dev\)\?/],
     ]) {
       const page = await browser.newPage();
@@ -271,7 +281,10 @@ test("a play whose audio cannot load is reported as playback_failed; a forbidden
     await page.goto(`${withAudio.url}?mute`);
     await page.click("#call");
     await page.locator("#record dd[data-field=outcome]").waitFor();
-    assert.deepEqual(audio.events.map((e) => [e.event, e.data.status ?? ""]).slice(0, 2), [["incoming_call", ""], ["play_completed", "playback_failed"]]);
+    assert.deepEqual(audio.events.map((e) => [e.event, e.data.status ?? ""]).slice(0, 2), [
+      ["incoming_call", ""],
+      ["play_completed", "playback_failed"],
+    ]);
     assert.match(await page.locator("#exchange").innerText(), /caller hears: \(audio\) https:\/\/127\.0\.0\.1:9\/welcome\.mp3/);
     await page.close();
 
@@ -279,7 +292,10 @@ test("a play whose audio cannot load is reported as playback_failed; a forbidden
     page.setDefaultTimeout(STEP_MS);
     await page.goto(`${withForbidden.url}?mute`);
     await page.click("#call");
-    await page.locator("#error").filter({ hasText: /The worker's reply breaks Telesign's call-state rules: .*`bogus` may not answer incoming_call/ }).waitFor();
+    await page
+      .locator("#error")
+      .filter({ hasText: /The worker's reply breaks Telesign's call-state rules: .*`bogus` may not answer incoming_call/ })
+      .waitFor();
     await page.close();
   } finally {
     await withAudio.close();
@@ -354,18 +370,39 @@ test("insights: bank's funnel of scripted calls on the diagram and in the tables
   const row = async (step) => {
     const r = page.locator(`#in-steps tr[data-step=${step}]`);
     const out = {};
-    for (const f of ["entered", "completed", "no_input", "invalid", "refused", "hung_up", "keys", "ended"]) out[f] = await r.locator(`td[data-field=${f}]`).innerText();
+    for (const f of ["entered", "completed", "no_input", "invalid", "refused", "hung_up", "keys", "ended"])
+      out[f] = await r.locator(`td[data-field=${f}]`).innerText();
     return out;
   };
   assert.deepEqual(await row("welcome"), { entered: "3", completed: "3", no_input: "0", invalid: "0", refused: "0", hung_up: "0", keys: "", ended: "" });
-  assert.deepEqual(await row("main_menu"), { entered: "3", completed: "1", no_input: "1", invalid: "0", refused: "0", hung_up: "2", keys: "2: 1", ended: "caller_hung_up 2" });
+  assert.deepEqual(await row("main_menu"), {
+    entered: "3",
+    completed: "1",
+    no_input: "1",
+    invalid: "0",
+    refused: "0",
+    hung_up: "2",
+    keys: "2: 1",
+    ended: "caller_hung_up 2",
+  });
   assert.deepEqual(await row("cards_menu"), { entered: "1", completed: "1", no_input: "0", invalid: "0", refused: "0", hung_up: "0", keys: "1: 1", ended: "" });
   assert.equal((await row("card_lost")).entered, "1");
-  assert.deepEqual(await row("goodbye"), { entered: "1", completed: "1", no_input: "0", invalid: "0", refused: "0", hung_up: "0", keys: "", ended: "completed 1" });
+  assert.deepEqual(await row("goodbye"), {
+    entered: "1",
+    completed: "1",
+    no_input: "0",
+    invalid: "0",
+    refused: "0",
+    hung_up: "0",
+    keys: "",
+    ended: "completed 1",
+  });
   assert.equal((await row("account_number")).entered, "0", "a step no call reached is listed with zeros");
   assert.equal(await page.locator("#in-steps tr[data-step=welcome] td[data-field=median]").innerText(), "1.0 s");
 
-  const edges = await page.locator("#in-edges tr[data-from]").evaluateAll((rows) => rows.map((r) => `${r.dataset.from} > ${r.dataset.to}: ${r.querySelector("[data-field=visits]").textContent}`));
+  const edges = await page
+    .locator("#in-edges tr[data-from]")
+    .evaluateAll((rows) => rows.map((r) => `${r.dataset.from} > ${r.dataset.to}: ${r.querySelector("[data-field=visits]").textContent}`));
   assert.deepEqual(edges, [
     "welcome > main_menu: 3",
     "main_menu > cards_menu: 1",
@@ -384,14 +421,22 @@ test("insights: bank's funnel of scripted calls on the diagram and in the tables
   assert.match(await node("main_menu").locator(".label").textContent(), /keys 2: 1/);
   assert.match(await node("account_number").locator(".label").textContent(), /entered 0/);
   assert.match(await node("main_menu").locator("title").textContent(), /median time 1\.0 s/);
-  const fill = (step) => node(step).locator("rect, polygon, path").first().evaluate((el) => getComputedStyle(el).fill);
+  const fill = (step) =>
+    node(step)
+      .locator("rect, polygon, path")
+      .first()
+      .evaluate((el) => getComputedStyle(el).fill);
   const [busiest, unentered, once] = [await fill("main_menu"), await fill("account_number"), await fill("cards_menu")];
   assert.equal(busiest, await fill("welcome"), "welcome and main_menu are both entered 3 times");
   assert.equal(busiest, "rgb(239, 101, 72)", "the busiest step has the deepest colour");
   assert.equal(unentered, "rgb(244, 244, 244)", "a step not entered is grey");
   assert.notEqual(once, busiest);
   const edgeLabels = await page.locator("#in-diagram .edgeLabel").allTextContents();
-  for (const label of ["3×", "2 · 1×", "1 · 1×"]) assert.ok(edgeLabels.some((l) => l.trim() === label), `an edge labelled ${label} in ${JSON.stringify(edgeLabels)}`);
+  for (const label of ["3×", "2 · 1×", "1 · 1×"])
+    assert.ok(
+      edgeLabels.some((l) => l.trim() === label),
+      `an edge labelled ${label} in ${JSON.stringify(edgeLabels)}`,
+    );
   await page.screenshot({ path: `${SHOTS}insights-bank.png`, fullPage: true });
 
   // Errors in plain words: an unknown flow, a date the worker cannot read, no worker.
@@ -451,7 +496,10 @@ test("insights: a campaign's state, its funnel and what its callees pressed", { 
   const event = (dial, name, data) =>
     postEvent(w, name, dial.reference_id, { from: "15555551212", to: dial.params.to, ...data }, { external_id: dial.params.external_id });
   const byNumber = Object.fromEntries(dials.map((d) => [d.params.to, d]));
-  for (const [to, key] of [[numbers[0], "1"], [numbers[1], "2"]]) {
+  for (const [to, key] of [
+    [numbers[0], "1"],
+    [numbers[1], "2"],
+  ]) {
     await event(byNumber[to], "dial_completed", { status: "answered" });
     await event(byNumber[to], "speak_completed", { status: "speak_successful", collected_digits: key });
     await event(byNumber[to], "call_completed", { direction: "outbound", status: "hangup", duration: 12 });
@@ -465,7 +513,13 @@ test("insights: a campaign's state, its funnel and what its callees pressed", { 
   await page.locator("#in-campaign-state").waitFor();
   assert.equal(await page.locator("#in-campaign-state").innerText(), "reminder: running, finished, 3 numbers");
   const funnel = await page.locator("#in-campaign-funnel tr").evaluateAll((rows) => rows.map((r) => [r.dataset.stage, r.dataset.n]));
-  assert.deepEqual(funnel, [["numbers", "3"], ["dialled", "3"], ["answered", "2"], ["completed", "2"], ["not reached", "1"]]);
+  assert.deepEqual(funnel, [
+    ["numbers", "3"],
+    ["dialled", "3"],
+    ["answered", "2"],
+    ["completed", "2"],
+    ["not reached", "1"],
+  ]);
   assert.equal(await page.locator("#in-campaign-answers li[data-step=reminder]").innerText(), "reminder: 1 ×1, 2 ×1");
   assert.match(await page.locator("#in-campaign-view").innerText(), /dial_failed: 1/);
   await page.screenshot({ path: `${SHOTS}insights-campaign.png`, fullPage: true });

@@ -114,7 +114,7 @@ test("the simulator masks a sensitive entry in its transcript and its exchange",
   const transcript = lines.join("\n");
   assert.ok(result.ok, `${result.failures.join("; ")}\n${transcript}`);
   assert.equal(bankRequests.length, before + 1, "the bank API got it");
-    assert.match(transcript, /caller presses: \*{8} {2}\(# ignored: collection had ended\)/);
+  assert.match(transcript, /caller presses: \*{8} {2}\(# ignored: collection had ended\)/);
   assert.match(transcript, /speak_completed \(\*{8}\)/);
   assert.match(transcript, /ending in 5674/);
   const output = `${transcript}\n${JSON.stringify(result.exchange)}\n${JSON.stringify(result.record)}`;
@@ -146,7 +146,7 @@ test("a call live while it is erased goes on, and nothing of it is kept when it 
   const call = new Call(w, { from: "+15550002222" });
   const welcome = await call.incoming();
   const menu = await call.completed(welcome.action);
-    // At the call's time (the test clock), as the worker dates every event.
+  // At the call's time (the test clock), as the worker dates every event.
   const res = await w.fetch(`/calls/${call.reference}`, { method: "DELETE", headers: { ...ADMIN, [TEST_CLOCK_HEADER]: String(call.now) } });
   assert.equal(res.status, 200);
   assert.equal((await res.json()).live, true);
@@ -163,7 +163,7 @@ test("a call live while it is erased goes on, and nothing of it is kept when it 
 test("DELETE /calls?number= erases every call from or to a number, the KV outbox too, and logs no number", { timeout: 30_000 }, async () => {
   const erased = "+15550003333";
   const kept = "+15550004444";
-    for (const from of [erased, erased, kept]) await (await balanceCall(from)).call.hangup();
+  for (const from of [erased, erased, kept]) await (await balanceCall(from)).call.hangup();
   // A record waiting in the KV outbox (D1 failed when its call ended), as the worker writes it.
   const outboxed = (await balanceCall(erased)).call;
   await outboxed.hangup();

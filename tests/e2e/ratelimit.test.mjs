@@ -14,7 +14,11 @@ test("placing calls faster than the limit is 429 rate_limited with Retry-After; 
   try {
     const headers = { authorization: `Bearer ${SECRETS.API_TOKEN}`, "content-type": "application/json" };
     const place = () =>
-      w.fetch("/calls", { method: "POST", headers, body: JSON.stringify({ to: "+15555551212", flow: "reminder", vars: { name: "Alex", when: "Monday at 9" } }) });
+      w.fetch("/calls", {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ to: "+15555551212", flow: "reminder", vars: { name: "Alex", when: "Monday at 9" } }),
+      });
     assert.equal((await place()).status, 202);
     assert.equal((await place()).status, 202);
     const limited = await place();

@@ -16,7 +16,13 @@ import { FakeTelesignApi } from "../../scripts/simulator/telesign_api.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 /** README.md, then every docs/*.md in name order: the pages whose examples are checked here. */
-const PAGES = ["README.md", ...readdirSync(path.join(root, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)];
+const PAGES = [
+  "README.md",
+  ...readdirSync(path.join(root, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
 const TEXTS = new Map(PAGES.map((page) => [page, readFileSync(path.join(root, page), "utf8")]));
 const LOCAL_TOKEN = /Bearer (dev-token-change-me)/.exec([...TEXTS.values()].join("\n"))[1];
 /**
@@ -69,7 +75,7 @@ export function unmarkedCommandBlocks(page, markdown) {
     }
     const lang = /^\s*```(\w*)/.exec(lines[open])[1];
     if (["sh", "console", "bash", "shell"].includes(lang)) {
-      const body = lines.slice(open, i + 1).join("\n") + "\n";
+      const body = `${lines.slice(open, i + 1).join("\n")}\n`;
       const marked = lines[open - 1]?.trim() === "<!-- illustrative -->";
       if (!marked && curlExamples(body).length === 0) out.push(`${page}:${open + 1}`);
     }

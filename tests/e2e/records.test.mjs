@@ -63,8 +63,17 @@ test("a finished call's record is in D1 and GET /calls/<id> answers it", async (
   assert.equal(status, 200);
   assert.equal(body.state, "ended");
   assert.deepEqual(body.call, row);
-  const steps = (await (await w.db()).prepare("SELECT step, next_step, left_ms - entered_ms AS t FROM call_steps WHERE reference_id = ?1 ORDER BY seq").bind(calls.b).all()).results;
-  assert.deepEqual(steps.map((s) => [s.step, s.next_step]), [["welcome", "main_menu"], ["main_menu", "cards_menu"], ["cards_menu", null]]);
+  const steps = (
+    await (await w.db()).prepare("SELECT step, next_step, left_ms - entered_ms AS t FROM call_steps WHERE reference_id = ?1 ORDER BY seq").bind(calls.b).all()
+  ).results;
+  assert.deepEqual(
+    steps.map((s) => [s.step, s.next_step]),
+    [
+      ["welcome", "main_menu"],
+      ["main_menu", "cards_menu"],
+      ["cards_menu", null],
+    ],
+  );
   // welcome is left at the next event, a second later on the call's clock.
   assert.equal(steps[0].t, 1000);
 });
@@ -88,16 +97,22 @@ test("GET /calls filters by flow, outcome, direction, number and time, newest fi
   const halfPast = new Date(TEST_EPOCH_MS + HOUR / 2).toISOString();
   assert.deepEqual(await ids(`since=${halfPast}`), [calls.c, calls.b]);
   assert.deepEqual(await ids(`until=${encodeURIComponent(halfPast)}`), [calls.a]);
-  assert.deepEqual(await ids(`since=${TEST_EPOCH_MS + HOUR / 2}&until=${TEST_EPOCH_MS + 3 * HOUR / 2}`), [calls.b]);
+  assert.deepEqual(await ids(`since=${TEST_EPOCH_MS + HOUR / 2}&until=${TEST_EPOCH_MS + (3 * HOUR) / 2}`), [calls.b]);
   assert.deepEqual(await ids("since=2026-12-08"), []);
 });
 
 test("GET /calls pages with a keyset cursor until there is none", async () => {
   const first = await get("/calls?flow=bank&limit=2");
-  assert.deepEqual(first.body.calls.map((c) => c.reference_id), [calls.c, calls.b]);
+  assert.deepEqual(
+    first.body.calls.map((c) => c.reference_id),
+    [calls.c, calls.b],
+  );
   assert.equal(typeof first.body.cursor, "string");
   const second = await get(`/calls?flow=bank&limit=2&cursor=${encodeURIComponent(first.body.cursor)}`);
-  assert.deepEqual(second.body.calls.map((c) => c.reference_id), [calls.a]);
+  assert.deepEqual(
+    second.body.calls.map((c) => c.reference_id),
+    [calls.a],
+  );
   assert.equal(second.body.cursor, null);
 });
 
@@ -125,7 +140,7 @@ test("bad filters are 400 invalid_query naming the parameter", async () => {
 });
 
 test("SQL injection attempts in every filter are values, never SQL", async () => {
-  const attempts = ["x' OR '1'='1", "bank' --", "'; DROP TABLE calls; --", "bank\" OR 1=1 --"];
+  const attempts = ["x' OR '1'='1", "bank' --", "'; DROP TABLE calls; --", 'bank" OR 1=1 --'];
   for (const attempt of attempts) {
     const q = encodeURIComponent(attempt);
     const listed = await get(`/calls?flow=${q}`);
@@ -171,11 +186,12 @@ test("GET /flows/bank/stats is the funnel of the scripted calls", async () => {
   assert.equal(body.calls, 3);
   assert.deepEqual(body.outcomes, { caller_hung_up: 3 });
   const step = (name) => body.steps.find((s) => s.step === name);
-  assert.deepEqual(body.steps.slice(0, 3).map((s) => s.step), ["welcome", "main_menu", "account_number"], "the flow's order");
   assert.deepEqual(
-    [step("welcome").entered, step("welcome").completed, step("welcome").next, step("welcome").median_ms],
-    [3, 3, { main_menu: 3 }, 1000],
+    body.steps.slice(0, 3).map((s) => s.step),
+    ["welcome", "main_menu", "account_number"],
+    "the flow's order",
   );
+  assert.deepEqual([step("welcome").entered, step("welcome").completed, step("welcome").next, step("welcome").median_ms], [3, 3, { main_menu: 3 }, 1000]);
   const main = step("main_menu");
   assert.equal(main.kind, "menu");
   // A enters it twice (back from the cards menu); B's invalid key asks again in the same visit.
@@ -212,7 +228,10 @@ test("a record D1 refuses waits in the KV outbox, is found by GET /calls/<id>, a
   assert.equal(found.status, 200);
   assert.equal(found.body.state, "ended");
   assert.equal(found.body.call.outcome, "caller_hung_up");
-  assert.ok(w.logs.some((l) => l.includes("record_outbox") && l.includes(call.reference)), "logged");
+  assert.ok(
+    w.logs.some((l) => l.includes("record_outbox") && l.includes(call.reference)),
+    "logged",
+  );
 
   await db.exec("ALTER TABLE calls_away RENAME TO calls");
   await w.scheduled();

@@ -41,9 +41,15 @@ test("schemathesis finds no failure in any operation of the document", { timeout
   assert.ok(existsSync(BIN), `schemathesis is not installed at ${BIN}: run \`. scripts/setup.sh\``);
   const url = (await w.mf.ready).toString().replace(/\/$/, "");
   const { code, out } = await run([
-    "run", `${url}/openapi.json`,
-    "-H", `Authorization: Bearer ${SECRETS.API_TOKEN}`,
-    "-n", EXAMPLES, "--seed", "1", "--generation-deterministic",
+    "run",
+    `${url}/openapi.json`,
+    "-H",
+    `Authorization: Bearer ${SECRETS.API_TOKEN}`,
+    "-n",
+    EXAMPLES,
+    "--seed",
+    "1",
+    "--generation-deterministic",
   ]);
   const summary = out.match(/(\d+) generated, (\d+) passed/);
   assert.equal(code, 0, out.slice(-4000));

@@ -27,7 +27,7 @@ const api = new FakeTelesignApi(secrets);
 /** The worker's outbound requests: the bank's balance API and Telesign's, both played here. */
 async function outboundService(request) {
   const url = new URL(request.url);
-    if (url.hostname === "bank.example.com") return Response.json({ balance: "1234.56" });
+  if (url.hostname === "bank.example.com") return Response.json({ balance: "1234.56" });
   if (url.hostname === "orders.example.com") return Response.json({ status: "shipped" });
   if (url.hostname === "telesign.test") return api.fetch(request);
   return new Response("unexpected outbound request", { status: 599 });
@@ -75,9 +75,7 @@ describe("bank, walked by scripted keys", () => {
     assert.match(r.transcript, /caller presses: \*{8} {2}\(# ignored: collection had ended\)/);
     assert.match(r.transcript, /The balance of the account ending in 5674 is 1234\.56 dollars/);
     assert.equal(r.record.outcome, "caller_hung_up");
-    assert.deepEqual(r.record.visited, [
-      "welcome", "main_menu", "account_number", "balance_lookup", "balance", "main_menu",
-    ]);
+    assert.deepEqual(r.record.visited, ["welcome", "main_menu", "account_number", "balance_lookup", "balance", "main_menu"]);
     assert.equal(r.record.vars.account, undefined, "a sensitive entry is in no var of the record");
   });
 
@@ -190,8 +188,7 @@ describe("the simulator's own checks", () => {
   }
   const speak = { jsonrpc: "2.0", method: "speak", params: { tts: { message: "Hi", language: "en-US" } } };
   const dial = { jsonrpc: "2.0", method: "dial", params: { to: "15555550101", caller_id_number: "15555551212" } };
-  const run = (worker, options = {}) =>
-    simulateCall({ worker, secrets, caller: new ScriptedCaller([]), ...options });
+  const run = (worker, options = {}) => simulateCall({ worker, secrets, caller: new ScriptedCaller([]), ...options });
 
   test("a dial in reply to speak_completed is unsupported_call_state", async () => {
     const r = await run(fakeWorker((e) => (e === "incoming_call" ? [200, speak] : e === "call_completed" ? [204] : [200, dial])));
@@ -221,14 +218,20 @@ describe("the simulator's own checks", () => {
   });
 
   test("an answer later than --patience fails the call", async () => {
-    const r = await run(fakeWorker(() => [200, speak], 300), { patienceMs: 100 });
+    const r = await run(
+      fakeWorker(() => [200, speak], 300),
+      { patienceMs: 100 },
+    );
     assert.equal(r.ok, false);
     assert.match(r.failures[0], /no answer to the event within 100 ms/);
   });
 
   test("a duplicate that gets another answer fails the call", async () => {
     let n = 0;
-    const r = await run(fakeWorker((e) => (e === "call_completed" ? [204] : [200, n++ === 0 ? speak : { ...speak, params: { tts: { message: "Other" } } }])), { duplicate: 1 });
+    const r = await run(
+      fakeWorker((e) => (e === "call_completed" ? [204] : [200, n++ === 0 ? speak : { ...speak, params: { tts: { message: "Other" } } }])),
+      { duplicate: 1 },
+    );
     assert.equal(r.ok, false);
     assert.match(r.failures[0], /event 1 delivered twice got two different answers/);
   });
@@ -272,7 +275,10 @@ describe("the simulator's own checks", () => {
     assert.match(lines.join("\n"), /\(waiting 0\.\d s: Telesign reports a timeout after the prompt's timeout\)/);
     const timeout = sent.find((e) => e.status === "digit_collection_timeout");
     assert.ok(timeout.at - sent[0].at >= 400, `the timeout came ${timeout.at - sent[0].at} ms after the prompt`);
-    assert.ok(sent.every((e) => e.clock === undefined), "x-test-clock-ms sent without the test clock");
+    assert.ok(
+      sent.every((e) => e.clock === undefined),
+      "x-test-clock-ms sent without the test clock",
+    );
   });
 
   test("with the test clock every event carries its simulated time, a timeout the prompt's timeout later", async () => {
@@ -280,7 +286,10 @@ describe("the simulator's own checks", () => {
     assertOk(r);
     const events = r.exchange.filter((e) => e.n != null && e.event);
     const times = events.map((e) => e.at);
-    assert.ok(times.every((t, i) => Number.isInteger(t) && (i === 0 || t >= times[i - 1])), JSON.stringify(times));
+    assert.ok(
+      times.every((t, i) => Number.isInteger(t) && (i === 0 || t >= times[i - 1])),
+      JSON.stringify(times),
+    );
     const i = events.findIndex((e) => e.event.data.status === "digit_collection_timeout");
     // main_menu: collect_digits.timeout 5000 (the action says so), after the prompt has played.
     assert.equal(events[i - 1].reply.params.collect_digits.timeout, 5000);
@@ -379,7 +388,12 @@ describe("npm run call (the CLI)", () => {
     server = await serve(w);
     const dir = mkdtempSync(path.join(tmpdir(), "call-sim-"));
     devVars = path.join(dir, ".dev.vars");
-    writeFileSync(devVars, Object.entries(SECRETS).map(([k, v]) => `${k}="${v}"`).join("\n"));
+    writeFileSync(
+      devVars,
+      Object.entries(SECRETS)
+        .map(([k, v]) => `${k}="${v}"`)
+        .join("\n"),
+    );
   });
   after(() => server?.close());
 
@@ -422,8 +436,7 @@ describe("npm run call (the CLI)", () => {
     const front = await serve(dialer);
     try {
       const { code, stdout, stderr } = await cli(
-        ["--outbound", "reminder", "--to", "+15558675309", "--var", "name=Sam", "--var", "when=Friday at 9",
-          "--api-port", String(port), "--keys", "2"],
+        ["--outbound", "reminder", "--to", "+15558675309", "--var", "name=Sam", "--var", "when=Friday at 9", "--api-port", String(port), "--keys", "2"],
         { url: front.url },
       );
       assert.equal(code, 0, stdout + stderr);

@@ -34,7 +34,10 @@ describe("soak", () => {
   test("the plan is reproducible and walks every scenario", () => {
     const a = planCalls({ calls: CALLS, seed: 7 });
     const b = planCalls({ calls: CALLS, seed: 7 });
-    assert.deepEqual(a.map((p) => [p.duplicate, p.reorder]), b.map((p) => [p.duplicate, p.reorder]));
+    assert.deepEqual(
+      a.map((p) => [p.duplicate, p.reorder]),
+      b.map((p) => [p.duplicate, p.reorder]),
+    );
     assert.deepEqual(new Set(a.map((p) => p.scenario)), new Set(SCENARIOS));
     assert.equal(new Set(a.map((p) => p.from)).size, CALLS);
   });
@@ -105,7 +108,10 @@ describe("soak", () => {
       answer("account_number", "12", "invalid", 30),
       answer("main_menu", "", "no_input", 40),
     ];
-    assert.deepEqual(enteredAnswers(recorded).map((a) => a.digits), ["1", "", "12", ""]);
+    assert.deepEqual(
+      enteredAnswers(recorded).map((a) => a.digits),
+      ["1", "", "12", ""],
+    );
   });
 
   // A late call_leg_completed of a leg that ended before (agent 1 did not answer) arrives while

@@ -18,7 +18,8 @@ let w;
 let catalogue;
 before(async () => {
   // Any HTTP service a flow calls answers 503 here: each flow must cope with that by its rules.
-  const outboundService = async (request) => (new URL(request.url).hostname === "telesign.test" ? api.fetch(request) : new Response("stand-in", { status: 503 }));
+  const outboundService = async (request) =>
+    new URL(request.url).hostname === "telesign.test" ? api.fetch(request) : new Response("stand-in", { status: 503 });
   const bindings = { TELESIGN_API_URL: "https://telesign.test/v2/voice", CALLER_ID: "+15554441313" };
   w = await startWorker({ build: USER_BUILD, outboundService, bindings });
   catalogue = await fetchFlows(w, SECRETS.API_TOKEN);

@@ -153,7 +153,7 @@ function play(action, done) {
       if (silently) call.timers.push(setTimeout(() => done(true), mutedMs(text)));
       else done(true);
     };
-        const u = new SpeechSynthesisUtterance(text);
+    const u = new SpeechSynthesisUtterance(text);
     u.lang = action.params.tts.language ?? "en-US";
     // A voice of the prompt's language where the browser has one (else its default voice).
     const voices = speechSynthesis.getVoices();
@@ -206,7 +206,11 @@ function onQuestion(q) {
     });
   } else if (q.kind === "leg") {
     setStatus(`Ringing ${q.to}: what does this agent do?`);
-    for (const [label, value] of [["answers", "yes"], ["no answer", "no"], ["busy", "busy"]]) {
+    for (const [label, value] of [
+      ["answers", "yes"],
+      ["no answer", "no"],
+      ["busy", "busy"],
+    ]) {
       const b = document.createElement("button");
       b.textContent = `${q.to} ${label}`;
       b.dataset.leg = value;
@@ -370,7 +374,12 @@ function showRecord(record) {
   field("visited", (record.visited ?? []).join(" > "));
   field("answers", (record.answers ?? []).map((a) => `${a.step}: ${a.digits || "(none)"} ${a.result}`).join("; "));
   field("failures", (record.failures ?? []).map((f) => `${f.step}: ${f.status}`).join("; "));
-  field("vars", Object.entries(record.vars ?? {}).map(([k, v]) => `${k}=${v}`).join(", "));
+  field(
+    "vars",
+    Object.entries(record.vars ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", "),
+  );
   field("duration", record.duration != null ? `${record.duration} s` : null);
   const h = document.createElement("h2");
   h.textContent = "Call record";
@@ -423,7 +432,10 @@ function highlight(step, visited) {
   const pairs = visited.slice(1).map((b, i) => `L_s_${visited[i]}_s_${b}_`);
   for (const edge of svg.querySelectorAll("path[id], path[data-id]")) {
     const id = `${edge.id} ${edge.dataset.id ?? ""}`;
-    edge.classList.toggle("taken", pairs.some((p) => id.includes(p)));
+    edge.classList.toggle(
+      "taken",
+      pairs.some((p) => id.includes(p)),
+    );
   }
   svg.dataset.current = step ?? "";
 }

@@ -15,9 +15,10 @@ let shownN = 0;
 /** The worker's error answer in plain words. */
 function plain(status, body, flow) {
   const e = body?.error ?? {};
-  const message = typeof e === "string" ? e : e.message ?? "";
+  const message = typeof e === "string" ? e : (e.message ?? "");
   if (e.code === "worker_unreachable") return `The worker is not answering: ${message}. Is it running (npm run dev)?`;
-  if (status === 404 && e.code === "flow_not_found") return `The worker has no flow named “${flow}”. Pick one of the list (the flows with a diagram in docs/flows/).`;
+  if (status === 404 && e.code === "flow_not_found")
+    return `The worker has no flow named “${flow}”. Pick one of the list (the flows with a diagram in docs/flows/).`;
   if (status === 400 && e.code === "invalid_query") {
     return `The date range is not understood: ${message.replace(/`/g, "")}. Leave a field empty for no limit.`;
   }
@@ -41,8 +42,14 @@ export function heat(n, max) {
 }
 
 const ms = (v) => (v == null ? "–" : v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${v} ms`);
-const keysText = (keys) => Object.entries(keys ?? {}).map(([k, n]) => `${k}: ${n}`).join(", ");
-const endedText = (ended) => Object.entries(ended ?? {}).map(([o, n]) => `${o} ${n}`).join(", ");
+const keysText = (keys) =>
+  Object.entries(keys ?? {})
+    .map(([k, n]) => `${k}: ${n}`)
+    .join(", ");
+const endedText = (ended) =>
+  Object.entries(ended ?? {})
+    .map(([o, n]) => `${o} ${n}`)
+    .join(", ");
 /** Mermaid reads `#` as the start of an entity: `#35;` is a `#`. */
 const mm = (text) => String(text).replace(/#/g, "#35;").replace(/"/g, "#quot;");
 
@@ -69,7 +76,9 @@ function tooltip(s) {
     `median time ${ms(s.median_ms)}`,
     s.keys ? `keys: ${keysText(s.keys) || "none"}` : null,
     Object.keys(s.ended ?? {}).length ? `calls ended here: ${endedText(s.ended)}` : null,
-  ].filter(Boolean).join("\n");
+  ]
+    .filter(Boolean)
+    .join("\n");
 }
 
 const EDGE = /^(\s*)(\w+)\s+(-->|-\.->)(?:\|"(.*)"\|)?\s+(\w+)\s*$/;
@@ -191,7 +200,11 @@ function showTotals(stats) {
   const max = Math.max(0, ...stats.steps.map((s) => s.entered));
   const legend = document.createElement("div");
   legend.className = "legend";
-  for (const [label, n] of [["not entered", 0], ["half the busiest", max / 2], [`busiest (${max})`, max]]) {
+  for (const [label, n] of [
+    ["not entered", 0],
+    ["half the busiest", max / 2],
+    [`busiest (${max})`, max],
+  ]) {
     const swatch = document.createElement("span");
     swatch.className = "swatch";
     swatch.style.background = heat(n, max || 1);
@@ -254,7 +267,10 @@ export async function showInsights() {
     return;
   }
   const query = new URLSearchParams();
-  for (const [key, id] of [["since", "in-since"], ["until", "in-until"]]) {
+  for (const [key, id] of [
+    ["since", "in-since"],
+    ["until", "in-until"],
+  ]) {
     const v = $(id).value.trim();
     if (v) query.set(key, v);
   }
@@ -325,7 +341,9 @@ export async function showCampaign() {
   if (!res.ok) {
     const e = body.error ?? {};
     $("in-campaign-error").textContent =
-      e.code === "campaign_not_found" ? `No campaign has the id “${id}”.` : `The worker could not answer (HTTP ${res.status}${e.code ? `, ${e.code}` : ""}): ${e.message ?? ""}`;
+      e.code === "campaign_not_found"
+        ? `No campaign has the id “${id}”.`
+        : `The worker could not answer (HTTP ${res.status}${e.code ? `, ${e.code}` : ""}): ${e.message ?? ""}`;
     return;
   }
   const { progress, funnel, answers } = body;

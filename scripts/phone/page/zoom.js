@@ -68,6 +68,10 @@ export function zoomable(holder, buttons) {
     b.addEventListener("click", onClick);
     return b;
   };
-  buttons.replaceChildren(button("+", "zoom in", () => zoom(1.25)), button("−", "zoom out", () => zoom(0.8)), button("fit", "fit", fit));
+  buttons.replaceChildren(
+    button("+", "zoom in", () => zoom(1.25)),
+    button("−", "zoom out", () => zoom(0.8)),
+    button("fit", "fit", fit),
+  );
   apply();
 }
