@@ -708,11 +708,8 @@ impl Call {
     fn collect_timeout_ms(&self) -> Option<u64> {
         let session = self.session()?;
         let flow = self.registry.get(&session.flow)?;
-        match flow.get(&session.step)? {
-            ivr_core::flow::Step::Menu { input, .. }
-            | ivr_core::flow::Step::Gather { input, .. } => Some(u64::from(input.timeout_ms)),
-            _ => None,
-        }
+        let step = flow.get(&session.step)?.input_step()?;
+        Some(u64::from(step.input.timeout_ms))
     }
 
     #[track_caller]

@@ -535,25 +535,30 @@ impl<'r> Driver<'r> {
     /// An entry as the caller typed it: its digits, and the step's terminator when it ended
     /// before the maximum.
     fn entry_keys(&self, step: &str, digits: &str) -> String {
-        match self.flow.get(step) {
-            Some(Step::Menu { input, .. } | Step::Gather { input, .. })
+        let input = self
+            .flow
+            .get(step)
+            .and_then(Step::input_step)
+            .map(|s| s.input);
+        match input {
+            Some(input)
                 if !input.terminators.is_empty()
                     && u32::try_from(digits.len()).unwrap_or(u32::MAX) < input.max_digits =>
             {
                 let terminator = input.terminators.chars().next().unwrap_or('#');
                 format!("{digits}{terminator}")
             }
-            _ => digits.to_owned(),
+            Some(_) | None => digits.to_owned(),
         }
     }
 
     fn timeout_ms(&self, step: &str) -> u64 {
-        match self.flow.get(step) {
-            Some(Step::Menu { input, .. } | Step::Gather { input, .. }) => {
-                u64::from(input.timeout_ms) + 500
-            }
-            _ => 1_000,
-        }
+        let input = self
+            .flow
+            .get(step)
+            .and_then(Step::input_step)
+            .map(|s| s.input);
+        input.map_or(1_000, |input| u64::from(input.timeout_ms) + 500)
     }
 
     /// Posts one event to the engine, running the step's `fetch` outcomes from the record.

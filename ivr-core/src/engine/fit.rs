@@ -4,7 +4,7 @@
 //! (as a fingerprint, with the answer given) and a body equal to it is a redelivery only when
 //! what the session knows rules it out as the next event.
 
-use crate::flow::{Flow, Input, Prompt, Step};
+use crate::flow::{Flow, Input, Prompt};
 use crate::telesign::{Event, EventKind, MediaCompleted, MediaStatus, Method};
 
 use super::{Reply, Seen, Session, Wait};
@@ -128,10 +128,8 @@ fn could_be_new(flow: &Flow, session: &Session, m: &MediaCompleted, now_ms: u64)
 /// collects). A part that collects nothing ends like a plain prompt, so the end of part one and
 /// the end of part two can be the same bytes: each is the next event, not a redelivery.
 fn collecting<'f>(flow: &'f Flow, session: &Session) -> Option<&'f Input> {
-    let (prompt, input) = match flow.get(&session.step)? {
-        Step::Menu { prompt, input, .. } | Step::Gather { prompt, input, .. } => (prompt, input),
-        _ => return None,
-    };
+    let step = flow.get(&session.step)?.input_step()?;
+    let (prompt, input) = (step.prompt, step.input);
     if session.wait == Wait::Notice {
         return None;
     }

@@ -2,8 +2,8 @@
 //! to its next action, and checks every action against the call-state rules before it is sent.
 
 use crate::flow::{
-    hours::OPENING_HOURS, template, Branch, Ctx, FetchRequest, Flow, Input, Next, Prompt, Registry,
-    Retries, Step, Taken,
+    hours::OPENING_HOURS, template, Branch, Ctx, FetchRequest, Flow, Input, InputStep, Next,
+    Prompt, Registry, Retries, Step, Taken, Takes,
 };
 use crate::telesign::{
     may_answer, Action, CollectDigits, Dial, DialStatus, Event, EventKind, HangupCause,
@@ -197,32 +197,26 @@ impl<'a> Turn<'a> {
                 return self.entry(&name, step, &keys);
             }
         }
-        match step {
-            Step::Say { next, .. } => {
-                if !keys.is_empty() {
-                    // Keys stop a plain prompt; they answer the next input step, if the call
-                    // reaches one before another prompt.
-                    self.answer(&name, &keys, AnswerResult::Interrupted);
-                    self.keys_ahead = Some(keys);
-                }
-                self.took(&name, Branch::Next);
-                self.follow(next.clone())
+        if let Step::Say { next, .. } = step {
+            if !keys.is_empty() {
+                // Keys stop a plain prompt; they answer the next input step, if the call
+                // reaches one before another prompt.
+                self.answer(&name, &keys, AnswerResult::Interrupted);
+                self.keys_ahead = Some(keys);
             }
-            Step::Menu { .. } | Step::Gather { .. } => self.entry(&name, step, &keys),
-            _ => Err(FlowError),
+            self.took(&name, Branch::Next);
+            return self.follow(next.clone());
         }
+        // Only prompts are waited on: a say's, or an input step's.
+        self.entry(&name, step, &keys)
     }
 
     /// The caller's entry at an input step: the keys up to the first terminator (the
     /// terminator ends the entry and is not part of it). Nothing, or a terminator alone, is no
     /// input.
     fn entry(&mut self, name: &str, step: &Step, keys: &str) -> TurnResult {
-        let (input, retries) = match step {
-            Step::Menu { input, retries, .. } | Step::Gather { input, retries, .. } => {
-                (input, retries)
-            }
-            _ => return Err(FlowError),
-        };
+        let step = step.input_step().ok_or(FlowError)?;
+        let (input, retries) = (step.input, step.retries);
         let end = keys
             .find(|c| input.terminators.contains(c))
             .unwrap_or(keys.len());
@@ -233,24 +227,23 @@ impl<'a> Turn<'a> {
             self.took(name, Branch::NoInput);
             return self.retry(name, &retries.no_input, retries);
         }
-        match step {
-            Step::Menu {
+        match step.takes {
+            Takes::Choice {
                 options,
                 repeat,
                 save_as,
-                ..
             } => {
-                if repeat.as_deref() == Some(digits) {
+                if repeat == Some(digits) {
                     self.answer(name, digits, AnswerResult::Repeat);
                     self.took(name, Branch::Repeat);
-                    return self.prompt_for_input(step);
+                    return self.prompt_input(step);
                 }
                 match options.iter().find(|(k, _)| k == digits) {
                     Some((_, target)) => {
                         self.answer(name, digits, AnswerResult::Accepted);
                         self.took(name, Branch::Key(digits.to_owned()));
                         if let Some(var) = save_as {
-                            self.session.vars.insert(var.clone(), target.clone());
+                            self.session.vars.insert(var.to_owned(), target.clone());
                         }
                         self.follow(Next::to(target))
                     }
@@ -261,18 +254,17 @@ impl<'a> Turn<'a> {
                     }
                 }
             }
-            Step::Gather {
+            Takes::Entry {
                 var,
                 min_digits,
                 next,
                 check,
-                ..
             } => {
                 // A gathered value is digits: `*` or `#` inside it (when not a terminator) make
                 // it invalid, as does a length outside `digits(min, max)`.
                 let len = u32::try_from(digits.len()).unwrap_or(u32::MAX);
                 let only_digits = digits.bytes().all(|b| b.is_ascii_digit());
-                if !only_digits || len < *min_digits || len > input.max_digits {
+                if !only_digits || len < min_digits || len > input.max_digits {
                     self.answer(name, digits, AnswerResult::Invalid);
                     self.took(name, Branch::Invalid);
                     return self.retry(name, &retries.invalid, retries);
@@ -284,10 +276,9 @@ impl<'a> Turn<'a> {
                 }
                 self.answer(name, digits, AnswerResult::Accepted);
                 self.took(name, Branch::Next);
-                self.session.vars.insert(var.clone(), digits.to_owned());
-                self.follow(next.clone().unwrap_or(Next::Hangup))
+                self.session.vars.insert(var.to_owned(), digits.to_owned());
+                self.follow(next.cloned().unwrap_or(Next::Hangup))
             }
-            _ => Err(FlowError),
         }
     }
 
@@ -600,8 +591,12 @@ impl<'a> Turn<'a> {
 
     /// The prompt of a menu or gather step, collecting digits.
     fn prompt_for_input(&mut self, step: &Step) -> TurnResult {
-        let (prompt, input) = input_prompt(step).ok_or(FlowError)?;
-        let action = self.prompt_action(prompt, Some(input))?;
+        self.prompt_input(step.input_step().ok_or(FlowError)?)
+    }
+
+    /// The prompt of an input step, collecting digits.
+    fn prompt_input(&mut self, step: InputStep) -> TurnResult {
+        let action = self.prompt_action(step.prompt, Some(step.input))?;
         self.send(action)
     }
 
@@ -984,19 +979,11 @@ fn called(s: &Session) -> Option<&str> {
 }
 
 fn input_prompt(step: &Step) -> Option<(&Prompt, &Input)> {
-    match step {
-        Step::Menu { prompt, input, .. } | Step::Gather { prompt, input, .. } => {
-            Some((prompt, input))
-        }
-        _ => None,
-    }
+    step.input_step().map(|i| (i.prompt, i.input))
 }
 
 fn input_retries(step: &Step) -> Option<&Retries> {
-    match step {
-        Step::Menu { retries, .. } | Step::Gather { retries, .. } => Some(retries),
-        _ => None,
-    }
+    step.input_step().map(|i| i.retries)
 }
 
 fn collect_digits(input: &Input) -> Result<CollectDigits, FlowError> {

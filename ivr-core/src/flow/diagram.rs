@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{Branch, Dest, Direction, Flow, Next, Prompt, Step};
+use super::{Branch, Dest, Direction, Flow, Next, Prompt, Step, Takes};
 
 /// Where the checked-in diagrams live, relative to the repository root.
 pub const DIAGRAM_DIR: &str = "docs/flows";
@@ -300,20 +300,18 @@ impl Diagram {
 
 /// The keys of a menu's repeat option.
 fn repeat_keys(step: &Step) -> &str {
-    match step {
-        Step::Menu {
+    let takes = step.input_step().map(|s| s.takes);
+    match takes {
+        Some(Takes::Choice {
             repeat: Some(keys), ..
-        } => keys,
-        _ => "",
+        }) => keys,
+        Some(Takes::Choice { repeat: None, .. } | Takes::Entry { .. }) | None => "",
     }
 }
 
 /// The label of an input step's reprompt loop, when it reprompts at all.
 fn reprompt_text(step: &Step) -> Option<String> {
-    let retries = match step {
-        Step::Menu { retries, .. } | Step::Gather { retries, .. } => retries,
-        _ => return None,
-    };
+    let retries = step.input_step()?.retries;
     match retries.max {
         0 => None,
         1 => Some("no input / invalid: reprompt once".to_owned()),

@@ -29,6 +29,7 @@ pub mod diagram;
 pub mod docs;
 pub mod exits;
 pub mod hours;
+mod input;
 pub mod lock;
 mod privacy;
 mod registry;
@@ -42,6 +43,7 @@ pub use checks::luhn;
 pub use ctx::{Ctx, FetchRequest, FetchResponse};
 pub use exits::{Branch, Dest, Exit, Taken};
 pub use hours::Weekday::{self, Fri, Mon, Sat, Sun, Thu, Tue, Wed};
+pub use input::{InputStep, Takes};
 pub use registry::Registry;
 pub use settings::Settings;
 
@@ -447,10 +449,5 @@ impl Step {
             self,
             Step::Decide { .. } | Step::Hours { .. } | Step::SetLanguage { .. }
         )
-    }
-
-    /// Whether the step asks the caller for digits.
-    pub fn is_input(&self) -> bool {
-        matches!(self, Step::Menu { .. } | Step::Gather { .. })
     }
 }
