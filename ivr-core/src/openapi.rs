@@ -643,7 +643,8 @@ fn field(name: &str, outbound: &[&str], zones: &[String]) -> Value {
         "external_id" => json!({
             "type": "string",
             "maxLength": MAX_EXTERNAL_ID_LEN,
-            "pattern": r"^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$",
+            // Control characters as Rust's `char::is_control` has them: C0, DEL and C1.
+            "pattern": r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
             "not": {"pattern": r"^\s*cmp_"},
             "description": "Your id for the call, echoed on its events; not starting with `cmp_` (campaigns use it)",
         }),
