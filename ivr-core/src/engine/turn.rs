@@ -987,14 +987,7 @@ fn input_retries(step: &Step) -> Option<&Retries> {
 }
 
 fn collect_digits(input: &Input) -> Result<CollectDigits, FlowError> {
-    let mut c = CollectDigits::new(input.max_digits)
-        .and_then(|c| c.timeout_ms(input.timeout_ms))
-        .and_then(|c| c.inter_digit_timeout_ms(input.inter_digit_timeout_ms))
-        .map_err(|_| FlowError)?;
-    if !input.terminators.is_empty() {
-        c = c.terminators(&input.terminators).map_err(|_| FlowError)?;
-    }
-    Ok(c)
+    input.collect_digits().map_err(|_| FlowError)
 }
 
 /// User code may only go where its step declared.

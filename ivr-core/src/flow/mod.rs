@@ -307,6 +307,22 @@ impl Default for Input {
     }
 }
 
+impl Input {
+    /// Telesign's `collect_digits` for this collection, or why Telesign would refuse it: the
+    /// engine sends it, the checker reports the refusal.
+    pub fn collect_digits(
+        &self,
+    ) -> Result<crate::telesign::CollectDigits, crate::telesign::ActionError> {
+        let c = crate::telesign::CollectDigits::new(self.max_digits)?
+            .timeout_ms(self.timeout_ms)?
+            .inter_digit_timeout_ms(self.inter_digit_timeout_ms)?;
+        match self.terminators.is_empty() {
+            true => Ok(c),
+            false => c.terminators(&self.terminators),
+        }
+    }
+}
+
 /// What happens when input is missing or wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retries {

@@ -14,9 +14,8 @@ use super::template::{self, TemplateError};
 use super::{Direction, Flow, Input, Prompt, Registry, Step};
 use crate::config::Config;
 use crate::telesign::{
-    may_answer, CallLegCompleted, CollectDigits, Dial, DialCompleted, DialStatus, EventKind,
-    HangupCause, Language, MediaCompleted, MediaStatus, Method, Parties, PhoneNumber, Play,
-    SendDtmf,
+    may_answer, CallLegCompleted, Dial, DialCompleted, DialStatus, EventKind, HangupCause,
+    Language, MediaCompleted, MediaStatus, Method, Parties, PhoneNumber, Play, SendDtmf,
 };
 
 /// Declares the checker's rules: variant, name, whether it only warns, and how to fix it.
@@ -735,17 +734,7 @@ impl<'a> Validator<'a> {
     }
 
     fn check_input(&mut self, name: &str, input: &Input) {
-        let result = CollectDigits::new(input.max_digits)
-            .and_then(|c| c.timeout_ms(input.timeout_ms))
-            .and_then(|c| c.inter_digit_timeout_ms(input.inter_digit_timeout_ms))
-            .and_then(|c| {
-                if input.terminators.is_empty() {
-                    Ok(c)
-                } else {
-                    c.terminators(&input.terminators)
-                }
-            });
-        if let Err(e) = result {
+        if let Err(e) = input.collect_digits() {
             self.report(Some(name), Rule::InvalidInput, e.to_string());
         }
     }
