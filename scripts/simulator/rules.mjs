@@ -60,29 +60,59 @@ function silenceExpected(after, event) {
   return after?.method === "dial" && event === "dial_completed";
 }
 
-/** The parameters Telesign needs for each action (its API reference), or null when they are there. */
+/**
+ * What is wrong with an action's parameters, or null: what Telesign's API reference asks of each
+ * action, within the limits the worker's own checks use (RULES.params, generated from
+ * ivr-core/src/telesign/action.rs).
+ */
 export function checkParams(action) {
   if (!METHODS.includes(action.method)) return `unknown method \`${action.method}\``;
   const p = action.params ?? {};
+  const limits = RULES.params;
   switch (action.method) {
-    case "speak":
-      if (typeof p.tts?.message !== "string" || p.tts.message.trim() === "") return "speak without tts.message";
+    case "speak": {
+      const message = p.tts?.message;
+      if (typeof message !== "string" || message.trim() === "") return "speak without tts.message";
+      if ([...message].length > limits.speak.max_message_chars) return `tts.message is longer than ${limits.speak.max_message_chars} characters`;
+      const language = String(p.tts?.language ?? "").toLowerCase();
+      if (!limits.speak.languages.some((l) => l.toLowerCase() === language)) return `tts.language \`${p.tts?.language}\` is not one of Telesign's`;
       break;
+    }
     case "play":
       if (typeof p.url !== "string" || !p.url.startsWith("https://")) return "play without an https url";
+      if (Buffer.byteLength(p.url) > limits.play.max_url_len) return `the url is longer than ${limits.play.max_url_len} bytes`;
       break;
     case "dial":
       if (typeof p.to !== "string" || !/^\+?\d{7,15}$/.test(p.to)) return "dial without a valid `to` number";
+      if (p.max_call_duration != null && !within(limits.dial.max_call_duration, p.max_call_duration)) return "dial's max_call_duration is out of range";
+      if (p.external_id != null && [...String(p.external_id)].length > limits.dial.max_external_id_len) return "dial's external_id is too long";
+      if (p.send_dtmf != null && !isDtmf(p.send_dtmf)) return "dial's send_dtmf is not DTMF tones";
       break;
     case "send_dtmf":
-      if (typeof p.digits !== "string" || p.digits === "") return "send_dtmf without digits";
+      if (!isDtmf(p.digits)) return "send_dtmf without DTMF tones";
       break;
     default:
       break;
   }
   const c = p.collect_digits;
-  if (c != null && !(Number.isInteger(c.max) && c.max >= 1)) return "collect_digits without a max of at least 1";
+  if (c == null) return null;
+  const collect = limits.collect_digits;
+  if (!within(collect.max, c.max)) return `collect_digits.max is not ${collect.max[0]} to ${collect.max[1]}`;
+  if (c.timeout != null && !within(collect.timeout, c.timeout)) return "collect_digits.timeout is out of range";
+  if (c.inter_digit_timeout != null && !within(collect.inter_digit_timeout, c.inter_digit_timeout)) return "collect_digits.inter_digit_timeout is out of range";
+  if (c.terminators != null && ![...String(c.terminators)].every((k) => collect.terminator_keys.includes(k))) return "collect_digits.terminators are not keys";
   return null;
+}
+
+/** Whether `value` is an integer in the inclusive range `[lo, hi]`. */
+function within([lo, hi], value) {
+  return Number.isInteger(value) && value >= lo && value <= hi;
+}
+
+/** Whether `tones` is a non-empty string of DTMF tones (and `w` pauses) within the length limit. */
+function isDtmf(tones) {
+  const { keys, max_len } = RULES.params.dtmf;
+  return typeof tones === "string" && tones !== "" && tones.length <= max_len && [...tones].every((t) => keys.includes(t));
 }
 
 /** What Telesign posts once `method` is done: `[{event, field, values, when_collecting}]` (empty: nothing documented). */

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { SECRETS, startWorker } from "../../scripts/harness/worker.mjs";
 import { ScriptedCaller, parseKeyScript, parseLegAnswers } from "../../scripts/simulator/keys.mjs";
 import { collectDigits, simulateCall } from "../../scripts/simulator/simulator.mjs";
-import { RULES, allowedMethods, checkReply, completionOf, couldBeNext, isAnswered } from "../../scripts/simulator/rules.mjs";
+import { RULES, allowedMethods, checkParams, checkReply, completionOf, couldBeNext, isAnswered } from "../../scripts/simulator/rules.mjs";
 import { FakeTelesignApi } from "../../scripts/simulator/telesign_api.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -190,6 +190,29 @@ describe("the simulator's own checks", () => {
   const dial = { jsonrpc: "2.0", method: "dial", params: { to: "15555550101", caller_id_number: "15555551212" } };
   const run = (worker, options = {}) => simulateCall({ worker, secrets, caller: new ScriptedCaller([]), ...options });
 
+  test("an action outside the limits the worker's own checks keep (generated from the Rust) is refused", () => {
+    const limits = RULES.params;
+    const speakWith = (tts, collect) => ({ method: "speak", params: { tts, ...(collect ? { collect_digits: collect } : {}) } });
+    const cases = [
+      [speakWith({ message: "x".repeat(limits.speak.max_message_chars), language: "en-US" }), null],
+      [speakWith({ message: "x".repeat(limits.speak.max_message_chars + 1), language: "en-US" }), /longer than/],
+      [speakWith({ message: "Hi", language: "EN-gb" }), null],
+      [speakWith({ message: "Hi", language: "xx-XX" }), /not one of Telesign's/],
+      [speakWith({ message: "Hi", language: "en-US" }, { max: limits.collect_digits.max[1] }), null],
+      [speakWith({ message: "Hi", language: "en-US" }, { max: limits.collect_digits.max[1] + 1 }), /collect_digits.max/],
+      [speakWith({ message: "Hi", language: "en-US" }, { max: 4, timeout: limits.collect_digits.timeout[0] - 1 }), /timeout/],
+      [speakWith({ message: "Hi", language: "en-US" }, { max: 4, terminators: "#x" }), /terminators/],
+      [{ method: "send_dtmf", params: { digits: "12w#" } }, null],
+      [{ method: "send_dtmf", params: { digits: "12E" } }, /DTMF/],
+      [{ method: "dial", params: { to: "15555550101", max_call_duration: limits.dial.max_call_duration[1] + 1 } }, /max_call_duration/],
+    ];
+    for (const [action, expected] of cases) {
+      const problem = checkParams(action);
+      if (expected === null) assert.equal(problem, null, JSON.stringify(action));
+      else assert.match(problem ?? "", expected, JSON.stringify(action));
+    }
+  });
+
   test("a dial in reply to speak_completed is unsupported_call_state", async () => {
     const r = await run(fakeWorker((e) => (e === "incoming_call" ? [200, speak] : e === "call_completed" ? [204] : [200, dial])));
     assert.equal(r.ok, false);
@@ -257,7 +280,13 @@ describe("the simulator's own checks", () => {
   });
 
   test("without the test clock a timeout is sent no sooner than the prompt's timeout after the prompt", async () => {
-    const quick = { jsonrpc: "2.0", method: "speak", params: { tts: { message: "Press 1", language: "en-US" }, collect_digits: { max: 1, timeout: 400 } } };
+    // The shortest timeout the worker sends.
+    const shortest = RULES.params.collect_digits.timeout[0];
+    const quick = {
+      jsonrpc: "2.0",
+      method: "speak",
+      params: { tts: { message: "Press 1", language: "en-US" }, collect_digits: { max: 1, timeout: shortest } },
+    };
     const hangup = { jsonrpc: "2.0", method: "hangup", params: {} };
     const sent = [];
     const worker = {
@@ -272,9 +301,9 @@ describe("the simulator's own checks", () => {
     const lines = [];
     const r = await run(worker, { caller: new ScriptedCaller(["-"]), say: (l) => lines.push(l) });
     assert.ok(r.ok, r.failures.join("; "));
-    assert.match(lines.join("\n"), /\(waiting 0\.\d s: Telesign reports a timeout after the prompt's timeout\)/);
+    assert.match(lines.join("\n"), /\(waiting \d+\.\d s: Telesign reports a timeout after the prompt's timeout\)/);
     const timeout = sent.find((e) => e.status === "digit_collection_timeout");
-    assert.ok(timeout.at - sent[0].at >= 400, `the timeout came ${timeout.at - sent[0].at} ms after the prompt`);
+    assert.ok(timeout.at - sent[0].at >= shortest, `the timeout came ${timeout.at - sent[0].at} ms after the prompt`);
     assert.ok(
       sent.every((e) => e.clock === undefined),
       "x-test-clock-ms sent without the test clock",

@@ -38,7 +38,7 @@ pub const MAX_EXTERNAL_ID_LEN: usize = 128;
 pub const MAX_DTMF_LEN: usize = 64;
 
 /// Keys a caller can press to end digit collection.
-const TERMINATOR_KEYS: &str = "0123456789*#";
+pub const TERMINATOR_KEYS: &str = "0123456789*#";
 /// What a call asks of its `dial` beyond the numbers: the parameters the fact sheet lists
 /// besides `to`, `caller_id_number` and `external_id`. The same for a `dial` step of a flow,
 /// `POST /calls` and `POST /campaigns` (stored with the campaign, so every field has a default).
@@ -88,7 +88,7 @@ impl DialOptions {
 }
 
 /// Tones Telesign can send, plus `w` for a half-second pause.
-const DTMF_CHARS: &str = "0123456789ABCD*#w";
+pub const DTMF_CHARS: &str = "0123456789ABCD*#w";
 
 named_enum! {
     /// The JSON-RPC method of an action.

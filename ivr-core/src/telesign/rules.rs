@@ -17,8 +17,9 @@
 //! failed playback or a digit timeout leaves the call up. An unknown `dial_completed` status is
 //! treated as not connected, since any reply might be refused.
 
-use super::action::Method;
+use super::action::{self, Method};
 use super::event::{DialStatus, EventKind};
+use super::language::Language;
 
 /// The methods that may answer `event`, in no particular order; empty when no reply is
 /// expected.
@@ -158,8 +159,9 @@ pub fn completions(method: Method) -> &'static [Completion] {
 /// The rules above as JSON, for the call simulator (`scripts/simulator/telesign-rules.json`,
 /// written by `npm run flows:rules`): for every event name, the methods that may answer it (by
 /// the value of its outcome field where that matters), and for every method, what Telesign
-/// posts once it is done. Generated from [`allowed_methods`] and [`completions`], so the
-/// simulator plays by the same rules without a copy of them.
+/// posts once it is done, and the limits a well-formed action keeps to. Generated from
+/// [`allowed_methods`], [`completions`] and the action checks, so the simulator plays by the same
+/// rules without a copy of them.
 pub fn rules_document() -> serde_json::Value {
     use serde_json::{json, Map, Value};
     let names = |methods: &[Method]| -> Vec<&str> { methods.iter().map(|m| m.as_str()).collect() };
@@ -210,6 +212,30 @@ pub fn rules_document() -> serde_json::Value {
         "generated_from": "ivr-core/src/telesign/rules.rs: npm run flows:rules writes this file; do not edit it",
         "events": events,
         "completions": completions,
+        "params": params(),
+    })
+}
+
+/// What a well-formed action carries, as the worker's own checks ([`super::action`]) have it:
+/// the simulator refuses an action these refuse.
+fn params() -> serde_json::Value {
+    use serde_json::json;
+    let range = |r: &std::ops::RangeInclusive<u32>| json!([r.start(), r.end()]);
+    let languages: Vec<&str> = Language::ALL.iter().map(|l| l.as_str()).collect();
+    json!({
+        "collect_digits": {
+            "max": range(&action::MAX_DIGITS_RANGE),
+            "timeout": range(&action::TIMEOUT_MS_RANGE),
+            "inter_digit_timeout": range(&action::INTER_DIGIT_TIMEOUT_MS_RANGE),
+            "terminator_keys": action::TERMINATOR_KEYS,
+        },
+        "speak": {"max_message_chars": action::MAX_MESSAGE_CHARS, "languages": languages},
+        "play": {"max_url_len": action::MAX_URL_LEN},
+        "dial": {
+            "max_call_duration": range(&action::MAX_CALL_DURATION_SECS_RANGE),
+            "max_external_id_len": action::MAX_EXTERNAL_ID_LEN,
+        },
+        "dtmf": {"keys": action::DTMF_CHARS, "max_len": action::MAX_DTMF_LEN},
     })
 }
 
