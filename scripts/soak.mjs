@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { SECRETS, startWorker } from "./harness/worker.mjs";
 import { ScriptedCaller, parseKeyScript, parseLegAnswers } from "./simulator/keys.mjs";
+import { promptStatuses } from "./simulator/rules.mjs";
 import { DEFAULT_PATIENCE_MS, simulateCall } from "./simulator/simulator.mjs";
 import { FakeTelesignApi } from "./simulator/telesign_api.mjs";
 import { positive as positiveNumber } from "./simulator/cli.mjs";
@@ -359,7 +360,7 @@ export function pressedDigits(exchange) {
     const prompt = events[i - 1].reply;
     const { event, data } = events[i].event;
     if (!prompt || (event !== "speak_completed" && event !== "play_completed")) continue;
-    if (/failed$/.test(data.status ?? "")) continue;
+    if (data.status === promptStatuses(prompt.method)?.failure) continue;
     const keys = data.collected_digits ?? "";
     const collect = prompt.params?.collect_digits;
     if (!collect) {
