@@ -8,33 +8,17 @@
 
 use std::fmt;
 
-/// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Read call records, live calls and campaign progress.
-    Read,
-    /// Place calls and start campaigns.
-    Dial,
-    /// Maintain stored records (`POST /records/migrate`), erase callers' data.
-    Admin,
-    /// Pause, resume and cancel campaigns.
-    Control,
-}
-
-impl Scope {
-    pub const ALL: [Scope; 4] = [Scope::Read, Scope::Dial, Scope::Admin, Scope::Control];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Read => "read",
-            Scope::Dial => "dial",
-            Scope::Admin => "admin",
-            Scope::Control => "control",
-        }
-    }
-
-    fn parse(name: &str) -> Option<Scope> {
-        Scope::ALL.into_iter().find(|s| s.as_str() == name)
+named_enum! {
+    /// What a token may do.
+    pub enum Scope {
+        /// Read call records, live calls and campaign progress.
+        Read = "read",
+        /// Place calls and start campaigns.
+        Dial = "dial",
+        /// Maintain stored records (`POST /records/migrate`), erase callers' data.
+        Admin = "admin",
+        /// Pause, resume and cancel campaigns.
+        Control = "control",
     }
 }
 
