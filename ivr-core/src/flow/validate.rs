@@ -485,7 +485,12 @@ impl<'a> Validator<'a> {
                 | Step::Hours { .. }
                 | Step::SetLanguage { .. } => entry,
                 Step::Dial { .. } => Entry::LegCompleted,
-                _ => Entry::MediaCompleted,
+                Step::Say { .. }
+                | Step::Menu { .. }
+                | Step::Gather { .. }
+                | Step::Fetch { hold: Some(_), .. }
+                | Step::SendDtmf { .. }
+                | Step::Hangup => Entry::MediaCompleted,
             };
             for target in step.targets() {
                 if let Some((n, _)) = self.flow.steps.iter().find(|(n, _)| n == target) {
@@ -1068,7 +1073,11 @@ fn sets(step: &Step) -> Vec<&str> {
             sets.iter().map(String::as_str).collect()
         }
         Step::Hours { .. } => vec![OPENING_HOURS],
-        _ => Vec::new(),
+        Step::Say { .. }
+        | Step::Dial { .. }
+        | Step::SendDtmf { .. }
+        | Step::SetLanguage { .. }
+        | Step::Hangup => Vec::new(),
     }
 }
 
