@@ -6,17 +6,17 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::flow::Flow;
-use crate::seal::{Sealer, SEAL_KEY};
+use crate::seal::Sealer;
 
 use super::{LookupOutcome, Session};
 
 /// The sealer of a flow's sensitive values: `None` when the flow has none, or no usable key (a
 /// missing key also keeps the flow's code from running: its calls go to its `on_error` step).
-pub(super) fn sealer(flow: &Flow) -> Option<Sealer> {
+pub(super) fn sealer(flow: &Flow) -> Option<&Sealer> {
     if flow.sensitive_names().is_empty() {
         return None;
     }
-    Sealer::new(flow.settings.values().get(SEAL_KEY)?)
+    flow.settings.sealer()
 }
 
 /// The session's sealed values, opened into its variables. A value that does not open (sealed
@@ -59,7 +59,7 @@ pub(super) fn seal(flow: &Flow, session: &mut Session) {
         let Some(value) = session.vars.remove(name) else {
             continue;
         };
-        if let (true, Some(sealer)) = (live.contains(name), &sealer) {
+        if let (true, Some(sealer)) = (live.contains(name), sealer) {
             let text = sealer.seal(&session.reference_id, name, &value);
             session.sealed.insert(name.clone(), text);
         }
@@ -75,7 +75,7 @@ pub(super) fn seal_outcome(flow: &Flow, call: &str, outcome: &mut LookupOutcome)
     }
     let sealer = sealer(flow);
     for name in names {
-        if let (Some(value), Some(sealer)) = (outcome.vars.remove(name), &sealer) {
+        if let (Some(value), Some(sealer)) = (outcome.vars.remove(name), sealer) {
             let text = sealer.seal(call, name, &value);
             outcome.sealed.insert(name.clone(), text);
         }

@@ -6,15 +6,30 @@
 
 use std::collections::BTreeMap;
 
+use crate::seal::{Sealer, SEAL_KEY};
+
 /// What a flow declares it reads, and the values found for it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Settings {
     /// Plain configuration (wrangler.toml `[vars]`).
     pub config: Vec<String>,
     /// Secrets (`wrangler secret put NAME`; `.dev.vars` locally).
     pub secrets: Vec<String>,
     values: BTreeMap<String, String>,
+    /// The sealer of the seal key's value, derived once when the values are taken rather than
+    /// at every event.
+    sealer: Option<Sealer>,
 }
+
+/// Settings are the same when they declare and hold the same (the sealer follows the values).
+impl PartialEq for Settings {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.config, &self.secrets, &self.values)
+            == (&other.config, &other.secrets, &other.values)
+    }
+}
+
+impl Eq for Settings {}
 
 impl Settings {
     /// Declares a secret, once.
@@ -41,6 +56,12 @@ impl Settings {
             })
             .collect();
         self.values.extend(found);
+        self.sealer = self.values.get(SEAL_KEY).and_then(|key| Sealer::new(key));
+    }
+
+    /// The sealer of the seal key (`SESSION_SEAL_KEY`), when it has a usable value.
+    pub(crate) fn sealer(&self) -> Option<&Sealer> {
+        self.sealer.as_ref()
     }
 
     /// The declared names without a value.
