@@ -729,3 +729,37 @@ fn the_fetch_steps_of_one_event_share_its_time_budget() {
     assert_eq!(*slow.allowed.borrow(), [3_000, 1_000]);
     says(Ok(handled.reply), "took too long");
 }
+
+/// The storage operations of one call of the benchmarks' path (bench/peers.mjs `CALL`: the bank
+/// flow's welcome, cards, card activation with four digits, goodbye, the call's end), with
+/// sessions in KV, as the in-memory ports count what the worker's stores would run: what
+/// BENCHMARKS.md's "Storage operations per call" quotes.
+#[test]
+fn the_benchmarks_call_costs_these_storage_operations() {
+    let h = Harness::new(bank(Ok(r#"{"balance":"1.00"}"#)));
+    let replies = [
+        h.incoming(),
+        h.spoke(""),
+        h.spoke("2"),
+        h.spoke("2"),
+        h.spoke("4321"),
+        h.spoke(""),
+    ];
+    assert!(
+        replies.iter().all(|r| matches!(r, Ok(Some(_)))),
+        "{replies:?}"
+    );
+    assert_eq!(h.hangup().unwrap(), None);
+    assert!(h.after_answer().iter().all(Result::is_ok));
+    // Per event, the session read; after each event but the last, the session written; at the
+    // end, the record (one D1 batch: its row, its steps, its answers), the session deleted, and
+    // read once more when the call's end is settled; on incoming_call, the D1 replay check.
+    let ops = BTreeMap::from([
+        ("D1 batch", 1),
+        ("D1 query", 1),
+        ("KV delete", 1),
+        ("KV read", 8),
+        ("KV write", 6),
+    ]);
+    assert_eq!(*h.store.ops.borrow(), ops);
+}
