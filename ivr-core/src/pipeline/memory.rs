@@ -93,6 +93,9 @@ pub struct Memory {
     pub queued: RefCell<Vec<(DialMessage, u32)>>,
     /// Campaigns' states (none: running).
     pub controls: RefCell<BTreeMap<String, CampaignState>>,
+    /// The sessions play a call's Durable Object (its events one at a time, its storage counted
+    /// as the object's), not KV.
+    pub durable: Cell<bool>,
     /// How many storage operations of each kind the worker's stores would run for the port calls
     /// made so far (`KV read`, `D1 query`, ...): what a flow or a campaign costs.
     pub ops: RefCell<BTreeMap<&'static str, u64>>,
@@ -131,21 +134,35 @@ impl Memory {
     }
 }
 
+impl Memory {
+    /// A session operation's name, in KV or in a Durable Object's storage.
+    fn session_op(&self, kv: &'static str, object: &'static str) -> &'static str {
+        if self.durable.get() {
+            object
+        } else {
+            kv
+        }
+    }
+}
+
 impl SessionStore for Memory {
+    fn one_event_at_a_time(&self) -> bool {
+        self.durable.get()
+    }
     async fn session(&self, reference_id: &str) -> Result<Option<Session>, ApiError> {
-        self.count("KV read");
+        self.count(self.session_op("KV read", "DO storage read"));
         self.check(Fault::ReadSession)?;
         Ok(self.sessions.borrow().get(reference_id).cloned())
     }
     async fn save_session(&self, session: &Session) -> Result<(), ApiError> {
-        self.count("KV write");
+        self.count(self.session_op("KV write", "DO storage write"));
         self.check(Fault::SaveSession)?;
         let mut sessions = self.sessions.borrow_mut();
         sessions.insert(session.reference_id.clone(), session.clone());
         Ok(())
     }
     async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError> {
-        self.count("KV delete");
+        self.count(self.session_op("KV delete", "DO storage delete"));
         self.check(Fault::DeleteSession)?;
         self.sessions.borrow_mut().remove(reference_id);
         Ok(())
