@@ -61,8 +61,8 @@ pub struct Flow {
     pub steps: Vec<(String, Step)>,
     /// The variables a call of this flow must be given when it is placed (outbound flows).
     pub needs: Vec<String>,
-    /// The IANA time zones a campaign of this outbound flow may give as its calling window's or a
-    /// number's (`.calls_in([..])`): the worker is built with these zones' rules.
+    /// The IANA time zones this outbound flow's campaigns call in (`.calls_in([..])`): the worker
+    /// is built with these zones' rules.
     pub call_zones: Vec<String>,
     /// Where the call goes whenever the flow cannot go on (a flow error, a step that is gone),
     /// instead of a bare hang-up.
@@ -143,9 +143,10 @@ impl Flow {
         self
     }
 
-    /// The time zones its campaigns call in: a campaign's calling window (`"window": {"time_zone":
-    /// ..}`) and a number's own `time_zone` must be one of these, as the worker knows the rules
-    /// of the zones its flows name and no others (`npm run flows:lock` records them).
+    /// The time zones its campaigns call in. A campaign's calling window (`"window"`) and a
+    /// number's own `time_zone` must name a zone the worker knows: the worker is built with the
+    /// rules of the zones its flows name (here and in `hours(..)` steps) and no others, which
+    /// `npm run flows:lock` records.
     pub fn calls_in<const N: usize>(mut self, zones: [&str; N]) -> Self {
         self.call_zones = zones.iter().map(|z| (*z).to_owned()).collect();
         self

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use crate::api::calls::{failed_dial_record, DialFailure, Placing};
 use crate::api::campaigns::{
     self, Campaign, CampaignRequest, CampaignState, Control, DialMessage, MessageNumber,
-    NumberEntry, NumberState, Progress, QueuedNumber, When,
+    NumberEntry, NumberState, Progress, When,
 };
 use crate::engine::CallOutcome;
 use crate::error::{ApiError, ErrorCode};
@@ -187,18 +187,12 @@ pub async fn queue_redials(
     queue: &impl DialQueue,
     now_ms: u64,
 ) -> Result<usize, ApiError> {
-    let due = records.due_redials(now_ms, REDIALS_PER_RUN).await?;
-    let mut by_campaign: std::collections::BTreeMap<&str, Vec<QueuedNumber>> = Default::default();
-    for number in &due {
-        by_campaign
-            .entry(&number.campaign)
-            .or_default()
-            .push(number.clone());
-    }
+    let mut due = records.due_redials(now_ms, REDIALS_PER_RUN).await?;
+    // Each campaign's numbers together, in order: runs of them share a message.
+    due.sort_by(|a, b| (&a.campaign, a.index).cmp(&(&b.campaign, b.index)));
     let mut messages = Vec::new();
-    for (campaign, mut numbers) in by_campaign {
-        numbers.sort_by_key(|n| n.index);
-        messages.extend(campaigns::requeue_messages(campaign, &numbers));
+    for numbers in due.chunk_by(|a, b| a.campaign == b.campaign) {
+        messages.extend(campaigns::requeue_messages(&numbers[0].campaign, numbers));
     }
     for batch in messages.chunks(campaigns::SEND_BATCH) {
         queue.send_batch(batch).await?;

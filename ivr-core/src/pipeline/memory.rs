@@ -32,24 +32,6 @@ pub fn run<T>(future: impl Future<Output = T>) -> T {
     }
 }
 
-impl Memory {
-    /// A number's row as `records::sql::queued_numbers` reads it (none once erased).
-    fn queued_number(&self, key: &(String, u32), entry: &NumberEntry) -> Option<QueuedNumber> {
-        let own = self.number_own.borrow();
-        let own = own.get(key);
-        Some(QueuedNumber {
-            campaign: key.0.clone(),
-            index: key.1,
-            to: entry.to.clone()?,
-            vars: own
-                .filter(|o| !o.vars.is_empty())
-                .and_then(|o| serde_json::to_string(&o.vars).ok()),
-            time_zone: own.and_then(|o| o.time_zone.clone()),
-            attempts: entry.attempts,
-        })
-    }
-}
-
 /// A campaign number's own vars and time zone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Own {
@@ -132,9 +114,7 @@ impl Memory {
             Ok(())
         }
     }
-}
 
-impl Memory {
     /// A session operation's name, in KV or in a Durable Object's storage.
     fn session_op(&self, kv: &'static str, object: &'static str) -> &'static str {
         if self.durable.get() {
@@ -142,6 +122,22 @@ impl Memory {
         } else {
             kv
         }
+    }
+
+    /// A number's row as `records::sql::queued_numbers` reads it (none once erased).
+    fn queued_number(&self, key: &(String, u32), entry: &NumberEntry) -> Option<QueuedNumber> {
+        let own = self.number_own.borrow();
+        let own = own.get(key);
+        Some(QueuedNumber {
+            campaign: key.0.clone(),
+            index: key.1,
+            to: entry.to.clone()?,
+            vars: own
+                .filter(|o| !o.vars.is_empty())
+                .and_then(|o| serde_json::to_string(&o.vars).ok()),
+            time_zone: own.and_then(|o| o.time_zone.clone()),
+            attempts: entry.attempts,
+        })
     }
 }
 

@@ -131,14 +131,14 @@ pub struct Member {
     pub time_zone: Option<String>,
 }
 
-/// Reads `{"flow", "numbers": [...], "vars"?, "caller_id_number"?, "start_at"?, "end_at"?,
-/// "window"?}` and the dial options of `POST /calls` (`record_call`, `max_call_duration`,
+/// Reads `{"flow", "numbers": [...], "vars"?, "caller_id_number"?}`, the schedule's
+/// [`SCHEDULE_FIELDS`] and the dial options of `POST /calls` (`record_call`, `max_call_duration`,
 /// `send_dtmf`, `is_primary`), the same for every number. A number is a string, or
 /// `{"to": "+1...", "vars": {..}, "time_zone": ".."}` with vars of its own, which win over the
-/// campaign's `vars`, and its own zone for the window. Every number is checked before anything is
-/// queued: one bad or repeated number, one whose call would lack a var the flow needs, or one in
-/// a zone the flow does not call in refuses the whole campaign (422 `invalid_number`,
-/// `duplicate_number`, `missing_vars`, `unknown_time_zone`, naming its position).
+/// campaign's `vars`, and its own zone for the window. Every number is checked before anything
+/// is queued: one bad or repeated number, one whose call would lack a var the flow needs, or one
+/// in a zone the worker does not know refuses the whole campaign (422 `invalid_number`, `duplicate_number`, `missing_vars`,
+/// `unknown_time_zone`, naming its position).
 pub fn parse_campaign_request(
     body: &[u8],
     registry: &Registry,
@@ -316,6 +316,8 @@ impl MemberChecks<'_> {
                 format!("a campaign holds 1 to {MAX_NUMBERS} numbers"),
             ));
         }
+        // The zones the worker knows, worked out once, when a number names one.
+        let mut known = None;
         let mut seen = std::collections::HashSet::with_capacity(members.len());
         for (i, member) in members.iter().enumerate() {
             if !seen.insert(member.to.digits()) {
@@ -336,7 +338,8 @@ impl MemberChecks<'_> {
                         ),
                     ));
                 }
-                window::check_zone(registry, zone, &format!("{}.time_zone", name(i)))?;
+                let known = known.get_or_insert_with(|| crate::flow::lock::zones(registry));
+                window::check_zone(known, zone, &format!("{}.time_zone", name(i)))?;
             }
             let missing = flow
                 .needs

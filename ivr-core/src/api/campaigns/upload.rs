@@ -21,8 +21,8 @@ const QUERY: &[&str] = &["flow", "caller_id_number"];
 const TIME_ZONE: &str = "time_zone";
 
 /// Reads a CSV campaign: the body, and the flow, caller id, start, end, window and redials from
-/// the query ([`QUERY`], [`SCHEDULE_FIELDS`]). Every row is checked before anything is queued; one bad row refuses
-/// the campaign and names it (the header is row 1).
+/// the query ([`QUERY`], [`SCHEDULE_FIELDS`]). Every row is checked before anything is queued;
+/// one bad row refuses the campaign and names it (the header is row 1).
 pub fn parse_campaign_csv(
     body: &[u8],
     query: &[(String, String)],

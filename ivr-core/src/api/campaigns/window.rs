@@ -9,6 +9,8 @@
 //! join), and an IANA zone the worker knows: one a flow names (`.calls_in([..])`, `hours(..)`).
 //! [`pattern`] is the same grammar as a regular expression, for the OpenAPI document.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ErrorCode};
@@ -47,7 +49,7 @@ impl Window {
         if days_of(days).is_none() || ranges(hours).is_none() {
             return Err(invalid(field));
         }
-        check_zone(registry, zone, field)?;
+        check_zone(&zones(registry), zone, field)?;
         Ok(Window {
             days: days.to_owned(),
             hours: hours.to_owned(),
@@ -155,16 +157,23 @@ pub fn pattern(zones: &[String]) -> String {
     )
 }
 
-/// Refuses a zone the worker does not know: it is built with the rules of the zones its flows
-/// name (`.calls_in([..])`, `hours(..)`), and no others.
-pub(crate) fn check_zone(registry: &Registry, zone: &str, field: &str) -> Result<(), ApiError> {
-    let known = zones(registry);
+/// Refuses a zone the worker does not know (`known`: [`zones`] of its registry): it is built
+/// with the rules of the zones its flows name (`.calls_in([..])`, `hours(..)`), and no others.
+pub(crate) fn check_zone(
+    known: &BTreeSet<String>,
+    zone: &str,
+    field: &str,
+) -> Result<(), ApiError> {
     if known.contains(zone) {
         return Ok(());
     }
     let known = match known.is_empty() {
         true => "none".to_owned(),
-        false => known.into_iter().collect::<Vec<_>>().join(", "),
+        false => known
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
     };
     Err(ApiError::new(
         ErrorCode::UnknownTimeZone,
@@ -393,7 +402,7 @@ mod tests {
             "{}",
             e.message
         );
-        let e = check_zone(&Registry::new(), "America/New_York", "time_zone").unwrap_err();
+        let e = check_zone(&BTreeSet::new(), "America/New_York", "time_zone").unwrap_err();
         assert!(e.message.contains("(none)"), "{}", e.message);
     }
 }
