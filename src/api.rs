@@ -24,12 +24,13 @@ use ivr_core::routes::{query_of, query_pairs, ApiRoute};
 use ivr_core::tokens::Scope;
 
 use crate::apart::apart;
-use crate::d1::{rows_of, CallsDb};
+use crate::d1::CallsDb;
 use crate::env::{
     config, event_time, now_ms, random_uuid, setup, CampaignClock, RATE_LIMIT_BINDING,
+    TEST_CLOCK_HEADER,
 };
 use crate::fetch::WorkerHttp;
-use crate::http::{internal, json_response, json_text_response, read_body};
+use crate::http::{header, internal, json_response, json_text_response, read_body};
 use crate::kv::Kv;
 use crate::queue::WorkerQueue;
 use crate::records::{Records, MOVES_PER_RUN};
@@ -47,7 +48,7 @@ pub async fn handle(
     log: &mut RequestLog,
 ) -> Result<Response, ApiError> {
     let config = config(env);
-    let authorization = req.headers().get("authorization").ok().flatten();
+    let authorization = header(req, "authorization");
     let token = auth::check_bearer(authorization.as_deref(), &config.api_tokens)?;
     log.token = Some(token.name.clone());
     auth::require(token, route.scope())?;
@@ -91,12 +92,12 @@ pub async fn handle(
         // On the events' clock: an erasure covers the calls that started before it.
         ApiRoute::EraseCall(id) => {
             let erasure = Erasure::call(&id)?;
-            let at = event_time(env, req);
+            let at = event_time(env, header(req, TEST_CLOCK_HEADER).as_deref());
             json_response(200, &apart(pipeline.erase(&erasure, at, log)).await?)
         }
         ApiRoute::EraseCalls => {
             let erasure = Erasure::of_query(&query_pairs(query_of(&req.url())))?;
-            let at = event_time(env, req);
+            let at = event_time(env, header(req, TEST_CLOCK_HEADER).as_deref());
             json_response(200, &apart(pipeline.erase(&erasure, at, log)).await?)
         }
         ApiRoute::MigrateRecords => {
@@ -376,11 +377,11 @@ async fn flow_stats(
         ));
     };
     let rows = stats::Rows {
-        outcomes: rows_of(outcomes)?,
-        visits: rows_of(visits)?,
-        answers: rows_of(answers)?,
-        keys: rows_of(keys)?,
-        medians: rows_of(medians)?,
+        outcomes: outcomes.rows()?,
+        visits: visits.rows()?,
+        answers: answers.rows()?,
+        keys: keys.rows()?,
+        medians: medians.rows()?,
     };
     json_response(
         200,

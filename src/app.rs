@@ -5,6 +5,7 @@
 use serde::Serialize;
 use worker::{console_error, console_log, console_warn, web_sys, Context, Env, Response};
 
+use ivr_core::config::Config;
 use ivr_core::engine::Reply;
 use ivr_core::error::ApiError;
 use ivr_core::flow::Registry;
@@ -13,7 +14,8 @@ use ivr_core::routes::{path_of, route, Route};
 
 use crate::apart::apart;
 use crate::env::{now_ms, registry};
-use crate::http::{empty_response, json_response, json_text_response};
+use crate::http::{internal, json_response, json_text_response};
+use crate::webhook::Inbound;
 use crate::{api, webhook};
 
 /// The crate version reported by `/healthz`.
@@ -36,21 +38,91 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> worker::Res
         Ok(resp) => resp,
         Err(e) => {
             log.error(&e);
-            error_response(&e)?
+            Plain::error(&e).into_response()?
         }
     };
-    if crate::env::config(&env).dev_clock_ms.is_some() && log.warning.is_none() {
+    write_log(
+        &mut log,
+        resp.status_code(),
+        started,
+        crate::env::config(&env),
+    );
+    Ok(resp)
+}
+
+/// Writes a request's one log line, once its answer's `status` is known.
+pub fn write_log(log: &mut RequestLog, status: u16, started_ms: u64, config: &Config) {
+    if config.dev_clock_ms.is_some() && log.warning.is_none() {
         log.warning = Some("DEV_CLOCK is set: this worker's calls run on a shifted clock".into());
     }
-    log.status = resp.status_code();
-    log.latency_ms = now_ms().saturating_sub(started);
+    log.status = status;
+    log.latency_ms = now_ms().saturating_sub(started_ms);
     let line = log.line();
     match log.level {
         "error" => console_error!("{line}"),
         "warn" => console_warn!("{line}"),
         _ => console_log!("{line}"),
     }
-    Ok(resp)
+}
+
+const JSON: &str = "application/json; charset=utf-8";
+
+/// An answer as plain data: what the runtime's `Response` is made from, here or by the JS entry
+/// for the driven webhook ([`crate::task`]).
+pub struct Plain {
+    pub status: u16,
+    pub body: Option<String>,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Plain {
+    /// The HTTP answer to an event: the action (200) or nothing (204).
+    pub fn reply(reply: Option<Reply>) -> Self {
+        match reply {
+            Some(reply) => Plain {
+                status: 200,
+                body: Some(reply.json.into_string()),
+                headers: vec![("content-type", JSON.to_owned())],
+            },
+            None => Plain {
+                status: 204,
+                body: None,
+                headers: Vec::new(),
+            },
+        }
+    }
+
+    /// The JSON error answer for `e`, with the headers it calls for.
+    pub fn error(e: &ApiError) -> Self {
+        let mut headers = vec![("content-type", JSON.to_owned())];
+        if let Some(allow) = e.allow {
+            headers.push(("allow", allow.to_owned()));
+        }
+        if let Some(challenge) = e.challenge() {
+            headers.push(("www-authenticate", challenge.to_owned()));
+        }
+        if let Some(secs) = e.retry_after_secs {
+            headers.push(("retry-after", secs.to_string()));
+        }
+        Plain {
+            status: e.status,
+            body: Some(e.body()),
+            headers,
+        }
+    }
+
+    fn into_response(self) -> worker::Result<Response> {
+        let mut resp = match self.body {
+            Some(body) => Response::ok(body)?,
+            None => Response::empty()?,
+        }
+        .with_status(self.status);
+        let headers = resp.headers_mut();
+        for (name, value) in &self.headers {
+            headers.set(name, value)?;
+        }
+        Ok(resp)
+    }
 }
 
 #[derive(Serialize)]
@@ -92,35 +164,19 @@ async fn handle(
 ) -> Result<Response, ApiError> {
     match route(&log.method, &log.path)? {
         Route::Health => health(registry(env)),
-        Route::Webhook => answer(apart(webhook::handle(req, env, ctx, log)).await?),
+        Route::Webhook => {
+            let inbound = Inbound::read(req).await;
+            let answered = apart(webhook::handle(&inbound, env, log)).await?;
+            if let Some(after) = answered.after {
+                ctx.wait_until(after);
+            }
+            Plain::reply(answered.reply)
+                .into_response()
+                .map_err(internal)
+        }
         Route::OpenApi => json_text_response(200, OPENAPI.to_owned()),
         Route::Api(api) => apart(api::handle(api, req, env, log)).await,
     }
-}
-
-/// The HTTP answer to an event: the action (200) or nothing (204).
-fn answer(reply: Option<Reply>) -> Result<Response, ApiError> {
-    match reply {
-        Some(reply) => json_text_response(200, reply.json.into_string()),
-        None => empty_response(204),
-    }
-}
-
-/// The JSON error answer for `e`, with the headers it calls for.
-fn error_response(e: &ApiError) -> worker::Result<Response> {
-    let mut resp = Response::ok(e.body())?.with_status(e.status);
-    let headers = resp.headers_mut();
-    headers.set("content-type", "application/json; charset=utf-8")?;
-    if let Some(allow) = e.allow {
-        headers.set("allow", allow)?;
-    }
-    if let Some(challenge) = e.challenge() {
-        headers.set("www-authenticate", challenge)?;
-    }
-    if let Some(secs) = e.retry_after_secs {
-        headers.set("retry-after", &secs.to_string())?;
-    }
-    Ok(resp)
 }
 
 #[cfg(all(test, target_arch = "wasm32"))]
@@ -132,7 +188,7 @@ mod tests {
     #[wasm_bindgen_test]
     async fn error_response_is_json_with_status_and_allow() {
         let e = ApiError::method_not_allowed("GET", "/webhook", "POST");
-        let mut resp = error_response(&e).unwrap();
+        let mut resp = Plain::error(&e).into_response().unwrap();
         assert_eq!(resp.status_code(), 405);
         let headers = resp.headers();
         assert_eq!(headers.get("allow").unwrap().as_deref(), Some("POST"));
@@ -146,11 +202,13 @@ mod tests {
 
     #[wasm_bindgen_test]
     async fn unauthorized_and_rate_limited_answers_carry_their_headers() {
-        let resp = error_response(&ApiError::new(ErrorCode::Unauthorized, "no")).unwrap();
+        let resp = Plain::error(&ApiError::new(ErrorCode::Unauthorized, "no"))
+            .into_response()
+            .unwrap();
         let challenge = resp.headers().get("www-authenticate").unwrap();
         assert_eq!(challenge.as_deref(), Some(r#"Bearer realm="telesign-ivr""#));
         let limited = ApiError::new(ErrorCode::RateLimited, "slow down").retry_after(Some(60));
-        let resp = error_response(&limited).unwrap();
+        let resp = Plain::error(&limited).into_response().unwrap();
         assert_eq!(resp.status_code(), 429);
         let retry = resp.headers().get("retry-after").unwrap();
         assert_eq!(retry.as_deref(), Some("60"));
@@ -159,11 +217,14 @@ mod tests {
     #[wasm_bindgen_test]
     async fn an_action_is_a_200_json_answer_and_none_is_a_204() {
         let reply = Reply::from(&ivr_core::telesign::Action::Hangup);
-        let mut resp = answer(Some(reply)).unwrap();
+        let mut resp = Plain::reply(Some(reply)).into_response().unwrap();
         assert_eq!(resp.status_code(), 200);
         let body = resp.text().await.unwrap();
         assert_eq!(body, r#"{"jsonrpc":"2.0","method":"hangup","params":{}}"#);
-        assert_eq!(answer(None).unwrap().status_code(), 204);
+        assert_eq!(
+            Plain::reply(None).into_response().unwrap().status_code(),
+            204
+        );
     }
 
     #[wasm_bindgen_test]

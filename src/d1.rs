@@ -1,19 +1,37 @@
-//! D1 (`CALLS_DB`): runs the core's [`Statement`]s, binding every value, and reads rows into the
-//! core's row types.
+//! D1 (`CALLS_DB`): runs the core's [`Statement`]s through [`crate::io`] (every value bound) and
+//! reads rows into the core's row types.
 
 use serde::de::DeserializeOwned;
-use wasm_bindgen::JsValue;
-use worker::d1::{D1Database, D1PreparedStatement, D1Result};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use worker::js_sys::Reflect;
+use worker::wasm_bindgen::JsValue;
 use worker::Env;
 
 use ivr_core::error::{ApiError, ErrorCode};
-use ivr_core::records::{SqlValue, Statement};
+use ivr_core::records::Statement;
 
 use crate::env::CALLS_DB_BINDING;
+use crate::io::{perform, Op};
 
 /// The call records database.
 #[derive(Clone)]
-pub struct CallsDb(std::rc::Rc<D1Database>);
+pub struct CallsDb(Env);
+
+/// What one statement answered: its rows (as JSON, read with [`DbResult::rows`]) and how many
+/// rows it changed.
+#[derive(Deserialize)]
+pub struct DbResult {
+    rows: Box<RawValue>,
+    pub changes: u64,
+}
+
+impl DbResult {
+    pub fn rows<T: DeserializeOwned>(&self) -> Result<Vec<T>, ApiError> {
+        serde_json::from_str(self.rows.get())
+            .map_err(|e| ApiError::new(ErrorCode::StoredDataUnreadable, format!("a D1 row: {e}")))
+    }
+}
 
 fn failed(what: &str, e: impl std::fmt::Display) -> ApiError {
     ApiError::new(ErrorCode::StoreUnavailable, format!("{what}: {e}"))
@@ -21,41 +39,31 @@ fn failed(what: &str, e: impl std::fmt::Display) -> ApiError {
 
 impl CallsDb {
     pub fn open(env: &Env) -> Result<Self, ApiError> {
-        env.d1(CALLS_DB_BINDING)
-            .map(|db| CallsDb(std::rc::Rc::new(db)))
-            .map_err(|e| {
-                ApiError::new(
-                    ErrorCode::StoreNotConfigured,
-                    format!("the D1 binding {CALLS_DB_BINDING} is missing: {e}"),
-                )
-            })
+        let binding =
+            Reflect::get(env, &JsValue::from_str(CALLS_DB_BINDING)).unwrap_or(JsValue::UNDEFINED);
+        if binding.is_undefined() || binding.is_null() {
+            return Err(ApiError::new(
+                ErrorCode::StoreNotConfigured,
+                format!("the D1 binding {CALLS_DB_BINDING} is missing"),
+            ));
+        }
+        Ok(CallsDb(env.clone()))
     }
 
-    fn prepare(&self, statement: &Statement) -> Result<D1PreparedStatement, ApiError> {
-        let values: Vec<JsValue> = statement
-            .params
-            .iter()
-            .map(|value| match value {
-                SqlValue::Null => JsValue::NULL,
-                // Times in ms and counts: exact below 2^53.
-                SqlValue::Int(n) => JsValue::from_f64(*n as f64),
-                SqlValue::Text(text) => JsValue::from_str(text),
-            })
-            .collect();
-        self.0
-            .prepare(statement.sql.as_str())
-            .bind(&values)
-            .map_err(|e| failed("binding a query", e))
+    async fn run(&self, op: Op<'_>, what: &str) -> Result<Vec<DbResult>, ApiError> {
+        let text = perform(&self.0, op).await.map_err(|e| failed(what, e))?;
+        serde_json::from_str(text.as_deref().unwrap_or("[]"))
+            .map_err(|e| ApiError::new(ErrorCode::StoredDataUnreadable, format!("{what}: {e}")))
     }
 
     /// Runs `statements` as one batch (a transaction: all of them or none), answering each
-    /// one's result, to be read with [`rows_of`].
-    pub async fn batch(&self, statements: &[Statement]) -> Result<Vec<D1Result>, ApiError> {
-        let prepared = statements
-            .iter()
-            .map(|s| self.prepare(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.0.batch(prepared).await.map_err(|e| failed("D1", e))
+    /// one's result.
+    pub async fn batch(&self, statements: &[Statement]) -> Result<Vec<DbResult>, ApiError> {
+        let op = Op::D1Batch {
+            binding: CALLS_DB_BINDING,
+            statements,
+        };
+        self.run(op, "D1").await
     }
 
     /// The rows of one query.
@@ -63,18 +71,13 @@ impl CallsDb {
         &self,
         statement: &Statement,
     ) -> Result<Vec<T>, ApiError> {
-        let result = self
-            .prepare(statement)?
-            .all()
-            .await
-            .map_err(|e| failed("reading D1", e))?;
-        rows_of(&result)
+        let op = Op::D1All {
+            binding: CALLS_DB_BINDING,
+            statement,
+        };
+        match self.run(op, "reading D1").await?.first() {
+            Some(result) => result.rows(),
+            None => Ok(Vec::new()),
+        }
     }
-}
-
-/// The rows of one result of [`CallsDb::batch`].
-pub fn rows_of<T: DeserializeOwned>(result: &D1Result) -> Result<Vec<T>, ApiError> {
-    result
-        .results()
-        .map_err(|e| ApiError::new(ErrorCode::StoredDataUnreadable, format!("a D1 row: {e}")))
 }

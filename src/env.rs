@@ -2,7 +2,6 @@
 //! the configuration and the flows (read once per isolate), the clock, and fresh ids.
 
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use ivr_core::config::Config;
 use ivr_core::flow::Registry;
@@ -11,9 +10,10 @@ use ivr_core::pipeline::Pipeline;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use worker::js_sys::{self, Reflect};
-use worker::{web_sys, Delay, Env};
+use worker::Env;
 
 use crate::fetch::WorkerHttp;
+use crate::io::{perform, Op};
 
 /// The KV namespace of sessions, call records, pending calls and campaigns.
 pub const KV_BINDING: &str = "SESSIONS";
@@ -99,7 +99,8 @@ impl Clock for WorkerClock {
 
 impl Sleep for WorkerClock {
     async fn sleep_ms(&self, ms: u64) {
-        Delay::from(Duration::from_millis(ms)).await;
+        // A timer cannot fail; if the runtime refused one, going on at once is the best left.
+        let _ = perform(&JsValue::UNDEFINED, Op::Sleep { ms }).await;
     }
 }
 
@@ -133,10 +134,10 @@ pub const TEST_CLOCK_BINDING: &str = "TEST_CLOCK";
 /// The header carrying the test clock's time (milliseconds since the epoch).
 pub const TEST_CLOCK_HEADER: &str = "x-test-clock-ms";
 
-/// The time an event (or an erasure) is handled at: the test clock's, where the binding allows it,
-/// else now.
+/// The time an event (or an erasure) is handled at: the test clock's (`test_clock`, the request's
+/// [`TEST_CLOCK_HEADER`]), where the binding allows it, else now.
 /// Whether the binding is there is looked up once per isolate, like the configuration.
-pub fn event_time(env: &Env, req: &web_sys::Request) -> u64 {
+pub fn event_time(env: &Env, test_clock: Option<&str>) -> u64 {
     if let Some(start) = config(env).dev_clock_ms {
         return dev_clock(start);
     }
@@ -147,9 +148,8 @@ pub fn event_time(env: &Env, req: &web_sys::Request) -> u64 {
             .and_then(|b| Reflect::get(&b, &JsValue::from_str("fetch")).ok())
             .is_some_and(|f| f.is_function())
     });
-    let set = is_service
-        .then(|| req.headers().get(TEST_CLOCK_HEADER).ok().flatten())
-        .flatten()
+    let set = test_clock
+        .filter(|_| is_service)
         .and_then(|v| v.trim().parse::<u64>().ok());
     set.unwrap_or_else(now_ms)
 }

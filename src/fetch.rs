@@ -1,18 +1,31 @@
-//! Outbound HTTP with the Workers `fetch`, for flows' `fetch` steps and the dials sent to
-//! Telesign: the core's [`Http`] port.
+//! Outbound HTTP with the Workers `fetch` (through [`crate::io`]), for flows' `fetch` steps and
+//! the dials sent to Telesign: the core's [`Http`] port.
 
-use std::time::Duration;
+use serde::Deserialize;
+use worker::wasm_bindgen::JsValue;
 
-use futures_util::future::{select, Either};
 use ivr_core::flow::{FetchRequest, FetchResponse};
 use ivr_core::pipeline::ports::{Http, HttpError};
-use worker::wasm_bindgen::JsValue;
-use worker::{AbortController, Delay, Fetch, Headers};
 
-use crate::http::outbound_request;
+use crate::io::{perform, Op};
 
 /// The Workers `fetch`.
 pub struct WorkerHttp;
+
+/// What `src/js/io.mjs` answers for a request.
+#[derive(Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+enum Exchange {
+    Answered {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+    Timeout,
+    Failed {
+        message: String,
+    },
+}
 
 impl Http for WorkerHttp {
     async fn send(
@@ -20,38 +33,29 @@ impl Http for WorkerHttp {
         request: &FetchRequest,
         timeout_ms: u64,
     ) -> Result<FetchResponse, HttpError> {
-        let failed = |e: worker::Error| HttpError::Failed {
-            message: e.to_string(),
+        let failed = |message: String| HttpError::Failed { message };
+        let op = Op::Fetch {
+            request,
+            timeout_ms,
         };
-        let headers = Headers::new();
-        for (name, value) in &request.headers {
-            headers.set(name, value).map_err(failed)?;
-        }
-        let body = request.body.as_deref().map(JsValue::from_str);
-        let req = outbound_request(&request.method, &request.url, &headers, body.as_ref())
-            .map_err(failed)?;
-        let controller = AbortController::default();
-        let signal = controller.signal();
-        let exchange = async {
-            let mut resp = Fetch::Request(req).send_with_signal(&signal).await?;
-            let headers = resp.headers().entries().collect();
-            let body = resp.text().await?;
-            Ok::<_, worker::Error>(FetchResponse {
-                status: resp.status_code(),
+        // `fetch` needs no binding.
+        let answer = perform(&JsValue::UNDEFINED, op).await.map_err(failed)?;
+        let exchange = serde_json::from_str(answer.as_deref().unwrap_or_default())
+            .map_err(|e| failed(format!("an unreadable answer: {e}")))?;
+        match exchange {
+            Exchange::Answered {
+                status,
                 headers,
                 body,
-            })
-        };
-        let timeout = Delay::from(Duration::from_millis(timeout_ms));
-        futures_util::pin_mut!(exchange);
-        match select(exchange, timeout).await {
-            Either::Left((result, _)) => result.map_err(failed),
-            Either::Right(((), _)) => {
-                controller.abort();
-                Err(HttpError::Timeout {
-                    after_ms: timeout_ms,
-                })
-            }
+            } => Ok(FetchResponse {
+                status,
+                headers,
+                body,
+            }),
+            Exchange::Timeout => Err(HttpError::Timeout {
+                after_ms: timeout_ms,
+            }),
+            Exchange::Failed { message } => Err(HttpError::Failed { message }),
         }
     }
 }

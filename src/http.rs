@@ -3,30 +3,14 @@
 use futures_util::StreamExt;
 use serde::Serialize;
 use worker::js_sys::Uint8Array;
-use worker::wasm_bindgen::JsValue;
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{web_sys, Request, Response};
 
 use ivr_core::error::{ApiError, ErrorCode};
 
-/// An outbound request (a flow's `fetch`, a dial, a call's Durable Object), built on the
-/// runtime's own `RequestInit`: `worker::RequestInit` converts every init through serde (its `cf`
-/// options included): serde's machinery in the wasm for three fields.
-pub fn outbound_request(
-    method: &str,
-    url: &str,
-    headers: &worker::Headers,
-    body: Option<&JsValue>,
-) -> Result<Request, worker::Error> {
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    init.set_headers(&headers.0);
-    if let Some(body) = body {
-        init.set_body(body);
-    }
-    Ok(Request::from(web_sys::Request::new_with_str_and_init(
-        url, &init,
-    )?))
+/// A header of `req`.
+pub fn header(req: &web_sys::Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
 }
 
 /// A JSON answer with the given status.
@@ -58,22 +42,25 @@ pub fn internal(e: worker::Error) -> ApiError {
     ApiError::internal(e.to_string())
 }
 
+/// The answer to a body larger than `limit` bytes.
+pub fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the body is larger than {limit} bytes"),
+    )
+}
+
 /// The most body bytes read and thrown away after a body passed its limit, so that the sender
 /// reads its 413 instead of a connection reset: a server that answers and closes while the client
 /// is still writing makes the client's write fail (EPIPE) before it sees the answer, which is why
 /// HTTP servers drain ("lingering close"). Past this much the sender is hostile and gets the reset.
-const DRAIN_BYTES: u64 = 1024 * 1024;
+pub const DRAIN_BYTES: u64 = 1024 * 1024;
 
 /// Reads at most `limit` bytes of body. A larger body is a 413: one whose `Content-Length` is more
 /// than [`DRAIN_BYTES`] past the limit is refused before reading; any other is read to its end (up
 /// to that bound) without keeping what passes the limit, so the sender sees the answer.
 pub async fn read_body(req: &web_sys::Request, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("the body is larger than {limit} bytes"),
-        )
-    };
+    let too_large = || too_large(limit);
     let declared = req
         .headers()
         .get("content-length")

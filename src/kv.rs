@@ -3,10 +3,9 @@
 //! serialize as `{}`); the key layout is [`ivr_core::pipeline::keys`].
 
 use serde::{de::DeserializeOwned, Serialize};
-use worker::js_sys::{self, Promise, Reflect};
+use worker::js_sys::Reflect;
 use worker::kv::KvStore;
-use worker::wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
-use worker::wasm_bindgen_futures::JsFuture;
+use worker::wasm_bindgen::JsValue;
 use worker::Env;
 
 use ivr_core::engine::{LookupOutcome, Session};
@@ -15,43 +14,12 @@ use ivr_core::pipeline::keys::*;
 use ivr_core::pipeline::ports::SessionStore;
 
 use crate::env::KV_BINDING;
-
-#[wasm_bindgen]
-extern "C" {
-    /// The KV namespace binding itself, called directly on the per-event path: one JS call per
-    /// get, put or delete, where `worker::kv::KvStore` looks up five methods when opened and
-    /// builds every options object through serde-wasm-bindgen.
-    #[derive(Clone)]
-    type KvNamespace;
-    #[wasm_bindgen(method, catch, js_name = get)]
-    fn get_text(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(method, catch, js_name = put)]
-    fn put_text(
-        this: &KvNamespace,
-        key: &str,
-        value: &str,
-        options: &JsValue,
-    ) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(method, catch, js_name = delete)]
-    fn delete_key(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
-}
+use crate::io::{perform, Op};
 
 /// The KV namespace.
 #[derive(Clone)]
 pub struct Kv {
-    ns: KvNamespace,
-    /// For listing, which goes through `KvStore` (rare: the call API only).
     env: Env,
-}
-
-/// The message of a JS exception or rejection.
-fn js_error(e: JsValue) -> String {
-    e.as_string()
-        .or_else(|| {
-            e.dyn_ref::<js_sys::Error>()
-                .map(|err| String::from(err.message()))
-        })
-        .unwrap_or_else(|| "a KV operation failed".to_owned())
 }
 
 fn unavailable(what: &str, e: impl std::fmt::Display) -> ApiError {
@@ -68,12 +36,11 @@ impl Kv {
                 format!("the KV binding {KV_BINDING} is missing"),
             ));
         }
-        Ok(Self {
-            ns: binding.unchecked_into(),
-            env: env.clone(),
-        })
+        Ok(Self { env: env.clone() })
     }
 
+    /// For listing, which goes through `KvStore` (rare: the call API and the scheduled work
+    /// only, never the webhook).
     fn kv(&self) -> Result<KvStore, ApiError> {
         self.env.kv(KV_BINDING).map_err(|e| {
             ApiError::new(
@@ -84,14 +51,14 @@ impl Kv {
     }
 
     pub async fn delete(&self, key: &str, what: &str) -> Result<(), ApiError> {
-        let promise = self
-            .ns
-            .delete_key(key)
-            .map_err(|e| unavailable(what, js_error(e)))?;
-        JsFuture::from(promise)
+        let op = Op::KvDelete {
+            binding: KV_BINDING,
+            key,
+        };
+        perform(&self.env, op)
             .await
-            .map(|_| ())
-            .map_err(|e| unavailable(what, js_error(e)))
+            .map(drop)
+            .map_err(|e| unavailable(what, e))
     }
 
     /// The first `limit` keys under `prefix` (KV caps a listing at 1000).
@@ -129,24 +96,22 @@ impl Kv {
     }
 
     pub async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ApiError> {
-        let promise = self
-            .ns
-            .get_text(key)
-            .map_err(|e| unavailable("reading", js_error(e)))?;
-        let value = JsFuture::from(promise)
+        let op = Op::KvGet {
+            binding: KV_BINDING,
+            key,
+        };
+        let text = perform(&self.env, op)
             .await
-            .map_err(|e| unavailable("reading", js_error(e)))?;
-        value
-            .as_string()
-            .map(|t| {
-                serde_json::from_str(&t).map_err(|e| {
-                    ApiError::new(
-                        ErrorCode::StoredDataUnreadable,
-                        format!("{key} is not readable: {e}"),
-                    )
-                })
+            .map_err(|e| unavailable("reading", e))?;
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::StoredDataUnreadable,
+                    format!("{key} is not readable: {e}"),
+                )
             })
-            .transpose()
+        })
+        .transpose()
     }
 
     pub async fn put_json<T: Serialize>(
@@ -155,21 +120,18 @@ impl Kv {
         value: &T,
         ttl_secs: u64,
     ) -> Result<(), ApiError> {
-        let encoding = |e: serde_json::Error| {
-            ApiError::new(ErrorCode::InternalError, format!("encoding {key}: {e}"))
+        let text = serde_json::to_string(value)
+            .map_err(|e| ApiError::new(ErrorCode::InternalError, format!("encoding {key}: {e}")))?;
+        let op = Op::KvPut {
+            binding: KV_BINDING,
+            key,
+            value: &text,
+            ttl: ttl_secs,
         };
-        let text = serde_json::to_string(value).map_err(encoding)?;
-        let options = format!(r#"{{"expirationTtl":{ttl_secs}}}"#);
-        let options =
-            js_sys::JSON::parse(&options).map_err(|e| unavailable("writing", js_error(e)))?;
-        let promise = self
-            .ns
-            .put_text(key, &text, &options)
-            .map_err(|e| unavailable("writing", js_error(e)))?;
-        JsFuture::from(promise)
+        perform(&self.env, op)
             .await
-            .map(|_| ())
-            .map_err(|e| unavailable("writing", js_error(e)))
+            .map(drop)
+            .map_err(|e| unavailable("writing", e))
     }
 }
 

@@ -1,12 +1,14 @@
 //! The worker: the Workers runtime shell around [`ivr_core`], with the call flows of the [`flows`]
 //! crate compiled in.
 //!
-//! Entry points are here; [`app`] serves HTTP (routes to [`webhook`] and [`api`], and turns
-//! errors into answers and log lines), [`queue`] consumes the campaign queue, [`durable`] is the
-//! call-session Durable Object. Below them: [`sessions`] and [`kv`] (the storage ports over KV and
-//! Durable Objects), [`fetch`] (outbound HTTP), [`http`] (bodies and answers), [`env`]
-//! (bindings, configuration, the clock) and [`apart`] (a route's handler as its own wasm
-//! function).
+//! Entry points are here and in [`task`], the webhook driven synchronously by the JS entry
+//! (`src/js/entry.mjs`, which serves `POST /webhook` and hands every other request to this
+//! crate's `fetch`); [`app`] serves HTTP (routes to [`webhook`] and [`api`], and turns errors
+//! into answers and log lines), [`queue`] consumes the campaign queue, [`durable`] is the
+//! call-session Durable Object. Below them: [`sessions`] and [`kv`] (the storage ports over KV
+//! and Durable Objects), [`fetch`] (outbound HTTP), [`io`] (the runtime's I/O as operations that
+//! JS performs), [`http`] (bodies and answers), [`env`] (bindings, configuration, the clock) and
+//! [`apart`] (a route's handler as its own wasm function).
 
 mod apart;
 mod api;
@@ -16,10 +18,12 @@ pub mod durable;
 mod env;
 mod fetch;
 mod http;
+mod io;
 mod kv;
 mod queue;
 mod records;
 mod sessions;
+pub mod task;
 mod webhook;
 
 use ivr_core::pipeline::campaign;

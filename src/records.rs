@@ -18,7 +18,7 @@ use ivr_core::pipeline::keys::*;
 use ivr_core::pipeline::ports::CallRecords;
 use ivr_core::records::sql;
 
-use crate::d1::{rows_of, CallsDb};
+use crate::d1::{CallsDb, DbResult};
 use crate::kv::Kv;
 
 /// The stores of what outlives a call. D1 is opened when first needed: most events never
@@ -185,12 +185,9 @@ impl CallRecords for Records {
         let results = db
             .batch(&sql::erase(erasure, now_ms, &self.mark_key()))
             .await?;
-        let changes = results
-            .get(sql::ERASED_CALLS)
-            .and_then(|r| r.meta().ok().flatten())
-            .and_then(|m| m.changes);
+        let changes = results.get(sql::ERASED_CALLS).map(|r| r.changes);
         let mut erased = Erased {
-            records: changes.unwrap_or(0) as u64,
+            records: changes.unwrap_or(0),
             ..Erased::default()
         };
         // The outbox and records of versions before D1, then outbound calls being dialled.
@@ -229,8 +226,7 @@ impl CallRecords for Records {
     ) -> Result<bool, ApiError> {
         let statement = sql::claim_number(campaign, index, to, attempt, now_ms);
         let results = self.db()?.batch(&[statement]).await?;
-        let changes = results.first().and_then(|r| r.meta().ok().flatten());
-        Ok(changes.and_then(|m| m.changes).unwrap_or(0) > 0)
+        Ok(results.first().is_some_and(|r| r.changes > 0))
     }
     async fn campaign_state(&self, campaign: &str) -> Result<CampaignState, ApiError> {
         let rows: Vec<ControlRow> = self.db()?.rows(&sql::control_state(campaign)).await?;
@@ -246,9 +242,9 @@ impl CallRecords for Records {
             .db()?
             .batch(&sql::set_control(campaign, state, now_ms))
             .await?;
-        let state_of = |result: Option<&worker::d1::D1Result>| -> Result<CampaignState, ApiError> {
+        let state_of = |result: Option<&DbResult>| -> Result<CampaignState, ApiError> {
             let rows: Vec<ControlRow> = match result {
-                Some(result) => rows_of(result)?,
+                Some(result) => result.rows()?,
                 None => Vec::new(),
             };
             Ok(rows.first().map_or(CampaignState::Running, |r| r.state))

@@ -5,8 +5,7 @@
 //! the paths, and [`ObjectAnswer`], what an object answers for an event.
 
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
-use worker::{js_sys::Uint8Array, Env, Headers, Method, ObjectNamespace, Storage};
+use worker::{Env, Storage};
 
 use ivr_core::config::{Config, SessionBackend};
 use ivr_core::engine::{LookupOutcome, RawJson, Reply, Session};
@@ -16,22 +15,22 @@ use ivr_core::pipeline::keys::{object_lookup_key, OBJECT_SESSION_KEY, SESSION_TT
 use ivr_core::pipeline::ports::SessionStore;
 
 use crate::env::CALL_SESSIONS_BINDING;
-use crate::http::outbound_request;
+use crate::io::{perform, Op};
 use crate::kv::Kv;
 
-/// Requests between the worker and the objects use this origin; it never leaves the runtime.
-const ORIGIN: &str = "https://call-session.internal";
 /// `POST`: a verified event of the object's call (the raw body).
 pub const EVENT_PATH: &str = "/event";
 /// `GET` / `PUT`: the object's session as JSON.
 pub const SESSION_PATH: &str = "/session";
-/// The header of an event sent to its object: the time the worker handles it at.
+/// The header of an event sent to its object: the time the worker handles it at (set by
+/// `src/js/io.mjs`).
 pub const EVENT_TIME_HEADER: &str = "x-event-time-ms";
 
 /// Where sessions are (see the module documentation).
 pub enum Sessions {
     Kv(Kv),
-    Objects(ObjectNamespace),
+    /// The worker's bindings, among them the objects' namespace.
+    Objects(Env),
     Object(ObjectStorage),
 }
 
@@ -40,21 +39,24 @@ impl Sessions {
     pub fn open(env: &Env, config: &Config, kv: &Kv) -> Result<Self, ApiError> {
         match config.session_backend {
             SessionBackend::Kv => Ok(Sessions::Kv(kv.clone())),
-            SessionBackend::DurableObject => namespace(env).map(Sessions::Objects),
+            SessionBackend::DurableObject => objects(env).map(Sessions::Objects),
         }
     }
 }
 
-/// The Durable Object namespace of call sessions.
-pub fn namespace(env: &Env) -> Result<ObjectNamespace, ApiError> {
-    env.durable_object(CALL_SESSIONS_BINDING).map_err(|e| {
-        ApiError::new(
-            ErrorCode::StoreNotConfigured,
-            format!(
-                "SESSION_BACKEND=durable_object needs the {CALL_SESSIONS_BINDING} binding: {e}"
-            ),
-        )
-    })
+/// The worker's bindings, once the Durable Object namespace of call sessions is known to be
+/// among them.
+fn objects(env: &Env) -> Result<Env, ApiError> {
+    env.durable_object(CALL_SESSIONS_BINDING)
+        .map(|_| env.clone())
+        .map_err(|e| {
+            ApiError::new(
+                ErrorCode::StoreNotConfigured,
+                format!(
+                    "SESSION_BACKEND=durable_object needs the {CALL_SESSIONS_BINDING} binding: {e}"
+                ),
+            )
+        })
 }
 
 fn unavailable(e: impl std::fmt::Display) -> ApiError {
@@ -122,27 +124,37 @@ impl ObjectStorage {
     }
 }
 
+/// What an object answered.
+#[derive(Deserialize)]
+struct ObjectReply {
+    status: u16,
+    body: String,
+}
+
 /// Sends `method path` with `body` to the object of `reference_id`.
 async fn call_object(
-    ns: &ObjectNamespace,
+    env: &Env,
     reference_id: &str,
-    method: Method,
+    method: &str,
     path: &str,
-    body: Option<&[u8]>,
+    body: Option<&str>,
     event_time_ms: Option<u64>,
-) -> Result<worker::Response, ApiError> {
-    let send = async {
-        let stub = ns.id_from_name(reference_id)?.get_stub()?;
-        let headers = Headers::new();
-        if let Some(ms) = event_time_ms {
-            headers.set(EVENT_TIME_HEADER, &ms.to_string())?;
-        }
-        let body = body.map(|b| JsValue::from(Uint8Array::from(b)));
-        let url = format!("{ORIGIN}{path}");
-        let req = outbound_request(method.as_ref(), &url, &headers, body.as_ref())?;
-        stub.fetch_with_request(req).await
+) -> Result<ObjectReply, ApiError> {
+    let op = Op::Object {
+        binding: CALL_SESSIONS_BINDING,
+        name: reference_id,
+        method,
+        path,
+        body,
+        time_ms: event_time_ms,
     };
-    send.await.map_err(unavailable)
+    let answer = perform(env, op).await.map_err(unavailable)?;
+    serde_json::from_str(answer.as_deref().unwrap_or_default()).map_err(unavailable)
+}
+
+/// `text` read as JSON, or the object's storage is unavailable.
+fn json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    serde_json::from_str(text).map_err(unavailable)
 }
 
 impl SessionStore for Sessions {
@@ -155,12 +167,11 @@ impl SessionStore for Sessions {
         match self {
             Sessions::Kv(kv) => kv.session(reference_id).await,
             Sessions::Object(storage) => storage.session().await,
-            Sessions::Objects(ns) => {
-                let mut resp =
-                    call_object(ns, reference_id, Method::Get, SESSION_PATH, None, None).await?;
-                match resp.status_code() {
+            Sessions::Objects(env) => {
+                let resp = call_object(env, reference_id, "GET", SESSION_PATH, None, None).await?;
+                match resp.status {
                     404 => Ok(None),
-                    200 => Ok(Some(resp.json().await.map_err(unavailable)?)),
+                    200 => json(&resp.body).map(Some),
                     status => Err(unavailable(format!("the object answered {status}"))),
                 }
             }
@@ -171,14 +182,13 @@ impl SessionStore for Sessions {
         match self {
             Sessions::Kv(kv) => kv.save_session(session).await,
             Sessions::Object(storage) => storage.save_session(session).await,
-            Sessions::Objects(ns) => {
-                let body =
-                    serde_json::to_vec(session).map_err(|e| ApiError::internal(e.to_string()))?;
+            Sessions::Objects(env) => {
+                let body = serde_json::to_string(session)
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
                 let reference_id = &session.reference_id;
-                let put = Method::Put;
                 let resp =
-                    call_object(ns, reference_id, put, SESSION_PATH, Some(&body), None).await?;
-                match resp.status_code() {
+                    call_object(env, reference_id, "PUT", SESSION_PATH, Some(&body), None).await?;
+                match resp.status {
                     204 => Ok(()),
                     status => Err(unavailable(format!("the object answered {status}"))),
                 }
@@ -304,11 +314,12 @@ pub async fn forward_event(
     event_time_ms: u64,
     log: &mut RequestLog,
 ) -> Result<Option<Reply>, ApiError> {
-    let ns = namespace(env)?;
-    let post = Method::Post;
+    let env = objects(env)?;
+    // A decoded event is JSON, so UTF-8.
+    let body = std::str::from_utf8(body).map_err(unavailable)?;
     let at = Some(event_time_ms);
-    let mut resp = call_object(&ns, reference_id, post, EVENT_PATH, Some(body), at).await?;
-    let mut answer: ObjectAnswer = resp.json().await.map_err(unavailable)?;
+    let resp = call_object(&env, reference_id, "POST", EVENT_PATH, Some(body), at).await?;
+    let mut answer: ObjectAnswer = json(&resp.body)?;
     log.absorb(std::mem::take(&mut answer.log));
     answer.into_result()
 }
