@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Release build of the worker, offline: with your flows (flows/) into build/ (build/worker/shim.mjs,
-# the entry, + build/index.js + build/index_bg.wasm), or with `--test-flows` with the project's test flows (tests/flows/) into
-# build-test/, the build the end-to-end tests, the soak and the benchmarks run. wrangler.toml's
-# [build] command runs the first, so `wrangler dev` and `wrangler deploy` build the same way.
+# Release build of the worker, offline: with your flows (flows/) into build/, or with
+# `--test-flows` with the project's test flows (tests/flows/) into build-test/, the build the
+# end-to-end tests, the soak and the benchmarks run. Out: worker/shim.mjs (the entry,
+# src/js/entry.mjs) with worker/io.mjs, index.js (wasm-bindgen's glue) and index_bg.wasm.
+# wrangler.toml's [build] command runs the first, so `wrangler dev` and `wrangler deploy` build the
+# same way.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 : "${WASM_BINDGEN_BIN:=$HOME/.cargo/bin/wasm-bindgen}"
 : "${WASM_OPT_BIN:=$ROOT/node_modules/.bin/wasm-opt}"
-: "${ESBUILD_BIN:=$ROOT/node_modules/.bin/esbuild}"
-export WASM_BINDGEN_BIN WASM_OPT_BIN ESBUILD_BIN
 export PATH="$HOME/.cargo/bin:$PATH"
 OUT=build LOCK=flows/flows.lock FEATURES=()
 if [ "${1:-}" = "--test-flows" ]; then
@@ -18,13 +18,15 @@ fi
 # Only the time zones the flows name are compiled in: the filter their lock file keeps.
 CHRONO_TZ_TIMEZONE_FILTER="$(node -p "JSON.parse(require('fs').readFileSync('$LOCK', 'utf8')).zone_filter")"
 export CHRONO_TZ_TIMEZONE_FILTER
-worker-build --release --out-dir "$OUT" . "${FEATURES[@]}"
-# The worker's entry is ours (src/js/entry.mjs: the webhook driven synchronously, everything else
-# handed to the entry worker-build wrote, ../index.js), in place of worker-build's shim.
+cargo build --quiet --release --lib --target wasm32-unknown-unknown "${FEATURES[@]}"
+WASM="${CARGO_TARGET_DIR:-$ROOT/target}/wasm32-unknown-unknown/release/telesign_ivr_worker.wasm"
+rm -rf "$OUT" && mkdir -p "$OUT/worker"
+# The glue for an ES module that is handed its compiled wasm (`initSync`), as workerd imports it.
+"$WASM_BINDGEN_BIN" "$WASM" --out-dir "$OUT" --out-name index --target web --no-typescript
+# The bench's size breakdown reads the functions' names from a copy taken here (same code).
+if [ -n "${KEEP_NAMED_WASM:-}" ]; then "$WASM_OPT_BIN" -O "$OUT/index_bg.wasm" -o "$KEEP_NAMED_WASM"; fi
+# Optimised; without the name section (about 120 KB raw, 30 KB gzip): panic messages and their
+# source locations do not need it.
+"$WASM_OPT_BIN" -O --strip-debug --strip-producers "$OUT/index_bg.wasm" -o "$OUT/index_bg.wasm"
 cp src/js/entry.mjs "$OUT/worker/shim.mjs"
 cp src/js/io.mjs "$OUT/worker/io.mjs"
-# The bench's size breakdown reads the functions' names from a copy taken here (same code).
-if [ -n "${KEEP_NAMED_WASM:-}" ]; then cp "$OUT/index_bg.wasm" "$KEEP_NAMED_WASM"; fi
-# worker-build keeps the name section (about 120 KB raw, 30 KB gzip) for readable stack traces;
-# panic messages and their source locations do not need it, so it is stripped.
-"$WASM_OPT_BIN" --strip-debug --strip-producers "$OUT/index_bg.wasm" -o "$OUT/index_bg.wasm"

@@ -2,8 +2,7 @@
 # Idempotent setup: installs everything this project needs on a fresh machine, from the package
 # registries only (crates.io, npm, rustup components). A second run does nothing and takes seconds.
 #
-# Installs: the wasm32-unknown-unknown target, rustfmt and clippy; worker-build (pinned); the
-# wasm-bindgen CLI at exactly the wasm-bindgen version in Cargo.lock; the npm packages pinned in
+# Installs: the wasm32-unknown-unknown target, rustfmt and clippy; the wasm-bindgen CLI at exactly the wasm-bindgen version in Cargo.lock; the npm packages pinned in
 # package-lock.json (wrangler, miniflare, binaryen's wasm-opt, and a Node 22 binary for wrangler,
 # which refuses the Node 20 these machines have); Debian's chromium (apt-get), the browser the dev
 # phone's tests drive; schemathesis (PyPI, pinned) in a virtual environment under .tools/, which
@@ -13,7 +12,6 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-WORKER_BUILD_VERSION="0.8.7"
 MIN_NODE_MAJOR=22
 MIN_NODE_MINOR=12
 
@@ -21,9 +19,9 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 
 # cargo_install ARGS...: `cargo install` for the project's build tools (bench/run.sh uses it for
 # twiggy). They are built at opt-level 1 without debug info, in one target directory
-# that they share: worker-build and wasm-bindgen-cli then compile in about 3 minutes on 2 cores
-# instead of 11 at the release profile's opt-level 3, and run just as fast on inputs this size
-# (wasm-bindgen: 0.10 s against 0.08 s on the worker; the build output is byte-identical).
+# that they share: faster to compile than at the release profile's opt-level 3, and as fast on
+# inputs this size (wasm-bindgen: 0.10 s against 0.08 s on the worker; the build output is
+# byte-identical).
 cargo_install() {
   CARGO_TARGET_DIR="$ROOT/target/tools" \
     CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false \
@@ -45,11 +43,6 @@ for component in rustfmt clippy; do
     rustup component add "${component}" >&2
   fi
 done
-
-if ! (worker-build --version 2>/dev/null || true) | grep -qw "${WORKER_BUILD_VERSION}"; then
-  say "installing worker-build ${WORKER_BUILD_VERSION} (about 2 minutes on 2 cores, once)"
-  cargo_install worker-build --version "${WORKER_BUILD_VERSION}" --locked
-fi
 
 # The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
 if [ ! -f "$ROOT/Cargo.lock" ]; then
@@ -114,8 +107,7 @@ if [ ! -f "$ROOT/.dev.vars" ]; then
   cp "$ROOT/.dev.vars.example" "$ROOT/.dev.vars"
 fi
 
-# worker-build downloads wasm-bindgen, wasm-opt and esbuild from GitHub unless told where they are.
+# The build's tools (scripts/build.sh), from this machine: nothing is downloaded at build time.
 export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
 export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
-export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"
-say "ready (node $(node --version), $(wasm-bindgen --version), $(worker-build --version))"
+say "ready (node $(node --version), $(wasm-bindgen --version))"

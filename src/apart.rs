@@ -10,12 +10,11 @@
 //! "Cold start".
 
 use std::future::Future;
-
-use futures_util::future::LocalBoxFuture;
+use std::pin::Pin;
 
 /// `future`, boxed behind a call the optimiser cannot see through, so that its state machine
 /// stays a function of its own.
 #[inline(never)]
-pub fn apart<'a, T>(future: impl Future<Output = T> + 'a) -> LocalBoxFuture<'a, T> {
+pub fn apart<'a, T>(future: impl Future<Output = T> + 'a) -> Pin<Box<dyn Future<Output = T> + 'a>> {
     Box::pin(future)
 }

@@ -2,10 +2,8 @@
 //! routes that place calls, and the moving of data between the request, the core's
 //! [`ivr_core::api`] rules and [`Pipeline`], the stores and the queue.
 
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use worker::{web_sys, Env, Response};
 
 use ivr_core::api::calls::{self, Accepted, Placing};
 use ivr_core::api::campaigns::{self, Campaign, CampaignState, Control, NumberView, NumbersQuery};
@@ -26,11 +24,12 @@ use ivr_core::tokens::Scope;
 use crate::apart::apart;
 use crate::d1::CallsDb;
 use crate::env::{
-    config, event_time, now_ms, random_uuid, setup, CampaignClock, RATE_LIMIT_BINDING,
+    config, event_time, now_ms, random_uuid, setup, CampaignClock, Env, RATE_LIMIT_BINDING,
     TEST_CLOCK_HEADER,
 };
 use crate::fetch::WorkerHttp;
-use crate::http::{header, internal, json_response, json_text_response, read_body};
+use crate::http::{json_response, json_text, write, Request, Response, Stream};
+use crate::io::{perform, Op};
 use crate::kv::Kv;
 use crate::queue::WorkerQueue;
 use crate::records::{Records, MOVES_PER_RUN};
@@ -43,12 +42,12 @@ const FLOWS: &str = include_str!(concat!(env!("OUT_DIR"), "/flows.json"));
 /// Answers one route of the call API.
 pub async fn handle(
     route: ApiRoute,
-    req: &web_sys::Request,
+    req: &Request,
     env: &Env,
     log: &mut RequestLog,
 ) -> Result<Response, ApiError> {
     let config = config(env);
-    let authorization = header(req, "authorization");
+    let authorization = req.header("authorization");
     let token = auth::check_bearer(authorization.as_deref(), &config.api_tokens)?;
     log.token = Some(token.name.clone());
     auth::require(token, route.scope())?;
@@ -61,19 +60,22 @@ pub async fn handle(
     let pipeline = setup(env).pipeline(&sessions, &records);
     match route {
         ApiRoute::PlaceCall => {
-            let body = read_body(req, calls::MAX_BODY_BYTES).await?;
+            let body = req.body(calls::MAX_BODY_BYTES).await?;
             apart(place_call(&pipeline, &body, config, log)).await
         }
         ApiRoute::ListCalls => apart(list_calls(records.db()?, filter(req, Use::List)?)).await,
-        ApiRoute::ExportCalls => export_calls(records.db()?.clone(), filter(req, Use::Export)?),
-        ApiRoute::Flows => json_text_response(200, FLOWS.to_owned()),
+        ApiRoute::ExportCalls => Ok(export_calls(
+            records.db()?.clone(),
+            filter(req, Use::Export)?,
+        )),
+        ApiRoute::Flows => Ok(json_text(200, FLOWS.to_owned())),
         ApiRoute::FlowStats(flow) => {
             let filter = filter(req, Use::Stats)?;
             apart(flow_stats(records.db()?, pipeline.registry, &flow, filter)).await
         }
         ApiRoute::Call(id) => json_response(200, &apart(pipeline.call_view(&id)).await?),
         ApiRoute::StartCampaign | ApiRoute::StartCampaignCsv => {
-            let body = read_body(req, campaigns::MAX_BODY_BYTES).await?;
+            let body = req.body(campaigns::MAX_BODY_BYTES).await?;
             let csv = matches!(route, ApiRoute::StartCampaignCsv);
             apart(start_campaign(&pipeline, &body, csv, req, env, config, log)).await
         }
@@ -82,22 +84,22 @@ pub async fn handle(
             apart(control_campaign(&pipeline, &records, &id, control, env)).await
         }
         ApiRoute::CampaignNumbers(id) => {
-            let query = NumbersQuery::parse(&query_pairs(query_of(&req.url())), true)?;
+            let query = NumbersQuery::parse(&query_pairs(query_of(&req.url)), true)?;
             apart(campaign_numbers(&records, &id, query)).await
         }
         ApiRoute::ExportCampaignNumbers(id) => {
-            let query = NumbersQuery::parse(&query_pairs(query_of(&req.url())), false)?;
+            let query = NumbersQuery::parse(&query_pairs(query_of(&req.url)), false)?;
             apart(export_campaign_numbers(&records, id, query)).await
         }
         // On the events' clock: an erasure covers the calls that started before it.
         ApiRoute::EraseCall(id) => {
             let erasure = Erasure::call(&id)?;
-            let at = event_time(env, header(req, TEST_CLOCK_HEADER).as_deref());
+            let at = event_time(env, req.header(TEST_CLOCK_HEADER).as_deref());
             json_response(200, &apart(pipeline.erase(&erasure, at, log)).await?)
         }
         ApiRoute::EraseCalls => {
-            let erasure = Erasure::of_query(&query_pairs(query_of(&req.url())))?;
-            let at = event_time(env, header(req, TEST_CLOCK_HEADER).as_deref());
+            let erasure = Erasure::of_query(&query_pairs(query_of(&req.url)))?;
+            let at = event_time(env, req.header(TEST_CLOCK_HEADER).as_deref());
             json_response(200, &apart(pipeline.erase(&erasure, at, log)).await?)
         }
         ApiRoute::MigrateRecords => {
@@ -116,14 +118,15 @@ pub async fn handle(
 /// Limiting binding: a stolen or leaked token cannot dial faster than the configured rate.
 /// Without the binding (a custom deploy that removed it) there is no limit.
 async fn rate_limit(env: &Env, token: &str) -> Result<(), ApiError> {
-    let Ok(limiter) = env.rate_limiter(RATE_LIMIT_BINDING) else {
+    if env.get(RATE_LIMIT_BINDING).is_none() {
         return Ok(());
+    }
+    let op = Op::RateLimit {
+        binding: RATE_LIMIT_BINDING,
+        key: &auth::rate_limit_key(token),
     };
-    let outcome = limiter
-        .limit(auth::rate_limit_key(token))
-        .await
-        .map_err(internal)?;
-    if outcome.success {
+    let within = perform(op).await.map_err(ApiError::internal)?;
+    if within.as_deref() == Some("true") {
         return Ok(());
     }
     Err(ApiError::new(
@@ -163,8 +166,8 @@ async fn place_call(
 }
 
 /// The query of `req` read for `used`.
-fn filter(req: &web_sys::Request, used: Use) -> Result<CallFilter, ApiError> {
-    let pairs = query_pairs(query_of(&req.url()));
+fn filter(req: &Request, used: Use) -> Result<CallFilter, ApiError> {
+    let pairs = query_pairs(query_of(&req.url));
     CallFilter::parse(used, pairs.iter().map(|(k, v)| (&**k, &**v)))
 }
 
@@ -202,7 +205,7 @@ async fn list_calls(db: &CallsDb, filter: CallFilter) -> Result<Response, ApiErr
     body.push_str(r#"],"cursor":"#);
     body.push_str(&serde_json::to_string(&cursor.map(|c| c.encode())).map_err(encoding)?);
     body.push('}');
-    json_text_response(200, body)
+    Ok(json_text(200, body))
 }
 
 fn encoding(e: serde_json::Error) -> ApiError {
@@ -213,57 +216,25 @@ fn encoding(e: serde_json::Error) -> ApiError {
 /// [`MAX_LIMIT`]), so an export of any size holds one page in memory. A D1 failure after the
 /// first page ends the stream with an error: the client sees a truncated download, not a
 /// complete-looking file.
-fn export_calls(db: CallsDb, filter: CallFilter) -> Result<Response, ApiError> {
-    use futures_util::stream;
-    let first = Some(csv::HEADER.as_bytes().to_vec());
-    let pages = stream::try_unfold(Some(filter), move |next| {
-        let db = db.clone();
-        async move {
-            let Some(mut filter) = next else {
-                return Ok(None);
-            };
-            let rows: Vec<ListedRow> = db
-                .rows(&sql::list(&filter, Some(MAX_LIMIT)))
-                .await
-                .map_err(|e| worker::Error::RustError(e.message))?;
+fn export_calls(db: CallsDb, mut filter: CallFilter) -> Response {
+    let body: Stream = Box::pin(async move {
+        write(csv::HEADER).await?;
+        loop {
+            let rows: Vec<ListedRow> = db.rows(&sql::list(&filter, Some(MAX_LIMIT))).await?;
             let mut chunk = String::new();
             for row in &rows {
                 let record: CallRecord = serde_json::from_str(&row.record)
-                    .map_err(|e| worker::Error::RustError(e.to_string()))?;
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
                 chunk.push_str(&csv::row(&record));
             }
-            let next = (rows.len() == MAX_LIMIT as usize)
-                .then(|| rows.last())
-                .flatten()
-                .map(|last| {
-                    filter.cursor = Some(last.cursor());
-                    filter
-                });
-            Ok::<_, worker::Error>(Some((chunk.into_bytes(), next)))
+            write(&chunk).await?;
+            match rows.last().filter(|_| rows.len() == MAX_LIMIT as usize) {
+                Some(last) => filter.cursor = Some(last.cursor()),
+                None => return Ok(()),
+            }
         }
     });
-    let body = stream::iter(first.map(Ok::<_, worker::Error>)).chain(pages);
-    csv_response(body, "calls.csv")
-}
-
-/// A CSV download streamed from `body`, a page at a time: one page in memory whatever the size;
-/// if the store fails midway the download is cut short rather than looking complete.
-fn csv_response(
-    body: impl futures_util::Stream<Item = Result<Vec<u8>, worker::Error>> + 'static,
-    filename: &str,
-) -> Result<Response, ApiError> {
-    let resp = Response::from_stream(body).map_err(internal)?;
-    let headers = resp.headers();
-    headers
-        .set("content-type", "text/csv; charset=utf-8")
-        .map_err(internal)?;
-    headers
-        .set(
-            "content-disposition",
-            &format!("attachment; filename=\"{filename}\""),
-        )
-        .map_err(internal)?;
-    Ok(resp)
+    Response::csv(body, "calls.csv")
 }
 
 /// `POST /campaigns/<id>/pause`, `/resume`, `/cancel`.
@@ -320,37 +291,26 @@ async fn campaign_numbers(
 async fn export_campaign_numbers(
     records: &Records,
     id: String,
-    query: NumbersQuery,
+    mut query: NumbersQuery,
 ) -> Result<Response, ApiError> {
-    use futures_util::stream;
     let campaign = known_campaign(records, &id).await?;
     let db = records.db()?.clone();
-    let first = Some(campaigns::CSV_HEADER.as_bytes().to_vec());
-    let pages = stream::try_unfold(Some(query), move |next| {
-        let (db, id) = (db.clone(), campaign.id.clone());
-        async move {
-            let Some(mut query) = next else {
-                return Ok(None);
-            };
-            let statement = sql::numbers_page(&id, query.state, query.after, query.limit);
-            let rows: Vec<NumberView> = db
-                .rows(&statement)
-                .await
-                .map_err(|e| worker::Error::RustError(e.message))?;
+    let body: Stream = Box::pin(async move {
+        write(campaigns::CSV_HEADER).await?;
+        loop {
+            let statement = sql::numbers_page(&campaign.id, query.state, query.after, query.limit);
+            let rows: Vec<NumberView> = db.rows(&statement).await?;
             let full = rows.len() == query.limit as usize;
-            let next = rows.last().filter(|_| full).map(|last| {
-                query.after = Some(last.index);
-                query
-            });
-            let chunk: String = rows
-                .into_iter()
-                .map(|row| campaigns::csv_row(&row))
-                .collect();
-            Ok::<_, worker::Error>(Some((chunk.into_bytes(), next)))
+            let last = rows.last().filter(|_| full).map(|last| last.index);
+            let chunk: String = rows.iter().map(campaigns::csv_row).collect();
+            write(&chunk).await?;
+            match last {
+                Some(index) => query.after = Some(index),
+                None => return Ok(()),
+            }
         }
     });
-    let body = stream::iter(first.map(Ok::<_, worker::Error>)).chain(pages);
-    csv_response(body, &format!("campaign-{id}.csv"))
+    Ok(Response::csv(body, &format!("campaign-{id}.csv")))
 }
 
 /// `GET /flows/<name>/stats`: the flow's funnel over its calls that ended in the range (all of
@@ -394,7 +354,7 @@ async fn start_campaign(
     pipeline: &Pipeline<'_, Sessions, Records, WorkerHttp>,
     body: &[u8],
     csv: bool,
-    req: &web_sys::Request,
+    req: &Request,
     env: &Env,
     config: &Config,
     log: &mut RequestLog,
@@ -402,7 +362,7 @@ async fn start_campaign(
     let default_caller_id = config.caller_id.as_deref();
     let request = match csv {
         true => {
-            let query = query_pairs(query_of(&req.url()));
+            let query = query_pairs(query_of(&req.url));
             campaigns::parse_campaign_csv(body, &query, pipeline.registry, default_caller_id)?
         }
         false => campaigns::parse_campaign_request(body, pipeline.registry, default_caller_id)?,

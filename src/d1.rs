@@ -4,19 +4,16 @@
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use worker::js_sys::Reflect;
-use worker::wasm_bindgen::JsValue;
-use worker::Env;
 
 use ivr_core::error::{ApiError, ErrorCode};
 use ivr_core::records::Statement;
 
-use crate::env::CALLS_DB_BINDING;
+use crate::env::{Env, CALLS_DB_BINDING};
 use crate::io::{perform, Op};
 
-/// The call records database.
+/// The call records database (known to be bound).
 #[derive(Clone)]
-pub struct CallsDb(Env);
+pub struct CallsDb(());
 
 /// What one statement answered: its rows (as JSON, read with [`DbResult::rows`]) and how many
 /// rows it changed.
@@ -39,19 +36,12 @@ fn failed(what: &str, e: impl std::fmt::Display) -> ApiError {
 
 impl CallsDb {
     pub fn open(env: &Env) -> Result<Self, ApiError> {
-        let binding =
-            Reflect::get(env, &JsValue::from_str(CALLS_DB_BINDING)).unwrap_or(JsValue::UNDEFINED);
-        if binding.is_undefined() || binding.is_null() {
-            return Err(ApiError::new(
-                ErrorCode::StoreNotConfigured,
-                format!("the D1 binding {CALLS_DB_BINDING} is missing"),
-            ));
-        }
-        Ok(CallsDb(env.clone()))
+        env.require(CALLS_DB_BINDING, "the call records database")?;
+        Ok(CallsDb(()))
     }
 
     async fn run(&self, op: Op<'_>, what: &str) -> Result<Vec<DbResult>, ApiError> {
-        let text = perform(&self.0, op).await.map_err(|e| failed(what, e))?;
+        let text = perform(op).await.map_err(|e| failed(what, e))?;
         serde_json::from_str(text.as_deref().unwrap_or("[]"))
             .map_err(|e| ApiError::new(ErrorCode::StoredDataUnreadable, format!("{what}: {e}")))
     }

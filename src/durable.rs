@@ -7,18 +7,15 @@
 //! which runs the same pipeline with its storage as the session store and answers with an
 //! [`ObjectAnswer`]: the worker, not the object, turns it into Telesign's response.
 
-use futures_util::lock::Mutex;
-use worker::{durable_object, DurableObject, Env, Method, Request, Response, State};
-
-use ivr_core::engine::{Reply, Session};
+use ivr_core::engine::Session;
 use ivr_core::error::ApiError;
 use ivr_core::log::RequestLog;
 use ivr_core::pipeline::ports::SessionStore;
 use ivr_core::routes::path_of;
 use ivr_core::telesign::decode_event;
 
-use crate::env::now_ms;
-use crate::http::{empty_response, json_response};
+use crate::env::{now_ms, setup, Env};
+use crate::http::{empty, json_response, Request, Response};
 use crate::kv::Kv;
 use crate::records::Records;
 use crate::sessions::{
@@ -26,86 +23,79 @@ use crate::sessions::{
 };
 use crate::webhook;
 
-/// One call's object.
-#[durable_object(alarm)]
-pub struct CallSession {
-    state: State,
-    env: Env,
-    /// Events of one call are handled in turn: a `fetch` step's HTTP request must not let the
-    /// next event of the same call in half-way.
-    turn: Mutex<()>,
-}
+/// The largest body the object takes: an event, or a session.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-impl DurableObject for CallSession {
-    fn new(state: State, env: Env) -> Self {
-        Self {
-            state,
-            env,
-            turn: Mutex::new(()),
-        }
-    }
-
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let _turn = self.turn.lock().await;
-        let sessions = Sessions::Object(ObjectStorage(self.state.storage()));
-        let url = req.inner().url();
-        let path = path_of(&url);
-        let answer = match (req.method(), path) {
-            (Method::Post, EVENT_PATH) => {
-                let at = req.headers().get(EVENT_TIME_HEADER)?;
-                let at = at.and_then(|v| v.parse().ok()).unwrap_or_else(now_ms);
-                let body = req.bytes().await?;
-                let mut log = RequestLog::default();
-                let result = self.event(&sessions, &body, at, &mut log).await;
-                json_response(200, &ObjectAnswer::new(result, log))
-            }
-            (Method::Get, SESSION_PATH) => match sessions.session("").await {
-                Ok(Some(session)) => json_response(200, &session),
-                Ok(None) => empty_response(404),
-                Err(e) => Err(e),
-            },
-            (Method::Put, SESSION_PATH) => {
-                let body = req.bytes().await?;
-                match serde_json::from_slice::<Session>(&body) {
-                    Ok(session) => sessions
-                        .save_session(&session)
-                        .await
-                        .and_then(|()| empty_response(204)),
-                    Err(e) => Err(ApiError::internal(format!("not a session: {e}"))),
+/// One request to a call's object, from the worker (the JS entry's `CallSession` hands its
+/// requests here one at a time, and clears the object when its alarm fires).
+pub async fn serve(req: Request, env: Env) -> Response {
+    let sessions = Sessions::Object(ObjectStorage);
+    let path = path_of(&req.url);
+    let answer = match (req.method.as_str(), path) {
+        ("POST", EVENT_PATH) => {
+            let at = req.header(EVENT_TIME_HEADER);
+            let at = at.and_then(|v| v.parse().ok()).unwrap_or_else(now_ms);
+            let mut log = RequestLog::default();
+            match req.body(MAX_BODY_BYTES).await {
+                Ok(body) => {
+                    let (result, after) = event(&env, &sessions, &body, at, &mut log).await;
+                    json_response(200, &ObjectAnswer::new(result, log)).map(|mut resp| {
+                        resp.after = after;
+                        resp
+                    })
                 }
+                Err(e) => Err(e),
             }
-            _ => Err(ApiError::not_found(path)),
-        };
-        // Only the worker calls the object, and reads any status but 200/204/404 as a failure.
-        answer.or_else(|e| Response::error(e.message, e.status))
-    }
-
-    /// The session outlived Telesign's four-hour call limit: nothing will come for it.
-    async fn alarm(&self) -> worker::Result<Response> {
-        self.state.storage().delete_all().await?;
-        Response::empty()
-    }
+        }
+        ("GET", SESSION_PATH) => match sessions.session("").await {
+            Ok(Some(session)) => json_response(200, &session),
+            Ok(None) => Ok(empty(404)),
+            Err(e) => Err(e),
+        },
+        ("PUT", SESSION_PATH) => match req.body(MAX_BODY_BYTES).await {
+            Ok(body) => match serde_json::from_slice::<Session>(&body) {
+                Ok(session) => sessions.save_session(&session).await.map(|()| empty(204)),
+                Err(e) => Err(ApiError::internal(format!("not a session: {e}"))),
+            },
+            Err(e) => Err(e),
+        },
+        _ => Err(ApiError::not_found(path)),
+    };
+    // Only the worker calls the object, and reads any status but 200/204/404 as a failure.
+    answer.unwrap_or_else(|e| Response::error(&e))
 }
 
-impl CallSession {
-    /// A verified event of this call: the pipeline, with this object's storage for the session.
-    async fn event(
-        &self,
-        sessions: &Sessions,
-        body: &[u8],
-        now_ms: u64,
-        log: &mut RequestLog,
-    ) -> Result<Option<Reply>, ApiError> {
+/// A verified event of this call: the pipeline, with this object's storage for the session;
+/// answers what it decided and the work to run after the answer.
+async fn event(
+    env: &Env,
+    sessions: &Sessions,
+    body: &[u8],
+    now_ms: u64,
+    log: &mut RequestLog,
+) -> (
+    Result<Option<ivr_core::engine::Reply>, ApiError>,
+    Option<crate::http::After>,
+) {
+    let run = async {
         let event = decode_event(body).map_err(|e| ApiError::from(&e))?;
-        let kv = Kv::open(&self.env)?;
-        let records = Records::open(&kv, &self.env);
-        let setup = crate::env::setup(&self.env);
+        let kv = Kv::open(env)?;
+        let records = Records::open(&kv, env);
+        let setup = setup(env);
         let handled = webhook::run(sessions, &records, setup, &event, body, now_ms, log).await?;
-        if !handled.later.is_empty() {
-            let storage = Sessions::Object(ObjectStorage(self.state.storage()));
-            let work = webhook::after_answer(handled.later, storage, records, setup);
-            self.state.wait_until(work);
-        }
-        Ok(handled.reply)
+        let after = (!handled.later.is_empty()).then(|| {
+            let storage = Sessions::Object(ObjectStorage);
+            Box::pin(webhook::after_answer(
+                handled.later,
+                storage,
+                records,
+                setup,
+            )) as _
+        });
+        Ok((handled.reply, after))
+    };
+    match run.await {
+        Ok((reply, after)) => (Ok(reply), after),
+        Err(e) => (Err(e), None),
     }
 }

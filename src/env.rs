@@ -7,13 +7,47 @@ use ivr_core::config::Config;
 use ivr_core::flow::Registry;
 use ivr_core::pipeline::ports::{Clock, Sleep};
 use ivr_core::pipeline::Pipeline;
+use js_sys::Reflect;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use worker::js_sys::{self, Reflect};
-use worker::Env;
+
+use ivr_core::error::{ApiError, ErrorCode};
 
 use crate::fetch::WorkerHttp;
 use crate::io::{perform, Op};
+
+/// The worker's environment as the runtime hands it over: its bindings, vars and secrets.
+#[derive(Clone)]
+pub struct Env(JsValue);
+
+impl Env {
+    pub fn new(env: JsValue) -> Self {
+        Env(env)
+    }
+
+    /// The binding, var or secret `name`, if set.
+    pub fn get(&self, name: &str) -> Option<JsValue> {
+        Reflect::get(&self.0, &JsValue::from_str(name))
+            .ok()
+            .filter(|value| !value.is_undefined() && !value.is_null())
+    }
+
+    /// The var or secret `name`, if set.
+    pub fn var(&self, name: &str) -> Option<String> {
+        self.get(name).and_then(|value| value.as_string())
+    }
+
+    /// `Ok` when the binding `name` is there, else `what` needs it.
+    pub fn require(&self, name: &str, what: &str) -> Result<(), ApiError> {
+        match self.get(name) {
+            Some(_) => Ok(()),
+            None => Err(ApiError::new(
+                ErrorCode::StoreNotConfigured,
+                format!("{what} needs the {name} binding, which is missing"),
+            )),
+        }
+    }
+}
 
 /// The KV namespace of sessions, call records, pending calls and campaigns.
 pub const KV_BINDING: &str = "SESSIONS";
@@ -57,7 +91,7 @@ impl Setup {
 pub fn setup(env: &Env) -> &'static Setup {
     static SETUP: OnceLock<Setup> = OnceLock::new();
     SETUP.get_or_init(|| {
-        let lookup = |name: &str| env.var(name).ok().map(|v| v.to_string());
+        let lookup = |name: &str| env.var(name);
         // Yours (`flows/`), or the project's test flows (`tests/flows/`) in the build the
         // end-to-end tests run.
         #[cfg(feature = "test-flows")]
@@ -81,7 +115,7 @@ pub fn registry(env: &Env) -> &'static Registry {
     &setup(env).registry
 }
 
-/// Milliseconds since the epoch: `Date.now()`, without the `Date` object `worker::Date` makes.
+/// Milliseconds since the epoch: `Date.now()`.
 pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
@@ -100,7 +134,7 @@ impl Clock for WorkerClock {
 impl Sleep for WorkerClock {
     async fn sleep_ms(&self, ms: u64) {
         // A timer cannot fail; if the runtime refused one, going on at once is the best left.
-        let _ = perform(&JsValue::UNDEFINED, Op::Sleep { ms }).await;
+        let _ = perform(Op::Sleep { ms }).await;
     }
 }
 
@@ -143,8 +177,7 @@ pub fn event_time(env: &Env, test_clock: Option<&str>) -> u64 {
     }
     static TEST_CLOCK: OnceLock<bool> = OnceLock::new();
     let is_service = *TEST_CLOCK.get_or_init(|| {
-        Reflect::get(env, &JsValue::from_str(TEST_CLOCK_BINDING))
-            .ok()
+        env.get(TEST_CLOCK_BINDING)
             .and_then(|b| Reflect::get(&b, &JsValue::from_str("fetch")).ok())
             .is_some_and(|f| f.is_function())
     });
@@ -168,4 +201,19 @@ extern "C" {
     /// `crypto.randomUUID()`: ids that others cannot guess or collide with.
     #[wasm_bindgen(js_namespace = crypto, js_name = randomUUID)]
     pub fn random_uuid() -> String;
+}
+
+/// The console, where the runtime's logs (`wrangler tail`, Workers Logs) read from.
+pub mod console {
+    use wasm_bindgen::prelude::wasm_bindgen;
+
+    #[wasm_bindgen]
+    extern "C" {
+        #[wasm_bindgen(js_namespace = console)]
+        pub fn log(line: &str);
+        #[wasm_bindgen(js_namespace = console)]
+        pub fn warn(line: &str);
+        #[wasm_bindgen(js_namespace = console)]
+        pub fn error(line: &str);
+    }
 }

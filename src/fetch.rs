@@ -2,7 +2,6 @@
 //! the dials sent to Telesign: the core's [`Http`] port.
 
 use serde::Deserialize;
-use worker::wasm_bindgen::JsValue;
 
 use ivr_core::flow::{FetchRequest, FetchResponse};
 use ivr_core::pipeline::ports::{Http, HttpError};
@@ -38,8 +37,7 @@ impl Http for WorkerHttp {
             request,
             timeout_ms,
         };
-        // `fetch` needs no binding.
-        let answer = perform(&JsValue::UNDEFINED, op).await.map_err(failed)?;
+        let answer = perform(op).await.map_err(failed)?;
         let exchange = serde_json::from_str(answer.as_deref().unwrap_or_default())
             .map_err(|e| failed(format!("an unreadable answer: {e}")))?;
         match exchange {

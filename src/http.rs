@@ -1,45 +1,49 @@
-//! HTTP plumbing of the shell: reading request bodies within a limit, and building JSON answers.
+//! HTTP as the shell sees it: the request the JS entry hands over ([`Request`]; its body is
+//! read when a handler asks, bounded, by the entry) and the answer it builds ([`Response`]),
+//! which the entry turns into the runtime's own.
 
-use futures_util::StreamExt;
+use std::future::Future;
+use std::pin::Pin;
+
 use serde::Serialize;
-use worker::js_sys::Uint8Array;
-use worker::wasm_bindgen_futures::JsFuture;
-use worker::{web_sys, Request, Response};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
 
+use ivr_core::engine::Reply;
 use ivr_core::error::{ApiError, ErrorCode};
 
-/// A header of `req`.
-pub fn header(req: &web_sys::Request, name: &str) -> Option<String> {
-    req.headers().get(name).ok().flatten()
+use crate::io::{self, perform, Op};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The runtime's `Headers` of a request.
+    pub type Headers;
+    #[wasm_bindgen(method, catch)]
+    fn get(this: &Headers, name: &str) -> Result<Option<String>, JsValue>;
 }
 
-/// A JSON answer with the given status.
-pub fn json_response<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> {
-    let body = serde_json::to_string(value).map_err(|e| ApiError::internal(e.to_string()))?;
-    json_text_response(status, body)
+/// A request: method, URL and headers. The body stays with the entry until [`Request::body`].
+pub struct Request {
+    pub method: String,
+    pub url: String,
+    pub headers: Headers,
 }
 
-/// A JSON answer whose body is already encoded.
-pub fn json_text_response(status: u16, body: String) -> Result<Response, ApiError> {
-    let build = || {
-        let mut resp = Response::ok(body)?.with_status(status);
-        resp.headers_mut()
-            .set("content-type", "application/json; charset=utf-8")?;
-        Ok(resp)
-    };
-    build().map_err(internal)
-}
+impl Request {
+    /// A header (the first, or all of them joined, as the runtime's `get`).
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).ok().flatten()
+    }
 
-/// An answer without a body.
-pub fn empty_response(status: u16) -> Result<Response, ApiError> {
-    Response::empty()
-        .map(|r| r.with_status(status))
-        .map_err(internal)
-}
-
-/// A failure of the JS runtime itself (building a response, reading a header): a 500.
-pub fn internal(e: worker::Error) -> ApiError {
-    ApiError::internal(e.to_string())
+    /// Reads at most `limit` bytes of body; a larger body is a 413 (the entry reads one that is
+    /// not much larger to its end all the same, so that the sender sees the answer).
+    pub async fn body(&self, limit: usize) -> Result<Vec<u8>, ApiError> {
+        match io::read_body(limit).await {
+            Ok(Some(body)) => Ok(body),
+            Ok(None) => Err(too_large(limit)),
+            Err(message) => Err(ApiError::new(ErrorCode::UnreadableBody, message)),
+        }
+    }
 }
 
 /// The answer to a body larger than `limit` bytes.
@@ -50,114 +54,161 @@ pub fn too_large(limit: usize) -> ApiError {
     )
 }
 
-/// The most body bytes read and thrown away after a body passed its limit, so that the sender
-/// reads its 413 instead of a connection reset: a server that answers and closes while the client
-/// is still writing makes the client's write fail (EPIPE) before it sees the answer, which is why
-/// HTTP servers drain ("lingering close"). Past this much the sender is hostile and gets the reset.
-pub const DRAIN_BYTES: u64 = 1024 * 1024;
+/// Work that runs in the task after its answer (a streamed body, or what an event asked for).
+pub type After = Pin<Box<dyn Future<Output = ()>>>;
 
-/// Reads at most `limit` bytes of body. A larger body is a 413: one whose `Content-Length` is more
-/// than [`DRAIN_BYTES`] past the limit is refused before reading; any other is read to its end (up
-/// to that bound) without keeping what passes the limit, so the sender sees the answer.
-pub async fn read_body(req: &web_sys::Request, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let too_large = || too_large(limit);
-    let declared = req
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let limit_bytes = limit as u64;
-    let drain_limit = limit_bytes.saturating_add(DRAIN_BYTES);
-    if declared.is_some_and(|n| n > drain_limit) {
-        return Err(too_large());
-    }
-    let unreadable = |e: worker::Error| ApiError::new(ErrorCode::UnreadableBody, e.to_string());
-    if declared.is_some_and(|n| n <= limit_bytes) {
-        // The runtime holds a body to its Content-Length: one read, no chunk loop (the common
-        // case: Telesign sends it). Checked again all the same.
-        let buffer = match req.array_buffer() {
-            Ok(promise) => JsFuture::from(promise).await,
-            Err(e) => Err(e),
-        };
-        let body = Uint8Array::new(&buffer.map_err(|e| unreadable(e.into()))?).to_vec();
-        return if body.len() > limit {
-            Err(too_large())
-        } else {
-            Ok(body)
-        };
-    }
-    let mut body = Vec::with_capacity(1024);
-    // The rare body without a length, through workers-rs's byte stream (`Clone::clone` copies
-    // the handle; `Request.clone()` would tee the body).
-    let Ok(mut stream) = Request::from(Clone::clone(req)).stream() else {
-        // No body at all.
-        return Ok(body);
-    };
-    let mut read = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(unreadable)?;
-        read += chunk.len() as u64;
-        if read > drain_limit {
-            break;
-        }
-        if read <= limit_bytes {
-            body.extend_from_slice(&chunk);
+/// A body written a piece at a time ([`write`]) after the answer's head is sent.
+pub type Stream = Pin<Box<dyn Future<Output = Result<(), ApiError>>>>;
+
+pub enum Body {
+    Empty,
+    Text(String),
+    Stream(Stream),
+}
+
+/// An answer, and the work to run after it.
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Body,
+    pub after: Option<After>,
+}
+
+const JSON: &str = "application/json; charset=utf-8";
+
+impl Response {
+    /// The HTTP answer to an event: the action (200) or nothing (204).
+    pub fn reply(reply: Option<Reply>) -> Self {
+        match reply {
+            Some(reply) => json_text(200, reply.json.into_string()),
+            None => empty(204),
         }
     }
-    if read > limit_bytes || declared.is_some_and(|n| n > limit_bytes) {
-        return Err(too_large());
+
+    /// The JSON error answer for `e`, with the headers it calls for.
+    pub fn error(e: &ApiError) -> Self {
+        let mut resp = json_text(e.status, e.body());
+        if let Some(allow) = e.allow {
+            resp.headers.push(("allow", allow.to_owned()));
+        }
+        if let Some(challenge) = e.challenge() {
+            resp.headers
+                .push(("www-authenticate", challenge.to_owned()));
+        }
+        if let Some(secs) = e.retry_after_secs {
+            resp.headers.push(("retry-after", secs.to_string()));
+        }
+        resp
     }
-    Ok(body)
+
+    /// A CSV download streamed from `body`, a page at a time: one page in memory whatever the
+    /// size; if the store fails midway the download is cut short rather than looking complete.
+    pub fn csv(body: Stream, filename: &str) -> Self {
+        Response {
+            status: 200,
+            headers: vec![
+                ("content-type", "text/csv; charset=utf-8".to_owned()),
+                (
+                    "content-disposition",
+                    format!("attachment; filename=\"{filename}\""),
+                ),
+            ],
+            body: Body::Stream(body),
+            after: None,
+        }
+    }
+}
+
+/// A JSON answer with the given status.
+pub fn json_response<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> {
+    let body = serde_json::to_string(value).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(json_text(status, body))
+}
+
+/// A JSON answer whose body is already encoded.
+pub fn json_text(status: u16, body: String) -> Response {
+    Response {
+        status,
+        headers: vec![("content-type", JSON.to_owned())],
+        body: Body::Text(body),
+        after: None,
+    }
+}
+
+/// An answer without a body.
+pub fn empty(status: u16) -> Response {
+    Response {
+        status,
+        headers: Vec::new(),
+        body: Body::Empty,
+        after: None,
+    }
+}
+
+/// Writes the next piece of a streamed body.
+pub async fn write(text: &str) -> Result<(), ApiError> {
+    perform(Op::Chunk { text })
+        .await
+        .map(drop)
+        .map_err(|e| ApiError::internal(format!("writing the answer: {e}")))
 }
 
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
-    use worker::{Headers, Method, RequestInit};
 
-    fn post(body: &str, content_length: Option<&str>) -> Request {
-        let headers = Headers::new();
-        if let Some(n) = content_length {
-            headers.set("content-length", n).unwrap();
+    fn header<'a>(resp: &'a Response, name: &str) -> Option<&'a str> {
+        let mut found = resp.headers.iter().filter(|(n, _)| *n == name);
+        found.next().map(|(_, value)| value.as_str())
+    }
+
+    fn text(resp: &Response) -> &str {
+        match &resp.body {
+            Body::Text(text) => text,
+            Body::Empty | Body::Stream(_) => "",
         }
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(body.into()));
-        Request::new_with_init("https://worker.test/webhook", &init).unwrap()
     }
 
     #[wasm_bindgen_test]
-    async fn a_body_within_the_limit_is_read_whole() {
-        let req = post(r#"{"event":"x"}"#, None);
+    fn an_error_is_json_with_its_status_and_allow() {
+        let resp = Response::error(&ApiError::method_not_allowed("GET", "/webhook", "POST"));
+        assert_eq!(resp.status, 405);
+        assert_eq!(header(&resp, "allow"), Some("POST"));
+        assert_eq!(header(&resp, "content-type"), Some(JSON));
+        let body: serde_json::Value = serde_json::from_str(text(&resp)).unwrap();
+        assert_eq!(body["error"]["code"], "method_not_allowed");
+    }
+
+    #[wasm_bindgen_test]
+    fn unauthorized_and_rate_limited_answers_carry_their_headers() {
+        let resp = Response::error(&ApiError::new(ErrorCode::Unauthorized, "no"));
+        let challenge = header(&resp, "www-authenticate");
+        assert_eq!(challenge, Some(r#"Bearer realm="telesign-ivr""#));
+        let limited = ApiError::new(ErrorCode::RateLimited, "slow down").retry_after(Some(60));
+        let resp = Response::error(&limited);
         assert_eq!(
-            read_body(req.inner(), 64).await.unwrap(),
-            br#"{"event":"x"}"#
+            (resp.status, header(&resp, "retry-after")),
+            (429, Some("60"))
         );
     }
 
     #[wasm_bindgen_test]
-    async fn a_body_over_the_limit_is_refused_with_413() {
-        let req = post(&"x".repeat(100), None);
-        let e = read_body(req.inner(), 64).await.unwrap_err();
-        assert_eq!((e.status, e.code.as_str()), (413, "payload_too_large"));
+    fn an_action_is_a_200_json_answer_and_none_is_a_204() {
+        let resp = Response::reply(Some(Reply::from(&ivr_core::telesign::Action::Hangup)));
+        assert_eq!(resp.status, 200);
+        assert_eq!(
+            text(&resp),
+            r#"{"jsonrpc":"2.0","method":"hangup","params":{}}"#
+        );
+        let none = Response::reply(None);
+        assert_eq!(none.status, 204);
+        assert!(matches!(none.body, Body::Empty) && none.headers.is_empty());
     }
 
     #[wasm_bindgen_test]
-    async fn a_declared_length_over_the_limit_is_refused() {
-        for declared in ["100000", "2000000"] {
-            let req = post("{}", Some(declared));
-            let e = read_body(req.inner(), 64).await.unwrap_err();
-            assert_eq!(e.status, 413, "Content-Length {declared}");
-        }
-    }
-
-    #[wasm_bindgen_test]
-    async fn a_body_past_the_drain_limit_is_still_a_413() {
-        let req = post(&"x".repeat(DRAIN_BYTES as usize + 100), None);
-        let e = read_body(req.inner(), 64).await.unwrap_err();
-        assert_eq!(e.status, 413);
+    fn json_response_sets_status_and_body() {
+        let resp = json_response(202, &serde_json::json!({"a": 1})).unwrap();
+        assert_eq!((resp.status, text(&resp)), (202, r#"{"a":1}"#));
     }
 }

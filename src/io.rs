@@ -1,34 +1,22 @@
-//! The runtime's I/O as operations ([`Op`]) that JavaScript performs (`src/js/io.mjs`): KV, D1, a
-//! call's Durable Object, outbound `fetch` and timers. The shell's ports build operations and
-//! read their answers; they never touch a binding.
+//! The runtime's I/O as operations ([`Op`]) that JavaScript performs (`src/js/io.mjs`): the
+//! request's body, KV, D1, a call's Durable Object and its storage, the queue, the rate limiter,
+//! outbound `fetch` and timers. The shell builds operations and reads their answers; it never
+//! touches a binding or a promise.
 //!
-//! An operation is performed in one of two ways, by who drives the future that asked for it:
-//! - driven ([`crate::task`], the webhook path): the future parks the operation and is left
-//!   pending; the JS entry performs it and resumes the task synchronously with the answer. No
-//!   Rust future crosses into JS, and no promise machinery runs in the wasm.
-//! - awaited (the routes still served through workers-rs): the same JS function is called and its
-//!   promise awaited.
+//! Every future of the shell runs in a [`crate::task::Task`] that the JS entry drives: an
+//! operation parks itself and leaves the task pending; the entry performs it and resumes the task
+//! synchronously with the answer. No Rust future crosses into JS, and the wasm holds no promise
+//! machinery.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use serde::ser::SerializeSeq;
-use serde::{Serialize, Serializer};
-use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::{JsCast, JsValue};
-use worker::js_sys::{self, Promise};
-use worker::wasm_bindgen_futures::JsFuture;
-
 use ivr_core::flow::FetchRequest;
 use ivr_core::records::{SqlValue, Statement};
-
-#[wasm_bindgen(module = "/src/js/io.mjs")]
-extern "C" {
-    #[wasm_bindgen(js_name = perform)]
-    fn perform_js(env: &JsValue, op: &str) -> Promise;
-}
+use serde::ser::SerializeSeq;
+use serde::{Serialize, Serializer};
 
 /// One piece of I/O, encoded as JSON for `perform` in `src/js/io.mjs`.
 #[derive(Serialize)]
@@ -47,6 +35,13 @@ pub enum Op<'a> {
     KvDelete {
         binding: &'a str,
         key: &'a str,
+    },
+    /// A page of keys; answered `{keys, cursor, complete}`.
+    KvList {
+        binding: &'a str,
+        prefix: &'a str,
+        limit: Option<u64>,
+        cursor: Option<&'a str>,
     },
     /// One query; answered as a one-element list of [`crate::d1::DbResult`].
     D1All {
@@ -75,11 +70,52 @@ pub enum Op<'a> {
         body: Option<&'a str>,
         time_ms: Option<u64>,
     },
+    /// The request's body, at most `limit` bytes: answered with the bytes
+    /// ([`read_body`]), with nothing when it is larger, or failed when unreadable.
+    ReadBody {
+        limit: usize,
+    },
+    /// A key of the calling Durable Object's own storage (JSON text).
+    StorageGet {
+        key: &'a str,
+    },
+    /// Writes a key, then sets the object's alarm `alarm_in_ms` from now.
+    StoragePut {
+        key: &'a str,
+        value: &'a str,
+        alarm_in_ms: u64,
+    },
+    /// Clears the object's storage and its alarm.
+    StorageClear,
+    QueueSend {
+        binding: &'a str,
+        bodies: &'a [String],
+        /// Delivered after this many seconds (one message only).
+        delay_secs: Option<u32>,
+    },
+    /// Answered `true` when the request is within the limit.
+    RateLimit {
+        binding: &'a str,
+        key: &'a str,
+    },
+    /// Acknowledges the `index`-th message of the queue batch being consumed, or has it tried
+    /// again after `retry_secs`.
+    Settle {
+        index: u32,
+        retry_secs: Option<u32>,
+    },
+    /// A piece of a streamed answer's body.
+    Chunk {
+        text: &'a str,
+    },
+    /// The streamed body fails here: the client sees a truncated download.
+    Cut {
+        message: &'a str,
+    },
     Sleep {
         ms: u64,
     },
-    /// A driven task's answer is ready ([`crate::task`]): encoded `{"op":"answered"}`, which
-    /// the JS entry looks for; answered with nothing.
+    /// A task's answer is ready ([`crate::task`]); answered with nothing.
     Answered,
 }
 
@@ -142,37 +178,28 @@ fn encode_request<S: Serializer>(request: &&FetchRequest, s: S) -> Result<S::Ok,
 pub type Answer = Result<Option<String>, String>;
 
 thread_local! {
-    /// Set while a driven task is being polled.
-    static DRIVEN: Cell<bool> = const { Cell::new(false) };
-    /// The operation a driven task parked, and the answer it is resumed with.
-    static SLOT: RefCell<Slot> = const { RefCell::new(Slot { op: None, answer: None }) };
+    /// The operation the task being polled parked, and the answer it is resumed with.
+    static SLOT: RefCell<Slot> = const { RefCell::new(Slot { op: None, answer: None, bytes: None }) };
 }
 
 struct Slot {
     op: Option<String>,
     answer: Option<Answer>,
+    /// The bytes a [`Op::ReadBody`] was answered with.
+    bytes: Option<Vec<u8>>,
 }
 
-/// Performs `op` in the worker whose bindings are `env`.
-pub async fn perform(env: &JsValue, op: Op<'_>) -> Answer {
+/// Performs `op`: parks it for the JS entry, which resumes the task with its answer.
+pub async fn perform(op: Op<'_>) -> Answer {
     let json = serde_json::to_string(&op).map_err(|e| e.to_string())?;
-    if DRIVEN.get() {
-        return Parked(Some(json)).await;
-    }
-    match JsFuture::from(perform_js(env, &json)).await {
-        Ok(value) => Ok(value.as_string()),
-        Err(e) => Err(message(&e)),
-    }
+    Parked(Some(json)).await
 }
 
-/// The message of a JS exception or rejection.
-pub fn message(e: &JsValue) -> String {
-    e.as_string()
-        .or_else(|| {
-            e.dyn_ref::<js_sys::Error>()
-                .map(|err| String::from(err.message()))
-        })
-        .unwrap_or_else(|| "the runtime refused an operation".to_owned())
+/// What [`Op::ReadBody`] read: the body, `None` when it was larger than its limit, or the
+/// runtime's message.
+pub async fn read_body(limit: usize) -> Result<Option<Vec<u8>>, String> {
+    perform(Op::ReadBody { limit }).await?;
+    Ok(SLOT.with_borrow_mut(|slot| slot.bytes.take()))
 }
 
 /// A parked operation: pending until its task is resumed with the answer.
@@ -192,26 +219,27 @@ impl Future for Parked {
     }
 }
 
-/// Polls a driven task's future once, with `answer` for the operation it parked last; answers
-/// whether it finished, and otherwise the operation it parked now.
-pub fn poll_driven(
+/// Polls a task's future once, with `answer` (and `bytes`) for the operation it parked last;
+/// answers whether it finished, and otherwise the operation it parked now.
+pub fn poll(
     future: Pin<&mut dyn Future<Output = ()>>,
     answer: Option<Answer>,
+    bytes: Option<Vec<u8>>,
 ) -> Result<Option<String>, &'static str> {
     SLOT.with_borrow_mut(|slot| {
         slot.op = None;
         slot.answer = answer;
+        slot.bytes = bytes;
     });
-    DRIVEN.set(true);
     let polled = future.poll(&mut Context::from_waker(std::task::Waker::noop()));
-    DRIVEN.set(false);
     let op = SLOT.with_borrow_mut(|slot| {
         slot.answer = None;
+        slot.bytes = None;
         slot.op.take()
     });
     match (polled, op) {
         (Poll::Ready(()), _) => Ok(None),
         (Poll::Pending, Some(op)) => Ok(Some(op)),
-        (Poll::Pending, None) => Err("a driven task waited on something other than an operation"),
+        (Poll::Pending, None) => Err("a task waited on something other than an operation"),
     }
 }

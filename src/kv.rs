@@ -1,53 +1,36 @@
-//! Workers KV: the core's session port, and the values [`crate::records`] keeps in KV. Values are
-//! stored as JSON text (the `worker` crate's generic `put` would turn maps into JS `Map`s, which
-//! serialize as `{}`); the key layout is [`ivr_core::pipeline::keys`].
+//! Workers KV (through [`crate::io`]): the core's session port, and the values
+//! [`crate::records`] keeps in KV, as JSON text; the key layout is [`ivr_core::pipeline::keys`].
 
-use serde::{de::DeserializeOwned, Serialize};
-use worker::js_sys::Reflect;
-use worker::kv::KvStore;
-use worker::wasm_bindgen::JsValue;
-use worker::Env;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use ivr_core::engine::{LookupOutcome, Session};
 use ivr_core::error::{ApiError, ErrorCode};
 use ivr_core::pipeline::keys::*;
 use ivr_core::pipeline::ports::SessionStore;
 
-use crate::env::KV_BINDING;
+use crate::env::{Env, KV_BINDING};
 use crate::io::{perform, Op};
 
-/// The KV namespace.
+/// The KV namespace (known to be bound).
 #[derive(Clone)]
-pub struct Kv {
-    env: Env,
-}
+pub struct Kv(());
 
 fn unavailable(what: &str, e: impl std::fmt::Display) -> ApiError {
     ApiError::new(ErrorCode::StoreUnavailable, format!("{what}: {e}"))
 }
 
+/// A page of a listing.
+#[derive(Deserialize)]
+struct Page {
+    keys: Vec<String>,
+    cursor: Option<String>,
+    complete: bool,
+}
+
 impl Kv {
     pub fn open(env: &Env) -> Result<Self, ApiError> {
-        let binding =
-            Reflect::get(env, &JsValue::from_str(KV_BINDING)).unwrap_or(JsValue::UNDEFINED);
-        if binding.is_undefined() || binding.is_null() {
-            return Err(ApiError::new(
-                ErrorCode::StoreNotConfigured,
-                format!("the KV binding {KV_BINDING} is missing"),
-            ));
-        }
-        Ok(Self { env: env.clone() })
-    }
-
-    /// For listing, which goes through `KvStore` (rare: the call API and the scheduled work
-    /// only, never the webhook).
-    fn kv(&self) -> Result<KvStore, ApiError> {
-        self.env.kv(KV_BINDING).map_err(|e| {
-            ApiError::new(
-                ErrorCode::StoreNotConfigured,
-                format!("KV binding {KV_BINDING}: {e}"),
-            )
-        })
+        env.require(KV_BINDING, "this worker")?;
+        Ok(Kv(()))
     }
 
     pub async fn delete(&self, key: &str, what: &str) -> Result<(), ApiError> {
@@ -55,23 +38,32 @@ impl Kv {
             binding: KV_BINDING,
             key,
         };
-        perform(&self.env, op)
+        perform(op)
             .await
             .map(drop)
             .map_err(|e| unavailable(what, e))
     }
 
+    async fn page(
+        &self,
+        prefix: &str,
+        limit: Option<u64>,
+        cursor: Option<&str>,
+    ) -> Result<Page, ApiError> {
+        let op = Op::KvList {
+            binding: KV_BINDING,
+            prefix,
+            limit,
+            cursor,
+        };
+        let text = perform(op).await.map_err(|e| unavailable("listing", e))?;
+        serde_json::from_str(text.as_deref().unwrap_or_default())
+            .map_err(|e| unavailable("listing", e))
+    }
+
     /// The first `limit` keys under `prefix` (KV caps a listing at 1000).
     pub async fn list(&self, prefix: &str, limit: u64) -> Result<Vec<String>, ApiError> {
-        let page = self
-            .kv()?
-            .list()
-            .prefix(prefix.to_owned())
-            .limit(limit)
-            .execute()
-            .await
-            .map_err(|e| unavailable("listing", e))?;
-        Ok(page.keys.into_iter().map(|k| k.name).collect())
+        Ok(self.page(prefix, Some(limit), None).await?.keys)
     }
 
     /// Every key under `prefix`, page after page (for erasures, which must miss none).
@@ -79,16 +71,9 @@ impl Kv {
         let mut keys = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let mut list = self.kv()?.list().prefix(prefix.to_owned());
-            if let Some(c) = cursor.take() {
-                list = list.cursor(c);
-            }
-            let page = list
-                .execute()
-                .await
-                .map_err(|e| unavailable("listing", e))?;
-            keys.extend(page.keys.into_iter().map(|k| k.name));
-            match page.cursor.filter(|_| !page.list_complete) {
+            let page = self.page(prefix, None, cursor.as_deref()).await?;
+            keys.extend(page.keys);
+            match page.cursor.filter(|_| !page.complete) {
                 Some(next) => cursor = Some(next),
                 None => return Ok(keys),
             }
@@ -100,9 +85,7 @@ impl Kv {
             binding: KV_BINDING,
             key,
         };
-        let text = perform(&self.env, op)
-            .await
-            .map_err(|e| unavailable("reading", e))?;
+        let text = perform(op).await.map_err(|e| unavailable("reading", e))?;
         text.map(|t| {
             serde_json::from_str(&t).map_err(|e| {
                 ApiError::new(
@@ -128,7 +111,7 @@ impl Kv {
             value: &text,
             ttl: ttl_secs,
         };
-        perform(&self.env, op)
+        perform(op)
             .await
             .map(drop)
             .map_err(|e| unavailable("writing", e))

@@ -6,7 +6,6 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use worker::{console_log, console_warn};
 
 use ivr_core::api::campaigns::{
     self, Campaign, CampaignState, Counts, Member, NumberEntry, NumberState, QueuedNumber,
@@ -19,6 +18,7 @@ use ivr_core::pipeline::ports::CallRecords;
 use ivr_core::records::sql;
 
 use crate::d1::{CallsDb, DbResult};
+use crate::env::{console, Env};
 use crate::kv::Kv;
 
 /// The stores of what outlives a call. D1 is opened when first needed: most events never
@@ -26,7 +26,7 @@ use crate::kv::Kv;
 #[derive(Clone)]
 pub struct Records {
     pub kv: Kv,
-    env: worker::Env,
+    env: Env,
     db: std::cell::OnceCell<Result<CallsDb, ApiError>>,
 }
 
@@ -64,7 +64,7 @@ pub const MOVES_PER_RUN: u64 = 40;
 const DELETES_PER_RUN: u32 = 5_000;
 
 impl Records {
-    pub fn open(kv: &Kv, env: &worker::Env) -> Self {
+    pub fn open(kv: &Kv, env: &Env) -> Self {
         Records {
             kv: kv.clone(),
             env: env.clone(),
@@ -157,11 +157,9 @@ impl CallRecords for Records {
         match self.write_to_db(record).await {
             Ok(()) => Ok(()),
             Err(e) => {
-                console_warn!(
-                    "{}",
-                    json!({"level": "warn", "event": "record_outbox",
-                           "reference_id": record.reference_id, "error": e.message})
-                );
+                let line = json!({"level": "warn", "event": "record_outbox",
+                                  "reference_id": record.reference_id, "error": e.message});
+                console::warn(&line.to_string());
                 self.kv
                     .put_json(&record_key(&record.reference_id), record, ttl_secs)
                     .await
@@ -357,10 +355,8 @@ pub async fn maintain(records: &Records, now_ms: u64, retention_days: u64) -> Re
         .db()?
         .batch(&sql::retention(before_ms, DELETES_PER_RUN))
         .await?;
-    console_log!(
-        "{}",
-        json!({"level": "info", "event": "records_maintained", "moved": moved,
-               "deleted_before_ms": before_ms})
-    );
+    let line = json!({"level": "info", "event": "records_maintained", "moved": moved,
+                      "deleted_before_ms": before_ms});
+    console::log(&line.to_string());
     Ok(())
 }

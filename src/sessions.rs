@@ -5,7 +5,6 @@
 //! the paths, and [`ObjectAnswer`], what an object answers for an event.
 
 use serde::{Deserialize, Serialize};
-use worker::{Env, Storage};
 
 use ivr_core::config::{Config, SessionBackend};
 use ivr_core::engine::{LookupOutcome, RawJson, Reply, Session};
@@ -14,7 +13,7 @@ use ivr_core::log::RequestLog;
 use ivr_core::pipeline::keys::{object_lookup_key, OBJECT_SESSION_KEY, SESSION_TTL_SECS};
 use ivr_core::pipeline::ports::SessionStore;
 
-use crate::env::CALL_SESSIONS_BINDING;
+use crate::env::{Env, CALL_SESSIONS_BINDING};
 use crate::io::{perform, Op};
 use crate::kv::Kv;
 
@@ -29,8 +28,8 @@ pub const EVENT_TIME_HEADER: &str = "x-event-time-ms";
 /// Where sessions are (see the module documentation).
 pub enum Sessions {
     Kv(Kv),
-    /// The worker's bindings, among them the objects' namespace.
-    Objects(Env),
+    /// Through the objects' namespace.
+    Objects,
     Object(ObjectStorage),
 }
 
@@ -39,88 +38,71 @@ impl Sessions {
     pub fn open(env: &Env, config: &Config, kv: &Kv) -> Result<Self, ApiError> {
         match config.session_backend {
             SessionBackend::Kv => Ok(Sessions::Kv(kv.clone())),
-            SessionBackend::DurableObject => objects(env).map(Sessions::Objects),
+            SessionBackend::DurableObject => objects(env).map(|()| Sessions::Objects),
         }
     }
 }
 
-/// The worker's bindings, once the Durable Object namespace of call sessions is known to be
-/// among them.
-fn objects(env: &Env) -> Result<Env, ApiError> {
-    env.durable_object(CALL_SESSIONS_BINDING)
-        .map(|_| env.clone())
-        .map_err(|e| {
-            ApiError::new(
-                ErrorCode::StoreNotConfigured,
-                format!(
-                    "SESSION_BACKEND=durable_object needs the {CALL_SESSIONS_BINDING} binding: {e}"
-                ),
-            )
-        })
+/// `Ok` when the Durable Object namespace of call sessions is bound.
+fn objects(env: &Env) -> Result<(), ApiError> {
+    env.require(CALL_SESSIONS_BINDING, "SESSION_BACKEND=durable_object")
 }
 
 fn unavailable(e: impl std::fmt::Display) -> ApiError {
     ApiError::store_unavailable(format!("call session storage: {e}"))
 }
 
-/// The session in its object's storage, as JSON text (the storage's own serializer would turn
-/// maps into JS `Map`s). An alarm clears the object when the call can no longer be live.
-pub struct ObjectStorage(pub Storage);
+/// The session in its object's storage, as JSON text. An alarm clears the object when the call
+/// can no longer be live.
+pub struct ObjectStorage;
 
 impl ObjectStorage {
-    async fn session(&self) -> Result<Option<Session>, ApiError> {
-        let text: Option<String> = self.0.get(OBJECT_SESSION_KEY).await.map_err(unavailable)?;
+    async fn get<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ApiError> {
+        let text = perform(Op::StorageGet { key }).await.map_err(unavailable)?;
         text.map(|t| {
             serde_json::from_str(&t).map_err(|e| {
                 ApiError::new(
                     ErrorCode::StoredDataUnreadable,
-                    format!("the session is not readable: {e}"),
+                    format!("{key} is not readable: {e}"),
                 )
             })
         })
         .transpose()
+    }
+
+    /// Writes under the object's alarm: whatever is kept (an outcome that comes after the call
+    /// ended too) is cleared with the object.
+    async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), ApiError> {
+        let text = serde_json::to_string(value).map_err(|e| ApiError::internal(e.to_string()))?;
+        let op = Op::StoragePut {
+            key,
+            value: &text,
+            alarm_in_ms: SESSION_TTL_SECS * 1000,
+        };
+        perform(op).await.map(drop).map_err(unavailable)
+    }
+
+    async fn session(&self) -> Result<Option<Session>, ApiError> {
+        self.get(OBJECT_SESSION_KEY).await
     }
 
     async fn save_session(&self, session: &Session) -> Result<(), ApiError> {
-        let text = serde_json::to_string(session).map_err(|e| ApiError::internal(e.to_string()))?;
-        self.0
-            .put(OBJECT_SESSION_KEY, text)
-            .await
-            .map_err(unavailable)?;
-        let ttl_ms = i64::try_from(SESSION_TTL_SECS * 1000).unwrap_or(i64::MAX);
-        self.0.set_alarm(ttl_ms).await.map_err(unavailable)
+        self.put(OBJECT_SESSION_KEY, session).await
     }
 
     async fn delete_session(&self) -> Result<(), ApiError> {
-        self.0.delete_all().await.map_err(unavailable)?;
-        self.0.delete_alarm().await.map_err(unavailable)
+        perform(Op::StorageClear)
+            .await
+            .map(drop)
+            .map_err(unavailable)
     }
 
     async fn lookup(&self, index: u32) -> Result<Option<LookupOutcome>, ApiError> {
-        let text: Option<String> = self
-            .0
-            .get(&object_lookup_key(index))
-            .await
-            .map_err(unavailable)?;
-        text.map(|t| {
-            serde_json::from_str(&t).map_err(|e| {
-                ApiError::new(
-                    ErrorCode::StoredDataUnreadable,
-                    format!("the lookup's outcome is not readable: {e}"),
-                )
-            })
-        })
-        .transpose()
+        self.get(&object_lookup_key(index)).await
     }
 
-    /// Kept under the object's alarm too: an outcome that comes after the call ended (and the
-    /// object was cleared) is cleared with the object.
     async fn save_lookup(&self, outcome: &LookupOutcome) -> Result<(), ApiError> {
-        let text = serde_json::to_string(outcome).map_err(|e| ApiError::internal(e.to_string()))?;
-        let key = object_lookup_key(outcome.index);
-        self.0.put(&key, text).await.map_err(unavailable)?;
-        let ttl_ms = i64::try_from(SESSION_TTL_SECS * 1000).unwrap_or(i64::MAX);
-        self.0.set_alarm(ttl_ms).await.map_err(unavailable)
+        self.put(&object_lookup_key(outcome.index), outcome).await
     }
 }
 
@@ -133,7 +115,6 @@ struct ObjectReply {
 
 /// Sends `method path` with `body` to the object of `reference_id`.
 async fn call_object(
-    env: &Env,
     reference_id: &str,
     method: &str,
     path: &str,
@@ -148,7 +129,7 @@ async fn call_object(
         body,
         time_ms: event_time_ms,
     };
-    let answer = perform(env, op).await.map_err(unavailable)?;
+    let answer = perform(op).await.map_err(unavailable)?;
     serde_json::from_str(answer.as_deref().unwrap_or_default()).map_err(unavailable)
 }
 
@@ -167,8 +148,8 @@ impl SessionStore for Sessions {
         match self {
             Sessions::Kv(kv) => kv.session(reference_id).await,
             Sessions::Object(storage) => storage.session().await,
-            Sessions::Objects(env) => {
-                let resp = call_object(env, reference_id, "GET", SESSION_PATH, None, None).await?;
+            Sessions::Objects => {
+                let resp = call_object(reference_id, "GET", SESSION_PATH, None, None).await?;
                 match resp.status {
                     404 => Ok(None),
                     200 => json(&resp.body).map(Some),
@@ -182,12 +163,12 @@ impl SessionStore for Sessions {
         match self {
             Sessions::Kv(kv) => kv.save_session(session).await,
             Sessions::Object(storage) => storage.save_session(session).await,
-            Sessions::Objects(env) => {
+            Sessions::Objects => {
                 let body = serde_json::to_string(session)
                     .map_err(|e| ApiError::internal(e.to_string()))?;
                 let reference_id = &session.reference_id;
                 let resp =
-                    call_object(env, reference_id, "PUT", SESSION_PATH, Some(&body), None).await?;
+                    call_object(reference_id, "PUT", SESSION_PATH, Some(&body), None).await?;
                 match resp.status {
                     204 => Ok(()),
                     status => Err(unavailable(format!("the object answered {status}"))),
@@ -201,7 +182,7 @@ impl SessionStore for Sessions {
             Sessions::Kv(kv) => kv.delete_session(reference_id).await,
             Sessions::Object(storage) => storage.delete_session().await,
             // Only the event pipeline, inside the object, ends a call.
-            Sessions::Objects(_) => Ok(()),
+            Sessions::Objects => Ok(()),
         }
     }
 
@@ -213,7 +194,7 @@ impl SessionStore for Sessions {
         match self {
             Sessions::Kv(kv) => kv.lookup(reference_id, index).await,
             Sessions::Object(storage) => storage.lookup(index).await,
-            Sessions::Objects(_) => Err(inside_the_object()),
+            Sessions::Objects => Err(inside_the_object()),
         }
     }
 
@@ -225,7 +206,7 @@ impl SessionStore for Sessions {
         match self {
             Sessions::Kv(kv) => kv.save_lookup(reference_id, outcome).await,
             Sessions::Object(storage) => storage.save_lookup(outcome).await,
-            Sessions::Objects(_) => Err(inside_the_object()),
+            Sessions::Objects => Err(inside_the_object()),
         }
     }
 
@@ -233,7 +214,7 @@ impl SessionStore for Sessions {
     async fn delete_lookups(&self, reference_id: &str, indexes: &[u32]) -> Result<(), ApiError> {
         match self {
             Sessions::Kv(kv) => kv.delete_lookups(reference_id, indexes).await,
-            Sessions::Object(_) | Sessions::Objects(_) => Ok(()),
+            Sessions::Object(_) | Sessions::Objects => Ok(()),
         }
     }
 
@@ -242,7 +223,7 @@ impl SessionStore for Sessions {
     async fn erase_lookups(&self, reference_id: &str) -> Result<u64, ApiError> {
         match self {
             Sessions::Kv(kv) => kv.erase_lookups(reference_id).await,
-            Sessions::Object(_) | Sessions::Objects(_) => Ok(0),
+            Sessions::Object(_) | Sessions::Objects => Ok(0),
         }
     }
 }
@@ -314,11 +295,11 @@ pub async fn forward_event(
     event_time_ms: u64,
     log: &mut RequestLog,
 ) -> Result<Option<Reply>, ApiError> {
-    let env = objects(env)?;
+    objects(env)?;
     // A decoded event is JSON, so UTF-8.
     let body = std::str::from_utf8(body).map_err(unavailable)?;
     let at = Some(event_time_ms);
-    let resp = call_object(&env, reference_id, "POST", EVENT_PATH, Some(body), at).await?;
+    let resp = call_object(reference_id, "POST", EVENT_PATH, Some(body), at).await?;
     let mut answer: ObjectAnswer = json(&resp.body)?;
     log.absorb(std::mem::take(&mut answer.log));
     answer.into_result()

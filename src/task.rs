@@ -1,11 +1,13 @@
-//! The webhook as a task the JS entry (`src/js/entry.mjs`) drives synchronously: every call into
-//! the wasm returns at once, with the next I/O operation to perform ([`crate::io::Op`]) or with
-//! nothing left to do. An event costs a handful of calls across the boundary, one per operation,
-//! and no promise or Rust future crosses it.
+//! What the JS entry (`src/js/entry.mjs`) runs: a request, a queue batch, a cron run or a call
+//! object's request, each as a [`Task`] it drives synchronously. Every call into the wasm returns
+//! at once, with the next I/O operation to perform ([`crate::io::Op`]) or with nothing left to do:
+//! an event costs a handful of calls across the boundary, one per operation, and no promise or
+//! Rust future crosses it.
 //!
-//! The task answers the event as soon as it can: the operation [`Op::Answered`] says the answer is
-//! ready ([`Task::status`], [`Task::body`], [`Task::headers`]); what it parks after that is the
-//! work after the answer, which the entry runs in `ctx.waitUntil`.
+//! A request's task answers as soon as it can: the operation [`Op::Answered`] says the answer's
+//! head is ready ([`Task::status`], [`Task::headers`], [`Task::body`]). What the task parks after
+//! that is its streamed body ([`Op::Chunk`]) or the work after the answer, which the entry runs
+//! in `ctx.waitUntil`.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -13,133 +15,182 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::{JsCast, JsValue};
-use worker::{console_error, web_sys, Env};
+use wasm_bindgen::JsValue;
 
-use ivr_core::error::{ApiError, ErrorCode};
-use ivr_core::log::RequestLog;
+use crate::env::{console, Env};
+use crate::http::{Body, Headers, Request, Response};
+use crate::io::{self, perform, Op};
+use crate::{app, durable, queue};
 
-use crate::app::{write_log, Plain};
-use crate::env::{config, now_ms};
-use crate::http::{too_large, DRAIN_BYTES};
-use crate::io::{self, Op};
-use crate::webhook::{self, Inbound, MAX_BODY_BYTES};
+/// The head of an answer, and its body unless streamed.
+struct Head {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Option<String>,
+    streamed: bool,
+}
 
-/// One request in flight.
+/// One request, batch or run in flight.
 #[wasm_bindgen]
 pub struct Task {
     future: Pin<Box<dyn Future<Output = ()>>>,
-    answer: Rc<RefCell<Option<Plain>>>,
+    head: Rc<RefCell<Option<Head>>>,
     started: bool,
     done: bool,
 }
 
-#[wasm_bindgen]
 impl Task {
-    /// The largest body the webhook takes, and how much more is read and thrown away before
-    /// answering 413 (see [`crate::http::read_body`], which the entry's reading follows).
-    #[wasm_bindgen(js_name = bodyLimits)]
-    pub fn body_limits() -> Vec<f64> {
-        vec![MAX_BODY_BYTES as f64, DRAIN_BYTES as f64]
+    fn new(future: impl Future<Output = ()> + 'static, head: Rc<RefCell<Option<Head>>>) -> Self {
+        Task {
+            future: Box::pin(future),
+            head,
+            started: false,
+            done: false,
+        }
     }
 
-    /// `POST /webhook` with these headers and this body, as the entry read it: `None` when it
-    /// was larger than the limit, or could not be read (`unreadable`, the runtime's message).
-    pub fn webhook(
-        env: JsValue,
-        headers: &web_sys::Headers,
-        body: Option<Vec<u8>>,
-        unreadable: Option<String>,
-    ) -> Task {
-        let env: Env = env.unchecked_into();
-        let body = match (body, unreadable) {
-            (Some(body), _) => Ok(body),
-            (None, Some(message)) => Err(ApiError::new(ErrorCode::UnreadableBody, message)),
-            (None, None) => Err(too_large(MAX_BODY_BYTES)),
-        };
-        let inbound = Inbound::with_body(headers, body);
-        let answer = Rc::new(RefCell::new(None));
-        let answered = Rc::clone(&answer);
+    /// A task that answers `serve`'s response: its head, then its streamed body or the work
+    /// after it.
+    fn answering(serve: impl Future<Output = Response> + 'static) -> Self {
+        let head = Rc::new(RefCell::new(None));
+        let answered = Rc::clone(&head);
         let future = async move {
-            let started = now_ms();
-            let mut log = RequestLog {
-                method: "POST".to_owned(),
-                path: "/webhook".to_owned(),
-                ..RequestLog::default()
+            let Response {
+                status,
+                headers,
+                body,
+                after,
+            } = serve.await;
+            let (body, stream) = match body {
+                Body::Empty => (None, None),
+                Body::Text(text) => (Some(text), None),
+                Body::Stream(stream) => (None, Some(stream)),
             };
-            let (plain, after) = match webhook::handle(&inbound, &env, &mut log).await {
-                Ok(done) => (Plain::reply(done.reply), done.after),
-                Err(e) => {
-                    log.error(&e);
-                    (Plain::error(&e), None)
+            *answered.borrow_mut() = Some(Head {
+                status,
+                headers,
+                body,
+                streamed: stream.is_some(),
+            });
+            // Nothing to perform: the entry sends the head, then resumes the task.
+            let _ = perform(Op::Answered).await;
+            if let Some(stream) = stream {
+                if let Err(e) = stream.await {
+                    console::error(&format!("a streamed answer was cut short: {e}"));
+                    let _ = perform(Op::Cut {
+                        message: &e.message,
+                    })
+                    .await;
                 }
-            };
-            write_log(&mut log, plain.status, started, config(&env));
-            *answered.borrow_mut() = Some(plain);
-            // Nothing to perform: the entry sends the answer, then resumes the task.
-            let _ = io::perform(&JsValue::UNDEFINED, Op::Answered).await;
+            }
             if let Some(after) = after {
                 after.await;
             }
         };
-        Task {
-            future: Box::pin(future),
-            answer,
-            started: false,
-            done: false,
-        }
+        Task::new(future, head)
+    }
+}
+
+fn request(method: String, url: String, headers: Headers) -> Request {
+    Request {
+        method,
+        url,
+        headers,
+    }
+}
+
+#[wasm_bindgen]
+impl Task {
+    /// A request to the worker.
+    pub fn fetch(env: JsValue, method: String, url: String, headers: Headers) -> Task {
+        Task::answering(app::serve(request(method, url, headers), Env::new(env)))
+    }
+
+    /// A request to a call's object (its storage is the entry's to reach).
+    pub fn object(env: JsValue, method: String, url: String, headers: Headers) -> Task {
+        Task::answering(durable::serve(request(method, url, headers), Env::new(env)))
+    }
+
+    /// A batch of the campaign queue: the messages' bodies, each settled by [`Op::Settle`].
+    pub fn queue(env: JsValue, bodies: Vec<String>) -> Task {
+        let head = Rc::new(RefCell::new(None));
+        Task::new(queue::consume(bodies, Env::new(env)), head)
+    }
+
+    /// A run of the cron trigger.
+    pub fn scheduled(env: JsValue) -> Task {
+        let head = Rc::new(RefCell::new(None));
+        Task::new(crate::scheduled(Env::new(env)), head)
     }
 
     /// Runs the task until it needs I/O, with the answer to the operation it asked for last
     /// (`ok`: performed, `value` its result; otherwise `value` is the runtime's message).
     /// Answers the next operation, or nothing once the task is done. The first call starts it.
     pub fn resume(&mut self, ok: bool, value: Option<String>) -> Option<String> {
+        let answer = match ok {
+            true => Ok(value),
+            false => Err(value.unwrap_or_default()),
+        };
+        self.poll(Some(answer), None)
+    }
+
+    /// [`Task::resume`] with the bytes of a body read for [`Op::ReadBody`], or with nothing
+    /// when it was larger than its limit.
+    #[wasm_bindgen(js_name = resumeWithBody)]
+    pub fn resume_with_body(&mut self, body: Option<Vec<u8>>) -> Option<String> {
+        self.poll(Some(Ok(None)), body)
+    }
+
+    /// The answer's status, once [`Op::Answered`]; 0 before.
+    pub fn status(&self) -> u16 {
+        self.head.borrow().as_ref().map_or(0, |head| head.status)
+    }
+
+    /// Whether the answer's body is streamed ([`Op::Chunk`]) rather than [`Task::body`].
+    pub fn streamed(&self) -> bool {
+        self.head
+            .borrow()
+            .as_ref()
+            .is_some_and(|head| head.streamed)
+    }
+
+    /// The answer's body (taken).
+    pub fn body(&self) -> Option<String> {
+        self.head
+            .borrow_mut()
+            .as_mut()
+            .and_then(|head| head.body.take())
+    }
+
+    /// The answer's headers, as name, value, name, value...
+    pub fn headers(&self) -> Vec<String> {
+        self.head
+            .borrow()
+            .iter()
+            .flat_map(|head| &head.headers)
+            .flat_map(|(name, value)| [(*name).to_owned(), value.clone()])
+            .collect()
+    }
+}
+
+impl Task {
+    fn poll(&mut self, answer: Option<io::Answer>, body: Option<Vec<u8>>) -> Option<String> {
         if self.done {
             return None;
         }
-        let answer = match (self.started, ok) {
-            (false, _) => None,
-            (true, true) => Some(Ok(value)),
-            (true, false) => Some(Err(value.unwrap_or_default())),
-        };
-        self.started = true;
-        match io::poll_driven(self.future.as_mut(), answer) {
+        // The first call starts the task: there is no operation to answer yet.
+        let answer = answer.filter(|_| std::mem::replace(&mut self.started, true));
+        match io::poll(self.future.as_mut(), answer, body) {
             Ok(Some(op)) => Some(op),
             Ok(None) => {
                 self.done = true;
                 None
             }
             Err(stalled) => {
-                console_error!("{stalled}");
+                console::error(stalled);
                 self.done = true;
                 None
             }
         }
-    }
-
-    /// The answer's status, once [`Op::Answered`]; 0 before.
-    pub fn status(&self) -> u16 {
-        self.answer
-            .borrow()
-            .as_ref()
-            .map_or(0, |plain| plain.status)
-    }
-
-    /// The answer's body (taken).
-    pub fn body(&self) -> Option<String> {
-        self.answer
-            .borrow_mut()
-            .as_mut()
-            .and_then(|plain| plain.body.take())
-    }
-
-    /// The answer's headers, as name, value, name, value...
-    pub fn headers(&self) -> Vec<String> {
-        self.answer
-            .borrow()
-            .iter()
-            .flat_map(|plain| &plain.headers)
-            .flat_map(|(name, value)| [(*name).to_owned(), value.clone()])
-            .collect()
     }
 }

@@ -1,24 +1,21 @@
 // The runtime I/O the wasm asks for, one operation at a time (src/io.rs `Op`, the one list of
-// them): Workers KV, D1, a call's Durable Object, outbound `fetch` and timers. The wasm never
-// awaits a binding itself. On the webhook path it is driven synchronously by ./entry.mjs, which
-// performs each operation here and resumes the wasm with its result; elsewhere the wasm awaits
-// the promise `perform` returns. Either way an operation's answer is a string (JSON where it has a
-// structure) or null, and a failure is a rejection with the runtime's message.
+// them): Workers KV, D1, a call's Durable Object and an object's own storage, the queue, the rate
+// limiter, outbound `fetch` and timers. ./entry.mjs drives the wasm's tasks, performs each
+// operation here and resumes the task with the answer: a string (JSON where it has a structure)
+// or null. A failure is a rejection with the runtime's message.
 
 /** Requests to a call's object use this origin; it never leaves the runtime. */
 const OBJECT_ORIGIN = "https://call-session.internal";
 
-/** Sleeps `ms` milliseconds. */
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Performs one operation.
- * @param {Record<string, any>} env the worker's bindings
- * @param {string} json the operation, as src/io.rs encodes it
+ * @param {{env: Record<string, any>, storage?: any, messages?: readonly any[]}} scope the worker's
+ *   bindings, and the storage of the object or the messages of the batch the task runs for
+ * @param {Record<string, any>} op the operation, as src/io.rs encodes it
  * @returns {Promise<string | null>}
  */
-export async function perform(env, json) {
-  const op = JSON.parse(json);
+export async function perform(scope, op) {
+  const { env } = scope;
   switch (op.op) {
     case "kv_get":
       return env[op.binding].get(op.key);
@@ -28,14 +25,22 @@ export async function perform(env, json) {
     case "kv_delete":
       await env[op.binding].delete(op.key);
       return null;
+    case "kv_list": {
+      const options = { prefix: op.prefix };
+      if (op.limit !== null) options.limit = op.limit;
+      if (op.cursor !== null) options.cursor = op.cursor;
+      const page = await env[op.binding].list(options);
+      const keys = page.keys.map((k) => k.name);
+      return JSON.stringify({ keys, cursor: page.cursor ?? null, complete: page.list_complete });
+    }
     case "d1_all": {
       const result = await statement(env[op.binding], op.statement).all();
-      return JSON.stringify([{ rows: result.results ?? [], changes: result.meta?.changes ?? 0 }]);
+      return JSON.stringify([outcome(result)]);
     }
     case "d1_batch": {
       const db = env[op.binding];
       const results = await db.batch(op.statements.map((s) => statement(db, s)));
-      return JSON.stringify(results.map((r) => ({ rows: r.results ?? [], changes: r.meta?.changes ?? 0 })));
+      return JSON.stringify(results.map(outcome));
     }
     case "fetch":
       return send(op.request, op.timeout_ms);
@@ -49,8 +54,37 @@ export async function perform(env, json) {
       });
       return JSON.stringify({ status: resp.status, body: await resp.text() });
     }
+    case "storage_get":
+      return (await scope.storage.get(op.key)) ?? null;
+    case "storage_put":
+      await scope.storage.put(op.key, op.value);
+      await scope.storage.setAlarm(Date.now() + op.alarm_in_ms);
+      return null;
+    case "storage_clear":
+      await scope.storage.deleteAll();
+      await scope.storage.deleteAlarm();
+      return null;
+    case "queue_send": {
+      const queue = env[op.binding];
+      if (op.delay_secs !== null) {
+        await queue.send(op.bodies[0], { contentType: "text", delaySeconds: op.delay_secs });
+      } else {
+        await queue.sendBatch(op.bodies.map((body) => ({ body, contentType: "text" })));
+      }
+      return null;
+    }
+    case "rate_limit": {
+      const { success } = await env[op.binding].limit({ key: op.key });
+      return String(success);
+    }
+    case "settle": {
+      const message = scope.messages[op.index];
+      if (op.retry_secs === null) message.ack();
+      else message.retry({ delaySeconds: op.retry_secs });
+      return null;
+    }
     case "sleep":
-      await sleep(op.ms);
+      await new Promise((resolve) => setTimeout(resolve, op.ms));
       return null;
     default:
       throw new Error(`unknown operation ${op.op}`);
@@ -60,6 +94,11 @@ export async function perform(env, json) {
 /** A D1 statement with its values bound. */
 function statement(db, { sql, params }) {
   return db.prepare(sql).bind(...params);
+}
+
+/** A D1 result as src/d1.rs reads it: its rows, and how many rows it changed. */
+function outcome(result) {
+  return { rows: result.results ?? [], changes: result.meta?.changes ?? 0 };
 }
 
 /**

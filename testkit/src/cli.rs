@@ -25,7 +25,7 @@
 //!   calls whose path would part from the recorded one (`npm run flows:replay`, which can read
 //!   the records from a running worker). It exits 1 when one parts.
 //!
-//! A host binary, not part of the worker: `worker-build` compiles only the library (`cargo build
+//! A host binary, not part of the worker: `scripts/build.sh` compiles only the library (`cargo build
 //! --lib`), so this target never reaches the wasm build.
 
 use std::collections::BTreeSet;
