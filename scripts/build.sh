@@ -22,9 +22,10 @@ cargo build --quiet --release --lib --target wasm32-unknown-unknown "${FEATURES[
 WASM="${CARGO_TARGET_DIR:-$ROOT/target}/wasm32-unknown-unknown/release/telesign_ivr_worker.wasm"
 rm -rf "$OUT" && mkdir -p "$OUT/worker"
 # The glue for an ES module that is handed its compiled wasm (`initSync`), as workerd imports it.
-"$WASM_BINDGEN_BIN" "$WASM" --out-dir "$OUT" --out-name index --target web --no-typescript
+# `--keep-debug` keeps the name section for the named copy below; the last step strips it.
+"$WASM_BINDGEN_BIN" "$WASM" --out-dir "$OUT" --out-name index --target web --no-typescript --keep-debug
 # The bench's size breakdown reads the functions' names from a copy taken here (same code).
-if [ -n "${KEEP_NAMED_WASM:-}" ]; then "$WASM_OPT_BIN" -O "$OUT/index_bg.wasm" -o "$KEEP_NAMED_WASM"; fi
+if [ -n "${KEEP_NAMED_WASM:-}" ]; then "$WASM_OPT_BIN" -O -g --strip-dwarf "$OUT/index_bg.wasm" -o "$KEEP_NAMED_WASM"; fi
 # Optimised; without the name section (about 120 KB raw, 30 KB gzip): panic messages and their
 # source locations do not need it.
 "$WASM_OPT_BIN" -O --strip-debug --strip-producers "$OUT/index_bg.wasm" -o "$OUT/index_bg.wasm"

@@ -51,7 +51,8 @@ impl Task {
 
     /// A task that answers `serve`'s response: its head, then its streamed body or the work
     /// after it.
-    fn answering(serve: impl Future<Output = Response> + 'static) -> Self {
+    /// (Boxed: one copy of this state machine serves every kind of request.)
+    fn answering(serve: Pin<Box<dyn Future<Output = Response>>>) -> Self {
         let head = Rc::new(RefCell::new(None));
         let answered = Rc::clone(&head);
         let future = async move {
@@ -103,12 +104,18 @@ fn request(method: String, url: String, headers: Headers) -> Request {
 impl Task {
     /// A request to the worker.
     pub fn fetch(env: JsValue, method: String, url: String, headers: Headers) -> Task {
-        Task::answering(app::serve(request(method, url, headers), Env::new(env)))
+        Task::answering(Box::pin(app::serve(
+            request(method, url, headers),
+            Env::new(env),
+        )))
     }
 
     /// A request to a call's object (its storage is the entry's to reach).
     pub fn object(env: JsValue, method: String, url: String, headers: Headers) -> Task {
-        Task::answering(durable::serve(request(method, url, headers), Env::new(env)))
+        Task::answering(Box::pin(durable::serve(
+            request(method, url, headers),
+            Env::new(env),
+        )))
     }
 
     /// A batch of the campaign queue: the messages' bodies, each settled by [`Op::Settle`].
