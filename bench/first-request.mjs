@@ -27,7 +27,7 @@ export async function resolve(spec, ctx, next) {
 export async function load(url, ctx, next) {
   if (url === "stub:cloudflare-workers") {
     return { format: "module", shortCircuit: true,
-      source: "export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }" };
+      source: "export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } } export class DurableObject extends WorkerEntrypoint {}" };
   }
   if (url.endsWith("?module")) {
     const file = JSON.stringify(new URL(url.slice(0, -"?module".length)).pathname);
@@ -43,7 +43,7 @@ export async function load(url, ctx, next) {
  */
 async function child(build, steps = Infinity) {
   globalThis.addEventListener ??= () => {};
-  const { SECRETS } = await import("../scripts/harness/worker.mjs");
+  const { FLOW_SETTINGS, SECRETS } = await import("../scripts/harness/worker.mjs");
   const { signedEvent } = await import("./peers.mjs");
   const { referenceId } = await import("../scripts/harness/events.mjs");
   // Node's own fetch classes load on first use: warmed here so that they are not counted.
@@ -52,7 +52,7 @@ async function child(build, steps = Infinity) {
   register(`data:text/javascript,${encodeURIComponent(HOOKS)}`);
   console.log("@@ load");
   const t0 = performance.now();
-  const worker = await import(pathToFileURL(path.join(build, "index.js")).href);
+  const worker = await import(pathToFileURL(path.join(build, "worker/shim.mjs")).href);
   console.log(`@@ ms ${performance.now() - t0}`);
   const result = { results: [], success: true, meta: {} };
   class D1PreparedStatement {
@@ -83,6 +83,7 @@ async function child(build, steps = Infinity) {
     CALLS_DB: new D1Database(),
     WEBHOOK_AUTH: "on",
     ...SECRETS,
+    ...FLOW_SETTINGS,
   };
   const app = new worker.default({ waitUntil() {}, passThroughOnException() {} }, env);
   // A fresh isolate's first request is a call's first event; /healthz then shows what the
