@@ -58,60 +58,65 @@ pub async fn handle(
     let records = Records::open(&kv, env);
     let sessions = Sessions::open(env, config, &kv)?;
     let pipeline = setup(env).pipeline(&sessions, &records);
-    match route {
-        ApiRoute::PlaceCall => {
-            let body = req.body(calls::MAX_BODY_BYTES).await?;
-            apart(place_call(&pipeline, &body, config, log)).await
-        }
-        ApiRoute::ListCalls => apart(list_calls(records.db()?, filter(req, Use::List)?)).await,
-        ApiRoute::ExportCalls => Ok(export_calls(
-            records.db()?.clone(),
-            filter(req, Use::Export)?,
-        )),
-        ApiRoute::Flows => Ok(json_text(200, FLOWS.to_owned())),
-        ApiRoute::FlowStats(flow) => {
-            let filter = filter(req, Use::Stats)?;
-            apart(flow_stats(records.db()?, pipeline.registry, &flow, filter)).await
-        }
-        ApiRoute::Call(id) => json_response(200, &apart(pipeline.call_view(&id)).await?),
-        ApiRoute::StartCampaign | ApiRoute::StartCampaignCsv => {
-            let body = req.body(campaigns::MAX_BODY_BYTES).await?;
-            let csv = matches!(route, ApiRoute::StartCampaignCsv);
-            apart(start_campaign(&pipeline, &body, csv, req, env, config, log)).await
-        }
-        ApiRoute::Campaign(id) => apart(get_campaign(&records, &id, env)).await,
-        ApiRoute::ControlCampaign(id, control) => {
-            apart(control_campaign(&pipeline, &records, &id, control, env)).await
-        }
-        ApiRoute::CampaignNumbers(id) => {
-            let query = NumbersQuery::parse(&query_pairs(query_of(&req.url)), true)?;
-            apart(campaign_numbers(&records, &id, query)).await
-        }
-        ApiRoute::ExportCampaignNumbers(id) => {
-            let query = NumbersQuery::parse(&query_pairs(query_of(&req.url)), false)?;
-            apart(export_campaign_numbers(&records, id, query)).await
-        }
-        // On the events' clock: an erasure covers the calls that started before it.
-        ApiRoute::EraseCall(id) => {
-            let erasure = Erasure::call(&id)?;
-            let at = event_time(env, req.header(TEST_CLOCK_HEADER).as_deref());
-            json_response(200, &apart(pipeline.erase(&erasure, at, log)).await?)
-        }
-        ApiRoute::EraseCalls => {
-            let erasure = Erasure::of_query(&query_pairs(query_of(&req.url)))?;
-            let at = event_time(env, req.header(TEST_CLOCK_HEADER).as_deref());
-            json_response(200, &apart(pipeline.erase(&erasure, at, log)).await?)
-        }
-        ApiRoute::MigrateRecords => {
-            let (moved, remaining) = apart(crate::records::move_to_db(
-                &records,
-                RECORD_PREFIX,
-                MOVES_PER_RUN,
-            ))
-            .await?;
-            json_response(200, &json!({"moved": moved, "remaining": remaining}))
+    let answer = async {
+        match route {
+            ApiRoute::PlaceCall => {
+                let body = req.body(calls::MAX_BODY_BYTES).await?;
+                apart(place_call(&pipeline, &body, config, log)).await
+            }
+            ApiRoute::ListCalls => apart(list_calls(records.db()?, filter(req, Use::List)?)).await,
+            ApiRoute::ExportCalls => Ok(export_calls(
+                records.db()?.clone(),
+                filter(req, Use::Export)?,
+            )),
+            ApiRoute::Flows => Ok(json_text(200, FLOWS.to_owned())),
+            ApiRoute::FlowStats(flow) => {
+                let filter = filter(req, Use::Stats)?;
+                apart(flow_stats(records.db()?, pipeline.registry, &flow, filter)).await
+            }
+            ApiRoute::Call(id) => json_response(200, &apart(pipeline.call_view(&id)).await?),
+            ApiRoute::StartCampaign | ApiRoute::StartCampaignCsv => {
+                let body = req.body(campaigns::MAX_BODY_BYTES).await?;
+                let csv = matches!(route, ApiRoute::StartCampaignCsv);
+                apart(start_campaign(&pipeline, &body, csv, req, env, config, log)).await
+            }
+            ApiRoute::Campaign(id) => apart(get_campaign(&records, &id, env)).await,
+            ApiRoute::ControlCampaign(id, control) => {
+                apart(control_campaign(&pipeline, &records, &id, control, env)).await
+            }
+            ApiRoute::CampaignNumbers(id) => {
+                let query = NumbersQuery::parse(&query_pairs(query_of(&req.url)), true)?;
+                apart(campaign_numbers(&records, &id, query)).await
+            }
+            ApiRoute::ExportCampaignNumbers(id) => {
+                let query = NumbersQuery::parse(&query_pairs(query_of(&req.url)), false)?;
+                apart(export_campaign_numbers(&records, id, query)).await
+            }
+            // On the events' clock: an erasure covers the calls that started before it.
+            ApiRoute::EraseCall(id) => {
+                let erasure = Erasure::call(&id)?;
+                let at = event_time(env, req.header(TEST_CLOCK_HEADER).as_deref());
+                json_response(200, &apart(pipeline.erase(&erasure, at, log)).await?)
+            }
+            ApiRoute::EraseCalls => {
+                let erasure = Erasure::of_query(&query_pairs(query_of(&req.url)))?;
+                let at = event_time(env, req.header(TEST_CLOCK_HEADER).as_deref());
+                json_response(200, &apart(pipeline.erase(&erasure, at, log)).await?)
+            }
+            ApiRoute::MigrateRecords => {
+                let (moved, remaining) = apart(crate::records::move_to_db(
+                    &records,
+                    RECORD_PREFIX,
+                    MOVES_PER_RUN,
+                ))
+                .await?;
+                json_response(200, &json!({"moved": moved, "remaining": remaining}))
+            }
         }
     }
+    .await;
+    log.d1 = records.d1_rows();
+    answer
 }
 
 /// The routes that place calls (and cost money) are limited per token by the Workers Rate

@@ -4,16 +4,19 @@
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use std::cell::Cell;
+use std::rc::Rc;
 
 use ivr_core::error::{ApiError, ErrorCode};
+use ivr_core::log::D1Rows;
 use ivr_core::records::Statement;
 
 use crate::env::{Env, CALLS_DB_BINDING};
 use crate::io::{perform, Op};
 
-/// The call records database (known to be bound).
-#[derive(Clone)]
-pub struct CallsDb(());
+/// The call records database (known to be bound), and the rows its queries read and wrote.
+#[derive(Clone, Default)]
+pub struct CallsDb(Rc<Cell<D1Rows>>);
 
 /// What one statement answered: its rows (as JSON, read with [`DbResult::rows`]) and how many
 /// rows it changed.
@@ -21,6 +24,8 @@ pub struct CallsDb(());
 pub struct DbResult {
     rows: Box<RawValue>,
     pub changes: u64,
+    #[serde(flatten)]
+    counted: D1Rows,
 }
 
 impl DbResult {
@@ -37,13 +42,23 @@ fn failed(what: &str, e: impl std::fmt::Display) -> ApiError {
 impl CallsDb {
     pub fn open(env: &Env) -> Result<Self, ApiError> {
         env.require(CALLS_DB_BINDING, "the call records database")?;
-        Ok(CallsDb(()))
+        Ok(CallsDb::default())
+    }
+
+    /// The rows read and written so far through this handle.
+    pub fn counted(&self) -> D1Rows {
+        self.0.get()
     }
 
     async fn run(&self, op: Op<'_>, what: &str) -> Result<Vec<DbResult>, ApiError> {
         let text = perform(op).await.map_err(|e| failed(what, e))?;
-        serde_json::from_str(text.as_deref().unwrap_or("[]"))
-            .map_err(|e| ApiError::new(ErrorCode::StoredDataUnreadable, format!("{what}: {e}")))
+        let results: Vec<DbResult> = serde_json::from_str(text.as_deref().unwrap_or("[]"))
+            .map_err(|e| ApiError::new(ErrorCode::StoredDataUnreadable, format!("{what}: {e}")))?;
+        let counted = results
+            .iter()
+            .fold(self.counted(), |sum, r| sum + r.counted);
+        self.0.set(counted);
+        Ok(results)
     }
 
     /// Runs `statements` as one batch (a transaction: all of them or none), answering each

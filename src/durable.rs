@@ -82,7 +82,9 @@ async fn event(
         let kv = Kv::open(env)?;
         let records = Records::open(&kv, env);
         let setup = setup(env);
-        let handled = webhook::run(sessions, &records, setup, &event, body, now_ms, log).await?;
+        let handled = webhook::run(sessions, &records, setup, &event, body, now_ms, log).await;
+        log.d1 = records.d1_rows();
+        let handled = handled?;
         let after = (!handled.later.is_empty()).then(|| {
             let storage = Sessions::Object(ObjectStorage);
             Box::pin(webhook::after_answer(

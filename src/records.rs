@@ -80,6 +80,11 @@ impl Records {
             .map_err(Clone::clone)
     }
 
+    /// The D1 rows this request read and wrote so far, if it used D1.
+    pub fn d1_rows(&self) -> Option<ivr_core::log::D1Rows> {
+        self.db.get()?.as_ref().ok().map(CallsDb::counted)
+    }
+
     /// Writes a record to D1 (one batch).
     pub async fn write_to_db(&self, record: &CallRecord) -> Result<(), ApiError> {
         let document = serde_json::to_string(record)

@@ -52,7 +52,9 @@ pub async fn handle(req: &Request, env: &Env, log: &mut RequestLog) -> Result<An
     let kv = Kv::open(env)?;
     let records = Records::open(&kv, env);
     let sessions = Sessions::Kv(kv);
-    let handled = run(&sessions, &records, setup, &event, body, now, log).await?;
+    let handled = run(&sessions, &records, setup, &event, body, now, log).await;
+    log.d1 = records.d1_rows();
+    let handled = handled?;
     let after = (!handled.later.is_empty())
         .then(|| Box::pin(after_answer(handled.later, sessions, records, setup)) as _);
     Ok(Answered {

@@ -382,10 +382,10 @@ async function writeRecord(env, r) {
   await db.batch([
     db
       .prepare(
-        "INSERT INTO calls (reference_id, flow, direction, from_number, to_number, external_id, outcome, status, started_ms, ended_ms, duration, record) " +
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (reference_id) DO UPDATE SET record = excluded.record",
+        "INSERT INTO calls (reference_id, flow, direction, from_number, to_number, external_id, outcome, status, started_ms, ended_ms, duration, record, language) " +
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (reference_id) DO UPDATE SET record = excluded.record",
       )
-      .bind(r.reference_id, r.flow, r.direction, r.from, r.to, r.external_id, r.outcome, r.status, r.started_ms, r.ended_ms, r.duration, JSON.stringify(r)),
+      .bind(r.reference_id, r.flow, r.direction, r.from, r.to, r.external_id, r.outcome, r.status, r.started_ms, r.ended_ms, r.duration, JSON.stringify(r), r.language),
     db.prepare("DELETE FROM call_steps WHERE reference_id = ?1").bind(r.reference_id),
     db
       .prepare(
@@ -418,6 +418,8 @@ function callRecord(s, event, data) {
     ended_on_utc: data.ended_on_utc ?? null,
     duration: data.duration ?? null,
     audio_recording_file_name: data.audio_recording_file_name ?? null,
+    // The flow has one language and no step that switches it.
+    language: s ? FLOW.language : null,
     vars: s?.vars ?? {},
     answers: s?.answers ?? [],
     visited: s?.visited ?? [],

@@ -43,7 +43,27 @@ pub struct RequestLog {
     /// The name of the API token the request was made with (never the token).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// The D1 rows the request read and wrote until its answer, what D1 bills.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub d1: Option<D1Rows>,
     pub latency_ms: u64,
+}
+
+/// Rows of D1, as its queries' results count them (`meta.rows_read`, `meta.rows_written`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct D1Rows {
+    pub rows_read: u64,
+    pub rows_written: u64,
+}
+
+impl std::ops::Add for D1Rows {
+    type Output = D1Rows;
+    fn add(self, other: D1Rows) -> D1Rows {
+        D1Rows {
+            rows_read: self.rows_read + other.rows_read,
+            rows_written: self.rows_written + other.rows_written,
+        }
+    }
 }
 
 impl RequestLog {
@@ -58,6 +78,7 @@ impl RequestLog {
             note,
             from,
             warning,
+            d1,
             ..
         } = other;
         self.code = code.or(self.code.take());
@@ -68,6 +89,10 @@ impl RequestLog {
         self.note = note;
         self.from = from;
         self.warning = warning.or(self.warning.take());
+        self.d1 = match (self.d1, d1) {
+            (Some(mine), Some(theirs)) => Some(mine + theirs),
+            (mine, theirs) => mine.or(theirs),
+        };
     }
 
     /// Notes the error a request is answered with: its code and message.
@@ -91,6 +116,25 @@ impl RequestLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_d1_rows_of_an_object_add_to_the_workers() {
+        let rows = |rows_read, rows_written| D1Rows {
+            rows_read,
+            rows_written,
+        };
+        let mut log = RequestLog {
+            d1: Some(rows(1, 0)),
+            ..Default::default()
+        };
+        log.absorb(RequestLog {
+            d1: Some(rows(2, 17)),
+            ..Default::default()
+        });
+        assert_eq!(log.d1, Some(rows(3, 17)));
+        log.absorb(RequestLog::default());
+        assert_eq!(log.d1, Some(rows(3, 17)));
+    }
 
     #[test]
     fn level_follows_status_and_warnings() {

@@ -96,9 +96,15 @@ function statement(db, { sql, params }) {
   return db.prepare(sql).bind(...params);
 }
 
-/** A D1 result as src/d1.rs reads it: its rows, and how many rows it changed. */
+/** A D1 result as src/d1.rs reads it: its rows, how many it changed, read and wrote. */
 function outcome(result) {
-  return { rows: result.results ?? [], changes: result.meta?.changes ?? 0 };
+  const meta = result.meta ?? {};
+  return {
+    rows: result.results ?? [],
+    changes: meta.changes ?? 0,
+    rows_read: meta.rows_read ?? 0,
+    rows_written: meta.rows_written ?? 0,
+  };
 }
 
 /**

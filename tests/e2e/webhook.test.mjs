@@ -357,4 +357,15 @@ describe("logs", () => {
       assert.ok(!all.includes(SECRETS[secret]), `${secret} was logged`);
     }
   });
+
+  test("a request's line says the D1 rows it read and wrote, as D1 counts them", async () => {
+    const call = new Call(w);
+    await call.incoming();
+    await call.hangup();
+    const lines = await waitForLogs(w, (l) => l.includes(call.reference) && l.includes("call_completed"));
+    const { d1 } = JSON.parse(lines[0]);
+    // The record's row, its steps and its answers: D1 counts each row it wrote.
+    assert.ok(d1.rows_written >= 2, JSON.stringify(d1));
+    assert.equal(typeof d1.rows_read, "number");
+  });
 });
