@@ -69,9 +69,18 @@ async function playCall(peer, events = CALL.length) {
   return replies;
 }
 
-/** What a worker peer stored under `key`, without what differs from call to call (times, ids, fingerprints). */
+/**
+ * What a worker peer stored under `key`, without what differs from call to call (times, ids,
+ * fingerprints) or between the peers' ciphers (a sealed entry is compared by its name alone).
+ */
 async function storedShape(peer, key) {
   const text = await peer.stored(key);
+  const opaque = (sealed) =>
+    Object.fromEntries(
+      Object.keys(sealed)
+        .sort()
+        .map((k) => [k, "(sealed)"]),
+    );
   const strip = (v) =>
     Array.isArray(v)
       ? v.map(strip)
@@ -80,7 +89,7 @@ async function storedShape(peer, key) {
             Object.keys(v)
               .filter((k) => !/_ms$|^fingerprint$|^reference_id$/.test(k))
               .sort()
-              .map((k) => [k, strip(v[k])]),
+              .map((k) => [k, k === "sealed" ? opaque(v[k]) : strip(v[k])]),
           )
         : v;
   return JSON.stringify(strip(text === null ? null : JSON.parse(text)));

@@ -79,7 +79,9 @@ pub enum Op<'a> {
     StorageGet {
         key: &'a str,
     },
-    /// Writes a key, then sets the object's alarm `alarm_in_ms` from now.
+    /// Writes a key, then sets the object's alarm `alarm_in_ms` from now unless one is set: the
+    /// call's first write sets the alarm that clears the object (Durable Objects bill each
+    /// `setAlarm` as a row written), which Telesign's four-hour limit keeps ahead of the call.
     StoragePut {
         key: &'a str,
         value: &'a str,

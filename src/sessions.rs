@@ -70,8 +70,8 @@ impl ObjectStorage {
         .transpose()
     }
 
-    /// Writes under the object's alarm: whatever is kept (an outcome that comes after the call
-    /// ended too) is cleared with the object.
+    /// Writes under the object's alarm, set by the call's first write: whatever is kept (an
+    /// outcome that comes after the call ended too) is cleared with the object.
     async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), ApiError> {
         let text = serde_json::to_string(value).map_err(|e| ApiError::internal(e.to_string()))?;
         let op = Op::StoragePut {

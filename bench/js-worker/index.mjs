@@ -31,6 +31,8 @@ const FLOW = {
     account_number: {
       gather: "Please enter your eight digit account number, followed by the pound key.",
       var: "account",
+      // Kept sealed at rest, masked in the answers, as the Rust flow's `.sensitive()`.
+      sensitive: true,
       min: 8,
       max: 8,
       terminators: "#",
@@ -135,7 +137,7 @@ async function handle(request, env, log) {
       return s.events === 1 && last?.event === "incoming_call" ? reply(JSON.stringify(last.reply)) : noReply();
     }
     if (event.event !== "speak_completed" || s.wait !== "speak") return noReply();
-    return save(env, s, event, fp, await mediaCompleted(s, data));
+    return save(env, s, event, fp, await mediaCompleted(s, data, env));
   }
 }
 
@@ -189,6 +191,7 @@ function newSession(id, data) {
     to: data.to ?? null,
     step: "",
     wait: "speak",
+    language: FLOW.language,
     vars: {},
     answers: [],
     visited: [],
@@ -212,6 +215,7 @@ function expects(s, event) {
 
 /** Stores the session with the reply `out` (an action object) and answers with it. */
 async function save(env, s, event, fp, out) {
+  delete s.clear;
   s.last = { fingerprint: fp, event: event.event, reply: out };
   s.events += 1;
   s.updated_ms = Date.now();
@@ -219,14 +223,19 @@ async function save(env, s, event, fp, out) {
   return reply(JSON.stringify(out));
 }
 
-async function mediaCompleted(s, data) {
+async function mediaCompleted(s, data, env) {
   const name = s.step;
   const step = FLOW.steps[name];
   // A say step without `next` is the last words: then the call is hung up.
   if (step.say !== undefined) return step.next ? follow(s, step.next) : hangup(s);
   const terminators = step.terminators ?? "";
   const digits = [...(data.collected_digits ?? "")].filter((c) => !terminators.includes(c)).join("");
-  const answer = (result) => s.answers.push({ step: name, digits, result, at_ms: Date.now() });
+  const answer = (result) =>
+    s.answers.push(
+      step.sensitive
+        ? { step: name, digits: `****${digits.slice(-4)}`, result, sensitive: true, at_ms: Date.now() }
+        : { step: name, digits, result, at_ms: Date.now() },
+    );
   if (digits === "") {
     answer("no_input");
     return retry(s, step, step.noInput);
@@ -253,8 +262,25 @@ async function mediaCompleted(s, data) {
     return retry(s, step, step.invalid);
   }
   answer("accepted");
-  s.vars[step.var] = digits;
+  if (step.sensitive) {
+    s.sealed = { ...s.sealed, [step.var]: await seal(digits, env) };
+    // In the clear for this event's steps only: save() drops it.
+    s.clear = { [step.var]: digits };
+  } else {
+    s.vars[step.var] = digits;
+  }
   return follow(s, step.next);
+}
+
+let sealKey;
+/** AES-GCM under a key derived from SESSION_SEAL_KEY (once per isolate): iv and ciphertext, base64. */
+async function seal(text, env) {
+  sealKey ??= await crypto.subtle.importKey("raw", await crypto.subtle.digest("SHA-256", new TextEncoder().encode(env.SESSION_SEAL_KEY)), "AES-GCM", false, [
+    "encrypt",
+  ]);
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, sealKey, new TextEncoder().encode(text)));
+  return btoa(String.fromCharCode(...iv, ...sealed));
 }
 
 /** Moves the call to `name` and on through steps without a prompt; returns the reply (an action). */
@@ -313,7 +339,7 @@ function action(method, params) {
 }
 
 function render(text, s) {
-  const values = { ...s.vars, caller: s.from ?? "", called: s.to ?? "" };
+  const values = { ...s.vars, ...s.clear, caller: s.from ?? "", called: s.to ?? "" };
   return text.replace(/\{(\w+)(?:\|(\w+))?\}/g, (_, name, filter) => {
     const v = values[name] ?? "";
     if (filter === "digits") return [...v].join(" ");
@@ -334,7 +360,7 @@ function luhnValid(number) {
 }
 
 function balanceRequest(s) {
-  return new Request(`${BALANCE_API}/${s.vars.account ?? ""}/balance`, { headers: { accept: "application/json" } });
+  return new Request(`${BALANCE_API}/${s.clear?.account ?? ""}/balance`, { headers: { accept: "application/json" } });
 }
 
 /** Expects `{"balance": "1234.56"}` (a string or a number); anything else is refused. */
@@ -349,7 +375,10 @@ async function fetchStep(s, step) {
   try {
     const res = await fetch(step.fetch(s), { signal: AbortSignal.timeout(3000) });
     const text = await res.text();
-    if (res.status < 200 || res.status >= 300) return false;
+    const ok = res.status >= 200 && res.status < 300;
+    s.fetches ??= [];
+    s.fetches.push({ step: s.step, ok, status: res.status });
+    if (!ok) return false;
     step.read(s, text);
     return true;
   } catch {
@@ -385,7 +414,21 @@ async function writeRecord(env, r) {
         "INSERT INTO calls (reference_id, flow, direction, from_number, to_number, external_id, outcome, status, started_ms, ended_ms, duration, record, language) " +
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (reference_id) DO UPDATE SET record = excluded.record",
       )
-      .bind(r.reference_id, r.flow, r.direction, r.from, r.to, r.external_id, r.outcome, r.status, r.started_ms, r.ended_ms, r.duration, JSON.stringify(r), r.language),
+      .bind(
+        r.reference_id,
+        r.flow,
+        r.direction,
+        r.from,
+        r.to,
+        r.external_id,
+        r.outcome,
+        r.status,
+        r.started_ms,
+        r.ended_ms,
+        r.duration,
+        JSON.stringify(r),
+        r.language,
+      ),
     db.prepare("DELETE FROM call_steps WHERE reference_id = ?1").bind(r.reference_id),
     db
       .prepare(

@@ -58,7 +58,8 @@ export async function perform(scope, op) {
       return (await scope.storage.get(op.key)) ?? null;
     case "storage_put":
       await scope.storage.put(op.key, op.value);
-      await scope.storage.setAlarm(Date.now() + op.alarm_in_ms);
+      // Each setAlarm is a row written; the first write of a call sets the one it needs.
+      if ((await scope.storage.getAlarm()) === null) await scope.storage.setAlarm(Date.now() + op.alarm_in_ms);
       return null;
     case "storage_clear":
       await scope.storage.deleteAll();
