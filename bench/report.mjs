@@ -57,12 +57,12 @@ const p99 = s.rust.vs_js.p99_ms;
 // The summary's rows that come from the load run, and the line saying which run that was.
 const together = load.concurrent;
 const ownCpu = together?.rust_vs_js.worker_cpu_us_per_event;
+const allCpu = together?.rust_vs_js.cpu_us_per_event;
+// #29's targets; throughput and p99 are figures, no longer targets.
 const loadRows = [
-  `| worker's own CPU per event ≤ 0.7× JS (peers loaded together) | ${times(ownCpu)} | ${check(ownCpu <= 0.7)} |`,
+  `| the worker's share of CPU per event above the floor ≤ 1.0× JS (peers loaded together) | ${times(ownCpu)} | ${check(ownCpu <= 1)} |`,
+  `| CPU per event ≤ 1.0× JS (peers loaded together) | ${times(allCpu)} | ${check(allCpu <= 1)} |`,
   `| cold start ≤ 1.0× JS (minus the floor's) | ${times(s.rust.worker_cold_ms / s.js.worker_cold_ms)} | ${check(s.rust.worker_cold_ms <= s.js.worker_cold_ms)} |`,
-  `| throughput ≥ 1.0× JS | ${rps.js.toFixed(2)}× | ${check(rps.js >= 1)} |`,
-  `| p99 ≤ 1.2× JS | ${p99.toFixed(2)}× | ${check(p99 <= 1.2)} |`,
-  `| throughput ≥ 0.9× floor | ${rps.floor.toFixed(2)}× | ${check(rps.floor >= 0.9)} |`,
   `| zero errors | ${s.rust.errors} | ${check(s.rust.errors === 0)} |`,
 ];
 const when = load.date.slice(0, 16).replace("T", " ");
@@ -269,8 +269,8 @@ lines.push("### Summary against the targets");
 lines.push("");
 lines.push("| Target | Figure | |");
 lines.push("|---|---|---|");
-lines.push(`| wasm ≤ 250 KiB gzip (#16) | ${kb(wasm.gzip9)} | ${check(wasm.gzip9 <= 250 * 1024)} |`);
-lines.push(`| busiest event ≤ 2 µs median | ${e.busiest_event} | ${check(busiest <= 2)} |`);
+lines.push(`| wasm ≤ 250 KiB gzip | ${kb(wasm.gzip9)} | ${check(wasm.gzip9 <= 250 * 1024)} |`);
+lines.push(`| busiest event on the host ≤ 3 µs median | ${e.busiest_event} | ${check(busiest <= 3)} |`);
 lines.push(...loadRows);
 lines.push("");
 lines.push(loadRowsNote);

@@ -220,7 +220,12 @@ impl CallRecords for Memory {
     async fn record(&self, reference_id: &str) -> Result<Option<CallRecord>, ApiError> {
         self.count("D1 query");
         self.check(Fault::ReadRecord)?;
-        Ok(self.records.borrow().get(reference_id).cloned())
+        let record = self.records.borrow().get(reference_id).cloned();
+        if record.is_none() {
+            // The worker then looks in KV, where records wait while D1 refuses them.
+            self.count("KV read");
+        }
+        Ok(record)
     }
     async fn save_record(&self, record: &CallRecord, _ttl_secs: u64) -> Result<(), ApiError> {
         self.count("D1 batch");
