@@ -3,7 +3,7 @@
 
 use crate::flow::{
     hours::OPENING_HOURS, template, Branch, Ctx, FetchRequest, Flow, Input, InputStep, Next,
-    Prompt, Registry, Retries, Step, Taken, Takes,
+    Prompt, Prompted, Registry, Retries, Step, Taken, Takes,
 };
 use crate::telesign::{
     may_answer, Action, CollectDigits, Dial, DialStatus, Event, EventKind, HangupCause,
@@ -300,13 +300,15 @@ impl<'a> Turn<'a> {
 
     fn media_failed(&mut self, name: &str, step: &Step) -> TurnResult {
         self.media_failure(name);
-        if self.session.wait == Wait::Notice {
-            // The notice before an audio prompt failed: the prompt itself, without it.
-            return self.prompt_for_input(step);
-        }
+        let step = step.prompted().ok_or(FlowError)?;
         let prompt = match step {
-            Step::Say { prompt, .. } => prompt,
-            _ => input_prompt(step).ok_or(FlowError)?.0,
+            // The notice before an audio prompt failed: the prompt itself, without it.
+            Prompted::Input(input) if self.session.wait == Wait::Notice => {
+                return self.prompt_input(input)
+            }
+            Prompted::Say { .. } if self.session.wait == Wait::Notice => return Err(FlowError),
+            Prompted::Say { prompt, .. } => prompt,
+            Prompted::Input(input) => input.prompt,
         };
         let has_fallback = matches!(
             prompt,
@@ -321,23 +323,23 @@ impl<'a> Turn<'a> {
             self.session.media_retries = 1;
         } else {
             return match step {
-                Step::Say { next, .. } => {
+                Prompted::Say { next, .. } => {
                     self.took(name, Branch::Next);
                     self.follow(next.clone())
                 }
-                _ => {
+                Prompted::Input(input) => {
                     self.took(name, Branch::Fallback);
-                    let fallback = input_retries(step).and_then(|r| r.fallback.as_deref());
+                    let fallback = input.retries.fallback.as_deref();
                     self.follow(fallback.map_or(Next::Hangup, Next::to))
                 }
             };
         }
         match step {
-            Step::Say { prompt, .. } => {
+            Prompted::Say { prompt, .. } => {
                 let action = self.prompt_action(prompt, None)?;
                 self.send(action)
             }
-            _ => self.prompt_for_input(step),
+            Prompted::Input(input) => self.prompt_input(input),
         }
     }
 

@@ -87,6 +87,32 @@ pub fn menu(prompt: impl Into<Prompt>) -> MenuBuilder {
     }
 }
 
+/// The retry setters menus and gathers share: both builders keep a `retries: Retries`.
+macro_rules! retry_setters {
+    () => {
+        /// What is said when the caller presses nothing, before the step asks again.
+        pub fn no_input(mut self, text: &str) -> Self {
+            text.clone_into(&mut self.retries.no_input);
+            self
+        }
+        /// What is said after a wrong entry, before the step asks again.
+        pub fn invalid(mut self, text: &str) -> Self {
+            text.clone_into(&mut self.retries.invalid);
+            self
+        }
+        /// How many times the step asks again after no input or a wrong entry.
+        pub fn retries(mut self, n: u32) -> Self {
+            self.retries.max = n;
+            self
+        }
+        /// Where to go when the retries are spent (default: hang up).
+        pub fn fallback(mut self, step: &str) -> Self {
+            self.retries.fallback = Some(step.to_owned());
+            self
+        }
+    };
+}
+
 pub struct MenuBuilder {
     prompt: Prompt,
     options: Vec<(String, String)>,
@@ -122,24 +148,7 @@ impl MenuBuilder {
         self.max_digits = Some(n);
         self
     }
-    pub fn no_input(mut self, text: &str) -> Self {
-        self.retries.no_input = text.to_owned();
-        self
-    }
-    pub fn invalid(mut self, text: &str) -> Self {
-        self.retries.invalid = text.to_owned();
-        self
-    }
-    /// How many times the menu is repeated after no input or a wrong key.
-    pub fn retries(mut self, n: u32) -> Self {
-        self.retries.max = n;
-        self
-    }
-    /// Where to go when the retries are spent (default: hang up).
-    pub fn fallback(mut self, step: &str) -> Self {
-        self.retries.fallback = Some(step.to_owned());
-        self
-    }
+    retry_setters!();
 }
 
 impl From<MenuBuilder> for Step {
@@ -233,22 +242,7 @@ impl GatherBuilder {
         self.next = Some(Next::Hangup);
         self
     }
-    pub fn no_input(mut self, text: &str) -> Self {
-        text.clone_into(&mut self.retries.no_input);
-        self
-    }
-    pub fn invalid(mut self, text: &str) -> Self {
-        text.clone_into(&mut self.retries.invalid);
-        self
-    }
-    pub fn retries(mut self, n: u32) -> Self {
-        self.retries.max = n;
-        self
-    }
-    pub fn fallback(mut self, step: &str) -> Self {
-        self.retries.fallback = Some(step.to_owned());
-        self
-    }
+    retry_setters!();
     /// Refuse an entry `check` says is wrong (a Luhn check digit, a known PIN): the gather asks
     /// again with its invalid notice, counting a retry, and the record keeps it as `refused`.
     pub fn check(mut self, check: CheckFn) -> Self {

@@ -14,6 +14,14 @@ pub struct InputStep<'a> {
     pub takes: Takes<'a>,
 }
 
+/// A step whose prompt the call waits on: a say, or an input step. What the engine does when a
+/// prompt has played, or could not be played, is one match over this.
+#[derive(Debug, Clone, Copy)]
+pub enum Prompted<'a> {
+    Say { prompt: &'a Prompt, next: &'a Next },
+    Input(InputStep<'a>),
+}
+
 /// What an input step does with an entry.
 #[derive(Debug, Clone, Copy)]
 pub enum Takes<'a> {
@@ -89,5 +97,20 @@ impl Step {
     /// Whether the step asks the caller for digits.
     pub fn is_input(&self) -> bool {
         self.input_step().is_some()
+    }
+
+    /// The step as one whose prompt the call waits on, if it has one.
+    pub fn prompted(&self) -> Option<Prompted<'_>> {
+        match self {
+            Step::Say { prompt, next } => Some(Prompted::Say { prompt, next }),
+            Step::Menu { .. } | Step::Gather { .. } => self.input_step().map(Prompted::Input),
+            Step::Decide { .. }
+            | Step::Fetch { .. }
+            | Step::Hours { .. }
+            | Step::Dial { .. }
+            | Step::SendDtmf { .. }
+            | Step::SetLanguage { .. }
+            | Step::Hangup => None,
+        }
     }
 }

@@ -43,7 +43,7 @@ pub use checks::luhn;
 pub use ctx::{Ctx, FetchRequest, FetchResponse};
 pub use exits::{Branch, Dest, Exit, Taken};
 pub use hours::Weekday::{self, Fri, Mon, Sat, Sun, Thu, Tue, Wed};
-pub use input::{InputStep, Takes};
+pub use input::{InputStep, Prompted, Takes};
 pub use registry::Registry;
 pub use settings::Settings;
 
