@@ -176,6 +176,23 @@ fn encode_request<S: Serializer>(request: &&FetchRequest, s: S) -> Result<S::Ok,
     .serialize(s)
 }
 
+/// A value a store answered (JSON text, if the key was there), read as `T`.
+pub fn stored<T: serde::de::DeserializeOwned>(
+    key: &str,
+    text: Option<String>,
+) -> Result<Option<T>, ivr_core::error::ApiError> {
+    use ivr_core::error::{ApiError, ErrorCode};
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| {
+            ApiError::new(
+                ErrorCode::StoredDataUnreadable,
+                format!("{key} is not readable: {e}"),
+            )
+        })
+    })
+    .transpose()
+}
+
 /// What an operation answered, or the runtime's message when it failed.
 pub type Answer = Result<Option<String>, String>;
 

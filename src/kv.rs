@@ -9,7 +9,7 @@ use ivr_core::pipeline::keys::*;
 use ivr_core::pipeline::ports::SessionStore;
 
 use crate::env::{Env, KV_BINDING};
-use crate::io::{perform, Op};
+use crate::io::{perform, stored, Op};
 
 /// The KV namespace (known to be bound).
 #[derive(Clone)]
@@ -86,15 +86,7 @@ impl Kv {
             key,
         };
         let text = perform(op).await.map_err(|e| unavailable("reading", e))?;
-        text.map(|t| {
-            serde_json::from_str(&t).map_err(|e| {
-                ApiError::new(
-                    ErrorCode::StoredDataUnreadable,
-                    format!("{key} is not readable: {e}"),
-                )
-            })
-        })
-        .transpose()
+        stored(key, text)
     }
 
     pub async fn put_json<T: Serialize>(

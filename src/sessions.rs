@@ -14,7 +14,7 @@ use ivr_core::pipeline::keys::{object_lookup_key, OBJECT_SESSION_KEY, SESSION_TT
 use ivr_core::pipeline::ports::SessionStore;
 
 use crate::env::{Env, CALL_SESSIONS_BINDING};
-use crate::io::{perform, Op};
+use crate::io::{perform, stored, Op};
 use crate::kv::Kv;
 
 /// `POST`: a verified event of the object's call (the raw body).
@@ -59,15 +59,7 @@ pub struct ObjectStorage;
 impl ObjectStorage {
     async fn get<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ApiError> {
         let text = perform(Op::StorageGet { key }).await.map_err(unavailable)?;
-        text.map(|t| {
-            serde_json::from_str(&t).map_err(|e| {
-                ApiError::new(
-                    ErrorCode::StoredDataUnreadable,
-                    format!("{key} is not readable: {e}"),
-                )
-            })
-        })
-        .transpose()
+        stored(key, text)
     }
 
     /// Writes under the object's alarm, set by the call's first write: whatever is kept (an
