@@ -166,7 +166,7 @@ pub(super) fn remember(
 ) {
     session.last = Some(Seen {
         fingerprint: fp.to_owned(),
-        event: event.kind.name().to_owned(),
+        event: event.kind.event_name(),
         reply: reply.map(|r| r.json.clone()),
         repeats: 0,
     });

@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::{to_raw_value, RawValue};
 
 use crate::flow::Direction;
+use crate::telesign::EventName;
 
 /// The state of a call in progress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -278,7 +279,7 @@ named_enum! {
 pub struct Seen {
     /// Hash of the raw body (see [`super::fingerprint`]).
     pub fingerprint: String,
-    pub event: String,
+    pub event: EventName,
     /// The JSON-RPC action answered, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<RawJson>,
@@ -507,10 +508,23 @@ mod tests {
     }
 
     #[test]
+    fn the_last_events_name_reads_as_its_enum_and_is_written_as_before() {
+        for (name, read) in [
+            ("speak_completed", EventName::SpeakCompleted),
+            ("a_later_event", EventName::Unknown("a_later_event".into())),
+        ] {
+            let stored = format!(r#"{{"fingerprint":"f","event":"{name}"}}"#);
+            let seen: Seen = serde_json::from_str(&stored).unwrap();
+            assert_eq!(seen.event, read);
+            assert_eq!(serde_json::to_string(&seen).unwrap(), stored);
+        }
+    }
+
+    #[test]
     fn a_reply_is_nested_as_json_not_as_a_string() {
         let seen = Seen {
             fingerprint: "f".into(),
-            event: "speak_completed".into(),
+            event: EventName::SpeakCompleted,
             reply: Some(RawJson::encode(
                 &serde_json::json!({"jsonrpc": "2.0", "method": "hangup", "params": {}}),
             )),

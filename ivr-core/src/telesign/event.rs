@@ -47,6 +47,14 @@ macro_rules! wire_enum {
                     Self::Unknown(other) => other,
                 }
             }
+
+            /// The value as written, unless this version does not know it.
+            pub fn known(&self) -> Option<&'static str> {
+                match self {
+                    $(Self::$variant => Some($wire),)+
+                    Self::Unknown(_) => None,
+                }
+            }
         }
 
         impl From<&str> for $name {
@@ -70,6 +78,19 @@ macro_rules! wire_enum {
             }
         }
     };
+}
+
+wire_enum! {
+    /// An event's name, its `event` field: the one list of the names this version knows.
+    pub enum EventName {
+        IncomingCall => "incoming_call",
+        DialCompleted => "dial_completed",
+        PlayCompleted => "play_completed",
+        SpeakCompleted => "speak_completed",
+        CallCompleted => "call_completed",
+        Hangup => "hangup",
+        CallLegCompleted => "call_leg_completed",
+    }
 }
 
 wire_enum! {
@@ -249,17 +270,25 @@ impl EventKind {
         }
     }
 
+    /// The event's name.
+    pub fn event_name(&self) -> EventName {
+        match self {
+            EventKind::IncomingCall(_) => EventName::IncomingCall,
+            EventKind::DialCompleted(_) => EventName::DialCompleted,
+            EventKind::PlayCompleted(_) => EventName::PlayCompleted,
+            EventKind::SpeakCompleted(_) => EventName::SpeakCompleted,
+            EventKind::CallCompleted(_) => EventName::CallCompleted,
+            EventKind::Hangup(_) => EventName::Hangup,
+            EventKind::CallLegCompleted(_) => EventName::CallLegCompleted,
+            EventKind::Unknown { name, .. } => EventName::Unknown(name.clone()),
+        }
+    }
+
     /// The wire name, e.g. `play_completed`; for [`EventKind::Unknown`], the name as sent.
     pub fn name(&self) -> &str {
         match self {
-            EventKind::IncomingCall(_) => "incoming_call",
-            EventKind::DialCompleted(_) => "dial_completed",
-            EventKind::PlayCompleted(_) => "play_completed",
-            EventKind::SpeakCompleted(_) => "speak_completed",
-            EventKind::CallCompleted(_) => "call_completed",
-            EventKind::Hangup(_) => "hangup",
-            EventKind::CallLegCompleted(_) => "call_leg_completed",
             EventKind::Unknown { name, .. } => name,
+            known => known.event_name().known().unwrap_or_default(),
         }
     }
 }
@@ -369,20 +398,20 @@ pub fn decode_event(body: &[u8]) -> Result<Event, DecodeError> {
         optional_string(root.get("external_id"), Field::Top("external_id"))?.map(str::to_owned);
     let read_data = || Data::new(root.data);
 
-    let kind = match name.as_str() {
-        "incoming_call" => EventKind::IncomingCall(read_data()?.parties()?),
-        "dial_completed" => {
+    let kind = match EventName::from(name.as_str()) {
+        EventName::IncomingCall => EventKind::IncomingCall(read_data()?.parties()?),
+        EventName::DialCompleted => {
             let data = read_data()?;
             EventKind::DialCompleted(DialCompleted {
                 parties: data.parties()?,
                 status: data.string("status")?.unwrap_or_default().into(),
             })
         }
-        "play_completed" => EventKind::PlayCompleted(read_data()?.media()?),
-        "speak_completed" => EventKind::SpeakCompleted(read_data()?.media()?),
-        "call_completed" => EventKind::CallCompleted(read_data()?.ended()?),
-        "hangup" => EventKind::Hangup(read_data()?.ended()?),
-        "call_leg_completed" => {
+        EventName::PlayCompleted => EventKind::PlayCompleted(read_data()?.media()?),
+        EventName::SpeakCompleted => EventKind::SpeakCompleted(read_data()?.media()?),
+        EventName::CallCompleted => EventKind::CallCompleted(read_data()?.ended()?),
+        EventName::Hangup => EventKind::Hangup(read_data()?.ended()?),
+        EventName::CallLegCompleted => {
             let data = read_data()?;
             EventKind::CallLegCompleted(CallLegCompleted {
                 parties: data.parties()?,
@@ -393,7 +422,7 @@ pub fn decode_event(body: &[u8]) -> Result<Event, DecodeError> {
         // The rare event type this version does not know: its `data` as sent, from the body
         // read again as a whole. It was just read as an object, so the `Null` of the fallback
         // arm is never taken; it only spares an `unwrap`.
-        _ => EventKind::Unknown {
+        EventName::Unknown(_) => EventKind::Unknown {
             data: match serde_json::from_slice::<Value>(body) {
                 Ok(Value::Object(mut root)) => root.remove("data").unwrap_or(Value::Null),
                 _ => Value::Null,

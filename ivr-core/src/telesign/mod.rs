@@ -53,7 +53,8 @@ pub use dial::{
 };
 pub use event::{
     decode_event, CallCompleted, CallLegCompleted, CallStatus, DecodeError, DialCompleted,
-    DialStatus, Direction, Event, EventKind, HangupCause, MediaCompleted, MediaStatus, Parties,
+    DialStatus, Direction, Event, EventKind, EventName, HangupCause, MediaCompleted, MediaStatus,
+    Parties,
 };
 pub use language::{Language, UnknownLanguage};
 pub use phone::{PhoneNumber, PhoneNumberError};
