@@ -54,10 +54,13 @@ export function checkReply(event, data, action, { after = null } = {}) {
   return checkParams(action);
 }
 
-/** Where docs/call-behaviour.md answers an event that may take an action with none (`204`). */
+/**
+ * Where docs/call-behaviour.md answers an event that may take an action with none (`204`): after
+ * the last action `after`, the events RULES.silence_after names (ivr-core/src/telesign/rules.rs
+ * `silence_expected`).
+ */
 function silenceExpected(after, event) {
-  if (after?.method === "hangup") return true;
-  return after?.method === "dial" && event === "dial_completed";
+  return after != null && (RULES.silence_after[after.method] ?? []).includes(event);
 }
 
 /**

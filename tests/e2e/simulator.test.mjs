@@ -334,6 +334,10 @@ describe("the simulator's own checks", () => {
       if (entry.otherwise) assert.deepEqual(allowedMethods(event, { [entry.field]: "not_documented" }), entry.otherwise, event);
     }
     assert.deepEqual(allowedMethods("recording_ready", {}), []);
+    // No action is fine after a hangup we sent, and for a dial_completed while the dial rings.
+    assert.equal(checkReply("dial_completed", { status: "answered" }, null, { after: { method: "dial" } }), null);
+    assert.equal(checkReply("speak_completed", { status: "speak_successful" }, null, { after: { method: "hangup" } }), null);
+    assert.match(checkReply("speak_completed", { status: "speak_successful" }, null, { after: { method: "speak" } }), /silence/);
     assert.equal(isAnswered("answered"), true);
     assert.equal(isAnswered("failed"), false);
     assert.equal(completionOf("speak"), "speak_completed");

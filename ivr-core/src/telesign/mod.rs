@@ -58,5 +58,7 @@ pub use event::{
 };
 pub use language::{Language, UnknownLanguage};
 pub use phone::{PhoneNumber, PhoneNumberError};
-pub use rules::{allowed_methods, completions, expects_reply, may_answer, Completion};
+pub use rules::{
+    allowed_methods, completions, expects_reply, may_answer, silence_expected, Completion,
+};
 pub use signature::{authorization_header, sign, verify, SignatureError};

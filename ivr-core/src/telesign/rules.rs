@@ -18,7 +18,7 @@
 //! treated as not connected, since any reply might be refused.
 
 use super::action::{self, Method};
-use super::event::{DialStatus, EventKind};
+use super::event::{DialStatus, EventKind, EventName};
 use super::language::Language;
 
 /// The methods that may answer `event`, in no particular order; empty when no reply is
@@ -208,10 +208,23 @@ pub fn rules_document() -> serde_json::Value {
             (m.as_str().to_owned(), Value::Array(list))
         })
         .collect();
+    // For each last action, the events that may go unanswered ([`silence_expected`]).
+    let silence: Map<String, Value> = Method::ALL
+        .iter()
+        .map(|m| {
+            let quiet: Vec<&str> = events
+                .keys()
+                .map(String::as_str)
+                .filter(|name| silence_expected(*m, &EventName::from(*name)))
+                .collect();
+            (m.as_str().to_owned(), json!(quiet))
+        })
+        .collect();
     json!({
         "generated_from": "ivr-core/src/telesign/rules.rs: npm run flows:rules writes this file; do not edit it",
         "events": events,
         "completions": completions,
+        "silence_after": silence,
         "params": params(),
     })
 }
@@ -253,6 +266,18 @@ pub fn may_answer(event: &EventKind, method: Method) -> bool {
     allowed_methods(event).contains(&method)
 }
 
+/// Whether a caller still on the line may get no action in reply to `event` when `after` was the
+/// last action Telesign got (docs/call-behaviour.md): any event after a `hangup` we sent, and a
+/// `dial_completed` while a dial rings or bridges (the caller hears the ringing, or talks to the
+/// agent). Anywhere else, no action leaves the caller in silence.
+pub fn silence_expected(after: Method, event: &EventName) -> bool {
+    match after {
+        Method::Hangup => true,
+        Method::Dial => *event == EventName::DialCompleted,
+        Method::Play | Method::Speak | Method::SendDtmf | Method::PlayMultiple => false,
+    }
+}
+
 /// Whether `event` is waiting for an action; when not, reply with an empty 200.
 pub fn expects_reply(event: &EventKind) -> bool {
     !allowed_methods(event).is_empty()
@@ -267,6 +292,27 @@ mod tests {
         CallCompleted, CallLegCompleted, CallStatus, DialCompleted, Direction, HangupCause,
         MediaCompleted, MediaStatus, Parties,
     };
+
+    #[test]
+    fn only_a_hangup_or_a_ringing_dial_may_be_followed_by_no_action() {
+        let names = [
+            "incoming_call",
+            "speak_completed",
+            "dial_completed",
+            "call_completed",
+        ];
+        for name in names.map(EventName::from) {
+            assert!(silence_expected(Method::Hangup, &name), "{name:?}");
+            let after_dial = name == EventName::DialCompleted;
+            assert_eq!(
+                silence_expected(Method::Dial, &name),
+                after_dial,
+                "{name:?}"
+            );
+            assert!(!silence_expected(Method::Speak, &name), "{name:?}");
+            assert!(!silence_expected(Method::Play, &name), "{name:?}");
+        }
+    }
 
     #[test]
     fn each_completion_says_which_of_its_values_succeed_and_which_fail_as_the_events_read_them() {
