@@ -45,52 +45,9 @@ pub enum Takes<'a> {
 impl Step {
     /// The step as an input step, if it takes the caller's keys.
     pub fn input_step(&self) -> Option<InputStep<'_>> {
-        match self {
-            Step::Menu {
-                prompt,
-                options,
-                repeat,
-                save_as,
-                input,
-                retries,
-            } => Some(InputStep {
-                prompt,
-                input,
-                retries,
-                takes: Takes::Choice {
-                    options,
-                    repeat: repeat.as_deref(),
-                    save_as: save_as.as_deref(),
-                },
-            }),
-            Step::Gather {
-                prompt,
-                var,
-                min_digits,
-                input,
-                next,
-                retries,
-                check,
-                sensitive: _,
-            } => Some(InputStep {
-                prompt,
-                input,
-                retries,
-                takes: Takes::Entry {
-                    var,
-                    min_digits: *min_digits,
-                    next: next.as_ref(),
-                    check: *check,
-                },
-            }),
-            Step::Say { .. }
-            | Step::Decide { .. }
-            | Step::Fetch { .. }
-            | Step::Hours { .. }
-            | Step::Dial { .. }
-            | Step::SendDtmf { .. }
-            | Step::SetLanguage { .. }
-            | Step::Hangup => None,
+        match self.prompted()? {
+            Prompted::Input(input) => Some(input),
+            Prompted::Say { .. } => None,
         }
     }
 
@@ -103,7 +60,43 @@ impl Step {
     pub fn prompted(&self) -> Option<Prompted<'_>> {
         match self {
             Step::Say { prompt, next } => Some(Prompted::Say { prompt, next }),
-            Step::Menu { .. } | Step::Gather { .. } => self.input_step().map(Prompted::Input),
+            Step::Menu {
+                prompt,
+                options,
+                repeat,
+                save_as,
+                input,
+                retries,
+            } => Some(Prompted::Input(InputStep {
+                prompt,
+                input,
+                retries,
+                takes: Takes::Choice {
+                    options,
+                    repeat: repeat.as_deref(),
+                    save_as: save_as.as_deref(),
+                },
+            })),
+            Step::Gather {
+                prompt,
+                var,
+                min_digits,
+                input,
+                next,
+                retries,
+                check,
+                sensitive: _,
+            } => Some(Prompted::Input(InputStep {
+                prompt,
+                input,
+                retries,
+                takes: Takes::Entry {
+                    var,
+                    min_digits: *min_digits,
+                    next: next.as_ref(),
+                    check: *check,
+                },
+            })),
             Step::Decide { .. }
             | Step::Fetch { .. }
             | Step::Hours { .. }
