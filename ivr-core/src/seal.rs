@@ -35,11 +35,13 @@ const TAG_LEN: usize = 16;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// Seals and opens the sensitive values of calls with one secret.
+/// Seals and opens the sensitive values of calls with one secret. Its two HMACs are kept keyed:
+/// each use clones one instead of hashing its key's pads again (two SHA-256 blocks saved each
+/// time, of the three or four an HMAC of a short input takes).
 #[derive(Clone)]
 pub struct Sealer {
-    encryption: [u8; 32],
-    authentication: [u8; 32],
+    encryption: HmacSha256,
+    authentication: HmacSha256,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -52,9 +54,10 @@ impl Sealer {
     /// The sealer of `secret`; `None` when it is too short to be a key.
     pub fn new(secret: &str) -> Option<Self> {
         let secret = secret.trim();
+        let derive = |purpose: &[u8]| keyed(&mac(&keyed(secret.as_bytes()), &[purpose]));
         (secret.len() >= SEAL_KEY_MIN_LEN).then(|| Sealer {
-            encryption: mac(secret.as_bytes(), &[b"telesign-ivr seal: encryption"]),
-            authentication: mac(secret.as_bytes(), &[b"telesign-ivr seal: authentication"]),
+            encryption: derive(b"telesign-ivr seal: encryption"),
+            authentication: derive(b"telesign-ivr seal: authentication"),
         })
     }
 
@@ -129,11 +132,15 @@ impl Sealer {
     }
 }
 
-fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    // An HMAC takes a key of any length.
-    let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
-        return [0; 32];
-    };
+/// An HMAC keyed with `key`, ready for its input.
+fn keyed(key: &[u8]) -> HmacSha256 {
+    // An HMAC takes a key of any length, so this never fails; the fallback only spares a panic.
+    HmacSha256::new_from_slice(key).unwrap_or_else(|_| HmacSha256::new(&Default::default()))
+}
+
+/// The HMAC of `parts`, one after the other, with the keyed `key`.
+fn mac(key: &HmacSha256, parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = key.clone();
     for part in parts {
         mac.update(part);
     }
@@ -145,6 +152,20 @@ mod tests {
     use super::*;
 
     const KEY: &str = "k7Yb0tq2m6uJ3nC9xVfE1sLrP4dZ8gHwQaT5yKcMiOe=";
+
+    #[test]
+    fn a_value_seals_and_a_body_fingerprints_as_before() {
+        // Sealed and fingerprinted by the construction as it was first written: sessions live
+        // across a deploy, so the same key must still open and recognise what they keep.
+        let sealer = Sealer::new(KEY).unwrap();
+        let sealed = "s1.qBGIQ2C18GCW_EVpYOOZXjtwvM2iuyLK";
+        assert_eq!(sealer.seal("call-1", "account", "12345674"), sealed);
+        assert_eq!(
+            sealer.open("call-1", "account", sealed).as_deref(),
+            Some("12345674")
+        );
+        assert_eq!(sealer.fingerprint("abc"), "0132b2e6e741d329");
+    }
 
     #[test]
     fn a_sealed_value_opens_only_for_its_call_name_and_key() {
