@@ -3,31 +3,23 @@
 //! all read the same JSON shape: `{"error":{"code":"<stable_code>","message":"<human text>"}}`.
 //! The worker turns it into a response, and into the request's log line, in one place.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::Serialize;
 
 use crate::telesign::DecodeError;
 
 /// Declares the error codes: variant, wire name, default HTTP status, and what it means.
 macro_rules! error_codes {
     ($($variant:ident = $wire:literal, $status:literal, $meaning:literal;)+) => {
-        /// A stable error code. The wire name never changes once released; `status` is the
-        /// HTTP status it is answered with unless the error says otherwise.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum ErrorCode {
-            $(#[doc = $meaning] $variant,)+
+        named_enum! {
+            /// A stable error code. The wire name never changes once released; `status` is the
+            /// HTTP status it is answered with unless the error says otherwise. [`ErrorCode::ALL`]
+            /// is what the API document lists.
+            pub enum ErrorCode {
+                $(#[doc = $meaning] $variant = $wire,)+
+            }
         }
 
         impl ErrorCode {
-            /// Every code, in declaration order (the API document lists them from here).
-            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
-
-            /// The wire name, e.g. `bad_signature`.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(ErrorCode::$variant => $wire,)+
-                }
-            }
-
             /// The HTTP status the code is answered with by default.
             pub fn status(self) -> u16 {
                 match self {
@@ -40,12 +32,6 @@ macro_rules! error_codes {
                 match self {
                     $(ErrorCode::$variant => $meaning,)+
                 }
-            }
-
-            /// The code with this wire name (a search of [`ErrorCode::ALL`]: smaller in wasm
-            /// than a match of fifty strings, and as fast for the rare error read back).
-            pub fn parse(wire: &str) -> Option<ErrorCode> {
-                ErrorCode::ALL.iter().copied().find(|code| code.as_str() == wire)
             }
         }
     };
@@ -109,26 +95,6 @@ error_codes! {
     QueueUnavailable = "queue_unavailable", 503, "The campaign queue refused some numbers.";
     CampaignNotVisible = "campaign_not_visible", 503, "The campaign is not readable yet where its queue consumer runs.";
     InternalError = "internal_error", 500, "The runtime failed to do what was asked.";
-}
-
-impl std::fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for ErrorCode {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for ErrorCode {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let wire = String::deserialize(deserializer)?;
-        ErrorCode::parse(&wire)
-            .ok_or_else(|| serde::de::Error::custom(crate::names::unknown("ErrorCode", &wire)))
-    }
 }
 
 /// An error answered to the client: HTTP status, stable code, human message, and the headers

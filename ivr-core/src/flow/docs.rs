@@ -54,7 +54,7 @@ fn rules_page() -> String {
             "error"
         };
         let hint = rule.hint().replace('|', "\\|");
-        let _ = writeln!(page, "| `{}` | {kind} | {hint} |", rule.name());
+        let _ = writeln!(page, "| `{}` | {kind} | {hint} |", rule.as_str());
     }
     page
 }

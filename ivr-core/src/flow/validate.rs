@@ -21,21 +21,18 @@ use crate::telesign::{
 /// Declares the checker's rules: variant, name, whether it only warns, and how to fix it.
 macro_rules! rules {
     ($($variant:ident = $name:literal, $warning:literal, $hint:literal;)+) => {
-        /// A rule a flow can break. Its name never changes once released.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Rule {
-            $(#[doc = $hint] $variant,)+
+        named_enum! {
+            /// A rule a flow can break. Its name (`as_str`, e.g. `missing_step`) never changes
+            /// once released.
+            pub enum Rule {
+                $(#[doc = $hint] $variant = $name,)+
+            }
         }
 
         impl Rule {
-            /// Every rule, in declaration order.
-            pub const ALL: &'static [Rule] = &[$(Rule::$variant,)+];
-
-            /// The rule's name, e.g. `missing_step`.
+            /// The rule's name, e.g. `missing_step` (its wire name, [`Rule::as_str`]).
             pub fn name(self) -> &'static str {
-                match self {
-                    $(Rule::$variant => $name,)+
-                }
+                self.as_str()
             }
 
             /// Whether breaking it is a warning (the flow still deploys) rather than an error.
@@ -101,12 +98,6 @@ rules! {
     SensitiveRecorded = "sensitive_recorded", true, "The flow records calls (`dial(..).record()`) and takes a sensitive entry: if the recording covers the entry, its tones are in the recording. Take the entry on calls that are not recorded, or drop `.record()`.";
     SensitiveSavedAs = "sensitive_saved_as", false, "A sensitive entry's variable is kept apart: give the menu's `.save_as(..)` or the code's `.sets([..])` another name.";
     SecretInVars = "secret_in_vars", false, "Remove it from wrangler.toml's [vars], which is committed: set it with `wrangler secret put NAME` (locally, in .dev.vars).";
-}
-
-impl fmt::Display for Rule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
 }
 
 /// One problem found in a flow.
@@ -1089,7 +1080,7 @@ mod tests {
     fn rules(flow: &Flow) -> Vec<(&'static str, Option<String>)> {
         validate(flow)
             .into_iter()
-            .map(|p| (p.rule.name(), p.step))
+            .map(|p| (p.rule.as_str(), p.step))
             .collect()
     }
 
@@ -1217,7 +1208,7 @@ mod tests {
             .route("+15555550100", "missing");
         let found: Vec<_> = validate_registry(&registry)
             .into_iter()
-            .map(|p| p.rule.name())
+            .map(|p| p.rule.as_str())
             .collect();
         assert!(found.contains(&"route_to_outbound_flow"), "{found:?}");
         assert!(found.contains(&"missing_flow"), "{found:?}");
@@ -1509,7 +1500,7 @@ mod tests {
 
     #[test]
     fn every_rule_has_a_distinct_name_and_a_hint() {
-        let names: BTreeSet<&str> = Rule::ALL.iter().map(|r| r.name()).collect();
+        let names: BTreeSet<&str> = Rule::ALL.iter().map(|r| r.as_str()).collect();
         assert_eq!(names.len(), Rule::ALL.len());
         assert!(Rule::ALL.iter().all(|r| !r.hint().is_empty()));
         assert_eq!(
