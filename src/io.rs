@@ -67,8 +67,8 @@ pub enum Op<'a> {
         name: &'a str,
         method: &'a str,
         path: &'a str,
+        headers: &'a [(&'a str, String)],
         body: Option<&'a str>,
-        time_ms: Option<u64>,
     },
     /// The request's body, at most `limit` bytes: answered with the bytes
     /// ([`read_body`]), with nothing when it is larger, or failed when unreadable.

@@ -21,8 +21,7 @@ use crate::kv::Kv;
 pub const EVENT_PATH: &str = "/event";
 /// `GET` / `PUT`: the object's session as JSON.
 pub const SESSION_PATH: &str = "/session";
-/// The header of an event sent to its object: the time the worker handles it at (set by
-/// `src/js/io.mjs`).
+/// The header of an event sent to its object: the time the worker handles it at.
 pub const EVENT_TIME_HEADER: &str = "x-event-time-ms";
 
 /// Where sessions are (see the module documentation).
@@ -113,16 +112,17 @@ async fn call_object(
     body: Option<&str>,
     event_time_ms: Option<u64>,
 ) -> Result<ObjectReply, ApiError> {
+    let time = event_time_ms.map(|ms| (EVENT_TIME_HEADER, ms.to_string()));
     let op = Op::Object {
         binding: CALL_SESSIONS_BINDING,
         name: reference_id,
         method,
         path,
+        headers: time.as_slice(),
         body,
-        time_ms: event_time_ms,
     };
     let answer = perform(op).await.map_err(unavailable)?;
-    serde_json::from_str(answer.as_deref().unwrap_or_default()).map_err(unavailable)
+    json(answer.as_deref().unwrap_or_default())
 }
 
 /// `text` read as JSON, or the object's storage is unavailable.

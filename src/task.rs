@@ -40,6 +40,8 @@ pub struct Task {
 }
 
 impl Task {
+    /// A task with no answer's head to give (a queue batch, a cron run), or with `head` filled in
+    /// by `future`.
     fn new(future: impl Future<Output = ()> + 'static, head: Rc<RefCell<Option<Head>>>) -> Self {
         Task {
             future: Box::pin(future),
@@ -120,14 +122,12 @@ impl Task {
 
     /// A batch of the campaign queue: the messages' bodies, each settled by [`Op::Settle`].
     pub fn queue(env: JsValue, bodies: Vec<String>) -> Task {
-        let head = Rc::new(RefCell::new(None));
-        Task::new(queue::consume(bodies, Env::new(env)), head)
+        Task::new(queue::consume(bodies, Env::new(env)), Rc::default())
     }
 
     /// A run of the cron trigger.
     pub fn scheduled(env: JsValue) -> Task {
-        let head = Rc::new(RefCell::new(None));
-        Task::new(crate::scheduled(Env::new(env)), head)
+        Task::new(crate::scheduled(Env::new(env)), Rc::default())
     }
 
     /// Runs the task until it needs I/O, with the answer to the operation it asked for last

@@ -46,10 +46,9 @@ export async function perform(scope, op) {
       return send(op.request, op.timeout_ms);
     case "object": {
       const ns = env[op.binding];
-      const headers = op.time_ms === null ? {} : { "x-event-time-ms": String(op.time_ms) };
       const resp = await ns.get(ns.idFromName(op.name)).fetch(OBJECT_ORIGIN + op.path, {
         method: op.method,
-        headers,
+        headers: op.headers,
         body: op.body ?? undefined,
       });
       return JSON.stringify({ status: resp.status, body: await resp.text() });
