@@ -18,13 +18,12 @@ use crate::io::{perform, Op};
 #[derive(Clone, Default)]
 pub struct CallsDb(Rc<Cell<D1Rows>>);
 
-/// What one statement answered: its rows (as JSON, read with [`DbResult::rows`]) and how many
-/// rows it changed.
+/// What one statement answered: its rows (as JSON, read with [`DbResult::rows`]), how many rows
+/// it changed, and the rows D1 counts it as reading and writing.
 #[derive(Deserialize)]
 pub struct DbResult {
     rows: Box<RawValue>,
     pub changes: u64,
-    #[serde(flatten)]
     counted: D1Rows,
 }
 

@@ -96,14 +96,13 @@ function statement(db, { sql, params }) {
   return db.prepare(sql).bind(...params);
 }
 
-/** A D1 result as src/d1.rs reads it: its rows, how many it changed, read and wrote. */
+/** A D1 result as src/d1.rs reads it: its rows, how many it changed, and D1's count of rows. */
 function outcome(result) {
   const meta = result.meta ?? {};
   return {
     rows: result.results ?? [],
     changes: meta.changes ?? 0,
-    rows_read: meta.rows_read ?? 0,
-    rows_written: meta.rows_written ?? 0,
+    counted: { rows_read: meta.rows_read ?? 0, rows_written: meta.rows_written ?? 0 },
   };
 }
 
