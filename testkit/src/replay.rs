@@ -17,7 +17,7 @@ use ivr_core::engine::{
     fingerprint, handle, outbound_session, resume_lookup, resume_replayed, AnswerResult,
     CallOutcome, CallRecord, LookupOutcome, Outcome, Session, Write,
 };
-use ivr_core::flow::{Flow, Registry, Step};
+use ivr_core::flow::{Fetch, Flow, Gather, Registry, Step};
 use ivr_core::telesign::{decode_event, Direction};
 
 use crate::call::{placeholder, Heard};
@@ -215,12 +215,7 @@ fn replayable<'r>(registry: &'r Registry, record: &CallRecord) -> Result<&'r Flo
     let fetch_visits: Vec<&String> = record
         .visited
         .iter()
-        .filter(|s| {
-            matches!(
-                flow.get(flow.resolve(s).unwrap_or(s)),
-                Some(Step::Fetch { .. })
-            )
-        })
+        .filter(|s| matches!(flow.get(flow.resolve(s).unwrap_or(s)), Some(Step::Fetch(_))))
         .collect();
     if fetch_visits.len() > record.fetches.len() {
         let step = fetch_visits[record.fetches.len()];
@@ -494,7 +489,7 @@ impl<'r> Driver<'r> {
         };
         self.fetches += 1;
         let sets: &[String] = match self.flow.get(&session.step) {
-            Some(Step::Fetch { sets, .. }) => sets,
+            Some(Step::Fetch(Fetch { sets, .. })) => sets,
             _ => &[],
         };
         let vars = sets
@@ -520,7 +515,7 @@ impl<'r> Driver<'r> {
         let hidden = mask.chars().take_while(|c| *c == '*').count();
         let kept = &mask[hidden..];
         let check = match self.flow.get(step) {
-            Some(Step::Gather { check, .. }) => *check,
+            Some(Step::Gather(Gather { check, .. })) => *check,
             _ => None,
         };
         let wanted = result != AnswerResult::Refused;

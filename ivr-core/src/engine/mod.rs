@@ -25,6 +25,7 @@ mod record;
 pub mod session;
 mod turn;
 
+use crate::flow::Fetch;
 use crate::flow::{
     Branch, Ctx, Direction, FetchRequest, FetchResponse, Flow, Next, ParseFn, Registry, Step, Taken,
 };
@@ -280,9 +281,9 @@ fn resume_with(
     };
     turn.taken = taken;
     let next = match turn.flow.get(&turn.session.step) {
-        Some(Step::Fetch {
+        Some(Step::Fetch(Fetch {
             parse, ok, error, ..
-        }) => {
+        })) => {
             let accepted = read(*parse, &mut turn.ctx()).is_ok();
             turn.session.fetches.push(FetchOutcome {
                 step: turn.session.step.clone(),
@@ -427,7 +428,7 @@ pub fn read_lookup(
     let status = response.ok().map(|r| r.status);
     let flow = registry.get(&session.flow);
     let parse = match flow.and_then(|f| f.get(&lookup.step)) {
-        Some(Step::Fetch { parse, .. }) => Some(*parse),
+        Some(Step::Fetch(Fetch { parse, .. })) => Some(*parse),
         _ => None,
     };
     let mut vars = session.vars.clone();

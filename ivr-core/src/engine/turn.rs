@@ -5,6 +5,7 @@ use crate::flow::{
     hours::OPENING_HOURS, template, Branch, Ctx, FetchRequest, Flow, Input, InputStep, Next,
     Prompt, Prompted, Registry, Retries, Step, Taken, Takes,
 };
+use crate::flow::{Decide, Fetch, Gather, Hours, Menu, Say, SetLanguage};
 use crate::telesign::{
     may_answer, Action, CollectDigits, Dial, DialStatus, Event, EventKind, HangupCause,
     MediaCompleted, MediaStatus, Method, Parties, Play, SendDtmf, Speak,
@@ -131,7 +132,7 @@ impl<'a> Turn<'a> {
                 // Telesign documents no completion event for send_dtmf: whatever comes next
                 // continues the flow.
                 let next = match self.flow.get(&self.session.step) {
-                    Some(Step::SendDtmf { next, .. }) => next.clone(),
+                    Some(Step::SendDtmf(crate::flow::SendDtmf { next, .. })) => next.clone(),
                     _ => return Some(Err(FlowError)),
                 };
                 self.took_here(Branch::Next);
@@ -168,7 +169,7 @@ impl<'a> Turn<'a> {
             .chars()
             .filter(|c| is_phone_key(*c))
             .collect();
-        if let (Step::Fetch { .. }, Some(held)) = (step, &self.session.held) {
+        if let (Step::Fetch(_), Some(held)) = (step, &self.session.held) {
             let failed = m.status == MediaStatus::Failed;
             return Ok(Some(self.hold_ended(&name, held.index, &keys, failed)));
         }
@@ -197,7 +198,7 @@ impl<'a> Turn<'a> {
                 return self.entry(&name, step, &keys);
             }
         }
-        if let Step::Say { next, .. } = step {
+        if let Step::Say(Say { next, .. }) = step {
             if !keys.is_empty() {
                 // Keys stop a plain prompt; they answer the next input step, if the call
                 // reaches one before another prompt.
@@ -436,11 +437,11 @@ impl<'a> Turn<'a> {
     /// A bridged leg ended: answered legs go on to `after`; others try the next number.
     fn leg_completed(&mut self, cause: &HangupCause) -> TurnResult {
         let step = self.flow.get(&self.session.step).ok_or(FlowError)?;
-        let Step::Dial {
+        let Step::Dial(crate::flow::Dial {
             after,
             on_no_answer,
             ..
-        } = step
+        }) = step
         else {
             return Err(FlowError);
         };
@@ -492,13 +493,13 @@ impl<'a> Turn<'a> {
             self.session.spoken_fallback = false;
             self.session.part = 0;
             match step {
-                Step::Say { prompt, .. } => {
+                Step::Say(Say { prompt, .. }) => {
                     // Keys that stopped the last prompt answer input steps only.
                     self.keys_ahead = None;
                     let action = self.prompt_action(prompt, None)?;
                     return self.send(action);
                 }
-                Step::Menu { .. } | Step::Gather { .. } => {
+                Step::Menu(_) | Step::Gather(_) => {
                     // The count starts afresh at each input step entered, and only there: a
                     // `Next::Retry` from the steps after it (a check of the entry) spends it.
                     self.session.retries = 0;
@@ -511,20 +512,20 @@ impl<'a> Turn<'a> {
                         None => self.prompt_for_input(step),
                     };
                 }
-                Step::Decide {
+                Step::Decide(Decide {
                     targets, decide, ..
-                } => {
+                }) => {
                     self.settings_ready()?;
                     next = checked(decide(&mut self.ctx()), targets)?;
                     if let Next::Step(target) = &next {
                         self.took(&name, Branch::Chosen(target.clone()));
                     }
                 }
-                Step::Hours {
+                Step::Hours(Hours {
                     hours,
                     open,
                     closed,
-                } => {
+                }) => {
                     next = match hours.is_open_at(self.now_ms).ok_or(FlowError)? {
                         true => {
                             self.took(&name, Branch::Open);
@@ -538,11 +539,11 @@ impl<'a> Turn<'a> {
                         }
                     };
                 }
-                Step::Fetch {
+                Step::Fetch(Fetch {
                     request,
                     hold: Some(hold),
                     ..
-                } => {
+                }) => {
                     // The hold answers at once; the request runs after the answer.
                     self.settings_ready()?;
                     let request = request(&self.ctx());
@@ -561,11 +562,11 @@ impl<'a> Turn<'a> {
                     let action = self.prompt_action(first, None)?;
                     return self.send(action);
                 }
-                Step::Fetch { request, .. } => {
+                Step::Fetch(Fetch { request, .. }) => {
                     self.settings_ready()?;
                     return Ok(Some(Produced::Fetch(request(&self.ctx()))));
                 }
-                Step::Dial { .. } => {
+                Step::Dial(_) => {
                     self.session.hunt = 0;
                     self.session.rung.clear();
                     return match self.dial_from(step, 0)? {
@@ -573,19 +574,19 @@ impl<'a> Turn<'a> {
                         None => Err(FlowError),
                     };
                 }
-                Step::SendDtmf { digits, .. } => {
+                Step::SendDtmf(crate::flow::SendDtmf { digits, .. }) => {
                     let action = SendDtmf::new(digits).map_err(|_| FlowError)?;
                     return self.send(Action::SendDtmf(action));
                 }
-                Step::SetLanguage {
+                Step::SetLanguage(SetLanguage {
                     language,
                     next: then,
-                } => {
+                }) => {
                     self.session.language = Some(language.clone());
                     self.took(&name, Branch::Next);
                     next = then.clone();
                 }
-                Step::Hangup => return self.send(Action::Hangup),
+                Step::Hangup(_) => return self.send(Action::Hangup),
             }
         }
         Err(FlowError)
@@ -680,12 +681,12 @@ impl<'a> Turn<'a> {
 
     /// The dial action for the first number from index `from` on that renders to a valid number.
     fn dial_from(&mut self, step: &Step, from: u32) -> Result<Option<Action>, FlowError> {
-        let Step::Dial {
+        let Step::Dial(crate::flow::Dial {
             numbers,
             caller_id,
             options,
             ..
-        } = step
+        }) = step
         else {
             return Err(FlowError);
         };
@@ -799,12 +800,12 @@ impl<'a> Turn<'a> {
     /// next hold prompt while it has not; the error way once the hold has played its most.
     pub(super) fn lookup_read(&mut self, outcome: Option<&LookupOutcome>) -> TurnResult {
         let name = self.session.step.clone();
-        let Some(Step::Fetch {
+        let Some(Step::Fetch(Fetch {
             ok,
             error,
             hold: Some(hold),
             ..
-        }) = self.flow.get(&name)
+        })) = self.flow.get(&name)
         else {
             return Err(FlowError);
         };
@@ -926,17 +927,23 @@ impl Turn<'_> {
     /// plays.
     fn prompt_of<'s>(&self, step: &'s Step) -> Option<&'s Prompt> {
         match step {
-            Step::Say { prompt, .. } | Step::Menu { prompt, .. } | Step::Gather { prompt, .. } => {
-                Some(prompt)
-            }
-            Step::Fetch {
+            Step::Say(Say { prompt, .. })
+            | Step::Menu(Menu { prompt, .. })
+            | Step::Gather(Gather { prompt, .. }) => Some(prompt),
+            Step::Fetch(Fetch {
                 hold: Some(hold), ..
-            } => {
+            }) => {
                 let plays = self.session.held.as_ref().map_or(1, |h| h.plays);
                 let at = usize::try_from(plays.saturating_sub(1)).unwrap_or(0);
                 hold.prompts.get(at % hold.prompts.len().max(1))
             }
-            _ => None,
+            Step::Fetch(Fetch { hold: None, .. })
+            | Step::Decide(_)
+            | Step::Hours(_)
+            | Step::Dial(_)
+            | Step::SendDtmf(_)
+            | Step::SetLanguage(_)
+            | Step::Hangup(_) => None,
         }
     }
 

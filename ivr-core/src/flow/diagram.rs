@@ -7,6 +7,7 @@
 //! spent, the declared targets of user code, the hunt list of a dial with its no-answer path, and
 //! every way the call hangs up. Pure text in, text out: no I/O.
 
+use super::{Dial, Fetch, Gather, Hours, Menu, Say, SendDtmf, SetLanguage};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -205,7 +206,7 @@ impl Diagram {
         ids: &NodeIds,
         reached: &dyn Fn(&Branch) -> bool,
     ) {
-        if matches!(step, Step::Hangup) {
+        if matches!(step, Step::Hangup(_)) {
             return self.next(id, &Next::Hangup, None, Line::Solid, ids);
         }
         let exits = step.exits();
@@ -322,7 +323,7 @@ fn reprompt_text(step: &Step) -> Option<String> {
 /// The label of the edge of `branch`.
 fn edge_text(step: &Step, branch: &Branch) -> Option<String> {
     Some(match (branch, step) {
-        (Branch::Next, Step::Gather { var, .. }) => format!("digits → {var}"),
+        (Branch::Next, Step::Gather(Gather { var, .. })) => format!("digits → {var}"),
         (Branch::Next, _) => return None,
         (Branch::Key(keys), _) => keys.clone(),
         (Branch::Fallback, _) => "retries spent".to_owned(),
@@ -332,7 +333,7 @@ fn edge_text(step: &Step, branch: &Branch) -> Option<String> {
         (Branch::Open, _) => "open".to_owned(),
         (Branch::Closed, _) => "closed".to_owned(),
         (Branch::After, _) => "answered, agent hung up".to_owned(),
-        (Branch::NoAnswer, Step::Dial { numbers, .. }) if numbers.len() > 1 => {
+        (Branch::NoAnswer, Step::Dial(Dial { numbers, .. })) if numbers.len() > 1 => {
             format!("none of the {} answered", numbers.len())
         }
         (Branch::NoAnswer, _) => "no answer".to_owned(),
@@ -343,20 +344,20 @@ fn edge_text(step: &Step, branch: &Branch) -> Option<String> {
 /// The node of a step: its shape says its kind, its text its name and what it does.
 fn node(id: &str, name: &str, step: &Step, flow_language: &str) -> String {
     let (what, open, close) = match step {
-        Step::Say { prompt, .. } => (prompt_text(prompt, flow_language), "[\"", "\"]"),
-        Step::Menu { prompt, .. } => (
+        Step::Say(Say { prompt, .. }) => (prompt_text(prompt, flow_language), "[\"", "\"]"),
+        Step::Menu(Menu { prompt, .. }) => (
             format!("menu, {}", prompt_text(prompt, flow_language)),
             "{\"",
             "\"}",
         ),
-        Step::Gather {
+        Step::Gather(Gather {
             prompt,
             var,
             min_digits,
             input,
             check,
             ..
-        } => {
+        }) => {
             let count = if *min_digits == input.max_digits {
                 format!("{min_digits}")
             } else {
@@ -376,8 +377,8 @@ fn node(id: &str, name: &str, step: &Step, flow_language: &str) -> String {
                 "\"/]",
             )
         }
-        Step::Decide { .. } => ("code decides".to_owned(), "{{\"", "\"}}"),
-        Step::Fetch { sets, hold, .. } => {
+        Step::Decide(_) => ("code decides".to_owned(), "{{\"", "\"}}"),
+        Step::Fetch(Fetch { sets, hold, .. }) => {
             let mut text = "HTTP request".to_owned();
             if let Some(hold) = hold {
                 let prompts: Vec<String> = hold
@@ -396,7 +397,7 @@ fn node(id: &str, name: &str, step: &Step, flow_language: &str) -> String {
             }
             (text, "[[\"", "\"]]")
         }
-        Step::Hours { hours, .. } => (
+        Step::Hours(Hours { hours, .. }) => (
             {
                 let mut text = format!("hours ({}): {}", hours.zone, hours.describe());
                 let closed: Vec<String> = hours.closed_on.iter().map(|d| d.to_string()).collect();
@@ -414,7 +415,7 @@ fn node(id: &str, name: &str, step: &Step, flow_language: &str) -> String {
             "{{\"",
             "\"}}",
         ),
-        Step::Dial { numbers, .. } => {
+        Step::Dial(Dial { numbers, .. }) => {
             let verb = if numbers.len() > 1 {
                 "ring in turn"
             } else {
@@ -422,9 +423,11 @@ fn node(id: &str, name: &str, step: &Step, flow_language: &str) -> String {
             };
             (format!("{verb}: {}", numbers.join(", ")), "([\"", "\"])")
         }
-        Step::SendDtmf { digits, .. } => (format!("send tones {digits}"), "[\"", "\"]"),
-        Step::SetLanguage { language, .. } => (format!("from here on: {language}"), "{{\"", "\"}}"),
-        Step::Hangup => ("hang up".to_owned(), "[\"", "\"]"),
+        Step::SendDtmf(SendDtmf { digits, .. }) => (format!("send tones {digits}"), "[\"", "\"]"),
+        Step::SetLanguage(SetLanguage { language, .. }) => {
+            (format!("from here on: {language}"), "{{\"", "\"}}")
+        }
+        Step::Hangup(_) => ("hang up".to_owned(), "[\"", "\"]"),
     };
     format!(
         "{id}{open}<b>{}</b><br/>{}{close}",
@@ -629,10 +632,10 @@ mod tests {
     fn a_retry_from_user_code_points_at_the_last_input() {
         let flow = Flow::inbound("r").step(
             "again",
-            Step::Say {
+            Step::Say(Say {
                 prompt: "Again".into(),
                 next: Next::Retry,
-            },
+            }),
         );
         let got = lines(&flow);
         assert!(

@@ -136,81 +136,27 @@ pub struct Exit<'a> {
     pub to: Dest<'a>,
 }
 
-impl Step {
-    /// Every way out of this step, in the order the flow declares them.
-    pub fn exits(&self) -> Vec<Exit<'_>> {
-        fn exit<'a>(branch: Branch, to: impl Into<Dest<'a>>) -> Exit<'a> {
-            Exit {
-                branch,
-                to: to.into(),
-            }
-        }
-        fn fallback(fallback: &Option<String>) -> Dest<'_> {
-            match fallback {
-                Some(step) => Dest::Step(step),
-                None => Dest::Hangup,
-            }
-        }
-        match self {
-            Step::Say { next, .. }
-            | Step::SendDtmf { next, .. }
-            | Step::SetLanguage { next, .. } => vec![exit(Branch::Next, next)],
-            Step::Menu {
-                options,
-                repeat,
-                retries,
-                ..
-            } => {
-                let mut out: Vec<Exit> = options
-                    .iter()
-                    .map(|(keys, to)| exit(Branch::Key(keys.clone()), Dest::Step(to)))
-                    .collect();
-                if repeat.is_some() {
-                    out.push(exit(Branch::Repeat, Dest::Again));
-                }
-                out.push(exit(Branch::NoInput, Dest::Again));
-                out.push(exit(Branch::Invalid, Dest::Again));
-                out.push(exit(Branch::Fallback, fallback(&retries.fallback)));
-                out
-            }
-            Step::Gather {
-                next,
-                retries,
-                check,
-                ..
-            } => {
-                let then = next.as_ref().map_or(Dest::Hangup, Dest::from);
-                let mut out = vec![
-                    exit(Branch::Next, then),
-                    exit(Branch::NoInput, Dest::Again),
-                    exit(Branch::Invalid, Dest::Again),
-                ];
-                if check.is_some() {
-                    out.push(exit(Branch::Refused, Dest::Again));
-                }
-                out.push(exit(Branch::Fallback, fallback(&retries.fallback)));
-                out
-            }
-            Step::Decide { targets, .. } => targets
-                .iter()
-                .map(|t| exit(Branch::Chosen(t.clone()), Dest::Step(t)))
-                .collect(),
-            Step::Fetch { ok, error, .. } => vec![exit(Branch::Ok, ok), exit(Branch::Error, error)],
-            Step::Hours { open, closed, .. } => {
-                vec![exit(Branch::Open, open), exit(Branch::Closed, closed)]
-            }
-            Step::Dial {
-                after,
-                on_no_answer,
-                ..
-            } => vec![
-                exit(Branch::After, after),
-                exit(Branch::NoAnswer, on_no_answer),
-            ],
-            Step::Hangup => Vec::new(),
+impl<'a> Exit<'a> {
+    pub fn new(branch: Branch, to: impl Into<Dest<'a>>) -> Self {
+        Exit {
+            branch,
+            to: to.into(),
         }
     }
+}
 
+impl<'a> Dest<'a> {
+    /// Where an input step goes when its retries are spent: its fallback, or the end of the
+    /// call.
+    pub fn fallback(fallback: &'a Option<String>) -> Self {
+        match fallback {
+            Some(step) => Dest::Step(step),
+            None => Dest::Hangup,
+        }
+    }
+}
+
+impl Step {
     /// Every step this one can lead to, for validation and diagrams.
     pub fn targets(&self) -> Vec<&str> {
         self.exits()
@@ -224,7 +170,7 @@ impl Step {
 
     /// Whether the step can end the call by itself (a hangup, or a way out that hangs up).
     pub fn ends_call(&self) -> bool {
-        matches!(self, Step::Hangup) || self.exits().iter().any(|e| e.to == Dest::Hangup)
+        matches!(self, Step::Hangup(_)) || self.exits().iter().any(|e| e.to == Dest::Hangup)
     }
 }
 

@@ -4,6 +4,7 @@
 //! [`Step::input_step`] instead of matching both kinds again.
 
 use super::{CheckFn, Input, Next, Prompt, Retries, Step};
+use super::{Gather, Menu, Say};
 
 /// A menu or a gather.
 #[derive(Debug, Clone, Copy)]
@@ -59,15 +60,15 @@ impl Step {
     /// The step as one whose prompt the call waits on, if it has one.
     pub fn prompted(&self) -> Option<Prompted<'_>> {
         match self {
-            Step::Say { prompt, next } => Some(Prompted::Say { prompt, next }),
-            Step::Menu {
+            Step::Say(Say { prompt, next }) => Some(Prompted::Say { prompt, next }),
+            Step::Menu(Menu {
                 prompt,
                 options,
                 repeat,
                 save_as,
                 input,
                 retries,
-            } => Some(Prompted::Input(InputStep {
+            }) => Some(Prompted::Input(InputStep {
                 prompt,
                 input,
                 retries,
@@ -77,7 +78,7 @@ impl Step {
                     save_as: save_as.as_deref(),
                 },
             })),
-            Step::Gather {
+            Step::Gather(Gather {
                 prompt,
                 var,
                 min_digits,
@@ -86,7 +87,7 @@ impl Step {
                 retries,
                 check,
                 sensitive: _,
-            } => Some(Prompted::Input(InputStep {
+            }) => Some(Prompted::Input(InputStep {
                 prompt,
                 input,
                 retries,
@@ -97,13 +98,13 @@ impl Step {
                     check: *check,
                 },
             })),
-            Step::Decide { .. }
-            | Step::Fetch { .. }
-            | Step::Hours { .. }
-            | Step::Dial { .. }
-            | Step::SendDtmf { .. }
-            | Step::SetLanguage { .. }
-            | Step::Hangup => None,
+            Step::Decide(_)
+            | Step::Fetch(_)
+            | Step::Hours(_)
+            | Step::Dial(_)
+            | Step::SendDtmf(_)
+            | Step::SetLanguage(_)
+            | Step::Hangup(_) => None,
         }
     }
 }

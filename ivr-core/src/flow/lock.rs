@@ -12,6 +12,7 @@
 //! host builds (tests, `flows check`) know every zone and so can tell a typo from a zone that is
 //! not locked yet.
 
+use super::Hours;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -106,7 +107,7 @@ pub fn zones(registry: &Registry) -> BTreeSet<String> {
         .iter()
         .flat_map(|f| &f.steps)
         .filter_map(|(_, s)| match s {
-            Step::Hours { hours, .. } => Some(hours.zone.clone()),
+            Step::Hours(Hours { hours, .. }) => Some(hours.zone.clone()),
             _ => None,
         });
     let calls = flows.iter().flat_map(|f| f.call_zones.iter().cloned());

@@ -34,6 +34,7 @@ pub mod lock;
 mod privacy;
 mod registry;
 pub mod settings;
+mod steps;
 pub mod template;
 mod texts;
 pub mod validate;
@@ -46,6 +47,7 @@ pub use hours::Weekday::{self, Fri, Mon, Sat, Sun, Thu, Tue, Wed};
 pub use input::{InputStep, Prompted, Takes};
 pub use registry::Registry;
 pub use settings::Settings;
+pub use steps::*;
 
 /// Who starts the calls a flow handles: Telesign's `incoming_call` (inbound) or our own dial
 /// (outbound, answered by `dial_completed`). It decides which actions the first step may send.
@@ -206,9 +208,9 @@ impl Flow {
     /// entry makes the flow read the secret its values are sealed with (`SESSION_SEAL_KEY`).
     pub fn step(mut self, name: &str, step: impl Into<Step>) -> Self {
         let step = step.into();
-        if let Step::Gather {
+        if let Step::Gather(Gather {
             sensitive: Some(_), ..
-        } = step
+        }) = &step
         {
             self.settings.declare_secret(crate::seal::SEAL_KEY);
         }
@@ -254,6 +256,17 @@ impl Prompt {
                 or_say: Some(text.to_owned()),
             },
             speak => speak,
+        }
+    }
+}
+
+impl Prompt {
+    /// The action that plays the prompt first (none for empty parts).
+    pub fn method(&self) -> Option<crate::telesign::Method> {
+        match self {
+            Prompt::Speak { .. } => Some(crate::telesign::Method::Speak),
+            Prompt::Play { .. } => Some(crate::telesign::Method::Play),
+            Prompt::Parts(parts) => parts.first().and_then(Prompt::method),
         }
     }
 }
@@ -348,6 +361,17 @@ impl Default for Retries {
     }
 }
 
+impl Retries {
+    /// The notices that are said, trimmed.
+    pub fn notices(&self) -> Vec<&str> {
+        [&self.no_input, &self.invalid]
+            .into_iter()
+            .map(|n| n.trim())
+            .filter(|n| !n.is_empty())
+            .collect()
+    }
+}
+
 /// How a sensitive entry shows in records and tools: a `*` per digit, but its last `keep_last`
 /// digits (at most half of them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -377,94 +401,3 @@ pub type RequestFn = fn(&Ctx) -> FetchRequest;
 pub type ParseFn = fn(&mut Ctx, &FetchResponse) -> Result<(), String>;
 /// User code that checks a gathered value (a Luhn check digit, say): `false` refuses it.
 pub type CheckFn = fn(&str) -> bool;
-
-/// One step of a flow.
-#[derive(Debug, Clone)]
-pub enum Step {
-    /// Speak or play a prompt, then go on.
-    Say { prompt: Prompt, next: Next },
-    /// Speak or play a menu and branch on the key pressed.
-    Menu {
-        prompt: Prompt,
-        options: Vec<(String, String)>,
-        repeat: Option<String>,
-        /// Variable that keeps the name of the option chosen (e.g. `choice` = `confirmed`).
-        save_as: Option<String>,
-        input: Input,
-        retries: Retries,
-    },
-    /// Collect a multi-digit value into a session variable.
-    Gather {
-        prompt: Prompt,
-        var: String,
-        min_digits: u32,
-        input: Input,
-        /// Where the call goes with the entry; none: the flow said nowhere, which the checker
-        /// refuses (the engine hangs up).
-        next: Option<Next>,
-        retries: Retries,
-        /// User code that may refuse a well-formed entry (a retry, counted, with the invalid
-        /// notice).
-        check: Option<CheckFn>,
-        /// A sensitive entry (an account number, a PIN): sealed while the call lives, masked in
-        /// every record.
-        sensitive: Option<Sensitive>,
-    },
-    /// Run user code to pick the next step (no action of its own).
-    Decide {
-        targets: Vec<String>,
-        decide: DecideFn,
-        /// The variables the code may set (for the checker).
-        sets: Vec<String>,
-    },
-    /// Call an HTTP API; user code reads a successful answer, then the call goes on at `ok`, or
-    /// at `error` when the request failed (no answer, a status other than 2xx, the event's time
-    /// budget spent) or the code refused the answer.
-    Fetch {
-        request: RequestFn,
-        parse: ParseFn,
-        ok: Next,
-        error: Next,
-        /// The variables the code may set (for the checker).
-        sets: Vec<String>,
-        /// What the caller hears while the request runs; without one the request runs within
-        /// the event and the caller hears nothing until it answers.
-        hold: Option<Hold>,
-    },
-    /// Branch on the caller's moment in a time zone: open or closed. When closed, the variable
-    /// `opening_hours` says the weekly hours in words, for the closed message.
-    Hours {
-        hours: hours::Hours,
-        open: Next,
-        closed: Next,
-    },
-    /// Bridge the caller to a number, trying each in turn until one answers.
-    Dial {
-        numbers: Vec<String>,
-        caller_id: Option<String>,
-        options: DialOptions,
-        /// After a bridged leg that was answered has ended.
-        after: Next,
-        /// When no number answered.
-        on_no_answer: Next,
-    },
-    /// Send DTMF tones into an answered outbound call (e.g. an extension), then go on.
-    SendDtmf { digits: String, next: Next },
-    /// Switch the call to one of the flow's languages (no action of its own): every later
-    /// prompt is spoken in it.
-    SetLanguage { language: String, next: Next },
-    /// End the call.
-    Hangup,
-}
-
-impl Step {
-    /// Whether a call can be waiting at this step between two events: every step but those
-    /// that only decide where to go (`decide`, `hours`), which run within one event. These are
-    /// the steps `flows/flows.lock` keeps.
-    pub fn can_wait(&self) -> bool {
-        !matches!(
-            self,
-            Step::Decide { .. } | Step::Hours { .. } | Step::SetLanguage { .. }
-        )
-    }
-}

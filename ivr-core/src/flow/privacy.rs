@@ -7,6 +7,7 @@
 //! its way on, so what lies past it does not need the old value. Every step can fail to the
 //! flow's `on_error` step, so what that step reads is read from everywhere.
 
+use super::Gather;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::exits::{Branch, Dest};
@@ -18,11 +19,11 @@ impl Flow {
         self.steps
             .iter()
             .filter_map(|(_, step)| match step {
-                Step::Gather {
+                Step::Gather(Gather {
                     var,
                     sensitive: Some(s),
                     ..
-                } => Some((var.as_str(), *s)),
+                }) => Some((var.as_str(), *s)),
                 _ => None,
             })
             .collect()
@@ -36,7 +37,7 @@ impl Flow {
     /// How the entry of the step `name` is masked, if it is a sensitive entry.
     pub fn sensitive_entry(&self, name: &str) -> Option<Sensitive> {
         match self.get(name)? {
-            Step::Gather { sensitive, .. } => *sensitive,
+            Step::Gather(Gather { sensitive, .. }) => *sensitive,
             _ => None,
         }
     }
@@ -81,7 +82,7 @@ fn liveness(flow: &Flow) -> Liveness {
                     }
                 };
                 let kill = match step {
-                    Step::Gather { var, .. } => Some(var.as_str()),
+                    Step::Gather(Gather { var, .. }) => Some(var.as_str()),
                     _ => None,
                 };
                 for exit in step.exits() {
@@ -124,24 +125,16 @@ fn liveness(flow: &Flow) -> Liveness {
 
 /// The sensitive variables `step` itself may read.
 fn reads<'f>(step: &'f Step, sensitive: &BTreeSet<&'f str>) -> BTreeSet<&'f str> {
-    match step {
+    if step.kind().runs_code() {
         // Code may read any variable.
-        Step::Fetch { .. } | Step::Decide { .. } => sensitive.clone(),
-        Step::Say { .. }
-        | Step::Menu { .. }
-        | Step::Gather { .. }
-        | Step::Hours { .. }
-        | Step::Dial { .. }
-        | Step::SendDtmf { .. }
-        | Step::SetLanguage { .. }
-        | Step::Hangup => step
-            .texts()
-            .into_iter()
-            .chain(step.spoken_texts())
-            .flat_map(template::placeholders)
-            .filter_map(|name| sensitive.get(name).copied())
-            .collect(),
+        return sensitive.clone();
     }
+    step.texts()
+        .into_iter()
+        .chain(step.spoken_texts())
+        .flat_map(template::placeholders)
+        .filter_map(|name| sensitive.get(name).copied())
+        .collect()
 }
 
 #[cfg(test)]

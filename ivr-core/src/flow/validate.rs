@@ -5,6 +5,7 @@
 //! every placeholder names a variable the call can have by then, opening hours parse in a
 //! known zone, and no step a live call may be in is gone without a successor.
 
+use super::{Decide, Fetch, Gather, Hours, Menu, Say, SetLanguage};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
@@ -423,7 +424,7 @@ impl<'a> Validator<'a> {
             let mut reached = false;
             for entry in states {
                 reached = true;
-                if let Some(method) = first_method(step) {
+                if let Some(method) = step.kind().answers_with() {
                     if !may_answer(&entry.event(), method) {
                         self.report(
                             Some(name),
@@ -469,19 +470,11 @@ impl<'a> Validator<'a> {
             let Some(step) = self.flow.get(name) else {
                 continue;
             };
-            let after = match step {
+            let after = match step.kind().answers_with() {
                 // Steps without an action pass the call state on.
-                Step::Decide { .. }
-                | Step::Fetch { hold: None, .. }
-                | Step::Hours { .. }
-                | Step::SetLanguage { .. } => entry,
-                Step::Dial { .. } => Entry::LegCompleted,
-                Step::Say { .. }
-                | Step::Menu { .. }
-                | Step::Gather { .. }
-                | Step::Fetch { hold: Some(_), .. }
-                | Step::SendDtmf { .. }
-                | Step::Hangup => Entry::MediaCompleted,
+                None => entry,
+                Some(Method::Dial) => Entry::LegCompleted,
+                Some(_) => Entry::MediaCompleted,
             };
             for target in step.targets() {
                 if let Some((n, _)) = self.flow.steps.iter().find(|(n, _)| n == target) {
@@ -526,7 +519,7 @@ impl<'a> Validator<'a> {
 
     fn check_values(&mut self, name: &str, step: &Step) {
         match step {
-            Step::SetLanguage { language, .. } => {
+            Step::SetLanguage(SetLanguage { language, .. }) => {
                 if !self.flow.languages().contains(&language.as_str()) {
                     self.report(
                         Some(name),
@@ -535,14 +528,14 @@ impl<'a> Validator<'a> {
                     );
                 }
             }
-            Step::Say { prompt, .. } => self.check_prompt(name, prompt),
-            Step::Menu {
+            Step::Say(Say { prompt, .. }) => self.check_prompt(name, prompt),
+            Step::Menu(Menu {
                 prompt,
                 options,
                 repeat,
                 input,
                 ..
-            } => {
+            }) => {
                 self.check_prompt(name, prompt);
                 self.check_input(name, input);
                 if options.is_empty() {
@@ -581,13 +574,13 @@ impl<'a> Validator<'a> {
                     }
                 }
             }
-            Step::Gather {
+            Step::Gather(Gather {
                 prompt,
                 min_digits,
                 input,
                 next,
                 ..
-            } => {
+            }) => {
                 self.check_prompt(name, prompt);
                 self.check_input(name, input);
                 if next.is_none() {
@@ -605,12 +598,12 @@ impl<'a> Validator<'a> {
                     );
                 }
             }
-            Step::Dial {
+            Step::Dial(crate::flow::Dial {
                 numbers,
                 caller_id,
                 options,
                 ..
-            } => {
+            }) => {
                 if let Err(e) = options.check() {
                     self.report(Some(name), Rule::InvalidAction, e.to_string());
                 }
@@ -641,12 +634,12 @@ impl<'a> Validator<'a> {
                     }
                 }
             }
-            Step::SendDtmf { digits, .. } => {
+            Step::SendDtmf(crate::flow::SendDtmf { digits, .. }) => {
                 if let Err(e) = SendDtmf::new(digits) {
                     self.report(Some(name), Rule::InvalidAction, e.to_string());
                 }
             }
-            Step::Decide { targets, .. } => {
+            Step::Decide(Decide { targets, .. }) => {
                 if targets.is_empty() {
                     self.report(
                         Some(name),
@@ -655,14 +648,14 @@ impl<'a> Validator<'a> {
                     );
                 }
             }
-            Step::Hours { hours, .. } => {
+            Step::Hours(Hours { hours, .. }) => {
                 for message in hours.problems() {
                     self.report(Some(name), Rule::InvalidHours, message);
                 }
             }
-            Step::Fetch {
+            Step::Fetch(Fetch {
                 hold: Some(hold), ..
-            } => {
+            }) => {
                 for prompt in &hold.prompts {
                     self.check_prompt(name, prompt);
                 }
@@ -674,7 +667,7 @@ impl<'a> Validator<'a> {
                     );
                 }
             }
-            Step::Fetch { hold: None, .. } | Step::Hangup => {}
+            Step::Fetch(Fetch { hold: None, .. }) | Step::Hangup(_) => {}
         }
     }
 
@@ -733,32 +726,6 @@ impl<'a> Validator<'a> {
         if let Err(e) = input.collect_digits() {
             self.report(Some(name), Rule::InvalidInput, e.to_string());
         }
-    }
-}
-
-/// The action a step sends when entered (none for steps that only decide).
-fn first_method(step: &Step) -> Option<Method> {
-    fn of(prompt: &Prompt) -> Option<Method> {
-        match prompt {
-            Prompt::Speak { .. } => Some(Method::Speak),
-            Prompt::Play { .. } => Some(Method::Play),
-            Prompt::Parts(parts) => parts.first().and_then(of),
-        }
-    }
-    match step {
-        Step::Say { prompt, .. } | Step::Menu { prompt, .. } | Step::Gather { prompt, .. } => {
-            of(prompt)
-        }
-        Step::Fetch {
-            hold: Some(hold), ..
-        } => hold.prompts.first().and_then(of),
-        Step::Dial { .. } => Some(Method::Dial),
-        Step::SendDtmf { .. } => Some(Method::SendDtmf),
-        Step::Hangup => Some(Method::Hangup),
-        Step::Decide { .. }
-        | Step::Fetch { hold: None, .. }
-        | Step::Hours { .. }
-        | Step::SetLanguage { .. } => None,
     }
 }
 
@@ -842,7 +809,7 @@ impl Validator<'_> {
                 let Some(mut vars) = before.get(name.as_str()).cloned() else {
                     continue;
                 };
-                vars.extend(sets(step));
+                vars.extend(step.kind().sets());
                 for target in step.targets() {
                     let slot = before.entry(target).or_insert_with(|| {
                         grew = true;
@@ -920,19 +887,13 @@ impl Validator<'_> {
                     }
                 }
             }
-            let saved: Vec<&str> = match step {
-                Step::Menu { save_as, .. } => save_as.iter().map(String::as_str).collect(),
-                Step::Decide { sets, .. } | Step::Fetch { sets, .. } => {
-                    sets.iter().map(String::as_str).collect()
-                }
-                Step::Say { .. }
-                | Step::Gather { .. }
-                | Step::Hours { .. }
-                | Step::Dial { .. }
-                | Step::SendDtmf { .. }
-                | Step::SetLanguage { .. }
-                | Step::Hangup => Vec::new(),
-            };
+            // What a step sets, but a gather's own entry.
+            let saved: Vec<&str> = step
+                .kind()
+                .sets()
+                .into_iter()
+                .filter(|v| !matches!(step, Step::Gather(g) if g.var == *v))
+                .collect();
             for var in saved.into_iter().filter(|v| sensitive.contains_key(v)) {
                 self.report(
                     Some(name),
@@ -940,7 +901,7 @@ impl Validator<'_> {
                     format!("sets `{var}`, the variable of a sensitive entry"),
                 );
             }
-            if let Step::Dial { options, .. } = step {
+            if let Step::Dial(crate::flow::Dial { options, .. }) = step {
                 if options.record_call {
                     let vars: Vec<&str> = sensitive.keys().copied().collect();
                     self.report(
@@ -961,7 +922,7 @@ impl Validator<'_> {
     fn check_fetch_budget(&mut self, limits: Limits) {
         let affordable = limits.event_budget_ms / limits.fetch_timeout_ms.max(1);
         for (name, step) in &self.flow.steps {
-            if !matches!(step, Step::Fetch { hold: None, .. }) {
+            if !matches!(step, Step::Fetch(Fetch { hold: None, .. })) {
                 continue;
             }
             if limits.fetch_timeout_ms > SILENCE_MS {
@@ -1001,14 +962,8 @@ impl Validator<'_> {
             return 0;
         };
         // A held fetch answers the event with its hold and runs after the answer.
-        let own = u64::from(matches!(step, Step::Fetch { hold: None, .. }));
-        let passes_on = matches!(
-            step,
-            Step::Fetch { hold: None, .. }
-                | Step::Decide { .. }
-                | Step::Hours { .. }
-                | Step::SetLanguage { .. }
-        );
+        let own = u64::from(matches!(step, Step::Fetch(Fetch { hold: None, .. })));
+        let passes_on = step.kind().answers_with().is_none();
         let rest = if passes_on {
             step.targets()
                 .into_iter()
@@ -1052,23 +1007,6 @@ impl Validator<'_> {
                 );
             }
         }
-    }
-}
-
-/// The variables a step sets for the steps after it.
-fn sets(step: &Step) -> Vec<&str> {
-    match step {
-        Step::Gather { var, .. } => vec![var.as_str()],
-        Step::Menu { save_as, .. } => save_as.iter().map(String::as_str).collect(),
-        Step::Decide { sets, .. } | Step::Fetch { sets, .. } => {
-            sets.iter().map(String::as_str).collect()
-        }
-        Step::Hours { .. } => vec![OPENING_HOURS],
-        Step::Say { .. }
-        | Step::Dial { .. }
-        | Step::SendDtmf { .. }
-        | Step::SetLanguage { .. }
-        | Step::Hangup => Vec::new(),
     }
 }
 
@@ -1314,7 +1252,7 @@ mod tests {
 
     #[test]
     fn a_gather_says_where_the_call_goes_with_the_entry() {
-        let flow = |g: GatherBuilder| Flow::inbound("g").step("pin", g).step("next", say("Ok"));
+        let flow = |g: Gather| Flow::inbound("g").step("pin", g).step("next", say("Ok"));
         let lost = flow(gather("Your PIN?", "pin").fallback("next"));
         let rules: Vec<Rule> = validate(&lost).into_iter().map(|p| p.rule).collect();
         assert_eq!(rules, [Rule::GatherWithoutNext]);

@@ -29,6 +29,7 @@ use crate::engine::{
     self, CallRecord, Lookup, LookupOutcome, Note, Outcome, Reply, Session, Write,
 };
 use crate::error::ApiError;
+use crate::flow::Fetch;
 use crate::flow::Taken;
 use crate::log::{mask_number, RequestLog};
 use crate::telesign::{Action, Event, EventKind};
@@ -307,7 +308,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
         let is_held = |step: &str| {
             matches!(
                 flow.and_then(|f| f.get(step)),
-                Some(crate::flow::Step::Fetch { hold: Some(_), .. })
+                Some(crate::flow::Step::Fetch(Fetch { hold: Some(_), .. }))
             )
         };
         let mut indexes: Vec<u32> = record

@@ -36,7 +36,7 @@ pub fn statements(
     let menus: Vec<&str> = flow
         .steps
         .iter()
-        .filter(|(_, step)| matches!(step, Step::Menu { .. }))
+        .filter(|(_, step)| matches!(step, Step::Menu(_)))
         .map(|(name, _)| name.as_str())
         .collect();
     let mut keys_params = range();
@@ -178,18 +178,7 @@ pub struct StepStats {
 
 /// The kind of a step as the diagrams and the stats name it.
 pub fn kind(step: &Step) -> &'static str {
-    match step {
-        Step::Say { .. } => "say",
-        Step::Menu { .. } => "menu",
-        Step::Gather { .. } => "gather",
-        Step::Decide { .. } => "decide",
-        Step::Fetch { .. } => "fetch",
-        Step::Hours { .. } => "hours",
-        Step::Dial { .. } => "dial",
-        Step::SendDtmf { .. } => "send_dtmf",
-        Step::SetLanguage { .. } => "set_language",
-        Step::Hangup => "hangup",
-    }
+    step.kind().name()
 }
 
 /// Puts the rows together in `flow`'s order.
@@ -205,7 +194,7 @@ pub fn assemble(
         .map(|(name, step)| StepStats {
             step: name.clone(),
             kind: kind(step),
-            keys: matches!(step, Step::Menu { .. }).then(BTreeMap::new),
+            keys: matches!(step, Step::Menu(_)).then(BTreeMap::new),
             ..StepStats::default()
         })
         .collect();

@@ -1,0 +1,163 @@
+//! The step kinds, one module each, in the spirit of one file per command: a kind's data, the
+//! builder a flow writes it with, and what it says about itself through [`Kind`] (its ways out,
+//! its texts, the variables it sets, the action it answers with). The validator, the diagrams,
+//! the statistics, the lock and the privacy analysis ask [`Step::kind`]; the engine dispatches
+//! on [`Step`] itself. Adding a kind is a recipe in docs/architecture.md.
+
+/// The retry setters menus and gathers share, on the `Retries` at the given field path.
+macro_rules! retry_setters {
+    ($($field:ident).+) => {
+        /// What is said when the caller presses nothing, before the step asks again.
+        pub fn no_input(mut self, text: &str) -> Self {
+            text.clone_into(&mut self.$($field).+.no_input);
+            self
+        }
+        /// What is said after a wrong entry, before the step asks again.
+        pub fn invalid(mut self, text: &str) -> Self {
+            text.clone_into(&mut self.$($field).+.invalid);
+            self
+        }
+        /// How many times the step asks again after no input or a wrong entry.
+        pub fn retries(mut self, n: u32) -> Self {
+            self.$($field).+.max = n;
+            self
+        }
+        /// Where to go when the retries are spent (default: hang up).
+        pub fn fallback(mut self, step: &str) -> Self {
+            self.$($field).+.fallback = Some(step.to_owned());
+            self
+        }
+    };
+}
+
+mod decide;
+mod dial;
+mod fetch;
+mod gather;
+mod hangup;
+mod hours;
+mod menu;
+mod say;
+mod send_dtmf;
+mod set_language;
+
+pub use decide::{decide, Decide};
+pub use dial::{dial, Dial};
+pub use fetch::{fetch, Fetch};
+pub use gather::{gather, Gather};
+pub use hangup::{hangup, Hangup};
+pub use hours::{hours, Hours};
+pub use menu::{menu, Menu, MenuBuilder};
+pub use say::{say, Say};
+pub use send_dtmf::{send_dtmf, SendDtmf};
+pub use set_language::{set_language, SetLanguage};
+
+use super::exits::Exit;
+use super::Prompt;
+use crate::telesign::Method;
+
+/// What every step kind says about itself. No method has a default, so a new kind answers each
+/// question.
+pub trait Kind {
+    /// The kind's name as a flow writes it (`menu`, `send_dtmf`), as diagrams and statistics
+    /// show it.
+    fn name(&self) -> &'static str;
+    /// Every way out of the step, in the order the flow declares them: reachability, the
+    /// end-of-call analysis, diagrams, the lock, flow-test coverage and the engine's trace read
+    /// it.
+    fn exits(&self) -> Vec<Exit<'_>>;
+    /// What the step says and dials.
+    fn texts(&self) -> Texts<'_>;
+    /// The variables the step sets for the steps after it.
+    fn sets(&self) -> Vec<&str>;
+    /// The action the step answers an event with when entered; none for a step that only
+    /// decides where the call goes, within the same event.
+    fn answers_with(&self) -> Option<Method>;
+    /// Whether a call can be waiting at this step between two events: these are the steps
+    /// `flows/flows.lock` keeps.
+    fn can_wait(&self) -> bool;
+    /// Whether user code runs at the step (and so may read any variable).
+    fn runs_code(&self) -> bool;
+}
+
+/// The texts of a step.
+#[derive(Debug, Default)]
+pub struct Texts<'a> {
+    /// The prompts it plays (their parts, their spoken fallbacks).
+    pub prompts: Vec<&'a Prompt>,
+    /// Its retry notices, spoken in the call's language.
+    pub notices: Vec<&'a str>,
+    /// Other templates it fills from the session (numbers to dial).
+    pub templates: Vec<&'a str>,
+}
+
+/// One step of a flow.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Say(Say),
+    Menu(Menu),
+    Gather(Gather),
+    Decide(Decide),
+    Fetch(Fetch),
+    Hours(Hours),
+    Dial(Dial),
+    SendDtmf(SendDtmf),
+    SetLanguage(SetLanguage),
+    Hangup(Hangup),
+}
+
+impl Step {
+    /// The step's kind, which answers for it.
+    pub fn kind(&self) -> &dyn Kind {
+        match self {
+            Step::Say(s) => s,
+            Step::Menu(s) => s,
+            Step::Gather(s) => s,
+            Step::Decide(s) => s,
+            Step::Fetch(s) => s,
+            Step::Hours(s) => s,
+            Step::Dial(s) => s,
+            Step::SendDtmf(s) => s,
+            Step::SetLanguage(s) => s,
+            Step::Hangup(s) => s,
+        }
+    }
+
+    /// Every way out of this step, in the order the flow declares them.
+    pub fn exits(&self) -> Vec<Exit<'_>> {
+        self.kind().exits()
+    }
+
+    /// Whether a call can be waiting at this step between two events ([`Kind::can_wait`]).
+    pub fn can_wait(&self) -> bool {
+        self.kind().can_wait()
+    }
+}
+
+/// `From<Kind> for Step`, for each kind `.step(..)` takes as written.
+macro_rules! into_step {
+    ($($kind:ident),*) => {$(
+        impl From<$kind> for Step {
+            fn from(step: $kind) -> Step {
+                Step::$kind(step)
+            }
+        }
+    )*};
+}
+
+into_step!(
+    Say,
+    Menu,
+    Gather,
+    Decide,
+    Fetch,
+    Hours,
+    Dial,
+    SendDtmf,
+    SetLanguage,
+    Hangup
+);
+
+fn names<const N: usize>(names: [&str; N]) -> Vec<String> {
+    names.iter().map(|s| (*s).to_owned()).collect()
+}
