@@ -131,9 +131,21 @@ impl<'a> Turn<'a> {
             (kind, Wait::Dtmf) if !matches!(kind, EventKind::CallLegCompleted(_)) => {
                 // Telesign documents no completion event for send_dtmf: whatever comes next
                 // continues the flow.
-                let next = match self.flow.get(&self.session.step) {
-                    Some(Step::SendDtmf(crate::flow::SendDtmf { next, .. })) => next.clone(),
-                    _ => return Some(Err(FlowError)),
+                let Some(step) = self.flow.get(&self.session.step) else {
+                    return Some(Err(FlowError));
+                };
+                let next = match step {
+                    Step::SendDtmf(crate::flow::SendDtmf { next, .. }) => next.clone(),
+                    // Only a step that sends tones leaves the call waiting for them.
+                    Step::Say(_)
+                    | Step::Menu(_)
+                    | Step::Gather(_)
+                    | Step::Decide(_)
+                    | Step::Fetch(_)
+                    | Step::Hours(_)
+                    | Step::Dial(_)
+                    | Step::SetLanguage(_)
+                    | Step::Hangup(_) => return Some(Err(FlowError)),
                 };
                 self.took_here(Branch::Next);
                 Some(self.follow(next))
