@@ -1,7 +1,7 @@
 //! Tests of the `agent_forwarding` flow, written with the flow-testing kit
 //! (docs/testing-flows.md). They are yours: change them along with the flow.
 
-use ivr_testkit::{Call, Phone};
+use ivr_testkit::{Call, CallOutcome, Phone};
 
 /// The number routed to `agent_forwarding` in flows/lib.rs.
 const SUPPORT: &str = "+15555550200";
@@ -15,7 +15,7 @@ fn in_opening_hours_the_agents_are_rung_in_turn() {
         .rings("+15555550102")
         .agent_answers_then_hangs_up()
         .hangs_up();
-    assert_eq!(call.record().outcome.as_str(), "bridged");
+    assert_eq!(call.record().outcome, CallOutcome::Bridged);
 }
 
 #[test]

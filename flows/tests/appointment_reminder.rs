@@ -1,7 +1,7 @@
 //! Tests of the `appointment_reminder` flow, written with the flow-testing kit
 //! (docs/testing-flows.md). They are yours: change them along with the flow.
 
-use ivr_testkit::Call;
+use ivr_testkit::{Call, CallOutcome};
 
 const PATIENT: [(&str, &str); 2] = [("name", "Sam"), ("when", "Friday at 9 AM")];
 
@@ -49,5 +49,5 @@ fn silence_and_a_wrong_key_end_with_a_promise_to_call_again() {
 fn nobody_picks_up() {
     let mut call = Call::place(flows::registry(), "appointment_reminder", &PATIENT);
     call.is_not_answered();
-    assert_eq!(call.record().outcome.as_str(), "dial_failed");
+    assert_eq!(call.record().outcome, CallOutcome::DialFailed);
 }

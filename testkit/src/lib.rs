@@ -11,3 +11,5 @@ mod stand_in;
 
 pub use call::{check_reply, Call, Heard, Phone, CALLER, CALLER_ID, START_MS};
 pub use stand_in::Answer;
+/// How a call ended, as `call.record().outcome` says it.
+pub use ivr_core::engine::CallOutcome;
