@@ -15,8 +15,8 @@ pub fn flow() -> Flow {
                 .open(Sat, "09:00-13:00")
                 .closed_on("2026-12-25")
                 .closed_on("2027-01-01")
-                .then_open("agents")
-                .then_closed("closed"),
+                .on_open("agents")
+                .on_closed("closed"),
         )
         .step(
             "agents",

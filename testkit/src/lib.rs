@@ -10,6 +10,6 @@ pub mod replay;
 mod stand_in;
 
 pub use call::{check_reply, Call, Heard, Phone, CALLER, CALLER_ID, START_MS};
-pub use stand_in::Answer;
 /// How a call ended, as `call.record().outcome` says it.
 pub use ivr_core::engine::CallOutcome;
+pub use stand_in::Answer;

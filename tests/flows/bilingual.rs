@@ -45,8 +45,8 @@ pub fn flow() -> Flow {
             "hours",
             hours("America/New_York")
                 .open(Mon..=Sat, "08:00-20:00")
-                .then_open("open_now")
-                .then_closed("closed"),
+                .on_open("open_now")
+                .on_closed("closed"),
         )
         .step("open_now", say("We are open now.").then("bye"))
         .step(

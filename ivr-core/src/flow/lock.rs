@@ -187,8 +187,8 @@ mod tests {
                     "h",
                     hours("Etc/GMT+5")
                         .open(Mon, "09:00-17:00")
-                        .then_open("a")
-                        .then_closed("a"),
+                        .on_open("a")
+                        .on_closed("a"),
                 )
                 .step("a", say("A")),
         );

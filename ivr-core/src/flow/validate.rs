@@ -60,7 +60,7 @@ rules! {
     MissingStep = "missing_step", false, "Add a step with that name, or fix the name in `.then(..)`, `.option(..)`, `.fallback(..)`, `.on_error(..)`.";
     UnreachableStep = "unreachable_step", false, "Lead to it from another step, or remove it.";
     NoWayOut = "no_way_out", false, "Give the loop an exit: a `.fallback(..)`, a step that hangs up, or a `say` without `.then(..)`.";
-    UnsupportedCallState = "unsupported_call_state", false, "Telesign accepts `dial` only as the first answer to `incoming_call` (after steps that send nothing: `hours`, `decide`, `fetch`) or after a dial's leg ended (`.on_no_answer(..)`, `.after(..)`), and `send_dtmf` only as the first answer to an answered outbound call: no prompt may come before them. To offer agents from a menu, route a number straight to the dial instead (docs/writing-flows.md, \"What Telesign cannot do\").";
+    UnsupportedCallState = "unsupported_call_state", false, "Telesign accepts `dial` only as the first answer to `incoming_call` (after steps that send nothing: `hours`, `decide`, `fetch`) or after a dial's leg ended (`.on_no_answer(..)`, `.on_bridge_ended(..)`), and `send_dtmf` only as the first answer to an answered outbound call: no prompt may come before them. To offer agents from a menu, route a number straight to the dial instead (docs/writing-flows.md, \"What Telesign cannot do\").";
     MenuWithoutOptions = "menu_without_options", false, "Add `.option(key, step)`.";
     InvalidKey = "invalid_key", false, "Use keys made of 0-9, * and #, no longer than `.max_digits(..)`.";
     DuplicateKey = "duplicate_key", false, "Each key may lead to one step only.";
@@ -1204,8 +1204,8 @@ mod tests {
                 "h",
                 hours("America/New_York")
                     .open(Mon, "09:00-10:00")
-                    .then_open("bye")
-                    .then_closed("bye"),
+                    .on_open("bye")
+                    .on_closed("bye"),
             )
             .step("bye", say("{greeting} {choice} {opening_hours} {caller}"));
         assert_eq!(
@@ -1271,8 +1271,8 @@ mod tests {
                     .open(Mon, "09:00-12:00, 11:00-13:00")
                     .open(Tue, "9-5")
                     .closed_on("2026-02-30")
-                    .then_open("a")
-                    .then_closed("a"),
+                    .on_open("a")
+                    .on_closed("a"),
             )
             .step("a", say("A"));
         let found: Vec<String> = validate(&flow)

@@ -115,8 +115,8 @@ fn the_checker_refuses_a_text_without_its_pair_and_placeholders_that_differ() {
             "office",
             hours("Europe/Paris")
                 .open(Mon..=Fri, "09:00-17:00")
-                .then_open("open")
-                .then_closed("closed"),
+                .on_open("open")
+                .on_closed("closed"),
         )
         .step("open", say("Ouvert."))
         .step("closed", say("Fermé. Nous ouvrons {opening_hours}."));

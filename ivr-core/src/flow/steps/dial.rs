@@ -60,9 +60,13 @@ impl Dial {
         self
     }
     /// Where to go when an answered leg has ended and the caller is still there (default: hang up).
-    pub fn after(mut self, step: &str) -> Self {
+    pub fn on_bridge_ended(mut self, step: &str) -> Self {
         self.after = Next::to(step);
         self
+    }
+    #[deprecated(note = "use `.on_bridge_ended(step)`: a step's outcomes are all named `on_..`")]
+    pub fn after(self, step: &str) -> Self {
+        self.on_bridge_ended(step)
     }
 }
 
@@ -98,5 +102,19 @@ impl Kind for Dial {
     }
     fn runs_code(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(deprecated)]
+    fn after_still_routes_the_end_of_a_bridge() {
+        assert_eq!(
+            dial(["+15555550100"]).after("survey").after,
+            dial(["+15555550100"]).on_bridge_ended("survey").after
+        );
     }
 }

@@ -18,7 +18,7 @@ pub struct Hours {
 
 /// Branch on opening hours in an IANA time zone:
 /// `hours("America/New_York").open(Mon..=Fri, "09:00-17:30").closed_on("2026-12-25")
-/// .then_open("agents").then_closed("closed")`.
+/// .on_open("agents").on_closed("closed")`.
 pub fn hours(zone: &str) -> Hours {
     Hours {
         hours: Schedule::new(zone),
@@ -44,14 +44,22 @@ impl Hours {
         self
     }
     /// Where calls go while open.
-    pub fn then_open(mut self, step: &str) -> Self {
+    pub fn on_open(mut self, step: &str) -> Self {
         self.open = Next::to(step);
         self
     }
     /// Where calls go while closed (the variable `opening_hours` says the hours in words).
-    pub fn then_closed(mut self, step: &str) -> Self {
+    pub fn on_closed(mut self, step: &str) -> Self {
         self.closed = Next::to(step);
         self
+    }
+    #[deprecated(note = "use `.on_open(step)`: a step's outcomes are all named `on_..`")]
+    pub fn then_open(self, step: &str) -> Self {
+        self.on_open(step)
+    }
+    #[deprecated(note = "use `.on_closed(step)`: a step's outcomes are all named `on_..`")]
+    pub fn then_closed(self, step: &str) -> Self {
+        self.on_closed(step)
     }
 }
 
@@ -79,5 +87,18 @@ impl Kind for Hours {
     }
     fn runs_code(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(deprecated)]
+    fn the_names_before_on_open_still_route() {
+        let old = hours("UTC").then_open("a").then_closed("b");
+        let new = hours("UTC").on_open("a").on_closed("b");
+        assert_eq!((old.open, old.closed), (new.open, new.closed));
     }
 }

@@ -27,8 +27,8 @@ fn front_desk() -> Registry {
                 hours("America/New_York")
                     .open(Mon..=Fri, "09:00-17:30")
                     .closed_on("2026-12-25")
-                    .then_open("open")
-                    .then_closed("closed"),
+                    .on_open("open")
+                    .on_closed("closed"),
             )
             .step("open", say("We are open."))
             .step(
