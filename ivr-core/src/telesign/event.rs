@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::phone::PhoneNumber;
@@ -20,102 +20,42 @@ use super::phone::PhoneNumber;
 /// 36-character UUIDs; the cap only keeps junk out of storage keys and logs.
 pub const MAX_REFERENCE_ID_LEN: usize = 128;
 
-/// Declares a status-like enum whose wire values Telesign may extend: known values get a
-/// variant, anything else is kept verbatim in `Unknown`. The first string of a variant is the
-/// one written back; the others are aliases accepted on input.
-macro_rules! wire_enum {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident {
-            $($(#[$vmeta:meta])* $variant:ident => $wire:literal $(| $alias:literal)*,)+
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)+
-            /// A value this version does not know (or `""` when absent), kept verbatim.
-            Unknown(String),
-        }
-
-        impl $name {
-            /// The value as written in records and logs.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $(Self::$variant => $wire,)+
-                    Self::Unknown(other) => other,
-                }
-            }
-
-            /// The value as written, unless this version does not know it.
-            pub fn known(&self) -> Option<&'static str> {
-                match self {
-                    $(Self::$variant => Some($wire),)+
-                    Self::Unknown(_) => None,
-                }
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(wire: &str) -> Self {
-                match wire {
-                    $($wire $(| $alias)* => Self::$variant,)+
-                    other => Self::Unknown(other.to_owned()),
-                }
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                Ok(Self::from(String::deserialize(deserializer)?.as_str()))
-            }
-        }
-    };
-}
-
-wire_enum! {
+named_enum! {
     /// An event's name, its `event` field: the one list of the names this version knows.
-    pub enum EventName {
-        IncomingCall => "incoming_call",
-        DialCompleted => "dial_completed",
-        PlayCompleted => "play_completed",
-        SpeakCompleted => "speak_completed",
-        CallCompleted => "call_completed",
-        Hangup => "hangup",
-        CallLegCompleted => "call_leg_completed",
+    pub open enum EventName {
+        IncomingCall = "incoming_call",
+        DialCompleted = "dial_completed",
+        PlayCompleted = "play_completed",
+        SpeakCompleted = "speak_completed",
+        CallCompleted = "call_completed",
+        Hangup = "hangup",
+        CallLegCompleted = "call_leg_completed",
     }
 }
 
-wire_enum! {
+named_enum! {
     /// `dial_completed` status.
-    pub enum DialStatus {
+    pub open enum DialStatus {
         /// The callee picked up. The pages use both `answered` and `call_answered`.
-        Answered => "answered" | "call_answered",
+        Answered = "answered" | "call_answered",
         /// The call never connected.
-        Failed => "failed",
+        Failed = "failed",
     }
 }
 
-wire_enum! {
+named_enum! {
     /// `play_completed` / `speak_completed` status.
     ///
     /// One type serves both events, so the success and failure values are written in an
     /// event-neutral form (`successful`, `failed`); the event name says whether it was a
     /// playback or speech.
-    pub enum MediaStatus {
+    pub open enum MediaStatus {
         /// `playback_successful` or `speak_successful`; also when a key press cut it short.
-        Completed => "successful" | "playback_successful" | "speak_successful",
+        Completed = "successful" | "playback_successful" | "speak_successful",
         /// `playback_failed` or `speak_failed`.
-        Failed => "failed" | "playback_failed" | "speak_failed",
+        Failed = "failed" | "playback_failed" | "speak_failed",
         /// Digits were requested and none arrived in time.
-        DigitCollectionTimeout => "digit_collection_timeout",
+        DigitCollectionTimeout = "digit_collection_timeout",
     }
 }
 
@@ -130,29 +70,29 @@ named_enum! {
     }
 }
 
-wire_enum! {
+named_enum! {
     /// `call_completed` status.
-    pub enum CallStatus {
+    pub open enum CallStatus {
         /// The only documented value.
-        Hangup => "hangup",
+        Hangup = "hangup",
     }
 }
 
-wire_enum! {
+named_enum! {
     /// Why a child leg of a call ended (`call_leg_completed`).
-    pub enum HangupCause {
+    pub open enum HangupCause {
         /// The leg was answered and later hung up.
-        CallAnswered => "call_answered",
+        CallAnswered = "call_answered",
         /// The dial was cancelled before it was answered.
-        CallCancelled => "call_cancelled",
+        CallCancelled = "call_cancelled",
         /// Nobody picked up.
-        CallNotAnswered => "call_not_answered",
+        CallNotAnswered = "call_not_answered",
         /// The line was busy.
-        LineBusy => "line_busy",
+        LineBusy = "line_busy",
         /// Blocked at the customer's request.
-        CallBlockedByCustomerRequest => "call_blocked_by_customer_request",
+        CallBlockedByCustomerRequest = "call_blocked_by_customer_request",
         /// Blocked by Telesign.
-        CallBlockedByTelesign => "call_blocked_by_telesign",
+        CallBlockedByTelesign = "call_blocked_by_telesign",
     }
 }
 
