@@ -1,25 +1,12 @@
-//! The call simulator plays by `scripts/simulator/telesign-rules.json`, which the protocol
-//! module writes (`npm run flows:rules`): a rule changed without refreshing the file fails here.
+//! What the rules given to the call simulator say, against Telesign's pages. (That the file
+//! checked in is what the protocol module writes is `test-flows rules --check`, tested in
+//! tests/flows/tests/rules_file.rs.)
 
-use std::path::Path;
-
-use ivr_core::telesign::rules::{rules_file, RULES_FILE};
-
-#[test]
-fn the_simulators_rules_are_the_protocol_modules() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(RULES_FILE);
-    let found = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        found == rules_file(),
-        "{RULES_FILE} is out of date with ivr-core/src/telesign/rules.rs: run `npm run flows:rules`"
-    );
-}
+use ivr_core::telesign::rules::rules_document;
 
 #[test]
 fn the_rules_say_what_the_api_reference_says() {
-    let doc: serde_json::Value = serde_json::from_str(&rules_file()).unwrap();
+    let doc = rules_document();
     let events = &doc["events"];
     assert_eq!(
         events["incoming_call"]["any"],

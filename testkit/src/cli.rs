@@ -32,8 +32,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::docs::docs_files;
 use ivr_core::config::Config;
-use ivr_core::flow::docs::docs_files;
 use ivr_core::flow::lock::{zone_filter, zones, Lock};
 use ivr_core::flow::validate::{check_registry, check_settings, Environment, Limits, Problem};
 use ivr_core::flow::Registry;
@@ -48,6 +48,10 @@ pub struct Project {
     pub lock_command: String,
     pub diagram_dir: PathBuf,
     pub diagrams_command: String,
+    /// The command that checks the flows (this one's `check`).
+    pub check_command: String,
+    /// The command that runs the worker locally.
+    pub dev_command: String,
     pub coverage_dir: PathBuf,
     pub coverage_command: String,
     /// The share of branches (percent) the flow tests must reach, for `flows check`.
@@ -65,11 +69,21 @@ impl Project {
             lock_command: "npm run flows:lock".into(),
             diagram_dir: "docs/flows".into(),
             diagrams_command: "npm run flows:diagrams".into(),
+            check_command: "npm run flows:check".into(),
+            dev_command: "npm run dev".into(),
             coverage_dir: "target/flow-coverage".into(),
             coverage_command: "npm run flows:coverage".into(),
             min_coverage: None,
             environment: Some(("wrangler.toml".into(), ".dev.vars.example".into())),
         }
+    }
+
+    /// `text` (a checker's hint or message) with the project's commands and files in place of
+    /// `{lock}`, `{lock_file}` and `{dev}`.
+    pub fn fill(&self, text: &str) -> String {
+        text.replace("{lock_file}", &self.lock_file.display().to_string())
+            .replace("{lock}", &self.lock_command)
+            .replace("{dev}", &self.dev_command)
     }
 
     /// Makes `flows check` fail when the flow tests reach less than `percent` of the branches
@@ -117,7 +131,7 @@ pub fn run(registry: &Registry, project: &Project, args: &[&str]) -> ExitCode {
 fn check(registry: &Registry, project: &Project) -> Result<ExitCode, String> {
     let lock_file = project.lock_file.display().to_string();
     let lock_command = &project.lock_command;
-    let lock = Lock::parse(&read(&project.lock_file)?)?;
+    let lock = read_lock(project)?;
     let limits = Limits::of(&Config::from_lookup(|name| std::env::var(name).ok()));
     let mut problems = check_registry(registry, limits, Some(&lock));
     if let Some((wrangler, example)) = &project.environment {
@@ -135,7 +149,7 @@ fn check(registry: &Registry, project: &Project) -> Result<ExitCode, String> {
     }
     let flows = registry.flows().len();
     for p in &problems {
-        println!("{}\n", report(p));
+        println!("{}\n", report(p, project));
     }
     let errors = problems.iter().filter(|p| !p.rule.is_warning()).count();
     let warnings = problems.len() - errors;
@@ -158,8 +172,14 @@ fn check(registry: &Registry, project: &Project) -> Result<ExitCode, String> {
     Ok(ExitCode::FAILURE)
 }
 
+/// The project's lock; an absent file is an empty one.
+fn read_lock(project: &Project) -> Result<Lock, String> {
+    let path = &project.lock_file;
+    Lock::parse(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// One problem as printed: where, which rule, what, and how to fix it.
-fn report(p: &Problem) -> String {
+fn report(p: &Problem, project: &Project) -> String {
     let step = p.step.as_deref().unwrap_or("-");
     let kind = if p.rule.is_warning() {
         "warning"
@@ -170,8 +190,8 @@ fn report(p: &Problem) -> String {
         "{kind}: flow: {}\n  step: {step}\n  rule: {}\n  problem: {}\n  hint: {}",
         p.flow,
         p.rule,
-        p.message,
-        p.rule.hint()
+        project.fill(&p.message),
+        project.fill(p.rule.hint())
     )
 }
 
@@ -207,7 +227,7 @@ fn lock(registry: &Registry, project: &Project, prune: bool) -> Result<ExitCode,
     let next = if prune {
         Lock::of(registry)
     } else {
-        match Lock::parse(&read(&project.lock_file)?)?.update(registry) {
+        match read_lock(project)?.update(registry) {
             Ok(next) => next,
             Err(gone) => {
                 for (flow, step) in gone {
@@ -356,7 +376,7 @@ fn diagrams(registry: &Registry, project: &Project, args: &[&str]) -> Result<Exi
             _ => return Err(USAGE.to_owned()),
         }
     }
-    let files = docs_files(registry);
+    let files = docs_files(registry, project);
     if check_only {
         let stale = stale_diagrams(&dir, &files)?;
         if stale.is_empty() {
@@ -388,7 +408,7 @@ fn diagrams(registry: &Registry, project: &Project, args: &[&str]) -> Result<Exi
 }
 
 /// What differs between `dir` and the diagrams the flows give, one line each.
-fn stale_diagrams(dir: &Path, files: &[(String, String)]) -> Result<Vec<String>, String> {
+pub fn stale_diagrams(dir: &Path, files: &[(String, String)]) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     for (name, text) in files {
         let path = dir.join(name);
@@ -472,7 +492,7 @@ mod tests {
             rule: Rule::UnsupportedCallState,
             message: "sends `dial` after speak_completed".into(),
         };
-        let text = report(&p);
+        let text = report(&p, &Project::yours());
         for want in [
             "error: flow: f",
             "step: agent",
@@ -482,5 +502,33 @@ mod tests {
         ] {
             assert!(text.contains(want), "{want} not in {text}");
         }
+    }
+
+    #[test]
+    fn a_report_names_the_projects_own_commands_and_files() {
+        let p = Problem {
+            flow: "f".into(),
+            step: Some("menu".into()),
+            rule: Rule::UnlockedStep,
+            message: "is not in {lock_file}: run `{lock}`".into(),
+        };
+        let project = Project {
+            lock_file: "tests/flows/flows.lock".into(),
+            lock_command: "cargo run -p test-flows -- lock".into(),
+            ..Project::yours()
+        };
+        let text = report(&p, &project);
+        assert!(
+            text.contains(
+                "problem: is not in tests/flows/flows.lock: run `cargo run -p test-flows -- lock`"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "hint: Run `cargo run -p test-flows -- lock` and commit tests/flows/flows.lock"
+            ),
+            "{text}"
+        );
     }
 }

@@ -6,6 +6,7 @@
 mod call;
 pub mod cli;
 pub mod coverage;
+pub mod docs;
 pub mod replay;
 mod stand_in;
 

@@ -19,11 +19,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{Registry, Step};
 
-/// Where the lock lives, from the workspace root.
-pub const LOCK_FILE: &str = "flows/flows.lock";
-/// The command that refreshes it.
-pub const LOCK_COMMAND: &str = "npm run flows:lock";
-
 /// The lock's content.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,7 +37,7 @@ impl Lock {
         if text.trim().is_empty() {
             return Ok(Lock::default());
         }
-        serde_json::from_str(text).map_err(|e| format!("{LOCK_FILE}: {e}"))
+        serde_json::from_str(text).map_err(|e| e.to_string())
     }
 
     /// The lock as written: pretty JSON, sorted, one trailing newline.

@@ -26,7 +26,6 @@ pub mod catalogue;
 pub mod checks;
 mod ctx;
 pub mod diagram;
-pub mod docs;
 pub mod exits;
 pub mod hours;
 mod input;

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 use super::hours::{self, OPENING_HOURS};
-use super::lock::{Lock, LOCK_COMMAND};
+use super::lock::Lock;
 use super::template::{self, TemplateError};
 use super::{Direction, Flow, Input, Prompt, Registry, Step};
 use crate::config::Config;
@@ -43,7 +43,11 @@ macro_rules! rules {
                 }
             }
 
-            /// How to fix it, in the words of the flow language.
+            /// How to fix it, in the words of the flow language. The project's own commands and
+            /// files are named as `{lock}` (the command that writes the lock of deployed
+            /// steps), `{lock_file}` and `{dev}` (the local worker's command), which the tool
+            /// that prints the hint fills in (the kit's `Project::fill`); so are a problem's
+            /// messages.
             pub fn hint(self) -> &'static str {
                 match self {
                     $(Rule::$variant => $hint,)+
@@ -83,18 +87,18 @@ rules! {
     UnknownVariable = "unknown_variable", false, "Declare it with `Flow::outbound(..).needs([..])`, gather it before, declare that code sets it (`.sets([..])`), or give it a default: `{name|or:there}`.";
     UnknownFilter = "unknown_filter", false, "Use the filters `digits`, `last4` and `or:<text>`, e.g. `{account|last4|digits}`.";
     MalformedPlaceholder = "malformed_placeholder", false, "Close every `{` with `}` around a variable name of letters, digits and _; write `{{` for a brace.";
-    InvalidCallZone = "invalid_call_zone", false, "Name IANA zones such as America/New_York in `Flow::outbound(..).calls_in([..])` (then `npm run flows:lock`); inbound flows place no campaign calls.";
-    InvalidHours = "invalid_hours", false, "Use an IANA zone such as America/New_York (then `npm run flows:lock`), ranges like `09:00-17:30` within one day that do not overlap, and dates like `2026-12-25`.";
+    InvalidCallZone = "invalid_call_zone", false, "Name IANA zones such as America/New_York in `Flow::outbound(..).calls_in([..])` (then `{lock}`); inbound flows place no campaign calls.";
+    InvalidHours = "invalid_hours", false, "Use an IANA zone such as America/New_York (then `{lock}`), ranges like `09:00-17:30` within one day that do not overlap, and dates like `2026-12-25`.";
     SilentLookup = "silent_lookup", true, "Give the step a hold prompt, `fetch(..).hold(\"One moment, please.\")`: the worker answers at once with it and runs the request after the answer, instead of leaving the caller in silence while it runs.";
     FetchBudget = "fetch_budget", true, "The fetch steps one event can chain may need more than EVENT_BUDGET_MS: the later ones then take their error branch. Put a prompt between them, lower FETCH_TIMEOUT_MS or raise EVENT_BUDGET_MS.";
-    StepGone = "step_gone", false, "A live call may be at this step (it is in flows/flows.lock): declare its successor with `.moved(\"old\", \"new\")`, or run `npm run flows:lock -- --prune` once no call can be there (a session is kept 5 hours at most, `SESSION_TTL_SECS`).";
-    UnlockedStep = "unlocked_step", false, "Run `npm run flows:lock` and commit flows/flows.lock, so that a later deploy knows a live call may be at this step.";
+    StepGone = "step_gone", false, "A live call may be at this step (it is in {lock_file}): declare its successor with `.moved(\"old\", \"new\")`, or run `{lock} -- --prune` once no call can be there (a session is kept 5 hours at most, `SESSION_TTL_SECS`).";
+    UnlockedStep = "unlocked_step", false, "Run `{lock}` and commit {lock_file}, so that a later deploy knows a live call may be at this step.";
     MovedToMissing = "moved_to_missing", false, "`.moved(old, new)` must name a step of this flow as `new`.";
     UnlistedConfig = "unlisted_config", false, "Add the name to wrangler.toml's [vars] with the value deployed workers use (locally, .dev.vars overrides it).";
     UnlistedSecret = "unlisted_secret", false, "Add a line `NAME=` to .dev.vars.example (the local value goes in .dev.vars), and set it with `wrangler secret put NAME` before deploying.";
-    DevClockInVars = "dev_clock_in_vars", false, "Remove DEV_CLOCK from wrangler.toml's [vars]: it shifts the worker's clock, for local development only (`npm run dev -- --clock TIME`).";
-        UnsetLocally = "unset_locally", true, "Add the secret's local value to .dev.vars (setup copies .dev.vars.example only when .dev.vars is missing): `npm run dev` runs without it, and the flow's calls end in its `on_error` step.";
-    FlowGone = "flow_gone", true, "A call still live in a flow that is gone is hung up politely (its record says `flow_error`). Once none can be live, `npm run flows:lock` forgets the flow.";
+    DevClockInVars = "dev_clock_in_vars", false, "Remove DEV_CLOCK from wrangler.toml's [vars]: it shifts the worker's clock, for local development only (`{dev} -- --clock TIME`).";
+        UnsetLocally = "unset_locally", true, "Add the secret's local value to .dev.vars (setup copies .dev.vars.example only when .dev.vars is missing): `{dev}` runs without it, and the flow's calls end in its `on_error` step.";
+    FlowGone = "flow_gone", true, "A call still live in a flow that is gone is hung up politely (its record says `flow_error`). Once none can be live, `{lock}` forgets the flow.";
         SensitiveSpoken = "sensitive_spoken", false, "Speak a sensitive entry masked, `{account|last4}` (or `{account|last4|digits}`), or not at all: its whole value is never said back, nor dialled.";
     SensitiveRecorded = "sensitive_recorded", true, "The flow records calls (`dial(..).record()`) and takes a sensitive entry: if the recording covers the entry, its tones are in the recording. Take the entry on calls that are not recorded, or drop `.record()`.";
     SensitiveSavedAs = "sensitive_saved_as", false, "A sensitive entry's variable is kept apart: give the menu's `.save_as(..)` or the code's `.sets([..])` another name.";
@@ -994,7 +998,7 @@ impl Validator<'_> {
                 self.report(
                     Some(step),
                     Rule::StepGone,
-                    "was deployed (flows/flows.lock) and is gone, with no successor".into(),
+                    "was deployed ({lock_file}) and is gone, with no successor".into(),
                 );
             }
         }
@@ -1003,7 +1007,7 @@ impl Validator<'_> {
                 self.report(
                     Some(name),
                     Rule::UnlockedStep,
-                    format!("is not in flows/flows.lock: run `{LOCK_COMMAND}`"),
+                    "is not in {lock_file}: run `{lock}`".into(),
                 );
             }
         }

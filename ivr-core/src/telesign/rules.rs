@@ -221,7 +221,6 @@ pub fn rules_document() -> serde_json::Value {
         })
         .collect();
     json!({
-        "generated_from": "ivr-core/src/telesign/rules.rs: npm run flows:rules writes this file; do not edit it",
         "events": events,
         "completions": completions,
         "silence_after": silence,
@@ -252,12 +251,14 @@ fn params() -> serde_json::Value {
     })
 }
 
-/// Where [`rules_file`] is kept, from the repository root.
-pub const RULES_FILE: &str = "scripts/simulator/telesign-rules.json";
-
-/// [`rules_document`] as the text of [`RULES_FILE`].
-pub fn rules_file() -> String {
-    let text = serde_json::to_string_pretty(&rules_document()).unwrap_or_default();
+/// [`rules_document`] as the text of a file, with a note (`generated_from`) on where it comes
+/// from and what writes it.
+pub fn rules_file(generated_from: &str) -> String {
+    let mut doc = rules_document();
+    if let Some(fields) = doc.as_object_mut() {
+        fields.insert("generated_from".to_owned(), generated_from.into());
+    }
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text + "\n"
 }
 

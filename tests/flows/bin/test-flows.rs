@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use ivr_core::telesign::rules::{rules_file, RULES_FILE};
+use ivr_core::telesign::rules::rules_file;
 use ivr_testkit::cli::{read, run, write, Project};
 
 fn main() -> ExitCode {
@@ -30,6 +30,8 @@ fn project() -> Project {
         lock_command: "cargo run -p test-flows -- lock".into(),
         diagram_dir: "target/test-flows/diagrams".into(),
         diagrams_command: "cargo run -p test-flows -- diagrams".into(),
+        check_command: "cargo run -p test-flows -- check".into(),
+        dev_command: "npm run dev".into(),
         coverage_dir: "target/test-flows/coverage".into(),
         coverage_command: "IVR_FLOW_COVERAGE=target/test-flows/coverage cargo test -p test-flows"
             .into(),
@@ -38,8 +40,15 @@ fn project() -> Project {
     }
 }
 
+/// Where the call simulator reads Telesign's rules, from the repository root.
+const RULES_FILE: &str = "scripts/simulator/telesign-rules.json";
+/// The command that writes them.
+const RULES_COMMAND: &str = "npm run flows:rules";
+
 fn rules(check_only: bool) -> ExitCode {
-    let want = rules_file();
+    let want = rules_file(&format!(
+        "ivr-core/src/telesign/rules.rs: {RULES_COMMAND} writes this file; do not edit it"
+    ));
     let path = Path::new(RULES_FILE);
     let result = if check_only {
         read(path).map(|found| {
@@ -47,7 +56,7 @@ fn rules(check_only: bool) -> ExitCode {
                 println!("{RULES_FILE} is up to date.");
                 ExitCode::SUCCESS
             } else {
-                println!("{RULES_FILE} is out of date: run `npm run flows:rules`.");
+                println!("{RULES_FILE} is out of date: run `{RULES_COMMAND}`.");
                 ExitCode::FAILURE
             }
         })

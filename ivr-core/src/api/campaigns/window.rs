@@ -179,7 +179,7 @@ pub(crate) fn check_zone(
         ErrorCode::UnknownTimeZone,
         format!(
             "`{field}` names `{zone}`, not a time zone the worker knows ({known}): name it in the \
-             campaign flow's `.calls_in([..])`, then `npm run flows:lock` and deploy"
+             campaign flow's `.calls_in([..])`, then lock the flows and deploy"
         ),
     ))
 }
