@@ -134,7 +134,9 @@ fn collecting<'f>(flow: &'f Flow, session: &Session) -> Option<&'f Input> {
         return None;
     }
     let last_part = match prompt {
-        Prompt::Parts(parts) => usize::try_from(session.part).is_ok_and(|at| at + 1 >= parts.len()),
+        Prompt::Parts(parts) => {
+            usize::try_from(session.here.part).is_ok_and(|at| at + 1 >= parts.len())
+        }
         _ => true,
     };
     last_part.then_some(input)

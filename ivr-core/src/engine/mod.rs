@@ -34,8 +34,8 @@ pub use fit::fingerprint;
 use fit::{replay, Fit};
 use record::finish;
 pub use session::{
-    Answer, AnswerResult, CallOutcome, CallRecord, FetchOutcome, Held, LookupOutcome, MediaFailed,
-    MediaFailure, RawJson, Seen, Session, Wait,
+    Answer, AnswerResult, CallOutcome, CallRecord, FetchOutcome, Held, Here, LookupOutcome,
+    MediaFailed, MediaFailure, RawJson, Seen, Session, Wait,
 };
 use turn::{ended_badly, FlowError, Turn};
 
@@ -345,14 +345,9 @@ pub fn outbound_session(
         visited: Vec::new(),
         visited_ms: Vec::new(),
         retries: 0,
-        hunt: 0,
-        rung: Vec::new(),
-        part: 0,
-        media_retries: 0,
-        spoken_fallback: false,
+        here: Here::default(),
         failures: Vec::new(),
         fetches: Vec::new(),
-        held: None,
         input_step: None,
         outcome: None,
         started_ms: now_ms,

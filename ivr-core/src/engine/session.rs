@@ -50,9 +50,39 @@ pub struct Session {
     /// were timed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub visited_ms: Vec<u64>,
-    /// Retries used at the current input step.
+    /// Retries used at the last input step: a `Next::Retry` from the steps after it spends
+    /// them too, so they outlive the step (with `input_step`), unlike [`Here`].
     #[serde(default)]
     pub retries: u32,
+    /// The state of the step the call is at, written among the session's own fields.
+    #[serde(flatten)]
+    pub here: Here,
+    /// Prompts Telesign could not play (`speak_failed`, `playback_failed`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<MediaFailure>,
+    /// What each `fetch` step's request came to, in order (what `npm run flows:replay` replays).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fetches: Vec<FetchOutcome>,
+    /// The last menu or gather step, where `Next::Retry` goes back to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_step: Option<String>,
+    /// How the call is going so far (see [`CallRecord::outcome`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<CallOutcome>,
+    pub started_ms: u64,
+    pub updated_ms: u64,
+    /// Events handled so far.
+    #[serde(default)]
+    pub events: u32,
+    /// The last event handled and what was answered: a redelivery is compared with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<Seen>,
+}
+
+/// What belongs to the step the call is at: entering a step starts it afresh
+/// (`Here::default()`), so none of it can outlive its step.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Here {
     /// Which number of the current dial step is ringing (0-based).
     #[serde(default)]
     pub hunt: u32,
@@ -69,30 +99,10 @@ pub struct Session {
     /// The current step's audio failed: its spoken fallback (`or_say`) is played instead.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub spoken_fallback: bool,
-    /// Prompts Telesign could not play (`speak_failed`, `playback_failed`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub failures: Vec<MediaFailure>,
-    /// What each `fetch` step's request came to, in order (what `npm run flows:replay` replays).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fetches: Vec<FetchOutcome>,
     /// A `fetch` step with a hold whose request runs after the answer: the call waits for it
     /// while the hold plays.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held: Option<Held>,
-    /// The last menu or gather step, where `Next::Retry` goes back to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_step: Option<String>,
-    /// How the call is going so far (see [`CallRecord::outcome`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<CallOutcome>,
-    pub started_ms: u64,
-    pub updated_ms: u64,
-    /// Events handled so far.
-    #[serde(default)]
-    pub events: u32,
-    /// The last event handled and what was answered: a redelivery is compared with it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last: Option<Seen>,
 }
 
 /// What the worker waits for after its last answer.
@@ -487,6 +497,36 @@ mod tests {
         let unknown = STORED_RECORD.replace(r#""direction":"inbound""#, r#""direction":"""#);
         let record: CallRecord = serde_json::from_str(&unknown).unwrap();
         assert_eq!(record.direction, None);
+    }
+
+    #[test]
+    fn the_state_of_the_step_reads_from_and_writes_to_the_sessions_own_fields() {
+        // Fields a session of an earlier version wrote among its own, in the middle of a hold
+        // whose audio failed, at its second part.
+        let here = concat!(
+            r#""hunt":0,"rung":["15555550101"],"part":1,"media_retries":1,"#,
+            r#""spoken_fallback":true,"held":{"index":2,"plays":3,"since_ms":4}"#
+        );
+        let stored = STORED_SESSION.replace(r#""hunt":0,"rung":["15555550101"]"#, here);
+        let session: Session = serde_json::from_str(&stored).unwrap();
+        assert_eq!(
+            session.here,
+            Here {
+                hunt: 0,
+                rung: vec!["15555550101".into()],
+                part: 1,
+                media_retries: 1,
+                spoken_fallback: true,
+                held: Some(Held {
+                    index: 2,
+                    plays: 3,
+                    since_ms: 4
+                }),
+            }
+        );
+        let written = serde_json::to_string(&session).unwrap();
+        assert!(written.contains(here), "{written}");
+        assert_eq!(serde_json::from_str::<Session>(&written).unwrap(), session);
     }
 
     #[test]

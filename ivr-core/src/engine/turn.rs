@@ -14,8 +14,9 @@ use crate::telesign::{
 use super::fit::{is_phone_key, remember};
 use super::privacy;
 use super::{
-    done, hangup_reply, Answer, AnswerResult, CallOutcome, Direction, FetchOutcome, Held, Lookup,
-    LookupOutcome, MediaFailed, MediaFailure, Note, Outcome, Reply, Session, Wait, Write, MAX_HOPS,
+    done, hangup_reply, Answer, AnswerResult, CallOutcome, Direction, FetchOutcome, Held, Here,
+    Lookup, LookupOutcome, MediaFailed, MediaFailure, Note, Outcome, Reply, Session, Wait, Write,
+    MAX_HOPS,
 };
 use crate::mask::{mask_entry, mask_keys};
 
@@ -159,7 +160,7 @@ impl<'a> Turn<'a> {
     /// of `to`/`from` is the leg's far end, so either counts; an event naming no number of the
     /// hunt is taken for the current leg.
     fn is_late_leg(&self, parties: &Parties) -> bool {
-        let Some((ringing, before)) = self.session.rung.split_last() else {
+        let Some((ringing, before)) = self.session.here.rung.split_last() else {
             return false;
         };
         let named: Vec<&str> = [&parties.to, &parties.from]
@@ -181,7 +182,7 @@ impl<'a> Turn<'a> {
             .chars()
             .filter(|c| is_phone_key(*c))
             .collect();
-        if let (Step::Fetch(_), Some(held)) = (step, &self.session.held) {
+        if let (Step::Fetch(_), Some(held)) = (step, &self.session.here.held) {
             let failed = m.status == MediaStatus::Failed;
             return Ok(Some(self.hold_ended(&name, held.index, &keys, failed)));
         }
@@ -201,7 +202,7 @@ impl<'a> Turn<'a> {
             // A part of a prompt of several ended: keys answer (or stop) the whole prompt,
             // otherwise the next part plays.
             if keys.is_empty() {
-                self.session.part += 1;
+                self.session.here.part += 1;
                 let input = input_prompt(step).map(|(_, input)| input);
                 let action = self.prompt_action(prompt, input)?;
                 return self.send(action);
@@ -330,10 +331,10 @@ impl<'a> Turn<'a> {
                 ..
             }
         );
-        if has_fallback && !self.session.spoken_fallback {
-            self.session.spoken_fallback = true;
-        } else if self.session.media_retries == 0 {
-            self.session.media_retries = 1;
+        if has_fallback && !self.session.here.spoken_fallback {
+            self.session.here.spoken_fallback = true;
+        } else if self.session.here.media_retries == 0 {
+            self.session.here.media_retries = 1;
         } else {
             return match step {
                 Prompted::Say { next, .. } => {
@@ -411,7 +412,7 @@ impl<'a> Turn<'a> {
         let step = self.flow.get(name).ok_or(FlowError)?;
         let (prompt, input) = input_prompt(step).ok_or(FlowError)?;
         let notice = self.said(notice.trim())?;
-        self.session.part = 0;
+        self.session.here.part = 0;
         match prompt {
             Prompt::Speak {
                 text,
@@ -431,7 +432,7 @@ impl<'a> Turn<'a> {
             }
             Prompt::Play {
                 or_say: Some(text), ..
-            } if !notice.is_empty() && self.session.spoken_fallback => {
+            } if !notice.is_empty() && self.session.here.spoken_fallback => {
                 let text = format!("{notice} {}", self.said(text)?);
                 let speak = self.speak(&text, None, Some(input))?;
                 self.send(Action::Speak(speak))
@@ -462,8 +463,8 @@ impl<'a> Turn<'a> {
             self.took_here(Branch::After);
             return self.follow(after.clone());
         }
-        self.session.hunt += 1;
-        match self.dial_from(step, self.session.hunt)? {
+        self.session.here.hunt += 1;
+        match self.dial_from(step, self.session.here.hunt)? {
             Some(action) => self.send(action),
             None => {
                 if self.session.outcome.is_none() {
@@ -501,9 +502,7 @@ impl<'a> Turn<'a> {
             self.session.step = name.clone();
             self.session.visited.push(name.clone());
             self.session.visited_ms.push(self.now_ms);
-            self.session.media_retries = 0;
-            self.session.spoken_fallback = false;
-            self.session.part = 0;
+            self.session.here = Here::default();
             match step {
                 Step::Say(Say { prompt, .. }) => {
                     // Keys that stopped the last prompt answer input steps only.
@@ -560,7 +559,7 @@ impl<'a> Turn<'a> {
                     self.settings_ready()?;
                     let request = request(&self.ctx());
                     let index = u32::try_from(self.session.fetches.len()).unwrap_or(u32::MAX);
-                    self.session.held = Some(Held {
+                    self.session.here.held = Some(Held {
                         index,
                         plays: 1,
                         since_ms: self.now_ms,
@@ -579,8 +578,6 @@ impl<'a> Turn<'a> {
                     return Ok(Some(Produced::Fetch(request(&self.ctx()))));
                 }
                 Step::Dial(_) => {
-                    self.session.hunt = 0;
-                    self.session.rung.clear();
                     return match self.dial_from(step, 0)? {
                         Some(action) => self.send(action),
                         None => Err(FlowError),
@@ -623,7 +620,7 @@ impl<'a> Turn<'a> {
         match prompt {
             Prompt::Parts(parts) => {
                 // One part per event; only the last collects the entry.
-                let at = usize::try_from(self.session.part).unwrap_or(usize::MAX);
+                let at = usize::try_from(self.session.here.part).unwrap_or(usize::MAX);
                 let part = parts.get(at).ok_or(FlowError)?;
                 let last = at + 1 == parts.len();
                 self.prompt_action(part, input.filter(|_| last))
@@ -645,7 +642,7 @@ impl<'a> Turn<'a> {
             }
             Prompt::Play {
                 or_say: Some(text), ..
-            } if self.session.spoken_fallback => {
+            } if self.session.here.spoken_fallback => {
                 let text = self.said(text)?;
                 Ok(Action::Speak(self.speak(&text, None, input)?))
             }
@@ -715,8 +712,8 @@ impl<'a> Turn<'a> {
                 continue;
             };
             if let Ok(dial) = Dial::new(&number, &caller_id) {
-                self.session.hunt = u32::try_from(i).unwrap_or(u32::MAX);
-                self.session.rung.push(dial.to().digits().to_owned());
+                self.session.here.hunt = u32::try_from(i).unwrap_or(u32::MAX);
+                self.session.here.rung.push(dial.to().digits().to_owned());
                 return Ok(Some(Action::Dial(
                     options.apply(dial).map_err(|_| FlowError)?,
                 )));
@@ -821,9 +818,9 @@ impl<'a> Turn<'a> {
         else {
             return Err(FlowError);
         };
-        let held = self.session.held.clone().ok_or(FlowError)?;
+        let held = self.session.here.held.clone().ok_or(FlowError)?;
         if let Some(outcome) = outcome {
-            self.session.held = None;
+            self.session.here.held = None;
             let vars = privacy::outcome_vars(self.flow, &self.session.reference_id, outcome);
             self.session.vars.extend(vars);
             self.session.fetches.push(outcome.fetch_outcome());
@@ -836,17 +833,17 @@ impl<'a> Turn<'a> {
         }
         if held.plays < hold.max_plays {
             let at = usize::try_from(held.plays).unwrap_or(0) % hold.prompts.len().max(1);
-            self.session.held = Some(Held {
+            self.session.here.held = Some(Held {
                 plays: held.plays + 1,
                 ..held
             });
-            self.session.part = 0;
+            self.session.here.part = 0;
             let prompt = hold.prompts.get(at).ok_or(FlowError)?;
             let action = self.prompt_action(prompt, None)?;
             return self.send(action);
         }
         // The hold has played its most: the request is given up.
-        self.session.held = None;
+        self.session.here.held = None;
         self.session.fetches.push(FetchOutcome {
             step: name.clone(),
             status: None,
@@ -945,7 +942,7 @@ impl Turn<'_> {
             Step::Fetch(Fetch {
                 hold: Some(hold), ..
             }) => {
-                let plays = self.session.held.as_ref().map_or(1, |h| h.plays);
+                let plays = self.session.here.held.as_ref().map_or(1, |h| h.plays);
                 let at = usize::try_from(plays.saturating_sub(1)).unwrap_or(0);
                 hold.prompts.get(at % hold.prompts.len().max(1))
             }
@@ -963,7 +960,7 @@ impl Turn<'_> {
     fn more_parts(&self, prompt: &Prompt) -> bool {
         match prompt {
             Prompt::Parts(parts) => {
-                usize::try_from(self.session.part).is_ok_and(|at| at + 1 < parts.len())
+                usize::try_from(self.session.here.part).is_ok_and(|at| at + 1 < parts.len())
             }
             _ => false,
         }

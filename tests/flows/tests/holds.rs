@@ -54,7 +54,7 @@ fn a_slow_answer_keeps_the_caller_on_hold_with_the_prompts_in_turn_then_goes_on(
         .hears("Your order is shipped.");
     assert_eq!(first.as_deref(), Some("lookup"));
     assert_eq!(call.requests().len(), 1, "the request ran once");
-    assert!(call.session().is_some_and(|s| s.held.is_none()));
+    assert!(call.session().is_some_and(|s| s.here.held.is_none()));
 }
 
 #[test]
