@@ -125,7 +125,7 @@ fn liveness(flow: &Flow) -> Liveness {
 
 /// The sensitive variables `step` itself may read.
 fn reads<'f>(step: &'f Step, sensitive: &BTreeSet<&'f str>) -> BTreeSet<&'f str> {
-    if step.kind().runs_code() {
+    if step.runs_code() {
         // Code may read any variable.
         return sensitive.clone();
     }

@@ -13,7 +13,7 @@ impl Step {
                 Prompt::Parts(parts) => parts.iter().for_each(|p| collect(p, out)),
             }
         }
-        let texts = self.kind().texts();
+        let texts = self.own_texts();
         let mut out = Vec::new();
         texts.prompts.iter().for_each(|p| collect(p, &mut out));
         out.extend(texts.templates);
@@ -35,7 +35,7 @@ impl Step {
                 Prompt::Parts(parts) => parts.iter().for_each(|p| collect(p, out)),
             }
         }
-        let texts = self.kind().texts();
+        let texts = self.own_texts();
         let mut out = Vec::new();
         texts.prompts.iter().for_each(|p| collect(p, &mut out));
         out.extend(texts.notices);

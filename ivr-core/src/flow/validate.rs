@@ -428,7 +428,7 @@ impl<'a> Validator<'a> {
             let mut reached = false;
             for entry in states {
                 reached = true;
-                if let Some(method) = step.kind().answers_with() {
+                if let Some(method) = step.answers_with() {
                     if !may_answer(&entry.event(), method) {
                         self.report(
                             Some(name),
@@ -474,7 +474,7 @@ impl<'a> Validator<'a> {
             let Some(step) = self.flow.get(name) else {
                 continue;
             };
-            let after = match step.kind().answers_with() {
+            let after = match step.answers_with() {
                 // Steps without an action pass the call state on.
                 None => entry,
                 Some(Method::Dial) => Entry::LegCompleted,
@@ -813,7 +813,7 @@ impl Validator<'_> {
                 let Some(mut vars) = before.get(name.as_str()).cloned() else {
                     continue;
                 };
-                vars.extend(step.kind().sets());
+                vars.extend(step.sets());
                 for target in step.targets() {
                     let slot = before.entry(target).or_insert_with(|| {
                         grew = true;
@@ -893,7 +893,6 @@ impl Validator<'_> {
             }
             // What a step sets, but a gather's own entry.
             let saved: Vec<&str> = step
-                .kind()
                 .sets()
                 .into_iter()
                 .filter(|v| !matches!(step, Step::Gather(g) if g.var == *v))
@@ -967,7 +966,7 @@ impl Validator<'_> {
         };
         // A held fetch answers the event with its hold and runs after the answer.
         let own = u64::from(matches!(step, Step::Fetch(Fetch { hold: None, .. })));
-        let passes_on = step.kind().answers_with().is_none();
+        let passes_on = step.answers_with().is_none();
         let rest = if passes_on {
             step.targets()
                 .into_iter()

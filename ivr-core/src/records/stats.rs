@@ -178,7 +178,7 @@ pub struct StepStats {
 
 /// The kind of a step as the diagrams and the stats name it.
 pub fn kind(step: &Step) -> &'static str {
-    step.kind().name()
+    step.kind_name()
 }
 
 /// Puts the rows together in `flow`'s order.

@@ -1,8 +1,8 @@
 //! The step kinds, one module each, in the spirit of one file per command: a kind's data, the
 //! builder a flow writes it with, and what it says about itself through [`Kind`] (its ways out,
-//! its texts, the variables it sets, the action it answers with). The validator, the diagrams,
-//! the statistics, the lock and the privacy analysis ask [`Step::kind`]; the engine dispatches
-//! on [`Step`] itself. Adding a kind is a recipe in docs/architecture.md.
+//! its texts, the variables it sets, the action it answers with), which [`Step`] asks of its kind
+//! for the validator, the diagrams, the statistics, the lock and the privacy analysis; the engine
+//! dispatches on [`Step`] itself. Adding a kind is a recipe in docs/architecture.md.
 
 /// The retry setters menus and gathers share, on the `Retries` at the given field path.
 macro_rules! retry_setters {
@@ -106,31 +106,60 @@ pub enum Step {
     Hangup(Hangup),
 }
 
-impl Step {
-    /// The step's kind, which answers for it.
-    pub fn kind(&self) -> &dyn Kind {
-        match self {
-            Step::Say(s) => s,
-            Step::Menu(s) => s,
-            Step::Gather(s) => s,
-            Step::Decide(s) => s,
-            Step::Fetch(s) => s,
-            Step::Hours(s) => s,
-            Step::Dial(s) => s,
-            Step::SendDtmf(s) => s,
-            Step::SetLanguage(s) => s,
-            Step::Hangup(s) => s,
+/// `each_kind!(step, s => expr)`: `expr` for the step's own kind, bound to `s`. A match rather
+/// than a `dyn Kind`, so that the wasm keeps only the answers the worker asks for.
+macro_rules! each_kind {
+    ($step:expr, $s:ident => $e:expr) => {
+        match $step {
+            Step::Say($s) => $e,
+            Step::Menu($s) => $e,
+            Step::Gather($s) => $e,
+            Step::Decide($s) => $e,
+            Step::Fetch($s) => $e,
+            Step::Hours($s) => $e,
+            Step::Dial($s) => $e,
+            Step::SendDtmf($s) => $e,
+            Step::SetLanguage($s) => $e,
+            Step::Hangup($s) => $e,
         }
+    };
+}
+
+/// Each question of [`Kind`], asked of the step's kind.
+impl Step {
+    /// [`Kind::name`].
+    pub fn kind_name(&self) -> &'static str {
+        each_kind!(self, s => Kind::name(s))
     }
 
-    /// Every way out of this step, in the order the flow declares them.
+    /// Every way out of this step, in the order the flow declares them ([`Kind::exits`]).
     pub fn exits(&self) -> Vec<Exit<'_>> {
-        self.kind().exits()
+        each_kind!(self, s => Kind::exits(s))
+    }
+
+    /// [`Kind::texts`].
+    pub fn own_texts(&self) -> Texts<'_> {
+        each_kind!(self, s => Kind::texts(s))
+    }
+
+    /// [`Kind::sets`].
+    pub fn sets(&self) -> Vec<&str> {
+        each_kind!(self, s => Kind::sets(s))
+    }
+
+    /// [`Kind::answers_with`].
+    pub fn answers_with(&self) -> Option<Method> {
+        each_kind!(self, s => Kind::answers_with(s))
     }
 
     /// Whether a call can be waiting at this step between two events ([`Kind::can_wait`]).
     pub fn can_wait(&self) -> bool {
-        self.kind().can_wait()
+        each_kind!(self, s => Kind::can_wait(s))
+    }
+
+    /// [`Kind::runs_code`].
+    pub fn runs_code(&self) -> bool {
+        each_kind!(self, s => Kind::runs_code(s))
     }
 }
 
