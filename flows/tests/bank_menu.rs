@@ -80,7 +80,7 @@ fn a_lost_card_is_blocked_and_the_call_ends() {
         .hears("Goodbye.")
         .hangs_up();
     assert_eq!(
-        call.record().visited,
+        call.record().visits.steps(),
         ["welcome", "main_menu", "cards_menu", "card_lost", "goodbye"]
     );
 }

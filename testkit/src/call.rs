@@ -118,7 +118,7 @@ impl Heard {
 ///     .default_inbound("hello");
 /// let mut call = Call::dial(flows, "+15555551212");
 /// call.hears("Press 1").press("1").hears("sales").hangs_up();
-/// assert_eq!(call.record().visited, ["menu", "sales"]);
+/// assert_eq!(call.record().visits.steps(), ["menu", "sales"]);
 /// ```
 pub struct Call {
     registry: Registry,
@@ -932,8 +932,8 @@ impl Call {
     /// The steps the call entered so far, in order.
     pub fn visited(&self) -> Vec<String> {
         match (self.session(), &self.record) {
-            (Some(s), _) => s.visited,
-            (None, Some(r)) => r.visited.clone(),
+            (Some(s), _) => s.visits.iter().map(|v| v.step.clone()).collect(),
+            (None, Some(r)) => r.visits.iter().map(|v| v.step.clone()).collect(),
             (None, None) => Vec::new(),
         }
     }

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use ivr_core::engine::{
     fingerprint, handle, outbound_session, resume_lookup, resume_replayed, AnswerResult,
-    CallOutcome, CallRecord, LookupOutcome, Outcome, Session, Write,
+    CallOutcome, CallRecord, LookupOutcome, Outcome, Session, Visit, Write,
 };
 use ivr_core::flow::{Fetch, Flow, Gather, Registry, Step};
 use ivr_core::telesign::{decode_event, Direction};
@@ -199,7 +199,7 @@ fn replayable<'r>(registry: &'r Registry, record: &CallRecord) -> Result<&'r Flo
         let to = record.to.as_deref().unwrap_or("?");
         return Err(format!("no flow answers {to} any more"));
     }
-    if record.visited.is_empty() {
+    if record.visits.is_empty() {
         return Err(format!(
             "the call never reached a step (outcome {})",
             record.outcome.as_str()
@@ -212,9 +212,10 @@ fn replayable<'r>(registry: &'r Registry, record: &CallRecord) -> Result<&'r Flo
     }) {
         return Err(format!("the entry at step `{}` is not kept", a.step));
     }
-    let fetch_visits: Vec<&String> = record
-        .visited
-        .iter()
+    let fetch_visits: Vec<&str> = record
+        .visits
+        .steps()
+        .into_iter()
         .filter(|s| matches!(flow.get(flow.resolve(s).unwrap_or(s)), Some(Step::Fetch(_))))
         .collect();
     if fetch_visits.len() > record.fetches.len() {
@@ -335,20 +336,20 @@ impl<'r> Driver<'r> {
         self.flow.resolve(step).unwrap_or(step)
     }
 
-    fn visited(&self) -> &[String] {
-        self.session.as_ref().map_or(&[], |s| s.visited.as_slice())
+    fn visited(&self) -> &[Visit] {
+        self.session.as_ref().map_or(&[], |s| &s.visits)
     }
 
     /// Whether the paths part: at a step where they differ, or (at the end, `done`) where one
     /// stops and the other goes on.
     fn compare(&self, done: bool) -> Option<Verdict> {
-        let ours = self.visited();
+        let ours: Vec<&str> = self.visited().iter().map(|v| v.step.as_str()).collect();
         // The recorded steps by the names they have now (`.moved(old, new)`).
-        let theirs: Vec<String> = self
+        let theirs: Vec<&str> = self
             .record
-            .visited
+            .visits
             .iter()
-            .map(|s| self.now_named(s).to_owned())
+            .map(|v| self.now_named(&v.step))
             .collect();
         let shared = ours.iter().zip(&theirs).take_while(|(a, b)| a == b).count();
         let parted = shared < ours.len().min(theirs.len())
@@ -356,9 +357,9 @@ impl<'r> Driver<'r> {
             || (done && ours.len() != theirs.len());
         parted.then(|| {
             Verdict::Parted(Parting {
-                after: shared.checked_sub(1).map(|i| ours[i].clone()),
-                recorded: theirs.get(shared).cloned(),
-                replayed: ours.get(shared).cloned(),
+                after: shared.checked_sub(1).map(|i| ours[i].to_owned()),
+                recorded: theirs.get(shared).map(|s| (*s).to_owned()),
+                replayed: ours.get(shared).map(|s| (*s).to_owned()),
                 hears: self
                     .action
                     .as_ref()
@@ -389,7 +390,7 @@ impl<'r> Driver<'r> {
         }
         let action = self.action.clone()?;
         let step = self.session.as_ref()?.step.clone();
-        let more_steps = self.record.visited.len() > self.visited().len();
+        let more_steps = self.record.visits.len() > self.visited().len();
         let heard = Heard::of(&action)?;
         match heard {
             Heard::HungUp => None,
@@ -480,7 +481,7 @@ impl<'r> Driver<'r> {
             let step = session.step.clone();
             self.session = Some(session);
             return Err(Verdict::Parted(Parting {
-                after: self.visited().iter().rev().nth(1).cloned(),
+                after: self.visited().iter().rev().nth(1).map(|v| v.step.clone()),
                 recorded: None,
                 replayed: Some(step),
                 hears: None,
@@ -569,7 +570,11 @@ impl<'r> Driver<'r> {
             .map_err(|e| Verdict::NotReplayable(format!("an event could not be built: {e}")))?;
         let fp = fingerprint(&body);
         // The time: when the recorded call entered its next step, if it did.
-        let next_visit = self.record.visited_ms.get(self.visited().len()).copied();
+        let next_visit = self
+            .record
+            .visits
+            .get(self.visited().len())
+            .and_then(|v| v.entered_ms);
         self.now_ms = next_visit
             .unwrap_or(self.now_ms + 1_000)
             .max(self.now_ms + 1);

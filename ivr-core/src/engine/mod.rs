@@ -35,7 +35,7 @@ use fit::{replay, Fit};
 use record::finish;
 pub use session::{
     Answer, AnswerResult, CallOutcome, CallRecord, FetchOutcome, Held, Here, LookupOutcome,
-    MediaFailed, MediaFailure, RawJson, Seen, Session, Wait,
+    MediaFailed, MediaFailure, RawJson, Seen, Session, Visit, Visits, Wait,
 };
 use turn::{ended_badly, FlowError, Turn};
 
@@ -342,8 +342,7 @@ pub fn outbound_session(
         vars,
         sealed: Default::default(),
         answers: Vec::new(),
-        visited: Vec::new(),
-        visited_ms: Vec::new(),
+        visits: Visits::default(),
         retries: 0,
         here: Here::default(),
         failures: Vec::new(),

@@ -21,8 +21,7 @@ pub(super) fn finish(session: Option<Session>, event: &Event, now_ms: u64) -> Ou
         audio_recording_file_name: None,
         vars: Default::default(),
         answers: Vec::new(),
-        visited: Vec::new(),
-        visited_ms: Vec::new(),
+        visits: Default::default(),
         failures: Vec::new(),
         language: None,
         fetches: Vec::new(),
@@ -45,8 +44,7 @@ pub(super) fn finish(session: Option<Session>, event: &Event, now_ms: u64) -> Ou
         record.external_id = s.external_id.or(record.external_id);
         record.vars = s.vars;
         record.answers = s.answers;
-        record.visited = s.visited;
-        record.visited_ms = s.visited_ms;
+        record.visits = s.visits;
         record.failures = s.failures;
         record.language = s.language;
         record.fetches = s.fetches;

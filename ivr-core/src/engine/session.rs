@@ -43,13 +43,9 @@ pub struct Session {
     /// Every entry the caller made, in order.
     #[serde(default)]
     pub answers: Vec<Answer>,
-    /// Every step entered, in order.
-    #[serde(default)]
-    pub visited: Vec<String>,
-    /// When each step of `visited` was entered (ms); empty in sessions written before steps
-    /// were timed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub visited_ms: Vec<u64>,
+    /// Every step entered, in order, and when.
+    #[serde(flatten)]
+    pub visits: Visits,
     /// Retries used at the last input step: a `Next::Retry` from the steps after it spends
     /// them too, so they outlive the step (with `input_step`), unlike [`Here`].
     #[serde(default)]
@@ -77,6 +73,86 @@ pub struct Session {
     /// The last event handled and what was answered: a redelivery is compared with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<Seen>,
+}
+
+/// A step a call entered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visit {
+    pub step: String,
+    /// When (ms); `None` in sessions written before steps were timed.
+    pub entered_ms: Option<u64>,
+}
+
+/// Every step a call entered, in order. Written as sessions and records always have: `visited`,
+/// the steps, and `visited_ms`, when each was entered (left out when a time is unknown).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Visits(Vec<Visit>);
+
+impl Visits {
+    /// `step` entered at `now_ms`.
+    pub fn enter(&mut self, step: &str, now_ms: u64) {
+        self.0.push(Visit {
+            step: step.to_owned(),
+            entered_ms: Some(now_ms),
+        });
+    }
+
+    /// The steps, in order.
+    pub fn steps(&self) -> Vec<&str> {
+        self.0.iter().map(|v| v.step.as_str()).collect()
+    }
+}
+
+impl Deref for Visits {
+    type Target = [Visit];
+
+    fn deref(&self) -> &[Visit] {
+        &self.0
+    }
+}
+
+impl<'a> FromIterator<&'a str> for Visits {
+    /// Steps whose times are unknown.
+    fn from_iter<I: IntoIterator<Item = &'a str>>(steps: I) -> Self {
+        let visit = |step: &str| Visit {
+            step: step.to_owned(),
+            entered_ms: None,
+        };
+        Visits(steps.into_iter().map(visit).collect())
+    }
+}
+
+/// [`Visits`] as written.
+#[derive(Serialize, Deserialize)]
+struct VisitsWire<S> {
+    #[serde(default = "Vec::new")]
+    visited: Vec<S>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    visited_ms: Vec<u64>,
+}
+
+impl Serialize for Visits {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let times: Option<Vec<u64>> = self.0.iter().map(|v| v.entered_ms).collect();
+        VisitsWire {
+            visited: self.steps(),
+            visited_ms: times.unwrap_or_default(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Visits {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = VisitsWire::<String>::deserialize(deserializer)?;
+        // Times count only when there is one per step.
+        let timed = wire.visited_ms.len() == wire.visited.len();
+        let visits = wire.visited.into_iter().enumerate().map(|(i, step)| Visit {
+            step,
+            entered_ms: timed.then(|| wire.visited_ms[i]),
+        });
+        Ok(Visits(visits.collect()))
+    }
 }
 
 /// What belongs to the step the call is at: entering a step starts it afresh
@@ -378,10 +454,9 @@ pub struct CallRecord {
     pub audio_recording_file_name: Option<String>,
     pub vars: BTreeMap<String, String>,
     pub answers: Vec<Answer>,
-    pub visited: Vec<String>,
-    /// When each step of `visited` was entered (ms), for the time spent in each step.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub visited_ms: Vec<u64>,
+    /// Every step entered, in order, and when, for the time spent in each step.
+    #[serde(flatten)]
+    pub visits: Visits,
     /// Prompts Telesign could not play.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<MediaFailure>,
@@ -404,16 +479,15 @@ impl CallRecord {
     /// behind the record (fewer steps visited: a write retried after a later event's) adds no
     /// variables, so it cannot put back values the call had moved past.
     pub fn absorb(&mut self, late: &Session) {
-        if late.visited.len() >= self.visited.len() {
+        if late.visits.len() >= self.visits.len() {
             self.vars
                 .extend(late.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         if late.answers.len() > self.answers.len() {
             self.answers.clone_from(&late.answers);
         }
-        if late.visited.len() > self.visited.len() {
-            self.visited.clone_from(&late.visited);
-            self.visited_ms.clone_from(&late.visited_ms);
+        if late.visits.len() > self.visits.len() {
+            self.visits.clone_from(&late.visits);
         }
         if late.failures.len() > self.failures.len() {
             self.failures.clone_from(&late.failures);
@@ -527,6 +601,36 @@ mod tests {
         let written = serde_json::to_string(&session).unwrap();
         assert!(written.contains(here), "{written}");
         assert_eq!(serde_json::from_str::<Session>(&written).unwrap(), session);
+    }
+
+    #[test]
+    fn visits_are_written_as_the_steps_and_their_times() {
+        // STORED_SESSION is from before steps were timed.
+        let mut session: Session = serde_json::from_str(STORED_SESSION).unwrap();
+        assert_eq!(
+            session.visits.steps(),
+            ["welcome", "main_menu", "account_number"]
+        );
+        assert!(session.visits.iter().all(|v| v.entered_ms.is_none()));
+        // A step entered now has a time, the earlier ones still none: no times are written
+        // rather than times that belong to other steps.
+        session.visits.enter("goodbye", 7);
+        let written = serde_json::to_string(&session).unwrap();
+        assert!(
+            written.contains(
+                r#""visited":["welcome","main_menu","account_number","goodbye"],"retries""#
+            ),
+            "{written}"
+        );
+        // Every step timed: both lists.
+        let timed = STORED_SESSION.replace(
+            r#""visited":["welcome","main_menu","account_number"],"#,
+            r#""visited":["welcome","main_menu"],"visited_ms":[1,2],"#,
+        );
+        let session: Session = serde_json::from_str(&timed).unwrap();
+        let times: Vec<Option<u64>> = session.visits.iter().map(|v| v.entered_ms).collect();
+        assert_eq!(times, [Some(1), Some(2)]);
+        assert_eq!(serde_json::to_string(&session).unwrap(), timed);
     }
 
     #[test]

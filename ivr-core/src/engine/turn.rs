@@ -500,8 +500,7 @@ impl<'a> Turn<'a> {
             };
             let step = self.flow.get(&name).ok_or(FlowError)?;
             self.session.step = name.clone();
-            self.session.visited.push(name.clone());
-            self.session.visited_ms.push(self.now_ms);
+            self.session.visits.enter(&name, self.now_ms);
             self.session.here = Here::default();
             match step {
                 Step::Say(Say { prompt, .. }) => {

@@ -34,7 +34,7 @@ pub fn row(record: &CallRecord) -> String {
         record.started_ms.map(iso).unwrap_or_default(),
         iso(record.ended_ms),
         record.duration.map(|d| d.to_string()).unwrap_or_default(),
-        record.visited.join(" > "),
+        record.visits.steps().join(" > "),
         answers_text(&record.answers),
         vars.join("; "),
     ];

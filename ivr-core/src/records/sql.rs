@@ -73,26 +73,25 @@ pub fn write_record(record: &CallRecord, document: &str, mark_key: &[u8]) -> Vec
 
 /// One visit of a step: its name, when it was entered and left (ms; unknown in records of calls
 /// whose session predates step times), and the step entered next (none for the last).
-type Visit<'a> = (&'a str, Option<u64>, Option<u64>, Option<&'a str>);
+type StepRow<'a> = (&'a str, Option<u64>, Option<u64>, Option<&'a str>);
 
 /// The visits of a record, each left when the next was entered (the last when the call ended).
-pub fn steps(record: &CallRecord) -> Vec<Visit<'_>> {
-    let timed = record.visited_ms.len() == record.visited.len();
-    record
-        .visited
+pub fn steps(record: &CallRecord) -> Vec<StepRow<'_>> {
+    let visits = &record.visits;
+    visits
         .iter()
         .enumerate()
-        .map(|(i, step)| {
-            let next = record.visited.get(i + 1).map(String::as_str);
-            let entered = timed.then(|| record.visited_ms[i]);
-            let left = timed.then(|| {
-                record
-                    .visited_ms
-                    .get(i + 1)
-                    .copied()
-                    .unwrap_or(record.ended_ms)
-            });
-            (step.as_str(), entered, left, next)
+        .map(|(i, visit)| {
+            let next = visits.get(i + 1);
+            let left = visit
+                .entered_ms
+                .map(|_| next.and_then(|n| n.entered_ms).unwrap_or(record.ended_ms));
+            (
+                visit.step.as_str(),
+                visit.entered_ms,
+                left,
+                next.map(|n| n.step.as_str()),
+            )
         })
         .collect()
 }
@@ -549,7 +548,7 @@ mod tests {
             ]
         );
         let untimed = CallRecord {
-            visited_ms: vec![],
+            visits: ["a", "b"].into_iter().collect(),
             ..record
         };
         assert_eq!(steps(&untimed)[0], ("a", None, None, Some("b")));

@@ -25,6 +25,6 @@ fn balance_call(bencher: Bencher) {
             .hears("ending in 5674 is 12.50 dollars")
             .hears("For your account balance")
             .hang_up();
-        divan::black_box(call.record().visited.len())
+        divan::black_box(call.record().visits.len())
     });
 }

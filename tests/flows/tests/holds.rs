@@ -175,7 +175,7 @@ fn a_hold_that_has_played_its_most_gives_the_request_up_and_a_late_answer_change
     // Given up after the second hold; the answer that came later is not counted again.
     assert_eq!(record.fetches.len(), 1, "{:?}", record.fetches);
     assert_eq!(record.fetches[0].status, None);
-    assert_eq!(record.visited, ["lookup", "sorry"]);
+    assert_eq!(record.visits.steps(), ["lookup", "sorry"]);
 }
 
 #[test]

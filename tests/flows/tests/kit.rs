@@ -42,7 +42,7 @@ fn a_scripted_call_goes_through_the_pipeline_and_keeps_its_record() {
     let record = call.record();
     assert_eq!(record.outcome, CallOutcome::Completed);
     assert_eq!(
-        record.visited,
+        record.visits.steps(),
         [
             "welcome",
             "main_menu",

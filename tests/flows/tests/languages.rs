@@ -39,7 +39,7 @@ fn a_caller_who_chooses_spanish_hears_the_rest_of_the_call_in_spanish() {
     let record = call.record();
     assert_eq!(record.language.as_deref(), Some("es-US"));
     assert_eq!(
-        record.visited,
+        record.visits.steps(),
         [
             "welcome",
             "menu",

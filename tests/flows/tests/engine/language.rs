@@ -54,7 +54,7 @@ fn opening_hours_branch_on_the_time_of_the_event() {
     c.at(MONDAY_6PM_NY);
     c.incoming_call()
         .says("Our hours are Monday to Friday from 9 AM to 5:30 PM, New York time.");
-    assert_eq!(c.session().unwrap().visited, ["hours", "closed"]);
+    assert_eq!(c.session().unwrap().visits.steps(), ["hours", "closed"]);
 }
 
 #[test]
@@ -308,7 +308,7 @@ fn a_live_call_at_a_renamed_step_goes_on_there_after_the_deploy() {
     c.speak_completed("1").says("Done, in version 2.");
     let session = c.session().unwrap();
     assert_eq!(session.answers[0].step, "menu");
-    assert_eq!(session.visited, ["menu_old", "done"]);
+    assert_eq!(session.visits.steps(), ["menu_old", "done"]);
 }
 
 #[test]

@@ -129,7 +129,7 @@ fn bank_balance_is_looked_up_and_the_call_record_tells_the_story() {
         Some("1234.56")
     );
     assert_eq!(
-        record.visited,
+        record.visits.steps(),
         [
             "welcome",
             "main_menu",
@@ -221,7 +221,7 @@ fn a_mistyped_account_number_is_retried_by_the_luhn_check_then_given_up() {
     assert!(c.requests.is_empty(), "an invalid account was looked up");
     goodbye_then_hangup(&mut c, bye);
     let record = c.record.clone().unwrap_or_else(|| panic!("no record"));
-    assert_eq!(record.visited.last().map(String::as_str), Some("goodbye"));
+    assert_eq!(record.visits.steps().last().copied(), Some("goodbye"));
 }
 
 #[test]
@@ -385,7 +385,7 @@ fn a_lost_card_is_blocked_and_the_caller_number_is_read_back() {
     goodbye_then_hangup(&mut c, bye);
     let record = c.record.clone().unwrap_or_else(|| panic!("no record"));
     assert_eq!(
-        record.visited,
+        record.visits.steps(),
         ["welcome", "main_menu", "cards_menu", "card_lost", "goodbye"]
     );
 }
@@ -432,19 +432,8 @@ fn star_goes_back_to_the_main_menu_and_the_same_choice_works_twice() {
     c.speak_completed("2").prompts(CARDS_MENU);
     c.speak_completed("*").prompts(MAIN_MENU);
     assert_eq!(
-        c.session().map(|s| s.visited),
-        Some(
-            [
-                "welcome",
-                "main_menu",
-                "cards_menu",
-                "main_menu",
-                "cards_menu",
-                "main_menu"
-            ]
-            .map(String::from)
-            .to_vec()
-        )
+        c.session().map(|s| s.visits.steps().join(" ")),
+        Some("welcome main_menu cards_menu main_menu cards_menu main_menu".to_owned())
     );
 }
 
@@ -507,7 +496,7 @@ fn a_reminder_is_confirmed() {
         Some("confirmed")
     );
     assert_eq!(record.vars.get("name").map(String::as_str), Some("Alex"));
-    assert_eq!(record.visited, ["reminder", "confirmed"]);
+    assert_eq!(record.visits.steps(), ["reminder", "confirmed"]);
 }
 
 #[test]
@@ -603,7 +592,7 @@ fn calls_to_the_support_number_hunt_through_the_agents_then_apologise() {
     let record = c.call_completed();
     assert_eq!(record.outcome, CallOutcome::NoAnswer);
     assert_eq!(record.flow.as_deref(), Some("forwarding"));
-    assert_eq!(record.visited, ["office_hours", "agents", "apology"]);
+    assert_eq!(record.visits.steps(), ["office_hours", "agents", "apology"]);
 }
 
 #[test]
@@ -620,7 +609,7 @@ fn outside_opening_hours_the_support_line_says_when_the_agents_are_there() {
         );
         c.speak_completed("").hangs_up();
         let record = c.call_completed();
-        assert_eq!(record.visited, ["office_hours", "closed"]);
+        assert_eq!(record.visits.steps(), ["office_hours", "closed"]);
         assert_eq!(record.outcome, CallOutcome::Completed);
     }
 }
@@ -684,7 +673,7 @@ fn a_caller_who_hangs_up_while_the_agents_ring_is_recorded() {
     c.leg_completed("call_not_answered");
     let record = c.call_completed();
     assert_eq!(record.outcome, CallOutcome::CallerHungUp);
-    assert_eq!(record.visited, ["office_hours", "agents"]);
+    assert_eq!(record.visits.steps(), ["office_hours", "agents"]);
 }
 
 // ---- Choosing the flow, and calls without a session ------------------------------------------
@@ -825,7 +814,7 @@ fn a_greeting_then_a_menu_in_two_parts_reaches_the_second_part() {
     c.speak_completed("").prompts("Para español, oprima 2.");
     c.speak_completed("2").says("Español.");
     c.speak_completed("").hangs_up();
-    assert_eq!(c.call_completed().visited, ["hi", "menu", "es"]);
+    assert_eq!(c.call_completed().visits.steps(), ["hi", "menu", "es"]);
 }
 
 #[test]
@@ -1080,7 +1069,7 @@ fn a_decide_loop_is_stopped_after_max_hops() {
     ends_in_flow_error(&r, |c| c.incoming_call());
     let mut c = Caller::dialing(&r, BANK_LINE);
     c.incoming_call();
-    let visited = c.session().map(|s| s.visited.len());
+    let visited = c.session().map(|s| s.visits.len());
     assert_eq!(visited, Some(MAX_HOPS));
 }
 
@@ -1249,7 +1238,7 @@ fn a_key_during_the_welcome_ends_it_and_answers_the_main_menu() {
         .says("The balance of the account ending in 5674 is 1.00 dollars.");
     let record = c.call_completed();
     assert_eq!(
-        record.visited,
+        record.visits.steps(),
         [
             "welcome",
             "main_menu",

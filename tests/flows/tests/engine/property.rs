@@ -224,8 +224,11 @@ fn random_calls(registry: &Registry, sample: Sample, seed: u64) -> Run {
             run.notes.insert(format!("{:?}", heard.note));
             run.transcript.push(format!("{heard:?}"));
             if heard.note == Note::Finished {
-                run.visited
-                    .extend(c.record.iter().flat_map(|r| r.visited.clone()));
+                run.visited.extend(
+                    c.record
+                        .iter()
+                        .flat_map(|r| r.visits.iter().map(|v| v.step.clone())),
+                );
             }
             let over = c.session().is_none_or(|s| s.wait == Wait::Hangup);
             if run.events >= EVENTS_PER_SEED || rng.below(if over { 4 } else { 60 }) == 0 {
@@ -234,7 +237,8 @@ fn random_calls(registry: &Registry, sample: Sample, seed: u64) -> Run {
             body = random_body(&mut rng, &c);
         }
         let record = c.call_completed();
-        run.visited.extend(record.visited.iter().cloned());
+        run.visited
+            .extend(record.visits.iter().map(|v| v.step.clone()));
         run.transcript.push(format!("{record:?}"));
     }
     run

@@ -178,7 +178,7 @@ fn call(registry: &Registry, seed: u64, silent: bool, limit: usize) -> Option<us
             .unwrap_or_else(|| unreachable!("delivered at least once"));
         if c.session().is_none_or(|s| s.wait == Wait::Hangup) {
             let record = c.call_completed();
-            assert!(!record.visited.is_empty());
+            assert!(!record.visits.is_empty());
             return Some(sent);
         }
         let Some(reply) = heard.reply.as_ref() else {
@@ -189,7 +189,7 @@ fn call(registry: &Registry, seed: u64, silent: bool, limit: usize) -> Option<us
         c.wait_ms(1_000 + u64::try_from(rng.below(9_000)).unwrap_or(0));
     }
     let record = c.call_completed();
-    assert!(!record.visited.is_empty());
+    assert!(!record.visits.is_empty());
     None
 }
 
