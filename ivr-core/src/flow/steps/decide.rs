@@ -33,9 +33,9 @@ impl Decide {
 }
 
 impl Kind for Decide {
-    fn name(&self) -> &'static str {
-        "decide"
-    }
+    const NAME: &'static str = "decide";
+    const CAN_WAIT: bool = false;
+    const RUNS_CODE: bool = true;
     fn exits(&self) -> Vec<Exit<'_>> {
         self.targets
             .iter()
@@ -50,11 +50,5 @@ impl Kind for Decide {
     }
     fn answers_with(&self) -> Option<Method> {
         None
-    }
-    fn can_wait(&self) -> bool {
-        false
-    }
-    fn runs_code(&self) -> bool {
-        true
     }
 }

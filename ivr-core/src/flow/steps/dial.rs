@@ -71,9 +71,9 @@ impl Dial {
 }
 
 impl Kind for Dial {
-    fn name(&self) -> &'static str {
-        "dial"
-    }
+    const NAME: &'static str = "dial";
+    const CAN_WAIT: bool = true;
+    const RUNS_CODE: bool = false;
     fn exits(&self) -> Vec<Exit<'_>> {
         vec![
             Exit::new(Branch::After, &self.after),
@@ -96,12 +96,6 @@ impl Kind for Dial {
     }
     fn answers_with(&self) -> Option<Method> {
         Some(Method::Dial)
-    }
-    fn can_wait(&self) -> bool {
-        true
-    }
-    fn runs_code(&self) -> bool {
-        false
     }
 }
 

@@ -73,9 +73,10 @@ impl Fetch {
 }
 
 impl Kind for Fetch {
-    fn name(&self) -> &'static str {
-        "fetch"
-    }
+    const NAME: &'static str = "fetch";
+    // At a hold, while its request runs.
+    const CAN_WAIT: bool = true;
+    const RUNS_CODE: bool = true;
     fn exits(&self) -> Vec<Exit<'_>> {
         vec![
             Exit::new(Branch::Ok, &self.ok),
@@ -94,12 +95,5 @@ impl Kind for Fetch {
     fn answers_with(&self) -> Option<Method> {
         // A held request answers the event with its first hold and runs after the answer.
         self.hold.as_ref()?.prompts.first()?.method()
-    }
-    fn can_wait(&self) -> bool {
-        // At a hold, while its request runs.
-        true
-    }
-    fn runs_code(&self) -> bool {
-        true
     }
 }

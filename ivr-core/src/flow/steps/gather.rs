@@ -1,6 +1,6 @@
 //! `gather`: collect a value of several digits into a variable.
 
-use super::{Kind, Texts};
+use super::{retry_exits, Kind, Texts};
 use crate::flow::exits::{Branch, Dest, Exit};
 use crate::flow::{CheckFn, Input, Next, Prompt, Retries, Sensitive};
 use crate::telesign::Method;
@@ -104,43 +104,23 @@ impl Gather {
 }
 
 impl Kind for Gather {
-    fn name(&self) -> &'static str {
-        "gather"
-    }
+    const NAME: &'static str = "gather";
+    const CAN_WAIT: bool = true;
+    // A check sees only the entry it checks.
+    const RUNS_CODE: bool = false;
     fn exits(&self) -> Vec<Exit<'_>> {
         let then = self.next.as_ref().map_or(Dest::Hangup, Dest::from);
-        let mut out = vec![
-            Exit::new(Branch::Next, then),
-            Exit::new(Branch::NoInput, Dest::Again),
-            Exit::new(Branch::Invalid, Dest::Again),
-        ];
-        if self.check.is_some() {
-            out.push(Exit::new(Branch::Refused, Dest::Again));
-        }
-        out.push(Exit::new(
-            Branch::Fallback,
-            Dest::fallback(&self.retries.fallback),
-        ));
+        let mut out = vec![Exit::new(Branch::Next, then)];
+        out.extend(retry_exits(&self.retries, self.check.is_some()));
         out
     }
     fn texts(&self) -> Texts<'_> {
-        Texts {
-            prompts: vec![&self.prompt],
-            notices: self.retries.notices(),
-            templates: Vec::new(),
-        }
+        Texts::asking(&self.prompt, &self.retries)
     }
     fn sets(&self) -> Vec<&str> {
         vec![&self.var]
     }
     fn answers_with(&self) -> Option<Method> {
         self.prompt.method()
-    }
-    fn can_wait(&self) -> bool {
-        true
-    }
-    fn runs_code(&self) -> bool {
-        // A check sees only the entry it checks.
-        false
     }
 }

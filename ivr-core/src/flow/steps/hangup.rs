@@ -13,9 +13,9 @@ pub fn hangup() -> Hangup {
 }
 
 impl Kind for Hangup {
-    fn name(&self) -> &'static str {
-        "hangup"
-    }
+    const NAME: &'static str = "hangup";
+    const CAN_WAIT: bool = true;
+    const RUNS_CODE: bool = false;
     fn exits(&self) -> Vec<Exit<'_>> {
         Vec::new()
     }
@@ -27,11 +27,5 @@ impl Kind for Hangup {
     }
     fn answers_with(&self) -> Option<Method> {
         Some(Method::Hangup)
-    }
-    fn can_wait(&self) -> bool {
-        true
-    }
-    fn runs_code(&self) -> bool {
-        false
     }
 }

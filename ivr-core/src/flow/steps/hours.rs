@@ -64,9 +64,9 @@ impl Hours {
 }
 
 impl Kind for Hours {
-    fn name(&self) -> &'static str {
-        "hours"
-    }
+    const NAME: &'static str = "hours";
+    const CAN_WAIT: bool = false;
+    const RUNS_CODE: bool = false;
     fn exits(&self) -> Vec<Exit<'_>> {
         vec![
             Exit::new(Branch::Open, &self.open),
@@ -81,12 +81,6 @@ impl Kind for Hours {
     }
     fn answers_with(&self) -> Option<Method> {
         None
-    }
-    fn can_wait(&self) -> bool {
-        false
-    }
-    fn runs_code(&self) -> bool {
-        false
     }
 }
 

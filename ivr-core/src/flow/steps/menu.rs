@@ -1,6 +1,6 @@
 //! `menu`: play a prompt and branch on the key pressed.
 
-use super::{Kind, Texts};
+use super::{retry_exits, Kind, Texts};
 use crate::flow::exits::{Branch, Dest, Exit};
 use crate::flow::{Input, Prompt, Retries};
 use crate::telesign::Method;
@@ -85,9 +85,9 @@ impl From<MenuBuilder> for super::Step {
 }
 
 impl Kind for Menu {
-    fn name(&self) -> &'static str {
-        "menu"
-    }
+    const NAME: &'static str = "menu";
+    const CAN_WAIT: bool = true;
+    const RUNS_CODE: bool = false;
     fn exits(&self) -> Vec<Exit<'_>> {
         let mut out: Vec<Exit> = self
             .options
@@ -97,31 +97,16 @@ impl Kind for Menu {
         if self.repeat.is_some() {
             out.push(Exit::new(Branch::Repeat, Dest::Again));
         }
-        out.push(Exit::new(Branch::NoInput, Dest::Again));
-        out.push(Exit::new(Branch::Invalid, Dest::Again));
-        out.push(Exit::new(
-            Branch::Fallback,
-            Dest::fallback(&self.retries.fallback),
-        ));
+        out.extend(retry_exits(&self.retries, false));
         out
     }
     fn texts(&self) -> Texts<'_> {
-        Texts {
-            prompts: vec![&self.prompt],
-            notices: self.retries.notices(),
-            templates: Vec::new(),
-        }
+        Texts::asking(&self.prompt, &self.retries)
     }
     fn sets(&self) -> Vec<&str> {
         self.save_as.iter().map(String::as_str).collect()
     }
     fn answers_with(&self) -> Option<Method> {
         self.prompt.method()
-    }
-    fn can_wait(&self) -> bool {
-        true
-    }
-    fn runs_code(&self) -> bool {
-        false
     }
 }

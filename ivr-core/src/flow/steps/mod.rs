@@ -30,6 +30,18 @@ macro_rules! retry_setters {
     };
 }
 
+/// `then(step)`, for the kinds with one way on: where the call goes once the step is done (it
+/// hangs up without one).
+macro_rules! then_setter {
+    () => {
+        /// Where the call goes once this step is done.
+        pub fn then(mut self, step: &str) -> Self {
+            self.next = Next::to(step);
+            self
+        }
+    };
+}
+
 mod decide;
 mod dial;
 mod fetch;
@@ -52,16 +64,21 @@ pub use say::{say, Say};
 pub use send_dtmf::{send_dtmf, SendDtmf};
 pub use set_language::{set_language, SetLanguage};
 
-use super::exits::Exit;
-use super::Prompt;
+use super::exits::{Branch, Dest, Exit};
+use super::{Prompt, Retries};
 use crate::telesign::Method;
 
-/// What every step kind says about itself. No method has a default, so a new kind answers each
+/// What every step kind says about itself. Nothing has a default, so a new kind answers each
 /// question.
 pub trait Kind {
     /// The kind's name as a flow writes it (`menu`, `send_dtmf`), as diagrams and statistics
     /// show it.
-    fn name(&self) -> &'static str;
+    const NAME: &'static str;
+    /// Whether a call can be waiting at a step of this kind between two events: these are the
+    /// steps `flows/flows.lock` keeps.
+    const CAN_WAIT: bool;
+    /// Whether user code runs at the step (and so may read any variable).
+    const RUNS_CODE: bool;
     /// Every way out of the step, in the order the flow declares them: reachability, the
     /// end-of-call analysis, diagrams, the lock, flow-test coverage and the engine's trace read
     /// it.
@@ -73,11 +90,6 @@ pub trait Kind {
     /// The action the step answers an event with when entered; none for a step that only
     /// decides where the call goes, within the same event.
     fn answers_with(&self) -> Option<Method>;
-    /// Whether a call can be waiting at this step between two events: these are the steps
-    /// `flows/flows.lock` keeps.
-    fn can_wait(&self) -> bool;
-    /// Whether user code runs at the step (and so may read any variable).
-    fn runs_code(&self) -> bool;
 }
 
 /// The texts of a step.
@@ -89,6 +101,34 @@ pub struct Texts<'a> {
     pub notices: Vec<&'a str>,
     /// Other templates it fills from the session (numbers to dial).
     pub templates: Vec<&'a str>,
+}
+
+impl<'a> Texts<'a> {
+    /// An input step's: its prompt and its retry notices.
+    fn asking(prompt: &'a Prompt, retries: &'a Retries) -> Self {
+        Texts {
+            prompts: vec![prompt],
+            notices: retries.notices(),
+            templates: Vec::new(),
+        }
+    }
+}
+
+/// An input step's ways out when the entry is missing or wrong: the prompt again, or its
+/// fallback once the retries are spent; `refusable`, when code may refuse a well-formed entry.
+fn retry_exits(retries: &Retries, refusable: bool) -> Vec<Exit<'_>> {
+    let mut out = vec![
+        Exit::new(Branch::NoInput, Dest::Again),
+        Exit::new(Branch::Invalid, Dest::Again),
+    ];
+    if refusable {
+        out.push(Exit::new(Branch::Refused, Dest::Again));
+    }
+    out.push(Exit::new(
+        Branch::Fallback,
+        Dest::fallback(&retries.fallback),
+    ));
+    out
 }
 
 /// One step of a flow.
@@ -127,9 +167,9 @@ macro_rules! each_kind {
 
 /// Each question of [`Kind`], asked of the step's kind.
 impl Step {
-    /// [`Kind::name`].
+    /// [`Kind::NAME`].
     pub fn kind_name(&self) -> &'static str {
-        each_kind!(self, s => Kind::name(s))
+        each_kind!(self, s => name_of(s))
     }
 
     /// Every way out of this step, in the order the flow declares them ([`Kind::exits`]).
@@ -152,15 +192,27 @@ impl Step {
         each_kind!(self, s => Kind::answers_with(s))
     }
 
-    /// Whether a call can be waiting at this step between two events ([`Kind::can_wait`]).
+    /// Whether a call can be waiting at this step between two events ([`Kind::CAN_WAIT`]).
     pub fn can_wait(&self) -> bool {
-        each_kind!(self, s => Kind::can_wait(s))
+        each_kind!(self, s => can_wait_of(s))
     }
 
-    /// [`Kind::runs_code`].
+    /// [`Kind::RUNS_CODE`].
     pub fn runs_code(&self) -> bool {
-        each_kind!(self, s => Kind::runs_code(s))
+        each_kind!(self, s => runs_code_of(s))
     }
+}
+
+fn name_of<K: Kind>(_: &K) -> &'static str {
+    K::NAME
+}
+
+fn can_wait_of<K: Kind>(_: &K) -> bool {
+    K::CAN_WAIT
+}
+
+fn runs_code_of<K: Kind>(_: &K) -> bool {
+    K::RUNS_CODE
 }
 
 /// `From<Kind> for Step`, for each kind `.step(..)` takes as written.

@@ -20,17 +20,13 @@ pub fn say(prompt: impl Into<Prompt>) -> Say {
 }
 
 impl Say {
-    /// Where the call goes once the prompt has played.
-    pub fn then(mut self, step: &str) -> Self {
-        self.next = Next::to(step);
-        self
-    }
+    then_setter!();
 }
 
 impl Kind for Say {
-    fn name(&self) -> &'static str {
-        "say"
-    }
+    const NAME: &'static str = "say";
+    const CAN_WAIT: bool = true;
+    const RUNS_CODE: bool = false;
     fn exits(&self) -> Vec<Exit<'_>> {
         vec![Exit::new(Branch::Next, &self.next)]
     }
@@ -45,11 +41,5 @@ impl Kind for Say {
     }
     fn answers_with(&self) -> Option<Method> {
         self.prompt.method()
-    }
-    fn can_wait(&self) -> bool {
-        true
-    }
-    fn runs_code(&self) -> bool {
-        false
     }
 }

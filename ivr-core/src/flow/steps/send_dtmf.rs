@@ -20,17 +20,13 @@ pub fn send_dtmf(digits: &str) -> SendDtmf {
 }
 
 impl SendDtmf {
-    /// Where the call goes once the tones are sent.
-    pub fn then(mut self, step: &str) -> Self {
-        self.next = Next::to(step);
-        self
-    }
+    then_setter!();
 }
 
 impl Kind for SendDtmf {
-    fn name(&self) -> &'static str {
-        "send_dtmf"
-    }
+    const NAME: &'static str = "send_dtmf";
+    const CAN_WAIT: bool = true;
+    const RUNS_CODE: bool = false;
     fn exits(&self) -> Vec<Exit<'_>> {
         vec![Exit::new(Branch::Next, &self.next)]
     }
@@ -42,11 +38,5 @@ impl Kind for SendDtmf {
     }
     fn answers_with(&self) -> Option<Method> {
         Some(Method::SendDtmf)
-    }
-    fn can_wait(&self) -> bool {
-        true
-    }
-    fn runs_code(&self) -> bool {
-        false
     }
 }

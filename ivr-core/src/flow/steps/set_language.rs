@@ -23,17 +23,13 @@ pub fn set_language(language: &str) -> SetLanguage {
 }
 
 impl SetLanguage {
-    /// Where the call goes, in its new language.
-    pub fn then(mut self, step: &str) -> Self {
-        self.next = Next::to(step);
-        self
-    }
+    then_setter!();
 }
 
 impl Kind for SetLanguage {
-    fn name(&self) -> &'static str {
-        "set_language"
-    }
+    const NAME: &'static str = "set_language";
+    const CAN_WAIT: bool = false;
+    const RUNS_CODE: bool = false;
     fn exits(&self) -> Vec<Exit<'_>> {
         vec![Exit::new(Branch::Next, &self.next)]
     }
@@ -45,11 +41,5 @@ impl Kind for SetLanguage {
     }
     fn answers_with(&self) -> Option<Method> {
         None
-    }
-    fn can_wait(&self) -> bool {
-        false
-    }
-    fn runs_code(&self) -> bool {
-        false
     }
 }
