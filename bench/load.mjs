@@ -59,14 +59,14 @@ async function startPython() {
 /** Plays one call against a peer, one event after another; returns [status, body] per event. */
 async function playCall(peer, events = CALL.length) {
   const reference = referenceId();
+  /** @type {[number, string][]} */
   const replies = [];
   for (let i = 0; i < events; i++) {
     const { body, headers } = signedEvent(i, reference);
     const res = await fetch(`${peer.url}/webhook`, { method: "POST", headers, body });
     replies.push([res.status, await res.text()]);
   }
-  replies.reference = reference;
-  return replies;
+  return Object.assign(replies, { reference });
 }
 
 /**
@@ -99,14 +99,19 @@ async function storedShape(peer, key) {
 async function playBalance(peer) {
   const reference = referenceId();
   const digits = ["", "1", "12345678#", "12345674#"];
-  let last;
-  for (const [event, data] of [["incoming_call", {}], ...digits.map((d) => ["speak_completed", { status: "speak_successful", collected_digits: d }])]) {
+  /** @type {[number, string]} */
+  let last = [0, ""];
+  /** @type {[string, object][]} */
+  const events = [
+    ["incoming_call", {}],
+    ...digits.map((d) => /** @type {[string, object]} */ (["speak_completed", { status: "speak_successful", collected_digits: d }])),
+  ];
+  for (const [event, data] of events) {
     const body = eventBody(event, reference, { from: FROM, to: TO, ...data });
     const res = await fetch(`${peer.url}/webhook`, { method: "POST", headers: signedHeaders(body), body });
     last = [res.status, await res.text()];
   }
-  last.reference = reference;
-  return last;
+  return Object.assign(last, { reference });
 }
 
 /** Checks that the flow peers answer exactly as this worker does; returns the expected replies. */

@@ -19,6 +19,7 @@ export const TO = "+15555550100";
  * path's fetch is covered by the parity check and the host benchmark instead). Each entry is the
  * event and its data; the reply status expected is 200 but for call_completed (204).
  */
+/** @type {[string, Record<string, any>][]} */
 export const CALL = [
   ["incoming_call", {}],
   ["speak_completed", { status: "speak_successful", collected_digits: "" }], // welcome said
@@ -116,7 +117,9 @@ export async function startWorkerPeer(name, extra = {}, { migrate: migrated = tr
         const row = await db.prepare("SELECT record FROM calls WHERE reference_id = ?1").bind(key.slice(5)).first();
         return row ? row.record : null;
       }
-      return (await mf.getKVNamespace("SESSIONS")).get(key);
+      /** @type {any} Miniflare's KV namespace; its type is not the runtime's. */
+      const kv = await mf.getKVNamespace("SESSIONS");
+      return kv.get(key);
     },
     stop: () => mf.dispose(),
   };
@@ -126,7 +129,7 @@ export async function startWorkerPeer(name, extra = {}, { migrate: migrated = tr
 export async function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
+      const { port } = /** @type {net.AddressInfo} */ (server.address());
       server.close(() => resolve(port));
     });
     server.on("error", reject);
@@ -156,6 +159,9 @@ export function newWorkerd(before) {
  * nothing; D1 not migrated, so that it measures the worker, not the harness) until it has answered
  * an incoming_call, then `calls - 1` more of fresh calls, then disposed. `check(text)` says whether
  * a reply is right. Times in ms; CPU is the fresh workerd's, until ready and until the first reply.
+ *
+ * @param {string} name
+ * @param {{ options?: object, check?: (text: string) => boolean, calls?: number }} [how]
  */
 export async function coldStart(name, { options = {}, check = () => true, calls = 1 } = {}) {
   const before = workerdPids();

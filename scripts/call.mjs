@@ -57,6 +57,7 @@ const USAGE = `usage: npm run call -- [options]
   --json               print the raw exchange as JSON instead of the transcript
   --help`;
 
+/** @type {(message?: string) => never} */
 const usage = (message) => usageExit(USAGE, message);
 const positive = (name, text) => positiveNumber(USAGE, name, text);
 
@@ -142,6 +143,7 @@ async function main() {
   }
 
   let legAnswers = [];
+  /** @type {any} A ScriptedCaller, or an InteractiveCaller (which has `close`). */
   let caller;
   try {
     legAnswers = args["answer-legs"] ? parseLegAnswers(args["answer-legs"]) : [];
@@ -150,6 +152,7 @@ async function main() {
     usage(e.message);
   }
   // The transcript goes to stderr in --json mode so stdout stays one JSON document.
+  /** @type {NodeJS.WriteStream} */
   const out = args.json ? process.stderr : process.stdout;
   caller ??= new InteractiveCaller({ output: out, legAnswers });
 

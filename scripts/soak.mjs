@@ -462,6 +462,9 @@ function percentile(sorted, p) {
 /**
  * Runs a soak and resolves to its report: the figures, and every problem found (none on success).
  * Starts its own worker (the release build in build/) and disposes of it.
+ *
+ * @param {{ calls?: number, concurrency?: number, seed?: number, patienceMs?: number,
+ *   deadlineMs?: number, log?: (line: string) => void }} [options]
  */
 export async function runSoak({ calls = 500, concurrency = calls, seed = 1, patienceMs = SOAK_PATIENCE_MS, deadlineMs = 10 * 60 * 1000, log = () => {} } = {}) {
   const started = Date.now();

@@ -23,6 +23,13 @@ export function signedHeaders(body, { customerId = SECRETS.TELESIGN_CUSTOMER_ID,
  * Posts a signed event to the worker's /webhook and returns {status, action, body, res}:
  * `action` is the parsed JSON-RPC reply (null for 204). With `at` (ms since the epoch), the event
  * carries it in x-test-clock-ms: the engine's time for it, on a worker with TEST_CLOCK.
+ *
+ * @param {any} worker
+ * @param {string} event
+ * @param {string} reference_id
+ * @param {object} [data]
+ * @param {object} [extra]
+ * @param {{ at?: number }} [options]
  */
 export async function postEvent(worker, event, reference_id, data = {}, extra = {}, { at } = {}) {
   const body = eventBody(event, reference_id, data, extra);
@@ -31,6 +38,13 @@ export async function postEvent(worker, event, reference_id, data = {}, extra = 
   return postBody(worker, body, headers);
 }
 
+/**
+ * Posts `body` to the worker's /webhook with `headers` (signed for it by default).
+ *
+ * @param {any} worker
+ * @param {string} body
+ * @param {Record<string, string>} [headers]
+ */
 export async function postBody(worker, body, headers = signedHeaders(body)) {
   const res = await worker.fetch("/webhook", { method: "POST", headers, body });
   const text = await res.text();
@@ -71,8 +85,18 @@ function mediaCompletion(action) {
  * the prompt was answered, as Telesign sends it. `wait(ms)` moves the clock on.
  */
 export class Call {
+  /**
+   * @param {any} worker
+   * @param {{ from?: string, to?: string, reference?: string, externalId?: string, now?: number }} [options]
+   */
   constructor(worker, { from = "+15558675309", to = "+15555551212", reference = referenceId(), externalId, now = TEST_EPOCH_MS } = {}) {
-    Object.assign(this, { worker, from, to, reference, externalId, now });
+    this.worker = worker;
+    this.from = from;
+    this.to = to;
+    this.reference = reference;
+    /** @type {string | undefined} */
+    this.externalId = externalId;
+    this.now = now;
     /** When the last event was answered, on the call's clock. */
     this.answeredAt = now;
   }

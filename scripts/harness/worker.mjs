@@ -86,6 +86,9 @@ export { TEST_CLOCK_HEADER } from "../simulator/telesign.mjs";
  * the TEST_CLOCK service binding, so that the `x-test-clock-ms` header of a /webhook request sets
  * the engine's time for that event (the simulator's clock: minutes of prompt timeouts in
  * milliseconds). wrangler.toml declares no such binding: a deployed worker ignores the header.
+ *
+ * @param {{ bindings?: object, outboundService?: (request: Request) => Response | Promise<Response>,
+ *   apiRateLimit?: number, testClock?: boolean, port?: number, build?: string }} [options]
  */
 export async function startWorker({ bindings = {}, outboundService, apiRateLimit = 1000, testClock = true, port, build = TEST_BUILD } = {}) {
   // Every line the worker logs (console.log/warn/error), for tests that read the logs.
@@ -134,6 +137,7 @@ export async function startWorker({ bindings = {}, outboundService, apiRateLimit
     mf,
     logs,
     fetch: (p, init) => mf.dispatchFetch(new URL(p, "http://worker.test").toString(), init),
+    /** @type {() => Promise<any>} The sessions' KV namespace (Miniflare types it from workers-types). */
     kv: () => mf.getKVNamespace("SESSIONS"),
     db: () => mf.getD1Database("CALLS_DB"),
     /** A call's record as D1 holds it (null if none), read from the table, not through the API. */
@@ -143,7 +147,11 @@ export async function startWorker({ bindings = {}, outboundService, apiRateLimit
       return row ? JSON.parse(row.record) : null;
     },
     /** Runs the cron trigger once (wrangler.toml: [triggers]), as Cloudflare does every 5 minutes. */
-    scheduled: async () => (await mf.getWorker()).scheduled({ cron: "*/5 * * * *" }),
+    scheduled: async () => {
+      /** @type {any} Miniflare's worker has `scheduled`, which its Fetcher type leaves out. */
+      const worker = await mf.getWorker();
+      return worker.scheduled({ cron: "*/5 * * * *" });
+    },
     dispose: () => mf.dispose(),
   };
   worker.session = (reference) => liveSession(worker, reference);

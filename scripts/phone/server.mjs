@@ -142,6 +142,10 @@ class PhoneCall {
  * - `testClock`, `patienceMs`: passed to the simulator;
  * - `port` (0: a free one), `host`.
  */
+/**
+ * @param {{ worker?: any, workerUrl?: string, secrets: object, api?: any, testClock?: boolean,
+ *   patienceMs?: number, port?: number, host?: string }} options
+ */
 export async function startPhone({
   worker,
   workerUrl = "http://127.0.0.1:8787",
@@ -182,8 +186,8 @@ export async function startPhone({
         vars: o.vars && typeof o.vars === "object" ? o.vars : {},
         api,
         answer: o.answer !== false,
+        ...(o.callerId ? { callerId: String(o.callerId) } : {}),
       };
-      if (o.callerId) outbound.callerId = String(o.callerId);
     }
     if (outbound) outboundBusy = true;
     simulateCall({

@@ -2,7 +2,13 @@
 // leaving with their usage on a bad one, and reading .dev.vars.
 import { readFileSync } from "node:fs";
 
-/** Prints `message` (if any) and `usage`, then exits 2 (bad usage). */
+/**
+ * Prints `message` (if any) and `usage`, then exits 2 (bad usage).
+ *
+ * @param {string} usage
+ * @param {string} [message]
+ * @returns {never}
+ */
 export function usageExit(usage, message) {
   if (message) console.error(`${message}\n`);
   console.error(usage);

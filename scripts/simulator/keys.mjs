@@ -109,6 +109,7 @@ export class ScriptedCaller {
 
 /** Keys typed at the terminal, one prompt at a time. */
 export class InteractiveCaller {
+  /** @param {{ input?: NodeJS.ReadStream, output?: NodeJS.WriteStream, legAnswers?: any[] }} [options] */
   constructor({ input = process.stdin, output = process.stdout, legAnswers = [] } = {}) {
     this.rl = createInterface({ input, output, terminal: Boolean(input.isTTY) });
     this.lines = [];

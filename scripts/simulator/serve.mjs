@@ -9,7 +9,7 @@ export function serveFetch(handler, { port, host = "127.0.0.1" }) {
     for await (const chunk of req) chunks.push(chunk);
     const request = new Request(`http://${host}${req.url}`, {
       method: req.method,
-      headers: req.headers,
+      headers: /** @type {Record<string, string>} */ (req.headers),
       body: req.method === "GET" || req.method === "HEAD" ? undefined : Buffer.concat(chunks),
     });
     const response = await handler(request);

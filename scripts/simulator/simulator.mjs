@@ -59,6 +59,26 @@ export const TIMING = {
   redeliveryMs: 100,
 };
 
+/**
+ * @typedef {object} SimulationOptions
+ * @property {{ fetch(path: string, init?: object): Promise<any> }} worker
+ * @property {{ customerId: string, apiKey: string, apiToken: string }} secrets
+ * @property {any} caller
+ * @property {string} [from]
+ * @property {string} [to]
+ * @property {{ flow: string, to: string, vars?: object, callerId?: string, api: any, answer?: boolean, early?: boolean } | null} [outbound]
+ * @property {number | null} [duplicate]
+ * @property {number | null} [reorder]
+ * @property {boolean} [testClock]
+ * @property {number} [startMs]
+ * @property {boolean} [hangupEvent]
+ * @property {number} [patienceMs]
+ * @property {number} [settleMs]
+ * @property {number} [hangupDelayMs]
+ * @property {(line: string) => void} [say]
+ * @property {object[]} [exchange]
+ */
+
 /** Something that ends the call as a failure: a forbidden action, an error, a late answer. */
 export class CallFailure extends Error {}
 
@@ -83,6 +103,8 @@ export class CallFailure extends Error {}
  * - `say(line)`: receives the transcript, line by line;
  * - `exchange`: an array the exchange is written into while the call runs (the dev phone reads it
  *   live); a fresh one by default.
+ *
+ * @param {SimulationOptions} options
  */
 export async function simulateCall(options) {
   const sim = new Simulation(options);
@@ -108,7 +130,12 @@ export function withoutRepeats(text) {
   }
 }
 
-/** A worker reached over HTTP at `base` (`http://127.0.0.1:8787`, a deployed worker's URL). */
+/**
+ * A worker reached over HTTP at `base` (`http://127.0.0.1:8787`, a deployed worker's URL).
+ *
+ * @param {string} base
+ * @returns {{ fetch(path: string, init?: object): Promise<any> }}
+ */
 export function urlWorker(base) {
   return { fetch: (path, init) => fetch(new URL(path, base), init) };
 }
@@ -132,6 +159,7 @@ export function promptMs(action) {
 }
 
 class Simulation {
+  /** @param {SimulationOptions} options */
   constructor({
     worker,
     secrets,
@@ -150,7 +178,17 @@ class Simulation {
     say = () => {},
     exchange = [],
   }) {
-    Object.assign(this, { worker, secrets, caller, outbound, duplicate, reorder, testClock, patienceMs, settleMs, hangupDelayMs, say });
+    this.worker = worker;
+    this.secrets = secrets;
+    this.caller = caller;
+    this.outbound = outbound;
+    this.duplicate = duplicate;
+    this.reorder = reorder;
+    this.testClock = testClock;
+    this.patienceMs = patienceMs;
+    this.settleMs = settleMs;
+    this.hangupDelayMs = hangupDelayMs;
+    this.say = say;
     this.startAt = startMs;
     const ends = callEndEvents();
     this.endEvent = hangupEvent ? ends.find((e) => e !== "call_completed") : "call_completed";

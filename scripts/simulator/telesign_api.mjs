@@ -40,6 +40,8 @@ export class FakeTelesignApi {
    * With `customerId` and `apiKey`, a request without their Basic auth is answered 401, as Telesign
    * would; without them any credentials pass (the tests check the header themselves). `log`, if
    * given, gets one line per request answered.
+   *
+   * @param {{ customerId?: string, apiKey?: string, log?: (line: string) => void }} [options]
    */
   constructor({ customerId, apiKey, log } = {}) {
     this.expectedAuth = customerId && apiKey ? `Basic ${Buffer.from(`${customerId}:${apiKey}`).toString("base64")}` : null;

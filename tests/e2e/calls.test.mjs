@@ -107,7 +107,7 @@ test("without a caller id in the request or CALLER_ID, the call is refused", asy
   try {
     const res = await bare.fetch("/calls", { method: "POST", headers: AUTH, body: JSON.stringify(reminder()) });
     assert.equal(res.status, 422);
-    assert.equal((await res.json()).error.code, "missing_caller_id");
+    assert.equal(/** @type {any} */ (await res.json()).error.code, "missing_caller_id");
     assert.equal(telesign.requests.length, 0);
   } finally {
     await bare.dispose();
@@ -235,6 +235,7 @@ test("a full outbound call: POST /calls, dial_completed, digits, call_completed,
 
 test("a dial_completed that beats the session write runs the flow from the pending entry", async () => {
   const reference = newReferenceId();
+  /** @type {(value?: unknown) => void} */
   let release;
   const released = new Promise((resolve) => (release = resolve));
   telesign.answerNext(() => released.then(() => answers.accepted(reference)));
@@ -278,6 +279,7 @@ test("a dial_completed with status failed ends in a dial_failed record", async (
 });
 
 test("Telesign's other answers map to clear responses and leave a record, nothing else", async () => {
+  /** @type {Array<[any, number, string, string]>} */
   const cases = [
     [answers.rejected("to_number_blocked_by_country"), 422, "to_number_blocked_by_country", "dial_rejected"],
     [answers.rejected("premium_to_number_rejected"), 422, "premium_to_number_rejected", "dial_rejected"],

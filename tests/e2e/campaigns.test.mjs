@@ -28,6 +28,10 @@ before(async () => {
 });
 after(() => w.dispose());
 
+/**
+ * @param {string | object} body
+ * @param {Record<string, string>} [headers]
+ */
 function startCampaign(body, headers = AUTH) {
   return w.fetch("/campaigns", {
     method: "POST",
@@ -63,6 +67,7 @@ test("campaign routes want the bearer token", async () => {
 });
 
 test("numbers are validated up front and nothing is queued for a bad campaign", async () => {
+  /** @type {Array<[object, number, string, RegExp]>} */
   const cases = [
     [{ flow: "reminder", numbers: [`+${OK}`, "12345"] }, 422, "invalid_number", /numbers\[1\]/],
     [{ flow: "reminder", numbers: [`+${OK}`, OK] }, 422, "duplicate_number", /numbers\[1\]/],
@@ -270,6 +275,7 @@ test("pause while a dial is in flight, resume, cancel: nobody is rung twice, a p
   const numbers = [0, 1, 2, 3, 4, 5].map((i) => `1555555020${i}`);
   const control = (id, action) => w.fetch(`/campaigns/${id}/${action}`, { method: "POST", headers: AUTH });
   // The first dial takes a while: the campaign is paused while it is in flight.
+  /** @type {(value?: unknown) => void} */
   let released;
   const held = new Promise((resolve) => (released = resolve));
   let firstArrived;
@@ -377,8 +383,8 @@ test("a campaign outside its window dials nobody until the clock enters it; a nu
       }),
     });
     assert.equal(res.status, 202);
-    const { campaign_id: id } = await res.json();
-    const view = await (await local.fetch(`/campaigns/${id}`, { headers: AUTH })).json();
+    const { campaign_id: id } = /** @type {any} */ (await res.json());
+    const view = /** @type {any} */ (await (await local.fetch(`/campaigns/${id}`, { headers: AUTH })).json());
     assert.deepEqual(
       [view.window, view.waiting_for, view.waiting_until, view.end_ms],
       [
@@ -389,7 +395,7 @@ test("a campaign outside its window dials nobody until the clock enters it; a nu
       ],
     );
     const started = Date.now();
-    const numbers = async () => (await (await local.fetch(`/campaigns/${id}/numbers`, { headers: AUTH })).json()).numbers;
+    const numbers = async () => /** @type {any} */ (await (await local.fetch(`/campaigns/${id}/numbers`, { headers: AUTH })).json()).numbers;
     // Chicago fails at once; New York waits for 09:00.
     let rows;
     for (let i = 0; i < 100; i++) {
@@ -405,7 +411,7 @@ test("a campaign outside its window dials nobody until the clock enters it; a nu
     }
     assert.equal(fake.dials(newYork).length, 1, "dialled once the window opened");
     assert.ok(Date.now() - started >= 2_000, `dialled after ${Date.now() - started} ms`);
-    const after = await (await local.fetch(`/campaigns/${id}`, { headers: AUTH })).json();
+    const after = /** @type {any} */ (await (await local.fetch(`/campaigns/${id}`, { headers: AUTH })).json());
     assert.equal(after.waiting_for, undefined);
     assert.equal(fake.dials(chicago).length, 0);
   } finally {

@@ -14,6 +14,9 @@ import { ScriptedCaller, parseKeyScript, parseLegAnswers } from "../../scripts/s
 import { simulateCall } from "../../scripts/simulator/simulator.mjs";
 import { FakeTelesignApi } from "../../scripts/simulator/telesign_api.mjs";
 
+/** @typedef {import("../../scripts/simulator/simulator.mjs").SimulationOptions} SimulationOptions */
+/** @typedef {Awaited<ReturnType<Call["post"]>>} Reply */
+
 const secrets = { customerId: SECRETS.TELESIGN_CUSTOMER_ID, apiKey: SECRETS.TELESIGN_API_KEY, apiToken: SECRETS.API_TOKEN };
 const AGENTS = "+15555550200";
 const TELESIGN_API_URL = "https://telesign.test/v2/voice";
@@ -51,7 +54,13 @@ async function record(worker, reference) {
 }
 const entries = (rec) => rec.answers.map((a) => [a.step, a.digits, a.result]);
 
-/** Asserts a speak that says `text`, collecting digits or not as `collects` says. */
+/**
+ * Asserts a speak that says `text`, collecting digits or not as `collects` says.
+ *
+ * @param {Reply} reply
+ * @param {string} text
+ * @param {{ collects?: boolean }} [options]
+ */
 function assertSpeak(reply, text, { collects } = {}) {
   assert.equal(reply.status, 200, reply.text);
   assert.equal(reply.action.method, "speak", reply.text);
@@ -60,7 +69,12 @@ function assertSpeak(reply, text, { collects } = {}) {
   return reply.action;
 }
 
-/** A bank call up to its main menu: [call, welcome reply, menu reply]. */
+/**
+ * A bank call up to its main menu: [call, welcome reply, menu reply].
+ *
+ * @param {ConstructorParameters<typeof Call>[1]} [options]
+ * @returns {Promise<[Call, Reply, Reply]>}
+ */
 async function atMainMenu(options = {}) {
   const call = new Call(w, options);
   const welcome = await call.incoming();
@@ -70,7 +84,11 @@ async function atMainMenu(options = {}) {
   return [call, welcome, menu];
 }
 
-/** Runs a scripted call through the simulator on the test clock. */
+/**
+ * Runs a scripted call through the simulator on the test clock.
+ *
+ * @param {{ keys?: string, legs?: string } & Partial<SimulationOptions>} [options]
+ */
 async function simulate({ keys = "", legs = "", worker = w, ...options } = {}) {
   const lines = [];
   const caller = new ScriptedCaller(parseKeyScript(keys), parseLegAnswers(legs));
@@ -232,6 +250,7 @@ describe("events the call does not wait for", () => {
   test("while the caller hears a prompt: the prompt the call waits on, again, and nothing changes", async () => {
     const [call, , menu] = await atMainMenu();
     const before = await w.session(call.reference);
+    /** @type {Array<[string, object]>} */
     const late = [
       ["play_completed", { status: "playback_successful", collected_digits: "1" }],
       ["call_leg_completed", { hangup_cause: "call_not_answered", caller_id: "15555551212" }],

@@ -78,7 +78,13 @@ const rawWebhook = (body, headers) => ({ method: "POST", path: "/webhook", heade
 const event = (name, data = {}, reference = fx.live) => eventBody(name, reference, data);
 /** A JSON text with `depth` nested arrays, well within 64 KiB. */
 const nested = (depth) => `${"[".repeat(depth)}${"]".repeat(depth)}`;
-/** The call API with the right token unless `token` says otherwise (null: no header). */
+/**
+ * The call API with the right token unless `token` says otherwise (null: no header).
+ *
+ * @param {string} method
+ * @param {string} path
+ * @param {{ token?: string | null, body?: string, headers?: Record<string, string> }} [options]
+ */
 const api = (method, path, { token = `Bearer ${TOKEN}`, body, headers = {} } = {}) => ({
   method,
   path,
@@ -524,6 +530,7 @@ function changedKeys(a, b) {
   return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).sort();
 }
 
+/** @param {{ method: string, path: string, headers?: Record<string, string>, body?: any, duplex?: string }} req */
 async function send({ method, path, headers, body, duplex }) {
   const res = await w.fetch(path, { method, headers, body, ...(duplex ? { duplex } : {}) });
   const text = await res.text();

@@ -73,7 +73,7 @@ async function openPhone(query = "") {
  */
 async function pressAt(page, text, key, step) {
   await page.locator("#hears").filter({ hasText: text }).waitFor();
-  if (step) await page.waitForFunction((s) => document.querySelector("#diagram svg")?.dataset.current === s, step);
+  if (step) await page.waitForFunction((s) => /** @type {SVGElement | null} */ (document.querySelector("#diagram svg"))?.dataset.current === s, step);
   await page.keyboard.press(key);
 }
 
@@ -88,7 +88,7 @@ test("bank: dial in, press 2 then 1, hear goodbye; the diagram follows, the reco
   assert.match(await page.locator("#diagram g.node.current").getAttribute("id"), /flowchart-s_main_menu-/);
   await pressAt(page, "To report a lost or stolen card, press 1", "1", "cards_menu");
   await page.locator("#hears").filter({ hasText: "Your cards are now blocked" }).waitFor();
-  await page.waitForFunction(() => document.querySelector("#diagram svg")?.dataset.current === "card_lost");
+  await page.waitForFunction(() => /** @type {SVGElement | null} */ (document.querySelector("#diagram svg"))?.dataset.current === "card_lost");
   assert.equal(await page.locator("#diagram g.node.current").count(), 1);
   assert.match(await page.locator("#diagram g.node.current").getAttribute("id"), /flowchart-s_card_lost-/);
   assert.ok((await page.locator("#diagram g.node.visited").count()) >= 4);
@@ -134,11 +134,11 @@ test("a sensitive entry: the account number shows as * while typed, in the excha
   await page.click("#call");
   await pressAt(page, "For your account balance, press 1", "1", "main_menu");
   await page.locator("#hears").filter({ hasText: "eight digit account number" }).waitFor();
-  await page.waitForFunction(() => document.querySelector("#diagram svg")?.dataset.current === "account_number");
+  await page.waitForFunction(() => /** @type {SVGElement | null} */ (document.querySelector("#diagram svg"))?.dataset.current === "account_number");
   for (const key of "1234567") await page.keyboard.press(key);
   assert.equal(await page.locator("#typed").innerText(), "*******", "typed keys show masked");
   await page.keyboard.press("4");
-  await page.waitForFunction(() => document.querySelector("#diagram svg")?.dataset.current !== "account_number");
+  await page.waitForFunction(() => /** @type {SVGElement | null} */ (document.querySelector("#diagram svg"))?.dataset.current !== "account_number");
   await page.click("#hangup");
   await page.locator("#record dd[data-field=outcome]").waitFor();
   assert.match(await page.locator("#record dd[data-field=answers]").innerText(), /account_number: \*{4}5674 accepted/);
@@ -158,7 +158,7 @@ test("the flow's diagram zooms with its buttons and the wheel, pans by dragging,
   const box = await svg.boundingBox();
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await page.mouse.wheel(0, -100);
-  await page.waitForFunction(() => document.querySelector("#diagram svg").dataset.zoom === "1.56");
+  await page.waitForFunction(() => /** @type {SVGElement} */ (document.querySelector("#diagram svg")).dataset.zoom === "1.56");
   const before = (await svg.getAttribute("viewBox")).split(" ").map(Number);
   await page.mouse.down();
   await page.mouse.move(box.x + box.width / 2 - 80, box.y + box.height / 2 - 40, { steps: 4 });
@@ -226,10 +226,10 @@ test("errors in plain words: bad secrets (401), no worker", { timeout: 60_000 },
   });
   const none = await startPhone({ workerUrl: "http://127.0.0.1:9", secrets: { customerId: "c", apiKey: "a2V5", apiToken: "t" }, port: 0 });
   try {
-    for (const [server, expected] of [
+    for (const [server, expected] of /** @type {Array<[{ url: string }, RegExp]>} */ ([
       [bad, /refused the signed event \(401\): the secrets in \.dev\.vars are not the worker's[\s\S]*No call record: the worker never took this call/],
       [none, /The worker is not answering at http:\/\/127\.0\.0\.1:9\. Is it running \(npm run dev\)\?/],
-    ]) {
+    ])) {
       const page = await browser.newPage();
       page.setDefaultTimeout(STEP_MS);
       await page.goto(`${server.url}?mute`);
@@ -341,7 +341,7 @@ async function scriptInsightCalls() {
 async function showInsights(page) {
   const before = Number((await page.locator("#insights-view").getAttribute("data-shown")) ?? 0);
   await page.click("#in-show");
-  await page.waitForFunction((n) => Number(document.querySelector("#insights-view").dataset.shown ?? 0) > n, before);
+  await page.waitForFunction((n) => Number(/** @type {HTMLElement} */ (document.querySelector("#insights-view")).dataset.shown ?? 0) > n, before);
 }
 
 test("insights: bank's funnel of scripted calls on the diagram and in the tables; errors in plain words", { timeout: 90_000 }, async () => {
@@ -354,7 +354,7 @@ test("insights: bank's funnel of scripted calls on the diagram and in the tables
   await page.click("#tab-insights");
   assert.equal(await page.locator("#phone-view").isHidden(), true);
   // Opened with no range: every bank call the worker recorded, these three at least.
-  await page.waitForFunction(() => document.querySelector("#insights-view").dataset.shown === "1");
+  await page.waitForFunction(() => /** @type {HTMLElement} */ (document.querySelector("#insights-view")).dataset.shown === "1");
   assert.equal(await page.locator("#in-error").innerText(), "");
   assert.ok(Number(await page.locator("#in-calls").getAttribute("data-calls")) >= 3);
 
@@ -463,10 +463,10 @@ test("insights: bank's funnel of scripted calls on the diagram and in the tables
     port: 0,
   });
   try {
-    for (const [server, expected] of [
+    for (const [server, expected] of /** @type {Array<[{ url: string }, RegExp]>} */ ([
       [none, /The worker is not answering: cannot reach the worker at http:\/\/127\.0\.0\.1:9.*Is it running \(npm run dev\)\?/],
       [unmigrated, /The worker's call records database failed: D1 batch: no such table: calls\. Locally, have its migrations been applied\?/],
-    ]) {
+    ])) {
       const other = await browser.newPage();
       other.setDefaultTimeout(STEP_MS);
       await other.goto(`${server.url}?mute#insights`);

@@ -24,7 +24,7 @@ test("placing calls faster than the limit is 429 rate_limited with Retry-After; 
     const limited = await place();
     assert.equal(limited.status, 429);
     assert.equal(limited.headers.get("retry-after"), "60");
-    assert.equal((await limited.json()).error.code, "rate_limited");
+    assert.equal(/** @type {any} */ (await limited.json()).error.code, "rate_limited");
     assert.equal(telesign.dials().length, 2, "the refused call never reached Telesign");
     const campaign = await w.fetch("/campaigns", {
       method: "POST",

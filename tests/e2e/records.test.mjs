@@ -278,7 +278,7 @@ test("npm run records:migrate moves every record of versions before D1, 40 a req
     try {
       const res = await readOnly.fetch("/records/migrate", { method: "POST", headers: { authorization: "Bearer reports-token-0001" } });
       assert.equal(res.status, 403);
-      assert.equal((await res.json()).error.code, "insufficient_scope");
+      assert.equal(/** @type {any} */ (await res.json()).error.code, "insufficient_scope");
     } finally {
       await readOnly.dispose();
     }

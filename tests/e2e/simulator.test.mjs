@@ -15,6 +15,8 @@ import { collectDigits, simulateCall } from "../../scripts/simulator/simulator.m
 import { RULES, allowedMethods, checkParams, checkReply, completionOf, couldBeNext, isAnswered } from "../../scripts/simulator/rules.mjs";
 import { FakeTelesignApi } from "../../scripts/simulator/telesign_api.mjs";
 
+/** @typedef {import("../../scripts/simulator/simulator.mjs").SimulationOptions} SimulationOptions */
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const secrets = {
   customerId: SECRETS.TELESIGN_CUSTOMER_ID,
@@ -39,7 +41,11 @@ before(async () => {
 });
 after(() => w?.dispose());
 
-/** Runs a scripted call; returns the result with its transcript. */
+/**
+ * Runs a scripted call; returns the result with its transcript.
+ *
+ * @param {{ keys?: string, legs?: string } & Partial<SimulationOptions>} [options]
+ */
 async function call({ keys = "", legs = "", ...options } = {}) {
   const lines = [];
   const caller = new ScriptedCaller(parseKeyScript(keys), parseLegAnswers(legs));
@@ -193,6 +199,7 @@ describe("the simulator's own checks", () => {
   test("an action outside the limits the worker's own checks keep (generated from the Rust) is refused", () => {
     const limits = RULES.params;
     const speakWith = (tts, collect) => ({ method: "speak", params: { tts, ...(collect ? { collect_digits: collect } : {}) } });
+    /** @type {Array<[object, RegExp | null]>} */
     const cases = [
       [speakWith({ message: "x".repeat(limits.speak.max_message_chars), language: "en-US" }), null],
       [speakWith({ message: "x".repeat(limits.speak.max_message_chars + 1), language: "en-US" }), /longer than/],
@@ -392,6 +399,7 @@ describe("the simulator's own checks", () => {
 
 /** Serves `worker` on a free local port, as `npm run dev` serves it; resolves to the server. */
 async function serve(worker) {
+  /** @type {import("node:http").Server & { url?: string }} */
   const server = createServer(async (req, res) => {
     const chunks = [];
     for await (const chunk of req) chunks.push(chunk);
@@ -400,16 +408,16 @@ async function serve(worker) {
     res.writeHead(response.status, Object.fromEntries(response.headers));
     res.end(Buffer.from(await response.arrayBuffer()));
   });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  server.url = `http://127.0.0.1:${server.address().port}`;
+  await /** @type {Promise<void>} */ (new Promise((r) => server.listen(0, "127.0.0.1", r)));
+  server.url = `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}`;
   return server;
 }
 
 /** A port free right now. */
 async function freePort() {
   const probe = createServer();
-  await new Promise((r) => probe.listen(0, "127.0.0.1", r));
-  const { port } = probe.address();
+  await /** @type {Promise<void>} */ (new Promise((r) => probe.listen(0, "127.0.0.1", r)));
+  const { port } = /** @type {import("node:net").AddressInfo} */ (probe.address());
   await new Promise((r) => probe.close(r));
   return port;
 }
@@ -430,6 +438,10 @@ describe("npm run call (the CLI)", () => {
   });
   after(() => server?.close());
 
+  /**
+   * @param {string[]} args
+   * @param {{ input?: string, url?: string }} [options]
+   */
   function cli(args, { input, url = server.url } = {}) {
     return new Promise((resolve) => {
       const child = spawn(process.execPath, ["scripts/call.mjs", "--url", url, "--dev-vars", devVars, ...args], { cwd: root });

@@ -82,7 +82,7 @@ test("a malformed API_TOKENS lets no token in: 500 not_configured naming the ent
     for (const token of [TOKENS.reader, SECRETS.API_TOKEN]) {
       const res = await bad.fetch("/calls", { headers: { authorization: `Bearer ${token}` } });
       assert.equal(res.status, 500);
-      const { error } = await res.json();
+      const { error } = /** @type {any} */ (await res.json());
       assert.equal(error.code, "not_configured");
       assert.match(error.message, /API_TOKENS entry 2 /);
       assert.ok(!error.message.includes("s3cr3t-x9"), "the entry's secret is never shown");
