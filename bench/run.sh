@@ -2,9 +2,9 @@
 # `npm run bench`: regenerates every figure of BENCHMARKS.md (between its "figures" markers).
 # Sets up (idempotent), installs twiggy and bottle once, builds the release worker, then measures
 # size, the engine on the host (divan) and the four peers under load on 127.0.0.1 (bench/load.mjs).
-# About 2.5 minutes once the project's own setup has run, about 7 on a fresh 2-core machine: the
-# 6.4 minutes measured there had a 90 s load part; the load part now (3 rounds of 400 calls per
-# peer, three cold starts a round, CPU, the rounds loaded together) took 124 s of a 2 min 36 s run.
+# A few minutes once the project's own setup has run (most of it the load part: rounds of calls
+# per peer, cold starts, CPU, the rounds loaded together); longer on a fresh machine, which first
+# compiles the project.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

@@ -26,7 +26,7 @@ rm -rf "$OUT" && mkdir -p "$OUT/worker"
 "$WASM_BINDGEN_BIN" "$WASM" --out-dir "$OUT" --out-name index --target web --no-typescript --keep-debug
 # The bench's size breakdown reads the functions' names from a copy taken here (same code).
 if [ -n "${KEEP_NAMED_WASM:-}" ]; then "$WASM_OPT_BIN" -O -g --strip-dwarf "$OUT/index_bg.wasm" -o "$KEEP_NAMED_WASM"; fi
-# Optimised; without the name section (about 120 KB raw, 30 KB gzip): panic messages and their
+# Optimised; without the name section, a large share of the raw size: panic messages and their
 # source locations do not need it.
 "$WASM_OPT_BIN" -O --strip-debug --strip-producers "$OUT/index_bg.wasm" -o "$OUT/index_bg.wasm"
 cp src/js/entry.mjs "$OUT/worker/shim.mjs"

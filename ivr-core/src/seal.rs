@@ -10,8 +10,8 @@
 //! has no source of randomness), and a value sealed twice gives the same text, which only tells
 //! that the same call kept the same value in the same variable. Two keys are derived from the
 //! secret, one per purpose. SHA-256 is in the worker already (Telesign's signatures), so this
-//! needs no cipher crate: ChaCha20 (the `chacha20` crate), tried first, made the wasm 926 B gzip
-//! bigger for the same job (measured on one tree, `gzip -9` of `build/index_bg.wasm`).
+//! needs no cipher crate: ChaCha20 (the `chacha20` crate), tried first, made the wasm bigger for
+//! the same job.
 //!
 //! The body of a key press names its digits, and a session keeps a fingerprint of the last body
 //! to recognise a redelivery: [`Sealer::fingerprint`] keys it, so that it cannot be checked
