@@ -59,8 +59,8 @@ PROJECT_CRATES=(-p ivr-core -p ivr-testkit -p test-flows)
 check "cargo fmt" "run \`cargo fmt --all\`, then commit" cargo fmt --all --check
 check "JS format and lint (Biome: scripts/, tests/e2e/, bench/)" "run \`npx biome check --write .\` for the formatting, and mend what it reports" \
   node_modules/.bin/biome check .
-check "JS types (tsc --checkJs over JSDoc: scripts/, tests/e2e/, bench/)" "mend the JSDoc or the code tsc points at: \`npm run typecheck\`" \
-  node_modules/.bin/tsc -p tsconfig.json
+check "JS types (tsc --checkJs over JSDoc: scripts/, tests/e2e/, bench/; src/js/ against the Workers runtime's types)" "mend the JSDoc or the code tsc points at: \`npm run typecheck\`" \
+  npm run -s typecheck
 check "cargo clippy (host: core, kit, test flows, your flows; all targets)" "" \
   cargo clippy "${PROJECT_CRATES[@]}" -p flows --all-targets --quiet -- -D warnings
 check "cargo clippy (wasm32: the worker, with your flows and with the test flows)" "" \

@@ -143,6 +143,7 @@ export async function startWorker({ bindings = {}, outboundService, apiRateLimit
     /** A call's record as D1 holds it (null if none), read from the table, not through the API. */
     record: async (reference) => {
       const db = await mf.getD1Database("CALLS_DB");
+      /** @type {{ record: string } | null} */
       const row = await db.prepare("SELECT record FROM calls WHERE reference_id = ?1").bind(reference).first();
       return row ? JSON.parse(row.record) : null;
     },

@@ -43,7 +43,8 @@ export default class Worker extends WorkerEntrypoint {
  * half-way); the work after an answer runs outside the turn.
  */
 export class CallSession extends DurableObject {
-  turn = Promise.resolve();
+  /** The turn under way: the next event waits for it, whatever it came to. */
+  turn = /** @type {Promise<unknown>} */ (Promise.resolve());
 
   fetch(request) {
     const scope = { env: this.env, request, storage: this.ctx.storage };

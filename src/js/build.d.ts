@@ -1,0 +1,28 @@
+// What the entry imports from the build (scripts/build.sh): wasm-bindgen's glue for the worker's
+// wasm, whose one class is src/task.rs's `Task`, and the wasm module itself. For type checking
+// only (`npm run typecheck`); the end-to-end tests run the real ones.
+
+declare module "*/index.js" {
+  export function initSync(options: { module: WebAssembly.Module }): void;
+  /** A request, queue batch, cron run or object request, driven to its end (src/task.rs). */
+  export class Task {
+    static fetch(env: unknown, method: string, url: string, headers: Headers): Task;
+    static object(env: unknown, method: string, url: string, headers: Headers): Task;
+    static queue(env: unknown, bodies: string[]): Task;
+    static scheduled(env: unknown): Task;
+    /** The next operation's JSON, or undefined once the task is done. */
+    resume(ok: boolean, value?: string | null): string | undefined;
+    resumeWithBody(body?: Uint8Array | null): string | undefined;
+    status(): number;
+    streamed(): boolean;
+    body(): string | undefined;
+    /** Names and values in turn. */
+    headers(): string[];
+    free(): void;
+  }
+}
+
+declare module "*.wasm" {
+  const module: WebAssembly.Module;
+  export default module;
+}
