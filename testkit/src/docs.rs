@@ -9,7 +9,7 @@ use ivr_core::flow::diagram::mermaid;
 use ivr_core::flow::validate::Rule;
 use ivr_core::flow::Registry;
 
-use crate::cli::Project;
+use crate::project::Project;
 
 /// The page of the checker's rules.
 pub const RULES_PAGE: &str = "checker-rules.md";

@@ -7,6 +7,7 @@ mod call;
 pub mod cli;
 pub mod coverage;
 pub mod docs;
+mod project;
 pub mod replay;
 mod stand_in;
 
