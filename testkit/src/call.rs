@@ -426,7 +426,7 @@ impl Call {
     /// no hold plays.
     #[track_caller]
     pub fn on_hold(&mut self) -> &mut Self {
-        let held = |call: &Call| call.session().is_some_and(|s| s.here.held.is_some());
+        let held = |call: &Call| call.session().is_some_and(|s| s.held.is_some());
         if !held(self) {
             self.fail("expected the caller to be on hold while a request runs");
         }

@@ -137,7 +137,7 @@ fn report(p: &Problem, project: &Project) -> String {
         "{kind}: flow: {}\n  step: {step}\n  rule: {}\n  problem: {}\n  hint: {}",
         p.flow,
         p.rule,
-        project.fill(&p.message),
+        p.message,
         project.fill(p.rule.hint())
     )
 }
@@ -170,7 +170,7 @@ fn coverage_below(registry: &Registry, project: &Project, min: u32) -> Result<bo
 }
 
 fn lock(registry: &Registry, project: &Project, prune: bool) -> Result<ExitCode, String> {
-    let lock_command = &project.lock_command;
+    let prune_command = &project.lock_prune_command;
     let next = if prune {
         Lock::of(registry)
     } else {
@@ -180,7 +180,7 @@ fn lock(registry: &Registry, project: &Project, prune: bool) -> Result<ExitCode,
                 for (flow, step) in gone {
                     println!(
                         "flow `{flow}`, step `{step}` is gone: a live call may be there. Declare \
-                         `.moved(\"{step}\", \"<new step>\")`, or run `{lock_command} -- --prune` \
+                         `.moved(\"{step}\", \"<new step>\")`, or run `{prune_command}` \
                          once no call placed before can still be live."
                     );
                 }
@@ -453,11 +453,19 @@ mod tests {
 
     #[test]
     fn a_report_names_the_projects_own_commands_and_files() {
+        // A flow's own text in a message is printed as written, placeholders or not.
+        let quoted = Problem {
+            flow: "f".into(),
+            step: Some("code".into()),
+            rule: Rule::UnknownVariable,
+            message: "`{lock}` names a variable nothing sets".into(),
+        };
+        assert!(report(&quoted, &Project::yours()).contains("problem: `{lock}` names"));
         let p = Problem {
             flow: "f".into(),
             step: Some("menu".into()),
             rule: Rule::UnlockedStep,
-            message: "is not in {lock_file}: run `{lock}`".into(),
+            message: "is not in the lock of the steps deployed".into(),
         };
         let project = Project {
             lock_file: "tests/flows/flows.lock".into(),
@@ -466,9 +474,7 @@ mod tests {
         };
         let text = report(&p, &project);
         assert!(
-            text.contains(
-                "problem: is not in tests/flows/flows.lock: run `cargo run -p test-flows -- lock`"
-            ),
+            text.contains("problem: is not in the lock of the steps deployed"),
             "{text}"
         );
         assert!(

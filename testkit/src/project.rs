@@ -9,6 +9,8 @@ use std::path::PathBuf;
 pub struct Project {
     pub lock_file: PathBuf,
     pub lock_command: String,
+    /// The lock command that also forgets the steps no call can be at any more.
+    pub lock_prune_command: String,
     pub diagram_dir: PathBuf,
     pub diagrams_command: String,
     /// The command that checks the flows (this one's `check`).
@@ -30,6 +32,7 @@ impl Project {
         Project {
             lock_file: "flows/flows.lock".into(),
             lock_command: "npm run flows:lock".into(),
+            lock_prune_command: "npm run flows:lock -- --prune".into(),
             diagram_dir: "docs/flows".into(),
             diagrams_command: "npm run flows:diagrams".into(),
             check_command: "npm run flows:check".into(),
@@ -41,10 +44,11 @@ impl Project {
         }
     }
 
-    /// `text` (a checker's hint or message) with the project's commands and files in place of
-    /// `{lock}`, `{lock_file}` and `{dev}`.
-    pub fn fill(&self, text: &str) -> String {
-        text.replace("{lock_file}", &self.lock_file.display().to_string())
+    /// A checker's hint with the project's commands and files in place of `{lock}`,
+    /// `{lock_prune}`, `{lock_file}` and `{dev}`.
+    pub fn fill(&self, hint: &str) -> String {
+        hint.replace("{lock_file}", &self.lock_file.display().to_string())
+            .replace("{lock_prune}", &self.lock_prune_command)
             .replace("{lock}", &self.lock_command)
             .replace("{dev}", &self.dev_command)
     }

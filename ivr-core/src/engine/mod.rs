@@ -345,6 +345,7 @@ pub fn outbound_session(
         visits: Visits::default(),
         retries: 0,
         here: Here::default(),
+        held: None,
         failures: Vec::new(),
         fetches: Vec::new(),
         input_step: None,

@@ -59,6 +59,12 @@ pub struct Session {
     /// What each `fetch` step's request came to, in order (what `npm run flows:replay` replays).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fetches: Vec<FetchOutcome>,
+    /// A `fetch` step with a hold whose request runs after the answer: the call waits for it
+    /// while the hold plays. Not part of [`Here`]: a call that leaves the step before the
+    /// outcome is read (to the flow's error step) still has the lookup under way, whose outcome
+    /// goes into the record and whose stored entry is removed when the call ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<Held>,
     /// The last menu or gather step, where `Next::Retry` goes back to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_step: Option<String>,
@@ -175,10 +181,6 @@ pub struct Here {
     /// The current step's audio failed: its spoken fallback (`or_say`) is played instead.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub spoken_fallback: bool,
-    /// A `fetch` step with a hold whose request runs after the answer: the call waits for it
-    /// while the hold plays.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub held: Option<Held>,
 }
 
 /// What the worker waits for after its last answer.
@@ -579,9 +581,13 @@ mod tests {
         // whose audio failed, at its second part.
         let here = concat!(
             r#""hunt":0,"rung":["15555550101"],"part":1,"media_retries":1,"#,
-            r#""spoken_fallback":true,"held":{"index":2,"plays":3,"since_ms":4}"#
+            r#""spoken_fallback":true"#
         );
-        let stored = STORED_SESSION.replace(r#""hunt":0,"rung":["15555550101"]"#, here);
+        let held = r#""held":{"index":2,"plays":3,"since_ms":4}"#;
+        let stored = STORED_SESSION.replace(
+            r#""hunt":0,"rung":["15555550101"]"#,
+            &format!("{here},{held}"),
+        );
         let session: Session = serde_json::from_str(&stored).unwrap();
         assert_eq!(
             session.here,
@@ -591,15 +597,21 @@ mod tests {
                 part: 1,
                 media_retries: 1,
                 spoken_fallback: true,
-                held: Some(Held {
-                    index: 2,
-                    plays: 3,
-                    since_ms: 4
-                }),
             }
         );
+        assert_eq!(
+            session.held,
+            Some(Held {
+                index: 2,
+                plays: 3,
+                since_ms: 4
+            })
+        );
         let written = serde_json::to_string(&session).unwrap();
-        assert!(written.contains(here), "{written}");
+        assert!(
+            written.contains(here) && written.contains(held),
+            "{written}"
+        );
         assert_eq!(serde_json::from_str::<Session>(&written).unwrap(), session);
     }
 

@@ -182,7 +182,7 @@ impl<'a> Turn<'a> {
             .chars()
             .filter(|c| is_phone_key(*c))
             .collect();
-        if let (Step::Fetch(_), Some(held)) = (step, &self.session.here.held) {
+        if let (Step::Fetch(_), Some(held)) = (step, &self.session.held) {
             let failed = m.status == MediaStatus::Failed;
             return Ok(Some(self.hold_ended(&name, held.index, &keys, failed)));
         }
@@ -558,7 +558,7 @@ impl<'a> Turn<'a> {
                     self.settings_ready()?;
                     let request = request(&self.ctx());
                     let index = u32::try_from(self.session.fetches.len()).unwrap_or(u32::MAX);
-                    self.session.here.held = Some(Held {
+                    self.session.held = Some(Held {
                         index,
                         plays: 1,
                         since_ms: self.now_ms,
@@ -817,9 +817,9 @@ impl<'a> Turn<'a> {
         else {
             return Err(FlowError);
         };
-        let held = self.session.here.held.clone().ok_or(FlowError)?;
+        let held = self.session.held.clone().ok_or(FlowError)?;
         if let Some(outcome) = outcome {
-            self.session.here.held = None;
+            self.session.held = None;
             let vars = privacy::outcome_vars(self.flow, &self.session.reference_id, outcome);
             self.session.vars.extend(vars);
             self.session.fetches.push(outcome.fetch_outcome());
@@ -832,7 +832,7 @@ impl<'a> Turn<'a> {
         }
         if held.plays < hold.max_plays {
             let at = usize::try_from(held.plays).unwrap_or(0) % hold.prompts.len().max(1);
-            self.session.here.held = Some(Held {
+            self.session.held = Some(Held {
                 plays: held.plays + 1,
                 ..held
             });
@@ -842,7 +842,7 @@ impl<'a> Turn<'a> {
             return self.send(action);
         }
         // The hold has played its most: the request is given up.
-        self.session.here.held = None;
+        self.session.held = None;
         self.session.fetches.push(FetchOutcome {
             step: name.clone(),
             status: None,
@@ -941,7 +941,7 @@ impl Turn<'_> {
             Step::Fetch(Fetch {
                 hold: Some(hold), ..
             }) => {
-                let plays = self.session.here.held.as_ref().map_or(1, |h| h.plays);
+                let plays = self.session.held.as_ref().map_or(1, |h| h.plays);
                 let at = usize::try_from(plays.saturating_sub(1)).unwrap_or(0);
                 hold.prompts.get(at % hold.prompts.len().max(1))
             }

@@ -45,9 +45,10 @@ macro_rules! rules {
 
             /// How to fix it, in the words of the flow language. The project's own commands and
             /// files are named as `{lock}` (the command that writes the lock of deployed
-            /// steps), `{lock_file}` and `{dev}` (the local worker's command), which the tool
-            /// that prints the hint fills in (the kit's `Project::fill`); so are a problem's
-            /// messages.
+            /// steps), `{lock_prune}` (the same, forgetting steps no call can be at),
+            /// `{lock_file}` and `{dev}` (the local worker's command), which the tool that
+            /// prints the hint fills in (the kit's `Project::fill`). A problem's message names
+            /// none: it may quote the flow's own text.
             pub fn hint(self) -> &'static str {
                 match self {
                     $(Rule::$variant => $hint,)+
@@ -91,7 +92,7 @@ rules! {
     InvalidHours = "invalid_hours", false, "Use an IANA zone such as America/New_York (then `{lock}`), ranges like `09:00-17:30` within one day that do not overlap, and dates like `2026-12-25`.";
     SilentLookup = "silent_lookup", true, "Give the step a hold prompt, `fetch(..).hold(\"One moment, please.\")`: the worker answers at once with it and runs the request after the answer, instead of leaving the caller in silence while it runs.";
     FetchBudget = "fetch_budget", true, "The fetch steps one event can chain may need more than EVENT_BUDGET_MS: the later ones then take their error branch. Put a prompt between them, lower FETCH_TIMEOUT_MS or raise EVENT_BUDGET_MS.";
-    StepGone = "step_gone", false, "A live call may be at this step (it is in {lock_file}): declare its successor with `.moved(\"old\", \"new\")`, or run `{lock} -- --prune` once no call can be there (a session is kept 5 hours at most, `SESSION_TTL_SECS`).";
+    StepGone = "step_gone", false, "A live call may be at this step (it is in {lock_file}): declare its successor with `.moved(\"old\", \"new\")`, or run `{lock_prune}` once no call can be there (a session is kept 5 hours at most, `SESSION_TTL_SECS`).";
     UnlockedStep = "unlocked_step", false, "Run `{lock}` and commit {lock_file}, so that a later deploy knows a live call may be at this step.";
     MovedToMissing = "moved_to_missing", false, "`.moved(old, new)` must name a step of this flow as `new`.";
     UnlistedConfig = "unlisted_config", false, "Add the name to wrangler.toml's [vars] with the value deployed workers use (locally, .dev.vars overrides it).";
@@ -891,12 +892,19 @@ impl Validator<'_> {
                     }
                 }
             }
-            // What a step sets, but a gather's own entry.
-            let saved: Vec<&str> = step
-                .sets()
-                .into_iter()
-                .filter(|v| !matches!(step, Step::Gather(g) if g.var == *v))
-                .collect();
+            // What code or a menu's `save_as` sets: not a gather's own entry, nor the words an
+            // hours step says its hours in.
+            let saved: Vec<&str> = match step {
+                Step::Gather(_) | Step::Hours(_) => Vec::new(),
+                Step::Say(_)
+                | Step::Menu(_)
+                | Step::Decide(_)
+                | Step::Fetch(_)
+                | Step::Dial(_)
+                | Step::SendDtmf(_)
+                | Step::SetLanguage(_)
+                | Step::Hangup(_) => step.sets(),
+            };
             for var in saved.into_iter().filter(|v| sensitive.contains_key(v)) {
                 self.report(
                     Some(name),
@@ -997,7 +1005,7 @@ impl Validator<'_> {
                 self.report(
                     Some(step),
                     Rule::StepGone,
-                    "was deployed ({lock_file}) and is gone, with no successor".into(),
+                    "was deployed (it is in the lock) and is gone, with no successor".into(),
                 );
             }
         }
@@ -1006,7 +1014,7 @@ impl Validator<'_> {
                 self.report(
                     Some(name),
                     Rule::UnlockedStep,
-                    "is not in {lock_file}: run `{lock}`".into(),
+                    "is not in the lock of the steps deployed".into(),
                 );
             }
         }

@@ -110,7 +110,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             return Ok(answered(Some(Reply::from(&Action::Hangup))));
         }
 
-        let held_before = session.as_ref().and_then(|s| s.here.held.clone());
+        let held_before = session.as_ref().and_then(|s| s.held.clone());
         let (reply, write, note, taken, fetched, lookup) =
             self.step(session, event, body, now_ms, log).await;
         log.note = Some(note_name(note).into());
@@ -275,7 +275,6 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                 // started, plus the time the request took.
                 let took = self.clock.now_ms().saturating_sub(handed_ms);
                 let started = session
-                    .here
                     .held
                     .as_ref()
                     .map_or(session.updated_ms, |h| h.since_ms);

@@ -28,6 +28,7 @@ fn project() -> Project {
     Project {
         lock_file: "tests/flows/flows.lock".into(),
         lock_command: "cargo run -p test-flows -- lock".into(),
+        lock_prune_command: "cargo run -p test-flows -- lock --prune".into(),
         diagram_dir: "target/test-flows/diagrams".into(),
         diagrams_command: "cargo run -p test-flows -- diagrams".into(),
         check_command: "cargo run -p test-flows -- check".into(),

@@ -54,7 +54,7 @@ fn a_slow_answer_keeps_the_caller_on_hold_with_the_prompts_in_turn_then_goes_on(
         .hears("Your order is shipped.");
     assert_eq!(first.as_deref(), Some("lookup"));
     assert_eq!(call.requests().len(), 1, "the request ran once");
-    assert!(call.session().is_some_and(|s| s.here.held.is_none()));
+    assert!(call.session().is_some_and(|s| s.held.is_none()));
 }
 
 #[test]
@@ -194,4 +194,44 @@ fn a_redelivered_end_of_a_hold_runs_no_second_request_and_loses_nothing() {
     assert_eq!(call.requests().len(), 1);
     assert_eq!(call.record().fetches.len(), 1);
     assert_eq!(call.record().vars["status"], "shipped");
+}
+
+/// A hold prompt that cannot be said (it names a variable nothing set) takes the call to the
+/// flow's error step while the request still runs: the call leaves the step, the lookup does not,
+/// and its outcome still reaches the record when the call ends.
+#[test]
+fn a_call_sent_to_its_error_step_during_a_hold_keeps_the_lookup_for_its_record() {
+    use ivr_core::flow::*;
+    fn request(_: &Ctx) -> FetchRequest {
+        FetchRequest::get("https://orders.example.com/orders/1".to_owned())
+    }
+    fn read(ctx: &mut Ctx, _: &FetchResponse) -> Result<(), String> {
+        ctx.set_var("status", "shipped");
+        Ok(())
+    }
+    let flow = Flow::inbound("hold_error")
+        .on_error("sorry")
+        .step(
+            "lookup",
+            fetch(request)
+                .hold("One moment.")
+                .hold("Still looking for {nobody_set_this}.")
+                .on_ok("status", read)
+                .sets(["status"])
+                .on_error("sorry"),
+        )
+        .step("status", say("Your order is {status}."))
+        .step("sorry", say("Sorry, something went wrong."));
+    let registry = Registry::new().flow(flow).default_inbound("hold_error");
+    let mut call = Call::dial(registry, ORDERS);
+    call.answer_fetch(Answer::json(SHIPPED).after_ms(5_000))
+        .hears("One moment.")
+        .hears("Sorry, something went wrong.");
+    assert!(
+        call.session().is_some_and(|s| s.held.is_some()),
+        "the lookup is under way"
+    );
+    call.hang_up();
+    let record = call.record();
+    assert_eq!(record.fetches.len(), 1, "{record:?}");
 }
