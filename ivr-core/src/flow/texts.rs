@@ -6,16 +6,12 @@ use super::{Prompt, Step};
 impl Step {
     /// Every template text of the step: prompts (their parts and spoken fallbacks), dial numbers.
     pub fn texts(&self) -> Vec<&str> {
-        fn collect<'s>(prompt: &'s Prompt, out: &mut Vec<&'s str>) {
-            match prompt {
-                Prompt::Speak { text, .. } => out.push(text),
-                Prompt::Play { or_say, .. } => out.extend(or_say.as_deref()),
-                Prompt::Parts(parts) => parts.iter().for_each(|p| collect(p, out)),
-            }
-        }
         let texts = self.own_texts();
         let mut out = Vec::new();
-        texts.prompts.iter().for_each(|p| collect(p, &mut out));
+        texts
+            .prompts
+            .iter()
+            .for_each(|p| collect(p, false, &mut out));
         out.extend(texts.templates);
         out
     }
@@ -24,21 +20,27 @@ impl Step {
     /// written in a language of their own), their spoken fallbacks, its retry notices and its
     /// holds.
     pub fn spoken_texts(&self) -> Vec<&str> {
-        fn collect<'s>(prompt: &'s Prompt, out: &mut Vec<&'s str>) {
-            match prompt {
-                Prompt::Speak {
-                    text,
-                    language: None,
-                } => out.push(text),
-                Prompt::Speak { .. } => {}
-                Prompt::Play { or_say, .. } => out.extend(or_say.as_deref()),
-                Prompt::Parts(parts) => parts.iter().for_each(|p| collect(p, out)),
-            }
-        }
         let texts = self.own_texts();
         let mut out = Vec::new();
-        texts.prompts.iter().for_each(|p| collect(p, &mut out));
+        texts
+            .prompts
+            .iter()
+            .for_each(|p| collect(p, true, &mut out));
         out.extend(texts.notices);
         out
+    }
+}
+
+/// The texts of `prompt` and its parts, with their spoken fallbacks; `translated`: only those
+/// said in the call's language (not a `speak_in(..)` of its own).
+fn collect<'s>(prompt: &'s Prompt, translated: bool, out: &mut Vec<&'s str>) {
+    match prompt {
+        Prompt::Speak { text, language } => {
+            if !translated || language.is_none() {
+                out.push(text);
+            }
+        }
+        Prompt::Play { or_say, .. } => out.extend(or_say.as_deref()),
+        Prompt::Parts(parts) => parts.iter().for_each(|p| collect(p, translated, out)),
     }
 }

@@ -176,11 +176,6 @@ pub struct StepStats {
     pub keys: Option<BTreeMap<String, u64>>,
 }
 
-/// The kind of a step as the diagrams and the stats name it.
-pub fn kind(step: &Step) -> &'static str {
-    step.kind_name()
-}
-
 /// Puts the rows together in `flow`'s order.
 pub fn assemble(
     flow: &Flow,
@@ -193,7 +188,7 @@ pub fn assemble(
         .iter()
         .map(|(name, step)| StepStats {
             step: name.clone(),
-            kind: kind(step),
+            kind: step.kind_name(),
             keys: matches!(step, Step::Menu(_)).then(BTreeMap::new),
             ..StepStats::default()
         })
