@@ -18,7 +18,11 @@ use ivr_core::records::{SqlValue, Statement};
 use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
 
-/// One piece of I/O, encoded as JSON for `perform` in `src/js/io.mjs`.
+/// One piece of I/O, encoded as JSON for `perform` in `src/js/io.mjs`. The one large text an
+/// operation may carry (a value written, a body sent: see [`Op::beside`]) is not in that JSON but
+/// handed over beside it, so that it is neither escaped into the operation's JSON nor unescaped
+/// out of it: a session's JSON written to KV is most of the bytes an event moves, and escaping
+/// it again was the wasm's largest cost per event (BENCHMARKS.md, "Where the time goes").
 #[derive(Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op<'a> {
@@ -29,6 +33,7 @@ pub enum Op<'a> {
     KvPut {
         binding: &'a str,
         key: &'a str,
+        #[serde(skip)]
         value: &'a str,
         ttl: u64,
     },
@@ -68,6 +73,7 @@ pub enum Op<'a> {
         method: &'a str,
         path: &'a str,
         headers: &'a [(&'a str, String)],
+        #[serde(skip)]
         body: Option<&'a str>,
     },
     /// The request's body, at most `limit` bytes: answered with the bytes
@@ -84,6 +90,7 @@ pub enum Op<'a> {
     /// `setAlarm` as a row written), which Telesign's four-hour limit keeps ahead of the call.
     StoragePut {
         key: &'a str,
+        #[serde(skip)]
         value: &'a str,
         alarm_in_ms: u64,
     },
@@ -108,6 +115,7 @@ pub enum Op<'a> {
     },
     /// A piece of a streamed answer's body.
     Chunk {
+        #[serde(skip)]
         text: &'a str,
     },
     /// The streamed body fails here: the client sees a truncated download.
@@ -117,8 +125,53 @@ pub enum Op<'a> {
     Sleep {
         ms: u64,
     },
-    /// A task's answer is ready ([`crate::task`]); answered with nothing.
-    Answered,
+    /// A task's answer is ready ([`crate::task`]); answered with nothing. `more`: the task has
+    /// more to do (its streamed body, or work after the answer), for which the entry resumes it;
+    /// otherwise the entry frees it there.
+    Answered {
+        more: bool,
+    },
+}
+
+impl<'a> Op<'a> {
+    /// The operation's large text, handed over beside its JSON, and the field of the operation
+    /// it fills in (`src/js/entry.mjs` puts it back before performing the operation).
+    pub fn beside(&self) -> Option<(&'static str, &'a str)> {
+        match *self {
+            Op::KvPut { value, .. } | Op::StoragePut { value, .. } => Some(("value", value)),
+            Op::Object { body, .. } => body.map(|body| ("body", body)),
+            Op::Chunk { text } => Some(("text", text)),
+            Op::KvGet { .. }
+            | Op::KvDelete { .. }
+            | Op::KvList { .. }
+            | Op::D1All { .. }
+            | Op::D1Batch { .. }
+            | Op::Fetch { .. }
+            | Op::ReadBody { .. }
+            | Op::StorageGet { .. }
+            | Op::StorageClear
+            | Op::QueueSend { .. }
+            | Op::RateLimit { .. }
+            | Op::Settle { .. }
+            | Op::Cut { .. }
+            | Op::Sleep { .. }
+            | Op::Answered { .. } => None,
+        }
+    }
+
+    /// The operation's JSON, naming the field its text beside fills in (`"beside": field`).
+    fn encode(&self) -> Result<(String, Option<String>), String> {
+        let mut json = serde_json::to_string(self).map_err(|e| e.to_string())?;
+        let Some((field, text)) = self.beside() else {
+            return Ok((json, None));
+        };
+        // The object's closing brace, reopened for one more member.
+        json.pop();
+        json.push_str(",\"beside\":\"");
+        json.push_str(field);
+        json.push_str("\"}");
+        Ok((json, Some(text.to_owned())))
+    }
 }
 
 #[derive(Serialize)]
@@ -202,16 +255,23 @@ thread_local! {
 }
 
 struct Slot {
-    op: Option<String>,
+    /// The operation parked, and its text beside.
+    op: Option<Parked>,
     answer: Option<Answer>,
     /// The bytes a [`Op::ReadBody`] was answered with.
     bytes: Option<Vec<u8>>,
 }
 
+/// An operation parked for the JS entry: its JSON, and its text beside ([`Op::beside`]).
+pub struct Parked {
+    pub json: String,
+    pub beside: Option<String>,
+}
+
 /// Performs `op`: parks it for the JS entry, which resumes the task with its answer.
 pub async fn perform(op: Op<'_>) -> Answer {
-    let json = serde_json::to_string(&op).map_err(|e| e.to_string())?;
-    Parked(Some(json)).await
+    let (json, beside) = op.encode()?;
+    Parking(Some(Parked { json, beside })).await
 }
 
 /// What [`Op::ReadBody`] read: the body, `None` when it was larger than its limit, or the
@@ -222,9 +282,9 @@ pub async fn read_body(limit: usize) -> Result<Option<Vec<u8>>, String> {
 }
 
 /// A parked operation: pending until its task is resumed with the answer.
-struct Parked(Option<String>);
+struct Parking(Option<Parked>);
 
-impl Future for Parked {
+impl Future for Parking {
     type Output = Answer;
     fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Answer> {
         if let Some(op) = self.0.take() {
@@ -244,7 +304,7 @@ pub fn poll(
     future: Pin<&mut dyn Future<Output = ()>>,
     answer: Option<Answer>,
     bytes: Option<Vec<u8>>,
-) -> Result<Option<String>, &'static str> {
+) -> Result<Option<Parked>, &'static str> {
     SLOT.with_borrow_mut(|slot| {
         slot.op = None;
         slot.answer = answer;
@@ -260,5 +320,48 @@ pub fn poll(
         (Poll::Ready(()), _) => Ok(None),
         (Poll::Pending, Some(op)) => Ok(Some(op)),
         (Poll::Pending, None) => Err("a task waited on something other than an operation"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_written_goes_beside_the_operation_unescaped() {
+        let session = r#"{"step":"menu","last":{"reply":"say \"hi\""}}"#;
+        let op = Op::KvPut {
+            binding: "SESSIONS",
+            key: "session:abc",
+            value: session,
+            ttl: 60,
+        };
+        let (json, beside) = op.encode().unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({"op": "kv_put", "binding": "SESSIONS", "key": "session:abc",
+                "ttl": 60, "beside": "value"})
+        );
+        assert_eq!(beside.as_deref(), Some(session));
+    }
+
+    #[test]
+    fn an_operation_without_a_text_names_none() {
+        let (json, beside) = Op::Object {
+            binding: "CALL_SESSIONS",
+            name: "abc",
+            method: "GET",
+            path: "/session",
+            headers: &[],
+            body: None,
+        }
+        .encode()
+        .unwrap();
+        assert!(!json.contains("beside"), "{json}");
+        assert_eq!(beside, None);
+        let (json, beside) = Op::Chunk { text: "a,b\n" }.encode().unwrap();
+        assert_eq!(json, r#"{"op":"chunk","beside":"text"}"#);
+        assert_eq!(beside.as_deref(), Some("a,b\n"));
     }
 }

@@ -35,6 +35,8 @@ struct Head {
 pub struct Task {
     future: Pin<Box<dyn Future<Output = ()>>>,
     head: Rc<RefCell<Option<Head>>>,
+    /// The text beside the operation parked last ([`crate::io::Op::beside`]), until taken.
+    beside: Option<String>,
     started: bool,
     done: bool,
 }
@@ -46,6 +48,7 @@ impl Task {
         Task {
             future: Box::pin(future),
             head,
+            beside: None,
             started: false,
             done: false,
         }
@@ -75,8 +78,10 @@ impl Task {
                 body,
                 streamed: stream.is_some(),
             });
-            // Nothing to perform: the entry sends the head, then resumes the task.
-            let _ = perform(Op::Answered).await;
+            // Nothing to perform: the entry sends the head, then resumes the task if there is
+            // more to do (without, it frees the task here).
+            let more = stream.is_some() || after.is_some();
+            let _ = perform(Op::Answered { more }).await;
             if let Some(stream) = stream {
                 if let Err(e) = stream.await {
                     console::error(&format!("a streamed answer was cut short: {e}"));
@@ -148,6 +153,12 @@ impl Task {
         self.poll(Some(Ok(None)), body)
     }
 
+    /// The text beside the operation parked last (taken): the field its JSON names with
+    /// `beside` (see [`crate::io::Op::beside`]).
+    pub fn text(&mut self) -> Option<String> {
+        self.beside.take()
+    }
+
     /// The answer's status, once [`Op::Answered`]; 0 before.
     pub fn status(&self) -> u16 {
         self.head.borrow().as_ref().map_or(0, |head| head.status)
@@ -187,8 +198,12 @@ impl Task {
         }
         // The first call starts the task: there is no operation to answer yet.
         let answer = answer.filter(|_| std::mem::replace(&mut self.started, true));
+        self.beside = None;
         match io::poll(self.future.as_mut(), answer, body) {
-            Ok(Some(op)) => Some(op),
+            Ok(Some(op)) => {
+                self.beside = op.beside;
+                Some(op.json)
+            }
             Ok(None) => {
                 self.done = true;
                 None

@@ -11,8 +11,12 @@ import { perform } from "./io.mjs";
 
 initSync({ module: wasm });
 
-/** The operation that says the answer's head is ready (src/io.rs `Op::Answered`). */
-const ANSWERED = '{"op":"answered"}';
+/**
+ * The operations that say the answer's head is ready (src/io.rs `Op::Answered`): with more for
+ * the task to do after it (a streamed body, work after the answer), or with nothing more.
+ */
+const ANSWERED = '{"op":"answered","more":true}';
+const ANSWERED_LAST = '{"op":"answered","more":false}';
 /**
  * The most body bytes read and thrown away after a body passed its limit, so that the sender
  * reads its 413 instead of a connection reset: a server that answers and closes while the client
@@ -70,7 +74,7 @@ async function answer(task, scope, waitUntil) {
   let op;
   try {
     op = task.resume(true, undefined);
-    while (op !== undefined && op !== ANSWERED) op = await step(task, scope, op);
+    while (op !== undefined && op !== ANSWERED && op !== ANSWERED_LAST) op = await step(task, scope, op);
   } catch (e) {
     task.free();
     throw e;
@@ -80,13 +84,15 @@ async function answer(task, scope, waitUntil) {
     task.free();
     throw new Error("a task ended without an answer");
   }
-  const headers = new Headers();
+  // A plain record: the Response makes its one Headers of it.
+  /** @type {Record<string, string>} */
+  const headers = {};
   const pairs = task.headers();
-  for (let i = 0; i < pairs.length; i += 2) headers.set(pairs[i], pairs[i + 1]);
+  for (let i = 0; i < pairs.length; i += 2) headers[pairs[i]] = pairs[i + 1];
   if (task.streamed()) return new Response(stream(task, scope), { status, headers });
   const response = new Response(task.body() ?? null, { status, headers });
-  if (op === undefined) task.free();
-  else waitUntil(run(task, scope));
+  if (op === ANSWERED) waitUntil(run(task, scope));
+  else task.free();
   return response;
 }
 
@@ -98,7 +104,7 @@ function stream(task, scope) {
     async pull(controller) {
       try {
         while (op !== undefined) {
-          const parsed = JSON.parse(op);
+          const parsed = decode(task, op);
           if (parsed.op === "chunk") {
             controller.enqueue(encoder.encode(parsed.text));
             op = task.resume(true, undefined);
@@ -134,8 +140,21 @@ async function run(task, scope) {
   }
 }
 
+/**
+ * The operation `op` (JSON) the task parked, with its large text put back: that text comes
+ * beside the JSON (`task.text()`, in the field the JSON names `beside`), so that it is never
+ * escaped into the JSON and out again. Read at once, before the task is resumed.
+ * @param {Task} task
+ * @param {string} op
+ */
+function decode(task, op) {
+  const parsed = JSON.parse(op);
+  if (parsed.beside !== undefined) parsed[parsed.beside] = task.text();
+  return parsed;
+}
+
 /** Performs `op` and resumes the task with its outcome; answers the task's next operation. */
-async function step(task, scope, op, parsed = JSON.parse(op)) {
+async function step(task, scope, op, parsed = decode(task, op)) {
   if (parsed.op === "read_body") {
     let body;
     try {

@@ -157,8 +157,10 @@ pub fn handle(
     let last = session.last.as_ref();
     // The same body once more than a redelivery comes is judged as another body would be.
     let kept = privacy::fingerprint(flow, fingerprint);
-    let same_body = !kept.is_empty()
-        && last.is_some_and(|seen| seen.fingerprint == *kept && seen.repeats < MAX_REDELIVERIES);
+    let same_body = !kept.as_str().is_empty()
+        && last.is_some_and(|seen| {
+            seen.fingerprint == kept.as_str() && seen.repeats < MAX_REDELIVERIES
+        });
     match fit::classify(flow, &session, &event.kind, same_body, now_ms) {
         Fit::Apply => {}
         Fit::Redelivery => {
@@ -183,9 +185,9 @@ pub fn handle(
             return done(None, Write::Nothing, note);
         }
     }
-    let mut turn = Turn::new(flow, session, event, now_ms);
+    let mut turn = Turn::new(flow, session, event, kept, now_ms);
     match turn.advance() {
-        Some(result) => turn.conclude(result, fingerprint, Note::Advanced),
+        Some(result) => turn.conclude(result, Note::Advanced),
         None if turn.session.wait == Wait::Answer
             && matches!(event.kind, EventKind::DialCompleted(_)) =>
         {
@@ -196,7 +198,7 @@ pub fn handle(
             && turn.session.wait == Wait::Bridge =>
         {
             // A bridged leg answered or failed: nothing to say, but remember it was seen.
-            turn.conclude(Ok(None), fingerprint, Note::Ignored)
+            turn.conclude(Ok(None), Note::Ignored)
         }
         None => stale(),
     }
@@ -301,7 +303,7 @@ fn resume_with(
         _ => Err(FlowError),
     };
     let result = next.and_then(|n| turn.follow(n));
-    turn.conclude(result, fingerprint, Note::Advanced)
+    turn.conclude(result, Note::Advanced)
 }
 
 /// Ends a call whose flow keeps asking for HTTP requests within one event (a `fetch` loop), as a
@@ -314,7 +316,7 @@ pub fn give_up(
     now_ms: u64,
 ) -> Outcome {
     match Turn::start(registry, session, event, fingerprint, now_ms) {
-        Ok(turn) => turn.conclude(Err(FlowError), fingerprint, Note::Advanced),
+        Ok(turn) => turn.conclude(Err(FlowError), Note::Advanced),
         Err(ended) => *ended,
     }
 }
@@ -365,12 +367,13 @@ fn without_session(registry: &Registry, event: &Event, fingerprint: &str, now_ms
                 return done(hangup_reply(), Write::Nothing, Note::NoFlow);
             };
             let session = new_inbound(flow, event, parties, now_ms);
-            let mut turn = Turn::new(flow, session, event, now_ms);
+            let kept = privacy::fingerprint(flow, fingerprint);
+            let mut turn = Turn::new(flow, session, event, kept, now_ms);
             let result = match flow.start() {
                 Some(start) => turn.follow(Next::to(start)),
                 None => Err(FlowError),
             };
-            turn.conclude(result, fingerprint, Note::Started)
+            turn.conclude(result, Note::Started)
         }
         kind if kind.call_ended().is_some() => finish(None, event, now_ms),
         kind => {
@@ -485,7 +488,7 @@ pub fn resume_lookup(
     };
     turn.taken = taken;
     let result = turn.lookup_read(outcome);
-    turn.conclude(result, fingerprint, Note::Advanced)
+    turn.conclude(result, Note::Advanced)
 }
 
 pub(crate) fn stale() -> Outcome {

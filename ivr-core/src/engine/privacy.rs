@@ -2,7 +2,6 @@
 //! step can read them) when it ends, masked in the answers. See [`crate::seal`] for the
 //! construction and [`crate::flow::Flow::sensitive_live_at`] for how long a value is kept.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::flow::Flow;
@@ -96,11 +95,23 @@ pub(super) fn outcome_vars(
 /// The fingerprint a session of this flow keeps of an event's body: keyed when the flow has
 /// sensitive entries, since the body of a key press names its digits. Without a key (a
 /// misconfigured flow, whose calls end in its `on_error` step) none is kept, and no body is taken
-/// for a redelivery (see [`super::handle`]).
-pub(super) fn fingerprint<'a>(flow: &Flow, fingerprint: &'a str) -> Cow<'a, str> {
-    match (sealer(flow), flow.sensitive_names().is_empty()) {
-        (Some(sealer), _) => Cow::Owned(sealer.fingerprint(fingerprint)),
-        (None, true) => Cow::Borrowed(fingerprint),
-        (None, false) => Cow::Borrowed(""),
+/// for a redelivery (see [`super::handle`]). Made once per event: the redelivery check and the
+/// turn that saves the session use the same one.
+pub(super) fn fingerprint(flow: &Flow, fingerprint: &str) -> Kept {
+    Kept(match (sealer(flow), flow.sensitive_names().is_empty()) {
+        (Some(sealer), _) => sealer.fingerprint(fingerprint),
+        (None, true) => fingerprint.to_owned(),
+        (None, false) => String::new(),
+    })
+}
+
+/// A body's fingerprint as a session of its flow may keep it: only [`fingerprint`] makes one, so
+/// a raw fingerprint of a flow with sensitive entries cannot reach a session.
+#[derive(Debug)]
+pub(super) struct Kept(String);
+
+impl Kept {
+    pub(super) fn as_str(&self) -> &str {
+        &self.0
     }
 }

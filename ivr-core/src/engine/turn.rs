@@ -59,6 +59,8 @@ pub(super) struct Turn<'a> {
     pub(super) session: Session,
     pub(super) event: &'a Event,
     pub(super) now_ms: u64,
+    /// The fingerprint of the event's body the session keeps, once the turn concludes.
+    kept: privacy::Kept,
     /// Keys that stopped a plain prompt: the answer of the next input step, if the call reaches
     /// one before another prompt in this turn.
     keys_ahead: Option<String>,
@@ -73,13 +75,20 @@ pub(super) struct Turn<'a> {
 }
 
 impl<'a> Turn<'a> {
-    pub(super) fn new(flow: &'a Flow, mut session: Session, event: &'a Event, now_ms: u64) -> Self {
+    pub(super) fn new(
+        flow: &'a Flow,
+        mut session: Session,
+        event: &'a Event,
+        kept: privacy::Kept,
+        now_ms: u64,
+    ) -> Self {
         privacy::open(flow, &mut session);
         Turn {
             flow,
             session,
             event,
             now_ms,
+            kept,
             keys_ahead: None,
             missing: None,
             recovering: false,
@@ -98,7 +107,10 @@ impl<'a> Turn<'a> {
         now_ms: u64,
     ) -> Result<Self, Box<Outcome>> {
         match registry.get(&session.flow) {
-            Some(flow) => Ok(Turn::new(flow, session, event, now_ms)),
+            Some(flow) => {
+                let kept = privacy::fingerprint(flow, fingerprint);
+                Ok(Turn::new(flow, session, event, kept, now_ms))
+            }
             None => Err(Box::new(ended_badly(session, event, fingerprint, now_ms))),
         }
     }
@@ -854,7 +866,7 @@ impl<'a> Turn<'a> {
     }
 
     /// Finishes the turn: a flow error hangs up politely; the event is remembered.
-    pub(super) fn conclude(mut self, result: TurnResult, fingerprint: &str, note: Note) -> Outcome {
+    pub(super) fn conclude(mut self, result: TurnResult, note: Note) -> Outcome {
         let produced = match result {
             Ok(p) => p,
             Err(FlowError) => {
@@ -888,11 +900,10 @@ impl<'a> Turn<'a> {
             Some(Produced::Action(action)) => Some(Reply::from(&action)),
             None => None,
         };
-        let fingerprint = privacy::fingerprint(self.flow, fingerprint);
         remember(
             &mut self.session,
             self.event,
-            &fingerprint,
+            self.kept.as_str(),
             reply.as_ref(),
             self.now_ms,
         );
