@@ -3,89 +3,34 @@
 // for compiling every function on their path; this shows which, and how long each took.
 //
 // It runs the release build's own JS and wasm (build-test/ or the directory given) in this Node's V8
-// (`--trace-wasm-compilation-times`), with `cloudflare:workers` stubbed and the bindings played by
-// plain objects (a Map as KV, a D1 that finds no rows): not workerd, whose V8 is newer and whose
-// bindings cost more, so the figures are indicative; the cold start itself is measured in workerd
+// (`--trace-wasm-compilation-times`) as node-host.mjs sets it up: not workerd, whose V8 is newer and
+// whose bindings cost more, so the figures are indicative; the cold start itself is measured in workerd
 // by `npm run bench` (bench/load.mjs). Usage: node bench/first-request.mjs [build-dir]; RUNS (5).
 import { execFileSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
-import { register } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+import { loadWorker, registerHooks } from "./node-host.mjs";
 
 const here = fileURLToPath(import.meta.url);
 const root = path.resolve(path.dirname(here), "..");
-
-/** Module hooks: `cloudflare:workers` as a stub, a `.wasm` import as its compiled module. */
-const HOOKS = `
-export async function resolve(spec, ctx, next) {
-  if (spec === "cloudflare:workers") return { url: "stub:cloudflare-workers", shortCircuit: true };
-  if (spec.endsWith(".wasm")) return { url: new URL(spec, ctx.parentURL).href + "?module", shortCircuit: true };
-  return next(spec, ctx);
-}
-export async function load(url, ctx, next) {
-  if (url === "stub:cloudflare-workers") {
-    return { format: "module", shortCircuit: true,
-      source: "export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } } export class DurableObject extends WorkerEntrypoint {}" };
-  }
-  if (url.endsWith("?module")) {
-    const file = JSON.stringify(new URL(url.slice(0, -"?module".length)).pathname);
-    return { format: "module", shortCircuit: true,
-      source: "import { readFileSync } from 'node:fs'; export default new WebAssembly.Module(readFileSync(" + file + "));" };
-  }
-  return next(url, ctx);
-}`;
 
 /**
  * The child: loads the worker, then plays the first `steps` requests (all of them without a
  * limit), a marker line before each and its time after.
  */
 async function child(build, steps = Infinity) {
-  globalThis.addEventListener ??= () => {};
-  const { FLOW_SETTINGS, SECRETS } = await import("../scripts/harness/worker.mjs");
   const { signedEvent } = await import("./peers.mjs");
   const { referenceId } = await import("../scripts/harness/events.mjs");
   // Node's own fetch classes load on first use: warmed here so that they are not counted.
   await new Response("x", { headers: new Headers({ a: "b" }) }).text();
   new Request("http://x/", { method: "POST", body: "x" });
-  register(`data:text/javascript,${encodeURIComponent(HOOKS)}`);
+  registerHooks();
   console.log("@@ load");
   const t0 = performance.now();
-  const worker = await import(pathToFileURL(path.join(build, "worker/shim.mjs")).href);
+  const { app } = await loadWorker(build);
   console.log(`@@ ms ${performance.now() - t0}`);
-  const result = { results: [], success: true, meta: {} };
-  class D1PreparedStatement {
-    bind() {
-      return this;
-    }
-    async first() {
-      return null;
-    }
-    async all() {
-      return result;
-    }
-    async run() {
-      return result;
-    }
-  }
-  class D1Database {
-    prepare() {
-      return new D1PreparedStatement();
-    }
-    async batch(statements) {
-      return statements.map(() => result);
-    }
-  }
-  const kv = new Map();
-  const env = {
-    SESSIONS: { get: async (k) => kv.get(k) ?? null, put: async (k, v) => void kv.set(k, v), delete: async (k) => void kv.delete(k) },
-    CALLS_DB: new D1Database(),
-    WEBHOOK_AUTH: "on",
-    ...SECRETS,
-    ...FLOW_SETTINGS,
-  };
-  const app = new worker.default({ waitUntil() {}, passThroughOnException() {} }, env);
   // A fresh isolate's first request is a call's first event; /healthz then shows what the
   // other routes still compile.
   const incomingCall = () => {

@@ -268,10 +268,13 @@ pub struct Parked {
     pub beside: Option<String>,
 }
 
-/// Performs `op`: parks it for the JS entry, which resumes the task with its answer.
-pub async fn perform(op: Op<'_>) -> Answer {
-    let (json, beside) = op.encode()?;
-    Parking(Some(Parked { json, beside })).await
+/// Performs `op`: parks it for the JS entry, which resumes the task with its answer. Encoded at
+/// once (not an `async fn`): the future each caller awaits is one small type, not a state machine
+/// of its own inlined into every caller.
+pub fn perform(op: Op<'_>) -> Parking {
+    Parking(Some(
+        op.encode().map(|(json, beside)| Parked { json, beside }),
+    ))
 }
 
 /// What [`Op::ReadBody`] read: the body, `None` when it was larger than its limit, or the
@@ -281,19 +284,23 @@ pub async fn read_body(limit: usize) -> Result<Option<Vec<u8>>, String> {
     Ok(SLOT.with_borrow_mut(|slot| slot.bytes.take()))
 }
 
-/// A parked operation: pending until its task is resumed with the answer.
-struct Parking(Option<Parked>);
+/// A parked operation: pending until its task is resumed with the answer (or ready at once with
+/// the error of an operation that could not be encoded).
+pub struct Parking(Option<Result<Parked, String>>);
 
 impl Future for Parking {
     type Output = Answer;
     fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Answer> {
-        if let Some(op) = self.0.take() {
-            SLOT.with_borrow_mut(|slot| slot.op = Some(op));
-            return Poll::Pending;
-        }
-        match SLOT.with_borrow_mut(|slot| slot.answer.take()) {
-            Some(answer) => Poll::Ready(answer),
-            None => Poll::Pending,
+        match self.0.take() {
+            Some(Ok(op)) => {
+                SLOT.with_borrow_mut(|slot| slot.op = Some(op));
+                Poll::Pending
+            }
+            Some(Err(e)) => Poll::Ready(Err(e)),
+            None => match SLOT.with_borrow_mut(|slot| slot.answer.take()) {
+                Some(answer) => Poll::Ready(answer),
+                None => Poll::Pending,
+            },
         }
     }
 }
