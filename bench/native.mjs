@@ -5,19 +5,23 @@
 // are told apart. Unlike bench/profile.mjs (V8's sampler through the inspector), nothing is
 // attached to the isolate, so the code runs as under the load run; and every thread of the
 // process is counted, as the load run's CPU figures count them.
-// Usage: node bench/native.mjs <build> [peer ...] (peers: `js`, `floor` or build directories; by
-// default `js`); NATIVE_CALLS (600 calls a peer), BENCH_CONNECTIONS (8). bench/profile.sh --native
-// passes a build that keeps the wasm's function names.
+// Usage: node bench/native.mjs <build> [peer ...] [--json <file>] (peers: `js`, `floor` or build
+// directories; by default `js`); NATIVE_CALLS (600 calls a peer), BENCH_CONNECTIONS (8).
+// bench/profile.sh --native passes a build that keeps the wasm's function names; `npm run bench`
+// writes the figures as JSON for report.mjs.
 import autocannon from "autocannon";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { CALL, callRequests, root, startMeasuredPeer, workerPeer } from "./peers.mjs";
 
 const CALLS = Number(process.env.NATIVE_CALLS ?? 600);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const HZ = 999;
-const [build, ...others] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const jsonAt = args.indexOf("--json");
+const jsonFile = jsonAt >= 0 ? args.splice(jsonAt, 2)[1] : undefined;
+const [build, ...others] = args;
 if (!build) throw new Error("usage: node bench/native.mjs <build> [js|floor|<build> ...]");
 const peers = [build, ...(others.length ? others : ["js"])];
 const out = path.join(root, "target/bench/native");
@@ -147,3 +151,25 @@ for (const r of wasm)
       .slice(0, 140)}`,
   );
 console.log(`\nperf recordings in ${path.relative(root, out)}/ (perf report -i <file>).`);
+if (jsonFile) {
+  const figures = {
+    hz: HZ,
+    calls: CALLS,
+    events_per_call: CALL.length,
+    peers: results.map((r) => ({
+      name: r.name,
+      total_us: total(r),
+      categories: Object.fromEntries(
+        categories.map((c) => [
+          c,
+          us(
+            sum(r.rows, (row) => row.category === c),
+            r.requests,
+          ),
+        ]),
+      ),
+    })),
+    wasm_top: wasm.map((r) => ({ name: r.sym.replace(/^JS:/, "").replace(/-\d+-(turbofan|liftoff)$/, ""), us: us(r.samples, rust.requests) })),
+  };
+  writeFileSync(jsonFile, JSON.stringify(figures, null, 2));
+}

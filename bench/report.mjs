@@ -194,6 +194,35 @@ function loadSection() {
   return lines;
 }
 
+/** The names of bench/native.mjs's peers, as the tables above give them. */
+const PEER_NAMES = { js: "JavaScript worker", floor: "floor (KV get + put)" };
+
+/** Where each peer's CPU goes in workerd (bench/native.mjs's figures). */
+function nativeSection(native) {
+  const name = (p, i) => (i === 0 ? "this worker (Rust/wasm)" : (PEER_NAMES[p.name] ?? p.name));
+  const lines = ["### Where the CPU goes in workerd (`npm run bench:native`)", ""];
+  lines.push(
+    `CPU per event of each peer's workerd process (every thread, as the CPU figures above count), sampled by Linux \`perf\` at ${native.hz} Hz ` +
+      `while it answered ${native.calls} calls of ${native.events_per_call} events, by what was running: the wasm, JavaScript (the worker's own, or Miniflare's and workerd's), ` +
+      "or workerd's C++ (V8 and its garbage collector, the KJ event loop, the bindings, the local KV and D1 in SQLite), named by V8 (`--perf-basic-prof`). " +
+      "The peers are profiled one after another, so their totals drift by some percent; the rows show where a difference lies.",
+  );
+  lines.push("");
+  lines.push(`| µs per event | ${native.peers.map(name).join(" | ")} |`);
+  lines.push(`|---|${native.peers.map(() => "---:").join("|")}|`);
+  for (const c of Object.keys(native.peers[0].categories)) {
+    lines.push(`| ${c} | ${native.peers.map((p) => (p.categories[c] ?? 0).toFixed(0)).join(" | ")} |`);
+  }
+  lines.push(`| **in all** | ${native.peers.map((p) => `**${p.total_us.toFixed(0)}**`).join(" | ")} |`);
+  lines.push("");
+  lines.push("The wasm's functions with the most samples (µs per event):");
+  lines.push("");
+  lines.push("| µs | function |");
+  lines.push("|---:|---|");
+  for (const f of native.wasm_top.slice(0, 10)) lines.push(`| ${f.us.toFixed(1)} | \`${f.name.replaceAll("|", "\\|").slice(0, 120)}\` |`);
+  return lines;
+}
+
 const file = path.join(root, "BENCHMARKS.md");
 const doc = readFileSync(file, "utf8");
 const LOAD_BEGIN = "<!-- load:begin -->";
@@ -385,6 +414,8 @@ if (existsSync(out("kit.txt"))) {
 lines.push(LOAD_BEGIN);
 lines.push(...loadSection());
 lines.push(LOAD_END);
+const native = existsSync(out("native.json")) ? JSON.parse(readFileSync(out("native.json"), "utf8")) : null;
+if (native) lines.push("", ...nativeSection(native));
 
 const begin = "<!-- figures:begin -->";
 const end = "<!-- figures:end -->";

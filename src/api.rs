@@ -123,7 +123,7 @@ pub async fn handle(
 /// Limiting binding: a stolen or leaked token cannot dial faster than the configured rate.
 /// Without the binding (a custom deploy that removed it) there is no limit.
 async fn rate_limit(env: &Env, token: &str) -> Result<(), ApiError> {
-    if env.get(RATE_LIMIT_BINDING).is_none() {
+    if !env.has(RATE_LIMIT_BINDING) {
         return Ok(());
     }
     let op = Op::RateLimit {

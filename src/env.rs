@@ -1,6 +1,7 @@
 //! What the worker takes from its environment: the names of its bindings (as in wrangler.toml),
 //! the configuration and the flows (read once per isolate), the clock, and fresh ids.
 
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use ivr_core::config::Config;
@@ -37,11 +38,31 @@ impl Env {
         self.get(name).and_then(|value| value.as_string())
     }
 
+    /// Whether the binding `name` is there. Looked up once per isolate: like its vars, a
+    /// deployed version's bindings are fixed (a change makes a new version, with new isolates),
+    /// and the lookup is several calls into JS that every event made again.
+    pub fn has(&self, name: &'static str) -> bool {
+        thread_local! {
+            static BOUND: RefCell<Vec<(&'static str, bool)>> = const { RefCell::new(Vec::new()) };
+        }
+        let seen = BOUND.with_borrow(|bound| {
+            bound
+                .iter()
+                .find(|(seen, _)| *seen == name)
+                .map(|&(_, there)| there)
+        });
+        seen.unwrap_or_else(|| {
+            let there = self.get(name).is_some();
+            BOUND.with_borrow_mut(|bound| bound.push((name, there)));
+            there
+        })
+    }
+
     /// `Ok` when the binding `name` is there, else `what` needs it.
-    pub fn require(&self, name: &str, what: &str) -> Result<(), ApiError> {
-        match self.get(name) {
-            Some(_) => Ok(()),
-            None => Err(ApiError::new(
+    pub fn require(&self, name: &'static str, what: &str) -> Result<(), ApiError> {
+        match self.has(name) {
+            true => Ok(()),
+            false => Err(ApiError::new(
                 ErrorCode::StoreNotConfigured,
                 format!("{what} needs the {name} binding, which is missing"),
             )),

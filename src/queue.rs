@@ -22,9 +22,9 @@ pub struct WorkerQueue(());
 
 impl WorkerQueue {
     pub fn open(env: &Env) -> Result<Self, ApiError> {
-        match env.get(QUEUE_BINDING) {
-            Some(_) => Ok(WorkerQueue(())),
-            None => Err(ApiError::new(
+        match env.has(QUEUE_BINDING) {
+            true => Ok(WorkerQueue(())),
+            false => Err(ApiError::new(
                 ErrorCode::NotConfigured,
                 format!("the queue binding {QUEUE_BINDING} is missing"),
             )),
