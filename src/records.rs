@@ -98,7 +98,7 @@ impl Records {
     /// The key erasures mark numbers with, from the Telesign API key.
     fn mark_key(&self) -> Vec<u8> {
         let config = crate::env::config(&self.env);
-        erase::mark_key(config.api_key.as_deref().unwrap_or_default())
+        erase::mark_key(config.api_key.as_ref().map_or("", |key| key.as_str()))
     }
 
     /// A campaign's counts, from its numbers' rows.

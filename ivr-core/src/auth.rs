@@ -71,14 +71,12 @@ fn check_signature(
             "TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY must be set to verify events",
         ));
     };
-    signature::verify(
-        authorization,
-        x_ts_authorization,
-        body,
-        customer_id,
-        api_key,
-    )
-    .map_err(|e| ApiError::new(ErrorCode::BadSignature, e.to_string()))
+    api_key
+        .signing()
+        .and_then(|key| {
+            signature::verify_keyed(authorization, x_ts_authorization, body, customer_id, key)
+        })
+        .map_err(|e| ApiError::new(ErrorCode::BadSignature, e.to_string()))
 }
 
 /// Checks `Authorization: Bearer <token>` against every configured token, and returns the one

@@ -2,6 +2,7 @@
 //! a `Config` out) so every default and bad value is tested on the host; the worker reads its
 //! environment once per isolate through it.
 
+use crate::telesign::signature::{SignatureError, SigningKey};
 use crate::tokens::ApiTokens;
 
 /// Settings read from the environment. Secrets are kept here and nowhere else; `Debug` hides them.
@@ -19,7 +20,7 @@ pub struct Config {
     /// `TELESIGN_CUSTOMER_ID` (secret).
     pub customer_id: Option<String>,
     /// `TELESIGN_API_KEY` (secret).
-    pub api_key: Option<String>,
+    pub api_key: Option<ApiKey>,
     /// `CALL_RECORD_RETENTION_DAYS` (default 90): how long call records are kept.
     pub record_retention_days: u64,
     /// `FETCH_TIMEOUT_MS` (default 3000): how long a flow's `fetch` step may wait.
@@ -50,6 +51,39 @@ pub struct Config {
     /// moment the worker's clock starts at; it runs on from there. Never set in wrangler.toml.
     pub dev_clock_ms: Option<u64>,
 }
+
+/// The Telesign API key: its text (dials send it, erasure marks derive their key from it) and
+/// the key events are verified with, decoded and keyed once per isolate rather than per event.
+#[derive(Clone)]
+pub struct ApiKey {
+    text: String,
+    signing: Result<SigningKey, SignatureError>,
+}
+
+impl ApiKey {
+    pub fn new(text: String) -> Self {
+        let signing = SigningKey::new(&text);
+        ApiKey { text, signing }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The key events are verified with, or why the text is not one.
+    pub fn signing(&self) -> Result<&SigningKey, SignatureError> {
+        self.signing.as_ref().map_err(|e| *e)
+    }
+}
+
+/// Keys are the same when their texts are: the keyed form follows from the text.
+impl PartialEq for ApiKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for ApiKey {}
 
 /// How `/webhook` checks that an event comes from Telesign (`WEBHOOK_AUTH`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +160,7 @@ impl Config {
             webhook_password: non_empty("WEBHOOK_PASSWORD"),
             event_budget_ms: number("EVENT_BUDGET_MS", 4_000, 100..=25_000),
             customer_id: non_empty("TELESIGN_CUSTOMER_ID"),
-            api_key: non_empty("TELESIGN_API_KEY"),
+            api_key: non_empty("TELESIGN_API_KEY").map(ApiKey::new),
             record_retention_days: number("CALL_RECORD_RETENTION_DAYS", 90, 1..=3650),
             fetch_timeout_ms: number("FETCH_TIMEOUT_MS", 3_000, 100..=20_000),
             held_fetch_timeout_ms: number("HELD_FETCH_TIMEOUT_MS", 15_000, 100..=25_000),
@@ -179,6 +213,27 @@ mod tests {
         let c = config(&[("DEV_CLOCK", "2026-12-25T10:00:00-05:00")]);
         assert_eq!(c.dev_clock_ms, Some(1_798_210_800_000));
         assert_eq!(config(&[("DEV_CLOCK", "tomorrow")]).dev_clock_ms, None);
+    }
+
+    #[test]
+    fn the_api_key_is_kept_as_text_and_keyed_once() {
+        use crate::telesign::signature::{self, SignatureError};
+        let key = "bXktMzItYnl0ZS10ZWxlc2lnbi1hcGkta2V5LTAwMDE=";
+        let c = config(&[("TELESIGN_API_KEY", &format!(" {key}\n"))]);
+        let api_key = c.api_key.as_ref().expect("set");
+        assert_eq!(api_key.as_str(), key);
+        let body = br#"{"event":"incoming_call"}"#;
+        let presented = signature::sign(key, body).expect("a base64 key");
+        let keyed = api_key.signing().expect("a base64 key");
+        assert_eq!(
+            signature::verify_keyed(None, Some(&presented), body, "customer", keyed),
+            Ok(())
+        );
+        let bad = config(&[("TELESIGN_API_KEY", "=")]);
+        assert_eq!(
+            bad.api_key.as_ref().map(|k| k.signing().err()),
+            Some(Some(SignatureError::InvalidKey))
+        );
     }
 
     #[test]

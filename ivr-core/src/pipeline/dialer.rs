@@ -54,7 +54,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
         let request = dial_request(
             config.telesign_api_url.as_deref(),
             customer_id,
-            api_key,
+            api_key.as_str(),
             &dial,
         );
         let mut session = engine::outbound_session(
