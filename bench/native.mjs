@@ -11,7 +11,7 @@
 // writes the figures as JSON for report.mjs.
 import autocannon from "autocannon";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { CALL, callRequests, root, startMeasuredPeer, workerPeer } from "./peers.mjs";
 
@@ -83,10 +83,17 @@ async function profile(which) {
     await load(Math.ceil(CALLS / 2)); // JIT tiers, the KV and D1 files
     const file = path.join(out, `${path.basename(which)}.perf.data`);
     const perf = spawn("perf", ["record", "-F", String(HZ), "-p", String(peer.pid), "-o", file], { stdio: "ignore" });
+    // Listened for at once: perf may exit before the load (refused, or the pid gone).
+    const exited = new Promise((resolve, reject) => {
+      perf.on("error", reject);
+      perf.on("exit", resolve);
+    });
     await new Promise((r) => setTimeout(r, 500));
+    if (perf.exitCode !== null) throw new Error(`perf record exited early (${perf.exitCode})`);
     const result = await load(CALLS);
     perf.kill("SIGINT");
-    await new Promise((r) => perf.on("exit", r));
+    await exited;
+    if (!existsSync(file)) throw new Error(`perf wrote no ${file}`);
     if (result.errors || result.non2xx) throw new Error(`${which}: ${result.errors} errors, ${result.non2xx} non-2xx`);
     return {
       name: which === "js" || which === "floor" ? which : path.relative(root, path.resolve(which)),

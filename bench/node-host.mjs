@@ -84,6 +84,9 @@ export async function loadWorker(build) {
   const worker = await import(pathToFileURL(path.join(build, "worker/shim.mjs")).href);
   const glue = await import(pathToFileURL(path.join(build, "index.js")).href);
   const env = stubEnv();
-  const app = new worker.default({ waitUntil() {}, passThroughOnException() {} }, env);
+  // The work after an answer runs on its own, as in workerd; a failure of it is not this
+  // request's.
+  const ctx = { waitUntil: (/** @type {Promise<unknown>} */ work) => void work.catch(() => {}), passThroughOnException() {} };
+  const app = new worker.default(ctx, env);
   return { app, Task: glue.Task, env };
 }

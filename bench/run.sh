@@ -44,14 +44,15 @@ cargo bench --quiet -p test-flows --bench kit | tee "$OUT/kit.txt"
 # The build of the test flows and the measurements of build-test/ under one lock, so no other build replaces it meanwhile.
 echo "[bench] release build, size, load" >&2
 rm -f "$OUT/named.wasm" # kept by this run's build only
-flock /tmp/wasm-build.lock sh -c "KEEP_NAMED_WASM='$OUT/named.wasm' bash scripts/build.sh --test-flows > '$OUT/build.log' 2>&1 && node bench/size.mjs && node bench/load.mjs && node bench/record-write.mjs" || {
+rm -rf "$OUT/build-named"
+# build-named: this build with the wasm's function names, for the native profile below.
+flock /tmp/wasm-build.lock sh -c "KEEP_NAMED_WASM='$OUT/named.wasm' bash scripts/build.sh --test-flows > '$OUT/build.log' 2>&1 && node bench/size.mjs && node bench/load.mjs && node bench/record-write.mjs && cp -r build-test '$OUT/build-named' && cp '$OUT/named.wasm' '$OUT/build-named/index_bg.wasm'" || {
   echo "[bench] failed; the build log is $OUT/build.log" >&2; exit 1; }
 # Where each peer's CPU goes in workerd (bench/native.mjs), from a copy of the build with the wasm's
 # function names; only where Linux perf can record (report.mjs leaves the section out otherwise).
 rm -f "$OUT/native.json"
 if perf record -q -o /dev/null true >/dev/null 2>&1; then
   echo "[bench] where the CPU goes: perf of each peer's workerd (bench/native.mjs)" >&2
-  rm -rf "$OUT/build-named" && cp -r build-test "$OUT/build-named" && cp "$OUT/named.wasm" "$OUT/build-named/index_bg.wasm"
   node bench/native.mjs "$OUT/build-named" js floor --json "$OUT/native.json" || echo "[bench] no native profile" >&2
 else
   echo "[bench] perf cannot record here: no native profile" >&2

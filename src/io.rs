@@ -330,11 +330,12 @@ pub fn poll(
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test]
     fn a_value_written_goes_beside_the_operation_unescaped() {
         let session = r#"{"step":"menu","last":{"reply":"say \"hi\""}}"#;
         let op = Op::KvPut {
@@ -353,7 +354,7 @@ mod tests {
         assert_eq!(beside.as_deref(), Some(session));
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn an_operation_without_a_text_names_none() {
         let (json, beside) = Op::Object {
             binding: "CALL_SESSIONS",
@@ -370,5 +371,17 @@ mod tests {
         let (json, beside) = Op::Chunk { text: "a,b\n" }.encode().unwrap();
         assert_eq!(json, r#"{"op":"chunk","beside":"text"}"#);
         assert_eq!(beside.as_deref(), Some("a,b\n"));
+    }
+
+    /// The texts `src/js/entry.mjs` compares the operation with, letter for letter.
+    #[wasm_bindgen_test]
+    fn an_answer_says_whether_more_follows_as_the_entry_reads_it() {
+        let more = Op::Answered { more: true }.encode().unwrap();
+        let last = Op::Answered { more: false }.encode().unwrap();
+        assert_eq!(more, (r#"{"op":"answered","more":true}"#.to_owned(), None));
+        assert_eq!(last, (r#"{"op":"answered","more":false}"#.to_owned(), None));
+        let entry = include_str!("js/entry.mjs");
+        assert!(entry.contains(&format!("const ANSWERED = '{}';", more.0)));
+        assert!(entry.contains(&format!("const ANSWERED_LAST = '{}';", last.0)));
     }
 }

@@ -7,6 +7,7 @@
 use crate::flow::{Flow, Input, Prompt};
 use crate::telesign::{Event, EventKind, MediaCompleted, MediaStatus, Method};
 
+use super::privacy::Kept;
 use super::{Reply, Seen, Session, Wait};
 
 /// A short stable hash of a raw event body, to recognise redeliveries (FNV-1a, 64 bits). Not a
@@ -162,12 +163,12 @@ pub(super) fn replay(seen: &Seen) -> Option<Reply> {
 pub(super) fn remember(
     session: &mut Session,
     event: &Event,
-    fp: &str,
+    fp: &Kept,
     reply: Option<&Reply>,
     now_ms: u64,
 ) {
     session.last = Some(Seen {
-        fingerprint: fp.to_owned(),
+        fingerprint: fp.as_str().to_owned(),
         event: event.kind.event_name(),
         reply: reply.map(|r| r.json.clone()),
         repeats: 0,

@@ -148,7 +148,7 @@ pub fn handle(
     }
     let Some(flow) = registry.get(&session.flow) else {
         // A call whose flow is gone (removed by a deploy) is ended, whatever the event.
-        return ended_badly(session, event, fingerprint, now_ms);
+        return ended_badly(session, event, now_ms);
     };
     // A call placed by the version before may wait at a step that was renamed since.
     if let Some(step) = flow.resolve(&session.step).filter(|s| *s != session.step) {

@@ -95,7 +95,7 @@ pub(super) fn outcome_vars(
 /// The fingerprint a session of this flow keeps of an event's body: keyed when the flow has
 /// sensitive entries, since the body of a key press names its digits. Without a key (a
 /// misconfigured flow, whose calls end in its `on_error` step) none is kept, and no body is taken
-/// for a redelivery (see [`super::handle`]). Made once per event: the redelivery check and the
+/// for a redelivery (see [`super::handle`]). Made once per turn: the redelivery check and the
 /// turn that saves the session use the same one.
 pub(super) fn fingerprint(flow: &Flow, fingerprint: &str) -> Kept {
     Kept(match (sealer(flow), flow.sensitive_names().is_empty()) {
@@ -111,6 +111,12 @@ pub(super) fn fingerprint(flow: &Flow, fingerprint: &str) -> Kept {
 pub(super) struct Kept(String);
 
 impl Kept {
+    /// The fingerprint of a call whose flow is gone: nothing, since whether its bodies name
+    /// digits cannot be known without the flow.
+    pub(super) fn none() -> Kept {
+        Kept(String::new())
+    }
+
     pub(super) fn as_str(&self) -> &str {
         &self.0
     }

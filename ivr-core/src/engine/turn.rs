@@ -21,12 +21,7 @@ use super::{
 use crate::mask::{mask_entry, mask_keys};
 
 /// The flow of a live call is gone: hang up politely and say so in the record.
-pub(super) fn ended_badly(
-    mut session: Session,
-    event: &Event,
-    fingerprint: &str,
-    now_ms: u64,
-) -> Outcome {
+pub(super) fn ended_badly(mut session: Session, event: &Event, now_ms: u64) -> Outcome {
     session.outcome = Some(CallOutcome::FlowError);
     let reply = if may_answer(&event.kind, Method::Hangup) {
         session.wait = Wait::Hangup;
@@ -34,7 +29,13 @@ pub(super) fn ended_badly(
     } else {
         None
     };
-    remember(&mut session, event, fingerprint, reply.as_ref(), now_ms);
+    remember(
+        &mut session,
+        event,
+        &privacy::Kept::none(),
+        reply.as_ref(),
+        now_ms,
+    );
     done(reply, Write::Session(Box::new(session)), Note::Advanced)
 }
 
@@ -111,7 +112,7 @@ impl<'a> Turn<'a> {
                 let kept = privacy::fingerprint(flow, fingerprint);
                 Ok(Turn::new(flow, session, event, kept, now_ms))
             }
-            None => Err(Box::new(ended_badly(session, event, fingerprint, now_ms))),
+            None => Err(Box::new(ended_badly(session, event, now_ms))),
         }
     }
 
@@ -903,7 +904,7 @@ impl<'a> Turn<'a> {
         remember(
             &mut self.session,
             self.event,
-            self.kept.as_str(),
+            &self.kept,
             reply.as_ref(),
             self.now_ms,
         );
