@@ -10,6 +10,8 @@
 
 const SESSION_TTL = 5 * 3600;
 const RECORD_TTL = 90 * 86400;
+/** How long after a call's end it is looked at again: the event budget and a second. */
+const SETTLE_MS = 4000 + 1000;
 const BALANCE_API = "https://bank.example.com/v1/accounts";
 const MENU = { max: 1, timeout: 5000, inter_digit_timeout: 3000 };
 const GATHER = { timeout: 8000, inter_digit_timeout: 3000 };
@@ -73,10 +75,10 @@ const MAX_RETRIES = 2;
 
 export default {
   // One JSON log line per request, with the caller masked, as the Rust worker writes.
-  async fetch(request, env) {
+  async fetch(request, env, ctx) {
     const started = Date.now();
     const log = { method: request.method, path: new URL(request.url).pathname };
-    const res = await handle(request, env, log);
+    const res = await handle(request, env, log, ctx);
     log.status = res.status;
     log.latency_ms = Date.now() - started;
     log.level = res.status >= 500 ? "error" : res.status >= 400 ? "warn" : "info";
@@ -90,7 +92,7 @@ function mask(number) {
   return digits ? `+${"*".repeat(Math.max(0, digits.length - 4))}${digits.slice(-4)}` : undefined;
 }
 
-async function handle(request, env, log) {
+async function handle(request, env, log, ctx) {
   {
     const url = new URL(request.url);
     if (url.pathname !== "/webhook") return error(404, "not_found", "no such route");
@@ -118,7 +120,13 @@ async function handle(request, env, log) {
       if (!session && (await recorded(env, id))) return new Response(null, { status: 204 });
       const record = callRecord(session, event, data);
       await writeRecord(env, record);
-      if (session) await env.SESSIONS.delete(`session:${id}`);
+      if (session) {
+        await env.SESSIONS.delete(`session:${id}`);
+        // As the Rust worker: an event of the call still running when it ended may save its
+        // session after the record was written; looked for once the event budget has passed,
+        // and written into the record.
+        ctx.waitUntil(settle(env, id, event, data));
+      }
       return new Response(null, { status: 204 });
     }
 
@@ -384,6 +392,15 @@ async function fetchStep(s, step) {
   } catch {
     return false;
   }
+}
+
+/** A session saved after its call's record: written into the record, then deleted. */
+async function settle(env, id, event, data) {
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  const late = await env.SESSIONS.get(`session:${id}`, "json");
+  if (!late) return;
+  await writeRecord(env, callRecord(late, event, data));
+  await env.SESSIONS.delete(`session:${id}`);
 }
 
 /** Whether the call has a record (D1 as the Rust worker keeps them; KV without the binding). */
