@@ -194,12 +194,10 @@ function loadSection() {
   return lines;
 }
 
-/** The names of bench/native.mjs's peers, as the tables above give them. */
-const PEER_NAMES = { js: "JavaScript worker", floor: "floor (KV get + put)" };
-
 /** Where each peer's CPU goes in workerd (bench/native.mjs's figures). */
 function nativeSection(native) {
-  const name = (p, i) => (i === 0 ? "this worker (Rust/wasm)" : (PEER_NAMES[p.name] ?? p.name));
+  // The first peer is this worker's build; the others are named as in the load tables.
+  const name = (p, i) => (i === 0 ? names.rust : (names[p.name] ?? p.name));
   const lines = ["### Where the CPU goes in workerd (`npm run bench:native`)", ""];
   lines.push(
     `CPU per event of each peer's workerd process (every thread, as the CPU figures above count), sampled by Linux \`perf\` at ${native.hz} Hz ` +

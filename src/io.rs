@@ -136,7 +136,7 @@ pub enum Op<'a> {
 impl<'a> Op<'a> {
     /// The operation's large text, handed over beside its JSON, and the field of the operation
     /// it fills in (`src/js/entry.mjs` puts it back before performing the operation).
-    pub fn beside(&self) -> Option<(&'static str, &'a str)> {
+    fn beside(&self) -> Option<(&'static str, &'a str)> {
         match *self {
             Op::KvPut { value, .. } | Op::StoragePut { value, .. } => Some(("value", value)),
             Op::Object { body, .. } => body.map(|body| ("body", body)),
@@ -159,18 +159,22 @@ impl<'a> Op<'a> {
         }
     }
 
-    /// The operation's JSON, naming the field its text beside fills in (`"beside": field`).
-    fn encode(&self) -> Result<(String, Option<String>), String> {
+    /// The operation parked: its JSON, naming the field its text beside fills in
+    /// (`"beside": field`), and that text.
+    fn encode(&self) -> Result<Parked, String> {
         let mut json = serde_json::to_string(self).map_err(|e| e.to_string())?;
         let Some((field, text)) = self.beside() else {
-            return Ok((json, None));
+            return Ok(Parked { json, beside: None });
         };
         // The object's closing brace, reopened for one more member.
         json.pop();
         json.push_str(",\"beside\":\"");
         json.push_str(field);
         json.push_str("\"}");
-        Ok((json, Some(text.to_owned())))
+        Ok(Parked {
+            json,
+            beside: Some(text.to_owned()),
+        })
     }
 }
 
@@ -272,9 +276,7 @@ pub struct Parked {
 /// once (not an `async fn`): the future each caller awaits is one small type, not a state machine
 /// of its own inlined into every caller.
 pub fn perform(op: Op<'_>) -> Parking {
-    Parking(Some(
-        op.encode().map(|(json, beside)| Parked { json, beside }),
-    ))
+    Parking(Some(op.encode()))
 }
 
 /// What [`Op::ReadBody`] read: the body, `None` when it was larger than its limit, or the
@@ -344,7 +346,7 @@ mod tests {
             value: session,
             ttl: 60,
         };
-        let (json, beside) = op.encode().unwrap();
+        let Parked { json, beside } = op.encode().unwrap();
         let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(
             parsed,
@@ -356,7 +358,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn an_operation_without_a_text_names_none() {
-        let (json, beside) = Op::Object {
+        let Parked { json, beside } = Op::Object {
             binding: "CALL_SESSIONS",
             name: "abc",
             method: "GET",
@@ -368,7 +370,7 @@ mod tests {
         .unwrap();
         assert!(!json.contains("beside"), "{json}");
         assert_eq!(beside, None);
-        let (json, beside) = Op::Chunk { text: "a,b\n" }.encode().unwrap();
+        let Parked { json, beside } = Op::Chunk { text: "a,b\n" }.encode().unwrap();
         assert_eq!(json, r#"{"op":"chunk","beside":"text"}"#);
         assert_eq!(beside.as_deref(), Some("a,b\n"));
     }
@@ -378,10 +380,11 @@ mod tests {
     fn an_answer_says_whether_more_follows_as_the_entry_reads_it() {
         let more = Op::Answered { more: true }.encode().unwrap();
         let last = Op::Answered { more: false }.encode().unwrap();
-        assert_eq!(more, (r#"{"op":"answered","more":true}"#.to_owned(), None));
-        assert_eq!(last, (r#"{"op":"answered","more":false}"#.to_owned(), None));
+        assert_eq!(more.json, r#"{"op":"answered","more":true}"#);
+        assert_eq!(last.json, r#"{"op":"answered","more":false}"#);
+        assert!(more.beside.is_none() && last.beside.is_none());
         let entry = include_str!("js/entry.mjs");
-        assert!(entry.contains(&format!("const ANSWERED = '{}';", more.0)));
-        assert!(entry.contains(&format!("const ANSWERED_LAST = '{}';", last.0)));
+        assert!(entry.contains(&format!("const ANSWERED = '{}';", more.json)));
+        assert!(entry.contains(&format!("const ANSWERED_LAST = '{}';", last.json)));
     }
 }
