@@ -135,6 +135,13 @@ impl SessionStore for Sessions {
     fn one_event_at_a_time(&self) -> bool {
         matches!(self, Sessions::Object(_))
     }
+    /// KV takes one write a second per key; a call's object has no such limit.
+    fn one_write_a_second_per_key(&self) -> bool {
+        match self {
+            Sessions::Kv(_) => true,
+            Sessions::Objects | Sessions::Object(_) => false,
+        }
+    }
 
     async fn session(&self, reference_id: &str) -> Result<Option<Session>, ApiError> {
         match self {

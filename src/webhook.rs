@@ -86,5 +86,5 @@ pub async fn run(
     log: &mut RequestLog,
 ) -> Result<Handled, ApiError> {
     let pipeline = setup.pipeline(sessions, records);
-    pipeline.event(event, body, now_ms, log).await
+    pipeline.event(event, body, now_ms, log, &WorkerClock).await
 }

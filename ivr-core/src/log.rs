@@ -46,6 +46,10 @@ pub struct RequestLog {
     /// The D1 rows the request read and wrote until its answer, what D1 bills.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub d1: Option<D1Rows>,
+    /// How long the call's session write waited for the store's spacing of writes to one key
+    /// (an event less than that after the call's last write).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_wait_ms: Option<u64>,
     pub latency_ms: u64,
 }
 

@@ -86,11 +86,14 @@ export { TEST_CLOCK_HEADER } from "../simulator/telesign.mjs";
  * the TEST_CLOCK service binding, so that the `x-test-clock-ms` header of a /webhook request sets
  * the engine's time for that event (the simulator's clock: minutes of prompt timeouts in
  * milliseconds). wrangler.toml declares no such binding: a deployed worker ignores the header.
+ * `kvSpacing` (default off) keeps the worker's spacing of a call's session writes in KV
+ * (`KV_WRITE_SPACING_MS`, docs/configuration.md): tests post a call's events back to back, far
+ * faster than Telesign does, and would otherwise wait at nearly every event.
  *
  * @param {{ bindings?: object, outboundService?: (request: Request) => Response | Promise<Response>,
- *   apiRateLimit?: number, testClock?: boolean, port?: number, build?: string }} [options]
+ *   apiRateLimit?: number, testClock?: boolean, port?: number, build?: string, kvSpacing?: boolean }} [options]
  */
-export async function startWorker({ bindings = {}, outboundService, apiRateLimit = 1000, testClock = true, port, build = TEST_BUILD } = {}) {
+export async function startWorker({ bindings = {}, outboundService, apiRateLimit = 1000, testClock = true, port, build = TEST_BUILD, kvSpacing = false } = {}) {
   // Every line the worker logs (console.log/warn/error), for tests that read the logs.
   const logs = [];
   const collect = (stream) => {
@@ -122,7 +125,14 @@ export async function startWorker({ bindings = {}, outboundService, apiRateLimit
     // Call records (wrangler.toml: [[d1_databases]]), in memory; migrated below.
     d1Databases: { CALLS_DB: "calls" },
     durableObjects: { CALL_SESSIONS: "CallSession" },
-    bindings: { WEBHOOK_AUTH: "on", SESSION_BACKEND, ...SECRETS, ...(build === TEST_BUILD ? FLOW_SETTINGS : {}), ...bindings },
+    bindings: {
+      WEBHOOK_AUTH: "on",
+      SESSION_BACKEND,
+      ...(kvSpacing ? {} : { KV_WRITE_SPACING_MS: "0" }),
+      ...SECRETS,
+      ...(build === TEST_BUILD ? FLOW_SETTINGS : {}),
+      ...bindings,
+    },
     outboundService,
     // Any service binding named TEST_CLOCK turns the header on; it is never called.
     serviceBindings: testClock ? { TEST_CLOCK: async () => new Response("") } : {},

@@ -819,9 +819,10 @@ impl Call {
         let now = self.clock.now();
         let sent_before = self.http.sent.borrow().len();
         let mut log = RequestLog::default();
-        let handled = run(self
-            .pipeline()
-            .event(&event, body.as_bytes(), now, &mut log));
+        let handled =
+            run(self
+                .pipeline()
+                .event(&event, body.as_bytes(), now, &mut log, &self.clock));
         let handled = match handled {
             Ok(handled) => handled,
             Err(e) => self.fail(&format!("the worker failed {label}: {e}")),

@@ -2,7 +2,7 @@
 // events as Telesign posts them, whole calls through the sample flows to their call records.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { SECRETS, startWorker } from "../../scripts/harness/worker.mjs";
+import { SECRETS, SESSION_BACKEND, startWorker } from "../../scripts/harness/worker.mjs";
 import { Call, eventBody, postBody, postEvent, referenceId, signedHeaders } from "../../scripts/harness/events.mjs";
 
 /** The bank's balance API of the bank sample, played by the test. */
@@ -367,5 +367,39 @@ describe("logs", () => {
     // The record's row, its steps and its answers: D1 counts each row it wrote.
     assert.ok(d1.rows_written >= 2, JSON.stringify(d1));
     assert.equal(typeof d1.rows_read, "number");
+  });
+});
+
+// KV takes one write a second per key (Cloudflare's KV limits). Two events of a call can come
+// closer than that (a key pressed as a prompt starts, a dialled number failing at once): the
+// second event's session write, and with it its answer, waits until KV_WRITE_SPACING_MS has
+// passed since the first write. This worker keeps the default spacing; the others here turn it
+// off to post events back to back.
+describe("a call's events less than a second apart, with the default KV_WRITE_SPACING_MS", () => {
+  let spaced;
+  before(async () => {
+    spaced = await startWorker({ outboundService, kvSpacing: true });
+  });
+  after(() => spaced.dispose());
+
+  test("the second write waits for the spacing in KV, and neither answer is lost", async () => {
+    const call = new Call(spaced);
+    const welcome = assertSpeak(await call.incoming(), "Thank you for calling Example Bank");
+    const first = await spaced.session(call.reference);
+    const started = Date.now();
+    assertSpeak(await call.completed(welcome), "For your account balance, press 1");
+    const took = Date.now() - started;
+    const lines = await waitForLogs(spaced, (l) => l.includes(call.reference) && l.includes("speak_completed"));
+    const { write_wait_ms: waited } = JSON.parse(lines[0]);
+    if (SESSION_BACKEND === "durable_object") {
+      // A call's object takes its writes without such a limit: nothing waits.
+      assert.equal(waited, undefined, lines[0]);
+      return;
+    }
+    const second = await spaced.session(call.reference);
+    assert.equal(second.step, "main_menu");
+    assert.ok(second.saved_ms - first.saved_ms >= 1100, `${first.saved_ms} then ${second.saved_ms}`);
+    assert.ok(waited > 0 && waited <= 1100, lines[0]);
+    assert.ok(took >= waited, `answered after ${took} ms, having waited ${waited} ms`);
   });
 });

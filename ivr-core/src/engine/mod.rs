@@ -354,6 +354,7 @@ pub fn outbound_session(
         outcome: None,
         started_ms: now_ms,
         updated_ms: now_ms,
+        saved_ms: None,
         events: 0,
         last: None,
     }

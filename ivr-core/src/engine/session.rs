@@ -73,6 +73,11 @@ pub struct Session {
     pub outcome: Option<CallOutcome>,
     pub started_ms: u64,
     pub updated_ms: u64,
+    /// When the store last wrote this session, by the runtime's clock (not the event's time,
+    /// which tests may set): the call's next write is spaced from it, since KV takes one write a
+    /// second per key (see [`crate::pipeline::ports::SessionStore::write_spacing_ms`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved_ms: Option<u64>,
     /// Events handled so far.
     #[serde(default)]
     pub events: u32,

@@ -89,6 +89,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             }
         };
         accepted.reference_id.clone_into(&mut session.reference_id);
+        session.saved_ms = Some(self.clock.now_ms());
         // A dial_completed handled from the pending entry may already have moved the call on.
         let stored = match self.sessions.session(&accepted.reference_id).await {
             Ok(Some(_)) => Ok(()),

@@ -79,13 +79,15 @@ pub enum Later {
 
 impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
     /// Handles one verified, decoded event whose raw body is `body`, at `now_ms` (the event's
-    /// time: the engine's clock).
+    /// time: the engine's clock); `sleep` waits out KV's spacing of a key's writes
+    /// ([`SessionStore::one_write_a_second_per_key`]).
     pub async fn event(
         &self,
         event: &Event,
         body: &[u8],
         now_ms: u64,
         log: &mut RequestLog,
+        sleep: &impl Sleep,
     ) -> Result<Handled, ApiError> {
         let session = match self.sessions.session(&event.reference_id).await? {
             Some(session) => Some(session),
@@ -99,6 +101,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             },
         };
         let had_session = session.is_some();
+        let saved_ms = session.as_ref().and_then(|s| s.saved_ms);
         self.note_missing_settings(session.as_ref(), event, log);
         if !had_session
             && matches!(event.kind, EventKind::IncomingCall(_))
@@ -118,17 +121,14 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
         let progress = campaigns::progress(&event.kind, &write, had_session, now_ms);
         let mut handled = answered(reply);
         handled.taken = taken;
-        if let (Some(lookup), Write::Session(session)) = (lookup, &write) {
-            handled.later.push(Later::Lookup {
-                session: session.clone(),
-                lookup,
-                handed_ms: self.clock.now_ms(),
-            });
-        }
+        let held_lookup = match (lookup, &write) {
+            (Some(lookup), Write::Session(session)) => Some((session.clone(), lookup)),
+            _ => None,
+        };
 
         match write {
             Write::Nothing => {}
-            Write::Session(session) => {
+            Write::Session(mut session) => {
                 log.flow = Some(session.flow.clone());
                 log.step = Some(session.step.clone());
                 log.from = session.from.as_deref().map(mask_number);
@@ -137,11 +137,16 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                 let in_flight = fetched && !self.sessions.one_event_at_a_time();
                 if in_flight && self.folded(&session, log).await {
                     log.note = Some("folded_into_record".into());
-                } else if self.sessions.save_session(&session).await.is_err() {
-                    log.warning = Some("session not saved; tried again after the answer".into());
-                    handled.later.push(Later::SaveSession(session));
-                } else if in_flight && self.folded(&session, log).await {
-                    log.note = Some("folded_into_record".into());
+                } else {
+                    self.space_write(saved_ms, sleep, log).await;
+                    session.saved_ms = Some(self.clock.now_ms());
+                    if self.sessions.save_session(&session).await.is_err() {
+                        log.warning =
+                            Some("session not saved; tried again after the answer".into());
+                        handled.later.push(Later::SaveSession(session));
+                    } else if in_flight && self.folded(&session, log).await {
+                        log.note = Some("folded_into_record".into());
+                    }
                 }
             }
             Write::Record(record) => {
@@ -170,6 +175,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                                 Some("held lookups not deleted; they expire on their own".into());
                         }
                     }
+                    self.space_write(saved_ms, sleep, log).await;
                     let deleted = self.sessions.delete_session(&record.reference_id).await;
                     if deleted.is_err() {
                         log.warning = Some(
@@ -186,6 +192,19 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             }
         }
 
+        if let Some((session, lookup)) = held_lookup {
+            // First of the work after the answer; its time runs from the answer, after any wait
+            // for the session's write.
+            let handed_ms = self.clock.now_ms();
+            handled.later.insert(
+                0,
+                Later::Lookup {
+                    session,
+                    lookup,
+                    handed_ms,
+                },
+            );
+        }
         if let Some(progress) = progress {
             // Campaign counts are bookkeeping: failing to write them must not fail the call.
             if self.progress_number(progress, now_ms).await.is_err() {
@@ -193,6 +212,31 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             }
         }
         Ok(handled)
+    }
+
+    /// With a store that takes one write a second per key
+    /// ([`SessionStore::one_write_a_second_per_key`]), waits until `KV_WRITE_SPACING_MS` has
+    /// passed since the call's session was last written at `saved_ms`, before it is written or
+    /// deleted again. Two events of a call can come less than a second apart (a key pressed as a
+    /// prompt starts, a dialled number failing at once). The answer waits with the write, a
+    /// fraction of a second when it does: a write refused would leave the call's next event to
+    /// meet the session a step behind.
+    async fn space_write(&self, saved_ms: Option<u64>, sleep: &impl Sleep, log: &mut RequestLog) {
+        let spacing = match self.sessions.one_write_a_second_per_key() {
+            true => self.config.kv_write_spacing_ms,
+            false => 0,
+        };
+        let Some(saved_ms) = saved_ms.filter(|_| spacing > 0) else {
+            return;
+        };
+        // At most the spacing, whatever a clock that went back says.
+        let wait = (saved_ms + spacing)
+            .saturating_sub(self.clock.now_ms())
+            .min(spacing);
+        if wait > 0 {
+            log.write_wait_ms = Some(wait);
+            sleep.sleep_ms(wait).await;
+        }
     }
 
     /// A flow without a value for a setting it declares cannot run its code: its calls go to
@@ -233,15 +277,17 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
     /// left half-done by it.
     pub async fn later(&self, later: Later, sleep: &impl Sleep) -> Result<(), ApiError> {
         match later {
-            Later::SaveSession(session) => {
+            Later::SaveSession(mut session) => {
                 let mut last = Ok(());
                 for attempt in 0..SAVE_RETRIES {
+                    // A second or more after the write that failed: within KV's spacing.
                     sleep.sleep_ms(1_000 << attempt).await;
                     let stored = self.sessions.session(&session.reference_id).await?;
                     if stored.is_some_and(|s| s.events >= session.events) {
                         // A later event of the call was saved: ours is out of date.
                         return Ok(());
                     }
+                    session.saved_ms = Some(self.clock.now_ms());
                     last = self.sessions.save_session(&session).await;
                     if last.is_ok() {
                         // The call may have ended while the write waited (in a Durable Object

@@ -88,6 +88,9 @@ pub struct Memory {
     pub erasures: RefCell<BTreeMap<String, u64>>,
     /// The operations that fail (with `store_unavailable`) until they are removed.
     pub faults: RefCell<Vec<Fault>>,
+    /// Each session key's writes, by the time the pipeline stamped on them (`saved_ms`). As KV
+    /// does, a write less than a second after the key's last one is refused.
+    pub session_writes: RefCell<BTreeMap<String, Vec<u64>>>,
 }
 
 impl Memory {
@@ -141,9 +144,15 @@ impl Memory {
     }
 }
 
+/// KV's own limit: one write a second to a key (`KV_WRITE_SPACING_MS` adds a margin to it).
+const KV_WRITES_PER_KEY_MS: u64 = 1_000;
+
 impl SessionStore for Memory {
     fn one_event_at_a_time(&self) -> bool {
         self.durable.get()
+    }
+    fn one_write_a_second_per_key(&self) -> bool {
+        !self.durable.get()
     }
     async fn session(&self, reference_id: &str) -> Result<Option<Session>, ApiError> {
         self.count(self.session_op("KV read", "DO storage read"));
@@ -153,6 +162,17 @@ impl SessionStore for Memory {
     async fn save_session(&self, session: &Session) -> Result<(), ApiError> {
         self.count(self.session_op("KV write", "DO storage write"));
         self.check(Fault::SaveSession)?;
+        let mut writes = self.session_writes.borrow_mut();
+        let times = writes.entry(session.reference_id.clone()).or_default();
+        if let (false, Some(&last), Some(at)) = (self.durable.get(), times.last(), session.saved_ms)
+        {
+            if at < last + KV_WRITES_PER_KEY_MS {
+                return Err(ApiError::store_unavailable(
+                    "KV PUT failed: 429 Too Many Requests (one write a second per key)",
+                ));
+            }
+        }
+        times.extend(session.saved_ms);
         let mut sessions = self.sessions.borrow_mut();
         sessions.insert(session.reference_id.clone(), session.clone());
         Ok(())

@@ -19,6 +19,13 @@ pub trait SessionStore {
     fn one_event_at_a_time(&self) -> bool {
         false
     }
+    /// Whether the store takes one write a second per key, as KV does (a call's Durable Object
+    /// has no such limit): a call's session is then written (or deleted) no sooner than
+    /// `KV_WRITE_SPACING_MS` ([`crate::config::Config::kv_write_spacing_ms`]) after its last
+    /// write, the event's answer waiting the rest.
+    fn one_write_a_second_per_key(&self) -> bool {
+        false
+    }
     async fn session(&self, reference_id: &str) -> Result<Option<Session>, ApiError>;
     async fn save_session(&self, session: &Session) -> Result<(), ApiError>;
     async fn delete_session(&self, reference_id: &str) -> Result<(), ApiError>;

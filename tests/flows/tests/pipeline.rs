@@ -70,10 +70,13 @@ impl Harness {
     fn post_body(&self, body: &str, now: u64) -> Result<Option<Reply>, ApiError> {
         let event = decode_event(body.as_bytes()).expect("a valid event");
         *self.log.borrow_mut() = RequestLog::default();
-        let handled =
-            run(self
-                .pipeline()
-                .event(&event, body.as_bytes(), now, &mut self.log.borrow_mut()))?;
+        let handled = run(self.pipeline().event(
+            &event,
+            body.as_bytes(),
+            now,
+            &mut self.log.borrow_mut(),
+            &self.clock,
+        ))?;
         *self.later.borrow_mut() = handled.later;
         Ok(handled.reply)
     }
@@ -240,6 +243,85 @@ fn a_replayed_incoming_call_of_a_finished_call_is_hung_up_and_starts_nothing() {
     assert_eq!(h.log.borrow().note.as_deref(), Some("replayed_call"));
 }
 
+/// `KV_WRITE_SPACING_MS`'s default.
+const SPACING: u64 = 1_100;
+
+/// Events of one call less than a second apart, as real calls send them: the welcome's
+/// `speak_completed` as soon as it was answered (a short prompt), a key pressed as the menu
+/// starts, and a hang-up right after. KV takes one write a second per key; the store here
+/// refuses a closer one as KV does, yet every event is answered and every write lands.
+#[test]
+fn events_under_a_second_apart_never_write_the_session_key_twice_within_a_second() {
+    let h = Harness::new(bank(Ok("{}")));
+    let gap = |ms: u64| h.clock.now_ms.set(h.clock.now_ms.get() + ms);
+    says(h.incoming(), "Thank you for calling");
+    assert_eq!(h.log.borrow().write_wait_ms, None, "the call's first write");
+    let first = h.clock.now_ms.get();
+    gap(300);
+    says(h.spoke(""), "For your account balance");
+    // The answer waited for the rest of the spacing, then the write landed.
+    assert_eq!(h.log.borrow().write_wait_ms, Some(SPACING - 300));
+    assert_eq!(h.clock.now_ms.get(), first + SPACING);
+    gap(200);
+    says(h.spoke("1"), "account number");
+    assert_eq!(h.log.borrow().write_wait_ms, Some(SPACING - 200));
+    // Past the spacing, nothing waits.
+    gap(SPACING);
+    says(h.spoke(""), "account number");
+    assert_eq!(h.log.borrow().write_wait_ms, None);
+    assert!(h.log.borrow().warning.is_none(), "no write was refused");
+    let writes = h.store.session_writes.borrow()[REF].clone();
+    assert_eq!(writes.len(), 4);
+    assert!(
+        writes.windows(2).all(|w| w[1] >= w[0] + 1_000),
+        "{writes:?}"
+    );
+    // The delete at the call's end is spaced too (Telesign ignores that answer).
+    let last = h.clock.now_ms.get();
+    gap(100);
+    assert_eq!(h.hangup().expect("the record"), None);
+    assert_eq!(h.log.borrow().write_wait_ms, Some(SPACING - 100));
+    assert!(h.clock.now_ms.get() >= last + SPACING);
+    assert!(h.session().is_none() && h.store.records.borrow().contains_key(REF));
+}
+
+/// A call's Durable Object has no such limit: nothing waits.
+#[test]
+fn sessions_in_a_durable_object_are_written_without_waiting() {
+    let h = Harness::new(bank(Ok("{}")));
+    h.store.durable.set(true);
+    says(h.incoming(), "Thank you for calling");
+    says(h.spoke(""), "For your account balance");
+    says(h.spoke("1"), "account number");
+    assert_eq!(h.log.borrow().write_wait_ms, None);
+    assert_eq!(h.clock.now_ms.get(), 0, "no time passed");
+}
+
+/// `KV_WRITE_SPACING_MS=0` (load tests posting a call's events back to back): nothing waits.
+#[test]
+fn a_spacing_of_zero_writes_at_once() {
+    let mut h = Harness::new(bank(Ok("{}")));
+    h.config = Config::from_lookup(|name| (name == "KV_WRITE_SPACING_MS").then(|| "0".into()));
+    says(h.incoming(), "Thank you for calling");
+    h.clock.now_ms.set(1_000);
+    says(h.spoke(""), "For your account balance");
+    assert_eq!(h.log.borrow().write_wait_ms, None);
+    assert_eq!(h.clock.now_ms.get(), 1_000, "no time passed");
+}
+
+/// The stand-in refuses what KV refuses: a second write of a key within a second.
+#[test]
+fn the_memory_store_refuses_a_write_within_a_second_of_the_last_as_kv_does() {
+    let h = Harness::new(bank(Ok("{}")));
+    says(h.incoming(), "Thank you for calling");
+    let mut session = h.session().expect("saved");
+    session.saved_ms = session.saved_ms.map(|ms| ms + 999);
+    let refused = run(h.store.save_session(&session)).expect_err("too soon");
+    assert!(refused.message.contains("429"), "{}", refused.message);
+    session.saved_ms = session.saved_ms.map(|ms| ms + 1);
+    run(h.store.save_session(&session)).expect("a second later");
+}
+
 fn at_account_prompt(h: &Harness) {
     says(h.incoming(), "Thank you for calling");
     says(h.spoke(""), "For your account balance");
@@ -371,6 +453,7 @@ fn hang_up_elsewhere(store: &Memory, registry: &Registry, config: &Config, clock
         body.as_bytes(),
         2_000_000,
         &mut RequestLog::default(),
+        clock,
     ))
     .expect("recorded");
     assert_eq!(ended.reply, None);
@@ -409,6 +492,9 @@ struct HangsUpBeforeSave<'a> {
 }
 
 impl SessionStore for HangsUpBeforeSave<'_> {
+    fn one_write_a_second_per_key(&self) -> bool {
+        self.store.one_write_a_second_per_key()
+    }
     async fn session(&self, reference_id: &str) -> Result<Option<engine::Session>, ApiError> {
         self.store.session(reference_id).await
     }
@@ -464,6 +550,7 @@ fn recorded_answers(store: &Memory) -> Vec<(String, String, String)> {
 /// The caller types a valid account number at the `account_number` gather.
 fn type_account_number<S: SessionStore, H: Http>(
     pipeline: &Pipeline<'_, S, Memory, H>,
+    clock: &ManualClock,
 ) -> (ivr_core::pipeline::event::Handled, RequestLog) {
     let body = serde_json::json!({"event": "speak_completed", "reference_id": REF,
         "data": {"status": "speak_successful", "collected_digits": "12345674#"}})
@@ -471,7 +558,7 @@ fn type_account_number<S: SessionStore, H: Http>(
     let event = decode_event(body.as_bytes()).expect("event");
     let mut log = RequestLog::default();
     let handled =
-        run(pipeline.event(&event, body.as_bytes(), 1_900_000, &mut log)).expect("handled");
+        run(pipeline.event(&event, body.as_bytes(), 1_900_000, &mut log, clock)).expect("handled");
     (handled, log)
 }
 
@@ -512,7 +599,7 @@ fn an_account_number_typed_before_a_hang_up_reaches_the_record_though_its_lookup
         registry: &h.registry,
         config: &h.config,
     };
-    let (_, log) = type_account_number(&pipeline);
+    let (_, log) = type_account_number(&pipeline, &h.clock);
     assert_eq!(log.note.as_deref(), Some("folded_into_record"));
     assert_account_number_folded(&h);
 }
@@ -536,7 +623,7 @@ fn a_session_saved_just_after_the_call_ended_is_folded_into_the_record_by_its_ow
         registry: &h.registry,
         config: &h.config,
     };
-    let (handled, log) = type_account_number(&pipeline);
+    let (handled, log) = type_account_number(&pipeline, &h.clock);
     assert!(sessions.hung_up.get(), "the call ended before the save");
     assert_eq!(log.note.as_deref(), Some("folded_into_record"));
     assert_eq!(
@@ -722,8 +809,14 @@ fn the_fetch_steps_of_one_event_share_its_time_budget() {
         "data": {"from": "15558675309", "to": "15555551212"}})
     .to_string();
     let event = decode_event(body.as_bytes()).expect("event");
-    let handled =
-        run(pipeline.event(&event, body.as_bytes(), 5, &mut RequestLog::default())).unwrap();
+    let handled = run(pipeline.event(
+        &event,
+        body.as_bytes(),
+        5,
+        &mut RequestLog::default(),
+        &h.clock,
+    ))
+    .unwrap();
     // 4 s for all: the first request may take its 3 s, the second what is left, the third none
     // (it is not sent).
     assert_eq!(*slow.allowed.borrow(), [3_000, 1_000]);

@@ -136,8 +136,14 @@ impl Harness {
         let pipeline = self.pipeline();
         let event = decode_event(body.as_bytes()).expect("a valid event");
         let mut log = RequestLog::default();
-        let handled = run(pipeline.event(&event, body.as_bytes(), self.now.get(), &mut log))
-            .expect("handled");
+        let handled = run(pipeline.event(
+            &event,
+            body.as_bytes(),
+            self.now.get(),
+            &mut log,
+            &self.clock,
+        ))
+        .expect("handled");
         self.logs.borrow_mut().push(log.line());
         for work in handled.later {
             run(pipeline.later(work, &self.clock)).expect("work after the answer");
