@@ -119,11 +119,15 @@ export async function simulateCall(options) {
   return sim.result();
 }
 
-/** A call view's text (`GET /calls/<id>`) without the session's count of repeats of its last body. */
+/**
+ * A call view's text (`GET /calls/<id>`) without what a redelivery writes: the session's count of
+ * repeats of its last body, and when it was written.
+ */
 export function withoutRepeats(text) {
   try {
     const view = JSON.parse(text);
     if (view?.call?.last) delete view.call.last.repeats;
+    if (view?.call) delete view.call.saved_ms;
     return JSON.stringify(view);
   } catch {
     return text;

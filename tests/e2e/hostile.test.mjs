@@ -502,7 +502,8 @@ const rows = [
 
 /**
  * Every key of the namespace with its value and metadata. A session's count of how often its last
- * body came again is left out: a redelivery writes that count and nothing else.
+ * body came again, and when it was written, are left out: a redelivery writes those and nothing
+ * else.
  */
 async function snapshot() {
   const kv = await w.kv();
@@ -515,6 +516,7 @@ async function snapshot() {
       if (key.name.startsWith("session:")) {
         const session = JSON.parse(value);
         if (session.last) delete session.last.repeats;
+        delete session.saved_ms;
         value = JSON.stringify(session);
       }
       entries[key.name] = { value, metadata: key.metadata ?? null };
