@@ -274,9 +274,18 @@ mod tests {
 
     #[test]
     fn the_kv_write_spacing_can_be_turned_off_but_not_set_past_its_bound() {
-        assert_eq!(config(&[("KV_WRITE_SPACING_MS", "0")]).kv_write_spacing_ms, 0);
-        assert_eq!(config(&[("KV_WRITE_SPACING_MS", "1500")]).kv_write_spacing_ms, 1_500);
-        assert_eq!(config(&[("KV_WRITE_SPACING_MS", "60000")]).kv_write_spacing_ms, 1_100);
+        assert_eq!(
+            config(&[("KV_WRITE_SPACING_MS", "0")]).kv_write_spacing_ms,
+            0
+        );
+        assert_eq!(
+            config(&[("KV_WRITE_SPACING_MS", "1500")]).kv_write_spacing_ms,
+            1_500
+        );
+        assert_eq!(
+            config(&[("KV_WRITE_SPACING_MS", "60000")]).kv_write_spacing_ms,
+            1_100
+        );
     }
 
     #[test]
