@@ -75,7 +75,7 @@ pub struct Session {
     pub updated_ms: u64,
     /// When the store last wrote this session, by the runtime's clock (not the event's time,
     /// which tests may set): the call's next write is spaced from it, since KV takes one write a
-    /// second per key (see [`crate::pipeline::ports::SessionStore::write_spacing_ms`]).
+    /// second per key (see [`crate::pipeline::ports::SessionStore::one_write_a_second_per_key`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saved_ms: Option<u64>,
     /// Events handled so far.

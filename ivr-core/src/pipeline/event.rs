@@ -222,15 +222,17 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
     /// fraction of a second when it does: a write refused would leave the call's next event to
     /// meet the session a step behind.
     async fn space_write(&self, saved_ms: Option<u64>, sleep: &impl Sleep, log: &mut RequestLog) {
-        let spacing = match self.sessions.one_write_a_second_per_key() {
-            true => self.config.kv_write_spacing_ms,
-            false => 0,
+        let spacing = if self.sessions.one_write_a_second_per_key() {
+            self.config.kv_write_spacing_ms
+        } else {
+            0
         };
         let Some(saved_ms) = saved_ms.filter(|_| spacing > 0) else {
             return;
         };
-        // At most the spacing, whatever a clock that went back says.
-        let wait = (saved_ms + spacing)
+        // At most the spacing, whatever a clock that went back (or a stored time) says.
+        let wait = saved_ms
+            .saturating_add(spacing)
             .saturating_sub(self.clock.now_ms())
             .min(spacing);
         if wait > 0 {
