@@ -89,7 +89,9 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
         log: &mut RequestLog,
         sleep: &impl Sleep,
     ) -> Result<Handled, ApiError> {
-        let session = match self.sessions.session(&event.reference_id).await? {
+        let stored = self.sessions.session(&event.reference_id).await?;
+        let had_stored = stored.is_some();
+        let session = match stored {
             Some(session) => Some(session),
             // An outbound call whose session is not written yet: its pending entry.
             None => match &event.external_id {
@@ -101,7 +103,13 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             },
         };
         let had_session = session.is_some();
-        let saved_ms = session.as_ref().and_then(|s| s.saved_ms);
+        // When the call's session was last written. One met as its pending entry is being
+        // written by the dialer about now: taken as written now.
+        let saved_ms = match (&session, had_stored) {
+            (Some(s), true) => s.saved_ms,
+            (Some(_), false) => Some(self.clock.now_ms()),
+            (None, _) => None,
+        };
         self.note_missing_settings(session.as_ref(), event, log);
         if !had_session
             && matches!(event.kind, EventKind::IncomingCall(_))
@@ -132,19 +140,20 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                 log.flow = Some(session.flow.clone());
                 log.step = Some(session.step.clone());
                 log.from = session.from.as_deref().map(mask_number);
-                // A turn that waited on a `fetch` step may have outlived its call: it looks for
-                // the record before saving and again after (the call may end in between).
-                let in_flight = fetched && !self.sessions.one_event_at_a_time();
-                if in_flight && self.folded(&session, log).await {
+                let waited = self.space_write(saved_ms, sleep, log).await;
+                // A turn that waited, on a `fetch` step or for KV's spacing, may have outlived
+                // its call: it looks for the record before saving and again after (the call may
+                // end in between, its record made from the session before this turn's).
+                let in_flight = (fetched || waited) && !self.sessions.one_event_at_a_time();
+                if in_flight && self.folded(&session, sleep, log).await {
                     log.note = Some("folded_into_record".into());
                 } else {
-                    self.space_write(saved_ms, sleep, log).await;
                     session.saved_ms = Some(self.clock.now_ms());
                     if self.sessions.save_session(&session).await.is_err() {
                         log.warning =
                             Some("session not saved; tried again after the answer".into());
                         handled.later.push(Later::SaveSession(session));
-                    } else if in_flight && self.folded(&session, log).await {
+                    } else if in_flight && self.folded(&session, sleep, log).await {
                         log.note = Some("folded_into_record".into());
                     }
                 }
@@ -220,25 +229,37 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
     /// deleted again. Two events of a call can come less than a second apart (a key pressed as a
     /// prompt starts, a dialled number failing at once). The answer waits with the write, a
     /// fraction of a second when it does: a write refused would leave the call's next event to
-    /// meet the session a step behind.
-    async fn space_write(&self, saved_ms: Option<u64>, sleep: &impl Sleep, log: &mut RequestLog) {
+    /// meet the session a step behind. Whether it waited.
+    async fn space_write(
+        &self,
+        saved_ms: Option<u64>,
+        sleep: &impl Sleep,
+        log: &mut RequestLog,
+    ) -> bool {
+        let wait = self.write_wait(saved_ms);
+        if wait > 0 {
+            log.write_wait_ms = Some(log.write_wait_ms.unwrap_or(0) + wait);
+            sleep.sleep_ms(wait).await;
+        }
+        wait > 0
+    }
+
+    /// How long a write (or delete) of a call's session last written at `saved_ms` must wait
+    /// for KV's spacing ([`Self::space_write`]).
+    fn write_wait(&self, saved_ms: Option<u64>) -> u64 {
         let spacing = if self.sessions.one_write_a_second_per_key() {
             self.config.kv_write_spacing_ms
         } else {
             0
         };
         let Some(saved_ms) = saved_ms.filter(|_| spacing > 0) else {
-            return;
+            return 0;
         };
         // At most the spacing, whatever a clock that went back (or a stored time) says.
-        let wait = saved_ms
+        saved_ms
             .saturating_add(spacing)
             .saturating_sub(self.clock.now_ms())
-            .min(spacing);
-        if wait > 0 {
-            log.write_wait_ms = Some(wait);
-            sleep.sleep_ms(wait).await;
-        }
+            .min(spacing)
     }
 
     /// A flow without a value for a setting it declares cannot run its code: its calls go to
@@ -294,7 +315,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
                     if last.is_ok() {
                         // The call may have ended while the write waited (in a Durable Object
                         // too: this runs after the object's turn).
-                        self.fold_if_ended(&session).await?;
+                        self.fold_if_ended(&session, sleep).await?;
                         break;
                     }
                 }
@@ -306,7 +327,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             } => {
                 sleep.sleep_ms(after_ms).await;
                 if let Some(session) = self.sessions.session(&reference_id).await? {
-                    self.fold_if_ended(&session).await?;
+                    self.fold_if_ended(&session, sleep).await?;
                 }
                 Ok(())
             }
@@ -398,8 +419,8 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
 
     /// [`Self::fold_if_ended`] for a turn about to answer: a store failure is a warning, not a
     /// lost answer (the session is saved or kept, and the call's settle looks again).
-    async fn folded(&self, session: &Session, log: &mut RequestLog) -> bool {
-        match self.fold_if_ended(session).await {
+    async fn folded(&self, session: &Session, sleep: &impl Sleep, log: &mut RequestLog) -> bool {
+        match self.fold_if_ended(session, sleep).await {
             Ok(folded) => folded,
             Err(_) => {
                 log.warning = Some("could not look for the call's record; session kept".into());
@@ -409,14 +430,19 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
     }
 
     /// If the call of `session` has a record (it ended while this event ran), folds what the
-    /// session adds into the record and deletes the session. Whether it did.
-    async fn fold_if_ended(&self, session: &Session) -> Result<bool, ApiError> {
+    /// session adds into the record and deletes the session, spaced from its last write as any
+    /// (the call is over: no caller waits). Whether it did.
+    async fn fold_if_ended(&self, session: &Session, sleep: &impl Sleep) -> Result<bool, ApiError> {
         let Some(mut record) = self.records.record(&session.reference_id).await? else {
             return Ok(false);
         };
         record.absorb(session);
         let ttl = self.config.record_ttl_secs();
         self.records.save_record(&record, ttl).await?;
+        let wait = self.write_wait(session.saved_ms);
+        if wait > 0 {
+            sleep.sleep_ms(wait).await;
+        }
         self.sessions.delete_session(&session.reference_id).await?;
         Ok(true)
     }

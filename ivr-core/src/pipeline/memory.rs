@@ -89,7 +89,8 @@ pub struct Memory {
     /// The operations that fail (with `store_unavailable`) until they are removed.
     pub faults: RefCell<Vec<Fault>>,
     /// Each session key's writes, by the time the pipeline stamped on them (`saved_ms`). As KV
-    /// does, a write less than a second after the key's last one is refused.
+    /// does, a write less than a second after the key's last one is refused; and one without a
+    /// time, which the next write could not be spaced from.
     pub session_writes: RefCell<BTreeMap<String, Vec<u64>>>,
 }
 
@@ -164,9 +165,14 @@ impl SessionStore for Memory {
         self.check(Fault::SaveSession)?;
         let mut writes = self.session_writes.borrow_mut();
         let times = writes.entry(session.reference_id.clone()).or_default();
-        if let (false, Some(&last), Some(at)) = (self.durable.get(), times.last(), session.saved_ms)
-        {
-            if at < last + KV_WRITES_PER_KEY_MS {
+        if !self.durable.get() {
+            let Some(at) = session.saved_ms else {
+                return Err(ApiError::internal("a session written without saved_ms"));
+            };
+            if times
+                .last()
+                .is_some_and(|&last| at < last + KV_WRITES_PER_KEY_MS)
+            {
                 return Err(ApiError::store_unavailable(
                     "KV PUT failed: 429 Too Many Requests (one write a second per key)",
                 ));
