@@ -57,8 +57,13 @@ impl Harness {
     }
 
     fn pipeline(&self) -> Pipeline<'_, Memory, Memory, ScriptedHttp> {
+        self.pipeline_with(&self.store)
+    }
+
+    /// The pipeline with `sessions` in the place of the store's.
+    fn pipeline_with<'a, S>(&'a self, sessions: &'a S) -> Pipeline<'a, S, Memory, ScriptedHttp> {
         Pipeline {
-            sessions: &self.store,
+            sessions,
             records: &self.store,
             http: &self.bank,
             clock: &self.clock,
@@ -491,6 +496,19 @@ struct HangsUpBeforeSave<'a> {
     hung_up: Cell<bool>,
 }
 
+impl<'a> HangsUpBeforeSave<'a> {
+    /// Over the harness's store: its first save hangs up first.
+    fn of(h: &'a Harness) -> Self {
+        HangsUpBeforeSave {
+            store: &h.store,
+            registry: &h.registry,
+            config: &h.config,
+            clock: &h.clock,
+            hung_up: Cell::new(false),
+        }
+    }
+}
+
 impl SessionStore for HangsUpBeforeSave<'_> {
     fn one_write_a_second_per_key(&self) -> bool {
         self.store.one_write_a_second_per_key()
@@ -608,21 +626,8 @@ fn an_account_number_typed_before_a_hang_up_reaches_the_record_though_its_lookup
 fn a_session_saved_just_after_the_call_ended_is_folded_into_the_record_by_its_own_turn() {
     let h = Harness::new(bank(Ok(r#"{"balance": "7.00"}"#)));
     at_account_prompt(&h);
-    let sessions = HangsUpBeforeSave {
-        store: &h.store,
-        registry: &h.registry,
-        config: &h.config,
-        clock: &h.clock,
-        hung_up: Cell::new(false),
-    };
-    let pipeline = Pipeline {
-        sessions: &sessions,
-        records: &h.store,
-        http: &h.bank,
-        clock: &h.clock,
-        registry: &h.registry,
-        config: &h.config,
-    };
+    let sessions = HangsUpBeforeSave::of(&h);
+    let pipeline = h.pipeline_with(&sessions);
     let (handled, log) = type_account_number(&pipeline, &h.clock);
     assert!(sessions.hung_up.get(), "the call ended before the save");
     assert_eq!(log.note.as_deref(), Some("folded_into_record"));
@@ -642,21 +647,8 @@ fn a_turn_that_waited_for_kvs_spacing_folds_into_the_record_of_a_call_that_ended
     let h = Harness::new(bank(Ok("{}")));
     says(h.incoming(), "Thank you for calling");
     says(h.spoke(""), "For your account balance");
-    let sessions = HangsUpBeforeSave {
-        store: &h.store,
-        registry: &h.registry,
-        config: &h.config,
-        clock: &h.clock,
-        hung_up: Cell::new(false),
-    };
-    let pipeline = Pipeline {
-        sessions: &sessions,
-        records: &h.store,
-        http: &h.bank,
-        clock: &h.clock,
-        registry: &h.registry,
-        config: &h.config,
-    };
+    let sessions = HangsUpBeforeSave::of(&h);
+    let pipeline = h.pipeline_with(&sessions);
     let body = serde_json::json!({"event": "speak_completed", "reference_id": REF,
         "data": {"status": "speak_successful", "collected_digits": "2"}})
     .to_string();
