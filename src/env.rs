@@ -60,12 +60,13 @@ impl Env {
 
     /// `Ok` when the binding `name` is there, else `what` needs it.
     pub fn require(&self, name: &'static str, what: &str) -> Result<(), ApiError> {
-        match self.has(name) {
-            true => Ok(()),
-            false => Err(ApiError::new(
+        if self.has(name) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
                 ErrorCode::StoreNotConfigured,
                 format!("{what} needs the {name} binding, which is missing"),
-            )),
+            ))
         }
     }
 }

@@ -22,12 +22,13 @@ pub struct WorkerQueue(());
 
 impl WorkerQueue {
     pub fn open(env: &Env) -> Result<Self, ApiError> {
-        match env.has(QUEUE_BINDING) {
-            true => Ok(WorkerQueue(())),
-            false => Err(ApiError::new(
+        if env.has(QUEUE_BINDING) {
+            Ok(WorkerQueue(()))
+        } else {
+            Err(ApiError::new(
                 ErrorCode::NotConfigured,
                 format!("the queue binding {QUEUE_BINDING} is missing"),
-            )),
+            ))
         }
     }
 

@@ -89,27 +89,21 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
         log: &mut RequestLog,
         sleep: &impl Sleep,
     ) -> Result<Handled, ApiError> {
-        let stored = self.sessions.session(&event.reference_id).await?;
-        let had_stored = stored.is_some();
-        let session = match stored {
+        let session = match self.sessions.session(&event.reference_id).await? {
             Some(session) => Some(session),
-            // An outbound call whose session is not written yet: its pending entry.
+            // An outbound call whose session is not written yet: its pending entry. The dialer
+            // writes that session about now, so it is taken as written now (KV's spacing).
             None => match &event.external_id {
                 Some(external_id) => self.records.pending(external_id).await?.map(|mut s| {
                     event.reference_id.clone_into(&mut s.reference_id);
+                    s.saved_ms = Some(self.clock.now_ms());
                     s
                 }),
                 None => None,
             },
         };
         let had_session = session.is_some();
-        // When the call's session was last written. One met as its pending entry is being
-        // written by the dialer about now: taken as written now.
-        let saved_ms = match (&session, had_stored) {
-            (Some(s), true) => s.saved_ms,
-            (Some(_), false) => Some(self.clock.now_ms()),
-            (None, _) => None,
-        };
+        let saved_ms = session.as_ref().and_then(|s| s.saved_ms);
         self.note_missing_settings(session.as_ref(), event, log);
         if !had_session
             && matches!(event.kind, EventKind::IncomingCall(_))
@@ -229,24 +223,23 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
     /// deleted again. Two events of a call can come less than a second apart (a key pressed as a
     /// prompt starts, a dialled number failing at once). The answer waits with the write, a
     /// fraction of a second when it does: a write refused would leave the call's next event to
-    /// meet the session a step behind. Whether it waited.
+    /// meet the session a step behind. Whether it waited; the log line says how long.
     async fn space_write(
         &self,
         saved_ms: Option<u64>,
         sleep: &impl Sleep,
         log: &mut RequestLog,
     ) -> bool {
-        let wait = self.write_wait(saved_ms);
+        let wait = self.wait_out_spacing(saved_ms, sleep).await;
         if wait > 0 {
-            log.write_wait_ms = Some(log.write_wait_ms.unwrap_or(0) + wait);
-            sleep.sleep_ms(wait).await;
+            log.write_wait_ms = Some(wait);
         }
         wait > 0
     }
 
-    /// How long a write (or delete) of a call's session last written at `saved_ms` must wait
-    /// for KV's spacing ([`Self::space_write`]).
-    fn write_wait(&self, saved_ms: Option<u64>) -> u64 {
+    /// Sleeps until a write (or delete) of a call's session last written at `saved_ms` is
+    /// within KV's spacing ([`Self::space_write`]); how long it slept.
+    async fn wait_out_spacing(&self, saved_ms: Option<u64>, sleep: &impl Sleep) -> u64 {
         let spacing = if self.sessions.one_write_a_second_per_key() {
             self.config.kv_write_spacing_ms
         } else {
@@ -256,10 +249,14 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
             return 0;
         };
         // At most the spacing, whatever a clock that went back (or a stored time) says.
-        saved_ms
+        let wait = saved_ms
             .saturating_add(spacing)
             .saturating_sub(self.clock.now_ms())
-            .min(spacing)
+            .min(spacing);
+        if wait > 0 {
+            sleep.sleep_ms(wait).await;
+        }
+        wait
     }
 
     /// A flow without a value for a setting it declares cannot run its code: its calls go to
@@ -439,10 +436,7 @@ impl<S: SessionStore, R: CallRecords, H: Http> Pipeline<'_, S, R, H> {
         record.absorb(session);
         let ttl = self.config.record_ttl_secs();
         self.records.save_record(&record, ttl).await?;
-        let wait = self.write_wait(session.saved_ms);
-        if wait > 0 {
-            sleep.sleep_ms(wait).await;
-        }
+        self.wait_out_spacing(session.saved_ms, sleep).await;
         self.sessions.delete_session(&session.reference_id).await?;
         Ok(true)
     }

@@ -547,9 +547,16 @@ impl Clock for ManualClock {
     }
 }
 
+impl ManualClock {
+    /// Moves the clock on by `ms`.
+    pub fn advance(&self, ms: u64) {
+        self.now_ms.set(self.now_ms.get() + ms);
+    }
+}
+
 impl Sleep for ManualClock {
     async fn sleep_ms(&self, ms: u64) {
-        self.now_ms.set(self.now_ms.get() + ms);
+        self.advance(ms);
     }
 }
 

@@ -258,20 +258,19 @@ const SPACING: u64 = 1_100;
 #[test]
 fn events_under_a_second_apart_never_write_the_session_key_twice_within_a_second() {
     let h = Harness::new(bank(Ok("{}")));
-    let gap = |ms: u64| h.clock.now_ms.set(h.clock.now_ms.get() + ms);
     says(h.incoming(), "Thank you for calling");
     assert_eq!(h.log.borrow().write_wait_ms, None, "the call's first write");
     let first = h.clock.now_ms.get();
-    gap(300);
+    h.clock.advance(300);
     says(h.spoke(""), "For your account balance");
     // The answer waited for the rest of the spacing, then the write landed.
     assert_eq!(h.log.borrow().write_wait_ms, Some(SPACING - 300));
     assert_eq!(h.clock.now_ms.get(), first + SPACING);
-    gap(200);
+    h.clock.advance(200);
     says(h.spoke("1"), "account number");
     assert_eq!(h.log.borrow().write_wait_ms, Some(SPACING - 200));
     // Past the spacing, nothing waits.
-    gap(SPACING);
+    h.clock.advance(SPACING);
     says(h.spoke(""), "account number");
     assert_eq!(h.log.borrow().write_wait_ms, None);
     assert!(h.log.borrow().warning.is_none(), "no write was refused");
@@ -283,7 +282,7 @@ fn events_under_a_second_apart_never_write_the_session_key_twice_within_a_second
     );
     // The delete at the call's end is spaced too (Telesign ignores that answer).
     let last = h.clock.now_ms.get();
-    gap(100);
+    h.clock.advance(100);
     assert_eq!(h.hangup().expect("the record"), None);
     assert_eq!(h.log.borrow().write_wait_ms, Some(SPACING - 100));
     assert!(h.clock.now_ms.get() >= last + SPACING);
@@ -481,7 +480,7 @@ impl Http for HangsUpDuringLookup<'_> {
         _timeout_ms: u64,
     ) -> Result<FetchResponse, HttpError> {
         hang_up_elsewhere(self.store, self.registry, self.config, self.clock);
-        self.clock.now_ms.set(self.clock.now_ms.get() + 1_500);
+        self.clock.advance(1_500);
         Ok(FetchResponse::new(200, r#"{"balance": "7.00"}"#))
     }
 }
@@ -892,7 +891,8 @@ fn the_benchmarks_call_costs_these_storage_operations() {
 fn the_benchmarks_call(durable: bool) -> BTreeMap<&'static str, u64> {
     let h = Harness::new(bank(Ok(r#"{"balance":"1.00"}"#)));
     h.store.durable.set(durable);
-    let a_prompt_later = || h.clock.now_ms.set(h.clock.now_ms.get() + 7_000);
+    // A prompt plays between two events.
+    let a_prompt_later = || h.clock.advance(7_000);
     let mut replies = vec![h.incoming()];
     for digits in ["", "2", "2", "4321", ""] {
         a_prompt_later();
