@@ -248,9 +248,6 @@ fn a_replayed_incoming_call_of_a_finished_call_is_hung_up_and_starts_nothing() {
     assert_eq!(h.log.borrow().note.as_deref(), Some("replayed_call"));
 }
 
-/// `KV_WRITE_SPACING_MS`'s default.
-const SPACING: u64 = 1_100;
-
 /// Events of one call less than a second apart, as real calls send them: the welcome's
 /// `speak_completed` as soon as it was answered (a short prompt), a key pressed as the menu
 /// starts, and a hang-up right after. KV takes one write a second per key; the store here
@@ -258,19 +255,21 @@ const SPACING: u64 = 1_100;
 #[test]
 fn events_under_a_second_apart_never_write_the_session_key_twice_within_a_second() {
     let h = Harness::new(bank(Ok("{}")));
+    // `KV_WRITE_SPACING_MS`, its default (config.rs holds its value).
+    let spacing = h.config.kv_write_spacing_ms;
     says(h.incoming(), "Thank you for calling");
     assert_eq!(h.log.borrow().write_wait_ms, None, "the call's first write");
     let first = h.clock.now_ms.get();
     h.clock.advance(300);
     says(h.spoke(""), "For your account balance");
     // The answer waited for the rest of the spacing, then the write landed.
-    assert_eq!(h.log.borrow().write_wait_ms, Some(SPACING - 300));
-    assert_eq!(h.clock.now_ms.get(), first + SPACING);
+    assert_eq!(h.log.borrow().write_wait_ms, Some(spacing - 300));
+    assert_eq!(h.clock.now_ms.get(), first + spacing);
     h.clock.advance(200);
     says(h.spoke("1"), "account number");
-    assert_eq!(h.log.borrow().write_wait_ms, Some(SPACING - 200));
+    assert_eq!(h.log.borrow().write_wait_ms, Some(spacing - 200));
     // Past the spacing, nothing waits.
-    h.clock.advance(SPACING);
+    h.clock.advance(spacing);
     says(h.spoke(""), "account number");
     assert_eq!(h.log.borrow().write_wait_ms, None);
     assert!(h.log.borrow().warning.is_none(), "no write was refused");
@@ -284,8 +283,8 @@ fn events_under_a_second_apart_never_write_the_session_key_twice_within_a_second
     let last = h.clock.now_ms.get();
     h.clock.advance(100);
     assert_eq!(h.hangup().expect("the record"), None);
-    assert_eq!(h.log.borrow().write_wait_ms, Some(SPACING - 100));
-    assert!(h.clock.now_ms.get() >= last + SPACING);
+    assert_eq!(h.log.borrow().write_wait_ms, Some(spacing - 100));
+    assert!(h.clock.now_ms.get() >= last + spacing);
     assert!(h.session().is_none() && h.store.records.borrow().contains_key(REF));
 }
 
