@@ -353,7 +353,7 @@ if (recordWrite) {
   lines.push("");
   lines.push(
     `Wall time of an event in workerd through Miniflare, local D1 and KV, ${recordWrite.calls} calls each, one at a time. ` +
-      "`call_completed` writes the record to D1 in one batch (5 statements) and deletes the session; " +
+      "`call_completed` writes the record to D1 in one statement (its `calls` row) and deletes the session; " +
       "with D1 refusing (its table renamed), the record goes to the KV outbox. A remote D1 adds its network round trip, not measured here.",
   );
   lines.push("");

@@ -85,12 +85,12 @@ impl Records {
         self.db.get()?.as_ref().ok().map(CallsDb::counted)
     }
 
-    /// Writes a record to D1 (one batch).
+    /// Writes a record to D1 (one statement).
     pub async fn write_to_db(&self, record: &CallRecord) -> Result<(), ApiError> {
         let document = serde_json::to_string(record)
             .map_err(|e| ApiError::new(ivr_core::error::ErrorCode::InternalError, e.to_string()))?;
         self.db()?
-            .batch(&sql::write_record(record, &document, &self.mark_key()))
+            .batch(&[sql::write_record(record, &document, &self.mark_key())])
             .await
             .map(drop)
     }

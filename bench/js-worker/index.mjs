@@ -419,15 +419,13 @@ async function recorded(env, id) {
   return (await env.SESSIONS.get(`call:${id}`)) !== null;
 }
 
-/** The record in one D1 batch, the statements of the Rust worker (ivr-core/src/records/sql.rs). */
+/** The record in one D1 statement, as the Rust worker writes it (ivr-core/src/records/sql.rs): its steps and answers are read from the record (migrations/0006). */
 async function writeRecord(env, r) {
   if (!env.CALLS_DB) {
     await env.SESSIONS.put(`call:${r.reference_id}`, JSON.stringify(r), { expirationTtl: RECORD_TTL });
     return;
   }
   const db = env.CALLS_DB;
-  const steps = r.visited.map((step, i) => [step, null, null, r.visited[i + 1] ?? null]);
-  const answers = r.answers.map((a) => [a.step, a.digits, a.result, a.at_ms]);
   await db.batch([
     db
       .prepare(
@@ -449,20 +447,6 @@ async function writeRecord(env, r) {
         JSON.stringify(r),
         r.language,
       ),
-    db.prepare("DELETE FROM call_steps WHERE reference_id = ?1").bind(r.reference_id),
-    db
-      .prepare(
-        "INSERT INTO call_steps (reference_id, seq, step, entered_ms, left_ms, next_step) SELECT ?1, key, json_extract(value, '$[0]'), " +
-          "json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?2)",
-      )
-      .bind(r.reference_id, JSON.stringify(steps)),
-    db.prepare("DELETE FROM call_answers WHERE reference_id = ?1").bind(r.reference_id),
-    db
-      .prepare(
-        "INSERT INTO call_answers (reference_id, seq, step, digits, result, at_ms) SELECT ?1, key, json_extract(value, '$[0]'), " +
-          "json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?2)",
-      )
-      .bind(r.reference_id, JSON.stringify(answers)),
   ]);
 }
 

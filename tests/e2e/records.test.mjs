@@ -78,6 +78,36 @@ test("a finished call's record is in D1 and GET /calls/<id> answers it", async (
   assert.equal(steps[0].t, 1000);
 });
 
+test("call_steps and call_answers read a record's steps and answers from it, also a record of a version before step times", async () => {
+  const db = await w.db();
+  const record = await w.record(calls.b);
+  const answers = (await db.prepare("SELECT step, digits, result, at_ms FROM call_answers WHERE reference_id = ?1 ORDER BY seq").bind(calls.b).all()).results;
+  assert.deepEqual(
+    answers,
+    record.answers.map(({ step, digits, result, at_ms }) => ({ step, digits, result, at_ms })),
+  );
+  assert.ok(answers.length >= 2, JSON.stringify(answers));
+  // A record as a version before step times wrote it: no `visited_ms`.
+  const { visited_ms, ...untimed } = { ...record, reference_id: "FEDCBA9876543210FEDCBA9876543210" };
+  assert.equal(visited_ms.length, record.visited.length);
+  await db
+    .prepare("INSERT INTO calls (reference_id, flow, outcome, ended_ms, record) VALUES (?1, ?2, ?3, ?4, ?5)")
+    .bind(untimed.reference_id, untimed.flow, untimed.outcome, untimed.ended_ms, JSON.stringify(untimed))
+    .run();
+  const steps = (
+    await db.prepare("SELECT seq, step, entered_ms, left_ms, next_step FROM call_steps WHERE reference_id = ?1 ORDER BY seq").bind(untimed.reference_id).all()
+  ).results;
+  assert.deepEqual(steps, [
+    { seq: 0, step: "welcome", entered_ms: null, left_ms: null, next_step: "main_menu" },
+    { seq: 1, step: "main_menu", entered_ms: null, left_ms: null, next_step: "cards_menu" },
+    { seq: 2, step: "cards_menu", entered_ms: null, left_ms: null, next_step: null },
+  ]);
+  // The last step of a timed record is left when the call ended.
+  const last = await db.prepare("SELECT entered_ms, left_ms FROM call_steps WHERE reference_id = ?1 AND seq = 2").bind(calls.b).first();
+  assert.deepEqual(last, { entered_ms: visited_ms[2], left_ms: record.ended_ms });
+  await db.prepare("DELETE FROM calls WHERE reference_id = ?1").bind(untimed.reference_id).run();
+});
+
 test("GET /calls filters by flow, outcome, direction, number and time, newest first", async () => {
   const ids = async (query) => {
     const { status, body } = await get(`/calls?${query}`);

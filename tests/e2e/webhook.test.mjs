@@ -364,7 +364,7 @@ describe("logs", () => {
     await call.hangup();
     const lines = await waitForLogs(w, (l) => l.includes(call.reference) && l.includes("call_completed"));
     const { d1 } = JSON.parse(lines[0]);
-    // The record's row, its steps and its answers: D1 counts each row it wrote.
+    // The record's row and its index entries: D1 counts each row it wrote.
     assert.ok(d1.rows_written >= 2, JSON.stringify(d1));
     assert.equal(typeof d1.rows_read, "number");
   });

@@ -10,26 +10,26 @@ use crate::engine::{CallOutcome, CallRecord};
 
 use super::{CallFilter, SqlValue, Statement};
 
-/// The statements that write one record, run as one batch (a transaction): the call's row, its
-/// steps and its answers, replacing what an earlier write of the same call stored (a late event
-/// folded into the record rewrites it whole). Nothing is written if the call, or one of its
-/// numbers, was erased after the call started (see [`crate::api::erase`]).
-pub fn write_record(record: &CallRecord, document: &str, mark_key: &[u8]) -> Vec<Statement> {
-    let id = || SqlValue::from(record.reference_id.as_str());
-    let call = Statement::new(
+/// The statement that writes one record: the call's row, replacing what an earlier write of the
+/// same call stored (a late event folded into the record rewrites it whole). Its steps and answers
+/// are read from the record (the `call_steps` and `call_answers` views of migrations/0006), so
+/// they cost D1 no rows of their own. Nothing is written if the call, or one of its numbers, was
+/// erased after the call started (see [`crate::api::erase`]).
+pub fn write_record(record: &CallRecord, document: &str, mark_key: &[u8]) -> Statement {
+    Statement::new(
         "INSERT INTO calls (reference_id, flow, direction, from_number, to_number, external_id, \
-         outcome, status, started_ms, ended_ms, duration, record, language) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 \
-         WHERE NOT EXISTS (SELECT 1 FROM erasures WHERE mark IN (SELECT value FROM json_each(?14)) \
-         AND erased_ms >= coalesce(?9, ?10)) \
-         ON CONFLICT (reference_id) DO UPDATE SET flow = excluded.flow, \
-         direction = excluded.direction, from_number = excluded.from_number, \
-         to_number = excluded.to_number, external_id = excluded.external_id, \
-         outcome = excluded.outcome, status = excluded.status, started_ms = excluded.started_ms, \
-         ended_ms = excluded.ended_ms, duration = excluded.duration, record = excluded.record, \
-         language = excluded.language",
+     outcome, status, started_ms, ended_ms, duration, record, language) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 \
+     WHERE NOT EXISTS (SELECT 1 FROM erasures WHERE mark IN (SELECT value FROM json_each(?14)) \
+     AND erased_ms >= coalesce(?9, ?10)) \
+     ON CONFLICT (reference_id) DO UPDATE SET flow = excluded.flow, \
+     direction = excluded.direction, from_number = excluded.from_number, \
+     to_number = excluded.to_number, external_id = excluded.external_id, \
+     outcome = excluded.outcome, status = excluded.status, started_ms = excluded.started_ms, \
+     ended_ms = excluded.ended_ms, duration = excluded.duration, record = excluded.record, \
+     language = excluded.language",
         vec![
-            id(),
+            record.reference_id.as_str().into(),
             record.flow.as_deref().into(),
             record.direction.map(|d| d.as_str()).into(),
             record.from.as_deref().into(),
@@ -44,71 +44,7 @@ pub fn write_record(record: &CallRecord, document: &str, mark_key: &[u8]) -> Vec
             record.language.as_deref().into(),
             json(&marks_of(record, mark_key)).into(),
         ],
-    );
-    // Steps and answers only with their call's row (none when the call was erased).
-    let with_call = "WHERE EXISTS (SELECT 1 FROM calls WHERE reference_id = ?1)";
-    vec![
-        call,
-        Statement::new("DELETE FROM call_steps WHERE reference_id = ?1", vec![id()]),
-        Statement::new(
-            format!("INSERT INTO call_steps (reference_id, seq, step, entered_ms, left_ms, next_step) \
-             SELECT ?1, key, json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
-                          json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?2) \
-             {with_call}"),
-            vec![id(), json(&steps(record)).into()],
-        ),
-        Statement::new(
-            "DELETE FROM call_answers WHERE reference_id = ?1",
-            vec![id()],
-        ),
-        Statement::new(
-            format!("INSERT INTO call_answers (reference_id, seq, step, digits, result, at_ms) \
-             SELECT ?1, key, json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
-                          json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?2) \
-             {with_call}"),
-            vec![id(), json(&answers(record)).into()],
-        ),
-    ]
-}
-
-/// One visit of a step: its name, when it was entered and left (ms; unknown in records of calls
-/// whose session predates step times), and the step entered next (none for the last).
-type StepRow<'a> = (&'a str, Option<u64>, Option<u64>, Option<&'a str>);
-
-/// The visits of a record, each left when the next was entered (the last when the call ended).
-pub fn steps(record: &CallRecord) -> Vec<StepRow<'_>> {
-    let visits = &record.visits;
-    visits
-        .iter()
-        .enumerate()
-        .map(|(i, visit)| {
-            let next = visits.get(i + 1);
-            let left = visit
-                .entered_ms
-                .map(|_| next.and_then(|n| n.entered_ms).unwrap_or(record.ended_ms));
-            (
-                visit.step.as_str(),
-                visit.entered_ms,
-                left,
-                next.map(|n| n.step.as_str()),
-            )
-        })
-        .collect()
-}
-
-fn answers(record: &CallRecord) -> Vec<(&str, &str, &str, u64)> {
-    record
-        .answers
-        .iter()
-        .map(|a| {
-            (
-                a.step.as_str(),
-                a.digits.as_str(),
-                a.result.as_str(),
-                a.at_ms,
-            )
-        })
-        .collect()
+    )
 }
 
 /// Plain tuples of strings and numbers always encode.
@@ -415,16 +351,16 @@ pub fn number_states(campaign: &str) -> Statement {
     )
 }
 
-/// Deletes at most `batch` of the oldest calls that ended before `before_ms` (their steps and
-/// answers first, in the same batch), and campaign numbers not updated since.
+/// Deletes at most `batch` of the oldest calls that ended before `before_ms`, and campaign numbers
+/// not updated since.
 pub fn retention(before_ms: u64, batch: u32) -> Vec<Statement> {
-    let old = "reference_id IN (SELECT reference_id FROM calls WHERE ended_ms < ?1 \
-               ORDER BY ended_ms LIMIT ?2)";
     let params = || vec![before_ms.into(), batch.into()];
     vec![
-        Statement::new(format!("DELETE FROM call_steps WHERE {old}"), params()),
-        Statement::new(format!("DELETE FROM call_answers WHERE {old}"), params()),
-        Statement::new(format!("DELETE FROM calls WHERE {old}"), params()),
+        Statement::new(
+            "DELETE FROM calls WHERE reference_id IN (SELECT reference_id FROM calls \
+             WHERE ended_ms < ?1 ORDER BY ended_ms LIMIT ?2)",
+            params(),
+        ),
         Statement::new(
             "DELETE FROM campaign_numbers WHERE rowid IN (SELECT rowid FROM campaign_numbers \
              WHERE updated_ms < ?1 LIMIT ?2)",
@@ -438,8 +374,8 @@ pub fn retention(before_ms: u64, batch: u32) -> Vec<Statement> {
     ]
 }
 
-/// The statements of an erasure, run as one batch: its mark, then the records it covers with
-/// their steps and answers, and (for a number) the number in campaigns' results. The changes of
+/// The statements of an erasure, run as one batch: its mark, then the records it covers, and (for
+/// a number) the number in campaigns' results. The changes of
 /// the statement at [`ERASED_CALLS`] are the records deleted.
 pub fn erase(erasure: &Erasure, now_ms: u64, mark_key: &[u8]) -> Vec<Statement> {
     let mark = Statement::new(
@@ -454,17 +390,8 @@ pub fn erase(erasure: &Erasure, now_ms: u64, mark_key: &[u8]) -> Vec<Statement> 
             erasure.number().as_deref().into(),
         ),
     };
-    let of_calls = format!("reference_id IN (SELECT reference_id FROM calls WHERE {calls})");
     let mut statements = vec![
         mark,
-        Statement::new(
-            format!("DELETE FROM call_steps WHERE {of_calls}"),
-            vec![key.clone()],
-        ),
-        Statement::new(
-            format!("DELETE FROM call_answers WHERE {of_calls}"),
-            vec![key.clone()],
-        ),
         Statement::new(
             format!("DELETE FROM calls WHERE {calls}"),
             vec![key.clone()],
@@ -487,7 +414,7 @@ pub fn erase(erasure: &Erasure, now_ms: u64, mark_key: &[u8]) -> Vec<Statement> 
 }
 
 /// Where in [`erase`]'s batch the records are deleted.
-pub const ERASED_CALLS: usize = 3;
+pub const ERASED_CALLS: usize = 1;
 
 /// The calls an erasure of a number covers that ended since `since_ms` (whose held lookups may
 /// still be kept), before it deletes them.
@@ -528,29 +455,5 @@ mod tests {
         );
         assert_eq!(s.params.len(), 7);
         assert_eq!(s.params[0], SqlValue::Text(hostile.into()));
-    }
-
-    #[test]
-    fn visits_are_left_when_the_next_step_is_entered_or_the_call_ends() {
-        let record: CallRecord = serde_json::from_value(serde_json::json!({
-            "reference_id": "r", "flow": "f", "direction": "inbound", "from": null, "to": null,
-            "external_id": null, "created_on_utc": null, "answered_on_utc": null,
-            "ended_on_utc": null, "duration": null, "audio_recording_file_name": null,
-            "vars": {}, "answers": [], "visited": ["a", "b"], "visited_ms": [100, 250],
-            "outcome": "completed", "status": null, "started_ms": 90, "ended_ms": 400
-        }))
-        .unwrap();
-        assert_eq!(
-            steps(&record),
-            vec![
-                ("a", Some(100), Some(250), Some("b")),
-                ("b", Some(250), Some(400), None)
-            ]
-        );
-        let untimed = CallRecord {
-            visits: ["a", "b"].into_iter().collect(),
-            ..record
-        };
-        assert_eq!(steps(&untimed)[0], ("a", None, None, Some("b")));
     }
 }
