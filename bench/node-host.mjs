@@ -6,7 +6,7 @@
 import { register } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { FLOW_SETTINGS, SECRETS } from "../scripts/harness/worker.mjs";
+import { BINDINGS } from "./peers.mjs";
 
 /** Module hooks: `cloudflare:workers` as a stub, a `.wasm` import as its compiled module. */
 const HOOKS = `
@@ -69,9 +69,7 @@ export function stubEnv() {
       delete: async (/** @type {string} */ k) => void kv.delete(k),
     },
     CALLS_DB: new D1Database(),
-    WEBHOOK_AUTH: "on",
-    ...SECRETS,
-    ...FLOW_SETTINGS,
+    ...BINDINGS,
   };
 }
 

@@ -15,6 +15,14 @@ export const FROM = "+15558675309";
 export const TO = "+15555550100";
 
 /**
+ * The vars and secrets of the workers in every benchmark. KV_WRITE_SPACING_MS=0: the benchmarks
+ * post a call's events back to back, which Telesign never does (each follows a prompt); with KV's
+ * spacing kept, nearly every event would wait about a second for it, and the figures would
+ * measure the wait, not the work.
+ */
+export const BINDINGS = { WEBHOOK_AUTH: "on", KV_WRITE_SPACING_MS: "0", ...SECRETS, ...FLOW_SETTINGS };
+
+/**
  * The benchmarked call: the cards path of bank, which makes no outbound request (the balance
  * path's fetch is covered by the parity check and the host benchmark instead). Each entry is the
  * event and its data; the reply status expected is 200 but for call_completed (204).
@@ -100,10 +108,7 @@ export async function startWorkerPeer(name, extra = {}, { migrate: migrated = tr
     kvNamespaces: ["SESSIONS"],
     // The Rust and JS workers write call records to D1 (the floor keeps to one KV get and put).
     ...(name === "rust" || name === "js" ? { d1Databases: { CALLS_DB: "calls" } } : {}),
-    // KV_WRITE_SPACING_MS=0: the benchmark posts a call's events back to back, which Telesign
-    // never does (each follows a prompt); with KV's spacing kept, nearly every event would wait
-    // about a second for it, and the load would measure the wait, not the work.
-    bindings: { WEBHOOK_AUTH: "on", KV_WRITE_SPACING_MS: "0", ...SECRETS, ...FLOW_SETTINGS },
+    bindings: BINDINGS,
     outboundService,
     ...workerPeer(name),
     ...extra,
