@@ -38,6 +38,7 @@ pub mod pipeline;
 pub mod records;
 pub mod routes;
 pub mod seal;
+mod sort;
 
 pub mod telesign;
 pub mod tokens;

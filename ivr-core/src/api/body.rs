@@ -238,7 +238,8 @@ pub fn vars(value: Option<&Value>) -> Result<BTreeMap<String, String>, ApiError>
                 _ => Err(invalid(format!("var `{name}` must be a string"))),
             }
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()
+        .map(crate::sort::collected)
 }
 
 #[cfg(test)]

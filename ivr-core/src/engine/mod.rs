@@ -453,10 +453,10 @@ pub fn read_lookup(
         _ => Err(String::new()),
     };
     let ok = read.is_ok();
-    let changed = vars
-        .into_iter()
-        .filter(|(k, v)| ok && before.get(k) != Some(v))
-        .collect();
+    let changed = crate::sort::collected(
+        vars.into_iter()
+            .filter(|(k, v)| ok && before.get(k) != Some(v)),
+    );
     let mut outcome = LookupOutcome {
         step: lookup.step.clone(),
         index: lookup.index,

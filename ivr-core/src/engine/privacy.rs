@@ -39,10 +39,11 @@ pub(super) fn opened(
     let Some(sealer) = sealer else {
         return BTreeMap::new();
     };
-    sealed
-        .iter()
-        .filter_map(|(name, text)| Some((name.clone(), sealer.open(call, name, text)?)))
-        .collect()
+    crate::sort::collected(
+        sealed
+            .iter()
+            .filter_map(|(name, text)| Some((name.clone(), sealer.open(call, name, text)?))),
+    )
 }
 
 /// Takes the sensitive values out of the session's variables: sealed if a step the call may

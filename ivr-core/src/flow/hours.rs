@@ -172,7 +172,7 @@ impl Hours {
         let dated = self.special.iter().map(|(d, s)| (s, d.to_string()));
         for (spans, day) in days.map(|(s, d)| (s, d.to_owned())).chain(dated) {
             let mut sorted = spans.clone();
-            sorted.sort_by_key(|s| s.start);
+            crate::sort::by_key(&mut sorted, |s| s.start);
             if sorted.windows(2).any(|w| w[1].start < w[0].end) {
                 out.push(format!("the ranges of {day} overlap"));
             }
@@ -223,7 +223,7 @@ impl Hours {
         let days = (until_ms - from_ms) / DAY_MS + 2;
         for _ in 0..days {
             let mut spans = self.spans_on(date).to_vec();
-            spans.sort_by_key(|s| s.start);
+            crate::sort::by_key(&mut spans, |s| s.start);
             for span in spans {
                 let opens = (span.start..span.end).find_map(|minute| {
                     let time =

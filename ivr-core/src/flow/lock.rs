@@ -106,7 +106,7 @@ pub fn zones(registry: &Registry) -> BTreeSet<String> {
             _ => None,
         });
     let calls = flows.iter().flat_map(|f| f.call_zones.iter().cloned());
-    hours.chain(calls).collect()
+    crate::sort::collected(hours.chain(calls))
 }
 
 /// A regex matching exactly `zones` (and nothing when there are none, so no zone data is

@@ -12,21 +12,19 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::exits::{Branch, Dest};
 use super::{template, Flow, Sensitive, Step};
+use crate::sort::collected;
 
 impl Flow {
     /// The variables the flow's sensitive entries set, with how their answers are masked.
     pub fn sensitive_vars(&self) -> BTreeMap<&str, Sensitive> {
-        self.steps
-            .iter()
-            .filter_map(|(_, step)| match step {
-                Step::Gather(Gather {
-                    var,
-                    sensitive: Some(s),
-                    ..
-                }) => Some((var.as_str(), *s)),
-                _ => None,
-            })
-            .collect()
+        collected(self.steps.iter().filter_map(|(_, step)| match step {
+            Step::Gather(Gather {
+                var,
+                sensitive: Some(s),
+                ..
+            }) => Some((var.as_str(), *s)),
+            _ => None,
+        }))
     }
 
     /// The sensitive variables' names.
@@ -62,14 +60,14 @@ pub(super) struct Liveness {
 }
 
 fn liveness(flow: &Flow) -> Liveness {
-    let sensitive: BTreeSet<&str> = flow.sensitive_vars().into_keys().collect();
+    let sensitive: BTreeSet<&str> = collected(flow.sensitive_vars().into_keys());
     let mut live: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     if !sensitive.is_empty() {
-        let reads: BTreeMap<&str, BTreeSet<&str>> = flow
-            .steps
-            .iter()
-            .map(|(name, step)| (name.as_str(), reads(step, &sensitive)))
-            .collect();
+        let reads: BTreeMap<&str, BTreeSet<&str>> = collected(
+            flow.steps
+                .iter()
+                .map(|(name, step)| (name.as_str(), reads(step, &sensitive))),
+        );
         live = reads.clone();
         // Sets only grow, and are bounded by `sensitive`: this ends.
         loop {
@@ -115,10 +113,10 @@ fn liveness(flow: &Flow) -> Liveness {
     }
     let owned = |vars: BTreeSet<&str>| vars.into_iter().map(str::to_owned).collect();
     Liveness {
-        at: live
-            .into_iter()
-            .map(|(name, vars)| (name.to_owned(), owned(vars)))
-            .collect(),
+        at: collected(
+            live.into_iter()
+                .map(|(name, vars)| (name.to_owned(), owned(vars))),
+        ),
         all: owned(sensitive),
     }
 }
@@ -129,12 +127,13 @@ fn reads<'f>(step: &'f Step, sensitive: &BTreeSet<&'f str>) -> BTreeSet<&'f str>
         // Code may read any variable.
         return sensitive.clone();
     }
-    step.texts()
-        .into_iter()
-        .chain(step.spoken_texts())
-        .flat_map(template::placeholders)
-        .filter_map(|name| sensitive.get(name).copied())
-        .collect()
+    collected(
+        step.texts()
+            .into_iter()
+            .chain(step.spoken_texts())
+            .flat_map(template::placeholders)
+            .filter_map(|name| sensitive.get(name).copied()),
+    )
 }
 
 #[cfg(test)]

@@ -189,7 +189,9 @@ pub async fn queue_redials(
 ) -> Result<usize, ApiError> {
     let mut due = records.due_redials(now_ms, REDIALS_PER_RUN).await?;
     // Each campaign's numbers together, in order: runs of them share a message.
-    due.sort_by(|a, b| (&a.campaign, a.index).cmp(&(&b.campaign, b.index)));
+    crate::sort::by(&mut due, |a, b| {
+        (&a.campaign, a.index).cmp(&(&b.campaign, b.index))
+    });
     let mut messages = Vec::new();
     for numbers in due.chunk_by(|a, b| a.campaign == b.campaign) {
         messages.extend(campaigns::requeue_messages(&numbers[0].campaign, numbers));

@@ -259,11 +259,8 @@ pub fn assemble(
         // Whole milliseconds: the mean of two middle values may end in .5.
         steps[i].median_ms = Some(row.median_ms.round().max(0.0) as u64);
     }
-    let outcomes: BTreeMap<CallOutcome, u64> = rows
-        .outcomes
-        .into_iter()
-        .map(|r| (r.outcome, r.n))
-        .collect();
+    let outcomes: BTreeMap<CallOutcome, u64> =
+        crate::sort::collected(rows.outcomes.into_iter().map(|r| (r.outcome, r.n)));
     FlowStats {
         flow: flow.name.clone(),
         since_ms,

@@ -103,13 +103,16 @@ pub fn parse_campaign_csv(
                 &format!("{} fields, and the header has {}", cells.len(), names.len()),
             ));
         }
-        let vars: serde_json::Map<String, serde_json::Value> = names
-            .iter()
-            .zip(cells)
-            .enumerate()
-            .filter(|(i, (_, cell))| *i != to_column && Some(*i) != zone_column && !cell.is_empty())
-            .map(|(_, (name, cell))| ((*name).to_owned(), cell.clone().into()))
-            .collect();
+        let vars: serde_json::Map<String, serde_json::Value> = crate::sort::collected(
+            names
+                .iter()
+                .zip(cells)
+                .enumerate()
+                .filter(|(i, (_, cell))| {
+                    *i != to_column && Some(*i) != zone_column && !cell.is_empty()
+                })
+                .map(|(_, (name, cell))| ((*name).to_owned(), cell.clone().into())),
+        );
         let place = format!("row {line}");
         let to = body::number(&format!("{place} `to`"), cells[to_column].trim())?;
         let vars =

@@ -75,7 +75,7 @@ impl Window {
             }
         }
         for spans in &mut hours.weekly {
-            spans.sort_by_key(|s| s.start);
+            crate::sort::by_key(spans, |s| s.start);
             let mut joined: Vec<Span> = Vec::with_capacity(spans.len());
             for span in spans.drain(..) {
                 match joined.last_mut() {
@@ -112,7 +112,7 @@ fn days_of(text: &str) -> Option<Vec<Weekday>> {
             days.push(day);
         }
     }
-    days.sort();
+    crate::sort::by_key(&mut days, |d| *d);
     days.dedup();
     Some(days)
 }
