@@ -18,16 +18,16 @@ use super::{CallFilter, SqlValue, Statement};
 pub fn write_record(record: &CallRecord, document: &str, mark_key: &[u8]) -> Statement {
     Statement::new(
         "INSERT INTO calls (reference_id, flow, direction, from_number, to_number, external_id, \
-     outcome, status, started_ms, ended_ms, duration, record, language) \
-     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 \
-     WHERE NOT EXISTS (SELECT 1 FROM erasures WHERE mark IN (SELECT value FROM json_each(?14)) \
-     AND erased_ms >= coalesce(?9, ?10)) \
-     ON CONFLICT (reference_id) DO UPDATE SET flow = excluded.flow, \
-     direction = excluded.direction, from_number = excluded.from_number, \
-     to_number = excluded.to_number, external_id = excluded.external_id, \
-     outcome = excluded.outcome, status = excluded.status, started_ms = excluded.started_ms, \
-     ended_ms = excluded.ended_ms, duration = excluded.duration, record = excluded.record, \
-     language = excluded.language",
+         outcome, status, started_ms, ended_ms, duration, record, language) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 \
+         WHERE NOT EXISTS (SELECT 1 FROM erasures WHERE mark IN (SELECT value FROM json_each(?14)) \
+         AND erased_ms >= coalesce(?9, ?10)) \
+         ON CONFLICT (reference_id) DO UPDATE SET flow = excluded.flow, \
+         direction = excluded.direction, from_number = excluded.from_number, \
+         to_number = excluded.to_number, external_id = excluded.external_id, \
+         outcome = excluded.outcome, status = excluded.status, started_ms = excluded.started_ms, \
+         ended_ms = excluded.ended_ms, duration = excluded.duration, record = excluded.record, \
+         language = excluded.language",
         vec![
             record.reference_id.as_str().into(),
             record.flow.as_deref().into(),
