@@ -3,7 +3,9 @@
 -- already, so a call's record is now one row instead of one per step and per answer.
 -- `call_steps` and `call_answers` stay, as views with the columns the tables had, for the stats
 -- (ivr-core/src/records/stats.rs) and for queries of your own; a record and its steps and answers
--- now go together, whatever deletes it.
+-- now go together, whatever deletes it. Writes to the views are ignored (the triggers at the end):
+-- a worker of a version before this one, still running while this is applied, goes on writing
+-- its records, its statements for the old tables doing nothing.
 DROP TABLE call_steps;
 DROP TABLE call_answers;
 
@@ -26,3 +28,9 @@ SELECT c.reference_id AS reference_id, a.key AS seq, json_extract(a.value, '$.st
   json_extract(a.value, '$.digits') AS digits, json_extract(a.value, '$.result') AS result,
   json_extract(a.value, '$.at_ms') AS at_ms
 FROM calls c, json_each(c.record, '$.answers') a;
+
+-- What a version before this one writes to the old tables: nothing now (see the top).
+CREATE TRIGGER call_steps_insert INSTEAD OF INSERT ON call_steps BEGIN SELECT RAISE(IGNORE); END;
+CREATE TRIGGER call_steps_delete INSTEAD OF DELETE ON call_steps BEGIN SELECT RAISE(IGNORE); END;
+CREATE TRIGGER call_answers_insert INSTEAD OF INSERT ON call_answers BEGIN SELECT RAISE(IGNORE); END;
+CREATE TRIGGER call_answers_delete INSTEAD OF DELETE ON call_answers BEGIN SELECT RAISE(IGNORE); END;

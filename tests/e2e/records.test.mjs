@@ -108,6 +108,42 @@ test("call_steps and call_answers read a record's steps and answers from it, als
   await db.prepare("DELETE FROM calls WHERE reference_id = ?1").bind(untimed.reference_id).run();
 });
 
+test("a worker of the version before call_steps and call_answers became views still writes its records: its writes to them are ignored", async () => {
+  const db = await w.db();
+  const record = { ...(await w.record(calls.b)), reference_id: "00112233445566778899AABBCCDDEEFF" };
+  const id = record.reference_id;
+  // The statements of that version's record write (ivr-core/src/records/sql.rs before migrations/0006), in one batch.
+  const rows = (sql, json) => db.prepare(sql).bind(id, JSON.stringify(json));
+  await db.batch([
+    db
+      .prepare("INSERT INTO calls (reference_id, flow, outcome, ended_ms, record) VALUES (?1, ?2, ?3, ?4, ?5)")
+      .bind(id, record.flow, record.outcome, record.ended_ms, JSON.stringify(record)),
+    db.prepare("DELETE FROM call_steps WHERE reference_id = ?1").bind(id),
+    rows(
+      "INSERT INTO call_steps (reference_id, seq, step, entered_ms, left_ms, next_step) SELECT ?1, key, json_extract(value, '$[0]'), " +
+        "json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?2)",
+      [["stale", 1, 2, null]],
+    ),
+    db.prepare("DELETE FROM call_answers WHERE reference_id = ?1").bind(id),
+    rows(
+      "INSERT INTO call_answers (reference_id, seq, step, digits, result, at_ms) SELECT ?1, key, json_extract(value, '$[0]'), " +
+        "json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?2)",
+      [["stale", "9", "accepted", 1]],
+    ),
+  ]);
+  const steps = (await db.prepare("SELECT step FROM call_steps WHERE reference_id = ?1 ORDER BY seq").bind(id).all()).results;
+  assert.deepEqual(
+    steps.map((s) => s.step),
+    record.visited,
+  );
+  const answers = (await db.prepare("SELECT step FROM call_answers WHERE reference_id = ?1 ORDER BY seq").bind(id).all()).results;
+  assert.deepEqual(
+    answers.map((a) => a.step),
+    record.answers.map((a) => a.step),
+  );
+  await db.prepare("DELETE FROM calls WHERE reference_id = ?1").bind(id).run();
+});
+
 test("GET /calls filters by flow, outcome, direction, number and time, newest first", async () => {
   const ids = async (query) => {
     const { status, body } = await get(`/calls?${query}`);
