@@ -29,7 +29,7 @@ pub struct DbResult {
 
 impl DbResult {
     pub fn rows<T: DeserializeOwned>(&self) -> Result<Vec<T>, ApiError> {
-        serde_json::from_str(self.rows.get())
+        serde_json::from_slice(self.rows.get().as_bytes())
             .map_err(|e| ApiError::new(ErrorCode::StoredDataUnreadable, format!("a D1 row: {e}")))
     }
 }
@@ -51,8 +51,10 @@ impl CallsDb {
 
     async fn run(&self, op: Op<'_>, what: &str) -> Result<Vec<DbResult>, ApiError> {
         let text = perform(op).await.map_err(|e| failed(what, e))?;
-        let results: Vec<DbResult> = serde_json::from_str(text.as_deref().unwrap_or("[]"))
-            .map_err(|e| ApiError::new(ErrorCode::StoredDataUnreadable, format!("{what}: {e}")))?;
+        let results: Vec<DbResult> =
+            serde_json::from_slice(text.as_deref().unwrap_or("[]").as_bytes()).map_err(|e| {
+                ApiError::new(ErrorCode::StoredDataUnreadable, format!("{what}: {e}"))
+            })?;
         let counted = results
             .iter()
             .fold(self.counted(), |sum, r| sum + r.counted);

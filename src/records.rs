@@ -130,12 +130,14 @@ impl CallRecords for Records {
         if let Ok(db) = self.db() {
             if let Ok(rows) = db.rows::<RecordRow>(&sql::record(reference_id)).await {
                 if let Some(row) = rows.first() {
-                    return serde_json::from_str(&row.record).map(Some).map_err(|e| {
-                        ApiError::new(
-                            ivr_core::error::ErrorCode::StoredDataUnreadable,
-                            format!("the record of {reference_id}: {e}"),
-                        )
-                    });
+                    return serde_json::from_slice(row.record.as_bytes())
+                        .map(Some)
+                        .map_err(|e| {
+                            ApiError::new(
+                                ivr_core::error::ErrorCode::StoredDataUnreadable,
+                                format!("the record of {reference_id}: {e}"),
+                            )
+                        });
                 }
             }
         }

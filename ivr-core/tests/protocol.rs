@@ -3,6 +3,7 @@
 //! Each example is kept verbatim in `tests/fixtures/telesign/<page>_<what>.json` and has exactly
 //! one expectation in [`expectations`]: a fixture without one, or an expectation without a
 //! fixture, fails the test, so an example cannot be added and forgotten.
+#![allow(clippy::disallowed_methods)] // a test reads JSON however is handiest
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -120,8 +120,7 @@ fn balance_request(ctx: &Ctx) -> FetchRequest {
 /// Expects `{"balance": "1234.56"}` (a string or a number); anything else is refused, and the
 /// caller hears that the balance is unavailable.
 fn read_balance(ctx: &mut Ctx, response: &FetchResponse) -> Result<(), String> {
-    let body: serde_json::Value =
-        serde_json::from_str(&response.body).map_err(|e| format!("not JSON: {e}"))?;
+    let body: serde_json::Value = response.json()?;
     let balance = match body.get("balance") {
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(serde_json::Value::Number(n)) => n.to_string(),

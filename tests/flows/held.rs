@@ -42,8 +42,7 @@ fn order_request(ctx: &Ctx) -> FetchRequest {
 
 /// Expects `{"status": "shipped"}`.
 fn read_status(ctx: &mut Ctx, response: &FetchResponse) -> Result<(), String> {
-    let body: serde_json::Value =
-        serde_json::from_str(&response.body).map_err(|e| format!("not JSON: {e}"))?;
+    let body: serde_json::Value = response.json()?;
     let status = body["status"].as_str().ok_or("no `status`")?;
     ctx.set_var("status", status);
     Ok(())

@@ -435,7 +435,8 @@ impl<'de> Deserialize<'de> for RawJson {
             return Ok(RawJson(raw));
         }
         // Written by an earlier version, as an escaped string.
-        let text: String = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
+        let text: String =
+            serde_json::from_slice(raw.get().as_bytes()).map_err(D::Error::custom)?;
         RawValue::from_string(text)
             .map(RawJson)
             .map_err(D::Error::custom)

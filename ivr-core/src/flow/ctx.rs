@@ -93,4 +93,34 @@ impl FetchResponse {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// The body read as JSON: a `serde_json::Value`, or a type of yours that derives
+    /// `Deserialize`. The error says why it could not be read; returned from a step's reading
+    /// code, it sends the call to the step's error exit.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        // The slice reader, as everywhere in the worker: each of serde_json's readers is a
+        // copy of every deserializer it reads with, in the wasm.
+        serde_json::from_slice(self.body.as_bytes()).map_err(|e| format!("not JSON: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FetchResponse;
+
+    #[test]
+    fn an_answer_reads_as_json_or_says_why_not() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Balance {
+            balance: String,
+        }
+        let answer = FetchResponse::new(200, r#"{"balance": "12.50"}"#);
+        let value: serde_json::Value = answer.json().unwrap();
+        assert_eq!(value["balance"], "12.50");
+        assert_eq!(answer.json::<Balance>().unwrap().balance, "12.50");
+        let e = FetchResponse::new(200, "<html>").json::<serde_json::Value>().unwrap_err();
+        assert!(e.starts_with("not JSON: expected value"), "{e}");
+        let e = FetchResponse::new(200, "{}").json::<Balance>().unwrap_err();
+        assert!(e.contains("missing field `balance`"), "{e}");
+    }
 }
