@@ -118,7 +118,9 @@ mod tests {
         let value: serde_json::Value = answer.json().unwrap();
         assert_eq!(value["balance"], "12.50");
         assert_eq!(answer.json::<Balance>().unwrap().balance, "12.50");
-        let e = FetchResponse::new(200, "<html>").json::<serde_json::Value>().unwrap_err();
+        let e = FetchResponse::new(200, "<html>")
+            .json::<serde_json::Value>()
+            .unwrap_err();
         assert!(e.starts_with("not JSON: expected value"), "{e}");
         let e = FetchResponse::new(200, "{}").json::<Balance>().unwrap_err();
         assert!(e.contains("missing field `balance`"), "{e}");
