@@ -295,6 +295,7 @@ async function main() {
           cold_ready_ms: med(rs, "cold.ready_ms"),
           cold_first_request_ms: med(rs, "cold.first_request_ms"),
           cold_cpu_ms: med(rs, "cold.cpu_ms"),
+          cold_harness_ms: med(rs, "cold.harness_ready_ms"),
           worker_cold_ms: med(rs, "cold.worker_ms"),
           vs_js: {
             rps: versus(name, "js", "rps"),

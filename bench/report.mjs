@@ -115,7 +115,11 @@ function loadSection() {
       `local KV, which run in the same workerd. The worker's share is that minus the floor's CPU per event in ` +
       `the same round. Cold start: a new Miniflare instance (a fresh workerd) from its creation until the ` +
       `reply to its first incoming_call, then disposed (${coldStarts(load)} in a row, the median kept); ` +
-      `minus the floor's in the same round. The Python peer's ` +
+      `minus the floor's in the same round. Its time until ready includes Miniflare's own work in Node before ` +
+      `workerd starts (reading the worker's modules, finding their imports, writing workerd's configuration; ` +
+      `${ms(s.rust.cold_harness_ms)} of CPU for this worker, ${ms(s.js.cold_harness_ms)} for the JS worker), ` +
+      `which a deployed worker's cold start does not pay; workerd's own CPU until the reply is the last column ` +
+      `(all its threads' time on a CPU, \`/proc/<pid>/task/*/schedstat\`). The Python peer's ` +
       `CPU is its process's; it has no cold start here.`,
   );
   lines.push("");
@@ -128,7 +132,7 @@ function loadSection() {
     lines.push(
       `| ${names[name] ?? name} | ${us(r.cpu_us_per_event)} | ${flow ? us(r.worker_cpu_us_per_event) : "–"} | ` +
         `${flow ? times(r.vs_js.worker_cpu_us_per_event) : "–"} | ${ms(r.cold_ms)} | ${flow ? signed(r.worker_cold_ms) : "–"} | ` +
-        `${Number.isFinite(r.cold_ready_ms) ? `${ms(r.cold_ready_ms)} + ${ms(r.cold_first_request_ms)}` : "–"} | ${ms(r.cold_cpu_ms)} |`,
+        `${Number.isFinite(r.cold_ready_ms) ? `${ms(r.cold_ready_ms)} + ${ms(r.cold_first_request_ms)}` : "–"} | ${Number.isFinite(r.cold_cpu_ms) ? `${r.cold_cpu_ms.toFixed(1)} ms` : "–"} |`,
     );
   }
   lines.push("");
