@@ -1,7 +1,9 @@
-// Writes the figures of target/bench/{size.json,engine.*.txt,load.json} into BENCHMARKS.md, between
-// the "figures:begin" and "figures:end" markers; the prose around them is written by hand.
-// `node bench/report.mjs --load` (after `node bench/load.mjs`, no cargo needed) rewrites only what
-// comes from load.json: the "load:begin".."load:end" part and the summary's rows from the load run.
+// Writes the figures of target/bench/{size.json,engine.*.txt,load.json,...}: the summary against
+// #29's targets into BENCHMARKS.md, between its "figures:begin" and "figures:end" markers (the
+// prose around them is written by hand), and every figure in detail into bench/RESULTS.md, which
+// it writes whole. `node bench/report.mjs --load` (after `node bench/load.mjs`, no cargo needed)
+// rewrites only what comes from load.json: the summary's rows from the load run, and the
+// "load:begin".."load:end" part of RESULTS.md.
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -66,7 +68,7 @@ const loadRows = [
   `| zero errors | ${s.rust.errors} | ${check(s.rust.errors === 0)} |`,
 ];
 const when = load.date.slice(0, 16).replace("T", " ");
-const loadRowsNote = `The last ${loadRows.length} rows are from the load run of ${when} UTC (\`${load.command}\`, below).`;
+const loadRowsNote = `The last ${loadRows.length} rows are from the load run of ${when} UTC (\`${load.command}\`; bench/RESULTS.md).`;
 
 const names = { rust: "this worker (Rust/wasm)", js: "JavaScript worker", floor: "floor (KV get + put)", python: "Python bottle (seeds)" };
 
@@ -227,21 +229,17 @@ function nativeSection(native) {
 
 const file = path.join(root, "BENCHMARKS.md");
 const doc = readFileSync(file, "utf8");
+const resultsFile = path.join(root, "bench/RESULTS.md");
 const LOAD_BEGIN = "<!-- load:begin -->";
 const LOAD_END = "<!-- load:end -->";
 
 if (LOAD_ONLY) {
-  let a = doc.indexOf(LOAD_BEGIN);
-  let b = doc.indexOf(LOAD_END);
-  let after = doc.slice(b);
-  if (a < 0 && b < 0) {
-    // Figures written before the load markers existed: their load part runs to the figures' end.
-    a = doc.indexOf("### End to end under load");
-    b = doc.indexOf("<!-- figures:end -->");
-    after = `${LOAD_END}\n${doc.slice(b)}`;
-  }
-  if (a < 0 || b < a) throw new Error("BENCHMARKS.md lacks the load markers");
-  let before = doc.slice(0, a);
+  const results = readFileSync(resultsFile, "utf8");
+  const a = results.indexOf(LOAD_BEGIN);
+  const b = results.indexOf(LOAD_END);
+  if (a < 0 || b < a) throw new Error("bench/RESULTS.md lacks the load markers");
+  writeFileSync(resultsFile, `${results.slice(0, a)}${LOAD_BEGIN}\n${loadSection().join("\n")}\n${results.slice(b)}`);
+  let before = doc.slice(0, doc.indexOf("<!-- figures:end -->"));
   // The summary's rows from the load run, found by their target, and the note on them.
   for (const row of loadRows) {
     const target = row.split("|")[1];
@@ -265,8 +263,8 @@ if (LOAD_ONLY) {
     const at = before.indexOf(last) + last.length;
     before = `${before.slice(0, at)}\n\n${loadRowsNote}${before.slice(at)}`;
   }
-  writeFileSync(file, `${before}${LOAD_BEGIN}\n${loadSection().join("\n")}\n${after}`);
-  console.error("[report] BENCHMARKS.md: the figures of the load run updated");
+  writeFileSync(file, `${before}${doc.slice(doc.indexOf("<!-- figures:end -->"))}`);
+  console.error("[report] BENCHMARKS.md and bench/RESULTS.md: the figures of the load run updated");
   process.exit(0);
 }
 
@@ -305,6 +303,22 @@ lines.push(`| busiest event on the host ≤ 3 µs median | ${e.busiest_event} | 
 lines.push(...loadRows);
 lines.push("");
 lines.push(loadRowsNote);
+lines.push("");
+lines.push(
+  `Every figure of this run, with the command that produced it: [bench/RESULTS.md](bench/RESULTS.md) ` +
+    `(the size by crate, the host benchmarks, the load run round by round, where workerd's CPU goes).`,
+);
+
+// bench/RESULTS.md: every figure in detail.
+const summary = lines.splice(0);
+lines.push("# Benchmark results");
+lines.push("");
+lines.push(
+  "Written whole by `npm run bench` (bench/report.mjs): do not edit. The targets and where the time goes are in " +
+    "[BENCHMARKS.md](../BENCHMARKS.md); which command answers which question, in [README.md](README.md).",
+);
+lines.push("");
+lines.push(...summary.slice(0, 3));
 lines.push("");
 lines.push("### Size of the release build");
 lines.push("");
@@ -419,10 +433,11 @@ lines.push(LOAD_END);
 const native = existsSync(out("native.json")) ? JSON.parse(readFileSync(out("native.json"), "utf8")) : null;
 if (native) lines.push("", ...nativeSection(native));
 
+writeFileSync(resultsFile, `${lines.join("\n")}\n`);
 const begin = "<!-- figures:begin -->";
 const end = "<!-- figures:end -->";
 const a = doc.indexOf(begin);
 const b = doc.indexOf(end);
 if (a < 0 || b < a) throw new Error("BENCHMARKS.md lacks the figures markers");
-writeFileSync(file, `${doc.slice(0, a + begin.length)}\n${lines.join("\n")}\n${doc.slice(b)}`);
-console.error("[report] BENCHMARKS.md updated");
+writeFileSync(file, `${doc.slice(0, a + begin.length)}\n${summary.join("\n")}\n${doc.slice(b)}`);
+console.error("[report] BENCHMARKS.md and bench/RESULTS.md updated");

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `npm run bench`: regenerates every figure of BENCHMARKS.md (between its "figures" markers).
+# `npm run bench`: regenerates every figure: the summary of BENCHMARKS.md (between its "figures"
+# markers) and bench/RESULTS.md.
 # Sets up (idempotent), installs twiggy and bottle once, builds the release worker, then measures
 # size, the engine on the host (divan) and the four peers under load on 127.0.0.1 (bench/load.mjs).
 # A few minutes once the project's own setup has run (most of it the load part: rounds of calls

@@ -1,4 +1,4 @@
-//! Per-event cost of the pure engine on the host (`cargo bench --bench engine`), for BENCHMARKS.md.
+//! Per-event cost of the pure engine on the host (`cargo bench --bench engine`), for bench/RESULTS.md.
 //!
 //! The event measured is the busiest one of the `bank` phone tree: the caller's account
 //! number arriving at the `account_number` gather. It runs the gather with its Luhn check, the

@@ -1,5 +1,5 @@
 //! What a held lookup adds per event on the host (`cargo bench -p test-flows --bench hold`), for
-//! BENCHMARKS.md: the `held` test flow's order number reaching its held `fetch` step (answered
+//! bench/RESULTS.md: the `held` test flow's order number reaching its held `fetch` step (answered
 //! with the hold, the request handed to the shell to run after the answer), the shell reading the
 //! answer with the step's code after the answer, and the end of the hold going on with it. Each
 //! event decoded, stepped and its session encoded as the shell does; compare with `engine`'s

@@ -6,7 +6,12 @@ use std::path::{Path, PathBuf};
 
 /// The Markdown files to check, from the repository root.
 fn pages(root: &Path) -> Vec<PathBuf> {
-    let mut pages = vec![root.join("README.md"), root.join("BENCHMARKS.md")];
+    let mut pages = vec![
+        root.join("README.md"),
+        root.join("BENCHMARKS.md"),
+        root.join("bench/README.md"),
+        root.join("bench/RESULTS.md"),
+    ];
     let mut dirs = vec![root.join("docs")];
     while let Some(dir) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {

@@ -856,7 +856,7 @@ fn the_fetch_steps_of_one_event_share_its_time_budget() {
 /// The storage operations of one call of the benchmarks' path (bench/peers.mjs `CALL`: the bank
 /// flow's welcome, cards, card activation with four digits, goodbye, the call's end), with
 /// sessions in KV, as the in-memory ports count what the worker's stores would run: what
-/// BENCHMARKS.md's "Storage operations per call" quotes.
+/// BENCHMARKS.md's "Storage operations and price per call" quotes.
 #[test]
 fn the_benchmarks_call_costs_these_storage_operations() {
     // Per event, the session read; after each event but the last, the session written; at the
