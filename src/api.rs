@@ -228,7 +228,7 @@ fn export_calls(db: CallsDb, mut filter: CallFilter) -> Response {
             let rows: Vec<ListedRow> = db.rows(&sql::list(&filter, Some(MAX_LIMIT))).await?;
             let mut chunk = String::new();
             for row in &rows {
-                let record: CallRecord = serde_json::from_slice(row.record.as_bytes())
+                let record: CallRecord = ivr_core::json::read(row.record.as_bytes())
                     .map_err(|e| ApiError::internal(e.to_string()))?;
                 chunk.push_str(&csv::row(&record));
             }

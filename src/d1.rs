@@ -29,7 +29,7 @@ pub struct DbResult {
 
 impl DbResult {
     pub fn rows<T: DeserializeOwned>(&self) -> Result<Vec<T>, ApiError> {
-        serde_json::from_slice(self.rows.get().as_bytes())
+        ivr_core::json::read(self.rows.get().as_bytes())
             .map_err(|e| ApiError::new(ErrorCode::StoredDataUnreadable, format!("a D1 row: {e}")))
     }
 }
@@ -52,7 +52,7 @@ impl CallsDb {
     async fn run(&self, op: Op<'_>, what: &str) -> Result<Vec<DbResult>, ApiError> {
         let text = perform(op).await.map_err(|e| failed(what, e))?;
         let results: Vec<DbResult> =
-            serde_json::from_slice(text.as_deref().unwrap_or("[]").as_bytes()).map_err(|e| {
+            ivr_core::json::read(text.as_deref().unwrap_or("[]").as_bytes()).map_err(|e| {
                 ApiError::new(ErrorCode::StoredDataUnreadable, format!("{what}: {e}"))
             })?;
         let counted = results

@@ -53,7 +53,7 @@ pub async fn serve(req: Request, env: Env) -> Response {
             Err(e) => Err(e),
         },
         ("PUT", SESSION_PATH) => match req.body(MAX_BODY_BYTES).await {
-            Ok(body) => match serde_json::from_slice::<Session>(&body) {
+            Ok(body) => match ivr_core::json::read::<Session>(&body) {
                 Ok(session) => sessions.save_session(&session).await.map(|()| empty(204)),
                 Err(e) => Err(ApiError::internal(format!("not a session: {e}"))),
             },

@@ -38,7 +38,7 @@ impl Http for WorkerHttp {
             timeout_ms,
         };
         let answer = perform(op).await.map_err(failed)?;
-        let exchange = serde_json::from_slice(answer.as_deref().unwrap_or_default().as_bytes())
+        let exchange = ivr_core::json::read(answer.as_deref().unwrap_or_default().as_bytes())
             .map_err(|e| failed(format!("an unreadable answer: {e}")))?;
         match exchange {
             Exchange::Answered {

@@ -240,7 +240,7 @@ pub fn stored<T: serde::de::DeserializeOwned>(
 ) -> Result<Option<T>, ivr_core::error::ApiError> {
     use ivr_core::error::{ApiError, ErrorCode};
     text.map(|t| {
-        serde_json::from_slice(t.as_bytes()).map_err(|e| {
+        ivr_core::json::read(t.as_bytes()).map_err(|e| {
             ApiError::new(
                 ErrorCode::StoredDataUnreadable,
                 format!("{key} is not readable: {e}"),

@@ -57,7 +57,7 @@ impl Kv {
             cursor,
         };
         let text = perform(op).await.map_err(|e| unavailable("listing", e))?;
-        serde_json::from_slice(text.as_deref().unwrap_or_default().as_bytes())
+        ivr_core::json::read(text.as_deref().unwrap_or_default().as_bytes())
             .map_err(|e| unavailable("listing", e))
     }
 

@@ -93,7 +93,7 @@ pub async fn consume(bodies: Vec<String>, env: Env) {
     let clock = CampaignClock::of(&env);
     let mut consumer = Consumer::new(&pipeline, &queue, &clock);
     for (index, body) in bodies.iter().enumerate() {
-        let Ok(parsed) = serde_json::from_slice::<DialMessage>(body.as_bytes()) else {
+        let Ok(parsed) = ivr_core::json::read::<DialMessage>(body.as_bytes()) else {
             console::error(&format!(
                 "campaign consumer: dropping the unreadable message {index} of its batch"
             ));

@@ -130,7 +130,7 @@ impl CallRecords for Records {
         if let Ok(db) = self.db() {
             if let Ok(rows) = db.rows::<RecordRow>(&sql::record(reference_id)).await {
                 if let Some(row) = rows.first() {
-                    return serde_json::from_slice(row.record.as_bytes())
+                    return ivr_core::json::read(row.record.as_bytes())
                         .map(Some)
                         .map_err(|e| {
                             ApiError::new(

@@ -127,7 +127,7 @@ async fn call_object(
 
 /// `text` read as JSON, or the object's storage is unavailable.
 fn json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ApiError> {
-    serde_json::from_slice(text.as_bytes()).map_err(unavailable)
+    ivr_core::json::read(text.as_bytes()).map_err(unavailable)
 }
 
 impl SessionStore for Sessions {

@@ -14,7 +14,7 @@
 //! - beside them: [`config`] (parsed from a lookup function), [`routes`], [`error`] (stable
 //!   codes), [`auth`] and [`tokens`] (who may call), [`log`] (the request log line), [`mask`] (what logs and
 //!   records show of numbers and sensitive entries), [`seal`] (how sensitive entries are kept
-//!   while a call lives).
+//!   while a call lives), [`json`] (how all JSON is read).
 //!
 //! This crate does not depend on the Workers runtime, so the compiler keeps it sans-IO and plain
 //! host `cargo test` runs all of it.
@@ -33,6 +33,7 @@ pub mod error;
 pub mod flow;
 mod hex;
 pub mod iso;
+pub mod json;
 pub mod log;
 pub mod mask;
 

@@ -25,7 +25,7 @@ pub struct Fields(Map<String, Value>);
 impl Fields {
     /// Parses `body` and refuses any field not in `allowed`.
     pub fn parse(body: &[u8], allowed: &[&str]) -> Result<Self, ApiError> {
-        let value: Value = serde_json::from_slice(body).map_err(|e| {
+        let value: Value = crate::json::read(body).map_err(|e| {
             ApiError::new(ErrorCode::InvalidJson, format!("the body is not JSON: {e}"))
         })?;
         let Value::Object(map) = value else {

@@ -156,7 +156,7 @@ pub(super) fn replay(seen: &Seen) -> Option<Reply> {
         method: Method,
     }
     let json = seen.reply.clone()?;
-    let Rpc { method } = serde_json::from_slice(json.as_bytes()).ok()?;
+    let Rpc { method } = crate::json::read(json.as_bytes()).ok()?;
     Some(Reply { method, json })
 }
 

@@ -435,8 +435,7 @@ impl<'de> Deserialize<'de> for RawJson {
             return Ok(RawJson(raw));
         }
         // Written by an earlier version, as an escaped string.
-        let text: String =
-            serde_json::from_slice(raw.get().as_bytes()).map_err(D::Error::custom)?;
+        let text: String = crate::json::read(raw.get().as_bytes()).map_err(D::Error::custom)?;
         RawValue::from_string(text)
             .map(RawJson)
             .map_err(D::Error::custom)

@@ -98,9 +98,8 @@ impl FetchResponse {
     /// `Deserialize`. The error says why it could not be read; returned from a step's reading
     /// code, it sends the call to the step's error exit.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
-        // The slice reader, as everywhere in the worker: each of serde_json's readers is a
-        // copy of every deserializer it reads with, in the wasm.
-        serde_json::from_slice(self.body.as_bytes()).map_err(|e| format!("not JSON: {e}"))
+        // As every read of the worker: one copy of each deserializer in the wasm.
+        crate::json::read(self.body.as_bytes()).map_err(|e| format!("not JSON: {e}"))
     }
 }
 

@@ -37,7 +37,7 @@ impl Lock {
         if text.trim().is_empty() {
             return Ok(Lock::default());
         }
-        serde_json::from_slice(text.as_bytes()).map_err(|e| e.to_string())
+        crate::json::read(text.as_bytes()).map_err(|e| e.to_string())
     }
 
     /// The lock as written: pretty JSON, sorted, one trailing newline.

@@ -171,7 +171,7 @@ pub fn interpret_dial_response(
     retry_after: Option<&str>,
     body: &[u8],
 ) -> Result<DialAccepted, DialError> {
-    let parsed = serde_json::from_slice::<Value>(body)
+    let parsed = crate::json::read::<Value>(body)
         .ok()
         .filter(Value::is_object);
     let field = |key: &str| {

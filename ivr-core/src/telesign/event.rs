@@ -317,8 +317,7 @@ pub fn decode_event(body: &[u8]) -> Result<Event, DecodeError> {
     let invalid_json = |detail: String| DecodeError {
         kind: DecodeErrorKind::InvalidJson(detail),
     };
-    let Json::Object(root) =
-        serde_json::from_slice(body).map_err(|e| invalid_json(e.to_string()))?
+    let Json::Object(root) = crate::json::read(body).map_err(|e| invalid_json(e.to_string()))?
     else {
         return Err(DecodeError {
             kind: DecodeErrorKind::NotAnObject,
@@ -363,7 +362,7 @@ pub fn decode_event(body: &[u8]) -> Result<Event, DecodeError> {
         // read again as a whole. It was just read as an object, so the `Null` of the fallback
         // arm is never taken; it only spares an `unwrap`.
         EventName::Unknown(_) => EventKind::Unknown {
-            data: match serde_json::from_slice::<Value>(body) {
+            data: match crate::json::read::<Value>(body) {
                 Ok(Value::Object(mut root)) => root.remove("data").unwrap_or(Value::Null),
                 _ => Value::Null,
             },

@@ -508,7 +508,7 @@ pub fn requeue_messages(campaign: &str, numbers: &[QueuedNumber]) -> Vec<DialMes
         .map(|n| {
             n.vars
                 .as_deref()
-                .and_then(|v| serde_json::from_slice(v.as_bytes()).ok())
+                .and_then(|v| crate::json::read(v.as_bytes()).ok())
                 .unwrap_or_default()
         })
         .collect();

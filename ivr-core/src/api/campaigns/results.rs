@@ -112,7 +112,7 @@ fn answers_json<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Answer>, D
     let text = Option::<String>::deserialize(d)?;
     Ok(text
         .as_deref()
-        .and_then(|t| serde_json::from_slice(t.as_bytes()).ok())
+        .and_then(|t| crate::json::read(t.as_bytes()).ok())
         .unwrap_or_default())
 }
 
