@@ -91,8 +91,9 @@ fn speak_completed(digits: &str) -> Vec<u8> {
     )
 }
 
+/// As the worker reads a stored session.
 fn parse_session(text: &str) -> Session {
-    serde_json::from_str(text).expect("stored sessions decode")
+    ivr_core::json::read(text.as_bytes()).expect("stored sessions decode")
 }
 
 /// Decode, step (with the fetch step resumed by the bank's answer) and encode: what the worker

@@ -44,7 +44,7 @@ struct Fixture {
 /// One step of the engine as the shell takes it: the session read from its text, the event
 /// decoded, the reply and the new session's text.
 fn step(registry: &Registry, body: &[u8], stored: &str, found: Option<&LookupOutcome>) -> Outcome {
-    let session: Session = serde_json::from_str(stored).expect("a session");
+    let session: Session = ivr_core::json::read(stored.as_bytes()).expect("a session");
     let event = decode_event(body).expect("a valid event");
     let fp = engine::fingerprint(body);
     match engine::handle(registry, Some(session), &event, &fp, NOW_MS) {
@@ -86,7 +86,7 @@ fn fixture() -> &'static Fixture {
         let (hold, on_hold, lookup) = encoded(step(&registry, &entry, &at_gather, None));
         assert!(hold.contains("One moment"), "{hold}");
         let lookup = *lookup.expect("a lookup to run after the answer");
-        let session: Session = serde_json::from_str(&on_hold).expect("a session");
+        let session: Session = ivr_core::json::read(on_hold.as_bytes()).expect("a session");
         let answer = FetchResponse::new(200, r#"{"status": "shipped"}"#);
         let outcome = engine::read_lookup(&registry, &session, &lookup, Ok(&answer), NOW_MS);
         let hold_end = body(
@@ -114,7 +114,7 @@ fn hold_starts(bencher: Bencher) {
 #[divan::bench]
 fn answer_read_after_the_answer(bencher: Bencher) {
     let f = fixture();
-    let session: Session = serde_json::from_str(&f.on_hold).expect("a session");
+    let session: Session = ivr_core::json::read(f.on_hold.as_bytes()).expect("a session");
     let answer = FetchResponse::new(200, r#"{"status": "shipped"}"#);
     bencher.bench(|| {
         engine::read_lookup(
