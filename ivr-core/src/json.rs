@@ -5,7 +5,9 @@
 //! from a JSON object only: serde's derived code can also read a struct from an array of its
 //! fields in order, which nothing the worker reads is, and which serde_json offers every struct
 //! it reads, so that the wasm would hold, for every struct type, code reading it from an array.
-//! [`Strict`] hands serde_json's `deserialize_struct` a visitor without that path.
+//! [`Strict`] hands serde_json's `deserialize_struct` a visitor without that path ([`Fields`]),
+//! and wraps every map, sequence, enum and value it hands on ([`Fwd`], [`Seed`]), so that the
+//! structs inside them are read the same way. Everything else is serde_json's, its errors too.
 
 use serde::de::{
     self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
