@@ -207,7 +207,8 @@ export async function coldStart(name, { options = {}, check = () => true, calls 
       cpu_ready_ms: 1000 * cpuReady,
       cpu_ms: 1000 * cpuFirst, // the fresh workerd's CPU until the first reply
       // This Node process's CPU until ready: Miniflare reading the worker's modules, finding their
-      // imports and writing workerd's configuration, a step a deployed worker's cold start skips.
+      // imports, writing workerd's configuration and waiting for it, which a deployed worker's
+      // cold start skips.
       harness_ready_ms: (harness.user + harness.system) / 1000,
     };
   } finally {

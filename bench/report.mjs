@@ -117,8 +117,8 @@ function loadSection() {
       `local KV, which run in the same workerd. The worker's share is that minus the floor's CPU per event in ` +
       `the same round. Cold start: a new Miniflare instance (a fresh workerd) from its creation until the ` +
       `reply to its first incoming_call, then disposed (${coldStarts(load)} in a row, the median kept); ` +
-      `minus the floor's in the same round. Its time until ready includes Miniflare's own work in Node before ` +
-      `workerd starts (reading the worker's modules, finding their imports, writing workerd's configuration; ` +
+      `minus the floor's in the same round. Its time until ready includes Miniflare's own work in Node (reading ` +
+      `the worker's modules, finding their imports, writing workerd's configuration, waiting for it; ` +
       `${ms(s.rust.cold_harness_ms)} of CPU for this worker, ${ms(s.js.cold_harness_ms)} for the JS worker), ` +
       `which a deployed worker's cold start does not pay; workerd's own CPU until the reply is the last column ` +
       `(all its threads' time on a CPU, \`/proc/<pid>/task/*/schedstat\`). The Python peer's ` +
