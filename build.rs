@@ -2,6 +2,8 @@
 //! build time, from the one source of each (`ivr_core::openapi::document` and
 //! `ivr_core::flow::catalogue`, with the flows compiled into this worker), so the worker serves
 //! constant texts instead of carrying the code that builds them for rarely called routes.
+//! scripts/build.sh puts them into the entry's `worker/documents.mjs`, out of the wasm
+//! (`src/http.rs`, `Document`).
 
 fn main() {
     // The build of the feature `test-flows` serves the project's test flows instead of yours.

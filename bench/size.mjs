@@ -1,5 +1,5 @@
-// Size of the release build of the test flows (build-test/): raw and gzip -9 of index_bg.wasm and index.js, the wasm's
-// custom sections, and, when twiggy is installed, what takes the room: the largest items and the
+// Size of the release build of the test flows (build-test/): raw and gzip -9 of each file of the
+// upload (index_bg.wasm, its glue, the entry's modules), the wasm's custom sections, and, when twiggy is installed, what takes the room: the largest items and the
 // bytes of each crate, read from the same code with its function names (target/bench/named.wasm,
 // which `npm run bench` keeps). Writes target/bench/size.json.
 import { execFileSync } from "node:child_process";
@@ -88,7 +88,14 @@ function byCrate(rows) {
   return [...sizes].sort((a, b) => b[1] - a[1]).map(([crate, raw]) => ({ crate, raw }));
 }
 
-const files = ["build-test/index_bg.wasm", "build-test/index.js"].map((f) => {
+// Every file of the upload: the wasm, its glue, the entry, its I/O and the documents it answers.
+const files = [
+  "build-test/index_bg.wasm",
+  "build-test/index.js",
+  "build-test/worker/shim.mjs",
+  "build-test/worker/io.mjs",
+  "build-test/worker/documents.mjs",
+].map((f) => {
   const file = path.join(root, f);
   return { file: f, raw: readFileSync(file).length, gzip9: gzip9(file) };
 });

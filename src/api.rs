@@ -28,16 +28,15 @@ use crate::env::{
     TEST_CLOCK_HEADER,
 };
 use crate::fetch::WorkerHttp;
-use crate::http::{json_response, json_text, write, Request, Response, Stream};
+use crate::http::{
+    json_document, json_response, json_text, write, Document, Request, Response, Stream,
+};
 use crate::io::{perform, Op};
 use crate::kv::Kv;
 use crate::queue::WorkerQueue;
 use crate::records::{Records, MOVES_PER_RUN};
 use crate::sessions::Sessions;
 use ivr_core::pipeline::keys::RECORD_PREFIX;
-
-/// The flows compiled into this build, written by build.rs from `ivr_core::flow::catalogue`.
-const FLOWS: &str = include_str!(concat!(env!("OUT_DIR"), "/flows.json"));
 
 /// Answers one route of the call API.
 pub async fn handle(
@@ -69,7 +68,7 @@ pub async fn handle(
                 records.db()?.clone(),
                 filter(req, Use::Export)?,
             )),
-            ApiRoute::Flows => Ok(json_text(200, FLOWS.to_owned())),
+            ApiRoute::Flows => Ok(json_document(Document::Flows)),
             ApiRoute::FlowStats(flow) => {
                 let filter = filter(req, Use::Stats)?;
                 apart(flow_stats(records.db()?, pipeline.registry, &flow, filter)).await

@@ -12,15 +12,11 @@ use ivr_core::routes::{path_of, route, Route};
 
 use crate::apart::apart;
 use crate::env::{config, console, now_ms, registry, Env};
-use crate::http::{json_response, json_text, Request, Response};
+use crate::http::{json_document, json_response, Document, Request, Response};
 use crate::{api, webhook};
 
 /// The crate version reported by `/healthz`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// The OpenAPI document of this build (its flows included), written by build.rs from
-/// `ivr_core::openapi::document`.
-const OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
 
 /// Handles one request and writes its log line.
 pub async fn serve(req: Request, env: Env) -> Response {
@@ -96,7 +92,7 @@ async fn handle(req: &Request, env: &Env, log: &mut RequestLog) -> Result<Respon
             resp.after = answered.after;
             Ok(resp)
         }
-        Route::OpenApi => Ok(json_text(200, OPENAPI.to_owned())),
+        Route::OpenApi => Ok(json_document(Document::OpenApi)),
         Route::Api(api) => apart(api::handle(api, req, env, log)).await,
     }
 }

@@ -63,7 +63,30 @@ pub type Stream = Pin<Box<dyn Future<Output = Result<(), ApiError>>>>;
 pub enum Body {
     Empty,
     Text(String),
+    /// A text the entry holds (see [`Document`]).
+    Document(Document),
     Stream(Stream),
+}
+
+/// A JSON text written at build time (build.rs) that the entry holds and answers instead of the
+/// wasm (scripts/build.sh writes them into `worker/documents.mjs`). Rarely asked for, they would
+/// be a large share of the wasm's data, copied into its memory at every start.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Document {
+    /// `GET /openapi.json`: `ivr_core::openapi::document`.
+    OpenApi,
+    /// `GET /flows`: `ivr_core::flow::catalogue`.
+    Flows,
+}
+
+impl Document {
+    /// Its export's name in `documents.mjs`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Document::OpenApi => "openapi",
+            Document::Flows => "flows",
+        }
+    }
 }
 
 /// An answer, and the work to run after it.
@@ -127,10 +150,19 @@ pub fn json_response<T: Serialize>(status: u16, value: &T) -> Result<Response, A
 
 /// A JSON answer whose body is already encoded.
 pub fn json_text(status: u16, body: String) -> Response {
+    json_body(status, Body::Text(body))
+}
+
+/// A JSON answer (200) whose body is `document`.
+pub fn json_document(document: Document) -> Response {
+    json_body(200, Body::Document(document))
+}
+
+fn json_body(status: u16, body: Body) -> Response {
     Response {
         status,
         headers: vec![("content-type", JSON.to_owned())],
-        body: Body::Text(body),
+        body,
         after: None,
     }
 }
@@ -166,7 +198,7 @@ mod tests {
     fn text(resp: &Response) -> &str {
         match &resp.body {
             Body::Text(text) => text,
-            Body::Empty | Body::Stream(_) => "",
+            Body::Empty | Body::Document(_) | Body::Stream(_) => "",
         }
     }
 

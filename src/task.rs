@@ -18,15 +18,16 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
 use crate::env::{console, Env};
-use crate::http::{Body, Headers, Request, Response};
+use crate::http::{Body, Document, Headers, Request, Response};
 use crate::io::{self, perform, Op};
 use crate::{app, durable, queue};
 
-/// The head of an answer, and its body unless streamed.
+/// The head of an answer, and its body unless streamed or one of the entry's documents.
 struct Head {
     status: u16,
     headers: Vec<(&'static str, String)>,
     body: Option<String>,
+    document: Option<Document>,
     streamed: bool,
 }
 
@@ -67,15 +68,17 @@ impl Task {
                 body,
                 after,
             } = serve.await;
-            let (body, stream) = match body {
-                Body::Empty => (None, None),
-                Body::Text(text) => (Some(text), None),
-                Body::Stream(stream) => (None, Some(stream)),
+            let (body, document, stream) = match body {
+                Body::Empty => (None, None, None),
+                Body::Text(text) => (Some(text), None, None),
+                Body::Document(document) => (None, Some(document), None),
+                Body::Stream(stream) => (None, None, Some(stream)),
             };
             *answered.borrow_mut() = Some(Head {
                 status,
                 headers,
                 body,
+                document,
                 streamed: stream.is_some(),
             });
             // Nothing to perform: the entry sends the head, then resumes the task if there is
@@ -178,6 +181,14 @@ impl Task {
             .borrow_mut()
             .as_mut()
             .and_then(|head| head.body.take())
+    }
+
+    /// The name of the document the entry answers as the body (its export in `documents.mjs`),
+    /// instead of [`Task::body`].
+    pub fn document(&self) -> Option<String> {
+        let head = self.head.borrow();
+        let document = head.as_ref().and_then(|head| head.document)?;
+        Some(document.name().to_owned())
     }
 
     /// The answer's headers, as name, value, name, value...

@@ -1,6 +1,6 @@
 // What the entry imports from the build (scripts/build.sh): wasm-bindgen's glue for the worker's
-// wasm, whose one class is src/task.rs's `Task`, and the wasm module itself. For type checking
-// only (`npm run typecheck`); the end-to-end tests run the real ones.
+// wasm, whose one class is src/task.rs's `Task`, the wasm module itself and the documents. For
+// type checking only (`npm run typecheck`); the end-to-end tests run the real ones.
 
 declare module "*/index.js" {
   export function initSync(options: { module: WebAssembly.Module }): void;
@@ -18,10 +18,18 @@ declare module "*/index.js" {
     status(): number;
     streamed(): boolean;
     body(): string | undefined;
+    /** The export of ./documents.mjs that is the body, instead of `body()`. */
+    document(): "openapi" | "flows" | undefined;
     /** Names and values in turn. */
     headers(): string[];
     free(): void;
   }
+}
+
+/** The JSON texts the entry answers instead of the wasm (scripts/documents.mjs). */
+declare module "*/documents.mjs" {
+  export const openapi: string;
+  export const flows: string;
 }
 
 declare module "*.wasm" {

@@ -7,6 +7,7 @@
 import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
 import { initSync, Task } from "../index.js";
 import wasm from "../index_bg.wasm";
+import { flows, openapi } from "./documents.mjs";
 import { perform } from "./io.mjs";
 
 initSync({ module: wasm });
@@ -17,6 +18,8 @@ initSync({ module: wasm });
  */
 const ANSWERED = '{"op":"answered","more":true}';
 const ANSWERED_LAST = '{"op":"answered","more":false}';
+/** The JSON texts a task can answer as its body, by the name `task.document()` gives. */
+const DOCUMENTS = { openapi, flows };
 /**
  * The most body bytes read and thrown away after a body passed its limit, so that the sender
  * reads its 413 instead of a connection reset: a server that answers and closes while the client
@@ -90,7 +93,9 @@ async function answer(task, scope, waitUntil) {
   const pairs = task.headers();
   for (let i = 0; i < pairs.length; i += 2) headers[pairs[i]] = pairs[i + 1];
   if (task.streamed()) return new Response(stream(task, scope), { status, headers });
-  const response = new Response(task.body() ?? null, { status, headers });
+  const document = task.document();
+  const body = document === undefined ? (task.body() ?? null) : DOCUMENTS[document];
+  const response = new Response(body, { status, headers });
   if (op === ANSWERED) waitUntil(run(task, scope));
   else task.free();
   return response;
