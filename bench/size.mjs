@@ -1,7 +1,8 @@
 // Size of the release build of the test flows (build-test/): raw and gzip -9 of each file of the
-// upload (index_bg.wasm, its glue, the entry's modules), the wasm's custom sections, and, when twiggy is installed, what takes the room: the largest items and the
-// bytes of each crate, read from the same code with its function names (target/bench/named.wasm,
-// which `npm run bench` keeps). Writes target/bench/size.json.
+// upload (index_bg.wasm, its glue, the entry's modules), the wasm's custom sections, and, when
+// twiggy is installed, what takes the room: the largest items and the bytes of each crate, read
+// from the same code with its function names (target/bench/named.wasm, which `npm run bench`
+// keeps). Writes target/bench/size.json.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";

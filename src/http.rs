@@ -71,7 +71,7 @@ pub enum Body {
 /// A JSON text written at build time (build.rs) that the entry holds and answers instead of the
 /// wasm (scripts/build.sh writes them into `worker/documents.mjs`). Rarely asked for, they would
 /// be a large share of the wasm's data, copied into its memory at every start.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy)]
 pub enum Document {
     /// `GET /openapi.json`: `ivr_core::openapi::document`.
     OpenApi,
