@@ -3,7 +3,6 @@
 //! [`ivr_core::api`] rules and [`Pipeline`], the stores and the queue.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use ivr_core::api::calls::{self, Accepted, Placing};
 use ivr_core::api::campaigns::{self, Campaign, CampaignState, Control, NumberView, NumbersQuery};
@@ -109,7 +108,7 @@ pub async fn handle(
                     MOVES_PER_RUN,
                 ))
                 .await?;
-                json_response(200, &json!({"moved": moved, "remaining": remaining}))
+                json_response(200, &Migrated { moved, remaining })
             }
         }
     }
@@ -261,7 +260,11 @@ async fn control_campaign(
         .await?;
     json_response(
         200,
-        &json!({"campaign_id": campaign.id, "state": state, "requeued": requeued}),
+        &Controlled {
+            campaign_id: &campaign.id,
+            requeued,
+            state,
+        },
     )
 }
 
@@ -287,7 +290,11 @@ async fn campaign_numbers(
     let cursor = numbers.last().filter(|_| full).map(|n| n.index.to_string());
     json_response(
         200,
-        &json!({"campaign_id": campaign.id, "numbers": numbers, "cursor": cursor}),
+        &NumbersPage {
+            campaign_id: &campaign.id,
+            cursor,
+            numbers,
+        },
     )
 }
 
@@ -379,7 +386,11 @@ async fn start_campaign(
         .await?;
     json_response(
         202,
-        &json!({"campaign_id": id, "status": "queued", "total": total}),
+        &Queued {
+            campaign_id: &id,
+            status: "queued",
+            total,
+        },
     )
 }
 
@@ -404,6 +415,41 @@ async fn get_campaign(records: &Records, id: &str, env: &Env) -> Result<Response
             counts,
         },
     )
+}
+
+// The answers below are structs rather than `json!` values: a value put into `json!` is encoded
+// through serde_json's `Value`, whose encoder of structs the wasm would hold for these alone. Their
+// fields are in the order `json!` wrote them (its map's, by name).
+
+/// `POST /records/migrate`.
+#[derive(Serialize)]
+struct Migrated {
+    moved: u64,
+    remaining: bool,
+}
+
+/// `POST /campaigns/<id>/pause`, `/resume`, `/cancel`.
+#[derive(Serialize)]
+struct Controlled<'a> {
+    campaign_id: &'a str,
+    requeued: usize,
+    state: CampaignState,
+}
+
+/// `GET /campaigns/<id>/numbers`: the cursor is `null` on the last page.
+#[derive(Serialize)]
+struct NumbersPage<'a> {
+    campaign_id: &'a str,
+    cursor: Option<String>,
+    numbers: Vec<NumberView>,
+}
+
+/// `POST /campaigns`.
+#[derive(Serialize)]
+struct Queued<'a> {
+    campaign_id: &'a str,
+    status: &'static str,
+    total: usize,
 }
 
 /// `GET /campaigns/<id>`.
