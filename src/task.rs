@@ -22,13 +22,22 @@ use crate::http::{Body, Document, Headers, Request, Response};
 use crate::io::{self, perform, Op};
 use crate::{app, durable, queue};
 
-/// The head of an answer, and its body unless streamed or one of the entry's documents.
+/// The head of an answer, and what the entry sends as its body.
 struct Head {
     status: u16,
     headers: Vec<(&'static str, String)>,
-    body: Option<String>,
-    document: Option<Document>,
-    streamed: bool,
+    body: Sent,
+}
+
+/// An answer's body as the entry sends it.
+enum Sent {
+    /// None, or its text already taken ([`Task::body`]).
+    Empty,
+    Text(String),
+    /// One of the entry's documents ([`Task::document`]).
+    Document(Document),
+    /// Written by the task after the head ([`Op::Chunk`]).
+    Streamed,
 }
 
 /// One request, batch or run in flight.
@@ -68,18 +77,16 @@ impl Task {
                 body,
                 after,
             } = serve.await;
-            let (body, document, stream) = match body {
-                Body::Empty => (None, None, None),
-                Body::Text(text) => (Some(text), None, None),
-                Body::Document(document) => (None, Some(document), None),
-                Body::Stream(stream) => (None, None, Some(stream)),
+            let (body, stream) = match body {
+                Body::Empty => (Sent::Empty, None),
+                Body::Text(text) => (Sent::Text(text), None),
+                Body::Document(document) => (Sent::Document(document), None),
+                Body::Stream(stream) => (Sent::Streamed, Some(stream)),
             };
             *answered.borrow_mut() = Some(Head {
                 status,
                 headers,
                 body,
-                document,
-                streamed: stream.is_some(),
             });
             // Nothing to perform: the entry sends the head, then resumes the task if there is
             // more to do (without, it frees the task here).
@@ -172,23 +179,29 @@ impl Task {
         self.head
             .borrow()
             .as_ref()
-            .is_some_and(|head| head.streamed)
+            .is_some_and(|head| matches!(head.body, Sent::Streamed))
     }
 
-    /// The answer's body (taken).
+    /// The answer's body (taken), when it is a text.
     pub fn body(&self) -> Option<String> {
-        self.head
-            .borrow_mut()
-            .as_mut()
-            .and_then(|head| head.body.take())
+        let mut head = self.head.borrow_mut();
+        let body = &mut head.as_mut()?.body;
+        match std::mem::replace(body, Sent::Empty) {
+            Sent::Text(text) => Some(text),
+            other => {
+                *body = other;
+                None
+            }
+        }
     }
 
     /// The name of the document the entry answers as the body (its export in `documents.mjs`),
-    /// instead of [`Task::body`].
+    /// when the body is one.
     pub fn document(&self) -> Option<String> {
-        let head = self.head.borrow();
-        let document = head.as_ref().and_then(|head| head.document)?;
-        Some(document.name().to_owned())
+        match self.head.borrow().as_ref()?.body {
+            Sent::Document(document) => Some(document.name().to_owned()),
+            Sent::Empty | Sent::Text(_) | Sent::Streamed => None,
+        }
     }
 
     /// The answer's headers, as name, value, name, value...

@@ -93,12 +93,16 @@ async function answer(task, scope, waitUntil) {
   const pairs = task.headers();
   for (let i = 0; i < pairs.length; i += 2) headers[pairs[i]] = pairs[i + 1];
   if (task.streamed()) return new Response(stream(task, scope), { status, headers });
-  const document = task.document();
-  const body = document === undefined ? (task.body() ?? null) : DOCUMENTS[document];
-  const response = new Response(body, { status, headers });
+  const response = new Response(task.body() ?? documentOf(task), { status, headers });
   if (op === ANSWERED) waitUntil(run(task, scope));
   else task.free();
   return response;
+}
+
+/** The entry's document that is the task's body (`task.document()`), or null for no body. */
+function documentOf(task) {
+  const name = task.document();
+  return name === undefined ? null : DOCUMENTS[name];
 }
 
 /** A streamed body: each piece the task writes (`chunk`), until it ends or is cut short (`cut`). */
