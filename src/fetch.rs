@@ -11,9 +11,11 @@ use crate::io::{perform, Op};
 /// The Workers `fetch`.
 pub struct WorkerHttp;
 
-/// What `src/js/io.mjs` answers for a request.
+/// What `src/js/io.mjs` answers for a request (`{"answered":{...}}`, `"timeout"`,
+/// `{"failed":{...}}`: serde's own form of an enum, which it reads without first buffering the
+/// whole object as an internally tagged enum's `"outcome"` field would need).
 #[derive(Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 enum Exchange {
     Answered {
         status: u16,

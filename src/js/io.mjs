@@ -108,7 +108,8 @@ function outcome(result) {
 
 /**
  * An outbound request, answered whole or abandoned after `timeoutMs`. Its outcome (answered,
- * timeout or failed) is the request's own, not a failure of the operation.
+ * timeout or failed, as `src/fetch.rs` reads it) is the request's own, not a failure of the
+ * operation.
  */
 async function send(request, timeoutMs) {
   const controller = new AbortController();
@@ -121,10 +122,10 @@ async function send(request, timeoutMs) {
       signal: controller.signal,
     });
     const body = await resp.text();
-    return JSON.stringify({ outcome: "answered", status: resp.status, headers: [...resp.headers], body });
+    return JSON.stringify({ answered: { status: resp.status, headers: [...resp.headers], body } });
   } catch (e) {
-    if (controller.signal.aborted) return JSON.stringify({ outcome: "timeout" });
-    return JSON.stringify({ outcome: "failed", message: String(e?.message ?? e) });
+    if (controller.signal.aborted) return JSON.stringify("timeout");
+    return JSON.stringify({ failed: { message: String(e?.message ?? e) } });
   } finally {
     clearTimeout(timer);
   }

@@ -11,8 +11,11 @@ use serde_json::value::{to_raw_value, RawValue};
 use crate::flow::Direction;
 use crate::telesign::EventName;
 
+mod read;
+
 /// The state of a call in progress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "read::StoredSession")]
 pub struct Session {
     pub reference_id: String,
     pub flow: String,
@@ -21,68 +24,64 @@ pub struct Session {
     pub from: Option<String>,
     /// The number called, E.164.
     pub to: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     /// The step the call is at.
     pub step: String,
     /// The language the call is spoken in: the flow's own until a `set_language` step
     /// switches it (`None` in sessions of versions before languages: the flow's own).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// What the worker is waiting for from Telesign.
     pub wait: Wait,
     /// Values collected from the caller, passed when the call was placed, or set by user code.
     /// While the engine runs a turn, the sensitive ones are here too, opened; stored, they are
     /// in `sealed`.
-    #[serde(default)]
     pub vars: BTreeMap<String, String>,
     /// The sensitive variables (`gather(..).sensitive()`) a later step may still read, sealed
     /// (see [`crate::seal`]).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub sealed: BTreeMap<String, String>,
     /// Every entry the caller made, in order.
-    #[serde(default)]
     pub answers: Vec<Answer>,
     /// Every step entered, in order, and when.
     #[serde(flatten)]
     pub visits: Visits,
     /// Retries used at the last input step: a `Next::Retry` from the steps after it spends
     /// them too, so they outlive the step (with `input_step`), unlike [`Here`].
-    #[serde(default)]
     pub retries: u32,
     /// The state of the step the call is at, written among the session's own fields.
     #[serde(flatten)]
     pub here: Here,
     /// Prompts Telesign could not play (`speak_failed`, `playback_failed`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<MediaFailure>,
     /// What each `fetch` step's request came to, in order (what `npm run flows:replay` replays).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fetches: Vec<FetchOutcome>,
     /// A `fetch` step with a hold whose request runs after the answer: the call waits for it
     /// while the hold plays. Not part of [`Here`]: a call that leaves the step before the
     /// outcome is read (to the flow's error step) still has the lookup under way, whose outcome
     /// goes into the record and whose stored entry is removed when the call ends.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub held: Option<Held>,
     /// The last menu or gather step, where `Next::Retry` goes back to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_step: Option<String>,
     /// How the call is going so far (see [`CallRecord::outcome`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<CallOutcome>,
     pub started_ms: u64,
     pub updated_ms: u64,
     /// When the store last wrote this session, by the runtime's clock (not the event's time,
     /// which tests may set): the call's next write is spaced from it, since KV takes one write a
     /// second per key (see [`crate::pipeline::ports::SessionStore::one_write_a_second_per_key`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub saved_ms: Option<u64>,
     /// Events handled so far.
-    #[serde(default)]
     pub events: u32,
     /// The last event handled and what was answered: a redelivery is compared with it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last: Option<Seen>,
 }
 
@@ -134,11 +133,10 @@ impl<'a> FromIterator<&'a str> for Visits {
 }
 
 /// [`Visits`] as written.
-#[derive(Serialize, Deserialize)]
-struct VisitsWire<S> {
-    #[serde(default = "Vec::new")]
-    visited: Vec<S>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+#[derive(Serialize)]
+struct VisitsWire<'a> {
+    visited: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     visited_ms: Vec<u64>,
 }
 
@@ -153,38 +151,37 @@ impl Serialize for Visits {
     }
 }
 
-impl<'de> Deserialize<'de> for Visits {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let wire = VisitsWire::<String>::deserialize(deserializer)?;
-        // Times count only when there is one per step.
-        let timed = wire.visited_ms.len() == wire.visited.len();
-        let visits = wire.visited.into_iter().enumerate().map(|(i, step)| Visit {
+impl Visits {
+    /// The steps and their times as written (see [`read`]). Times count only when there is one
+    /// per step.
+    fn read(steps: Vec<String>, times: Vec<u64>) -> Self {
+        let timed = times.len() == steps.len();
+        let visits = steps.into_iter().enumerate().map(|(i, step)| Visit {
             step,
-            entered_ms: timed.then(|| wire.visited_ms[i]),
+            entered_ms: timed.then(|| times[i]),
         });
-        Ok(Visits(visits.collect()))
+        Visits(visits.collect())
     }
 }
 
 /// What belongs to the step the call is at: entering a step starts it afresh
 /// (`Here::default()`), so none of it can outlive its step.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Here {
     /// Which number of the current dial step is ringing (0-based).
-    #[serde(default)]
     pub hunt: u32,
     /// The numbers the current dial step has rung (digits), the one ringing last: a late leg
     /// event of an earlier one must not move the hunt on.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rung: Vec<String>,
     /// Which part of the current step's prompt of several parts plays (0-based).
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "is_zero")]
     pub part: u32,
     /// Prompts of the current step played again after Telesign reported them failed.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "is_zero")]
     pub media_retries: u32,
     /// The current step's audio failed: its spoken fallback (`or_say`) is played instead.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub spoken_fallback: bool,
 }
 
@@ -444,12 +441,12 @@ impl<'de> Deserialize<'de> for RawJson {
 
 /// The lasting record of a finished call, kept for the configured retention.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "read::StoredRecord")]
 pub struct CallRecord {
     pub reference_id: String,
     pub flow: Option<String>,
     /// An earlier version wrote Telesign's direction verbatim, `""` when the event had none:
     /// anything but `inbound` / `outbound` reads as `None`.
-    #[serde(deserialize_with = "lenient_direction")]
     pub direction: Option<Direction>,
     pub from: Option<String>,
     pub to: Option<String>,
@@ -465,13 +462,13 @@ pub struct CallRecord {
     #[serde(flatten)]
     pub visits: Visits,
     /// Prompts Telesign could not play.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<MediaFailure>,
     /// The language the call was spoken in last (see [`Session::language`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// What each `fetch` step's request came to, in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fetches: Vec<FetchOutcome>,
     pub outcome: CallOutcome,
     /// Telesign's final status (`hangup`, `failed`, ...).
