@@ -18,9 +18,9 @@ use ivr_core::records::{SqlValue, Statement};
 use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
 
-/// One piece of I/O, encoded as JSON for `perform` in `src/js/io.mjs`. The one large text an
-/// operation may carry (a value written, a body sent: see [`Op::beside`]) is not in that JSON but
-/// handed over beside it, so that it is neither escaped into the operation's JSON nor unescaped
+/// One piece of I/O, encoded as JSON for `perform` in `src/js/io.mjs`. The large texts an
+/// operation may carry (a value written, a body sent, a call record bound to a D1 statement: see
+/// [`Op::beside`]) are not in that JSON but handed over beside it, so that it is neither escaped into the operation's JSON nor unescaped
 /// out of it: a session's JSON written to KV is most of the bytes an event moves, and escaping
 /// it again was the wasm's largest cost per event (BENCHMARKS.md, "Where the time goes").
 #[derive(Serialize)]
@@ -133,19 +133,78 @@ pub enum Op<'a> {
     },
 }
 
-impl<'a> Op<'a> {
-    /// The operation's large text, handed over beside its JSON, and the field of the operation
-    /// it fills in (`src/js/entry.mjs` puts it back before performing the operation).
-    fn beside(&self) -> Option<(&'static str, &'a str)> {
+/// A D1 parameter at least this long goes beside the operation's JSON: escaping a text into JSON
+/// and out again costs more than handing it over on its own (one call into the wasm), and a call
+/// record's document, bound whole, is the longest text a call writes.
+const BESIDE_PARAM_LEN: usize = 256;
+
+/// Whether a D1 parameter goes beside the operation's JSON (its place in the JSON is `null`).
+fn param_beside(value: &SqlValue) -> Option<&str> {
+    match value {
+        SqlValue::Text(text) if text.len() >= BESIDE_PARAM_LEN => Some(text),
+        SqlValue::Text(_) | SqlValue::Null | SqlValue::Int(_) => None,
+    }
+}
+
+/// A step of the path into an operation's JSON where a text beside it goes: a field, or an
+/// index into a list.
+#[derive(Clone, Copy)]
+enum Key {
+    Field(&'static str),
+    Index(usize),
+}
+
+impl Serialize for Key {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match *self {
-            Op::KvPut { value, .. } | Op::StoragePut { value, .. } => Some(("value", value)),
-            Op::Object { body, .. } => body.map(|body| ("body", body)),
-            Op::Chunk { text } => Some(("text", text)),
+            Key::Field(name) => s.serialize_str(name),
+            Key::Index(i) => s.serialize_u64(i as u64),
+        }
+    }
+}
+
+/// A text handed over beside an operation's JSON, and where in that JSON it goes.
+type Beside<'a> = (Vec<Key>, &'a str);
+
+/// The texts of `statement`'s parameters that go beside, at `path` + `params` + their index.
+fn params_beside<'a>(path: &[Key], statement: &'a Statement, out: &mut Vec<Beside<'a>>) {
+    for (i, value) in statement.params.iter().enumerate() {
+        if let Some(text) = param_beside(value) {
+            let mut at = path.to_vec();
+            at.extend([Key::Field("params"), Key::Index(i)]);
+            out.push((at, text));
+        }
+    }
+}
+
+impl<'a> Op<'a> {
+    /// The operation's large texts, handed over beside its JSON, each with the path into the
+    /// operation where it goes (`src/js/entry.mjs` puts them back before performing it).
+    fn beside(&self) -> Vec<Beside<'a>> {
+        let field = |name: &'static str, text: &'a str| vec![(vec![Key::Field(name)], text)];
+        match *self {
+            Op::KvPut { value, .. } | Op::StoragePut { value, .. } => field("value", value),
+            Op::Object { body, .. } => body.map_or_else(Vec::new, |body| field("body", body)),
+            Op::Chunk { text } => field("text", text),
+            Op::D1All { statement, .. } => {
+                let mut out = Vec::new();
+                params_beside(&[Key::Field("statement")], statement, &mut out);
+                out
+            }
+            Op::D1Batch { statements, .. } => {
+                let mut out = Vec::new();
+                for (i, statement) in statements.iter().enumerate() {
+                    params_beside(
+                        &[Key::Field("statements"), Key::Index(i)],
+                        statement,
+                        &mut out,
+                    );
+                }
+                out
+            }
             Op::KvGet { .. }
             | Op::KvDelete { .. }
             | Op::KvList { .. }
-            | Op::D1All { .. }
-            | Op::D1Batch { .. }
             | Op::Fetch { .. }
             | Op::ReadBody { .. }
             | Op::StorageGet { .. }
@@ -155,25 +214,33 @@ impl<'a> Op<'a> {
             | Op::Settle { .. }
             | Op::Cut { .. }
             | Op::Sleep { .. }
-            | Op::Answered { .. } => None,
+            | Op::Answered { .. } => Vec::new(),
         }
     }
 
-    /// The operation parked: its JSON, naming the field its text beside fills in
-    /// (`"beside": field`), and that text.
+    /// The operation parked: its JSON, naming the paths its texts beside go to
+    /// (`"beside": [path, ...]`), and those texts, in the same order.
     fn encode(&self) -> Result<Parked, String> {
         let mut json = serde_json::to_string(self).map_err(|e| e.to_string())?;
-        let Some((field, text)) = self.beside() else {
-            return Ok(Parked { json, beside: None });
-        };
+        let beside = self.beside();
+        if beside.is_empty() {
+            return Ok(Parked {
+                json,
+                beside: Vec::new(),
+            });
+        }
+        let paths: Vec<&[Key]> = beside.iter().map(|(path, _)| path.as_slice()).collect();
         // The object's closing brace, reopened for one more member.
         json.pop();
-        json.push_str(",\"beside\":\"");
-        json.push_str(field);
-        json.push_str("\"}");
+        json.push_str(",\"beside\":");
+        json.push_str(&serde_json::to_string(&paths).map_err(|e| e.to_string())?);
+        json.push('}');
         Ok(Parked {
             json,
-            beside: Some(text.to_owned()),
+            beside: beside
+                .into_iter()
+                .map(|(_, text)| text.to_owned())
+                .collect(),
         })
     }
 }
@@ -194,6 +261,8 @@ impl Serialize for Params<'_> {
                 SqlValue::Null => seq.serialize_element(&())?,
                 // Times in ms and counts: exact below 2^53 once in JS.
                 SqlValue::Int(n) => seq.serialize_element(n)?,
+                // Its place: the entry puts the text beside the operation there.
+                SqlValue::Text(_) if param_beside(value).is_some() => seq.serialize_element(&())?,
                 SqlValue::Text(text) => seq.serialize_element(text)?,
             }
         }
@@ -259,17 +328,17 @@ thread_local! {
 }
 
 struct Slot {
-    /// The operation parked, and its text beside.
+    /// The operation parked, and its texts beside.
     op: Option<Parked>,
     answer: Option<Answer>,
     /// The bytes a [`Op::ReadBody`] was answered with.
     bytes: Option<Vec<u8>>,
 }
 
-/// An operation parked for the JS entry: its JSON, and its text beside ([`Op::beside`]).
+/// An operation parked for the JS entry: its JSON, and its texts beside ([`Op::beside`]).
 pub struct Parked {
     pub json: String,
-    pub beside: Option<String>,
+    pub beside: Vec<String>,
 }
 
 /// Performs `op`: parks it for the JS entry, which resumes the task with its answer. Encoded at
@@ -351,9 +420,9 @@ mod tests {
         assert_eq!(
             parsed,
             serde_json::json!({"op": "kv_put", "binding": "SESSIONS", "key": "session:abc",
-                "ttl": 60, "beside": "value"})
+                "ttl": 60, "beside": [["value"]]})
         );
-        assert_eq!(beside.as_deref(), Some(session));
+        assert_eq!(beside, [session]);
     }
 
     #[wasm_bindgen_test]
@@ -369,10 +438,56 @@ mod tests {
         .encode()
         .unwrap();
         assert!(!json.contains("beside"), "{json}");
-        assert_eq!(beside, None);
+        assert!(beside.is_empty());
         let Parked { json, beside } = Op::Chunk { text: "a,b\n" }.encode().unwrap();
-        assert_eq!(json, r#"{"op":"chunk","beside":"text"}"#);
-        assert_eq!(beside.as_deref(), Some("a,b\n"));
+        assert_eq!(json, r#"{"op":"chunk","beside":[["text"]]}"#);
+        assert_eq!(beside, ["a,b\n"]);
+    }
+
+    #[wasm_bindgen_test]
+    fn long_d1_parameters_go_beside_the_operation_in_their_place() {
+        let document = format!(
+            r#"{{"vars":{{"note":"{}"}}}}"#,
+            "\"".repeat(BESIDE_PARAM_LEN)
+        );
+        let short = Statement::new("SELECT ?1", vec!["short".into()]);
+        let long = Statement::new(
+            "INSERT INTO calls VALUES (?1, ?2, ?3)",
+            vec!["id".into(), SqlValue::Null, document.clone().into()],
+        );
+        let statements = [short, long];
+        let Parked { json, beside } = Op::D1Batch {
+            binding: "CALLS_DB",
+            statements: &statements,
+        }
+        .encode()
+        .unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            parsed["statements"][0]["params"],
+            serde_json::json!(["short"])
+        );
+        assert_eq!(
+            parsed["statements"][1]["params"],
+            serde_json::json!(["id", null, null])
+        );
+        assert_eq!(
+            parsed["beside"],
+            serde_json::json!([["statements", 1, "params", 2]])
+        );
+        assert_eq!(beside, std::slice::from_ref(&document));
+        let Parked { json, beside } = Op::D1All {
+            binding: "CALLS_DB",
+            statement: &statements[1],
+        }
+        .encode()
+        .unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            parsed["beside"],
+            serde_json::json!([["statement", "params", 2]])
+        );
+        assert_eq!(beside, [document]);
     }
 
     /// The texts `src/js/entry.mjs` compares the operation with, letter for letter.
@@ -382,7 +497,7 @@ mod tests {
         let last = Op::Answered { more: false }.encode().unwrap();
         assert_eq!(more.json, r#"{"op":"answered","more":true}"#);
         assert_eq!(last.json, r#"{"op":"answered","more":false}"#);
-        assert!(more.beside.is_none() && last.beside.is_none());
+        assert!(more.beside.is_empty() && last.beside.is_empty());
         let entry = include_str!("js/entry.mjs");
         assert!(entry.contains(&format!("const ANSWERED = '{}';", more.json)));
         assert!(entry.contains(&format!("const ANSWERED_LAST = '{}';", last.json)));

@@ -45,8 +45,8 @@ enum Sent {
 pub struct Task {
     future: Pin<Box<dyn Future<Output = ()>>>,
     head: Rc<RefCell<Option<Head>>>,
-    /// The text beside the operation parked last ([`crate::io::Op::beside`]), until taken.
-    beside: Option<String>,
+    /// The texts beside the operation parked last ([`crate::io::Op::beside`]), until taken.
+    beside: std::vec::IntoIter<String>,
     started: bool,
     done: bool,
 }
@@ -58,7 +58,7 @@ impl Task {
         Task {
             future: Box::pin(future),
             head,
-            beside: None,
+            beside: Vec::new().into_iter(),
             started: false,
             done: false,
         }
@@ -163,10 +163,10 @@ impl Task {
         self.poll(Some(Ok(None)), body)
     }
 
-    /// The text beside the operation parked last (taken): the field its JSON names with
-    /// `beside` (see [`crate::io::Op::beside`]).
+    /// The next text beside the operation parked last (taken), for the next path its JSON
+    /// names in `beside` (see [`crate::io::Op::beside`]).
     pub fn text(&mut self) -> Option<String> {
-        self.beside.take()
+        self.beside.next()
     }
 
     /// The answer's status, once [`Op::Answered`]; 0 before.
@@ -222,10 +222,10 @@ impl Task {
         }
         // The first call starts the task: there is no operation to answer yet.
         let answer = answer.filter(|_| std::mem::replace(&mut self.started, true));
-        self.beside = None;
+        self.beside = Vec::new().into_iter();
         match io::poll(self.future.as_mut(), answer, body) {
             Ok(Some(op)) => {
-                self.beside = op.beside;
+                self.beside = op.beside.into_iter();
                 Some(op.json)
             }
             Ok(None) => {

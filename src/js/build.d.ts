@@ -13,7 +13,7 @@ declare module "*/index.js" {
     /** The next operation's JSON, or undefined once the task is done. */
     resume(ok: boolean, value?: string | null): string | undefined;
     resumeWithBody(body?: Uint8Array | null): string | undefined;
-    /** The large text beside the operation parked last (taken), for the field it names. */
+    /** The next large text beside the operation parked last (taken), for the next path it names. */
     text(): string | undefined;
     status(): number;
     streamed(): boolean;

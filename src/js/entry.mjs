@@ -150,15 +150,20 @@ async function run(task, scope) {
 }
 
 /**
- * The operation `op` (JSON) the task parked, with its large text put back: that text comes
- * beside the JSON (`task.text()`, in the field the JSON names `beside`), so that it is never
- * escaped into the JSON and out again. Read at once, before the task is resumed.
+ * The operation `op` (JSON) the task parked, with its large texts put back: they come beside the
+ * JSON (`task.text()`, each at the next path of the JSON's `beside`: its fields and list
+ * indices), so that they are never escaped into the JSON and out again. Read at once, before the
+ * task is resumed.
  * @param {Task} task
  * @param {string} op
  */
 function decode(task, op) {
   const parsed = JSON.parse(op);
-  if (parsed.beside !== undefined) parsed[parsed.beside] = task.text();
+  for (const path of parsed.beside ?? []) {
+    let at = parsed;
+    for (const key of path.slice(0, -1)) at = at[key];
+    at[path[path.length - 1]] = task.text();
+  }
   return parsed;
 }
 
