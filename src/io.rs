@@ -20,9 +20,10 @@ use serde::{Serialize, Serializer};
 
 /// One piece of I/O, encoded as JSON for `perform` in `src/js/io.mjs`. The large texts an
 /// operation may carry (a value written, a body sent, a call record bound to a D1 statement: see
-/// [`Op::beside`]) are not in that JSON but handed over beside it, so that it is neither escaped into the operation's JSON nor unescaped
-/// out of it: a session's JSON written to KV is most of the bytes an event moves, and escaping
-/// it again was the wasm's largest cost per event (BENCHMARKS.md, "Where the time goes").
+/// [`Op::beside`]) are not in that JSON but handed over beside it, so that they are neither
+/// escaped into the operation's JSON nor unescaped out of it: a session's JSON written to KV is
+/// most of the bytes an event moves, and escaping it again was the wasm's largest cost per event
+/// (BENCHMARKS.md, "Where the time goes").
 #[derive(Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op<'a> {
