@@ -8,8 +8,8 @@
 //! Below them: [`sessions`] and [`kv`] (the storage ports over KV and Durable Objects),
 //! [`records`] and [`d1`] (call records), [`fetch`] (outbound HTTP), [`io`] (the runtime's I/O
 //! as operations that the entry performs), [`http`] (requests and answers), [`env`] (bindings,
-//! configuration, the clock, the console) and [`apart`] (a route's handler as its own wasm
-//! function).
+//! configuration, the clock, the console), [`apart`] (a route's handler as its own wasm
+//! function) and `heap` (the wasm's allocator).
 
 mod apart;
 mod api;
@@ -18,6 +18,8 @@ mod d1;
 mod durable;
 mod env;
 mod fetch;
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+mod heap;
 mod http;
 mod io;
 mod kv;
@@ -32,6 +34,10 @@ use ivr_core::pipeline::ports::Clock;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use env::{console, Env};
+
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static HEAP: heap::Heap = heap::Heap;
 
 /// Reports panics to the console (visible in `wrangler tail`) instead of dying with an opaque
 /// "unreachable" trap; installed once per isolate, when the wasm is instantiated.
