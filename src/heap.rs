@@ -37,10 +37,10 @@ fn class(layout: Layout) -> Option<usize> {
     fits.then(|| (layout.size() - 1) / STEP)
 }
 
-/// The layout of a block of class `class`, as taken from dlmalloc.
+/// The layout of a block of class `class` (below [`CLASSES`]), as taken from dlmalloc.
 fn block(class: usize) -> Layout {
-    // Sizes up to LARGEST and an alignment of STEP (a power of two) always make a layout.
-    Layout::from_size_align((class + 1) * STEP, STEP).unwrap_or(Layout::new::<[u128; 1]>())
+    // SAFETY: a size of at most LARGEST and an alignment of STEP, a power of two, make a layout.
+    unsafe { Layout::from_size_align_unchecked((class + 1) * STEP, STEP) }
 }
 
 unsafe impl GlobalAlloc for Heap {
@@ -55,6 +55,20 @@ unsafe impl GlobalAlloc for Heap {
         }
         lists[class] = *head.cast::<*mut u8>();
         head
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        match class(layout) {
+            // dlmalloc zeroes only what it did not take fresh from the wasm's memory.
+            None => System.alloc_zeroed(layout),
+            Some(_) => {
+                let ptr = self.alloc(layout);
+                if !ptr.is_null() {
+                    ptr.write_bytes(0, layout.size());
+                }
+                ptr
+            }
+        }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -90,7 +104,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test;
 
     #[wasm_bindgen_test]
-    fn a_freed_small_block_is_handed_out_again_and_a_block_aligned_beyond_a_step_is_dlmallocs() {
+    fn freed_small_blocks_are_handed_out_again_zeroed_when_asked() {
         unsafe {
             let small = Layout::from_size_align(40, 8).unwrap();
             let a = Heap.alloc(small);
@@ -107,6 +121,16 @@ mod tests {
                 .iter()
                 .all(|&b| b == 7));
             Heap.dealloc(moved, Layout::from_size_align(1000, 1).unwrap());
+            // A block taken again is zeroed when asked.
+            let c = Heap.alloc(small);
+            c.write_bytes(9, 40);
+            Heap.dealloc(c, small);
+            let zeroed = Heap.alloc_zeroed(small);
+            assert_eq!(zeroed, c);
+            assert!(std::slice::from_raw_parts(zeroed, 40)
+                .iter()
+                .all(|&b| b == 0));
+            Heap.dealloc(zeroed, small);
             // Blocks aligned beyond the classes' step are dlmalloc's.
             let aligned = Layout::from_size_align(32, 64).unwrap();
             let b = Heap.alloc(aligned);
