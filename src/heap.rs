@@ -22,14 +22,17 @@ const LARGEST: usize = STEP * CLASSES;
 /// Each class's free list: its first block, whose first word is the next one's address.
 struct FreeLists(UnsafeCell<[*mut u8; CLASSES]>);
 
-// The wasm runs on one thread (wasm32 without the `atomics` feature: `lib.rs` registers this
-// allocator only then), so the lists are never touched by two at once.
+// The wasm runs on one thread (wasm32 without the `atomics` feature: `lib.rs` compiles this
+// module only then), so the lists are never touched by two at once.
 unsafe impl Sync for FreeLists {}
 
 static LISTS: FreeLists = FreeLists(UnsafeCell::new([ptr::null_mut(); CLASSES]));
 
-/// The allocator `lib.rs` registers.
+/// The allocator.
 pub struct Heap;
+
+#[global_allocator]
+static HEAP: Heap = Heap;
 
 /// The class of blocks of `layout`, if one holds them.
 fn class(layout: Layout) -> Option<usize> {

@@ -18,6 +18,7 @@ mod d1;
 mod durable;
 mod env;
 mod fetch;
+// The wasm's allocator, which holds on one thread only.
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 mod heap;
 mod http;
@@ -34,10 +35,6 @@ use ivr_core::pipeline::ports::Clock;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use env::{console, Env};
-
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
-#[global_allocator]
-static HEAP: heap::Heap = heap::Heap;
 
 /// Reports panics to the console (visible in `wrangler tail`) instead of dying with an opaque
 /// "unreachable" trap; installed once per isolate, when the wasm is instantiated.
