@@ -10,7 +10,7 @@
 //! the Telesign API key (a plain hash of a phone number is quickly reversed by trying them all),
 //! and marks are deleted with the records, after `CALL_RECORD_RETENTION_DAYS`.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
