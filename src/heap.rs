@@ -1,9 +1,9 @@
 //! The wasm's allocator: blocks of up to [`LARGEST`] bytes are kept, once freed, on a free list
 //! of their size class and handed out again from it; larger ones, and the blocks a class first
-//! takes, come from std's allocator (dlmalloc). An event allocates about a hundred small blocks
-//! (strings and lists of the session, the event, the answer), and dlmalloc's `malloc` was the
-//! wasm's busiest function in workerd (BENCHMARKS.md, "Where the time goes"): a free list takes
-//! a block in two loads and a store.
+//! takes, come from std's allocator (dlmalloc). An event allocates many small blocks (strings
+//! and lists of the session, the event, the answer), and dlmalloc's `malloc` was the wasm's
+//! busiest function in workerd (bench/HISTORY.md, "the run of 04:14 UTC"): a free list takes a
+//! block in two loads and a store.
 //!
 //! A class keeps the blocks freed into it for the isolate's life instead of giving them back to
 //! dlmalloc: what it holds is at most the most blocks of its size ever live at once.
